@@ -1,0 +1,275 @@
+//! Request and response bodies of the REST API, shared by the server and the Rust client so
+//! the two can never drift apart.
+//!
+//! Request bodies deny unknown fields: a misspelt field is an error, not a silent no-op.
+//! Addresses arrive as strings and are parsed by the server, so that a bad one gets its own
+//! error code naming the field.
+
+use crate::ids::*;
+use crate::model::{DeliveryStatus, Message, Thread};
+use crate::address::EmailAddress;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The one error shape of the API: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A machine-readable code and a human sentence saying what to do.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code such as `not_found`.
+    pub code: String,
+    /// A sentence for humans.
+    pub message: String,
+}
+
+/// A page of a list, newest or oldest first as the route says.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` (or `after` for events) to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/sites`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSiteRequest {
+    /// A human name for the site.
+    pub name: String,
+}
+
+/// `POST /v1/api-keys`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    /// A name to recognise the key by.
+    pub name: String,
+    /// `admin` (every site; admin keys only may create one) or `site` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The site a `site` key is limited to. A site key may only create keys for its own site;
+    /// an admin key creating a site key without it gets the default site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+}
+
+/// The answer to `POST /v1/api-keys`: the only time the secret is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    /// The stored key's metadata.
+    #[serde(flatten)]
+    pub api_key: crate::model::ApiKey,
+    /// The secret to send as `Authorization: Bearer <key>`. It is not stored and cannot be
+    /// shown again.
+    pub key: String,
+}
+
+/// `POST /v1/mailboxes`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMailboxRequest {
+    /// The part before the `@`: 1-64 of a-z, 0-9, `.`, `_`, `-`.
+    pub username: String,
+    /// A hosted domain; the server's default domain when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The name shown in `From`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Your own id for this mailbox: creating again with the same `client_id` returns the
+    /// same mailbox (200) instead of a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Admin keys only: the site to create the mailbox in (default site when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+}
+
+/// `PATCH /v1/mailboxes/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMailboxRequest {
+    /// The new display name; an empty string removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// One attachment of a message to send.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentInput {
+    /// The file name shown to the recipient.
+    pub filename: String,
+    /// The MIME type; `application/octet-stream` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The content, base64-encoded (standard alphabet, padding optional).
+    pub content_base64: String,
+    /// A `Content-ID` to reference the part from HTML (`cid:`); makes it inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<String>,
+}
+
+/// `POST /v1/mailboxes/{id}/messages`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// `To` recipients: `a@b.test` or `Name <a@b.test>`.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// `Cc` recipients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    /// Blind-copy recipients (never shown in the message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
+    /// `Reply-To` addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_to: Vec<String>,
+    /// The subject.
+    #[serde(default)]
+    pub subject: String,
+    /// The plain-text body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The HTML body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// Files to attach.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentInput>,
+    /// Extra headers (`X-…` and other non-structural headers).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The message this one answers: a Mailroom message id of the same mailbox, or a
+    /// `Message-ID` header value. Sets `In-Reply-To`, `References` and the thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    /// Labels to put on the sent copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// `POST /v1/messages/{id}/reply`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRequest {
+    /// The plain-text body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The HTML body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// Also reply to every `To` and `Cc` recipient of the original (except this mailbox).
+    #[serde(default)]
+    pub reply_all: bool,
+    /// Extra `Cc` recipients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    /// Extra blind-copy recipients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
+    /// Files to attach.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentInput>,
+    /// Extra headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Labels to put on the sent copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// One recipient's state in the answer to a send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecipientStatus {
+    /// The recipient.
+    pub address: EmailAddress,
+    /// `delivered` for local mailboxes, `queued` for other domains, `bounced` for an unknown
+    /// mailbox on a hosted domain.
+    pub status: DeliveryStatus,
+}
+
+/// The answer to a send or a reply (202 Accepted: the message is durable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SendMessageResponse {
+    /// The stored outbound message.
+    pub id: MessageId,
+    /// Its thread.
+    pub thread_id: ThreadId,
+    /// Its `Message-ID` header, without angle brackets.
+    pub message_id: String,
+    /// Where each recipient stands.
+    pub recipients: Vec<RecipientStatus>,
+}
+
+/// `PATCH /v1/messages/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMessageRequest {
+    /// Marks the message read or unread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<bool>,
+    /// Replaces all labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    /// Adds these labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_labels: Vec<String>,
+    /// Removes these labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_labels: Vec<String>,
+}
+
+/// A thread with its messages, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ThreadWithMessages {
+    /// The thread.
+    #[serde(flatten)]
+    pub thread: Thread,
+    /// Its messages in the order they were stored.
+    pub messages: Vec<Message>,
+}
+
+/// Filters of `GET /v1/mailboxes/{id}/messages`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MessageQuery {
+    /// `inbound` or `outbound`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// Only messages of this thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<ThreadId>,
+    /// `true` for unread messages only, `false` for read ones only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<bool>,
+    /// Only messages stored at or after this RFC 3339 time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Only messages carrying this label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size, 1-100 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Health and readiness answers.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// Details per component.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<String, String>,
+}

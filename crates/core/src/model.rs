@@ -1,0 +1,465 @@
+//! The domain model: what Mailroom stores and what the API returns.
+
+use crate::address::{EmailAddress, NamedAddress};
+use crate::ids::*;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A tenant. Owns API keys, mailboxes and everything under them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Site {
+    /// The site's id (the seeds' `site_id`).
+    pub id: SiteId,
+    /// A human name.
+    pub name: String,
+    /// When the site was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an API key may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyScope {
+    /// Every site, plus the admin-only routes (sites, admin keys).
+    Admin,
+    /// One site only.
+    Site(SiteId),
+}
+
+impl KeyScope {
+    /// Tells whether this scope may see objects of `site`.
+    pub fn allows(&self, site: SiteId) -> bool {
+        match self {
+            KeyScope::Admin => true,
+            KeyScope::Site(s) => *s == site,
+        }
+    }
+
+    /// Returns the site this scope is limited to, or `None` for admin keys.
+    pub fn site(&self) -> Option<SiteId> {
+        match self {
+            KeyScope::Admin => None,
+            KeyScope::Site(s) => Some(*s),
+        }
+    }
+}
+
+/// A stored API key. The secret itself is never stored: only its SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiKey {
+    /// The key's id.
+    pub id: ApiKeyId,
+    /// A name for humans.
+    pub name: String,
+    /// `admin` or `site`.
+    pub scope: String,
+    /// The site the key is limited to; absent for admin keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    /// When the key was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl ApiKey {
+    /// Returns the key's scope as a typed value.
+    pub fn key_scope(&self) -> KeyScope {
+        match self.site_id {
+            Some(s) => KeyScope::Site(s),
+            None => KeyScope::Admin,
+        }
+    }
+}
+
+/// A mailbox: an address on a hosted domain that can send and receive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Mailbox {
+    /// The mailbox's id.
+    pub id: MailboxId,
+    /// The owning site.
+    pub site_id: SiteId,
+    /// The full address, `username@domain`.
+    pub address: EmailAddress,
+    /// The name shown in `From`.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The caller's own id for this mailbox, which makes creation idempotent.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// When the mailbox was created.
+    pub created_at: DateTime<Utc>,
+    /// When the mailbox was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Mailbox {
+    /// Returns the mailbox as a `From` address with its display name.
+    pub fn named_address(&self) -> NamedAddress {
+        NamedAddress { name: self.display_name.clone(), address: self.address.clone() }
+    }
+}
+
+/// Whether a message came in or went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Received by the mailbox.
+    Inbound,
+    /// Sent by the mailbox.
+    Outbound,
+}
+
+impl Direction {
+    /// Returns the wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+impl FromStr for Direction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "inbound" => Ok(Direction::Inbound),
+            "outbound" => Ok(Direction::Outbound),
+            other => Err(format!("`{other}` is not a direction: use `inbound` or `outbound`")),
+        }
+    }
+}
+
+/// Where one recipient of an outbound message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Waiting in the durable outbound queue.
+    Queued,
+    /// A delivery attempt is under way.
+    Sending,
+    /// Accepted by the recipient's server (or delivered to a local mailbox).
+    Delivered,
+    /// A temporary failure; another attempt is scheduled.
+    Deferred,
+    /// Permanently refused by the recipient's side.
+    Bounced,
+    /// Given up (retry period over, or cancelled).
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Returns the wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sending => "sending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Deferred => "deferred",
+            DeliveryStatus::Bounced => "bounced",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// Tells whether no further attempt will be made.
+    pub fn is_final(&self) -> bool {
+        matches!(self, DeliveryStatus::Delivered | DeliveryStatus::Bounced | DeliveryStatus::Failed)
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeliveryStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => DeliveryStatus::Queued,
+            "sending" => DeliveryStatus::Sending,
+            "delivered" => DeliveryStatus::Delivered,
+            "deferred" => DeliveryStatus::Deferred,
+            "bounced" => DeliveryStatus::Bounced,
+            "failed" => DeliveryStatus::Failed,
+            other => return Err(format!("unknown delivery status `{other}`")),
+        })
+    }
+}
+
+/// How a recipient was addressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecipientKind {
+    /// In `To`.
+    To,
+    /// In `Cc`.
+    Cc,
+    /// Blind copy: in the envelope only.
+    Bcc,
+}
+
+impl RecipientKind {
+    /// Returns the wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RecipientKind::To => "to",
+            RecipientKind::Cc => "cc",
+            RecipientKind::Bcc => "bcc",
+        }
+    }
+}
+
+impl FromStr for RecipientKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "to" => RecipientKind::To,
+            "cc" => RecipientKind::Cc,
+            "bcc" => RecipientKind::Bcc,
+            other => return Err(format!("unknown recipient kind `{other}`")),
+        })
+    }
+}
+
+/// One recipient of an outbound message and its delivery state: one durable job each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Recipient {
+    /// The recipient's address.
+    pub address: EmailAddress,
+    /// How it was addressed.
+    pub kind: RecipientKind,
+    /// Where its delivery stands.
+    pub status: DeliveryStatus,
+    /// The last SMTP reply or delivery note.
+    #[serde(default)]
+    pub last_reply: Option<String>,
+    /// How many delivery attempts were made.
+    #[serde(default)]
+    pub attempts: u32,
+    /// When the next attempt is due (queued and deferred only).
+    #[serde(default)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When this recipient's state last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Metadata of one attachment; the content is downloaded from `/v1/attachments/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Attachment {
+    /// The attachment's id.
+    pub id: AttachmentId,
+    /// The file name, if the sender gave one.
+    #[serde(default)]
+    pub filename: Option<String>,
+    /// The MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The `Content-ID`, for inline parts referenced from HTML.
+    #[serde(default)]
+    pub content_id: Option<String>,
+    /// Whether the part is meant to be shown inline.
+    #[serde(default)]
+    pub inline: bool,
+    /// Where the content is kept in the blob store.
+    #[serde(skip)]
+    pub blob_key: String,
+}
+
+/// One header as it appeared in the message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Header {
+    /// The header name as written.
+    pub name: String,
+    /// The decoded value.
+    pub value: String,
+}
+
+/// A stored message: one copy in one mailbox, with its raw bytes kept exactly and the parsed
+/// fields beside them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Message {
+    /// The message's id.
+    pub id: MessageId,
+    /// The owning site.
+    pub site_id: SiteId,
+    /// The mailbox this copy belongs to.
+    pub mailbox_id: MailboxId,
+    /// The conversation this message belongs to in its mailbox.
+    pub thread_id: ThreadId,
+    /// Inbound or outbound.
+    pub direction: Direction,
+    /// The `Message-ID` header, without angle brackets.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// The `In-Reply-To` header, without angle brackets.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    /// The `References` header, oldest first, without angle brackets.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// The sender.
+    #[serde(default)]
+    pub from: Option<NamedAddress>,
+    /// `To` recipients.
+    #[serde(default)]
+    pub to: Vec<NamedAddress>,
+    /// `Cc` recipients.
+    #[serde(default)]
+    pub cc: Vec<NamedAddress>,
+    /// `Bcc` recipients (outbound only: they never appear in the raw message).
+    #[serde(default)]
+    pub bcc: Vec<NamedAddress>,
+    /// `Reply-To` addresses.
+    #[serde(default)]
+    pub reply_to: Vec<NamedAddress>,
+    /// The subject.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The plain-text body.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The HTML body.
+    #[serde(default)]
+    pub html: Option<String>,
+    /// A short plain-text excerpt of the body.
+    #[serde(default)]
+    pub snippet: String,
+    /// Every header, in order.
+    #[serde(default)]
+    pub headers: Vec<Header>,
+    /// Attachment metadata.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// User labels (and the plus-address tag for inbound mail).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Whether the message was marked read.
+    pub read: bool,
+    /// Size of the raw message in bytes.
+    pub size: u64,
+    /// Per-recipient delivery state (outbound only).
+    #[serde(default)]
+    pub recipients: Vec<Recipient>,
+    /// When the message was stored.
+    pub created_at: DateTime<Utc>,
+    /// Where the raw bytes are kept in the blob store.
+    #[serde(skip)]
+    pub raw_blob_key: String,
+}
+
+/// A conversation inside one mailbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Thread {
+    /// The thread's id.
+    pub id: ThreadId,
+    /// The owning site.
+    pub site_id: SiteId,
+    /// The mailbox the thread belongs to.
+    pub mailbox_id: MailboxId,
+    /// The subject of the first message, without `Re:` prefixes.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Every address that sent or received a message of the thread.
+    #[serde(default)]
+    pub participants: Vec<EmailAddress>,
+    /// How many messages the thread holds.
+    pub message_count: u64,
+    /// The snippet of the latest message.
+    #[serde(default)]
+    pub snippet: String,
+    /// When the latest message was stored.
+    pub last_message_at: DateTime<Utc>,
+    /// When the thread began.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An entry of a site's append-only event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Event {
+    /// The event's id.
+    pub id: EventId,
+    /// The position in the log: pass it as `after` to read what follows.
+    pub cursor: String,
+    /// The event type, such as `message.received`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The site the event belongs to.
+    pub site_id: SiteId,
+    /// The mailbox concerned, if any.
+    #[serde(default)]
+    pub mailbox_id: Option<MailboxId>,
+    /// The event's payload.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// When the event was logged.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Event type names, in one place so producers and consumers agree.
+pub mod event_types {
+    /// A mailbox was created.
+    pub const MAILBOX_CREATED: &str = "mailbox.created";
+    /// A mailbox was changed.
+    pub const MAILBOX_UPDATED: &str = "mailbox.updated";
+    /// A mailbox was deleted.
+    pub const MAILBOX_DELETED: &str = "mailbox.deleted";
+    /// A mailbox sent a message.
+    pub const MESSAGE_SENT: &str = "message.sent";
+    /// A mailbox received a message.
+    pub const MESSAGE_RECEIVED: &str = "message.received";
+    /// A recipient's server accepted a message (or a local mailbox got it).
+    pub const MESSAGE_DELIVERED: &str = "message.delivered";
+    /// A delivery attempt failed temporarily.
+    pub const MESSAGE_DEFERRED: &str = "message.deferred";
+    /// A recipient's side refused a message permanently.
+    pub const MESSAGE_BOUNCED: &str = "message.bounced";
+    /// Delivery was given up.
+    pub const MESSAGE_FAILED: &str = "message.failed";
+    /// A message was deleted.
+    pub const MESSAGE_DELETED: &str = "message.deleted";
+}
+
+/// Removes any number of `Re:`, `Fwd:`, `Fw:`, `AW:` and `WG:` prefixes from a subject.
+pub fn base_subject(subject: &str) -> String {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_ascii_lowercase();
+        let cut = ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().find(|p| lower.starts_with(**p)).map(|p| p.len());
+        match cut {
+            Some(n) => s = s[n..].trim_start(),
+            None => return s.to_string(),
+        }
+    }
+}
+
+/// Returns up to `max` characters of `text` with white space folded, for snippets.
+pub fn make_snippet(text: &str, max: usize) -> String {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &folded[..i]),
+        None => folded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_subject_strips_reply_prefixes() {
+        assert_eq!(base_subject("Re: RE: Fwd: Hello"), "Hello");
+        assert_eq!(base_subject("Hello"), "Hello");
+        assert_eq!(base_subject("Re:"), "");
+    }
+
+    #[test]
+    fn snippets_fold_whitespace_and_cut_on_char_boundaries() {
+        assert_eq!(make_snippet("a\n\n b  c", 10), "a b c");
+        assert_eq!(make_snippet("ééééé", 3), "ééé…");
+    }
+}

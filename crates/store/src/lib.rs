@@ -1,0 +1,282 @@
+//! The storage traits of Mailroom.
+//!
+//! [`Store`] holds every record (sites, keys, mailboxes, messages, threads, the event log,
+//! idempotency keys); [`BlobStore`] holds the bytes (raw messages and attachments). The
+//! engine only ever talks to these traits, so SQLite and PostgreSQL (and later S3) are
+//! interchangeable, and the one conformance suite in [`testkit`] (feature `testkit`) checks
+//! that every backend behaves the same.
+//!
+//! Tenant isolation is not the store's job: `get_*` methods fetch by id whatever the site,
+//! and the API layer answers "not found" when the caller's key may not see the result's site.
+//! List methods take an optional site filter (`None` lists every site, for admin keys).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod blob;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use blob::{BlobStore, LocalBlobStore};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mailroom_core::*;
+
+/// Errors a store can return.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated; `constraint` names which (for example
+    /// `mailbox_address`, `mailbox_client_id`, `message_id`).
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// Which uniqueness rule was broken.
+        constraint: String,
+    },
+    /// A record the operation needs does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The stored data could not be read back (corrupt row, unknown enum value).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The blob store failed.
+    #[error("blob store error: {0}")]
+    Blob(#[from] std::io::Error),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An event to append to the log; the store assigns its cursor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// The event's id.
+    pub id: EventId,
+    /// The site whose log it goes to.
+    pub site_id: SiteId,
+    /// The mailbox concerned, if any.
+    pub mailbox_id: Option<MailboxId>,
+    /// The type, such as `message.received`.
+    pub event_type: String,
+    /// The payload.
+    pub data: serde_json::Value,
+    /// When it happened.
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewEvent {
+    /// Returns a new event of `event_type` for `site_id`, stamped now.
+    pub fn new(site_id: SiteId, mailbox_id: Option<MailboxId>, event_type: &str, data: serde_json::Value) -> Self {
+        Self { id: EventId::new(), site_id, mailbox_id, event_type: event_type.to_string(), data, created_at: Utc::now() }
+    }
+}
+
+/// A message to insert, complete with its attachments' metadata and (outbound) recipients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    /// The message; `message.thread_id` is the thread it joins or starts.
+    pub message: Message,
+    /// `true` when `message.thread_id` is a new thread the store must create; `false` when it
+    /// names an existing thread of the same mailbox whose counters the store updates.
+    pub new_thread: bool,
+}
+
+/// Filters of a message listing; results are newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageFilter {
+    /// Only this direction.
+    pub direction: Option<Direction>,
+    /// Only this thread.
+    pub thread_id: Option<ThreadId>,
+    /// `Some(true)`: unread only; `Some(false)`: read only.
+    pub unread: Option<bool>,
+    /// Only messages with `created_at >= since`.
+    pub since: Option<DateTime<Utc>>,
+    /// Only messages carrying this label.
+    pub label: Option<String>,
+    /// Only messages with an id lower than this one (the page cursor).
+    pub before: Option<MessageId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Where to start a thread listing (latest activity first): threads strictly after this
+/// position in the `(last_message_at DESC, id DESC)` order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThreadCursor {
+    /// The `last_message_at` of the last thread of the previous page.
+    pub last_message_at: DateTime<Utc>,
+    /// The id of the last thread of the previous page.
+    pub id: ThreadId,
+}
+
+/// A change to one recipient of an outbound message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecipientUpdate {
+    /// The new status.
+    pub status: DeliveryStatus,
+    /// The reply or note to record.
+    pub last_reply: Option<String>,
+    /// The new attempt count.
+    pub attempts: u32,
+    /// When the next attempt is due, if any.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// A recipient still waiting for delivery, with the message it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingRecipient {
+    /// The outbound message.
+    pub message_id: MessageId,
+    /// Its site.
+    pub site_id: SiteId,
+    /// The recipient.
+    pub recipient: Recipient,
+}
+
+/// The outcome of claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyClaim {
+    /// The key was free and is now held by this request.
+    Claimed,
+    /// The key was used before with this request hash; `response` is the stored
+    /// `(status, body)` or `None` while the first request is still running.
+    Existing {
+        /// The SHA-256 of the first request's method, path and body.
+        request_hash: String,
+        /// The first request's answer, once it finished.
+        response: Option<(u16, String)>,
+    },
+}
+
+/// Everything Mailroom keeps, behind one trait with one implementation per database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Returns the backend's name (`sqlite` or `postgres`).
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- settings: a small key-value table for server-wide values -------------------------
+
+    /// Returns a server-wide setting.
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Stores `value` under `key` unless the key exists; returns the value now stored (the
+    /// existing one if another node won the race).
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    // --- sites ----------------------------------------------------------------------------
+
+    /// Creates a site.
+    async fn create_site(&self, site: &Site) -> StoreResult<()>;
+    /// Returns a site by id.
+    async fn get_site(&self, id: SiteId) -> StoreResult<Option<Site>>;
+    /// Lists every site, oldest first.
+    async fn list_sites(&self) -> StoreResult<Vec<Site>>;
+
+    // --- API keys -------------------------------------------------------------------------
+
+    /// Stores a key with the SHA-256 hex hash of its secret. `Conflict` if the hash exists.
+    async fn create_api_key(&self, key: &ApiKey, secret_hash: &str) -> StoreResult<()>;
+    /// Returns the key whose secret hashes to `secret_hash`.
+    async fn find_api_key_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// Returns a key by id.
+    async fn get_api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>>;
+    /// Lists keys, oldest first: those of one site (`Some`), or all keys (`None`).
+    async fn list_api_keys(&self, site: Option<SiteId>) -> StoreResult<Vec<ApiKey>>;
+    /// Deletes a key; returns whether it existed.
+    async fn delete_api_key(&self, id: ApiKeyId) -> StoreResult<bool>;
+
+    // --- mailboxes ------------------------------------------------------------------------
+
+    /// Creates a mailbox and appends `event` in the same transaction. `Conflict` with
+    /// `mailbox_address` when the address is taken, `mailbox_client_id` when the site already
+    /// has a mailbox with that client id.
+    async fn create_mailbox(&self, mailbox: &Mailbox, event: &NewEvent) -> StoreResult<()>;
+    /// Returns a mailbox by id.
+    async fn get_mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>>;
+    /// Returns the mailbox whose address, lower-cased, is `canonical_address`.
+    async fn get_mailbox_by_address(&self, canonical_address: &str) -> StoreResult<Option<Mailbox>>;
+    /// Returns the site's mailbox with this client id.
+    async fn get_mailbox_by_client_id(&self, site: SiteId, client_id: &str) -> StoreResult<Option<Mailbox>>;
+    /// Lists mailboxes newest first, with ids lower than `before`, at most `limit`.
+    async fn list_mailboxes(&self, site: Option<SiteId>, before: Option<MailboxId>, limit: u32) -> StoreResult<Vec<Mailbox>>;
+    /// Saves a mailbox's changed fields (display name, updated_at) and appends `event`.
+    async fn update_mailbox(&self, mailbox: &Mailbox, event: &NewEvent) -> StoreResult<()>;
+    /// Deletes a mailbox with its threads, messages, recipients and attachments, appends
+    /// `event`, and returns the blob keys that are no longer referenced (to delete after).
+    async fn delete_mailbox(&self, id: MailboxId, event: &NewEvent) -> StoreResult<Vec<String>>;
+
+    // --- messages and threads -------------------------------------------------------------
+
+    /// Inserts a message with its attachments and recipients, creates or updates its thread
+    /// (count, latest activity, snippet, participants), and appends `events`, all in one
+    /// transaction. `Conflict` with `message_id` when the mailbox already holds a message of
+    /// the same direction with the same `Message-ID`.
+    async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()>;
+    /// Returns a message with its attachments and recipients.
+    async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>>;
+    /// Returns the mailbox's message with this `Message-ID`, of `direction` if given (the
+    /// newest if several).
+    async fn find_message_by_message_id(
+        &self,
+        mailbox: MailboxId,
+        direction: Option<Direction>,
+        message_id: &str,
+    ) -> StoreResult<Option<Message>>;
+    /// Returns the thread of the newest message of `mailbox` whose `Message-ID` is one of
+    /// `message_ids`.
+    async fn find_thread_by_message_ids(&self, mailbox: MailboxId, message_ids: &[String]) -> StoreResult<Option<ThreadId>>;
+    /// Lists a mailbox's messages, newest first.
+    async fn list_messages(&self, mailbox: MailboxId, filter: &MessageFilter) -> StoreResult<Vec<Message>>;
+    /// Sets a message's read flag and labels.
+    async fn update_message_flags(&self, id: MessageId, read: bool, labels: &[String]) -> StoreResult<()>;
+    /// Deletes a message (its thread's counters follow; an emptied thread is deleted),
+    /// appends `event`, and returns its blob keys (raw and attachments) to delete after.
+    async fn delete_message(&self, id: MessageId, event: &NewEvent) -> StoreResult<Vec<String>>;
+    /// Returns an attachment's metadata with the message and site it belongs to.
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<(Attachment, MessageId, SiteId)>>;
+    /// Returns a thread.
+    async fn get_thread(&self, id: ThreadId) -> StoreResult<Option<Thread>>;
+    /// Lists a mailbox's threads, latest activity first, after `cursor`.
+    async fn list_threads(&self, mailbox: MailboxId, cursor: Option<ThreadCursor>, limit: u32) -> StoreResult<Vec<Thread>>;
+    /// Returns a thread's messages, oldest first.
+    async fn list_thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>>;
+
+    // --- outbound recipients (the durable delivery queue) ---------------------------------
+
+    /// Updates one recipient of an outbound message and appends `events` in one transaction.
+    /// `NotFound` if the message has no such recipient.
+    async fn update_recipient(
+        &self,
+        message: MessageId,
+        address: &EmailAddress,
+        update: &RecipientUpdate,
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+    /// Returns recipients in `queued` or `deferred` whose `next_attempt_at` is due by `now`
+    /// (or unset), oldest first, at most `limit`.
+    async fn due_recipients(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>>;
+
+    // --- the event log --------------------------------------------------------------------
+
+    /// Appends events. Their cursors increase in commit order.
+    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()>;
+    /// Returns events with a cursor greater than `after`, in log order, at most `limit`:
+    /// of one site (`Some`) or of all sites (`None`).
+    async fn list_events(&self, site: Option<SiteId>, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
+
+    // --- idempotency keys -----------------------------------------------------------------
+
+    /// Claims `key` for a request whose hash is `request_hash`, or reports the earlier use.
+    async fn claim_idempotency_key(&self, site: SiteId, key: &str, request_hash: &str) -> StoreResult<IdempotencyClaim>;
+    /// Records the answer of the request holding `key`.
+    async fn complete_idempotency_key(&self, site: SiteId, key: &str, status: u16, body: &str) -> StoreResult<()>;
+    /// Frees `key` after its request failed, so a retry runs again.
+    async fn release_idempotency_key(&self, site: SiteId, key: &str) -> StoreResult<()>;
+    /// Deletes keys created before `before`; returns how many.
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
