@@ -1,1 +1,76 @@
-//! placeholder
+//! Mailroom's REST API: axum routes under `/v1`, Bearer-key auth, one error shape, an
+//! OpenAPI document at `/v1/openapi.json` and a docs page at `/docs` served from the binary
+//! (no CDN).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod error;
+pub mod idempotency;
+pub mod openapi;
+pub mod routes;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get};
+use mailroom_engine::Engine;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use tower_http::trace::TraceLayer;
+
+/// Settings of the HTTP interface.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The largest request body accepted, in bytes (413 past it).
+    pub max_body_bytes: usize,
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    /// The application services.
+    pub engine: Engine,
+    /// HTTP settings.
+    pub config: Arc<ApiConfig>,
+    /// Set once every listener is up; `/readyz` answers 503 before.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// Returns the router with every route.
+pub fn router(state: AppState) -> Router {
+    use routes::*;
+    let max = state.config.max_body_bytes;
+    let v1 = Router::new()
+        .route("/sites", get(admin::list_sites).post(admin::create_site))
+        .route("/api-keys", get(admin::list_api_keys).post(admin::create_api_key))
+        .route("/api-keys/{id}", delete(admin::delete_api_key))
+        .route("/mailboxes", get(mailboxes::list).post(mailboxes::create))
+        .route("/mailboxes/{id}", get(mailboxes::get).patch(mailboxes::update).delete(mailboxes::delete))
+        .route("/mailboxes/{id}/messages", get(messages::list).post(messages::send))
+        .route("/mailboxes/{id}/threads", get(threads::list))
+        .route("/messages/{id}", get(messages::get).patch(messages::update).delete(messages::delete))
+        .route("/messages/{id}/raw", get(messages::raw))
+        .route("/messages/{id}/reply", axum::routing::post(messages::reply))
+        .route("/threads/{id}", get(threads::get))
+        .route("/attachments/{id}", get(messages::attachment))
+        .route("/events", get(events::list))
+        .fallback(fallback);
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/v1", v1)
+        .merge(openapi::docs())
+        .route("/", get(|| async { axum::response::Redirect::temporary("/docs/") }))
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(max))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("there is no route {method} {}; see /docs for the API", uri.path()),
+    )
+}

@@ -1,1 +1,105 @@
-//! placeholder
+//! Mailroom's application services.
+//!
+//! The engine sits between the interfaces (REST, CLI through REST, and later SMTP and MCP) and
+//! the storage traits. It owns every rule that is not pure data: validating a send, building
+//! the MIME message, storing raw bytes durably before the records that point at them,
+//! threading, local delivery between mailboxes of this server, and the events each step logs.
+//! Tenant checks stay at the interface: the engine trusts the site ids it is given.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod keys;
+mod mailboxes;
+mod messages;
+
+pub use error::{EngineError, EngineResult};
+pub use keys::{GeneratedKey, generate_api_key, hash_api_key, key_parts};
+pub use messages::{ListMessages, message_event_data, page_limit};
+
+use mailroom_core::SiteId;
+use mailroom_store::{BlobStore, Store};
+use std::sync::Arc;
+
+/// Settings the engine needs from the server configuration.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The domain mailboxes get when none is given; always hosted.
+    pub default_domain: String,
+    /// Further domains this server receives for.
+    pub extra_domains: Vec<String>,
+    /// The most recipients one message may have.
+    pub max_recipients: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { default_domain: "mailroom.localhost".into(), extra_domains: Vec::new(), max_recipients: 100 }
+    }
+}
+
+/// The application services over one store and one blob store.
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    config: Arc<EngineConfig>,
+}
+
+const DEFAULT_SITE_SETTING: &str = "default_site_id";
+
+impl Engine {
+    /// Returns an engine over `store` and `blobs`.
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: EngineConfig) -> Self {
+        Self { store, blobs, config: Arc::new(config) }
+    }
+
+    /// Returns the store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Returns the blob store.
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    /// Returns the configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Tells whether this server receives mail for `domain`.
+    pub fn is_hosted_domain(&self, domain: &str) -> bool {
+        let d = domain.to_ascii_lowercase();
+        d == self.config.default_domain || self.config.extra_domains.iter().any(|x| *x == d)
+    }
+
+    /// Returns the default site, creating it on first start. Safe when several nodes start
+    /// at once: the id is agreed through `put_setting_if_absent` before the site is written.
+    pub async fn ensure_default_site(&self) -> EngineResult<mailroom_core::Site> {
+        let candidate = SiteId::new().to_string();
+        let id: SiteId = self
+            .store
+            .put_setting_if_absent(DEFAULT_SITE_SETTING, &candidate)
+            .await?
+            .parse()
+            .map_err(|_| EngineError::Internal("the stored default site id is not a UUID".into()))?;
+        if let Some(site) = self.store.get_site(id).await? {
+            return Ok(site);
+        }
+        let site = mailroom_core::Site { id, name: "default".into(), created_at: chrono::Utc::now() };
+        match self.store.create_site(&site).await {
+            Ok(()) => Ok(site),
+            Err(mailroom_store::StoreError::Conflict { .. }) => {
+                self.store.get_site(id).await?.ok_or_else(|| EngineError::Internal("default site vanished".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Returns the id of the default site.
+    pub async fn default_site_id(&self) -> EngineResult<SiteId> {
+        Ok(self.ensure_default_site().await?.id)
+    }
+}

@@ -1,0 +1,58 @@
+//! Bearer-key authentication: every `/v1` route needs `Authorization: Bearer <key>`.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use mailroom_core::{KeyScope, SiteId};
+
+/// The authenticated caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Auth {
+    /// What the key may reach.
+    pub scope: KeyScope,
+}
+
+impl Auth {
+    /// Fails with 403 unless the key is an admin key.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.scope {
+            KeyScope::Admin => Ok(()),
+            KeyScope::Site(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this route needs an admin API key")),
+        }
+    }
+
+    /// Tells whether the caller may see objects of `site`.
+    pub fn allows(&self, site: SiteId) -> bool {
+        self.scope.allows(site)
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_api_key",
+                "send an API key as `Authorization: Bearer <key>`; the first admin key is in <data-dir>/admin-api-key",
+            )
+        })?;
+        let value = header.to_str().unwrap_or_default().trim();
+        let secret = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the Authorization header must be `Bearer <key>`")
+            })?;
+        let hash = mailroom_engine::hash_api_key(secret);
+        let key = state.engine.store().find_api_key_by_hash(&hash).await?.ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key is not valid (unknown or deleted)")
+        })?;
+        Ok(Auth { scope: key.key_scope() })
+    }
+}

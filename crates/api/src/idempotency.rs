@@ -1,0 +1,70 @@
+//! `Idempotency-Key` handling: the same key with the same request returns the first answer
+//! again; the same key with another request is refused (422); a key is kept 24 hours.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mailroom_core::SiteId;
+use mailroom_store::IdempotencyClaim;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+
+/// The header name.
+pub const HEADER: &str = "idempotency-key";
+
+/// Runs `f` at most once per `(site, Idempotency-Key)`; without the header it just runs it.
+pub async fn run<F, Fut>(
+    state: &AppState,
+    site: SiteId,
+    headers: &HeaderMap,
+    fingerprint: &[&[u8]],
+    f: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<(StatusCode, serde_json::Value)>>,
+{
+    let Some(key) = headers.get(HEADER) else {
+        let (status, body) = f().await?;
+        return Ok((status, axum::Json(body)).into_response());
+    };
+    let key = key.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "`Idempotency-Key` must be 1 to 255 printable ASCII characters")
+    })?;
+    let mut hasher = Sha256::new();
+    for part in fingerprint {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    let hash = hex::encode(hasher.finalize());
+    let store = state.engine.store();
+    match store.claim_idempotency_key(site, key, &hash).await? {
+        IdempotencyClaim::Claimed => match f().await {
+            Ok((status, body)) => {
+                store.complete_idempotency_key(site, key, status.as_u16(), &body.to_string()).await?;
+                Ok((status, axum::Json(body)).into_response())
+            }
+            Err(e) => {
+                store.release_idempotency_key(site, key).await?;
+                Err(e)
+            }
+        },
+        IdempotencyClaim::Existing { request_hash, .. } if request_hash != hash => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request; use a new key for a new request",
+        )),
+        IdempotencyClaim::Existing { response: None, .. } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_progress",
+            "a request with this Idempotency-Key is still running; retry in a moment",
+        )),
+        IdempotencyClaim::Existing { response: Some((status, body)), .. } => {
+            let status = StatusCode::from_u16(status).map_err(ApiError::internal)?;
+            let mut resp = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
+            resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(resp)
+        }
+    }
+}

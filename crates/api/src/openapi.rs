@@ -1,0 +1,44 @@
+//! The OpenAPI document and the Swagger UI page, both served by the binary itself.
+
+use crate::routes;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Mailroom API", description = "Email for AI agents: mailboxes, messages, threads and events. Authenticate with `Authorization: Bearer <key>`."),
+    paths(
+        routes::health::healthz, routes::health::readyz,
+        routes::admin::create_site, routes::admin::list_sites,
+        routes::admin::create_api_key, routes::admin::list_api_keys, routes::admin::delete_api_key,
+        routes::mailboxes::create, routes::mailboxes::list, routes::mailboxes::get, routes::mailboxes::update, routes::mailboxes::delete,
+        routes::messages::send, routes::messages::list, routes::messages::get, routes::messages::raw, routes::messages::update,
+        routes::messages::delete, routes::messages::reply, routes::messages::attachment,
+        routes::threads::list, routes::threads::get,
+        routes::events::list,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "mailboxes", description = "Addresses that send and receive"),
+        (name = "messages", description = "Sending, reading and managing mail"),
+        (name = "threads", description = "Conversations inside a mailbox"),
+        (name = "events", description = "The ordered, durable event log"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// Returns the routes `/v1/openapi.json` and `/docs`.
+pub fn docs<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
+    axum::Router::from(SwaggerUi::new("/docs").url("/v1/openapi.json", ApiDoc::openapi()))
+}

@@ -1,0 +1,103 @@
+//! Mailboxes.
+
+use super::{limit, page_by_last};
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use mailroom_core::api::{CreateMailboxRequest, ErrorBody, Page, UpdateMailboxRequest};
+use mailroom_core::{KeyScope, Mailbox, MailboxId, SiteId};
+use serde::Deserialize;
+
+/// Paging of simple listings.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1-100 (default 50).
+    pub limit: Option<u32>,
+    /// Admin keys: only this site.
+    pub site_id: Option<SiteId>,
+}
+
+/// Loads a mailbox the caller may see, or answers 404.
+pub async fn visible_mailbox(state: &AppState, auth: &Auth, id: MailboxId) -> ApiResult<Mailbox> {
+    state.engine.store().get_mailbox(id).await?.filter(|m| auth.allows(m.site_id)).ok_or_else(|| ApiError::not_found("mailbox", id))
+}
+
+/// Returns the site a create lands in: the key's own site, or for admin keys the `site_id`
+/// given (which must exist) or the default site.
+pub async fn target_site(state: &AppState, auth: &Auth, requested: Option<SiteId>) -> ApiResult<SiteId> {
+    match (auth.scope, requested) {
+        (KeyScope::Site(own), None) => Ok(own),
+        (KeyScope::Site(own), Some(s)) if s == own => Ok(own),
+        (KeyScope::Site(_), Some(s)) => Err(ApiError::not_found("site", s)),
+        (KeyScope::Admin, Some(s)) => {
+            state.engine.store().get_site(s).await?.map(|site| site.id).ok_or_else(|| ApiError::not_found("site", s))
+        }
+        (KeyScope::Admin, None) => Ok(state.engine.default_site_id().await?),
+    }
+}
+
+/// Creates a mailbox; with a `client_id` already used in the site, returns that mailbox (200).
+#[utoipa::path(post, path = "/v1/mailboxes", tag = "mailboxes", request_body = CreateMailboxRequest,
+    responses((status = 201, body = Mailbox), (status = 200, description = "The mailbox created earlier with this client_id", body = Mailbox),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let req: CreateMailboxRequest = decode_json(&body)?;
+    let site = target_site(&state, &auth, req.site_id).await?;
+    idempotency::run(&state, site, &headers, &[b"POST /v1/mailboxes", &body], || async {
+        let (mailbox, created) = state.engine.create_mailbox(site, &req).await?;
+        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+        Ok((status, serde_json::to_value(mailbox).map_err(ApiError::internal)?))
+    })
+    .await
+}
+
+/// Lists mailboxes, newest first.
+#[utoipa::path(get, path = "/v1/mailboxes", tag = "mailboxes", params(ListQuery),
+    responses((status = 200, body = Page<Mailbox>)), security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Page<Mailbox>>> {
+    let limit = limit(q.limit)?;
+    let before = q
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<MailboxId>())
+        .transpose()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "`cursor` is not a cursor this server returned"))?;
+    let site = match (auth.scope, q.site_id) {
+        (KeyScope::Site(own), _) => Some(own),
+        (KeyScope::Admin, s) => s,
+    };
+    let items = state.engine.store().list_mailboxes(site, before, limit).await?;
+    Ok(Json(page_by_last(items, limit, |m| m.id)))
+}
+
+/// Returns a mailbox.
+#[utoipa::path(get, path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)),
+    responses((status = 200, body = Mailbox), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>) -> ApiResult<Json<Mailbox>> {
+    Ok(Json(visible_mailbox(&state, &auth, id).await?))
+}
+
+/// Changes a mailbox's display name.
+#[utoipa::path(patch, path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)), request_body = UpdateMailboxRequest,
+    responses((status = 200, body = Mailbox), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiJson(req): ApiJson<UpdateMailboxRequest>) -> ApiResult<Json<Mailbox>> {
+    let mailbox = visible_mailbox(&state, &auth, id).await?;
+    Ok(Json(state.engine.update_mailbox(mailbox, &req).await?))
+}
+
+/// Deletes a mailbox with all its messages.
+#[utoipa::path(delete, path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>) -> ApiResult<StatusCode> {
+    let mailbox = visible_mailbox(&state, &auth, id).await?;
+    state.engine.delete_mailbox(&mailbox).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,126 @@
+//! Messages: send, list, read, raw, update, delete, reply, attachments.
+
+use super::mailboxes::visible_mailbox;
+use super::page_by_last;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mailroom_core::api::{ErrorBody, MessageQuery, Page, ReplyRequest, SendMessageRequest, SendMessageResponse, UpdateMessageRequest};
+use mailroom_core::{AttachmentId, MailboxId, Message, MessageId};
+use mailroom_engine::ListMessages;
+
+/// Loads a message the caller may see, or answers 404.
+pub async fn visible_message(state: &AppState, auth: &Auth, id: MessageId) -> ApiResult<Message> {
+    state.engine.store().get_message(id).await?.filter(|m| auth.allows(m.site_id)).ok_or_else(|| ApiError::not_found("message", id))
+}
+
+/// Sends a message. Answers 202 once the message and one queued job per recipient are durable;
+/// mailboxes of this server get their copy before the answer.
+#[utoipa::path(post, path = "/v1/mailboxes/{id}/messages", tag = "messages", params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
+    request_body = SendMessageRequest,
+    responses((status = 202, body = SendMessageResponse), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn send(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let mailbox = visible_mailbox(&state, &auth, id).await?;
+    let req: SendMessageRequest = decode_json(&body)?;
+    let path = format!("POST /v1/mailboxes/{id}/messages");
+    idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
+        let sent = state.engine.send_message(&mailbox, &req).await?;
+        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
+    })
+    .await
+}
+
+/// Lists a mailbox's messages, newest first.
+#[utoipa::path(get, path = "/v1/mailboxes/{id}/messages", tag = "messages",
+    params(("id" = String, Path), ("direction" = Option<String>, Query, description = "inbound or outbound"),
+        ("thread_id" = Option<String>, Query), ("unread" = Option<bool>, Query), ("since" = Option<String>, Query, description = "RFC 3339"),
+        ("label" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Page<Message>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<MessageQuery>) -> ApiResult<Json<Page<Message>>> {
+    let mailbox = visible_mailbox(&state, &auth, id).await?;
+    let list = ListMessages::from_query(&q)?;
+    let limit = list.filter.limit;
+    let items = state.engine.store().list_messages(mailbox.id, &list.filter).await?;
+    Ok(Json(page_by_last(items, limit, |m| m.id)))
+}
+
+/// Returns a message with its parsed fields.
+#[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
+    responses((status = 200, body = Message), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<Json<Message>> {
+    Ok(Json(visible_message(&state, &auth, id).await?))
+}
+
+/// Returns the message exactly as stored (`message/rfc822`).
+#[utoipa::path(get, path = "/v1/messages/{id}/raw", tag = "messages", params(("id" = String, Path)),
+    responses((status = 200, content_type = "message/rfc822", body = Vec<u8>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn raw(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<Response> {
+    let message = visible_message(&state, &auth, id).await?;
+    let bytes = state.engine.raw_message(&message).await?;
+    Ok(([(header::CONTENT_TYPE, "message/rfc822")], bytes).into_response())
+}
+
+/// Marks a message read or unread and changes its labels.
+#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)), request_body = UpdateMessageRequest,
+    responses((status = 200, body = Message), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>, ApiJson(req): ApiJson<UpdateMessageRequest>) -> ApiResult<Json<Message>> {
+    let message = visible_message(&state, &auth, id).await?;
+    Ok(Json(state.engine.update_message(message, req.read, req.labels, &req.add_labels, &req.remove_labels).await?))
+}
+
+/// Deletes a message.
+#[utoipa::path(delete, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<StatusCode> {
+    let message = visible_message(&state, &auth, id).await?;
+    state.engine.delete_message(&message).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replies to a message in its thread, from its mailbox.
+#[utoipa::path(post, path = "/v1/messages/{id}/reply", tag = "messages", params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header)), request_body = ReplyRequest,
+    responses((status = 202, body = SendMessageResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn reply(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let original = visible_message(&state, &auth, id).await?;
+    let req: ReplyRequest = decode_json(&body)?;
+    let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
+    let path = format!("POST /v1/messages/{id}/reply");
+    idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
+        let sent = state.engine.reply(&mailbox, &original, &req).await?;
+        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
+    })
+    .await
+}
+
+/// Downloads an attachment.
+#[utoipa::path(get, path = "/v1/attachments/{id}", tag = "messages", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn attachment(State(state): State<AppState>, auth: Auth, PathId(id): PathId<AttachmentId>) -> ApiResult<Response> {
+    let (att, _, _) = state
+        .engine
+        .store()
+        .get_attachment(id)
+        .await?
+        .filter(|(_, _, site)| auth.allows(*site))
+        .ok_or_else(|| ApiError::not_found("attachment", id))?;
+    let bytes = state.engine.attachment_content(&att).await?;
+    let name = att.filename.clone().unwrap_or_else(|| format!("attachment-{id}"));
+    let safe: String = name.chars().map(|c| if c == '"' || c == '\\' || c.is_control() { '_' } else { c }).collect();
+    let ascii: String = safe.chars().map(|c| if c.is_ascii() { c } else { '_' }).collect();
+    let encoded: String = safe.bytes().map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, att.content_type.parse().unwrap_or(header::HeaderValue::from_static("application/octet-stream")));
+    h.insert(header::CONTENT_DISPOSITION, disposition.parse().map_err(ApiError::internal)?);
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    Ok(resp)
+}

@@ -1,0 +1,580 @@
+//! Sending, replying, local delivery, threading and message housekeeping.
+//!
+//! Order of writes for every stored message: the raw bytes and attachment blobs are written
+//! and fsynced first, then one store transaction records the message, its thread, its
+//! recipients and its events. A crash in between leaves at most an unreferenced blob, never
+//! a record pointing at missing bytes.
+
+use crate::{Engine, EngineError, EngineResult};
+use base64::Engine as _;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use mailroom_core::api::{AttachmentInput, MessageQuery, ReplyRequest, RecipientStatus, SendMessageRequest, SendMessageResponse};
+use mailroom_core::event_types::*;
+use mailroom_core::mime::{self, OutgoingAttachment, OutgoingMessage, ParsedMessage};
+use mailroom_core::*;
+use mailroom_store::{MessageFilter, NewEvent, NewMessage, RecipientUpdate, StoreError};
+
+/// A validated message listing request.
+#[derive(Debug, Clone)]
+pub struct ListMessages {
+    /// The store filter.
+    pub filter: MessageFilter,
+}
+
+impl ListMessages {
+    /// Validates the query string of `GET /v1/mailboxes/{id}/messages`.
+    pub fn from_query(q: &MessageQuery) -> EngineResult<Self> {
+        let direction = q
+            .direction
+            .as_deref()
+            .map(|d| d.parse::<Direction>())
+            .transpose()
+            .map_err(|e| EngineError::invalid("invalid_query", e))?;
+        let since = q
+            .since
+            .as_deref()
+            .map(|s| DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)))
+            .transpose()
+            .map_err(|_| EngineError::invalid("invalid_query", "`since` must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))?;
+        let before = q
+            .cursor
+            .as_deref()
+            .map(|c| c.parse::<MessageId>())
+            .transpose()
+            .map_err(|_| EngineError::invalid("invalid_cursor", "`cursor` is not a cursor this server returned"))?;
+        Ok(Self {
+            filter: MessageFilter {
+                direction,
+                thread_id: q.thread_id,
+                unread: q.unread,
+                since,
+                label: q.label.clone(),
+                before,
+                limit: page_limit(q.limit)?,
+            },
+        })
+    }
+}
+
+/// Checks a page size: 1 to 100, default 50.
+pub fn page_limit(limit: Option<u32>) -> EngineResult<u32> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=100) => Ok(n),
+        Some(_) => Err(EngineError::invalid("invalid_query", "`limit` must be between 1 and 100")),
+    }
+}
+
+fn parse_list(field: &str, values: &[String]) -> EngineResult<Vec<NamedAddress>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            NamedAddress::parse(v)
+                .map_err(|e| EngineError::invalid("invalid_email_address", format!("`{field}[{i}]`: {e}")))
+        })
+        .collect()
+}
+
+fn decode_attachments(inputs: &[AttachmentInput]) -> EngineResult<Vec<OutgoingAttachment>> {
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let filename = a.filename.trim();
+            if filename.is_empty() || filename.chars().any(|c| c.is_control()) || filename.len() > 255 {
+                return Err(EngineError::invalid(
+                    "invalid_attachment",
+                    format!("`attachments[{i}].filename` must be 1 to 255 characters without control characters"),
+                ));
+            }
+            let content_type = a.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+            let valid_ct = content_type.split_once('/').is_some_and(|(t, s)| {
+                let ok = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+                ok(t) && ok(s)
+            });
+            if !valid_ct {
+                return Err(EngineError::invalid(
+                    "invalid_attachment",
+                    format!("`attachments[{i}].content_type` `{content_type}` is not a MIME type such as application/pdf"),
+                ));
+            }
+            let cleaned: String = a.content_base64.chars().filter(|c| !c.is_whitespace()).collect();
+            let content = base64::engine::general_purpose::STANDARD
+                .decode(cleaned.trim_end_matches('='))
+                .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
+                .map_err(|_| {
+                    EngineError::invalid("invalid_attachment", format!("`attachments[{i}].content_base64` is not valid base64"))
+                })?;
+            if let Some(cid) = &a.content_id {
+                if cid.is_empty() || cid.chars().any(|c| c.is_control() || c.is_whitespace() || c == '<' || c == '>') {
+                    return Err(EngineError::invalid("invalid_attachment", format!("`attachments[{i}].content_id` is not a valid Content-ID")));
+                }
+            }
+            Ok(OutgoingAttachment { filename: filename.to_string(), content_type, content, content_id: a.content_id.clone() })
+        })
+        .collect()
+}
+
+fn strip_angles(s: &str) -> String {
+    s.trim().trim_start_matches('<').trim_end_matches('>').to_string()
+}
+
+/// What a new outbound message answers, once resolved.
+struct ReplyContext {
+    in_reply_to: String,
+    references: Vec<String>,
+    thread: Option<ThreadId>,
+}
+
+impl Engine {
+    /// Sends a message from `mailbox`: validates the request, builds the MIME message, stores
+    /// it durably with one queued recipient each, delivers to mailboxes of this server at
+    /// once, and leaves the others `queued` for the outbound queue.
+    pub async fn send_message(&self, mailbox: &Mailbox, req: &SendMessageRequest) -> EngineResult<SendMessageResponse> {
+        let reply = match req.in_reply_to.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(target) => Some(self.resolve_reply_target(mailbox, target).await?),
+        };
+        self.send_internal(mailbox, req, reply).await
+    }
+
+    async fn resolve_reply_target(&self, mailbox: &Mailbox, target: &str) -> EngineResult<ReplyContext> {
+        if let Ok(id) = target.parse::<MessageId>() {
+            let original = self.store.get_message(id).await?.filter(|m| m.mailbox_id == mailbox.id).ok_or_else(|| {
+                EngineError::invalid("invalid_in_reply_to", format!("`in_reply_to`: this mailbox has no message with id {id}"))
+            })?;
+            return Ok(Self::reply_context(&original));
+        }
+        let header = strip_angles(target);
+        if header.is_empty() || header.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(EngineError::invalid(
+                "invalid_in_reply_to",
+                "`in_reply_to` must be a message id of this mailbox or a Message-ID header value",
+            ));
+        }
+        Ok(match self.store.find_message_by_message_id(mailbox.id, None, &header).await? {
+            Some(original) => Self::reply_context(&original),
+            None => ReplyContext { in_reply_to: header.clone(), references: vec![header], thread: None },
+        })
+    }
+
+    fn reply_context(original: &Message) -> ReplyContext {
+        let mut references = original.references.clone();
+        if references.is_empty() {
+            references.extend(original.in_reply_to.clone());
+        }
+        let in_reply_to = original.message_id.clone().unwrap_or_default();
+        if !in_reply_to.is_empty() {
+            references.push(in_reply_to.clone());
+        }
+        ReplyContext { in_reply_to, references, thread: Some(original.thread_id) }
+    }
+
+    /// Replies to `original` from its mailbox, to its sender (or `Reply-To`), and with
+    /// `reply_all` to its other recipients too, in the same thread.
+    pub async fn reply(&self, mailbox: &Mailbox, original: &Message, req: &ReplyRequest) -> EngineResult<SendMessageResponse> {
+        let own = mailbox.address.canonical();
+        let mut to: Vec<NamedAddress> = match original.direction {
+            Direction::Inbound if !original.reply_to.is_empty() => original.reply_to.clone(),
+            Direction::Inbound => original.from.clone().into_iter().collect(),
+            Direction::Outbound => original.to.clone(),
+        };
+        let mut cc = Vec::new();
+        if req.reply_all {
+            let others = original.to.iter().chain(original.cc.iter()).filter(|a| a.address.canonical() != own);
+            for a in others {
+                if !to.iter().chain(cc.iter()).any(|x: &NamedAddress| x.address.canonical() == a.address.canonical()) {
+                    cc.push(a.clone());
+                }
+            }
+        }
+        to.retain(|a| a.address.canonical() != own || original.direction == Direction::Outbound);
+        if to.is_empty() && cc.is_empty() {
+            return Err(EngineError::invalid("validation_error", "the original message has no address to reply to"));
+        }
+        let subject = original.subject.clone().unwrap_or_default();
+        let subject = if subject.to_ascii_lowercase().starts_with("re:") { subject } else { format!("Re: {subject}") };
+        let send = SendMessageRequest {
+            to: to.iter().map(ToString::to_string).collect(),
+            cc: cc.iter().map(ToString::to_string).chain(req.cc.iter().cloned()).collect(),
+            bcc: req.bcc.clone(),
+            reply_to: Vec::new(),
+            subject,
+            text: req.text.clone(),
+            html: req.html.clone(),
+            attachments: req.attachments.clone(),
+            headers: req.headers.clone(),
+            in_reply_to: None,
+            labels: req.labels.clone(),
+        };
+        self.send_internal(mailbox, &send, Some(Self::reply_context(original))).await
+    }
+
+    async fn send_internal(
+        &self,
+        mailbox: &Mailbox,
+        req: &SendMessageRequest,
+        reply: Option<ReplyContext>,
+    ) -> EngineResult<SendMessageResponse> {
+        let to = parse_list("to", &req.to)?;
+        let cc = parse_list("cc", &req.cc)?;
+        let bcc = parse_list("bcc", &req.bcc)?;
+        let reply_to = parse_list("reply_to", &req.reply_to)?;
+        let mut recipients: Vec<(EmailAddress, RecipientKind)> = Vec::new();
+        for (list, kind) in [(&to, RecipientKind::To), (&cc, RecipientKind::Cc), (&bcc, RecipientKind::Bcc)] {
+            for a in list {
+                if !recipients.iter().any(|(r, _)| r.canonical() == a.address.canonical()) {
+                    recipients.push((a.address.clone(), kind));
+                }
+            }
+        }
+        if recipients.is_empty() {
+            return Err(EngineError::invalid("validation_error", "give at least one recipient in `to`, `cc` or `bcc`"));
+        }
+        if recipients.len() > self.config.max_recipients {
+            return Err(EngineError::invalid(
+                "too_many_recipients",
+                format!("a message may have at most {} recipients", self.config.max_recipients),
+            ));
+        }
+        if req.subject.chars().any(|c| c.is_control()) {
+            return Err(EngineError::invalid("validation_error", "`subject` must not contain line breaks or control characters"));
+        }
+        if req.text.is_none() && req.html.is_none() {
+            return Err(EngineError::invalid("validation_error", "give `text`, `html` or both"));
+        }
+        let mut headers = Vec::new();
+        for (name, value) in &req.headers {
+            mime::validate_custom_header(name, value).map_err(|e| EngineError::invalid("invalid_header", e.to_string()))?;
+            headers.push((name.clone(), value.clone()));
+        }
+        let labels = clean_labels(&req.labels)?;
+        let attachments = decode_attachments(&req.attachments)?;
+
+        let id = MessageId::new();
+        let now = Utc::now();
+        let header_id = format!("{}@{}", id.as_uuid().simple(), mailbox.address.domain());
+        let out = OutgoingMessage {
+            from: mailbox.named_address(),
+            to: to.clone(),
+            cc: cc.clone(),
+            reply_to,
+            subject: req.subject.clone(),
+            text: req.text.clone(),
+            html: req.html.clone(),
+            attachments,
+            headers,
+            message_id: header_id.clone(),
+            in_reply_to: reply.as_ref().map(|r| r.in_reply_to.clone()).filter(|s| !s.is_empty()),
+            references: reply.as_ref().map(|r| r.references.clone()).unwrap_or_default(),
+            date: now,
+        };
+        let raw = mime::build(&out).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let parsed = mime::parse(&raw).map_err(|e| EngineError::Internal(format!("a message we built does not parse: {e}")))?;
+        let (thread_id, new_thread) = match reply.and_then(|r| r.thread) {
+            Some(t) => (t, false),
+            None => (ThreadId::new(), true),
+        };
+        let recipients = recipients
+            .into_iter()
+            .map(|(address, kind)| Recipient {
+                address,
+                kind,
+                status: DeliveryStatus::Queued,
+                last_reply: None,
+                attempts: 0,
+                next_attempt_at: None,
+                updated_at: now,
+            })
+            .collect();
+        let mut message = self
+            .store_parsed(StoreParsed {
+                id,
+                site_id: mailbox.site_id,
+                mailbox_id: mailbox.id,
+                thread_id,
+                new_thread,
+                direction: Direction::Outbound,
+                raw: Bytes::from(raw),
+                parsed,
+                bcc,
+                labels,
+                recipients,
+                created_at: now,
+                event_type: MESSAGE_SENT,
+            })
+            .await?;
+        self.deliver_locally(&mut message).await?;
+        Ok(SendMessageResponse {
+            id: message.id,
+            thread_id: message.thread_id,
+            message_id: header_id,
+            recipients: message.recipients.iter().map(|r| RecipientStatus { address: r.address.clone(), status: r.status }).collect(),
+        })
+    }
+
+    /// Writes the blobs, then records the message, its thread and its event in one
+    /// transaction. Returns the stored message.
+    async fn store_parsed(&self, s: StoreParsed) -> EngineResult<Message> {
+        let raw_key = format!("messages/{}.eml", s.id);
+        let size = s.raw.len() as u64;
+        self.blobs.put(&raw_key, s.raw).await?;
+        let mut p = s.parsed;
+        let mut attachments = Vec::new();
+        let mut written = vec![raw_key.clone()];
+        for a in std::mem::take(&mut p.attachments) {
+            let aid = AttachmentId::new();
+            let key = format!("attachments/{aid}");
+            let len = a.content.len() as u64;
+            if let Err(e) = self.blobs.put(&key, Bytes::from(a.content)).await {
+                self.delete_blobs(written).await;
+                return Err(e.into());
+            }
+            written.push(key.clone());
+            attachments.push(Attachment {
+                id: aid,
+                filename: a.filename,
+                content_type: a.content_type,
+                size: len,
+                content_id: a.content_id,
+                inline: a.inline,
+                blob_key: key,
+            });
+        }
+        let message = Message {
+            id: s.id,
+            site_id: s.site_id,
+            mailbox_id: s.mailbox_id,
+            thread_id: s.thread_id,
+            direction: s.direction,
+            message_id: p.message_id,
+            in_reply_to: p.in_reply_to,
+            references: p.references,
+            from: p.from,
+            to: p.to,
+            cc: p.cc,
+            bcc: if s.bcc.is_empty() { p.bcc } else { s.bcc },
+            reply_to: p.reply_to,
+            subject: p.subject,
+            text: p.text,
+            html: p.html,
+            snippet: p.snippet,
+            headers: p.headers,
+            attachments,
+            labels: s.labels,
+            read: s.direction == Direction::Outbound,
+            size,
+            recipients: s.recipients,
+            created_at: s.created_at,
+            raw_blob_key: raw_key,
+        };
+        let event = NewEvent::new(s.site_id, Some(s.mailbox_id), s.event_type, message_event_data(&message));
+        let new = NewMessage { message, new_thread: s.new_thread };
+        if let Err(e) = self.store.insert_message(&new, std::slice::from_ref(&event)).await {
+            self.delete_blobs(written).await;
+            return Err(e.into());
+        }
+        Ok(new.message)
+    }
+
+    /// Delivers every still-queued recipient of `message` that is on a domain this server
+    /// hosts: an inbound copy for an existing mailbox, a bounce for an unknown one. Other
+    /// recipients stay queued for the outbound queue.
+    async fn deliver_locally(&self, message: &mut Message) -> EngineResult<()> {
+        let mut raw: Option<Bytes> = None;
+        for i in 0..message.recipients.len() {
+            let r = message.recipients[i].clone();
+            if r.status != DeliveryStatus::Queued || !self.is_hosted_domain(r.address.domain()) {
+                continue;
+            }
+            let (base, tag) = r.address.without_tag();
+            let target = self.store.get_mailbox_by_address(&base.canonical()).await?;
+            let (status, reply, event_type) = match target {
+                Some(target) => {
+                    let bytes = match &raw {
+                        Some(b) => b.clone(),
+                        None => {
+                            let b = self.blobs.get(&message.raw_blob_key).await?;
+                            raw = Some(b.clone());
+                            b
+                        }
+                    };
+                    self.store_inbound_copy(&target, bytes, tag).await?;
+                    (DeliveryStatus::Delivered, format!("250 2.0.0 delivered to local mailbox {}", target.address), MESSAGE_DELIVERED)
+                }
+                None => (DeliveryStatus::Bounced, format!("550 5.1.1 <{}>: no such mailbox here", r.address), MESSAGE_BOUNCED),
+            };
+            let update = RecipientUpdate { status, last_reply: Some(reply.clone()), attempts: r.attempts + 1, next_attempt_at: None };
+            let event = NewEvent::new(
+                message.site_id,
+                Some(message.mailbox_id),
+                event_type,
+                serde_json::json!({
+                    "message_id": message.id,
+                    "mailbox_id": message.mailbox_id,
+                    "thread_id": message.thread_id,
+                    "recipient": r.address,
+                    "status": status,
+                    "last_reply": reply,
+                }),
+            );
+            self.store.update_recipient(message.id, &r.address, &update, std::slice::from_ref(&event)).await?;
+            let rec = &mut message.recipients[i];
+            rec.status = status;
+            rec.last_reply = Some(reply);
+            rec.attempts = update.attempts;
+            rec.updated_at = event.created_at;
+        }
+        Ok(())
+    }
+
+    /// Stores `raw` as an inbound message of `mailbox`, threaded by its `In-Reply-To` and
+    /// `References`. A message whose `Message-ID` the mailbox already holds inbound is not
+    /// stored twice: the existing copy is returned.
+    pub async fn store_inbound_copy(&self, mailbox: &Mailbox, raw: Bytes, tag: Option<String>) -> EngineResult<Message> {
+        let parsed = mime::parse(&raw).unwrap_or_default();
+        if let Some(mid) = &parsed.message_id {
+            if let Some(existing) = self.store.find_message_by_message_id(mailbox.id, Some(Direction::Inbound), mid).await? {
+                return Ok(existing);
+            }
+        }
+        let mut ids: Vec<String> = parsed.references.clone();
+        ids.extend(parsed.in_reply_to.clone());
+        let found = if ids.is_empty() { None } else { self.store.find_thread_by_message_ids(mailbox.id, &ids).await? };
+        let (thread_id, new_thread) = match found {
+            Some(t) => (t, false),
+            None => (ThreadId::new(), true),
+        };
+        let labels = tag.map(|t| vec![t]).unwrap_or_default();
+        let message_id = parsed.message_id.clone();
+        let stored = self
+            .store_parsed(StoreParsed {
+                id: MessageId::new(),
+                site_id: mailbox.site_id,
+                mailbox_id: mailbox.id,
+                thread_id,
+                new_thread,
+                direction: Direction::Inbound,
+                raw,
+                parsed,
+                bcc: Vec::new(),
+                labels,
+                recipients: Vec::new(),
+                created_at: Utc::now(),
+                event_type: MESSAGE_RECEIVED,
+            })
+            .await;
+        match (stored, message_id) {
+            // Another delivery of the same message won a race: keep the stored copy.
+            (Err(EngineError::Store(StoreError::Conflict { .. })), Some(mid)) => self
+                .store
+                .find_message_by_message_id(mailbox.id, Some(Direction::Inbound), &mid)
+                .await?
+                .ok_or_else(|| EngineError::Internal("duplicate Message-ID without a stored copy".into())),
+            (other, _) => other,
+        }
+    }
+
+    /// Finishes local deliveries that a crash interrupted: every due recipient on a hosted
+    /// domain is delivered (idempotently: a copy already stored is not stored again).
+    pub async fn recover_local_deliveries(&self) -> EngineResult<usize> {
+        let mut done = 0;
+        loop {
+            let due = self.store.due_recipients(Utc::now(), 100).await?;
+            let local: Vec<_> = due.into_iter().filter(|p| self.is_hosted_domain(p.recipient.address.domain())).collect();
+            if local.is_empty() {
+                return Ok(done);
+            }
+            let before = done;
+            for p in local {
+                if let Some(mut m) = self.store.get_message(p.message_id).await? {
+                    m.recipients.retain(|r| r.address == p.recipient.address);
+                    self.deliver_locally(&mut m).await?;
+                    done += 1;
+                }
+            }
+            if done == before {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Applies a `PATCH /v1/messages/{id}`.
+    pub async fn update_message(&self, mut message: Message, read: Option<bool>, labels: Option<Vec<String>>, add: &[String], remove: &[String]) -> EngineResult<Message> {
+        if let Some(r) = read {
+            message.read = r;
+        }
+        if let Some(l) = labels {
+            message.labels = clean_labels(&l)?;
+        }
+        for l in clean_labels(add)? {
+            if !message.labels.contains(&l) {
+                message.labels.push(l);
+            }
+        }
+        let remove = clean_labels(remove)?;
+        message.labels.retain(|l| !remove.contains(l));
+        self.store.update_message_flags(message.id, message.read, &message.labels).await?;
+        Ok(message)
+    }
+
+    /// Deletes a message and its blobs.
+    pub async fn delete_message(&self, message: &Message) -> EngineResult<()> {
+        let event = NewEvent::new(
+            message.site_id,
+            Some(message.mailbox_id),
+            MESSAGE_DELETED,
+            serde_json::json!({"id": message.id, "mailbox_id": message.mailbox_id, "thread_id": message.thread_id}),
+        );
+        let keys = self.store.delete_message(message.id, &event).await?;
+        self.delete_blobs(keys).await;
+        Ok(())
+    }
+
+    /// Returns a message's raw bytes, exactly as stored.
+    pub async fn raw_message(&self, message: &Message) -> EngineResult<Bytes> {
+        Ok(self.blobs.get(&message.raw_blob_key).await?)
+    }
+
+    /// Returns an attachment's content.
+    pub async fn attachment_content(&self, attachment: &Attachment) -> EngineResult<Bytes> {
+        Ok(self.blobs.get(&attachment.blob_key).await?)
+    }
+}
+
+struct StoreParsed {
+    id: MessageId,
+    site_id: SiteId,
+    mailbox_id: MailboxId,
+    thread_id: ThreadId,
+    new_thread: bool,
+    direction: Direction,
+    raw: Bytes,
+    parsed: ParsedMessage,
+    bcc: Vec<NamedAddress>,
+    labels: Vec<String>,
+    recipients: Vec<Recipient>,
+    created_at: DateTime<Utc>,
+    event_type: &'static str,
+}
+
+/// Returns the payload of `message.sent` / `message.received` events: the message object.
+pub fn message_event_data(message: &Message) -> serde_json::Value {
+    serde_json::to_value(message).unwrap_or_default()
+}
+
+fn clean_labels(labels: &[String]) -> EngineResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for l in labels {
+        let l = l.trim();
+        if l.is_empty() || l.chars().count() > 100 || l.chars().any(|c| c.is_control()) {
+            return Err(EngineError::invalid("validation_error", "labels must be 1 to 100 characters without control characters"));
+        }
+        if !out.iter().any(|x| x == l) {
+            out.push(l.to_string());
+        }
+    }
+    Ok(out)
+}
