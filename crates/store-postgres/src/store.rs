@@ -1,0 +1,772 @@
+//! The [`Store`] implementation: one method per operation; every write that appends events
+//! takes the event-log lock last, just before inserting them.
+
+use crate::codec::{self, *};
+use crate::{EVENT_LOG_LOCK, PgStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mailroom_core::*;
+use mailroom_store::*;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    // --- settings ---------------------------------------------------------------------------
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.map(|r| col(&r, "value")).transpose()
+    }
+
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+        // The insert waits for a concurrent insert of the same key to finish; the select, a
+        // new statement, then sees whichever value was committed. Settings are never deleted.
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_one(&self.pool).await.map_err(db_err)?;
+        col(&row, "value")
+    }
+
+    // --- sites ------------------------------------------------------------------------------
+
+    async fn create_site(&self, site: &Site) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sites (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(site.id.as_uuid())
+            .bind(&site.name)
+            .bind(trunc(site.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_site(&self, id: SiteId) -> StoreResult<Option<Site>> {
+        let row = sqlx::query("SELECT * FROM sites WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.as_ref().map(codec::site).transpose()
+    }
+
+    async fn list_sites(&self) -> StoreResult<Vec<Site>> {
+        let rows = sqlx::query("SELECT * FROM sites ORDER BY created_at, id").fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(codec::site).collect()
+    }
+
+    // --- API keys ---------------------------------------------------------------------------
+
+    async fn create_api_key(&self, key: &ApiKey, secret_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, scope, site_id, prefix, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(key.id.as_uuid())
+        .bind(&key.name)
+        .bind(&key.scope)
+        .bind(key.site_id.map(|s| s.as_uuid()))
+        .bind(&key.prefix)
+        .bind(secret_hash)
+        .bind(trunc(key.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_api_key_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiKey>> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE secret_hash = $1")
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::api_key).transpose()
+    }
+
+    async fn get_api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        let row =
+            sqlx::query("SELECT * FROM api_keys WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.as_ref().map(codec::api_key).transpose()
+    }
+
+    async fn list_api_keys(&self, site: Option<SiteId>) -> StoreResult<Vec<ApiKey>> {
+        let rows = match site {
+            Some(site) => sqlx::query("SELECT * FROM api_keys WHERE site_id = $1 ORDER BY created_at, id")
+                .bind(site.as_uuid())
+                .fetch_all(&self.pool)
+                .await,
+            None => sqlx::query("SELECT * FROM api_keys ORDER BY created_at, id").fetch_all(&self.pool).await,
+        }
+        .map_err(db_err)?;
+        rows.iter().map(codec::api_key).collect()
+    }
+
+    async fn delete_api_key(&self, id: ApiKeyId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM api_keys WHERE id = $1").bind(id.as_uuid()).execute(&self.pool).await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // --- mailboxes --------------------------------------------------------------------------
+
+    async fn create_mailbox(&self, mailbox: &Mailbox, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO mailboxes (id, site_id, address, address_canonical, display_name, client_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(mailbox.id.as_uuid())
+        .bind(mailbox.site_id.as_uuid())
+        .bind(mailbox.address.as_str())
+        .bind(mailbox.address.canonical())
+        .bind(&mailbox.display_name)
+        .bind(&mailbox.client_id)
+        .bind(trunc(mailbox.created_at))
+        .bind(trunc(mailbox.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
+        let row =
+            sqlx::query("SELECT * FROM mailboxes WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.as_ref().map(codec::mailbox).transpose()
+    }
+
+    async fn get_mailbox_by_address(&self, canonical_address: &str) -> StoreResult<Option<Mailbox>> {
+        let row = sqlx::query("SELECT * FROM mailboxes WHERE address_canonical = $1")
+            .bind(canonical_address.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::mailbox).transpose()
+    }
+
+    async fn get_mailbox_by_client_id(&self, site: SiteId, client_id: &str) -> StoreResult<Option<Mailbox>> {
+        let row = sqlx::query("SELECT * FROM mailboxes WHERE site_id = $1 AND client_id = $2")
+            .bind(site.as_uuid())
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::mailbox).transpose()
+    }
+
+    async fn list_mailboxes(&self, site: Option<SiteId>, before: Option<MailboxId>, limit: u32) -> StoreResult<Vec<Mailbox>> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM mailboxes WHERE TRUE");
+        if let Some(site) = site {
+            q.push(" AND site_id = ").push_bind(site.as_uuid());
+        }
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before.as_uuid());
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(codec::mailbox).collect()
+    }
+
+    async fn update_mailbox(&self, mailbox: &Mailbox, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let done = sqlx::query("UPDATE mailboxes SET display_name = $1, updated_at = $2 WHERE id = $3")
+            .bind(&mailbox.display_name)
+            .bind(trunc(mailbox.updated_at))
+            .bind(mailbox.id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("mailbox {}", mailbox.id)));
+        }
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn delete_mailbox(&self, id: MailboxId, event: &NewEvent) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // Locking the mailbox first waits for messages being inserted into it (they hold a key
+        // share lock on it) and keeps new ones out, so the keys read next are complete.
+        let locked = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR UPDATE")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if locked.is_none() {
+            return Err(StoreError::NotFound(format!("mailbox {id}")));
+        }
+        let rows = sqlx::query(
+            "SELECT raw_blob_key AS blob_key FROM messages WHERE mailbox_id = $1 \
+             UNION ALL SELECT a.blob_key FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.mailbox_id = $1",
+        )
+        .bind(id.as_uuid())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let keys = rows.iter().map(|r| col::<String>(r, "blob_key")).collect::<StoreResult<Vec<_>>>()?;
+        sqlx::query("DELETE FROM mailboxes WHERE id = $1").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        let keys = unreferenced(&mut tx, keys).await?;
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(keys)
+    }
+
+    // --- messages and threads ---------------------------------------------------------------
+
+    async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
+        let m = &new.message;
+        let created_at = trunc(m.created_at);
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR KEY SHARE")
+            .bind(m.mailbox_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if mailbox.is_none() {
+            return Err(StoreError::NotFound(format!("mailbox {}", m.mailbox_id)));
+        }
+        if new.new_thread {
+            sqlx::query(
+                "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
+            )
+            .bind(m.thread_id.as_uuid())
+            .bind(m.site_id.as_uuid())
+            .bind(m.mailbox_id.as_uuid())
+            .bind(m.subject.as_deref().map(base_subject))
+            .bind(to_json(&participants_of(m))?)
+            .bind(&m.snippet)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        } else {
+            let row = sqlx::query("SELECT participants, last_message_at FROM threads WHERE id = $1 AND mailbox_id = $2 FOR UPDATE")
+                .bind(m.thread_id.as_uuid())
+                .bind(m.mailbox_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .ok_or_else(|| StoreError::NotFound(format!("thread {} in mailbox {}", m.thread_id, m.mailbox_id)))?;
+            let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
+            merge_participants(&mut participants, participants_of(m));
+            let last = time(&row, "last_message_at")?;
+            let newest = created_at >= last;
+            sqlx::query(
+                "UPDATE threads SET message_count = message_count + 1, participants = $1, last_message_at = $2, \
+                 snippet = CASE WHEN $3 THEN $4 ELSE snippet END WHERE id = $5",
+            )
+            .bind(to_json(&participants)?)
+            .bind(created_at.max(last))
+            .bind(newest)
+            .bind(&m.snippet)
+            .bind(m.thread_id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
+             from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
+             labels, read, size, raw_blob_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+        )
+        .bind(m.id.as_uuid())
+        .bind(m.site_id.as_uuid())
+        .bind(m.mailbox_id.as_uuid())
+        .bind(m.thread_id.as_uuid())
+        .bind(m.direction.as_str())
+        .bind(&m.message_id)
+        .bind(&m.in_reply_to)
+        .bind(to_json(&m.references)?)
+        .bind(m.from.as_ref().map(to_json).transpose()?)
+        .bind(to_json(&m.to)?)
+        .bind(to_json(&m.cc)?)
+        .bind(to_json(&m.bcc)?)
+        .bind(to_json(&m.reply_to)?)
+        .bind(&m.subject)
+        .bind(&m.text)
+        .bind(&m.html)
+        .bind(&m.snippet)
+        .bind(to_json(&m.headers)?)
+        .bind(to_json(&m.labels)?)
+        .bind(m.read)
+        .bind(signed::<i64, _>(m.size, "message size")?)
+        .bind(&m.raw_blob_key)
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if !m.attachments.is_empty() {
+            let mut rows = Vec::with_capacity(m.attachments.len());
+            for (position, a) in m.attachments.iter().enumerate() {
+                rows.push((a, signed::<i32, _>(position, "attachment position")?, signed::<i64, _>(a.size, "attachment size")?));
+            }
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) ",
+            );
+            q.push_values(rows, |mut b, (a, position, size)| {
+                b.push_bind(a.id.as_uuid())
+                    .push_bind(m.id.as_uuid())
+                    .push_bind(m.site_id.as_uuid())
+                    .push_bind(position)
+                    .push_bind(&a.filename)
+                    .push_bind(&a.content_type)
+                    .push_bind(size)
+                    .push_bind(&a.content_id)
+                    .push_bind(a.inline)
+                    .push_bind(&a.blob_key);
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        if !m.recipients.is_empty() {
+            let mut rows = Vec::with_capacity(m.recipients.len());
+            for (position, r) in m.recipients.iter().enumerate() {
+                rows.push((r, signed::<i32, _>(position, "recipient position")?));
+            }
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, next_attempt_at, updated_at) ",
+            );
+            q.push_values(rows, |mut b, (r, position)| {
+                b.push_bind(m.id.as_uuid())
+                    .push_bind(r.address.as_str())
+                    .push_bind(position)
+                    .push_bind(r.kind.as_str())
+                    .push_bind(r.status.as_str())
+                    .push_bind(&r.last_reply)
+                    .push_bind(i64::from(r.attempts))
+                    .push_bind(r.next_attempt_at.map(trunc))
+                    .push_bind(trunc(r.updated_at));
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1"))
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut messages = vec![codec::message(&row)?];
+        self.complete(&mut messages).await?;
+        Ok(messages.pop())
+    }
+
+    async fn find_message_by_message_id(
+        &self,
+        mailbox: MailboxId,
+        direction: Option<Direction>,
+        message_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+        q.push_bind(mailbox.as_uuid()).push(" AND m.message_id_header = ").push_bind(message_id);
+        if let Some(direction) = direction {
+            q.push(" AND m.direction = ").push_bind(direction.as_str());
+        }
+        q.push(" ORDER BY m.id DESC LIMIT 1");
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        self.complete(&mut messages).await?;
+        Ok(messages.pop())
+    }
+
+    async fn find_thread_by_message_ids(&self, mailbox: MailboxId, message_ids: &[String]) -> StoreResult<Option<ThreadId>> {
+        if message_ids.is_empty() {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT thread_id FROM messages WHERE mailbox_id = $1 AND message_id_header = ANY($2) ORDER BY id DESC LIMIT 1",
+        )
+        .bind(mailbox.as_uuid())
+        .bind(message_ids)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| id(&r, "thread_id")).transpose()
+    }
+
+    async fn list_messages(&self, mailbox: MailboxId, filter: &MessageFilter) -> StoreResult<Vec<Message>> {
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+        q.push_bind(mailbox.as_uuid());
+        if let Some(direction) = filter.direction {
+            q.push(" AND m.direction = ").push_bind(direction.as_str());
+        }
+        if let Some(thread) = filter.thread_id {
+            q.push(" AND m.thread_id = ").push_bind(thread.as_uuid());
+        }
+        if let Some(unread) = filter.unread {
+            q.push(" AND m.read = ").push_bind(!unread);
+        }
+        if let Some(since) = filter.since {
+            q.push(" AND m.created_at >= ").push_bind(trunc(since));
+        }
+        if let Some(label) = &filter.label {
+            q.push(" AND m.labels ? ").push_bind(label);
+        }
+        if let Some(before) = filter.before {
+            q.push(" AND m.id < ").push_bind(before.as_uuid());
+        }
+        q.push(" ORDER BY m.id DESC LIMIT ").push_bind(i64::from(filter.limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        self.complete(&mut messages).await?;
+        Ok(messages)
+    }
+
+    async fn update_message_flags(&self, id: MessageId, read: bool, labels: &[String]) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE messages SET read = $1, labels = $2 WHERE id = $3")
+            .bind(read)
+            .bind(to_json(labels)?)
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("message {id}")));
+        }
+        Ok(())
+    }
+
+    async fn delete_message(&self, id: MessageId, event: &NewEvent) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let not_found = || StoreError::NotFound(format!("message {id}"));
+        // A message never changes thread, so its thread can be read before locking: thread
+        // first, then the message, in the order a cascading mailbox deletion takes them.
+        let row = sqlx::query("SELECT thread_id FROM messages WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(not_found)?;
+        let thread: ThreadId = codec::id(&row, "thread_id")?;
+        sqlx::query("SELECT id FROM threads WHERE id = $1 FOR UPDATE").bind(thread.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        let row = sqlx::query("SELECT raw_blob_key FROM messages WHERE id = $1 FOR UPDATE")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(not_found)?;
+        let mut keys = vec![col::<String>(&row, "raw_blob_key")?];
+        let rows = sqlx::query("SELECT blob_key FROM attachments WHERE message_id = $1 ORDER BY position")
+            .bind(id.as_uuid())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for row in &rows {
+            keys.push(col(row, "blob_key")?);
+        }
+        sqlx::query("DELETE FROM messages WHERE id = $1").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        recount_thread(&mut tx, thread).await?;
+        let keys = unreferenced(&mut tx, keys).await?;
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(keys)
+    }
+
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<(Attachment, MessageId, SiteId)>> {
+        let row =
+            sqlx::query("SELECT * FROM attachments WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((codec::attachment(&row)?, codec::id(&row, "message_id")?, codec::id(&row, "site_id")?)))
+    }
+
+    async fn get_thread(&self, id: ThreadId) -> StoreResult<Option<Thread>> {
+        let row =
+            sqlx::query("SELECT * FROM threads WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.as_ref().map(codec::thread).transpose()
+    }
+
+    async fn list_threads(&self, mailbox: MailboxId, cursor: Option<ThreadCursor>, limit: u32) -> StoreResult<Vec<Thread>> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM threads WHERE mailbox_id = ");
+        q.push_bind(mailbox.as_uuid());
+        if let Some(c) = cursor {
+            q.push(" AND (last_message_at, id) < (").push_bind(trunc(c.last_message_at)).push(", ").push_bind(c.id.as_uuid()).push(")");
+        }
+        q.push(" ORDER BY last_message_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(codec::thread).collect()
+    }
+
+    async fn list_thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>> {
+        let rows = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = $1 ORDER BY m.id"))
+            .bind(thread.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        self.complete(&mut messages).await?;
+        Ok(messages)
+    }
+
+    // --- outbound recipients ----------------------------------------------------------------
+
+    async fn update_recipient(
+        &self,
+        message: MessageId,
+        address: &EmailAddress,
+        update: &RecipientUpdate,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE message_recipients SET status = $1, last_reply = $2, attempts = $3, next_attempt_at = $4, updated_at = $5 \
+             WHERE message_id = $6 AND address = $7",
+        )
+        .bind(update.status.as_str())
+        .bind(&update.last_reply)
+        .bind(i64::from(update.attempts))
+        .bind(update.next_attempt_at.map(trunc))
+        .bind(trunc(Utc::now()))
+        .bind(message.as_uuid())
+        .bind(address.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("recipient {address} of message {message}")));
+        }
+        append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn due_recipients(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>> {
+        let rows = sqlx::query(
+            "SELECT r.*, m.site_id FROM message_recipients r JOIN messages m ON m.id = r.message_id \
+             WHERE r.status IN ('queued', 'deferred') AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $1) \
+             ORDER BY m.created_at, m.id, r.position LIMIT $2",
+        )
+        .bind(trunc(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(PendingRecipient {
+                    message_id: codec::id(row, "message_id")?,
+                    site_id: codec::id(row, "site_id")?,
+                    recipient: codec::recipient(row)?,
+                })
+            })
+            .collect()
+    }
+
+    // --- the event log ----------------------------------------------------------------------
+
+    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_events(&self, site: Option<SiteId>, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM events WHERE seq > ");
+        q.push_bind(after.unwrap_or(0));
+        if let Some(site) = site {
+            q.push(" AND site_id = ").push_bind(site.as_uuid());
+        }
+        q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(codec::event).collect()
+    }
+
+    // --- idempotency keys -------------------------------------------------------------------
+
+    async fn claim_idempotency_key(&self, site: SiteId, key: &str, request_hash: &str) -> StoreResult<IdempotencyClaim> {
+        // The insert waits for a concurrent claim of the same key to commit or roll back. If
+        // the row it conflicted with is released before the select reads it, claim again.
+        loop {
+            let done = sqlx::query(
+                "INSERT INTO idempotency_keys (site_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (site_id, key) DO NOTHING",
+            )
+            .bind(site.as_uuid())
+            .bind(key)
+            .bind(request_hash)
+            .bind(trunc(Utc::now()))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 1 {
+                return Ok(IdempotencyClaim::Claimed);
+            }
+            let row = sqlx::query("SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE site_id = $1 AND key = $2")
+                .bind(site.as_uuid())
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+            if let Some(row) = row {
+                return existing_claim(&row);
+            }
+        }
+    }
+
+    async fn complete_idempotency_key(&self, site: SiteId, key: &str, status: u16, body: &str) -> StoreResult<()> {
+        // A key purged or released meanwhile is not an error: the request itself succeeded.
+        sqlx::query("UPDATE idempotency_keys SET status_code = $1, response_body = $2 WHERE site_id = $3 AND key = $4")
+            .bind(i32::from(status))
+            .bind(body)
+            .bind(site.as_uuid())
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, site: SiteId, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE site_id = $1 AND key = $2")
+            .bind(site.as_uuid())
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(trunc(before))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+impl PgStore {
+    /// Loads the attachments and recipients of `messages` (two queries, not two per message).
+    async fn complete(&self, messages: &mut [Message]) -> StoreResult<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = messages.iter().map(|m| m.id.as_uuid()).collect();
+        let mut attachments: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
+        let rows = sqlx::query("SELECT * FROM attachments WHERE message_id = ANY($1) ORDER BY message_id, position")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        for row in &rows {
+            attachments.entry(codec::id(row, "message_id")?).or_default().push(codec::attachment(row)?);
+        }
+        let mut recipients: HashMap<MessageId, Vec<Recipient>> = HashMap::new();
+        let rows = sqlx::query("SELECT * FROM message_recipients WHERE message_id = ANY($1) ORDER BY message_id, position")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        for row in &rows {
+            recipients.entry(codec::id(row, "message_id")?).or_default().push(codec::recipient(row)?);
+        }
+        for m in messages {
+            m.attachments = attachments.remove(&m.id).unwrap_or_default();
+            m.recipients = recipients.remove(&m.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+/// Reads the earlier use of an idempotency key.
+fn existing_claim(row: &PgRow) -> StoreResult<IdempotencyClaim> {
+    let status: Option<i32> = col(row, "status_code")?;
+    let body: Option<String> = col(row, "response_body")?;
+    let response = match status {
+        Some(status) => {
+            let status = u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status code {status} is out of range")))?;
+            Some((status, body.unwrap_or_default()))
+        }
+        None => None,
+    };
+    Ok(IdempotencyClaim::Existing { request_hash: col(row, "request_hash")?, response })
+}
+
+/// Appends events inside the caller's transaction, after taking the event-log lock so that
+/// cursors are drawn in commit order. The lock is held until the transaction ends, so this is
+/// the last step of every write.
+async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOG_LOCK).execute(&mut *conn).await.map_err(db_err)?;
+    for e in events {
+        sqlx::query("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(e.id.as_uuid())
+            .bind(e.site_id.as_uuid())
+            .bind(e.mailbox_id.map(|m| m.as_uuid()))
+            .bind(&e.event_type)
+            .bind(to_json(&e.data)?)
+            .bind(trunc(e.created_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Brings a (locked) thread's counters in line with its remaining messages, deleting it when
+/// empty.
+async fn recount_thread(conn: &mut PgConnection, thread: ThreadId) -> StoreResult<()> {
+    let latest = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM messages WHERE thread_id = $1) AS n, snippet, created_at \
+         FROM messages WHERE thread_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(thread.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match latest {
+        None => {
+            sqlx::query("DELETE FROM threads WHERE id = $1").bind(thread.as_uuid()).execute(&mut *conn).await.map_err(db_err)?;
+        }
+        Some(row) => {
+            sqlx::query("UPDATE threads SET message_count = $1, snippet = $2, last_message_at = $3 WHERE id = $4")
+                .bind(col::<i64>(&row, "n")?)
+                .bind(col::<String>(&row, "snippet")?)
+                .bind(time(&row, "created_at")?)
+                .bind(thread.as_uuid())
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Returns the keys, without duplicates, that no remaining message or attachment refers to.
+async fn unreferenced(conn: &mut PgConnection, keys: Vec<String>) -> StoreResult<Vec<String>> {
+    let mut seen = HashSet::new();
+    let keys: Vec<String> = keys.into_iter().filter(|k| seen.insert(k.clone())).collect();
+    if keys.is_empty() {
+        return Ok(keys);
+    }
+    let rows = sqlx::query(
+        "SELECT raw_blob_key AS k FROM messages WHERE raw_blob_key = ANY($1) \
+         UNION SELECT blob_key AS k FROM attachments WHERE blob_key = ANY($1)",
+    )
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let referenced = rows.iter().map(|r| col::<String>(r, "k")).collect::<StoreResult<HashSet<_>>>()?;
+    Ok(keys.into_iter().filter(|k| !referenced.contains(k)).collect())
+}

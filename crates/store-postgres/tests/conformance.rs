@@ -1,0 +1,216 @@
+//! Runs the shared Store conformance suite against PostgreSQL.
+//!
+//! Set `MAILROOM_TEST_POSTGRES_URL` (for example `postgres://postgres@127.0.0.1:5432/postgres`)
+//! to a server where the user may create databases: each test creates its own fresh database
+//! `mailroom_test_<uuid>` and drops it afterwards. Without the variable every test is skipped,
+//! loudly.
+
+use mailroom_core::*;
+use mailroom_store::testkit::{self, TestStore};
+use mailroom_store::{MessageFilter, NewEvent, Store, StoreError};
+use mailroom_store_postgres::{EVENT_LOG_LOCK, PgStore};
+use sqlx::{Connection, PgConnection};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+const VAR: &str = "MAILROOM_TEST_POSTGRES_URL";
+
+/// Returns `url` with its database replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (url, query) = match url.split_once('?') {
+        Some((u, q)) => (u, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let server = match url[scheme_end..].find('/') {
+        Some(i) => &url[..scheme_end + i],
+        None => url,
+    };
+    format!("{server}/{database}{query}")
+}
+
+/// A fresh, empty database on the server `MAILROOM_TEST_POSTGRES_URL` names.
+struct TestDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    async fn create() -> Option<TestDb> {
+        let Ok(admin_url) = std::env::var(VAR) else {
+            // Once per run, and past the test harness's output capture, so it is seen.
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                let _ = writeln!(std::io::stderr(), "SKIPPED: {VAR} is not set; PostgreSQL conformance tests did not run");
+            });
+            return None;
+        };
+        let name = format!("mailroom_test_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = PgConnection::connect(&admin_url).await.expect("connect to MAILROOM_TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create the test database");
+        admin.close().await.ok();
+        let url = with_database(&admin_url, &name);
+        Some(TestDb { admin_url, name, url })
+    }
+
+    /// Drops the database, best effort (a failure is reported, not fatal).
+    async fn drop_database(admin_url: String, name: String) {
+        let result = async {
+            let mut admin = PgConnection::connect(&admin_url).await?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+            admin.close().await
+        }
+        .await;
+        if let Err(e) = result {
+            eprintln!("warning: could not drop test database {name}: {e}");
+        }
+    }
+}
+
+/// Runs `body` with the URL of a fresh database, dropping it afterwards even if `body` panics.
+async fn with_db<F, Fut>(body: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = TestDb::create().await else { return };
+    let outcome = tokio::spawn(body(db.url.clone())).await;
+    TestDb::drop_database(db.admin_url, db.name).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// A store on a fresh database; reopening closes the pool and connects again.
+async fn pg_store() -> Option<TestStore> {
+    let db = TestDb::create().await?;
+    let store = match PgStore::connect(&db.url).await {
+        Ok(store) => store,
+        Err(e) => {
+            TestDb::drop_database(db.admin_url, db.name).await;
+            panic!("cannot connect to the test database: {e}");
+        }
+    };
+    let (first, for_teardown) = (store.clone(), store.clone());
+    let url = db.url.clone();
+    Some(TestStore {
+        store: Arc::new(store),
+        reopen: Some(Box::new(move || {
+            Box::pin(async move {
+                first.close().await;
+                Arc::new(PgStore::connect(&url).await.expect("reconnect")) as Arc<dyn Store>
+            })
+        })),
+        teardown: Some(Box::pin(async move {
+            for_teardown.close().await;
+            TestDb::drop_database(db.admin_url, db.name).await;
+        })),
+    })
+}
+
+mailroom_store::conformance_tests!(pg_store);
+
+#[test]
+fn database_names_replace_the_path() {
+    assert_eq!(with_database("postgres://root@127.0.0.1:5432/postgres", "x"), "postgres://root@127.0.0.1:5432/x");
+    assert_eq!(with_database("postgres://root@127.0.0.1:5432", "x"), "postgres://root@127.0.0.1:5432/x");
+    assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+}
+
+/// An appender waits while another transaction holds the event-log lock, so the cursor it
+/// draws is greater than the other's even though it started first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appenders_wait_for_the_event_log_lock() {
+    with_db(appenders_wait).await;
+}
+
+async fn appenders_wait(url: String) {
+    let store = PgStore::connect(&url).await.unwrap();
+    let site = SiteId::new();
+
+    let mut slow = PgConnection::connect(&url).await.unwrap();
+    let mut tx = slow.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOG_LOCK).execute(&mut *tx).await.unwrap();
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let e = NewEvent::new(site, None, "test.waiting", serde_json::json!({}));
+            store.append_events(std::slice::from_ref(&e)).await.unwrap();
+            e.id
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "append_events must wait for the event-log lock");
+    let slow_id = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO events (id, site_id, type, data, created_at) VALUES ($1, $2, 'test.slow', '{}', now())")
+        .bind(slow_id)
+        .bind(site.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let waiting_id = waiting.await.unwrap();
+    let events = store.list_events(None, None, 10).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.id.as_uuid()).collect::<Vec<_>>(), vec![slow_id, waiting_id.as_uuid()]);
+
+    store.close().await;
+    slow.close().await.ok();
+}
+
+/// Rows that cannot be decoded are reported as `Corrupt`, never a panic.
+#[tokio::test]
+async fn corrupt_rows_are_errors_not_panics() {
+    with_db(corrupt_rows).await;
+}
+
+async fn corrupt_rows(url: String) {
+    let pg = PgStore::connect(&url).await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(pg.clone());
+    let mut raw = PgConnection::connect(&url).await.unwrap();
+    let site = testkit::new_site(&store, "s").await;
+    let mb = testkit::new_mailbox(&store, site.id, "agent@x.test").await;
+    let filter = MessageFilter { limit: 10, ..MessageFilter::default() };
+    for sql in [
+        "UPDATE messages SET labels = '\"not a list\"'",
+        "UPDATE messages SET size = -1",
+        "UPDATE messages SET to_addresses = '[{\"address\": \"no at sign\"}]'",
+        "UPDATE message_recipients SET status = 'lost'",
+        "UPDATE message_recipients SET attempts = -1",
+        "UPDATE attachments SET size = -5",
+    ] {
+        let mut m = testkit::message_value(&mb, ThreadId::new(), testkit::now());
+        m.direction = Direction::Outbound;
+        m.recipients = vec![Recipient {
+            address: EmailAddress::parse("bob@y.test").unwrap(),
+            kind: RecipientKind::To,
+            status: DeliveryStatus::Queued,
+            last_reply: None,
+            attempts: 0,
+            next_attempt_at: None,
+            updated_at: testkit::now(),
+        }];
+        m.attachments = vec![Attachment {
+            id: AttachmentId::new(),
+            filename: None,
+            content_type: "text/plain".into(),
+            size: 1,
+            content_id: None,
+            inline: false,
+            blob_key: "a".into(),
+        }];
+        testkit::insert(&store, &m, true).await;
+        sqlx::query(sql).execute(&mut raw).await.unwrap();
+        let listed = store.list_messages(mb.id, &filter).await;
+        assert!(matches!(listed, Err(StoreError::Corrupt(_))), "{sql}: {listed:?}");
+        sqlx::query("DELETE FROM messages").execute(&mut raw).await.unwrap();
+    }
+    sqlx::query("UPDATE mailboxes SET address = 'not an address'").execute(&mut raw).await.unwrap();
+    assert!(matches!(store.get_mailbox(mb.id).await, Err(StoreError::Corrupt(_))));
+    sqlx::query("UPDATE threads SET participants = '[\"bad\"]'").execute(&mut raw).await.unwrap();
+    assert!(matches!(store.list_threads(mb.id, None, 10).await, Err(StoreError::Corrupt(_))));
+
+    raw.close().await.ok();
+    pg.close().await;
+}

@@ -1,0 +1,305 @@
+//! Conversions between domain values and SQLite columns, and the mapping of sqlx errors.
+//!
+//! Reading never panics: a value that cannot be decoded becomes [`StoreError::Corrupt`].
+
+use chrono::{DateTime, Timelike, Utc};
+use mailroom_core::*;
+use mailroom_store::{StoreError, StoreResult};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::error::ErrorKind;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite};
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// Maps a sqlx error to a store error: unique violations become `Conflict` named after the
+/// rule they broke, foreign-key violations `NotFound`, everything else `Database`.
+pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        match db.kind() {
+            ErrorKind::UniqueViolation => {
+                return StoreError::Conflict { constraint: constraint_name(db.message()) };
+            }
+            ErrorKind::ForeignKeyViolation => {
+                return StoreError::NotFound("a record this one refers to (site, mailbox, thread or message)".into());
+            }
+            _ => {}
+        }
+    }
+    StoreError::Database(Box::new(err))
+}
+
+/// Names a unique violation from SQLite's message, `UNIQUE constraint failed: t.a, t.b`, with
+/// the same names the PostgreSQL schema gives its constraints.
+fn constraint_name(message: &str) -> String {
+    let columns = message.rsplit_once(": ").map(|(_, c)| c).unwrap_or(message).trim();
+    let name = match columns {
+        "mailboxes.address_canonical" => "mailbox_address",
+        "mailboxes.site_id, mailboxes.client_id" => "mailbox_client_id",
+        "messages.mailbox_id, messages.direction, messages.message_id_header" => "message_id",
+        "api_keys.secret_hash" => "api_key_hash",
+        "events.id" => "event_id",
+        "message_recipients.message_id, message_recipients.address" => "message_recipients_pkey",
+        "idempotency_keys.site_id, idempotency_keys.key" => "idempotency_keys_pkey",
+        "settings.key" => "settings_pkey",
+        other => match other.split_once('.') {
+            Some((table, "id")) => return format!("{table}_pkey"),
+            _ => other,
+        },
+    };
+    name.to_string()
+}
+
+/// Reads a column, reporting an undecodable value as corrupt data.
+pub(crate) fn col<'r, T>(row: &'r SqliteRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
+}
+
+/// Reads a UUID column as a typed id.
+pub(crate) fn id<T: From<Uuid>>(row: &SqliteRow, name: &str) -> StoreResult<T> {
+    col::<Uuid>(row, name).map(T::from)
+}
+
+/// Reads a nullable UUID column as a typed id.
+pub(crate) fn opt_id<T: From<Uuid>>(row: &SqliteRow, name: &str) -> StoreResult<Option<T>> {
+    col::<Option<Uuid>>(row, name).map(|u| u.map(T::from))
+}
+
+/// Drops the sub-microsecond part of a timestamp: both backends keep microseconds.
+pub(crate) fn trunc(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
+}
+
+/// Formats a timestamp in the one fixed shape stored, whose text order is time order.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses a stored timestamp.
+pub(crate) fn parse_ts(s: &str, name: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("column `{name}`: `{s}` is not a timestamp: {e}")))
+}
+
+/// Reads a timestamp column.
+pub(crate) fn time(row: &SqliteRow, name: &str) -> StoreResult<DateTime<Utc>> {
+    parse_ts(&col::<String>(row, name)?, name)
+}
+
+/// Reads a nullable timestamp column.
+pub(crate) fn opt_time(row: &SqliteRow, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    col::<Option<String>>(row, name)?.map(|s| parse_ts(&s, name)).transpose()
+}
+
+/// Serializes a value for a JSON column.
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode JSON: {e}")))
+}
+
+/// Reads a JSON column.
+pub(crate) fn json<T: DeserializeOwned>(row: &SqliteRow, name: &str) -> StoreResult<T> {
+    let text: String = col(row, name)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
+}
+
+/// Reads a nullable JSON column.
+pub(crate) fn opt_json<T: DeserializeOwned>(row: &SqliteRow, name: &str) -> StoreResult<Option<T>> {
+    match col::<Option<String>>(row, name)? {
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Reads an enum stored as its wire name.
+pub(crate) fn parsed<T: FromStr<Err = String>>(row: &SqliteRow, name: &str) -> StoreResult<T> {
+    let text: String = col(row, name)?;
+    text.parse().map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
+}
+
+/// Reads a non-negative integer column.
+pub(crate) fn unsigned<T: TryFrom<i64>>(row: &SqliteRow, name: &str) -> StoreResult<T> {
+    let v: i64 = col(row, name)?;
+    T::try_from(v).map_err(|_| StoreError::Corrupt(format!("column `{name}`: {v} is out of range")))
+}
+
+/// Converts an unsigned count for storage.
+pub(crate) fn signed<T: TryInto<i64> + Copy + std::fmt::Display>(v: T, what: &str) -> StoreResult<i64> {
+    v.try_into().map_err(|_| StoreError::Corrupt(format!("{what} {v} is too large to store")))
+}
+
+/// Reads a stored address.
+pub(crate) fn address(row: &SqliteRow, name: &str) -> StoreResult<EmailAddress> {
+    let text: String = col(row, name)?;
+    EmailAddress::parse(&text).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
+}
+
+/// Decodes a `sites` row.
+pub(crate) fn site(row: &SqliteRow) -> StoreResult<Site> {
+    Ok(Site { id: id(row, "id")?, name: col(row, "name")?, created_at: time(row, "created_at")? })
+}
+
+/// Decodes an `api_keys` row.
+pub(crate) fn api_key(row: &SqliteRow) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: id(row, "id")?,
+        name: col(row, "name")?,
+        scope: col(row, "scope")?,
+        site_id: opt_id(row, "site_id")?,
+        prefix: col(row, "prefix")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// Decodes a `mailboxes` row.
+pub(crate) fn mailbox(row: &SqliteRow) -> StoreResult<Mailbox> {
+    Ok(Mailbox {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        address: address(row, "address")?,
+        display_name: col(row, "display_name")?,
+        client_id: col(row, "client_id")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// Decodes a `threads` row.
+pub(crate) fn thread(row: &SqliteRow) -> StoreResult<Thread> {
+    Ok(Thread {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        mailbox_id: id(row, "mailbox_id")?,
+        subject: col(row, "subject")?,
+        participants: json(row, "participants")?,
+        message_count: unsigned(row, "message_count")?,
+        snippet: col(row, "snippet")?,
+        last_message_at: time(row, "last_message_at")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// The columns of `messages` that [`message`] decodes, in select-list form.
+pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.site_id, m.mailbox_id, m.thread_id, m.direction, \
+    m.message_id_header, m.in_reply_to, m.\"references\", m.from_address, m.to_addresses, m.cc_addresses, \
+    m.bcc_addresses, m.reply_to, m.subject, m.text_body, m.html_body, m.snippet, m.headers, m.labels, \
+    m.read, m.size, m.raw_blob_key, m.created_at";
+
+/// Decodes a `messages` row (without its attachments and recipients).
+pub(crate) fn message(row: &SqliteRow) -> StoreResult<Message> {
+    Ok(Message {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        mailbox_id: id(row, "mailbox_id")?,
+        thread_id: id(row, "thread_id")?,
+        direction: parsed(row, "direction")?,
+        message_id: col(row, "message_id_header")?,
+        in_reply_to: col(row, "in_reply_to")?,
+        references: json(row, "references")?,
+        from: opt_json(row, "from_address")?,
+        to: json(row, "to_addresses")?,
+        cc: json(row, "cc_addresses")?,
+        bcc: json(row, "bcc_addresses")?,
+        reply_to: json(row, "reply_to")?,
+        subject: col(row, "subject")?,
+        text: col(row, "text_body")?,
+        html: col(row, "html_body")?,
+        snippet: col(row, "snippet")?,
+        headers: json(row, "headers")?,
+        attachments: Vec::new(),
+        labels: json(row, "labels")?,
+        read: col(row, "read")?,
+        size: unsigned(row, "size")?,
+        recipients: Vec::new(),
+        created_at: time(row, "created_at")?,
+        raw_blob_key: col(row, "raw_blob_key")?,
+    })
+}
+
+/// Decodes an `attachments` row.
+pub(crate) fn attachment(row: &SqliteRow) -> StoreResult<Attachment> {
+    Ok(Attachment {
+        id: id(row, "id")?,
+        filename: col(row, "filename")?,
+        content_type: col(row, "content_type")?,
+        size: unsigned(row, "size")?,
+        content_id: col(row, "content_id")?,
+        inline: col(row, "inline")?,
+        blob_key: col(row, "blob_key")?,
+    })
+}
+
+/// Decodes a `message_recipients` row.
+pub(crate) fn recipient(row: &SqliteRow) -> StoreResult<Recipient> {
+    Ok(Recipient {
+        address: address(row, "address")?,
+        kind: parsed(row, "kind")?,
+        status: parsed(row, "status")?,
+        last_reply: col(row, "last_reply")?,
+        attempts: unsigned(row, "attempts")?,
+        next_attempt_at: opt_time(row, "next_attempt_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// Decodes an `events` row.
+pub(crate) fn event(row: &SqliteRow) -> StoreResult<Event> {
+    let seq: i64 = col(row, "seq")?;
+    Ok(Event {
+        id: id(row, "id")?,
+        cursor: seq.to_string(),
+        event_type: col(row, "type")?,
+        site_id: id(row, "site_id")?,
+        mailbox_id: opt_id(row, "mailbox_id")?,
+        data: json(row, "data")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// Returns the thread participants a message brings: its sender and every recipient, without
+/// duplicates (compared case-insensitively, keeping the first spelling).
+pub(crate) fn participants_of(m: &Message) -> Vec<EmailAddress> {
+    let mut out = Vec::new();
+    merge_participants(&mut out, m.from.iter().chain(&m.to).chain(&m.cc).chain(&m.bcc).map(|n| n.address.clone()));
+    out
+}
+
+/// Appends to `into` the addresses it does not hold yet (compared case-insensitively).
+pub(crate) fn merge_participants(into: &mut Vec<EmailAddress>, new: impl IntoIterator<Item = EmailAddress>) {
+    for a in new {
+        let canonical = a.canonical();
+        if !into.iter().any(|p| p.canonical() == canonical) {
+            into.push(a);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_constraints_like_postgres() {
+        assert_eq!(constraint_name("UNIQUE constraint failed: mailboxes.address_canonical"), "mailbox_address");
+        assert_eq!(constraint_name("UNIQUE constraint failed: mailboxes.site_id, mailboxes.client_id"), "mailbox_client_id");
+        assert_eq!(
+            constraint_name("UNIQUE constraint failed: messages.mailbox_id, messages.direction, messages.message_id_header"),
+            "message_id"
+        );
+        assert_eq!(constraint_name("UNIQUE constraint failed: sites.id"), "sites_pkey");
+    }
+
+    #[test]
+    fn timestamps_sort_as_text_and_keep_microseconds() {
+        let t = DateTime::parse_from_rfc3339("2025-01-02T03:04:05.123456789Z").unwrap().with_timezone(&Utc);
+        assert_eq!(ts(t), "2025-01-02T03:04:05.123456Z");
+        assert_eq!(parse_ts(&ts(t), "t").unwrap(), trunc(t));
+        let whole = DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z").unwrap().with_timezone(&Utc);
+        assert!(ts(whole) < ts(t));
+        assert!(parse_ts("yesterday", "t").is_err());
+    }
+}

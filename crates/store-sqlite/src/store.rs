@@ -1,0 +1,796 @@
+//! The [`Store`] implementation: one method per operation, writes in `BEGIN IMMEDIATE`
+//! transactions on the writer connection, reads on the read pool.
+
+use crate::SqliteStore;
+use crate::codec::{self, *};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mailroom_core::*;
+use mailroom_store::*;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use std::collections::{HashMap, HashSet};
+
+/// How many values go into one `IN (...)` list.
+const CHUNK: usize = 500;
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    // --- settings ---------------------------------------------------------------------------
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| col(&r, "value")).transpose()
+    }
+
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let row = sqlx::query("SELECT value FROM settings WHERE key = ?").bind(key).fetch_one(&mut *tx).await.map_err(db_err)?;
+        let stored = col(&row, "value")?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(stored)
+    }
+
+    // --- sites ------------------------------------------------------------------------------
+
+    async fn create_site(&self, site: &Site) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO sites (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(site.id.as_uuid())
+            .bind(&site.name)
+            .bind(ts(site.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_site(&self, id: SiteId) -> StoreResult<Option<Site>> {
+        let row = sqlx::query("SELECT * FROM sites WHERE id = ?")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::site).transpose()
+    }
+
+    async fn list_sites(&self) -> StoreResult<Vec<Site>> {
+        let rows = sqlx::query("SELECT * FROM sites ORDER BY created_at, id").fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter().map(codec::site).collect()
+    }
+
+    // --- API keys ---------------------------------------------------------------------------
+
+    async fn create_api_key(&self, key: &ApiKey, secret_hash: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, scope, site_id, prefix, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.as_uuid())
+        .bind(&key.name)
+        .bind(&key.scope)
+        .bind(key.site_id.map(|s| s.as_uuid()))
+        .bind(&key.prefix)
+        .bind(secret_hash)
+        .bind(ts(key.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn find_api_key_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiKey>> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE secret_hash = ?")
+            .bind(secret_hash)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::api_key).transpose()
+    }
+
+    async fn get_api_key(&self, id: ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE id = ?")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::api_key).transpose()
+    }
+
+    async fn list_api_keys(&self, site: Option<SiteId>) -> StoreResult<Vec<ApiKey>> {
+        let rows = match site {
+            Some(site) => sqlx::query("SELECT * FROM api_keys WHERE site_id = ? ORDER BY created_at, id")
+                .bind(site.as_uuid())
+                .fetch_all(&self.read)
+                .await,
+            None => sqlx::query("SELECT * FROM api_keys ORDER BY created_at, id").fetch_all(&self.read).await,
+        }
+        .map_err(db_err)?;
+        rows.iter().map(codec::api_key).collect()
+    }
+
+    async fn delete_api_key(&self, id: ApiKeyId) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM api_keys WHERE id = ?").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // --- mailboxes --------------------------------------------------------------------------
+
+    async fn create_mailbox(&self, mailbox: &Mailbox, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO mailboxes (id, site_id, address, address_canonical, display_name, client_id, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(mailbox.id.as_uuid())
+        .bind(mailbox.site_id.as_uuid())
+        .bind(mailbox.address.as_str())
+        .bind(mailbox.address.canonical())
+        .bind(&mailbox.display_name)
+        .bind(&mailbox.client_id)
+        .bind(ts(mailbox.created_at))
+        .bind(ts(mailbox.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
+        let row = sqlx::query("SELECT * FROM mailboxes WHERE id = ?")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::mailbox).transpose()
+    }
+
+    async fn get_mailbox_by_address(&self, canonical_address: &str) -> StoreResult<Option<Mailbox>> {
+        let row = sqlx::query("SELECT * FROM mailboxes WHERE address_canonical = ?")
+            .bind(canonical_address.to_lowercase())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::mailbox).transpose()
+    }
+
+    async fn get_mailbox_by_client_id(&self, site: SiteId, client_id: &str) -> StoreResult<Option<Mailbox>> {
+        let row = sqlx::query("SELECT * FROM mailboxes WHERE site_id = ? AND client_id = ?")
+            .bind(site.as_uuid())
+            .bind(client_id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::mailbox).transpose()
+    }
+
+    async fn list_mailboxes(&self, site: Option<SiteId>, before: Option<MailboxId>, limit: u32) -> StoreResult<Vec<Mailbox>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM mailboxes WHERE 1 = 1");
+        if let Some(site) = site {
+            q.push(" AND site_id = ").push_bind(site.as_uuid());
+        }
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before.as_uuid());
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter().map(codec::mailbox).collect()
+    }
+
+    async fn update_mailbox(&self, mailbox: &Mailbox, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE mailboxes SET display_name = ?, updated_at = ? WHERE id = ?")
+            .bind(&mailbox.display_name)
+            .bind(ts(mailbox.updated_at))
+            .bind(mailbox.id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("mailbox {}", mailbox.id)));
+        }
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn delete_mailbox(&self, id: MailboxId, event: &NewEvent) -> StoreResult<Vec<String>> {
+        let mut tx = self.begin_write().await?;
+        let mut keys = Vec::new();
+        let rows = sqlx::query(
+            "SELECT raw_blob_key AS blob_key FROM messages WHERE mailbox_id = ? \
+             UNION ALL SELECT a.blob_key FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.mailbox_id = ?",
+        )
+        .bind(id.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for row in &rows {
+            keys.push(col::<String>(row, "blob_key")?);
+        }
+        let done = sqlx::query("DELETE FROM mailboxes WHERE id = ?").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("mailbox {id}")));
+        }
+        let keys = unreferenced(&mut tx, keys).await?;
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(keys)
+    }
+
+    // --- messages and threads ---------------------------------------------------------------
+
+    async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
+        let m = &new.message;
+        let mut tx = self.begin_write().await?;
+        let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = ?")
+            .bind(m.mailbox_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if mailbox.is_none() {
+            return Err(StoreError::NotFound(format!("mailbox {}", m.mailbox_id)));
+        }
+        let created_at = trunc(m.created_at);
+        if new.new_thread {
+            sqlx::query(
+                "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
+                 VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            )
+            .bind(m.thread_id.as_uuid())
+            .bind(m.site_id.as_uuid())
+            .bind(m.mailbox_id.as_uuid())
+            .bind(m.subject.as_deref().map(base_subject))
+            .bind(to_json(&participants_of(m))?)
+            .bind(&m.snippet)
+            .bind(ts(created_at))
+            .bind(ts(created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        } else {
+            let row = sqlx::query("SELECT participants, last_message_at FROM threads WHERE id = ? AND mailbox_id = ?")
+                .bind(m.thread_id.as_uuid())
+                .bind(m.mailbox_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .ok_or_else(|| StoreError::NotFound(format!("thread {} in mailbox {}", m.thread_id, m.mailbox_id)))?;
+            let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
+            merge_participants(&mut participants, participants_of(m));
+            let last = time(&row, "last_message_at")?;
+            let newest = created_at >= last;
+            sqlx::query(
+                "UPDATE threads SET message_count = message_count + 1, participants = ?, last_message_at = ?, \
+                 snippet = CASE WHEN ? THEN ? ELSE snippet END WHERE id = ?",
+            )
+            .bind(to_json(&participants)?)
+            .bind(ts(created_at.max(last)))
+            .bind(newest)
+            .bind(&m.snippet)
+            .bind(m.thread_id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
+             from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
+             labels, read, size, raw_blob_key, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(m.id.as_uuid())
+        .bind(m.site_id.as_uuid())
+        .bind(m.mailbox_id.as_uuid())
+        .bind(m.thread_id.as_uuid())
+        .bind(m.direction.as_str())
+        .bind(&m.message_id)
+        .bind(&m.in_reply_to)
+        .bind(to_json(&m.references)?)
+        .bind(m.from.as_ref().map(to_json).transpose()?)
+        .bind(to_json(&m.to)?)
+        .bind(to_json(&m.cc)?)
+        .bind(to_json(&m.bcc)?)
+        .bind(to_json(&m.reply_to)?)
+        .bind(&m.subject)
+        .bind(&m.text)
+        .bind(&m.html)
+        .bind(&m.snippet)
+        .bind(to_json(&m.headers)?)
+        .bind(to_json(&m.labels)?)
+        .bind(m.read)
+        .bind(signed(m.size, "message size")?)
+        .bind(&m.raw_blob_key)
+        .bind(ts(created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for (position, a) in m.attachments.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(a.id.as_uuid())
+            .bind(m.id.as_uuid())
+            .bind(m.site_id.as_uuid())
+            .bind(signed(position, "attachment position")?)
+            .bind(&a.filename)
+            .bind(&a.content_type)
+            .bind(signed(a.size, "attachment size")?)
+            .bind(&a.content_id)
+            .bind(a.inline)
+            .bind(&a.blob_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        for (position, r) in m.recipients.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, next_attempt_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(m.id.as_uuid())
+            .bind(r.address.as_str())
+            .bind(signed(position, "recipient position")?)
+            .bind(r.kind.as_str())
+            .bind(r.status.as_str())
+            .bind(&r.last_reply)
+            .bind(i64::from(r.attempts))
+            .bind(r.next_attempt_at.map(|t| ts(trunc(t))))
+            .bind(ts(r.updated_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?"))
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut messages = vec![codec::message(&row)?];
+        complete(&mut conn, &mut messages).await?;
+        Ok(messages.pop())
+    }
+
+    async fn find_message_by_message_id(
+        &self,
+        mailbox: MailboxId,
+        direction: Option<Direction>,
+        message_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+        q.push_bind(mailbox.as_uuid()).push(" AND m.message_id_header = ").push_bind(message_id);
+        if let Some(direction) = direction {
+            q.push(" AND m.direction = ").push_bind(direction.as_str());
+        }
+        q.push(" ORDER BY m.id DESC LIMIT 1");
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let rows = q.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        complete(&mut conn, &mut messages).await?;
+        Ok(messages.pop())
+    }
+
+    async fn find_thread_by_message_ids(&self, mailbox: MailboxId, message_ids: &[String]) -> StoreResult<Option<ThreadId>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let mut best: Option<(MessageId, ThreadId)> = None;
+        for chunk in message_ids.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT id, thread_id FROM messages WHERE mailbox_id = ");
+            q.push_bind(mailbox.as_uuid()).push(" AND message_id_header IN (");
+            let mut list = q.separated(", ");
+            for mid in chunk {
+                list.push_bind(mid);
+            }
+            q.push(") ORDER BY id DESC LIMIT 1");
+            if let Some(row) = q.build().fetch_optional(&mut *conn).await.map_err(db_err)? {
+                let found: (MessageId, ThreadId) = (id(&row, "id")?, id(&row, "thread_id")?);
+                if best.is_none_or(|b| found.0 > b.0) {
+                    best = Some(found);
+                }
+            }
+        }
+        Ok(best.map(|(_, thread)| thread))
+    }
+
+    async fn list_messages(&self, mailbox: MailboxId, filter: &MessageFilter) -> StoreResult<Vec<Message>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+        q.push_bind(mailbox.as_uuid());
+        if let Some(direction) = filter.direction {
+            q.push(" AND m.direction = ").push_bind(direction.as_str());
+        }
+        if let Some(thread) = filter.thread_id {
+            q.push(" AND m.thread_id = ").push_bind(thread.as_uuid());
+        }
+        if let Some(unread) = filter.unread {
+            q.push(" AND m.read = ").push_bind(!unread);
+        }
+        if let Some(since) = filter.since {
+            q.push(" AND m.created_at >= ").push_bind(ts(trunc(since)));
+        }
+        if let Some(label) = &filter.label {
+            q.push(" AND EXISTS (SELECT 1 FROM json_each(m.labels) l WHERE l.value = ").push_bind(label).push(")");
+        }
+        if let Some(before) = filter.before {
+            q.push(" AND m.id < ").push_bind(before.as_uuid());
+        }
+        q.push(" ORDER BY m.id DESC LIMIT ").push_bind(i64::from(filter.limit));
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let rows = q.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        complete(&mut conn, &mut messages).await?;
+        Ok(messages)
+    }
+
+    async fn update_message_flags(&self, id: MessageId, read: bool, labels: &[String]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE messages SET read = ?, labels = ? WHERE id = ?")
+            .bind(read)
+            .bind(to_json(labels)?)
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("message {id}")));
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn delete_message(&self, id: MessageId, event: &NewEvent) -> StoreResult<Vec<String>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT thread_id, raw_blob_key FROM messages WHERE id = ?")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
+        let thread: ThreadId = codec::id(&row, "thread_id")?;
+        let mut keys = vec![col::<String>(&row, "raw_blob_key")?];
+        let rows = sqlx::query("SELECT blob_key FROM attachments WHERE message_id = ? ORDER BY position")
+            .bind(id.as_uuid())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for row in &rows {
+            keys.push(col(row, "blob_key")?);
+        }
+        sqlx::query("DELETE FROM messages WHERE id = ?").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        recount_thread(&mut tx, thread).await?;
+        let keys = unreferenced(&mut tx, keys).await?;
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(keys)
+    }
+
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<(Attachment, MessageId, SiteId)>> {
+        let row = sqlx::query("SELECT * FROM attachments WHERE id = ?")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((codec::attachment(&row)?, codec::id(&row, "message_id")?, codec::id(&row, "site_id")?)))
+    }
+
+    async fn get_thread(&self, id: ThreadId) -> StoreResult<Option<Thread>> {
+        let row = sqlx::query("SELECT * FROM threads WHERE id = ?")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::thread).transpose()
+    }
+
+    async fn list_threads(&self, mailbox: MailboxId, cursor: Option<ThreadCursor>, limit: u32) -> StoreResult<Vec<Thread>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM threads WHERE mailbox_id = ");
+        q.push_bind(mailbox.as_uuid());
+        if let Some(c) = cursor {
+            let at = ts(trunc(c.last_message_at));
+            q.push(" AND (last_message_at < ").push_bind(at.clone());
+            q.push(" OR (last_message_at = ").push_bind(at).push(" AND id < ").push_bind(c.id.as_uuid()).push("))");
+        }
+        q.push(" ORDER BY last_message_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter().map(codec::thread).collect()
+    }
+
+    async fn list_thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let rows = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = ? ORDER BY m.id"))
+            .bind(thread.as_uuid())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        complete(&mut conn, &mut messages).await?;
+        Ok(messages)
+    }
+
+    // --- outbound recipients ----------------------------------------------------------------
+
+    async fn update_recipient(
+        &self,
+        message: MessageId,
+        address: &EmailAddress,
+        update: &RecipientUpdate,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE message_recipients SET status = ?, last_reply = ?, attempts = ?, next_attempt_at = ?, updated_at = ? \
+             WHERE message_id = ? AND address = ?",
+        )
+        .bind(update.status.as_str())
+        .bind(&update.last_reply)
+        .bind(i64::from(update.attempts))
+        .bind(update.next_attempt_at.map(|t| ts(trunc(t))))
+        .bind(ts(Utc::now()))
+        .bind(message.as_uuid())
+        .bind(address.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("recipient {address} of message {message}")));
+        }
+        append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn due_recipients(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>> {
+        let rows = sqlx::query(
+            "SELECT r.*, m.site_id FROM message_recipients r JOIN messages m ON m.id = r.message_id \
+             WHERE r.status IN ('queued', 'deferred') AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?) \
+             ORDER BY m.created_at, m.id, r.position LIMIT ?",
+        )
+        .bind(ts(trunc(now)))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(PendingRecipient {
+                    message_id: codec::id(row, "message_id")?,
+                    site_id: codec::id(row, "site_id")?,
+                    recipient: codec::recipient(row)?,
+                })
+            })
+            .collect()
+    }
+
+    // --- the event log ----------------------------------------------------------------------
+
+    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_events(&self, site: Option<SiteId>, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM events WHERE seq > ");
+        q.push_bind(after.unwrap_or(0));
+        if let Some(site) = site {
+            q.push(" AND site_id = ").push_bind(site.as_uuid());
+        }
+        q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter().map(codec::event).collect()
+    }
+
+    // --- idempotency keys -------------------------------------------------------------------
+
+    async fn claim_idempotency_key(&self, site: SiteId, key: &str, request_hash: &str) -> StoreResult<IdempotencyClaim> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "INSERT INTO idempotency_keys (site_id, key, request_hash, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (site_id, key) DO NOTHING",
+        )
+        .bind(site.as_uuid())
+        .bind(key)
+        .bind(request_hash)
+        .bind(ts(Utc::now()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let claim = if done.rows_affected() == 1 {
+            IdempotencyClaim::Claimed
+        } else {
+            let row = sqlx::query("SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE site_id = ? AND key = ?")
+                .bind(site.as_uuid())
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            existing_claim(&row)?
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(claim)
+    }
+
+    async fn complete_idempotency_key(&self, site: SiteId, key: &str, status: u16, body: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        // A key purged or released meanwhile is not an error: the request itself succeeded.
+        sqlx::query("UPDATE idempotency_keys SET status_code = ?, response_body = ? WHERE site_id = ? AND key = ?")
+            .bind(i64::from(status))
+            .bind(body)
+            .bind(site.as_uuid())
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn release_idempotency_key(&self, site: SiteId, key: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE site_id = ? AND key = ?")
+            .bind(site.as_uuid())
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+            .bind(ts(trunc(before)))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Reads the earlier use of an idempotency key.
+fn existing_claim(row: &SqliteRow) -> StoreResult<IdempotencyClaim> {
+    let status: Option<i64> = col(row, "status_code")?;
+    let body: Option<String> = col(row, "response_body")?;
+    let response = match (status, body) {
+        (Some(status), body) => {
+            let status = u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status code {status} is out of range")))?;
+            Some((status, body.unwrap_or_default()))
+        }
+        (None, _) => None,
+    };
+    Ok(IdempotencyClaim::Existing { request_hash: col(row, "request_hash")?, response })
+}
+
+/// Appends events inside the caller's write transaction; their cursors are assigned in order.
+async fn append(conn: &mut SqliteConnection, events: &[NewEvent]) -> StoreResult<()> {
+    for e in events {
+        sqlx::query("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(e.id.as_uuid())
+            .bind(e.site_id.as_uuid())
+            .bind(e.mailbox_id.map(|m| m.as_uuid()))
+            .bind(&e.event_type)
+            .bind(to_json(&e.data)?)
+            .bind(ts(e.created_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Brings a thread's counters in line with its remaining messages, deleting it when empty.
+async fn recount_thread(conn: &mut SqliteConnection, thread: ThreadId) -> StoreResult<()> {
+    let latest = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM messages WHERE thread_id = ?1) AS n, snippet, created_at \
+         FROM messages WHERE thread_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(thread.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match latest {
+        None => {
+            sqlx::query("DELETE FROM threads WHERE id = ?").bind(thread.as_uuid()).execute(&mut *conn).await.map_err(db_err)?;
+        }
+        Some(row) => {
+            sqlx::query("UPDATE threads SET message_count = ?, snippet = ?, last_message_at = ? WHERE id = ?")
+                .bind(col::<i64>(&row, "n")?)
+                .bind(col::<String>(&row, "snippet")?)
+                .bind(col::<String>(&row, "created_at")?)
+                .bind(thread.as_uuid())
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Returns the keys, without duplicates, that no remaining message or attachment refers to.
+async fn unreferenced(conn: &mut SqliteConnection, keys: Vec<String>) -> StoreResult<Vec<String>> {
+    let mut seen = HashSet::new();
+    let keys: Vec<String> = keys.into_iter().filter(|k| seen.insert(k.clone())).collect();
+    let mut referenced = HashSet::new();
+    for chunk in keys.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT raw_blob_key AS k FROM messages WHERE raw_blob_key IN (");
+        let mut list = q.separated(", ");
+        for k in chunk {
+            list.push_bind(k);
+        }
+        q.push(") UNION SELECT blob_key AS k FROM attachments WHERE blob_key IN (");
+        let mut list = q.separated(", ");
+        for k in chunk {
+            list.push_bind(k);
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+            referenced.insert(col::<String>(&row, "k")?);
+        }
+    }
+    Ok(keys.into_iter().filter(|k| !referenced.contains(k)).collect())
+}
+
+/// Loads the attachments and recipients of `messages` (two queries per chunk, not per message).
+async fn complete(conn: &mut SqliteConnection, messages: &mut [Message]) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut attachments: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
+    let mut recipients: HashMap<MessageId, Vec<Recipient>> = HashMap::new();
+    let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM attachments WHERE message_id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_uuid());
+        }
+        q.push(") ORDER BY message_id, position");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+            attachments.entry(codec::id(&row, "message_id")?).or_default().push(codec::attachment(&row)?);
+        }
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM message_recipients WHERE message_id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_uuid());
+        }
+        q.push(") ORDER BY message_id, position");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+            recipients.entry(codec::id(&row, "message_id")?).or_default().push(codec::recipient(&row)?);
+        }
+    }
+    for m in messages {
+        m.attachments = attachments.remove(&m.id).unwrap_or_default();
+        m.recipients = recipients.remove(&m.id).unwrap_or_default();
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Runs the shared Store conformance suite against SQLite: a fresh database file in a
+//! temporary directory per test (and the whole suite again on `sqlite::memory:`), plus the
+//! checks only SQLite needs (several stores on one file, corrupt rows).
+
+use mailroom_core::*;
+use mailroom_store::testkit::{self, TestStore};
+use mailroom_store::{MessageFilter, NewMessage, Store, StoreError};
+use mailroom_store_sqlite::SqliteStore;
+use std::sync::Arc;
+
+fn url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("mailroom.db").display())
+}
+
+/// A fresh file database; reopening closes it and opens the same file again.
+async fn file_store() -> Option<TestStore> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = url(&dir);
+    let store = SqliteStore::connect(&url).await.expect("connect");
+    let first = store.clone();
+    let reopened_url = url.clone();
+    Some(TestStore {
+        store: Arc::new(store),
+        reopen: Some(Box::new(move || {
+            Box::pin(async move {
+                first.close().await;
+                Arc::new(SqliteStore::connect(&reopened_url).await.expect("reopen")) as Arc<dyn Store>
+            })
+        })),
+        teardown: Some(Box::pin(async move { drop(dir) })),
+    })
+}
+
+mod file {
+    mailroom_store::conformance_tests!(super::file_store);
+}
+
+async fn memory_store() -> Option<Arc<dyn Store>> {
+    Some(Arc::new(SqliteStore::connect("sqlite::memory:").await.expect("connect")))
+}
+
+mod memory {
+    mailroom_store::conformance_tests!(super::memory_store);
+}
+
+/// Two stores on one file (as two processes would be) write concurrently without `SQLITE_BUSY`
+/// failures, and the event cursors stay strictly increasing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_share_the_writer_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url(&dir)).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url(&dir)).await.unwrap());
+    let site = testkit::new_site(&a, "s").await;
+    let mb = testkit::new_mailbox(&b, site.id, "agent@x.test").await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let mb = mb.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..4 {
+                let m = testkit::message_value(&mb, ThreadId::new(), testkit::now());
+                let e = mailroom_store::NewEvent::new(mb.site_id, Some(mb.id), "message.received", serde_json::json!({}));
+                store.insert_message(&NewMessage { message: m, new_thread: true }, &[e]).await.expect("insert");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let events = a.list_events(None, None, 1000).await.unwrap();
+    assert_eq!(events.len(), 1 + 16 * 4);
+    let cursors: Vec<i64> = events.iter().map(|e| e.cursor.parse().unwrap()).collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]));
+}
+
+/// Rows that cannot be decoded are reported as `Corrupt`, never a panic.
+#[tokio::test]
+async fn corrupt_rows_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url(&dir)).await.unwrap());
+    // One connection, so the pragma below holds for every statement.
+    let raw = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url(&dir)).await.unwrap();
+    let site = testkit::new_site(&store, "s").await;
+    let mb = testkit::new_mailbox(&store, site.id, "agent@x.test").await;
+    let filter = MessageFilter { limit: 10, ..MessageFilter::default() };
+    for sql in [
+        "UPDATE messages SET labels = 'not json'",
+        "UPDATE messages SET created_at = 'yesterday'",
+        "UPDATE messages SET size = -1",
+        "UPDATE messages SET direction = 'sideways'",
+        "UPDATE messages SET id = x'0102'",
+        "UPDATE message_recipients SET status = 'lost'",
+        "UPDATE attachments SET size = -5",
+    ] {
+        let mut m = testkit::message_value(&mb, ThreadId::new(), testkit::now());
+        m.direction = Direction::Outbound;
+        m.recipients = vec![Recipient {
+            address: EmailAddress::parse("bob@y.test").unwrap(),
+            kind: RecipientKind::To,
+            status: DeliveryStatus::Queued,
+            last_reply: None,
+            attempts: 0,
+            next_attempt_at: None,
+            updated_at: testkit::now(),
+        }];
+        m.attachments = vec![Attachment {
+            id: AttachmentId::new(),
+            filename: None,
+            content_type: "text/plain".into(),
+            size: 1,
+            content_id: None,
+            inline: false,
+            blob_key: "a".into(),
+        }];
+        testkit::insert(&store, &m, true).await;
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&raw).await.unwrap();
+        sqlx::query("PRAGMA ignore_check_constraints = ON").execute(&raw).await.unwrap();
+        sqlx::query(sql).execute(&raw).await.unwrap();
+        let listed = store.list_messages(mb.id, &filter).await;
+        assert!(matches!(listed, Err(StoreError::Corrupt(_))), "{sql}: {listed:?}");
+        sqlx::query("DELETE FROM message_recipients").execute(&raw).await.unwrap();
+        sqlx::query("DELETE FROM attachments").execute(&raw).await.unwrap();
+        sqlx::query("DELETE FROM messages").execute(&raw).await.unwrap();
+    }
+    sqlx::query("UPDATE mailboxes SET address = 'not an address'").execute(&raw).await.unwrap();
+    assert!(matches!(store.get_mailbox(mb.id).await, Err(StoreError::Corrupt(_))));
+    sqlx::query("UPDATE threads SET participants = '[\"bad\"]'").execute(&raw).await.unwrap();
+    assert!(matches!(store.list_threads(mb.id, None, 10).await, Err(StoreError::Corrupt(_))));
+    sqlx::query("UPDATE events SET data = '{'").execute(&raw).await.unwrap();
+    assert!(matches!(store.list_events(None, None, 10).await, Err(StoreError::Corrupt(_))));
+    raw.close().await;
+}

@@ -1,0 +1,1447 @@
+//! The conformance suite every [`Store`] backend must pass.
+//!
+//! Each case is a `pub async fn` taking a fresh, empty store; [`conformance_tests!`] expands to
+//! one `#[tokio::test]` per case for a backend's test file:
+//!
+//! ```ignore
+//! async fn open() -> Option<TestStore> { /* a fresh database, or None to skip */ }
+//! mailroom_store::conformance_tests!(open);
+//! ```
+//!
+//! The factory may return `Option<Arc<dyn Store>>` or `Option<TestStore>`; the latter also
+//! says how to reopen the same database (for [`data_survives_reopen`]) and what to clean up
+//! after the case (a temporary directory, a test database). The calling crate needs `tokio`
+//! (with the multi-threaded runtime) among its dev-dependencies.
+//!
+//! Timestamps: both backends keep microseconds, so fixtures use microsecond-aligned times
+//! (see [`now`]) and one case checks that finer digits are dropped, not rounded up.
+
+use crate::*;
+use chrono::{Duration, Timelike};
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Closes the store under test and opens the same database again.
+pub type Reopen = Box<dyn FnOnce() -> BoxFuture<Arc<dyn Store>> + Send>;
+
+/// A store under test, with how to reopen it and what to clean up afterwards.
+pub struct TestStore {
+    /// The fresh, empty store the case runs against.
+    pub store: Arc<dyn Store>,
+    /// Reopens the same database; `None` when the backend cannot (an in-memory database).
+    pub reopen: Option<Reopen>,
+    /// Runs after the case, even when it failed: closes pools, drops a test database.
+    pub teardown: Option<BoxFuture<()>>,
+}
+
+impl From<Arc<dyn Store>> for TestStore {
+    fn from(store: Arc<dyn Store>) -> Self {
+        TestStore { store, reopen: None, teardown: None }
+    }
+}
+
+/// Opens a store with `factory`, runs `case` on it, then tears down (also after a panic,
+/// which is then resumed). A factory returning `None` skips the case.
+pub async fn run_case<F, Fut, T, C, CFut>(factory: F, case: C)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Option<T>>,
+    T: Into<TestStore>,
+    C: FnOnce(Arc<dyn Store>) -> CFut,
+    CFut: Future<Output = ()> + Send + 'static,
+{
+    let Some(t) = factory().await else { return };
+    let TestStore { store, reopen: _, teardown } = t.into();
+    finish(tokio::spawn(case(store)).await, teardown).await;
+}
+
+/// Runs [`data_survives_reopen`] when the factory can reopen its database.
+pub async fn run_reopen_case<F, Fut, T>(factory: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Option<T>>,
+    T: Into<TestStore>,
+{
+    let Some(t) = factory().await else { return };
+    let TestStore { store, reopen, teardown } = t.into();
+    let Some(reopen) = reopen else {
+        eprintln!("SKIPPED: data_survives_reopen: this store cannot be reopened");
+        finish(Ok(()), teardown).await;
+        return;
+    };
+    finish(tokio::spawn(data_survives_reopen(store, reopen)).await, teardown).await;
+}
+
+async fn finish(outcome: Result<(), tokio::task::JoinError>, teardown: Option<BoxFuture<()>>) {
+    if let Some(teardown) = teardown {
+        teardown.await;
+    }
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the case did not finish: {e}"),
+        }
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance case, each on a store from `$factory` (an
+/// async fn returning `Option<Arc<dyn Store>>` or `Option<TestStore>`; `None` skips).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::__conformance_cases!($factory;
+            ping_and_backend,
+            settings_are_written_once,
+            sites_round_trip,
+            api_keys_round_trip,
+            mailboxes_round_trip,
+            mailbox_address_conflict_ignores_case,
+            mailbox_client_id_conflict_is_per_site,
+            mailboxes_paginate_newest_first,
+            update_mailbox_saves_and_logs,
+            delete_mailbox_cascades_and_returns_blob_keys,
+            insert_message_starts_a_thread,
+            insert_message_joins_a_thread,
+            insert_message_needs_its_thread_and_mailbox,
+            get_message_round_trips_every_field,
+            timestamps_keep_microseconds,
+            list_messages_filters,
+            list_messages_paginates,
+            find_message_by_message_id_and_direction,
+            find_thread_by_message_ids_picks_newest,
+            duplicate_message_id_conflicts_and_rolls_back,
+            update_message_flags_saves_read_and_labels,
+            delete_message_recounts_and_removes_threads,
+            deleted_blob_keys_skip_shared_blobs,
+            get_attachment_names_message_and_site,
+            threads_list_by_latest_activity,
+            thread_messages_oldest_first,
+            recipients_update_and_come_due,
+            events_are_ordered_and_filtered,
+            events_are_atomic_with_writes,
+            idempotency_keys_lifecycle,
+            concurrent_idempotency_claims_have_one_winner,
+            concurrent_settings_agree,
+            concurrent_writers_keep_cursors_increasing,
+        );
+    };
+}
+
+/// The expansion of [`conformance_tests!`]; not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                $crate::testkit::run_case($factory, $crate::testkit::$case).await;
+            }
+        )*
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn data_survives_reopen() {
+            $crate::testkit::run_reopen_case($factory).await;
+        }
+    };
+}
+
+// --- fixtures --------------------------------------------------------------------------------
+
+/// Returns the current time cut to microseconds, the precision both backends keep.
+pub fn now() -> DateTime<Utc> {
+    micros(Utc::now())
+}
+
+fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000).expect("a valid nanosecond")
+}
+
+fn addr(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).expect("a valid test address")
+}
+
+fn named(s: &str) -> NamedAddress {
+    NamedAddress::parse(s).expect("a valid test address")
+}
+
+/// Creates and returns a site.
+pub async fn new_site(store: &Arc<dyn Store>, name: &str) -> Site {
+    let site = Site { id: SiteId::new(), name: name.to_string(), created_at: now() };
+    store.create_site(&site).await.expect("create_site");
+    site
+}
+
+fn mailbox_value(site: SiteId, address: &str, client_id: Option<&str>) -> Mailbox {
+    let t = now();
+    Mailbox {
+        id: MailboxId::new(),
+        site_id: site,
+        address: addr(address),
+        display_name: Some("Support Agent".to_string()),
+        client_id: client_id.map(str::to_string),
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+fn event(site: SiteId, mailbox: Option<MailboxId>, kind: &str) -> NewEvent {
+    let mut e = NewEvent::new(site, mailbox, kind, serde_json::json!({ "kind": kind, "n": 1 }));
+    e.created_at = micros(e.created_at);
+    e
+}
+
+/// Creates and returns a mailbox of `site` at `address`.
+pub async fn new_mailbox(store: &Arc<dyn Store>, site: SiteId, address: &str) -> Mailbox {
+    let mb = mailbox_value(site, address, None);
+    store.create_mailbox(&mb, &event(site, Some(mb.id), event_types::MAILBOX_CREATED)).await.expect("create_mailbox");
+    mb
+}
+
+/// Returns a plain inbound message of `mb` in `thread`, stored at `at`.
+pub fn message_value(mb: &Mailbox, thread: ThreadId, at: DateTime<Utc>) -> Message {
+    let id = MessageId::new();
+    Message {
+        id,
+        site_id: mb.site_id,
+        mailbox_id: mb.id,
+        thread_id: thread,
+        direction: Direction::Inbound,
+        message_id: None,
+        in_reply_to: None,
+        references: Vec::new(),
+        from: Some(named("Alice <alice@sender.test>")),
+        to: vec![NamedAddress { name: None, address: mb.address.clone() }],
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        reply_to: Vec::new(),
+        subject: Some("Hello".to_string()),
+        text: Some("Hello there".to_string()),
+        html: None,
+        snippet: "Hello there".to_string(),
+        headers: Vec::new(),
+        attachments: Vec::new(),
+        labels: Vec::new(),
+        read: false,
+        size: 100,
+        recipients: Vec::new(),
+        created_at: at,
+        raw_blob_key: format!("messages/{id}.eml"),
+    }
+}
+
+fn attachment_value(name: &str) -> Attachment {
+    let id = AttachmentId::new();
+    Attachment {
+        id,
+        filename: Some(name.to_string()),
+        content_type: "application/pdf".to_string(),
+        size: 1234,
+        content_id: None,
+        inline: false,
+        blob_key: format!("attachments/{id}"),
+    }
+}
+
+fn recipient_value(address: &str, kind: RecipientKind, status: DeliveryStatus, next: Option<DateTime<Utc>>) -> Recipient {
+    Recipient { address: addr(address), kind, status, last_reply: None, attempts: 0, next_attempt_at: next, updated_at: now() }
+}
+
+/// Inserts `m` (starting a thread when `new_thread`) with one `message.received` event.
+pub async fn insert(store: &Arc<dyn Store>, m: &Message, new_thread: bool) {
+    let e = event(m.site_id, Some(m.mailbox_id), event_types::MESSAGE_RECEIVED);
+    store.insert_message(&NewMessage { message: m.clone(), new_thread }, &[e]).await.expect("insert_message");
+}
+
+fn ids(messages: &[Message]) -> Vec<MessageId> {
+    messages.iter().map(|m| m.id).collect()
+}
+
+fn cursor(e: &Event) -> i64 {
+    e.cursor.parse().expect("an event cursor is a decimal integer")
+}
+
+async fn all_events(store: &Arc<dyn Store>) -> Vec<Event> {
+    store.list_events(None, None, 10_000).await.expect("list_events")
+}
+
+fn page(limit: u32) -> MessageFilter {
+    MessageFilter { limit, ..MessageFilter::default() }
+}
+
+fn assert_conflict<T: std::fmt::Debug>(result: StoreResult<T>, constraint: &str) {
+    match result {
+        Err(StoreError::Conflict { constraint: c }) => assert_eq!(c, constraint),
+        other => panic!("expected a conflict on {constraint}, got {other:?}"),
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(result: StoreResult<T>) {
+    assert!(matches!(result, Err(StoreError::NotFound(_))), "expected NotFound, got {result:?}");
+}
+
+// --- cases: basics ---------------------------------------------------------------------------
+
+/// The store answers and names its backend.
+pub async fn ping_and_backend(store: Arc<dyn Store>) {
+    store.ping().await.expect("ping");
+    assert!(["sqlite", "postgres"].contains(&store.backend()), "unexpected backend {}", store.backend());
+}
+
+/// A setting is written once; later writers get the first value back.
+pub async fn settings_are_written_once(store: Arc<dyn Store>) {
+    assert_eq!(store.get_setting("node.secret").await.unwrap(), None);
+    assert_eq!(store.put_setting_if_absent("node.secret", "first").await.unwrap(), "first");
+    assert_eq!(store.put_setting_if_absent("node.secret", "second").await.unwrap(), "first");
+    assert_eq!(store.get_setting("node.secret").await.unwrap().as_deref(), Some("first"));
+    assert_eq!(store.put_setting_if_absent("other", "").await.unwrap(), "");
+    assert_eq!(store.get_setting("other").await.unwrap().as_deref(), Some(""));
+}
+
+/// Sites are created, fetched and listed oldest first; ids are unique.
+pub async fn sites_round_trip(store: Arc<dyn Store>) {
+    assert!(store.list_sites().await.unwrap().is_empty());
+    let t = now();
+    let later = Site { id: SiteId::new(), name: "Later".into(), created_at: t + Duration::seconds(5) };
+    let earlier = Site { id: SiteId::new(), name: "Earlier — ünïcode".into(), created_at: t };
+    store.create_site(&later).await.unwrap();
+    store.create_site(&earlier).await.unwrap();
+    assert_eq!(store.get_site(earlier.id).await.unwrap(), Some(earlier.clone()));
+    assert_eq!(store.get_site(SiteId::new()).await.unwrap(), None);
+    assert_eq!(store.list_sites().await.unwrap(), vec![earlier.clone(), later.clone()]);
+    let dup = Site { name: "again".into(), ..earlier };
+    assert!(matches!(store.create_site(&dup).await, Err(StoreError::Conflict { .. })));
+}
+
+/// Keys are found by hash and id, listed per site or all (oldest first), and deleted.
+pub async fn api_keys_round_trip(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let other = new_site(&store, "b").await;
+    let t = now();
+    let admin = ApiKey {
+        id: ApiKeyId::new(),
+        name: "root".into(),
+        scope: "admin".into(),
+        site_id: None,
+        prefix: "mr_adm".into(),
+        created_at: t,
+    };
+    let key = ApiKey {
+        id: ApiKeyId::new(),
+        name: "agent".into(),
+        scope: "site".into(),
+        site_id: Some(site.id),
+        prefix: "mr_abc".into(),
+        created_at: t + Duration::seconds(1),
+    };
+    let other_key = ApiKey { id: ApiKeyId::new(), site_id: Some(other.id), created_at: t + Duration::seconds(2), ..key.clone() };
+    store.create_api_key(&admin, "hash-admin").await.unwrap();
+    store.create_api_key(&key, "hash-site").await.unwrap();
+    store.create_api_key(&other_key, "hash-other").await.unwrap();
+
+    let found = store.find_api_key_by_hash("hash-site").await.unwrap().expect("found by hash");
+    assert_eq!(found, key);
+    assert_eq!(found.key_scope(), KeyScope::Site(site.id));
+    assert_eq!(store.find_api_key_by_hash("hash-admin").await.unwrap().unwrap().key_scope(), KeyScope::Admin);
+    assert_eq!(store.find_api_key_by_hash("nope").await.unwrap(), None);
+    assert_eq!(store.get_api_key(admin.id).await.unwrap(), Some(admin.clone()));
+    assert_eq!(store.get_api_key(ApiKeyId::new()).await.unwrap(), None);
+    assert_eq!(store.list_api_keys(Some(site.id)).await.unwrap(), vec![key.clone()]);
+    assert_eq!(store.list_api_keys(None).await.unwrap(), vec![admin.clone(), key.clone(), other_key.clone()]);
+
+    let dup = ApiKey { id: ApiKeyId::new(), ..key.clone() };
+    assert_conflict(store.create_api_key(&dup, "hash-site").await, "api_key_hash");
+
+    assert!(store.delete_api_key(key.id).await.unwrap());
+    assert!(!store.delete_api_key(key.id).await.unwrap());
+    assert_eq!(store.find_api_key_by_hash("hash-site").await.unwrap(), None);
+    assert_eq!(store.get_api_key(key.id).await.unwrap(), None);
+    assert_eq!(store.list_api_keys(Some(site.id)).await.unwrap(), vec![]);
+}
+
+// --- cases: mailboxes ------------------------------------------------------------------------
+
+/// A mailbox is found by id, canonical address and client id, and its creation is logged.
+pub async fn mailboxes_round_trip(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let other = new_site(&store, "b").await;
+    let mb = mailbox_value(site.id, "Support.Team@x.test", Some("client-1"));
+    let e = event(site.id, Some(mb.id), event_types::MAILBOX_CREATED);
+    store.create_mailbox(&mb, &e).await.unwrap();
+
+    assert_eq!(store.get_mailbox(mb.id).await.unwrap(), Some(mb.clone()));
+    assert_eq!(store.get_mailbox(MailboxId::new()).await.unwrap(), None);
+    let by_address = store.get_mailbox_by_address("support.team@x.test").await.unwrap().expect("found by address");
+    assert_eq!(by_address, mb);
+    assert_eq!(by_address.address.as_str(), "Support.Team@x.test", "the address is kept as given");
+    assert_eq!(store.get_mailbox_by_address("nobody@x.test").await.unwrap(), None);
+    assert_eq!(store.get_mailbox_by_client_id(site.id, "client-1").await.unwrap(), Some(mb.clone()));
+    assert_eq!(store.get_mailbox_by_client_id(other.id, "client-1").await.unwrap(), None);
+    assert_eq!(store.get_mailbox_by_client_id(site.id, "client-2").await.unwrap(), None);
+
+    let events = all_events(&store).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].id, e.id);
+    assert_eq!(events[0].event_type, event_types::MAILBOX_CREATED);
+    assert_eq!(events[0].mailbox_id, Some(mb.id));
+}
+
+/// Addresses are unique whatever their case, across sites, and a refused mailbox logs nothing.
+pub async fn mailbox_address_conflict_ignores_case(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let other = new_site(&store, "b").await;
+    new_mailbox(&store, site.id, "Agent@x.test").await;
+    let before = all_events(&store).await.len();
+    for (s, address) in [(site.id, "agent@x.test"), (other.id, "AGENT@X.TEST"), (site.id, "Agent@x.test")] {
+        let mb = mailbox_value(s, address, None);
+        assert_conflict(store.create_mailbox(&mb, &event(s, Some(mb.id), event_types::MAILBOX_CREATED)).await, "mailbox_address");
+        assert_eq!(store.get_mailbox(mb.id).await.unwrap(), None);
+    }
+    assert_eq!(all_events(&store).await.len(), before, "a refused mailbox appends no event");
+}
+
+/// Client ids are unique per site only; mailboxes without one never conflict.
+pub async fn mailbox_client_id_conflict_is_per_site(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let other = new_site(&store, "b").await;
+    let first = mailbox_value(site.id, "one@x.test", Some("agent-7"));
+    store.create_mailbox(&first, &event(site.id, Some(first.id), "mailbox.created")).await.unwrap();
+    let clash = mailbox_value(site.id, "two@x.test", Some("agent-7"));
+    assert_conflict(store.create_mailbox(&clash, &event(site.id, Some(clash.id), "mailbox.created")).await, "mailbox_client_id");
+    let elsewhere = mailbox_value(other.id, "three@x.test", Some("agent-7"));
+    store.create_mailbox(&elsewhere, &event(other.id, Some(elsewhere.id), "mailbox.created")).await.unwrap();
+    assert_eq!(store.get_mailbox_by_client_id(other.id, "agent-7").await.unwrap(), Some(elsewhere));
+    assert_eq!(store.get_mailbox_by_client_id(site.id, "agent-7").await.unwrap(), Some(first));
+    new_mailbox(&store, site.id, "four@x.test").await;
+    new_mailbox(&store, site.id, "five@x.test").await;
+}
+
+/// Mailboxes list newest first, page by `before` (exclusive) and filter by site.
+pub async fn mailboxes_paginate_newest_first(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let other = new_site(&store, "b").await;
+    let mut mine = Vec::new();
+    let mut all = Vec::new();
+    for i in 0..7 {
+        let s = if i % 3 == 2 { other.id } else { site.id };
+        let mb = new_mailbox(&store, s, &format!("box{i}@x.test")).await;
+        if s == site.id {
+            mine.push(mb.clone());
+        }
+        all.push(mb);
+    }
+    mine.reverse();
+    all.reverse();
+    assert_eq!(store.list_mailboxes(None, None, 100).await.unwrap(), all);
+    assert_eq!(store.list_mailboxes(Some(site.id), None, 100).await.unwrap(), mine);
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let got = store.list_mailboxes(Some(site.id), before, 2).await.unwrap();
+        if got.is_empty() {
+            break;
+        }
+        assert!(got.len() <= 2);
+        before = Some(got.last().unwrap().id);
+        pages.extend(got);
+    }
+    assert_eq!(pages, mine);
+    assert_eq!(store.list_mailboxes(None, Some(all[0].id), 1).await.unwrap(), vec![all[1].clone()]);
+    assert!(store.list_mailboxes(None, None, 0).await.unwrap().is_empty());
+    assert!(store.list_mailboxes(Some(SiteId::new()), None, 10).await.unwrap().is_empty());
+}
+
+/// An update saves the display name and time and is logged; a missing mailbox is `NotFound`.
+pub async fn update_mailbox_saves_and_logs(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let changed = Mailbox { display_name: Some("Renamed".into()), updated_at: mb.updated_at + Duration::seconds(3), ..mb.clone() };
+    let e = event(site.id, Some(mb.id), event_types::MAILBOX_UPDATED);
+    store.update_mailbox(&changed, &e).await.unwrap();
+    assert_eq!(store.get_mailbox(mb.id).await.unwrap(), Some(changed.clone()));
+    let cleared = Mailbox { display_name: None, ..changed };
+    store.update_mailbox(&cleared, &event(site.id, Some(mb.id), event_types::MAILBOX_UPDATED)).await.unwrap();
+    assert_eq!(store.get_mailbox(mb.id).await.unwrap().unwrap().display_name, None);
+    assert_eq!(all_events(&store).await.len(), 3);
+
+    let ghost = mailbox_value(site.id, "ghost@x.test", None);
+    assert_not_found(store.update_mailbox(&ghost, &event(site.id, Some(ghost.id), event_types::MAILBOX_UPDATED)).await);
+    assert_eq!(all_events(&store).await.len(), 3, "a failed update appends no event");
+}
+
+/// Deleting a mailbox removes its threads, messages, attachments and recipients, logs the
+/// event and returns each unshared blob key once; other mailboxes are untouched.
+pub async fn delete_mailbox_cascades_and_returns_blob_keys(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "doomed@x.test").await;
+    let keep = new_mailbox(&store, site.id, "kept@x.test").await;
+    let t = now();
+
+    let t1 = ThreadId::new();
+    let mut m1 = message_value(&mb, t1, t);
+    m1.attachments = vec![attachment_value("a.pdf"), attachment_value("b.pdf")];
+    let mut m2 = message_value(&mb, t1, t + Duration::seconds(1));
+    m2.direction = Direction::Outbound;
+    m2.recipients = vec![recipient_value("bob@y.test", RecipientKind::To, DeliveryStatus::Queued, None)];
+    let mut m3 = message_value(&mb, ThreadId::new(), t + Duration::seconds(2));
+    let shared = attachment_value("shared.pdf");
+    m3.attachments = vec![shared.clone()];
+    insert(&store, &m1, true).await;
+    insert(&store, &m2, false).await;
+    insert(&store, &m3, true).await;
+    let mut kept = message_value(&keep, ThreadId::new(), t);
+    kept.attachments = vec![Attachment { id: AttachmentId::new(), ..shared.clone() }];
+    insert(&store, &kept, true).await;
+
+    let e = event(site.id, Some(mb.id), event_types::MAILBOX_DELETED);
+    let keys = store.delete_mailbox(mb.id, &e).await.unwrap();
+    let expected: HashSet<String> = [
+        m1.raw_blob_key.clone(),
+        m1.attachments[0].blob_key.clone(),
+        m1.attachments[1].blob_key.clone(),
+        m2.raw_blob_key.clone(),
+        m3.raw_blob_key.clone(),
+    ]
+    .into();
+    assert_eq!(keys.len(), expected.len(), "each key once: {keys:?}");
+    assert_eq!(keys.into_iter().collect::<HashSet<_>>(), expected, "the shared attachment blob is still used");
+
+    assert_eq!(store.get_mailbox(mb.id).await.unwrap(), None);
+    assert_eq!(store.get_mailbox_by_address("doomed@x.test").await.unwrap(), None);
+    for m in [&m1, &m2, &m3] {
+        assert_eq!(store.get_message(m.id).await.unwrap(), None);
+        assert_eq!(store.get_thread(m.thread_id).await.unwrap(), None);
+    }
+    assert_eq!(store.get_attachment(m1.attachments[0].id).await.unwrap(), None);
+    assert!(store.list_messages(mb.id, &page(10)).await.unwrap().is_empty());
+    assert!(store.list_threads(mb.id, None, 10).await.unwrap().is_empty());
+    assert!(store.due_recipients(t + Duration::days(1), 10).await.unwrap().is_empty());
+
+    assert_eq!(store.get_message(kept.id).await.unwrap().unwrap().attachments.len(), 1);
+    assert_eq!(store.list_mailboxes(Some(site.id), None, 10).await.unwrap(), vec![keep]);
+    let last = all_events(&store).await.pop().unwrap();
+    assert_eq!((last.id, last.event_type.as_str()), (e.id, event_types::MAILBOX_DELETED));
+
+    // The address is free again, and a second delete finds nothing.
+    new_mailbox(&store, site.id, "doomed@x.test").await;
+    assert_not_found(store.delete_mailbox(mb.id, &event(site.id, Some(mb.id), event_types::MAILBOX_DELETED)).await);
+}
+
+// --- cases: messages and threads -------------------------------------------------------------
+
+/// A message that starts a thread creates it with its counters, subject and participants.
+pub async fn insert_message_starts_a_thread(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let mut m = message_value(&mb, ThreadId::new(), t);
+    m.subject = Some("Re: Fwd: Quarterly report".into());
+    m.snippet = "Numbers attached".into();
+    m.cc = vec![named("Carol <carol@y.test>"), named("alice@sender.test")];
+    m.bcc = vec![named("dave@y.test")];
+    insert(&store, &m, true).await;
+
+    let thread = store.get_thread(m.thread_id).await.unwrap().expect("the thread exists");
+    let expected = Thread {
+        id: m.thread_id,
+        site_id: site.id,
+        mailbox_id: mb.id,
+        subject: Some("Quarterly report".into()),
+        participants: vec![addr("alice@sender.test"), addr("agent@x.test"), addr("carol@y.test"), addr("dave@y.test")],
+        message_count: 1,
+        snippet: "Numbers attached".into(),
+        last_message_at: t,
+        created_at: t,
+    };
+    assert_eq!(thread, expected);
+
+    let mut bare = message_value(&mb, ThreadId::new(), t);
+    bare.subject = None;
+    bare.from = None;
+    bare.to = vec![];
+    insert(&store, &bare, true).await;
+    let thread = store.get_thread(bare.thread_id).await.unwrap().unwrap();
+    assert_eq!(thread.subject, None);
+    assert!(thread.participants.is_empty());
+    assert_eq!(store.get_thread(ThreadId::new()).await.unwrap(), None);
+}
+
+/// Joining a thread counts the message, merges participants (ignoring case) and moves the
+/// latest activity and snippet only forward.
+pub async fn insert_message_joins_a_thread(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let thread = ThreadId::new();
+    let mut first = message_value(&mb, thread, t);
+    first.snippet = "first".into();
+    insert(&store, &first, true).await;
+
+    let mut reply = message_value(&mb, thread, t + Duration::seconds(10));
+    reply.direction = Direction::Outbound;
+    reply.from = Some(NamedAddress { name: None, address: mb.address.clone() });
+    reply.to = vec![named("ALICE@sender.test"), named("bob@y.test")];
+    reply.subject = Some("Re: Hello".into());
+    reply.snippet = "second".into();
+    insert(&store, &reply, false).await;
+    let got = store.get_thread(thread).await.unwrap().unwrap();
+    assert_eq!(got.message_count, 2);
+    assert_eq!(got.last_message_at, t + Duration::seconds(10));
+    assert_eq!(got.snippet, "second");
+    assert_eq!(got.subject.as_deref(), Some("Hello"));
+    assert_eq!(got.created_at, t);
+    assert_eq!(got.participants, vec![addr("alice@sender.test"), addr("agent@x.test"), addr("bob@y.test")]);
+
+    // A message stored with an older time counts but does not become the latest.
+    let mut late = message_value(&mb, thread, t + Duration::seconds(5));
+    late.snippet = "late".into();
+    late.cc = vec![named("carol@y.test")];
+    insert(&store, &late, false).await;
+    let got = store.get_thread(thread).await.unwrap().unwrap();
+    assert_eq!(got.message_count, 3);
+    assert_eq!(got.last_message_at, t + Duration::seconds(10));
+    assert_eq!(got.snippet, "second");
+    assert_eq!(got.participants.last(), Some(&addr("carol@y.test")));
+    assert_eq!(got.participants.len(), 4);
+}
+
+/// Joining a missing thread, or one of another mailbox, or writing to a missing mailbox is
+/// `NotFound`, and stores nothing.
+pub async fn insert_message_needs_its_thread_and_mailbox(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let other = new_mailbox(&store, site.id, "other@x.test").await;
+    let theirs = message_value(&other, ThreadId::new(), now());
+    insert(&store, &theirs, true).await;
+    let before = all_events(&store).await.len();
+
+    let orphan = message_value(&mb, ThreadId::new(), now());
+    let e = event(site.id, Some(mb.id), event_types::MESSAGE_RECEIVED);
+    assert_not_found(store.insert_message(&NewMessage { message: orphan.clone(), new_thread: false }, std::slice::from_ref(&e)).await);
+    let foreign = message_value(&mb, theirs.thread_id, now());
+    assert_not_found(store.insert_message(&NewMessage { message: foreign.clone(), new_thread: false }, std::slice::from_ref(&e)).await);
+    let ghost_box = Mailbox { id: MailboxId::new(), ..mb.clone() };
+    let homeless = message_value(&ghost_box, ThreadId::new(), now());
+    assert_not_found(store.insert_message(&NewMessage { message: homeless.clone(), new_thread: true }, &[e]).await);
+
+    for m in [&orphan, &foreign, &homeless] {
+        assert_eq!(store.get_message(m.id).await.unwrap(), None);
+    }
+    assert_eq!(store.get_thread(homeless.thread_id).await.unwrap(), None);
+    assert_eq!(store.get_thread(theirs.thread_id).await.unwrap().unwrap().message_count, 1);
+    assert_eq!(all_events(&store).await.len(), before);
+}
+
+/// A message reads back exactly, attachments in insertion order, recipients included.
+pub async fn get_message_round_trips_every_field(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let mut m = message_value(&mb, ThreadId::new(), t);
+    m.direction = Direction::Outbound;
+    m.message_id = Some("abc.123@x.test".into());
+    m.in_reply_to = Some("parent@y.test".into());
+    m.references = vec!["root@y.test".into(), "parent@y.test".into()];
+    m.from = Some(named("Agent Smith <agent@x.test>"));
+    m.to = vec![named("\"Bob B\" <bob@y.test>"), named("carol@y.test")];
+    m.cc = vec![named("dave@y.test")];
+    m.bcc = vec![named("eve@z.test")];
+    m.reply_to = vec![named("Support <help@x.test>")];
+    m.subject = Some("Grüße — «quotes» 'and' \"more\"".into());
+    m.text = Some("Line one\nLine two ✓".into());
+    m.html = Some("<p>Line one<br>Line two ✓</p>".into());
+    m.snippet = "Line one Line two ✓".into();
+    m.headers = vec![
+        Header { name: "Subject".into(), value: "Grüße".into() },
+        Header { name: "X-Custom".into(), value: "1".into() },
+        Header { name: "X-Custom".into(), value: "2".into() },
+    ];
+    // Insertion order differs from id order on purpose.
+    let later = attachment_value("z-later-id.pdf");
+    let mut earlier = attachment_value("a-earlier-id.png");
+    earlier.content_type = "image/png".into();
+    earlier.content_id = Some("logo@x".into());
+    earlier.inline = true;
+    earlier.filename = None;
+    m.attachments = vec![later, earlier];
+    m.labels = vec!["important".into(), "tag:news".into()];
+    m.read = true;
+    m.size = 5_000_000_000;
+    let mut r1 = recipient_value("bob@y.test", RecipientKind::To, DeliveryStatus::Queued, None);
+    r1.last_reply = Some("250 OK".into());
+    let r2 = recipient_value("carol@y.test", RecipientKind::To, DeliveryStatus::Deferred, Some(t + Duration::minutes(5)));
+    let mut r3 = recipient_value("dave@y.test", RecipientKind::Cc, DeliveryStatus::Delivered, None);
+    r3.attempts = 3;
+    let r4 = recipient_value("eve@z.test", RecipientKind::Bcc, DeliveryStatus::Bounced, None);
+    m.recipients = vec![r2, r1, r3, r4];
+    insert(&store, &m, true).await;
+
+    assert_eq!(store.get_message(m.id).await.unwrap(), Some(m.clone()));
+    assert_eq!(store.get_message(MessageId::new()).await.unwrap(), None);
+    assert_eq!(store.list_messages(mb.id, &page(10)).await.unwrap(), vec![m.clone()]);
+    assert_eq!(store.list_thread_messages(m.thread_id).await.unwrap(), vec![m.clone()]);
+    assert_eq!(store.find_message_by_message_id(mb.id, None, "abc.123@x.test").await.unwrap(), Some(m));
+}
+
+/// Timestamps keep microseconds: finer digits are dropped (never rounded up), and `since`
+/// compares at that precision.
+pub async fn timestamps_keep_microseconds(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let base = DateTime::parse_from_rfc3339("2025-03-04T05:06:07.123456999Z").unwrap().with_timezone(&Utc);
+    let m = message_value(&mb, ThreadId::new(), base);
+    insert(&store, &m, true).await;
+    let got = store.get_message(m.id).await.unwrap().unwrap();
+    assert_eq!(got.created_at, micros(base));
+    assert_eq!(got.created_at.nanosecond(), 123_456_000);
+    let thread = store.get_thread(m.thread_id).await.unwrap().unwrap();
+    assert_eq!(thread.last_message_at, micros(base));
+    let since = |t| MessageFilter { since: Some(t), ..page(10) };
+    assert_eq!(store.list_messages(mb.id, &since(micros(base))).await.unwrap().len(), 1);
+    assert_eq!(store.list_messages(mb.id, &since(base)).await.unwrap().len(), 1, "same microsecond");
+    assert_eq!(store.list_messages(mb.id, &since(micros(base) + Duration::microseconds(1))).await.unwrap().len(), 0);
+    let far = DateTime::parse_from_rfc3339("2099-12-31T23:59:59.999999Z").unwrap().with_timezone(&Utc);
+    let old = DateTime::parse_from_rfc3339("1999-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+    for t in [far, old] {
+        let m = message_value(&mb, ThreadId::new(), t);
+        insert(&store, &m, true).await;
+        assert_eq!(store.get_message(m.id).await.unwrap().unwrap().created_at, t);
+    }
+}
+
+/// Each filter of a message listing, alone and combined; results are newest first by id.
+pub async fn list_messages_filters(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let elsewhere = new_mailbox(&store, site.id, "else@x.test").await;
+    let t = now();
+    let (ta, tb) = (ThreadId::new(), ThreadId::new());
+
+    let mut m1 = message_value(&mb, ta, t);
+    m1.labels = vec!["a".into()];
+    let mut m2 = message_value(&mb, ta, t + Duration::seconds(1));
+    m2.direction = Direction::Outbound;
+    m2.read = true;
+    m2.labels = vec!["a".into(), "b".into()];
+    let mut m3 = message_value(&mb, tb, t + Duration::seconds(2));
+    m3.read = true;
+    m3.labels = vec!["ab".into()];
+    let mut m4 = message_value(&mb, tb, t + Duration::seconds(2) + Duration::microseconds(1));
+    m4.labels = vec!["b".into()];
+    // The newest id with the oldest time: order follows ids.
+    let m5 = message_value(&mb, ThreadId::new(), t - Duration::seconds(10));
+    let mut noise = message_value(&elsewhere, ThreadId::new(), t);
+    noise.labels = vec!["a".into()];
+    insert(&store, &m1, true).await;
+    insert(&store, &m2, false).await;
+    insert(&store, &m3, true).await;
+    insert(&store, &m4, false).await;
+    insert(&store, &m5, true).await;
+    insert(&store, &noise, true).await;
+
+    let list = |f: MessageFilter| {
+        let store = store.clone();
+        async move { ids(&store.list_messages(mb.id, &f).await.unwrap()) }
+    };
+    let all = page(100);
+    assert_eq!(list(all.clone()).await, vec![m5.id, m4.id, m3.id, m2.id, m1.id]);
+    assert_eq!(list(MessageFilter { direction: Some(Direction::Inbound), ..all.clone() }).await, vec![m5.id, m4.id, m3.id, m1.id]);
+    assert_eq!(list(MessageFilter { direction: Some(Direction::Outbound), ..all.clone() }).await, vec![m2.id]);
+    assert_eq!(list(MessageFilter { thread_id: Some(ta), ..all.clone() }).await, vec![m2.id, m1.id]);
+    assert_eq!(list(MessageFilter { unread: Some(true), ..all.clone() }).await, vec![m5.id, m4.id, m1.id]);
+    assert_eq!(list(MessageFilter { unread: Some(false), ..all.clone() }).await, vec![m3.id, m2.id]);
+    assert_eq!(list(MessageFilter { since: Some(t + Duration::seconds(1)), ..all.clone() }).await, vec![m4.id, m3.id, m2.id]);
+    assert_eq!(
+        list(MessageFilter { since: Some(t + Duration::seconds(2) + Duration::microseconds(1)), ..all.clone() }).await,
+        vec![m4.id]
+    );
+    assert_eq!(list(MessageFilter { label: Some("a".into()), ..all.clone() }).await, vec![m2.id, m1.id]);
+    assert_eq!(list(MessageFilter { label: Some("b".into()), ..all.clone() }).await, vec![m4.id, m2.id]);
+    assert_eq!(list(MessageFilter { label: Some("ab".into()), ..all.clone() }).await, vec![m3.id]);
+    assert_eq!(list(MessageFilter { label: Some("%".into()), ..all.clone() }).await, Vec::<MessageId>::new());
+    assert_eq!(
+        list(MessageFilter { direction: Some(Direction::Inbound), unread: Some(true), since: Some(t), ..all.clone() }).await,
+        vec![m4.id, m1.id]
+    );
+    assert_eq!(list(MessageFilter { label: Some("b".into()), before: Some(m4.id), ..all.clone() }).await, vec![m2.id]);
+    assert_eq!(list(page(2)).await, vec![m5.id, m4.id]);
+    assert_eq!(list(page(0)).await, Vec::<MessageId>::new());
+    assert!(store.list_messages(MailboxId::new(), &all).await.unwrap().is_empty());
+}
+
+/// Pages of messages follow `before` (exclusive) without gaps or repeats.
+pub async fn list_messages_paginates(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let mut expected = Vec::new();
+    for i in 0..7 {
+        let mut m = message_value(&mb, ThreadId::new(), t + Duration::seconds(i));
+        m.attachments = vec![attachment_value(&format!("{i}.pdf"))];
+        insert(&store, &m, true).await;
+        expected.push(m);
+    }
+    expected.reverse();
+    let mut got = Vec::new();
+    let mut before = None;
+    let mut pages = 0;
+    loop {
+        let batch = store.list_messages(mb.id, &MessageFilter { before, ..page(3) }).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        pages += 1;
+        before = Some(batch.last().unwrap().id);
+        got.extend(batch);
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(got, expected, "listings carry attachments too");
+    assert!(store.list_messages(mb.id, &MessageFilter { before: Some(expected[6].id), ..page(3) }).await.unwrap().is_empty());
+}
+
+/// Finding by `Message-ID` honours the mailbox and direction; without a direction the newest
+/// wins.
+pub async fn find_message_by_message_id_and_direction(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let other = new_mailbox(&store, site.id, "other@x.test").await;
+    let t = now();
+    let mut inbound = message_value(&mb, ThreadId::new(), t);
+    inbound.message_id = Some("same@x.test".into());
+    let mut outbound = message_value(&mb, inbound.thread_id, t);
+    outbound.direction = Direction::Outbound;
+    outbound.message_id = Some("same@x.test".into());
+    let mut copy = message_value(&other, ThreadId::new(), t);
+    copy.message_id = Some("same@x.test".into());
+    insert(&store, &inbound, true).await;
+    insert(&store, &outbound, false).await;
+    insert(&store, &copy, true).await;
+
+    let find = |mailbox, direction| {
+        let store = store.clone();
+        async move { store.find_message_by_message_id(mailbox, direction, "same@x.test").await.unwrap().map(|m| m.id) }
+    };
+    assert_eq!(find(mb.id, Some(Direction::Inbound)).await, Some(inbound.id));
+    assert_eq!(find(mb.id, Some(Direction::Outbound)).await, Some(outbound.id));
+    assert_eq!(find(mb.id, None).await, Some(outbound.id));
+    assert_eq!(find(other.id, None).await, Some(copy.id));
+    assert_eq!(find(other.id, Some(Direction::Outbound)).await, None);
+    assert_eq!(store.find_message_by_message_id(mb.id, None, "SAME@x.test").await.unwrap(), None);
+    assert_eq!(store.find_message_by_message_id(mb.id, None, "missing@x.test").await.unwrap(), None);
+}
+
+/// The thread of the newest matching message of the mailbox is returned.
+pub async fn find_thread_by_message_ids_picks_newest(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let other = new_mailbox(&store, site.id, "other@x.test").await;
+    let t = now();
+    let (ta, tb) = (ThreadId::new(), ThreadId::new());
+    let mut a1 = message_value(&mb, ta, t);
+    a1.message_id = Some("a1@x".into());
+    let mut a2 = message_value(&mb, ta, t);
+    a2.message_id = Some("a2@x".into());
+    let mut b1 = message_value(&mb, tb, t);
+    b1.message_id = Some("b1@x".into());
+    let mut foreign = message_value(&other, ThreadId::new(), t);
+    foreign.message_id = Some("c1@x".into());
+    insert(&store, &a1, true).await;
+    insert(&store, &a2, false).await;
+    insert(&store, &b1, true).await;
+    insert(&store, &foreign, true).await;
+
+    let find = |list: &[&str]| {
+        let store = store.clone();
+        let list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        async move { store.find_thread_by_message_ids(mb.id, &list).await.unwrap() }
+    };
+    assert_eq!(find(&["a1@x"]).await, Some(ta));
+    assert_eq!(find(&["a1@x", "b1@x"]).await, Some(tb));
+    assert_eq!(find(&["b1@x", "a2@x", "nope"]).await, Some(tb));
+    assert_eq!(find(&["nope", "a2@x"]).await, Some(ta));
+    assert_eq!(find(&["c1@x"]).await, None, "another mailbox's messages do not count");
+    assert_eq!(find(&[]).await, None);
+    let many: Vec<String> = (0..1200).map(|i| format!("x{i}@x")).chain(["a1@x".to_string()]).collect();
+    assert_eq!(store.find_thread_by_message_ids(mb.id, &many).await.unwrap(), Some(ta));
+}
+
+/// A second message of the same mailbox, direction and `Message-ID` is a `message_id`
+/// conflict that stores nothing: no message, no thread, no event.
+pub async fn duplicate_message_id_conflicts_and_rolls_back(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let other = new_mailbox(&store, site.id, "other@x.test").await;
+    let mut first = message_value(&mb, ThreadId::new(), now());
+    first.message_id = Some("dup@x.test".into());
+    insert(&store, &first, true).await;
+    let events_before = all_events(&store).await.len();
+
+    let mut again = message_value(&mb, ThreadId::new(), now());
+    again.message_id = Some("dup@x.test".into());
+    again.attachments = vec![attachment_value("x.pdf")];
+    let e = event(site.id, Some(mb.id), event_types::MESSAGE_RECEIVED);
+    assert_conflict(store.insert_message(&NewMessage { message: again.clone(), new_thread: true }, std::slice::from_ref(&e)).await, "message_id");
+    let mut joining = message_value(&mb, first.thread_id, now());
+    joining.message_id = Some("dup@x.test".into());
+    assert_conflict(store.insert_message(&NewMessage { message: joining.clone(), new_thread: false }, &[e]).await, "message_id");
+
+    assert_eq!(store.get_message(again.id).await.unwrap(), None);
+    assert_eq!(store.get_thread(again.thread_id).await.unwrap(), None);
+    assert_eq!(store.get_attachment(again.attachments[0].id).await.unwrap(), None);
+    assert_eq!(store.get_thread(first.thread_id).await.unwrap().unwrap().message_count, 1);
+    assert_eq!(all_events(&store).await.len(), events_before);
+
+    // Other directions, other mailboxes and messages without a Message-ID are fine.
+    let mut outbound = message_value(&mb, first.thread_id, now());
+    outbound.direction = Direction::Outbound;
+    outbound.message_id = Some("dup@x.test".into());
+    insert(&store, &outbound, false).await;
+    let mut copy = message_value(&other, ThreadId::new(), now());
+    copy.message_id = Some("dup@x.test".into());
+    insert(&store, &copy, true).await;
+    for _ in 0..2 {
+        insert(&store, &message_value(&mb, ThreadId::new(), now()), true).await;
+    }
+    assert_eq!(store.list_messages(mb.id, &page(10)).await.unwrap().len(), 4);
+}
+
+/// Flags replace the read state and labels; a missing message is `NotFound`.
+pub async fn update_message_flags_saves_read_and_labels(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let mut m = message_value(&mb, ThreadId::new(), now());
+    m.labels = vec!["inbox".into()];
+    insert(&store, &m, true).await;
+    let labels = vec!["done".to_string(), "q3".to_string()];
+    store.update_message_flags(m.id, true, &labels).await.unwrap();
+    let got = store.get_message(m.id).await.unwrap().unwrap();
+    assert!(got.read);
+    assert_eq!(got.labels, labels);
+    assert_eq!(got, Message { read: true, labels: labels.clone(), ..m.clone() });
+    let by_label = |label: &str| MessageFilter { label: Some(label.into()), ..page(10) };
+    assert_eq!(store.list_messages(mb.id, &by_label("q3")).await.unwrap().len(), 1);
+    assert!(store.list_messages(mb.id, &by_label("inbox")).await.unwrap().is_empty());
+    store.update_message_flags(m.id, false, &[]).await.unwrap();
+    let got = store.get_message(m.id).await.unwrap().unwrap();
+    assert!(!got.read && got.labels.is_empty());
+    assert_eq!(store.list_messages(mb.id, &MessageFilter { unread: Some(true), ..page(10) }).await.unwrap().len(), 1);
+    assert_not_found(store.update_message_flags(MessageId::new(), true, &[]).await);
+}
+
+/// Deleting messages recounts their thread from what remains and deletes it when emptied;
+/// the message's blob keys come back and the deletion is logged.
+pub async fn delete_message_recounts_and_removes_threads(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let thread = ThreadId::new();
+    let mut first = message_value(&mb, thread, t);
+    first.snippet = "first".into();
+    let mut newest = message_value(&mb, thread, t + Duration::seconds(10));
+    newest.snippet = "newest".into();
+    newest.attachments = vec![attachment_value("a.pdf"), attachment_value("b.pdf")];
+    newest.direction = Direction::Outbound;
+    newest.recipients = vec![recipient_value("bob@y.test", RecipientKind::To, DeliveryStatus::Queued, None)];
+    let mut middle = message_value(&mb, thread, t + Duration::seconds(5));
+    middle.snippet = "middle".into();
+    insert(&store, &first, true).await;
+    insert(&store, &newest, false).await;
+    insert(&store, &middle, false).await;
+
+    let e = event(site.id, Some(mb.id), event_types::MESSAGE_DELETED);
+    let keys = store.delete_message(newest.id, &e).await.unwrap();
+    assert_eq!(
+        keys.into_iter().collect::<HashSet<_>>(),
+        HashSet::from([
+            newest.raw_blob_key.clone(),
+            newest.attachments[0].blob_key.clone(),
+            newest.attachments[1].blob_key.clone()
+        ])
+    );
+    assert_eq!(store.get_message(newest.id).await.unwrap(), None);
+    assert_eq!(store.get_attachment(newest.attachments[0].id).await.unwrap(), None);
+    assert!(store.due_recipients(t + Duration::days(1), 10).await.unwrap().is_empty());
+    let got = store.get_thread(thread).await.unwrap().unwrap();
+    assert_eq!((got.message_count, got.snippet.as_str(), got.last_message_at), (2, "middle", t + Duration::seconds(5)));
+    assert_eq!(all_events(&store).await.last().unwrap().id, e.id);
+
+    store.delete_message(first.id, &event(site.id, Some(mb.id), event_types::MESSAGE_DELETED)).await.unwrap();
+    let got = store.get_thread(thread).await.unwrap().unwrap();
+    assert_eq!((got.message_count, got.snippet.as_str(), got.created_at), (1, "middle", t));
+    assert_eq!(store.list_threads(mb.id, None, 10).await.unwrap().len(), 1);
+
+    let keys = store.delete_message(middle.id, &event(site.id, Some(mb.id), event_types::MESSAGE_DELETED)).await.unwrap();
+    assert_eq!(keys, vec![middle.raw_blob_key.clone()]);
+    assert_eq!(store.get_thread(thread).await.unwrap(), None, "an emptied thread is deleted");
+    assert!(store.list_threads(mb.id, None, 10).await.unwrap().is_empty());
+    assert!(store.list_thread_messages(thread).await.unwrap().is_empty());
+
+    let count = all_events(&store).await.len();
+    assert_not_found(store.delete_message(middle.id, &event(site.id, Some(mb.id), event_types::MESSAGE_DELETED)).await);
+    assert_eq!(all_events(&store).await.len(), count, "a failed delete appends no event");
+}
+
+/// A blob key still used by another message or attachment is not returned for deletion.
+pub async fn deleted_blob_keys_skip_shared_blobs(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let other = new_mailbox(&store, site.id, "other@x.test").await;
+    let mut a = message_value(&mb, ThreadId::new(), now());
+    a.raw_blob_key = "messages/shared.eml".into();
+    let shared = attachment_value("shared.pdf");
+    a.attachments = vec![shared.clone(), Attachment { id: AttachmentId::new(), ..shared.clone() }];
+    let mut b = message_value(&other, ThreadId::new(), now());
+    b.raw_blob_key = "messages/shared.eml".into();
+    b.attachments = vec![Attachment { id: AttachmentId::new(), ..shared.clone() }];
+    insert(&store, &a, true).await;
+    insert(&store, &b, true).await;
+
+    let keys = store.delete_message(a.id, &event(site.id, Some(mb.id), event_types::MESSAGE_DELETED)).await.unwrap();
+    assert!(keys.is_empty(), "both blobs are still used by b: {keys:?}");
+    let keys = store.delete_mailbox(other.id, &event(site.id, Some(other.id), event_types::MAILBOX_DELETED)).await.unwrap();
+    assert_eq!(keys.into_iter().collect::<HashSet<_>>(), HashSet::from(["messages/shared.eml".to_string(), shared.blob_key]));
+}
+
+/// An attachment is found by id with its message and site.
+pub async fn get_attachment_names_message_and_site(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let mut m = message_value(&mb, ThreadId::new(), now());
+    let mut inline = attachment_value("logo.png");
+    inline.inline = true;
+    inline.content_id = Some("logo@cid".into());
+    m.attachments = vec![attachment_value("a.pdf"), inline.clone()];
+    insert(&store, &m, true).await;
+    assert_eq!(store.get_attachment(inline.id).await.unwrap(), Some((inline, m.id, site.id)));
+    assert_eq!(store.get_attachment(AttachmentId::new()).await.unwrap(), None);
+}
+
+/// Threads list by latest activity (ties by id, both descending) and page strictly after
+/// the cursor; new activity moves a thread to the front.
+pub async fn threads_list_by_latest_activity(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let other = new_mailbox(&store, site.id, "other@x.test").await;
+    let t = now();
+    let mut threads = Vec::new();
+    for offset in [0, 5, 5, 3, 5] {
+        let m = message_value(&mb, ThreadId::new(), t + Duration::seconds(offset));
+        insert(&store, &m, true).await;
+        threads.push((t + Duration::seconds(offset), m.thread_id));
+    }
+    insert(&store, &message_value(&other, ThreadId::new(), t + Duration::seconds(100)), true).await;
+    let mut expected = threads.clone();
+    expected.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<ThreadId> = expected.into_iter().map(|(_, id)| id).collect();
+
+    let listed = store.list_threads(mb.id, None, 100).await.unwrap();
+    assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), expected);
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let batch = store.list_threads(mb.id, cursor, 2).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        let last = batch.last().unwrap();
+        cursor = Some(ThreadCursor { last_message_at: last.last_message_at, id: last.id });
+        paged.extend(batch.iter().map(|t| t.id));
+    }
+    assert_eq!(paged, expected, "pages split the tie at the same time without loss");
+
+    // New mail in the oldest thread makes it the latest.
+    let oldest = *expected.last().unwrap();
+    insert(&store, &message_value(&mb, oldest, t + Duration::seconds(50)), false).await;
+    let listed = store.list_threads(mb.id, None, 1).await.unwrap();
+    assert_eq!(listed[0].id, oldest);
+    assert_eq!(listed[0].message_count, 2);
+    assert!(store.list_threads(mb.id, None, 0).await.unwrap().is_empty());
+}
+
+/// A thread's messages come oldest first, complete.
+pub async fn thread_messages_oldest_first(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let thread = ThreadId::new();
+    let t = now();
+    let mut expected = Vec::new();
+    for i in 0..4 {
+        let mut m = message_value(&mb, thread, t + Duration::seconds(i));
+        m.attachments = vec![attachment_value("x.pdf")];
+        if i % 2 == 1 {
+            m.direction = Direction::Outbound;
+            m.recipients = vec![recipient_value("bob@y.test", RecipientKind::To, DeliveryStatus::Delivered, None)];
+        }
+        insert(&store, &m, i == 0).await;
+        expected.push(m);
+    }
+    insert(&store, &message_value(&mb, ThreadId::new(), t), true).await;
+    assert_eq!(store.list_thread_messages(thread).await.unwrap(), expected);
+    assert!(store.list_thread_messages(ThreadId::new()).await.unwrap().is_empty());
+}
+
+/// Recipients in `queued`/`deferred` come due when their time has come, oldest message first;
+/// updates change them and log their events.
+pub async fn recipients_update_and_come_due(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let mut newer = message_value(&mb, ThreadId::new(), t);
+    newer.direction = Direction::Outbound;
+    newer.recipients = vec![
+        recipient_value("queued@y.test", RecipientKind::To, DeliveryStatus::Queued, None),
+        recipient_value("later@y.test", RecipientKind::Cc, DeliveryStatus::Deferred, Some(t + Duration::minutes(10))),
+        recipient_value("done@y.test", RecipientKind::To, DeliveryStatus::Delivered, None),
+        recipient_value("busy@y.test", RecipientKind::To, DeliveryStatus::Sending, None),
+        recipient_value("gone@y.test", RecipientKind::Bcc, DeliveryStatus::Bounced, None),
+        recipient_value("failed@y.test", RecipientKind::To, DeliveryStatus::Failed, None),
+    ];
+    // Stored earlier although created later: it is the oldest message.
+    let mut older = message_value(&mb, ThreadId::new(), t - Duration::minutes(1));
+    older.direction = Direction::Outbound;
+    older.recipients = vec![recipient_value("first@y.test", RecipientKind::To, DeliveryStatus::Queued, Some(t))];
+    insert(&store, &newer, true).await;
+    insert(&store, &older, true).await;
+
+    let due = |at: DateTime<Utc>, limit| {
+        let store = store.clone();
+        async move {
+            store
+                .due_recipients(at, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.message_id, p.site_id, p.recipient.address.to_string()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let row = |m: &Message, a: &str| (m.id, site.id, a.to_string());
+    assert_eq!(due(t - Duration::seconds(1), 10).await, vec![row(&newer, "queued@y.test")]);
+    assert_eq!(due(t, 10).await, vec![row(&older, "first@y.test"), row(&newer, "queued@y.test")]);
+    assert_eq!(
+        due(t + Duration::minutes(10), 10).await,
+        vec![row(&older, "first@y.test"), row(&newer, "queued@y.test"), row(&newer, "later@y.test")]
+    );
+    assert_eq!(due(t + Duration::minutes(10), 1).await, vec![row(&older, "first@y.test")]);
+    let full = store.due_recipients(t, 10).await.unwrap();
+    assert_eq!(full[1].recipient, newer.recipients[0]);
+
+    let before = now();
+    let update = RecipientUpdate {
+        status: DeliveryStatus::Deferred,
+        last_reply: Some("451 4.7.1 try later".into()),
+        attempts: 1,
+        next_attempt_at: Some(t + Duration::hours(1)),
+    };
+    let e = event(site.id, Some(mb.id), event_types::MESSAGE_DEFERRED);
+    store.update_recipient(newer.id, &addr("queued@y.test"), &update, std::slice::from_ref(&e)).await.unwrap();
+    let got = store.get_message(newer.id).await.unwrap().unwrap();
+    let r = &got.recipients[0];
+    assert_eq!(r.address, addr("queued@y.test"));
+    assert_eq!((r.status, r.attempts, r.last_reply.as_deref()), (DeliveryStatus::Deferred, 1, Some("451 4.7.1 try later")));
+    assert_eq!(r.next_attempt_at, Some(t + Duration::hours(1)));
+    assert!(r.updated_at >= before, "updated_at moves forward");
+    assert_eq!(got.recipients[1..], newer.recipients[1..], "other recipients are untouched");
+    assert_eq!(all_events(&store).await.last().unwrap().id, e.id);
+    assert_eq!(due(t, 10).await, vec![row(&older, "first@y.test")]);
+
+    let delivered =
+        RecipientUpdate { status: DeliveryStatus::Delivered, last_reply: Some("250 OK".into()), attempts: 1, next_attempt_at: None };
+    store.update_recipient(older.id, &addr("first@y.test"), &delivered, &[]).await.unwrap();
+    assert_eq!(due(t + Duration::minutes(10), 10).await, vec![row(&newer, "later@y.test")]);
+
+    let count = all_events(&store).await.len();
+    let e = event(site.id, None, event_types::MESSAGE_FAILED);
+    assert_not_found(store.update_recipient(newer.id, &addr("stranger@y.test"), &delivered, std::slice::from_ref(&e)).await);
+    assert_not_found(store.update_recipient(MessageId::new(), &addr("queued@y.test"), &delivered, &[e]).await);
+    assert_eq!(all_events(&store).await.len(), count);
+}
+
+// --- cases: the event log --------------------------------------------------------------------
+
+/// Events read back in append order with increasing decimal cursors, filtered by site and
+/// `after` (exclusive), limited.
+pub async fn events_are_ordered_and_filtered(store: Arc<dyn Store>) {
+    let (a, b) = (SiteId::new(), SiteId::new());
+    let mb = MailboxId::new();
+    assert!(all_events(&store).await.is_empty());
+    store.append_events(&[]).await.unwrap();
+    let mut appended = Vec::new();
+    for (i, site) in [a, b, a, a, b].into_iter().enumerate() {
+        let mut e = event(site, (i % 2 == 0).then_some(mb), &format!("test.event{i}"));
+        e.data = serde_json::json!({ "i": i, "nested": { "list": [1, "two", null] }, "text": "ü ✓" });
+        appended.push(e);
+    }
+    store.append_events(&appended[..2]).await.unwrap();
+    store.append_events(&appended[2..]).await.unwrap();
+
+    let all = all_events(&store).await;
+    assert_eq!(all.len(), 5);
+    for (got, want) in all.iter().zip(&appended) {
+        assert_eq!(got.id, want.id);
+        assert_eq!(got.site_id, want.site_id);
+        assert_eq!(got.mailbox_id, want.mailbox_id);
+        assert_eq!(got.event_type, want.event_type);
+        assert_eq!(got.data, want.data);
+        assert_eq!(got.created_at, want.created_at);
+    }
+    let cursors: Vec<i64> = all.iter().map(cursor).collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "cursors increase: {cursors:?}");
+    assert!(cursors[0] > 0);
+
+    let of_a = store.list_events(Some(a), None, 100).await.unwrap();
+    assert_eq!(of_a.iter().map(|e| e.id).collect::<Vec<_>>(), vec![appended[0].id, appended[2].id, appended[3].id]);
+    let after = store.list_events(None, Some(cursors[1]), 100).await.unwrap();
+    assert_eq!(after, all[2..].to_vec());
+    let after_a = store.list_events(Some(a), Some(cursors[2]), 100).await.unwrap();
+    assert_eq!(after_a, vec![all[3].clone()]);
+    assert_eq!(store.list_events(None, Some(cursors[0]), 2).await.unwrap(), all[1..3].to_vec());
+    assert!(store.list_events(None, Some(cursors[4]), 100).await.unwrap().is_empty());
+    assert!(store.list_events(None, None, 0).await.unwrap().is_empty());
+    assert!(store.list_events(Some(SiteId::new()), None, 100).await.unwrap().is_empty());
+    assert_eq!(store.list_events(None, Some(-5), 1).await.unwrap(), vec![all[0].clone()]);
+
+    let dup = NewEvent { created_at: now(), ..appended[0].clone() };
+    assert!(matches!(store.append_events(&[dup]).await, Err(StoreError::Conflict { .. })), "event ids are unique");
+    assert_eq!(all_events(&store).await.len(), 5);
+}
+
+/// The events of a write are appended with it or not at all.
+pub async fn events_are_atomic_with_writes(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let mut m = message_value(&mb, ThreadId::new(), now());
+    m.message_id = Some("once@x".into());
+    let events = vec![
+        event(site.id, Some(mb.id), event_types::MESSAGE_RECEIVED),
+        event(site.id, Some(mb.id), event_types::MESSAGE_DELIVERED),
+    ];
+    store.insert_message(&NewMessage { message: m.clone(), new_thread: true }, &events).await.unwrap();
+    let logged = all_events(&store).await;
+    assert_eq!(logged.iter().skip(1).map(|e| e.id).collect::<Vec<_>>(), vec![events[0].id, events[1].id]);
+
+    // A failing write logs nothing, even its events that came before the failure.
+    let mut dup = message_value(&mb, ThreadId::new(), now());
+    dup.message_id = Some("once@x".into());
+    let more = vec![event(site.id, Some(mb.id), event_types::MESSAGE_RECEIVED)];
+    assert!(store.insert_message(&NewMessage { message: dup, new_thread: true }, &more).await.is_err());
+    // An event that conflicts rolls back the whole write, message included.
+    let fresh = message_value(&mb, ThreadId::new(), now());
+    let clash = vec![event(site.id, Some(mb.id), "x.ok"), NewEvent { created_at: now(), ..events[0].clone() }];
+    assert!(store.insert_message(&NewMessage { message: fresh.clone(), new_thread: true }, &clash).await.is_err());
+    assert_eq!(store.get_message(fresh.id).await.unwrap(), None);
+    assert_eq!(store.get_thread(fresh.thread_id).await.unwrap(), None);
+    assert_eq!(all_events(&store).await, logged);
+    assert!(store.append_events(&clash).await.is_err());
+    assert_eq!(all_events(&store).await, logged, "append_events is all or nothing");
+}
+
+// --- cases: idempotency keys -----------------------------------------------------------------
+
+/// A key is claimed once, reports its request and answer afterwards, is freed by release and
+/// purged by age.
+pub async fn idempotency_keys_lifecycle(store: Arc<dyn Store>) {
+    let (site, other) = (SiteId::new(), SiteId::new());
+    assert_eq!(store.claim_idempotency_key(site, "k1", "h1").await.unwrap(), IdempotencyClaim::Claimed);
+    let running = IdempotencyClaim::Existing { request_hash: "h1".into(), response: None };
+    assert_eq!(store.claim_idempotency_key(site, "k1", "h1").await.unwrap(), running);
+    assert_eq!(store.claim_idempotency_key(site, "k1", "other-hash").await.unwrap(), running, "the first hash is reported");
+    assert_eq!(store.claim_idempotency_key(other, "k1", "h9").await.unwrap(), IdempotencyClaim::Claimed, "keys are per site");
+
+    store.complete_idempotency_key(site, "k1", 201, r#"{"id":"x","ü":"✓"}"#).await.unwrap();
+    assert_eq!(
+        store.claim_idempotency_key(site, "k1", "h1").await.unwrap(),
+        IdempotencyClaim::Existing { request_hash: "h1".into(), response: Some((201, r#"{"id":"x","ü":"✓"}"#.into())) }
+    );
+    store.complete_idempotency_key(site, "ghost", 200, "").await.expect("completing a vanished key is not an error");
+
+    assert_eq!(store.claim_idempotency_key(site, "k2", "h2").await.unwrap(), IdempotencyClaim::Claimed);
+    store.release_idempotency_key(site, "k2").await.unwrap();
+    assert_eq!(store.claim_idempotency_key(site, "k2", "h2b").await.unwrap(), IdempotencyClaim::Claimed);
+    store.release_idempotency_key(site, "never-claimed").await.unwrap();
+
+    assert_eq!(store.purge_idempotency_keys(now() - Duration::hours(1)).await.unwrap(), 0);
+    assert_eq!(store.purge_idempotency_keys(now() + Duration::seconds(1)).await.unwrap(), 3);
+    assert_eq!(store.claim_idempotency_key(site, "k1", "h3").await.unwrap(), IdempotencyClaim::Claimed);
+}
+
+/// Of many concurrent claims of one key, exactly one wins.
+pub async fn concurrent_idempotency_claims_have_one_winner(store: Arc<dyn Store>) {
+    let site = SiteId::new();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_idempotency_key(site, "race", &format!("h{i}")).await.unwrap() })
+        })
+        .collect();
+    let mut claimed = 0;
+    let mut hashes = HashSet::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            IdempotencyClaim::Claimed => claimed += 1,
+            IdempotencyClaim::Existing { request_hash, response: None } => {
+                hashes.insert(request_hash);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(claimed, 1);
+    assert_eq!(hashes.len(), 1, "every loser sees the winner's hash");
+}
+
+/// Concurrent `put_setting_if_absent` calls all get the one stored value.
+pub async fn concurrent_settings_agree(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.put_setting_if_absent("cluster.id", &format!("v{i}")).await.unwrap() })
+        })
+        .collect();
+    let mut values = HashSet::new();
+    for t in tasks {
+        values.insert(t.await.unwrap());
+    }
+    assert_eq!(values.len(), 1);
+    assert_eq!(store.get_setting("cluster.id").await.unwrap(), values.into_iter().next());
+}
+
+/// Many concurrent writers (messages with events, into new threads and one shared thread,
+/// plus bare event appends) all succeed, counters stay exact, and a reader tailing the log
+/// by cursor sees every event exactly once, in strictly increasing cursor order: a cursor
+/// smaller than one already read never appears later.
+pub async fn concurrent_writers_keep_cursors_increasing(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let shared = message_value(&mb, ThreadId::new(), now());
+    insert(&store, &shared, true).await;
+    let start = all_events(&store).await.last().map(cursor);
+
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tail = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut after = start;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let batch = store.list_events(None, after, 50).await.unwrap();
+                if let Some(last) = batch.last() {
+                    after = Some(cursor(last));
+                }
+                let empty = batch.is_empty();
+                seen.extend(batch);
+                if finished && empty {
+                    return seen;
+                }
+                if empty {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
+        })
+    };
+
+    const WRITERS: usize = 24;
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS {
+        let store = store.clone();
+        let mb = mb.clone();
+        let shared_thread = shared.thread_id;
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for j in 0..3 {
+                let join = (i + j) % 2 == 0;
+                let m = message_value(&mb, if join { shared_thread } else { ThreadId::new() }, now());
+                let events = vec![
+                    event(mb.site_id, Some(mb.id), event_types::MESSAGE_RECEIVED),
+                    event(mb.site_id, Some(mb.id), "test.second"),
+                ];
+                store.insert_message(&NewMessage { message: m, new_thread: !join }, &events).await.expect("concurrent insert_message");
+                mine.extend(events.iter().map(|e| e.id));
+                let bare = vec![event(mb.site_id, None, "test.bare")];
+                store.append_events(&bare).await.expect("concurrent append_events");
+                mine.extend(bare.iter().map(|e| e.id));
+            }
+            mine
+        }));
+    }
+    let mut written = HashSet::new();
+    let mut joined = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        written.extend(t.await.unwrap());
+        joined += (0..3).filter(|j| (i + j) % 2 == 0).count() as u64;
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = tail.await.unwrap();
+
+    let cursors: Vec<i64> = seen.iter().map(cursor).collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "the tail reads strictly increasing cursors");
+    let seen_ids: HashSet<EventId> = seen.iter().map(|e| e.id).collect();
+    assert_eq!(seen_ids.len(), seen.len(), "no event is read twice");
+    assert_eq!(seen_ids, written, "the tail saw every event: none appeared behind its cursor");
+    assert_eq!(written.len(), WRITERS * 3 * 3);
+
+    let all = all_events(&store).await;
+    assert!(all.windows(2).all(|w| cursor(&w[0]) < cursor(&w[1])));
+    assert_eq!(store.get_thread(shared.thread_id).await.unwrap().unwrap().message_count, 1 + joined);
+    assert_eq!(store.list_messages(mb.id, &page(1000)).await.unwrap().len(), 1 + WRITERS * 3);
+    assert_eq!(store.list_threads(mb.id, None, 1000).await.unwrap().len() as u64, 1 + (WRITERS as u64 * 3 - joined));
+}
+
+// --- cases: restart --------------------------------------------------------------------------
+
+/// What was acknowledged is still there after the store is closed and opened again, and the
+/// event log continues after its last cursor.
+pub async fn data_survives_reopen(store: Arc<dyn Store>, reopen: Reopen) {
+    let site = new_site(&store, "a").await;
+    let key = ApiKey {
+        id: ApiKeyId::new(),
+        name: "k".into(),
+        scope: "site".into(),
+        site_id: Some(site.id),
+        prefix: "mr_x".into(),
+        created_at: now(),
+    };
+    store.create_api_key(&key, "hash").await.unwrap();
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let mut m = message_value(&mb, ThreadId::new(), now());
+    m.direction = Direction::Outbound;
+    m.message_id = Some("persist@x".into());
+    m.attachments = vec![attachment_value("a.pdf")];
+    m.recipients = vec![recipient_value("bob@y.test", RecipientKind::To, DeliveryStatus::Queued, None)];
+    insert(&store, &m, true).await;
+    store.put_setting_if_absent("node.secret", "s3cr3t").await.unwrap();
+    store.claim_idempotency_key(site.id, "idem", "h").await.unwrap();
+    store.complete_idempotency_key(site.id, "idem", 202, "{}").await.unwrap();
+    let events = all_events(&store).await;
+    let thread = store.get_thread(m.thread_id).await.unwrap();
+    drop(store);
+
+    let store = reopen().await;
+    assert_eq!(store.get_site(site.id).await.unwrap(), Some(site.clone()));
+    assert_eq!(store.find_api_key_by_hash("hash").await.unwrap(), Some(key));
+    assert_eq!(store.get_mailbox_by_address("agent@x.test").await.unwrap(), Some(mb.clone()));
+    assert_eq!(store.get_message(m.id).await.unwrap(), Some(m.clone()));
+    assert_eq!(store.get_thread(m.thread_id).await.unwrap(), thread);
+    assert_eq!(store.get_setting("node.secret").await.unwrap().as_deref(), Some("s3cr3t"));
+    assert_eq!(
+        store.claim_idempotency_key(site.id, "idem", "h").await.unwrap(),
+        IdempotencyClaim::Existing { request_hash: "h".into(), response: Some((202, "{}".into())) }
+    );
+    assert_eq!(store.due_recipients(now() + Duration::seconds(1), 10).await.unwrap().len(), 1);
+    assert_eq!(all_events(&store).await, events);
+
+    let next = event(site.id, None, "test.after_restart");
+    store.append_events(std::slice::from_ref(&next)).await.unwrap();
+    let after = store.list_events(None, events.last().map(cursor), 10).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].id, next.id);
+    let mut dup = message_value(&mb, ThreadId::new(), now());
+    dup.direction = Direction::Outbound;
+    dup.message_id = Some("persist@x".into());
+    assert_conflict(store.insert_message(&NewMessage { message: dup, new_thread: true }, &[]).await, "message_id");
+}
