@@ -463,3 +463,10 @@ mod tests {
         assert_eq!(make_snippet("ééééé", 3), "ééé…");
     }
 }
+
+/// Returns the current time cut to whole microseconds: the precision both stores keep, so a
+/// value read back compares equal to the one written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}

@@ -88,7 +88,7 @@ impl Engine {
         if let Some(site) = self.store.get_site(id).await? {
             return Ok(site);
         }
-        let site = mailroom_core::Site { id, name: "default".into(), created_at: chrono::Utc::now() };
+        let site = mailroom_core::Site { id, name: "default".into(), created_at: mailroom_core::now() };
         match self.store.create_site(&site).await {
             Ok(()) => Ok(site),
             Err(mailroom_store::StoreError::Conflict { .. }) => {

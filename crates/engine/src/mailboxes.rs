@@ -1,7 +1,7 @@
 //! Sites, API keys and mailboxes.
 
 use crate::{Engine, EngineError, EngineResult, GeneratedKey, generate_api_key};
-use chrono::Utc;
+
 use mailroom_core::api::{CreateApiKeyRequest, CreateMailboxRequest, CreatedApiKey, UpdateMailboxRequest};
 use mailroom_core::event_types::*;
 use mailroom_core::*;
@@ -25,7 +25,7 @@ impl Engine {
             return Err(EngineError::invalid("validation_error", "`name` must not be empty"));
         }
         check_text("name", name, 200)?;
-        let site = Site { id: SiteId::new(), name: name.to_string(), created_at: Utc::now() };
+        let site = Site { id: SiteId::new(), name: name.to_string(), created_at: now() };
         self.store.create_site(&site).await?;
         Ok(site)
     }
@@ -67,7 +67,7 @@ impl Engine {
             scope: if site_id.is_some() { "site" } else { "admin" }.into(),
             site_id,
             prefix,
-            created_at: Utc::now(),
+            created_at: now(),
         };
         self.store.create_api_key(&key, &hash).await?;
         Ok(CreatedApiKey { api_key: key, key: secret })
@@ -97,7 +97,7 @@ impl Engine {
                 return Ok((existing, false));
             }
         }
-        let now = Utc::now();
+        let now = now();
         let mailbox = Mailbox {
             id: MailboxId::new(),
             site_id: site,
@@ -129,7 +129,7 @@ impl Engine {
             check_text("display_name", d, 200)?;
             mailbox.display_name = Some(d.trim().to_string()).filter(|d| !d.is_empty());
         }
-        mailbox.updated_at = Utc::now();
+        mailbox.updated_at = now();
         let event = NewEvent::new(mailbox.site_id, Some(mailbox.id), MAILBOX_UPDATED, serde_json::to_value(&mailbox).unwrap_or_default());
         self.store.update_mailbox(&mailbox, &event).await?;
         Ok(mailbox)

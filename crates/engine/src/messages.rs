@@ -254,7 +254,7 @@ impl Engine {
         let attachments = decode_attachments(&req.attachments)?;
 
         let id = MessageId::new();
-        let now = Utc::now();
+        let now = now();
         let header_id = format!("{}@{}", id.as_uuid().simple(), mailbox.address.domain());
         let out = OutgoingMessage {
             from: mailbox.named_address(),
@@ -462,7 +462,7 @@ impl Engine {
                 bcc: Vec::new(),
                 labels,
                 recipients: Vec::new(),
-                created_at: Utc::now(),
+                created_at: now(),
                 event_type: MESSAGE_RECEIVED,
             })
             .await;
@@ -482,7 +482,7 @@ impl Engine {
     pub async fn recover_local_deliveries(&self) -> EngineResult<usize> {
         let mut done = 0;
         loop {
-            let due = self.store.due_recipients(Utc::now(), 100).await?;
+            let due = self.store.due_recipients(now(), 100).await?;
             let local: Vec<_> = due.into_iter().filter(|p| self.is_hosted_domain(p.recipient.address.domain())).collect();
             if local.is_empty() {
                 return Ok(done);

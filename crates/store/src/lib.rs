@@ -69,7 +69,7 @@ pub struct NewEvent {
 impl NewEvent {
     /// Returns a new event of `event_type` for `site_id`, stamped now.
     pub fn new(site_id: SiteId, mailbox_id: Option<MailboxId>, event_type: &str, data: serde_json::Value) -> Self {
-        Self { id: EventId::new(), site_id, mailbox_id, event_type: event_type.to_string(), data, created_at: Utc::now() }
+        Self { id: EventId::new(), site_id, mailbox_id, event_type: event_type.to_string(), data, created_at: mailroom_core::now() }
     }
 }
 
