@@ -1,1 +1,717 @@
-//! placeholder
+//! A typed Rust client for the Mailroom REST API.
+//!
+//! It exists so that the CLI, the integration tests and Rust agents all speak to the server
+//! through one set of types: the request and response bodies come from
+//! [`mailroom_core::api`] and [`mailroom_core::model`], the very types the server uses, so the
+//! two cannot drift apart. One method per route; every error the server sends arrives as
+//! [`ClientError::Api`] with its stable `code`.
+//!
+//! ```no_run
+//! use mailroom_client::Client;
+//! use mailroom_core::api::{CreateMailboxRequest, SendMessageRequest};
+//!
+//! # async fn demo() -> Result<(), mailroom_client::ClientError> {
+//! // Reads MAILROOM_URL (default http://127.0.0.1:8025) and MAILROOM_API_KEY.
+//! let client = Client::from_env()?;
+//! let mailbox = client
+//!     .create_mailbox(&CreateMailboxRequest { username: "support-bot".into(), ..Default::default() })
+//!     .await?;
+//! let sent = client
+//!     .send_message(
+//!         mailbox.id,
+//!         &SendMessageRequest {
+//!             to: vec!["someone@example.com".into()],
+//!             subject: "Hello".into(),
+//!             text: Some("Hi there.".into()),
+//!             ..Default::default()
+//!         },
+//!         Some("hello-1"),
+//!     )
+//!     .await?;
+//! println!("sent {} in thread {}", sent.id, sent.thread_id);
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+
+pub use error::ClientError;
+pub use reqwest::Method;
+pub use reqwest::header::HeaderMap;
+
+use bytes::Bytes;
+use mailroom_core::api::{
+    CreateApiKeyRequest, CreateMailboxRequest, CreateSiteRequest, CreatedApiKey, HealthStatus, MessageQuery, Page,
+    ReplyRequest, SendMessageRequest, SendMessageResponse, ThreadWithMessages, UpdateMailboxRequest,
+    UpdateMessageRequest,
+};
+use mailroom_core::ids::{ApiKeyId, AttachmentId, MailboxId, MessageId, ThreadId};
+use mailroom_core::model::{ApiKey, Event, Mailbox, Message, Site, Thread};
+use reqwest::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// The server address used when `MAILROOM_URL` is not set.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8025";
+
+/// The header that makes a send safe to retry.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+/// A connection to one Mailroom server with one API key.
+///
+/// Cloning is cheap and shares the connection pool.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    /// The base URL without a trailing slash; paths starting with `/` are appended to it.
+    base: String,
+    auth: HeaderValue,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The API key stays out of logs.
+        f.debug_struct("Client").field("base_url", &self.base).finish_non_exhaustive()
+    }
+}
+
+/// An answer exactly as the server sent it, for tests that need to look at the status and
+/// headers or that send malformed input on purpose.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body bytes.
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// Parses the body as JSON of type `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// Returns the body as text, replacing invalid UTF-8.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Returns a header's value if it is present and valid text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Query of the plain paginated lists.
+#[derive(Serialize)]
+struct PageQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+}
+
+/// Query of the event log.
+#[derive(Serialize)]
+struct EventQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+}
+
+impl Client {
+    /// Creates a client for the server at `base_url` (such as `http://127.0.0.1:8025`, or a
+    /// URL with a path prefix behind a reverse proxy) that authenticates with `api_key`.
+    ///
+    /// Fails when the URL is not an `http`/`https` URL or the key is empty or cannot be sent
+    /// in a header.
+    pub fn new(base_url: &str, api_key: impl Into<String>) -> Result<Client, ClientError> {
+        let base = normalize_base_url(base_url)?;
+        let api_key = api_key.into();
+        let auth = bearer(api_key.trim())?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("mailroom-client/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| ClientError::InvalidInput(format!("the HTTP client could not be set up: {e}")))?;
+        Ok(Client { http, base, auth })
+    }
+
+    /// Creates a client from the environment: `MAILROOM_URL` (default
+    /// [`DEFAULT_URL`]) and `MAILROOM_API_KEY` (required).
+    pub fn from_env() -> Result<Client, ClientError> {
+        let url = std::env::var("MAILROOM_URL").ok().filter(|u| !u.trim().is_empty());
+        let url = url.as_deref().unwrap_or(DEFAULT_URL);
+        let key = std::env::var("MAILROOM_API_KEY").ok().filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+            ClientError::InvalidInput(
+                "MAILROOM_API_KEY is not set: set it to an API key; the admin key is written to \
+                 <data-dir>/admin-api-key when `mailroom serve` first starts"
+                    .to_string(),
+            )
+        })?;
+        Client::new(url, key)
+    }
+
+    /// Returns a client for the same server that authenticates with another key, sharing the
+    /// connection pool (handy to act as a site key after creating it with the admin key).
+    pub fn with_api_key(&self, api_key: &str) -> Result<Client, ClientError> {
+        Ok(Client { http: self.http.clone(), base: self.base.clone(), auth: bearer(api_key.trim())? })
+    }
+
+    /// Returns the base URL requests are sent to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    // ----- health -------------------------------------------------------------------------
+
+    /// Checks that the server process is alive (`GET /healthz`).
+    pub async fn health(&self) -> Result<HealthStatus, ClientError> {
+        self.json(Method::GET, "/healthz", self.request(Method::GET, "/healthz")).await
+    }
+
+    /// Checks that the server can serve requests (`GET /readyz`).
+    ///
+    /// A 503 whose body is a [`HealthStatus`] is returned as `Ok` with status `unavailable`,
+    /// so the caller can read which check failed.
+    pub async fn ready(&self) -> Result<HealthStatus, ClientError> {
+        let resp = self.request(Method::GET, "/readyz").send().await.map_err(ClientError::Transport)?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(ClientError::Transport)?;
+        if status == StatusCode::SERVICE_UNAVAILABLE
+            && let Ok(health) = serde_json::from_slice::<HealthStatus>(&body)
+        {
+            return Ok(health);
+        }
+        if !status.is_success() {
+            return Err(ClientError::from_response(status.as_u16(), &body));
+        }
+        decode("GET /readyz", &body)
+    }
+
+    // ----- sites and keys -----------------------------------------------------------------
+
+    /// Creates a site (`POST /v1/sites`, admin keys only).
+    pub async fn create_site(&self, req: &CreateSiteRequest) -> Result<Site, ClientError> {
+        self.json(Method::POST, "/v1/sites", self.request(Method::POST, "/v1/sites").json(req)).await
+    }
+
+    /// Lists the sites (`GET /v1/sites`, admin keys only).
+    pub async fn list_sites(&self) -> Result<Page<Site>, ClientError> {
+        self.json(Method::GET, "/v1/sites", self.request(Method::GET, "/v1/sites")).await
+    }
+
+    /// Creates an API key (`POST /v1/api-keys`); the answer holds the secret, shown only once.
+    pub async fn create_api_key(&self, req: &CreateApiKeyRequest) -> Result<CreatedApiKey, ClientError> {
+        self.json(Method::POST, "/v1/api-keys", self.request(Method::POST, "/v1/api-keys").json(req)).await
+    }
+
+    /// Lists the API keys this key may see (`GET /v1/api-keys`).
+    pub async fn list_api_keys(&self) -> Result<Page<ApiKey>, ClientError> {
+        self.json(Method::GET, "/v1/api-keys", self.request(Method::GET, "/v1/api-keys")).await
+    }
+
+    /// Deletes an API key (`DELETE /v1/api-keys/{id}`).
+    pub async fn delete_api_key(&self, id: ApiKeyId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/api-keys/{id}"))).await
+    }
+
+    // ----- mailboxes ----------------------------------------------------------------------
+
+    /// Creates a mailbox (`POST /v1/mailboxes`).
+    ///
+    /// With a `client_id` already used, the server returns the existing mailbox instead; use
+    /// [`create_mailbox_with_status`](Client::create_mailbox_with_status) to tell the two apart.
+    pub async fn create_mailbox(&self, req: &CreateMailboxRequest) -> Result<Mailbox, ClientError> {
+        Ok(self.create_mailbox_with_status(req).await?.0)
+    }
+
+    /// Creates a mailbox (`POST /v1/mailboxes`) and tells whether it is new: `true` for 201
+    /// Created, `false` for 200 (an existing mailbox with the same `client_id`).
+    pub async fn create_mailbox_with_status(&self, req: &CreateMailboxRequest) -> Result<(Mailbox, bool), ClientError> {
+        let resp = self.send(self.request(Method::POST, "/v1/mailboxes").json(req)).await?;
+        let created = resp.status() == StatusCode::CREATED;
+        let body = resp.bytes().await.map_err(ClientError::Transport)?;
+        Ok((decode("POST /v1/mailboxes", &body)?, created))
+    }
+
+    /// Lists mailboxes, oldest first (`GET /v1/mailboxes`).
+    pub async fn list_mailboxes(&self, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<Mailbox>, ClientError> {
+        let rb = self.request(Method::GET, "/v1/mailboxes").query(&PageQuery { cursor, limit });
+        self.json(Method::GET, "/v1/mailboxes", rb).await
+    }
+
+    /// Returns one mailbox (`GET /v1/mailboxes/{id}`).
+    pub async fn get_mailbox(&self, id: MailboxId) -> Result<Mailbox, ClientError> {
+        let path = format!("/v1/mailboxes/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Changes a mailbox (`PATCH /v1/mailboxes/{id}`).
+    pub async fn update_mailbox(&self, id: MailboxId, req: &UpdateMailboxRequest) -> Result<Mailbox, ClientError> {
+        let path = format!("/v1/mailboxes/{id}");
+        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(req)).await
+    }
+
+    /// Deletes a mailbox and everything in it (`DELETE /v1/mailboxes/{id}`).
+    pub async fn delete_mailbox(&self, id: MailboxId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/mailboxes/{id}"))).await
+    }
+
+    // ----- messages -----------------------------------------------------------------------
+
+    /// Sends a message from a mailbox (`POST /v1/mailboxes/{id}/messages`).
+    ///
+    /// With an `idempotency_key`, retrying the same send returns the first answer instead of
+    /// sending twice.
+    pub async fn send_message(
+        &self,
+        mailbox: MailboxId,
+        req: &SendMessageRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<SendMessageResponse, ClientError> {
+        let path = format!("/v1/mailboxes/{mailbox}/messages");
+        let rb = with_idempotency_key(self.request(Method::POST, &path).json(req), idempotency_key)?;
+        self.json(Method::POST, &path, rb).await
+    }
+
+    /// Lists a mailbox's messages, newest first (`GET /v1/mailboxes/{id}/messages`).
+    pub async fn list_messages(&self, mailbox: MailboxId, query: &MessageQuery) -> Result<Page<Message>, ClientError> {
+        let path = format!("/v1/mailboxes/{mailbox}/messages");
+        self.json(Method::GET, &path, self.request(Method::GET, &path).query(query)).await
+    }
+
+    /// Returns one message with its parsed fields (`GET /v1/messages/{id}`).
+    pub async fn get_message(&self, id: MessageId) -> Result<Message, ClientError> {
+        let path = format!("/v1/messages/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Returns a message's raw bytes exactly as stored (`GET /v1/messages/{id}/raw`,
+    /// `message/rfc822`).
+    pub async fn get_raw_message(&self, id: MessageId) -> Result<Bytes, ClientError> {
+        let resp = self.send(self.request(Method::GET, &format!("/v1/messages/{id}/raw"))).await?;
+        resp.bytes().await.map_err(ClientError::Transport)
+    }
+
+    /// Marks a message read or unread and changes its labels (`PATCH /v1/messages/{id}`).
+    pub async fn update_message(&self, id: MessageId, req: &UpdateMessageRequest) -> Result<Message, ClientError> {
+        let path = format!("/v1/messages/{id}");
+        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(req)).await
+    }
+
+    /// Deletes a message (`DELETE /v1/messages/{id}`).
+    pub async fn delete_message(&self, id: MessageId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/messages/{id}"))).await
+    }
+
+    /// Replies to a message in its thread (`POST /v1/messages/{id}/reply`).
+    pub async fn reply(
+        &self,
+        id: MessageId,
+        req: &ReplyRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<SendMessageResponse, ClientError> {
+        let path = format!("/v1/messages/{id}/reply");
+        let rb = with_idempotency_key(self.request(Method::POST, &path).json(req), idempotency_key)?;
+        self.json(Method::POST, &path, rb).await
+    }
+
+    // ----- threads and attachments --------------------------------------------------------
+
+    /// Lists a mailbox's threads, most recently active first (`GET /v1/mailboxes/{id}/threads`).
+    pub async fn list_threads(
+        &self,
+        mailbox: MailboxId,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Thread>, ClientError> {
+        let path = format!("/v1/mailboxes/{mailbox}/threads");
+        self.json(Method::GET, &path, self.request(Method::GET, &path).query(&PageQuery { cursor, limit })).await
+    }
+
+    /// Returns a thread with its messages, oldest first (`GET /v1/threads/{id}`).
+    pub async fn get_thread(&self, id: ThreadId) -> Result<ThreadWithMessages, ClientError> {
+        let path = format!("/v1/threads/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Downloads an attachment (`GET /v1/attachments/{id}`) and returns its content type, its
+    /// file name (from `Content-Disposition`, if any) and its bytes.
+    pub async fn get_attachment(&self, id: AttachmentId) -> Result<(String, Option<String>, Bytes), ClientError> {
+        let resp = self.send(self.request(Method::GET, &format!("/v1/attachments/{id}"))).await?;
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let filename =
+            resp.headers().get(CONTENT_DISPOSITION).and_then(|v| v.to_str().ok()).and_then(filename_from_disposition);
+        let body = resp.bytes().await.map_err(ClientError::Transport)?;
+        Ok((content_type, filename, body))
+    }
+
+    // ----- events -------------------------------------------------------------------------
+
+    /// Reads the event log in ascending order (`GET /v1/events`), starting after the cursor
+    /// `after` (from the beginning when `None`). Pass the page's `next_cursor`, or the last
+    /// event's `cursor` once the end is reached, as `after` to read on.
+    pub async fn list_events(&self, after: Option<&str>, limit: Option<u32>) -> Result<Page<Event>, ClientError> {
+        let rb = self.request(Method::GET, "/v1/events").query(&EventQuery { after, limit });
+        self.json(Method::GET, "/v1/events", rb).await
+    }
+
+    // ----- raw access ---------------------------------------------------------------------
+
+    /// Sends any request and returns the answer as it came, whatever its status: for tests of
+    /// error handling. `path` starts with `/` and may carry a query string.
+    ///
+    /// The body, if any, is sent as `application/json`. The client's API key is sent unless
+    /// `headers` holds an `Authorization` header of its own.
+    pub async fn raw_request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse, ClientError> {
+        let body = body.map(|b| Bytes::from(serde_json::to_vec(&b).expect("a JSON value always serializes")));
+        let mut all: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + 1);
+        if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            all.push(("content-type", "application/json"));
+        }
+        all.extend_from_slice(headers);
+        self.raw_request_bytes(method, path, body, &all).await
+    }
+
+    /// Like [`raw_request`](Client::raw_request) with a body of any bytes (such as broken
+    /// JSON) and no `Content-Type` unless `headers` gives one.
+    pub async fn raw_request_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse, ClientError> {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| ClientError::InvalidInput(format!("`{name}` is not a valid header name")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| ClientError::InvalidInput(format!("the value of `{name}` cannot be sent in a header")))?;
+            map.append(name, value);
+        }
+        let mut rb = self.http.request(method, self.url(path));
+        if !map.contains_key(AUTHORIZATION) {
+            rb = rb.header(AUTHORIZATION, self.auth.clone());
+        }
+        rb = rb.headers(map);
+        if let Some(body) = body {
+            rb = rb.body(body);
+        }
+        let resp = rb.send().await.map_err(ClientError::Transport)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(ClientError::Transport)?;
+        Ok(RawResponse { status, headers, body })
+    }
+
+    // ----- plumbing -----------------------------------------------------------------------
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path)).header(AUTHORIZATION, self.auth.clone())
+    }
+
+    /// Sends the request and turns a non-success answer into [`ClientError::Api`].
+    async fn send(&self, rb: RequestBuilder) -> Result<Response, ClientError> {
+        let resp = rb.send().await.map_err(ClientError::Transport)?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(ClientError::Transport)?;
+        Err(ClientError::from_response(status, &body))
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        rb: RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let body = self.send(rb).await?.bytes().await.map_err(ClientError::Transport)?;
+        decode(&format!("{method} {path}"), &body)
+    }
+
+    async fn empty(&self, rb: RequestBuilder) -> Result<(), ClientError> {
+        self.send(rb).await?;
+        Ok(())
+    }
+}
+
+fn decode<T: DeserializeOwned>(request: &str, body: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|source| ClientError::Decode { request: request.to_string(), source })
+}
+
+fn bearer(api_key: &str) -> Result<HeaderValue, ClientError> {
+    if api_key.is_empty() {
+        return Err(ClientError::InvalidInput(
+            "the API key is empty: set MAILROOM_API_KEY; the admin key is written to <data-dir>/admin-api-key".into(),
+        ));
+    }
+    let mut value = HeaderValue::from_str(&format!("Bearer {api_key}")).map_err(|_| {
+        ClientError::InvalidInput("the API key contains characters that cannot be sent in a header".to_string())
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn with_idempotency_key(rb: RequestBuilder, key: Option<&str>) -> Result<RequestBuilder, ClientError> {
+    match key {
+        None => Ok(rb),
+        Some(key) => {
+            let value = HeaderValue::from_str(key).map_err(|_| {
+                ClientError::InvalidInput(format!("the idempotency key `{key}` cannot be sent in a header"))
+            })?;
+            Ok(rb.header(IDEMPOTENCY_KEY_HEADER, value))
+        }
+    }
+}
+
+/// Checks a base URL and returns it without a trailing slash.
+fn normalize_base_url(input: &str) -> Result<String, ClientError> {
+    let trimmed = input.trim();
+    let url = reqwest::Url::parse(trimmed).map_err(|e| {
+        ClientError::InvalidInput(format!("`{trimmed}` is not a valid server URL ({e}); use e.g. {DEFAULT_URL}"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ClientError::InvalidInput(format!(
+            "`{trimmed}` is not an http or https URL; use e.g. {DEFAULT_URL}"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ClientError::InvalidInput(format!(
+            "`{trimmed}` has a query or fragment; give only the server's base URL, e.g. {DEFAULT_URL}"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Extracts the file name from a `Content-Disposition` value, preferring the RFC 6266
+/// `filename*=UTF-8''…` form over the plain `filename="…"`.
+fn filename_from_disposition(value: &str) -> Option<String> {
+    let mut plain = None;
+    let mut extended = None;
+    for param in split_params(value).into_iter().skip(1) {
+        let Some((name, val)) = param.split_once('=') else { continue };
+        let name = name.trim().to_ascii_lowercase();
+        let val = val.trim();
+        if name == "filename*" {
+            // charset'language'percent-encoded
+            let mut parts = val.splitn(3, '\'');
+            let (charset, _lang, encoded) = (parts.next()?, parts.next()?, parts.next()?);
+            let bytes = percent_decode(encoded);
+            extended = if charset.eq_ignore_ascii_case("utf-8") {
+                String::from_utf8(bytes).ok()
+            } else {
+                Some(bytes.iter().map(|&b| b as char).collect()) // ISO-8859-1
+            };
+        } else if name == "filename" {
+            plain = Some(unquote(val));
+        }
+    }
+    extended.or(plain).filter(|n| !n.is_empty())
+}
+
+/// Splits a header value on `;` outside quoted strings.
+fn split_params(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&value[start..]);
+    out
+}
+
+fn unquote(s: &str) -> String {
+    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else { return s.to_string() };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailroom_core::model::Direction;
+
+    fn client() -> Client {
+        Client::new("http://127.0.0.1:8025/", "mr_test_key").unwrap()
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_normalized() {
+        assert_eq!(normalize_base_url("http://127.0.0.1:8025/").unwrap(), "http://127.0.0.1:8025");
+        assert_eq!(
+            normalize_base_url(" https://mail.example.com/mailroom/ ").unwrap(),
+            "https://mail.example.com/mailroom"
+        );
+        assert!(matches!(normalize_base_url("127.0.0.1:8025"), Err(ClientError::InvalidInput(_))));
+        assert!(matches!(normalize_base_url("ftp://x"), Err(ClientError::InvalidInput(_))));
+        assert!(matches!(normalize_base_url("http://x/?a=b"), Err(ClientError::InvalidInput(_))));
+    }
+
+    #[test]
+    fn keys_must_be_sendable() {
+        assert!(
+            matches!(Client::new(DEFAULT_URL, "  "), Err(ClientError::InvalidInput(m)) if m.contains("MAILROOM_API_KEY"))
+        );
+        assert!(matches!(Client::new(DEFAULT_URL, "a\nb"), Err(ClientError::InvalidInput(_))));
+        // A key read from a file keeps its newline; it is trimmed.
+        assert!(Client::new(DEFAULT_URL, "mr_abc\n").is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_the_key() {
+        let shown = format!("{:?}", client());
+        assert!(!shown.contains("mr_test_key"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8025"));
+    }
+
+    #[test]
+    fn requests_carry_the_bearer_key() {
+        let req = client().request(Method::GET, "/v1/sites").build().unwrap();
+        assert_eq!(req.url().as_str(), "http://127.0.0.1:8025/v1/sites");
+        assert_eq!(req.headers()[AUTHORIZATION], "Bearer mr_test_key");
+    }
+
+    #[test]
+    fn a_path_prefix_is_kept() {
+        let c = Client::new("https://example.com/mailroom/", "k").unwrap();
+        let req = c.request(Method::GET, "/v1/events").build().unwrap();
+        assert_eq!(req.url().as_str(), "https://example.com/mailroom/v1/events");
+    }
+
+    #[test]
+    fn message_queries_only_send_what_is_set() {
+        let c = client();
+        let req = c.request(Method::GET, "/v1/x").query(&MessageQuery::default()).build().unwrap();
+        assert_eq!(req.url().query(), None);
+
+        let thread = ThreadId::new();
+        let q = MessageQuery {
+            direction: Some(Direction::Inbound.as_str().to_string()),
+            thread_id: Some(thread),
+            unread: Some(true),
+            since: Some("2026-01-01T00:00:00+01:00".into()),
+            label: Some("a b".into()),
+            cursor: Some("c/1=".into()),
+            limit: Some(10),
+        };
+        let req = c.request(Method::GET, "/v1/x").query(&q).build().unwrap();
+        assert_eq!(
+            req.url().query().unwrap(),
+            format!(
+                "direction=inbound&thread_id={thread}&unread=true&since=2026-01-01T00%3A00%3A00%2B01%3A00&label=a+b&cursor=c%2F1%3D&limit=10"
+            )
+        );
+    }
+
+    #[test]
+    fn page_and_event_queries() {
+        let c = client();
+        let req = c.request(Method::GET, "/v1/m").query(&PageQuery { cursor: None, limit: Some(5) }).build().unwrap();
+        assert_eq!(req.url().query(), Some("limit=5"));
+        let req =
+            c.request(Method::GET, "/v1/events").query(&EventQuery { after: Some("42"), limit: None }).build().unwrap();
+        assert_eq!(req.url().query(), Some("after=42"));
+    }
+
+    #[test]
+    fn idempotency_keys_become_a_header() {
+        let rb = with_idempotency_key(client().request(Method::POST, "/v1/x"), Some("send-1")).unwrap();
+        assert_eq!(rb.build().unwrap().headers()["idempotency-key"], "send-1");
+        assert!(with_idempotency_key(client().request(Method::POST, "/v1/x"), Some("a\r\nb")).is_err());
+    }
+
+    #[test]
+    fn decode_errors_name_the_request() {
+        let err = decode::<Site>("GET /v1/sites", b"{}").unwrap_err();
+        assert!(err.to_string().starts_with("the answer to GET /v1/sites could not be read"), "{err}");
+    }
+
+    #[test]
+    fn content_disposition_file_names() {
+        assert_eq!(filename_from_disposition(r#"attachment; filename="report.pdf""#).as_deref(), Some("report.pdf"));
+        assert_eq!(filename_from_disposition("attachment; filename=plain.txt").as_deref(), Some("plain.txt"));
+        assert_eq!(
+            filename_from_disposition(r#"attachment; filename="a\"b;c.txt"; size=3"#).as_deref(),
+            Some("a\"b;c.txt")
+        );
+        assert_eq!(
+            filename_from_disposition(r#"attachment; filename="fallback.txt"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"#)
+                .as_deref(),
+            Some("résumé.txt")
+        );
+        assert_eq!(filename_from_disposition("inline"), None);
+        assert_eq!(filename_from_disposition(r#"attachment; filename="""#), None);
+        assert_eq!(percent_decode("100%"), b"100%");
+        assert_eq!(percent_decode("%4"), b"%4");
+        assert_eq!(percent_decode("%zz%41"), b"%zzA");
+        assert_eq!(percent_decode("%é%41"), "%éA".as_bytes());
+    }
+}

@@ -1,0 +1,512 @@
+//! The `mailroom <noun> <verb>` commands: a thin shell over [`mailroom_client`].
+//!
+//! Every command is one or a few client calls plus printing: a readable table by default,
+//! the server's answer as pretty JSON with `--json`. Failures are printed as
+//! `error: <message> (<code>)` followed by a hint on what to do next, because the person (or
+//! agent) at the terminal acts on the hint, not on a stack of causes.
+
+mod content_type;
+mod events;
+mod keys;
+mod mailboxes;
+mod messages;
+mod sites;
+mod table;
+mod threads;
+
+use anyhow::Context as _;
+use mailroom_client::{Client, ClientError};
+use serde::Serialize;
+use std::io::Write as _;
+
+pub use events::EventsCommand;
+pub use keys::KeysCommand;
+pub use mailboxes::MailboxesCommand;
+pub use messages::MessagesCommand;
+pub use sites::SitesCommand;
+pub use threads::ThreadsCommand;
+
+/// Where the server is and how to talk to it; shared by every client command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// The Mailroom server's base URL.
+    #[arg(
+        long,
+        env = "MAILROOM_URL",
+        default_value = mailroom_client::DEFAULT_URL,
+        global = true,
+        help_heading = "Connection"
+    )]
+    pub url: String,
+
+    /// The API key to use; the admin key is written to <data-dir>/admin-api-key.
+    #[arg(long, env = "MAILROOM_API_KEY", hide_env_values = true, global = true, help_heading = "Connection")]
+    pub api_key: Option<String>,
+
+    /// Print the server's answer as JSON instead of tables.
+    #[arg(long, global = true, help_heading = "Output")]
+    pub json: bool,
+}
+
+/// The commands that talk to a running server over the REST API.
+#[derive(Debug, clap::Subcommand)]
+pub enum ClientCommand {
+    /// Create and list sites (tenants); admin key only.
+    #[command(subcommand)]
+    Sites(SitesCommand),
+    /// Create, list and delete API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Create, list, show, rename and delete mailboxes.
+    #[command(subcommand)]
+    Mailboxes(MailboxesCommand),
+    /// Send, list, read, reply to, label and delete messages.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
+    /// List a mailbox's conversations and read one.
+    #[command(subcommand)]
+    Threads(ThreadsCommand),
+    /// Read the event log, once or as it grows.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+impl ClientCommand {
+    /// Returns the noun, for hints such as "`mailroom mailboxes list` shows what exists".
+    fn noun(&self) -> &'static str {
+        match self {
+            ClientCommand::Sites(_) => "sites",
+            ClientCommand::Keys(_) => "keys",
+            ClientCommand::Mailboxes(_) => "mailboxes",
+            ClientCommand::Messages(_) => "messages",
+            ClientCommand::Threads(_) => "threads",
+            ClientCommand::Events(_) => "events",
+        }
+    }
+}
+
+/// Runs one client command against the server.
+///
+/// On failure it prints `error: …` and a hint to stderr itself and exits the process with
+/// status 1 (2 for a mistake in the arguments), so the caller has nothing left to report; the
+/// `Result` is for the caller's `?` and is `Ok` whenever this returns.
+pub async fn run(args: ClientArgs, cmd: ClientCommand) -> anyhow::Result<()> {
+    let noun = cmd.noun();
+    // `MAILROOM_URL=` (set but empty) means the default, as when it is unset.
+    let url = if args.url.trim().is_empty() { mailroom_client::DEFAULT_URL.to_string() } else { args.url.clone() };
+    match execute(&url, args, cmd).await {
+        Ok(()) => Ok(()),
+        Err(err) if is_broken_pipe(&err) => Ok(()), // `mailroom … | head`: the reader left.
+        Err(err) => {
+            let report = render_error(&err, &url, noun);
+            let _ = std::io::stdout().flush();
+            eprint!("{}", report.text);
+            std::process::exit(report.exit_code);
+        }
+    }
+}
+
+async fn execute(url: &str, args: ClientArgs, cmd: ClientCommand) -> anyhow::Result<()> {
+    let Some(api_key) = args.api_key.filter(|k| !k.trim().is_empty()) else {
+        return Err(Usage::new(
+            "no API key given",
+            "set MAILROOM_API_KEY or pass --api-key; the admin key is in <data-dir>/admin-api-key, written when \
+             `mailroom serve` first starts",
+        )
+        .into());
+    };
+    let client = Client::new(url, api_key)?;
+    let ctx = Ctx { client, json: args.json };
+    match cmd {
+        ClientCommand::Sites(c) => sites::run(&ctx, c).await,
+        ClientCommand::Keys(c) => keys::run(&ctx, c).await,
+        ClientCommand::Mailboxes(c) => mailboxes::run(&ctx, c).await,
+        ClientCommand::Messages(c) => messages::run(&ctx, c).await,
+        ClientCommand::Threads(c) => threads::run(&ctx, c).await,
+        ClientCommand::Events(c) => events::run(&ctx, c).await,
+    }
+}
+
+/// What every command gets: the client and how to print.
+pub(crate) struct Ctx {
+    pub(crate) client: Client,
+    pub(crate) json: bool,
+}
+
+impl Ctx {
+    /// Prints a value as pretty JSON on stdout.
+    pub(crate) fn print_json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value).context("the answer could not be turned into JSON")?;
+        out(&format!("{text}\n"))
+    }
+}
+
+/// Writes text to stdout, reporting failures (such as a closed pipe) instead of panicking as
+/// `println!` would.
+pub(crate) fn out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).context("could not write to stdout")?;
+    stdout.flush().context("could not write to stdout")?;
+    Ok(())
+}
+
+/// Writes a note for the person at the terminal (next-page hints, "nothing found") to stderr,
+/// so stdout carries only the answer.
+pub(crate) fn note(text: &str) {
+    eprintln!("{text}");
+}
+
+/// A mistake in the arguments, found before anything was sent, with its own hint.
+#[derive(Debug)]
+pub(crate) struct Usage {
+    message: String,
+    hint: String,
+}
+
+impl std::error::Error for Usage {}
+
+impl Usage {
+    pub(crate) fn new(message: impl Into<String>, hint: impl Into<String>) -> Usage {
+        Usage { message: message.into(), hint: hint.into() }
+    }
+}
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What to print for a failed command, and the exit status.
+#[derive(Debug, PartialEq)]
+struct Report {
+    text: String,
+    exit_code: i32,
+}
+
+/// Turns a failure into `error: …` plus a hint, mapping each kind of client error arm by arm.
+fn render_error(err: &anyhow::Error, url: &str, noun: &str) -> Report {
+    if let Some(usage) = err.downcast_ref::<Usage>() {
+        return Report { text: format!("error: {}\nhint: {}\n", usage.message, usage.hint), exit_code: 2 };
+    }
+    let Some(client_err) = err.chain().find_map(|e| e.downcast_ref::<ClientError>()) else {
+        // A local failure (reading an attachment, writing output): the context chain says it all.
+        return Report { text: format!("error: {err:#}\n"), exit_code: 1 };
+    };
+    // Context added on top of the client error, such as "could not read the event log".
+    let context: Vec<String> =
+        err.chain().take_while(|e| e.downcast_ref::<ClientError>().is_none()).map(|e| e.to_string()).collect();
+    let prefix = if context.is_empty() { String::new() } else { format!("{}: ", context.join(": ")) };
+    let (message, hint) = match client_err {
+        ClientError::Api { status, code, message } => (format!("{message} ({code})"), api_hint(*status, noun)),
+        ClientError::Transport(_) => (
+            client_err.to_string(),
+            Some(format!(
+                "is `mailroom serve` running at {url}? Start it, or point --url / MAILROOM_URL at where it listens"
+            )),
+        ),
+        ClientError::Decode { .. } => (
+            client_err.to_string(),
+            Some("the server and this CLI may be different versions: compare `mailroom --version` on both".into()),
+        ),
+        ClientError::InvalidInput(message) => {
+            (message.clone(), Some("check --url / MAILROOM_URL and --api-key / MAILROOM_API_KEY".into()))
+        }
+    };
+    let mut text = format!("error: {prefix}{message}\n");
+    if let Some(hint) = hint {
+        text.push_str(&format!("hint: {hint}\n"));
+    }
+    Report { text, exit_code: 1 }
+}
+
+/// Says what to do next after the server refused a request.
+fn api_hint(status: u16, noun: &str) -> Option<String> {
+    let hint = match status {
+        400 | 422 => "fix the value the message names and run the command again".to_string(),
+        401 => "check MAILROOM_API_KEY or --api-key: the admin key is in <data-dir>/admin-api-key, written when \
+                `mailroom serve` first starts"
+            .to_string(),
+        403 => "this key may not do that: site keys reach only their own site; sites and admin keys need the \
+                admin key"
+            .to_string(),
+        404 => match noun {
+            "messages" | "threads" => format!(
+                "check the ids: `mailroom mailboxes list` and `mailroom {noun} list MAILBOX_ID` show what this key \
+                 can see"
+            ),
+            _ => format!("check the id: `mailroom {noun} list` shows what this key can see"),
+        },
+        409 => "it conflicts with something that exists (a name, client id or idempotency key already used): \
+                choose another value or use the existing one"
+            .to_string(),
+        413 => "the request is too large: send smaller or fewer attachments".to_string(),
+        429 => "too many requests: wait a little and try again".to_string(),
+        500..=599 => "the server failed: its log (the output of `mailroom serve`) says why".to_string(),
+        _ => return None,
+    };
+    Some(hint)
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().filter_map(|e| e.downcast_ref::<std::io::Error>()).any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Prints a page's next-cursor hint on stderr.
+pub(crate) fn next_page_note(next_cursor: Option<&str>, flag: &str) {
+    if let Some(cursor) = next_cursor {
+        note(&format!("more: run again with {flag} {cursor}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser, Subcommand};
+
+    /// The shape main.rs wires: client args at the top, client nouns beside `serve`.
+    #[derive(Debug, Parser)]
+    #[command(name = "mailroom")]
+    struct TestCli {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: TestCommand,
+    }
+
+    #[derive(Debug, Subcommand)]
+    enum TestCommand {
+        /// Run the server.
+        Serve,
+        #[command(flatten)]
+        Client(ClientCommand),
+    }
+
+    fn parse(args: &[&str]) -> TestCli {
+        let mut all = vec!["mailroom"];
+        all.extend_from_slice(args);
+        TestCli::try_parse_from(all).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    fn fails(args: &[&str]) -> clap::error::ErrorKind {
+        let mut all = vec!["mailroom"];
+        all.extend_from_slice(args);
+        TestCli::try_parse_from(all).expect_err("should not parse").kind()
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        TestCli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = parse(&["mailboxes", "list", "--json", "--url", "http://x:1", "--api-key", "k"]);
+        assert!(cli.client.json);
+        assert_eq!(cli.client.url, "http://x:1");
+        assert_eq!(cli.client.api_key.as_deref(), Some("k"));
+        assert!(matches!(cli.command, TestCommand::Client(ClientCommand::Mailboxes(_))));
+    }
+
+    #[test]
+    fn every_documented_command_parses() {
+        let id = "0190f5a0-0000-7000-8000-000000000001";
+        let ok: Vec<Vec<&str>> = vec![
+            vec!["sites", "create", "--name", "Acme"],
+            vec!["sites", "list"],
+            vec!["keys", "create", "--name", "ci", "--scope", "site", "--site-id", id],
+            vec!["keys", "create", "--name", "root", "--scope", "admin"],
+            vec!["keys", "list"],
+            vec!["keys", "delete", id],
+            vec!["mailboxes", "create", "bot", "--domain", "example.test", "--display-name", "Bot", "--client-id", "c"],
+            vec!["mailboxes", "list", "--cursor", "abc", "--limit", "10"],
+            vec!["mailboxes", "get", id],
+            vec!["mailboxes", "update", id, "--display-name", ""],
+            vec!["mailboxes", "delete", id],
+            vec![
+                "messages",
+                "send",
+                "--from-mailbox",
+                id,
+                "--to",
+                "a@x.test",
+                "--to",
+                "B <b@x.test>",
+                "--cc",
+                "c@x.test",
+                "--bcc",
+                "d@x.test",
+                "--subject",
+                "Hi",
+                "--text",
+                "hello",
+                "--html",
+                "<p>hello</p>",
+                "--attach",
+                "a.pdf",
+                "--attach",
+                "b.png",
+                "--header",
+                "X-A=1",
+                "--header",
+                "X-B=2",
+                "--in-reply-to",
+                id,
+                "--idempotency-key",
+                "k1",
+            ],
+            vec!["messages", "send", "--from-mailbox", id, "--bcc", "d@x.test", "--subject", "", "--text-file", "-"],
+            vec![
+                "messages",
+                "list",
+                id,
+                "--direction",
+                "inbound",
+                "--thread-id",
+                id,
+                "--unread",
+                "--label",
+                "l",
+                "--since",
+                "2026-01-01T00:00:00Z",
+                "--limit",
+                "5",
+                "--cursor",
+                "c",
+            ],
+            vec!["messages", "get", id],
+            vec!["messages", "raw", id],
+            vec!["messages", "reply", id, "--text", "thanks", "--reply-all"],
+            vec!["messages", "reply", id, "--html-file", "r.html", "--idempotency-key", "r1"],
+            vec!["messages", "update", id, "--read", "--label", "done", "--label", "x"],
+            vec!["messages", "update", id, "--unread", "--remove-label", "done"],
+            vec!["messages", "delete", id],
+            vec!["threads", "list", id, "--limit", "3"],
+            vec!["threads", "get", id],
+            vec!["events", "list", "--after", "c", "--limit", "100"],
+            vec!["events", "tail"],
+            vec!["events", "tail", "--follow", "--after", "c"],
+        ];
+        for args in ok {
+            parse(&args);
+        }
+    }
+
+    #[test]
+    fn mistakes_are_caught_before_anything_is_sent() {
+        use clap::error::ErrorKind::*;
+        let id = "0190f5a0-0000-7000-8000-000000000001";
+        assert_eq!(fails(&["mailboxes", "get", "not-an-id"]), ValueValidation);
+        assert_eq!(fails(&["messages", "send", "--from-mailbox", id, "--subject", "s"]), MissingRequiredArgument);
+        assert_eq!(
+            fails(&[
+                "messages",
+                "send",
+                "--from-mailbox",
+                id,
+                "--to",
+                "a@x.test",
+                "--subject",
+                "s",
+                "--text",
+                "a",
+                "--text-file",
+                "f"
+            ]),
+            ArgumentConflict
+        );
+        assert_eq!(fails(&["messages", "update", id, "--read", "--unread"]), ArgumentConflict);
+        assert_eq!(fails(&["messages", "list", id, "--since", "yesterday"]), ValueValidation);
+        assert_eq!(fails(&["messages", "list", id, "--direction", "sideways"]), InvalidValue);
+        assert_eq!(fails(&["messages", "list", id, "--limit", "0"]), ValueValidation);
+        assert_eq!(fails(&["keys", "create", "--name", "k", "--scope", "root"]), InvalidValue);
+        assert_eq!(
+            fails(&[
+                "messages",
+                "send",
+                "--from-mailbox",
+                id,
+                "--to",
+                "a@x.test",
+                "--subject",
+                "s",
+                "--header",
+                "nope"
+            ]),
+            ValueValidation
+        );
+    }
+
+    #[test]
+    fn api_errors_print_message_code_and_hint() {
+        let err = anyhow::Error::from(ClientError::Api {
+            status: 401,
+            code: "unauthorized".into(),
+            message: "The API key is missing or unknown.".into(),
+        });
+        let report = render_error(&err, "http://127.0.0.1:8025", "mailboxes");
+        assert_eq!(report.exit_code, 1);
+        assert_eq!(
+            report.text,
+            "error: The API key is missing or unknown. (unauthorized)\nhint: check MAILROOM_API_KEY or --api-key: the \
+             admin key is in <data-dir>/admin-api-key, written when `mailroom serve` first starts\n"
+        );
+    }
+
+    #[test]
+    fn not_found_hints_name_the_noun_and_context_is_kept() {
+        let err = anyhow::Error::from(ClientError::Api {
+            status: 404,
+            code: "not_found".into(),
+            message: "No such thread.".into(),
+        })
+        .context("could not read the thread");
+        let report = render_error(&err, "http://h", "threads");
+        assert_eq!(
+            report.text,
+            "error: could not read the thread: No such thread. (not_found)\nhint: check the ids: `mailroom mailboxes \
+             list` and `mailroom threads list MAILBOX_ID` show what this key can see\n"
+        );
+    }
+
+    #[test]
+    fn usage_and_local_errors() {
+        let report = render_error(&Usage::new("no API key given", "set it").into(), "u", "sites");
+        assert_eq!(report, Report { text: "error: no API key given\nhint: set it\n".into(), exit_code: 2 });
+        let err = anyhow::anyhow!("No such file or directory").context("could not read `a.pdf`");
+        assert_eq!(
+            render_error(&err, "u", "messages").text,
+            "error: could not read `a.pdf`: No such file or directory\n"
+        );
+    }
+
+    #[test]
+    fn unknown_statuses_get_no_made_up_hint() {
+        let err = anyhow::Error::from(ClientError::from_response(418, b""));
+        let report = render_error(&err, "u", "sites");
+        assert!(report.text.starts_with("error: the server answered HTTP 418"), "{}", report.text);
+        assert!(!report.text.contains("hint:"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_gets_the_serve_hint() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}");
+        let client = Client::new(&url, "k").unwrap();
+        let err = anyhow::Error::from(client.list_sites().await.unwrap_err());
+        let report = render_error(&err, &url, "sites");
+        assert!(
+            report.text.starts_with(&format!("error: the Mailroom server could not be reached at {url}")),
+            "{}",
+            report.text
+        );
+        assert!(report.text.contains(&format!("hint: is `mailroom serve` running at {url}?")), "{}", report.text);
+    }
+
+    #[test]
+    fn broken_pipes_are_recognised_through_context() {
+        let err = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe)).context("could not write");
+        assert!(is_broken_pipe(&err));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+}
