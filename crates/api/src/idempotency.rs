@@ -33,9 +33,9 @@ where
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "`Idempotency-Key` must be 1 to 255 printable ASCII characters")
     })?;
     let mut hasher = Sha256::new();
-    for part in fingerprint {
+    for part in fingerprint.iter().map(|p| canonical_json(p)) {
         hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part);
+        hasher.update(&part);
     }
     let hash = hex::encode(hasher.finalize());
     let store = state.engine.store();
@@ -66,5 +66,27 @@ where
             resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(resp)
         }
+    }
+}
+
+/// Returns JSON with its object keys sorted and white space removed, so the same request
+/// sent by clients that order fields differently fingerprints the same; other bytes are
+/// returned as they are.
+fn canonical_json(bytes: &[u8]) -> Vec<u8> {
+    fn sorted(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(entries.into_iter().collect())
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+            other => other,
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(v) => serde_json::to_vec(&sorted(v)).unwrap_or_else(|_| bytes.to_vec()),
+        Err(_) => bytes.to_vec(),
     }
 }

@@ -1,0 +1,186 @@
+//! Start-up: config → store → blob store → engine → first-start setup → listeners.
+
+use crate::config::Config;
+use anyhow::Context;
+use mailroom_api::{ApiConfig, AppState};
+use mailroom_core::ApiKey;
+use mailroom_engine::{Engine, EngineConfig, key_parts};
+use mailroom_store::{LocalBlobStore, Store};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The file in the data directory holding the generated admin API key.
+pub const ADMIN_KEY_FILE: &str = "admin-api-key";
+
+/// A running server.
+pub struct Server {
+    /// Where HTTP listens.
+    pub http_addr: SocketAddr,
+    /// The admin key generated at this start (first start only).
+    pub generated_admin_key: Option<String>,
+    /// The engine, for tests that look below the API.
+    pub engine: Engine,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Stops accepting connections, lets requests in flight finish and waits for the tasks.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Waits until the server stops (after [`Server::shutdown`] from a signal handler).
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Waits for every task to end.
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Opens the store named by a database URL.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = mailroom_store_sqlite::SqliteStore::connect(url).await.with_context(|| format!("could not open the SQLite database {url}"))?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = mailroom_store_postgres::PgStore::connect(url)
+            .await
+            .context("could not connect to PostgreSQL; check database_url and that the server is running")?;
+        Ok(Arc::new(store))
+    } else {
+        anyhow::bail!("database_url must start with sqlite:// or postgres://")
+    }
+}
+
+/// Starts every listener and background task; returns once they accept connections.
+pub async fn start(config: Config) -> anyhow::Result<Server> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
+    let store = open_store(&config.effective_database_url()).await?;
+    let blobs = Arc::new(
+        LocalBlobStore::open(config.data_dir.join("blobs"))
+            .with_context(|| format!("could not open the blob directory under {}", config.data_dir.display()))?,
+    );
+    let engine = Engine::new(
+        store,
+        blobs,
+        EngineConfig {
+            default_domain: config.default_domain.clone(),
+            extra_domains: config.domains.clone(),
+            max_recipients: config.limits.max_recipients,
+        },
+    );
+    engine.ensure_default_site().await.context("could not create the default site")?;
+    let generated_admin_key = ensure_admin_key(&engine, &config).await?;
+    let recovered = engine.recover_local_deliveries().await.context("could not finish interrupted local deliveries")?;
+    if recovered > 0 {
+        tracing::info!(recovered, "finished local deliveries interrupted by the last stop");
+    }
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = AppState { engine: engine.clone(), config: Arc::new(ApiConfig { max_body_bytes: config.http.max_body_bytes }), ready: ready.clone() };
+    let listener = tokio::net::TcpListener::bind(&config.http.addr)
+        .await
+        .with_context(|| format!("could not listen on {} (in use? set --http-addr)", config.http.addr))?;
+    let http_addr = listener.local_addr()?;
+    let (tx, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let mut http_rx = rx.clone();
+    let app = mailroom_api::router(state);
+    tasks.push(tokio::spawn(async move {
+        let stop = async move {
+            let _ = http_rx.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+            tracing::error!(error = %e, "the HTTP server failed");
+        }
+    }));
+    tasks.push(tokio::spawn(purge_idempotency_keys(engine.clone(), rx.clone())));
+    ready.store(true, Ordering::Release);
+    Ok(Server { http_addr, generated_admin_key, engine, shutdown: tx, tasks })
+}
+
+async fn purge_idempotency_keys(engine: Engine, mut stop: watch::Receiver<bool>) {
+    loop {
+        let cutoff = mailroom_core::now() - chrono::Duration::hours(24);
+        match engine.store().purge_idempotency_keys(cutoff).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "expired idempotency keys removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Makes sure an admin key exists: the configured one (`MAILROOM_ADMIN_API_KEY`), or on the
+/// very first start a generated one, written to `<data_dir>/admin-api-key` with mode 0600.
+/// Returns the generated key so it can be printed once.
+async fn ensure_admin_key(engine: &Engine, config: &Config) -> anyhow::Result<Option<String>> {
+    let store = engine.store();
+    if let Some(secret) = config.admin_api_key.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if secret.len() < 16 {
+            anyhow::bail!("MAILROOM_ADMIN_API_KEY / admin_api_key must be at least 16 characters");
+        }
+        let parts = key_parts(secret.to_string());
+        if store.find_api_key_by_hash(&parts.hash).await?.is_none() {
+            let key = admin_key_record("admin (configured)", &parts.prefix);
+            store.create_api_key(&key, &parts.hash).await.context("could not store the configured admin key")?;
+        }
+        return Ok(None);
+    }
+    let has_admin = store.list_api_keys(None).await?.iter().any(|k| k.site_id.is_none());
+    if has_admin {
+        return Ok(None);
+    }
+    let parts = mailroom_engine::generate_api_key();
+    write_secret_file(&config.data_dir.join(ADMIN_KEY_FILE), &parts.secret)?;
+    store.create_api_key(&admin_key_record("admin (generated at first start)", &parts.prefix), &parts.hash).await?;
+    Ok(Some(parts.secret))
+}
+
+fn admin_key_record(name: &str, prefix: &str) -> ApiKey {
+    ApiKey {
+        id: mailroom_core::ApiKeyId::new(),
+        name: name.into(),
+        scope: "admin".into(),
+        site_id: None,
+        prefix: prefix.into(),
+        created_at: mailroom_core::now(),
+    }
+}
+
+fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("could not write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    writeln!(f, "{secret}")?;
+    f.sync_all()?;
+    Ok(())
+}

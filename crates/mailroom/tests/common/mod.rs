@@ -1,0 +1,104 @@
+//! `spawn_app()`: the real server on port 0 with a fresh data directory, driven through the
+//! real client.
+#![allow(dead_code)]
+
+use mailroom::config::Config;
+use mailroom::server::{self, Server};
+use mailroom_client::{Client, ClientError};
+use mailroom_core::api::*;
+use mailroom_core::*;
+use std::path::PathBuf;
+
+pub struct TestApp {
+    pub server: Option<Server>,
+    pub config: Config,
+    pub url: String,
+    pub admin_key: String,
+    pub admin: Client,
+    pub dir: Option<tempfile::TempDir>,
+}
+
+pub fn test_config(data_dir: PathBuf) -> Config {
+    let mut c = Config::default();
+    c.data_dir = data_dir;
+    c.http.addr = "127.0.0.1:0".into();
+    c.domains = vec!["other.test".into()];
+    c
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path().to_path_buf());
+    edit(&mut config);
+    let mut app = start(config).await;
+    app.dir = Some(dir);
+    app
+}
+
+pub async fn start(config: Config) -> TestApp {
+    let server = server::start(config.clone()).await.expect("server starts");
+    let url = format!("http://{}", server.http_addr);
+    let admin_key = match (&server.generated_admin_key, &config.admin_api_key) {
+        (Some(k), _) | (None, Some(k)) => k.clone(),
+        (None, None) => std::fs::read_to_string(config.data_dir.join(server::ADMIN_KEY_FILE)).expect("admin key file").trim().to_string(),
+    };
+    let admin = Client::new(&url, admin_key.clone()).expect("client");
+    TestApp { server: Some(server), config, url, admin_key, admin, dir: None }
+}
+
+impl TestApp {
+    /// Stops the server and starts a new one on the same data directory and database.
+    pub async fn restart(mut self) -> TestApp {
+        self.server.take().expect("running").shutdown().await;
+        let dir = self.dir.take();
+        let mut app = start(self.config.clone()).await;
+        app.dir = dir;
+        app
+    }
+
+    pub fn client(&self, key: &str) -> Client {
+        Client::new(&self.url, key.to_string()).expect("client")
+    }
+
+    /// Creates a site and a key limited to it.
+    pub async fn site_client(&self, name: &str) -> (Site, Client) {
+        let site = self.admin.create_site(&CreateSiteRequest { name: name.into() }).await.expect("site");
+        let key = self
+            .admin
+            .create_api_key(&CreateApiKeyRequest { name: format!("{name} key"), scope: Some("site".into()), site_id: Some(site.id) })
+            .await
+            .expect("key");
+        (site, self.client(&key.key))
+    }
+}
+
+pub async fn mailbox(client: &Client, username: &str) -> Mailbox {
+    client
+        .create_mailbox(&CreateMailboxRequest { username: username.into(), display_name: Some(format!("{username} agent")), ..Default::default() })
+        .await
+        .expect("mailbox")
+}
+
+pub fn text_message(to: &[&str], subject: &str, text: &str) -> SendMessageRequest {
+    SendMessageRequest {
+        to: to.iter().map(|s| s.to_string()).collect(),
+        subject: subject.into(),
+        text: Some(text.into()),
+        ..Default::default()
+    }
+}
+
+/// Asserts an API error's status and code.
+pub fn assert_api_error<T: std::fmt::Debug>(result: Result<T, ClientError>, status: u16, code: &str) {
+    match result {
+        Err(ClientError::Api { status: s, code: c, message }) => {
+            assert_eq!((s, c.as_str()), (status, code), "message: {message}");
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected {status} {code}, got {other:?}"),
+    }
+}
