@@ -446,6 +446,13 @@ pub fn make_snippet(text: &str, max: usize) -> String {
     }
 }
 
+/// Returns the current time cut to whole microseconds: the precision both stores keep, so a
+/// value read back compares equal to the one written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,11 +469,4 @@ mod tests {
         assert_eq!(make_snippet("a\n\n b  c", 10), "a b c");
         assert_eq!(make_snippet("ééééé", 3), "ééé…");
     }
-}
-
-/// Returns the current time cut to whole microseconds: the precision both stores keep, so a
-/// value read back compares equal to the one written.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    use chrono::{SubsecRound, Utc};
-    Utc::now().trunc_subsecs(6)
 }

@@ -72,7 +72,7 @@ impl Engine {
     /// Tells whether this server receives mail for `domain`.
     pub fn is_hosted_domain(&self, domain: &str) -> bool {
         let d = domain.to_ascii_lowercase();
-        d == self.config.default_domain || self.config.extra_domains.iter().any(|x| *x == d)
+        d == self.config.default_domain || self.config.extra_domains.contains(&d)
     }
 
     /// Returns the default site, creating it on first start. Safe when several nodes start

@@ -107,11 +107,10 @@ fn decode_attachments(inputs: &[AttachmentInput]) -> EngineResult<Vec<OutgoingAt
                 .map_err(|_| {
                     EngineError::invalid("invalid_attachment", format!("`attachments[{i}].content_base64` is not valid base64"))
                 })?;
-            if let Some(cid) = &a.content_id {
-                if cid.is_empty() || cid.chars().any(|c| c.is_control() || c.is_whitespace() || c == '<' || c == '>') {
+            if let Some(cid) = &a.content_id
+                && (cid.is_empty() || cid.chars().any(|c| c.is_control() || c.is_whitespace() || c == '<' || c == '>')) {
                     return Err(EngineError::invalid("invalid_attachment", format!("`attachments[{i}].content_id` is not a valid Content-ID")));
                 }
-            }
             Ok(OutgoingAttachment { filename: filename.to_string(), content_type, content, content_id: a.content_id.clone() })
         })
         .collect()
@@ -435,11 +434,10 @@ impl Engine {
     /// stored twice: the existing copy is returned.
     pub async fn store_inbound_copy(&self, mailbox: &Mailbox, raw: Bytes, tag: Option<String>) -> EngineResult<Message> {
         let parsed = mime::parse(&raw).unwrap_or_default();
-        if let Some(mid) = &parsed.message_id {
-            if let Some(existing) = self.store.find_message_by_message_id(mailbox.id, Some(Direction::Inbound), mid).await? {
+        if let Some(mid) = &parsed.message_id
+            && let Some(existing) = self.store.find_message_by_message_id(mailbox.id, Some(Direction::Inbound), mid).await? {
                 return Ok(existing);
             }
-        }
         let mut ids: Vec<String> = parsed.references.clone();
         ids.extend(parsed.in_reply_to.clone());
         let found = if ids.is_empty() { None } else { self.store.find_thread_by_message_ids(mailbox.id, &ids).await? };

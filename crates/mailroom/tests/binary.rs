@@ -15,6 +15,7 @@ struct Served {
     key_line: Option<String>,
 }
 
+#[allow(clippy::zombie_processes)] // `stop` waits for it.
 fn serve(data_dir: &std::path::Path, extra: &[&str]) -> Served {
     let mut child = Command::new(BIN)
         .args(["serve", "--http-addr", "127.0.0.1:0", "--data-dir"])

@@ -19,10 +19,8 @@ pub struct TestApp {
 }
 
 pub fn test_config(data_dir: PathBuf) -> Config {
-    let mut c = Config::default();
-    c.data_dir = data_dir;
+    let mut c = Config { data_dir, domains: vec!["other.test".into()], ..Config::default() };
     c.http.addr = "127.0.0.1:0".into();
-    c.domains = vec!["other.test".into()];
     c
 }
 
