@@ -82,3 +82,7 @@ id_type!(
     /// Identifies an event in the event log.
     EventId
 );
+id_type!(
+    /// Identifies a hosted domain.
+    DomainId
+);

@@ -400,6 +400,51 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
 }
 
+/// A DKIM key of a domain. The private key is kept encrypted; only the engine decrypts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DkimKey {
+    /// The selector: the key is published at `<selector>._domainkey.<domain>`.
+    pub selector: String,
+    /// `ed25519` or `rsa`.
+    pub algorithm: String,
+    /// The public key as published in DNS (`p=`), base64.
+    pub public_key: String,
+    /// The private key (PKCS#8 DER), encrypted with the server's encryption key.
+    #[serde(skip)]
+    pub private_key_encrypted: Vec<u8>,
+}
+
+/// A domain a site sends and receives mail for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Domain {
+    /// The domain's id.
+    pub id: DomainId,
+    /// The owning site.
+    pub site_id: SiteId,
+    /// The domain name, lower-cased.
+    pub name: String,
+    /// Its DKIM keys (Ed25519 and RSA-2048).
+    pub dkim: Vec<DkimKey>,
+    /// When the domain was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An address a site must not send to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Suppression {
+    /// The owning site.
+    pub site_id: SiteId,
+    /// The suppressed address (lower-cased).
+    pub address: EmailAddress,
+    /// `hard_bounce`, `complaint`, `unsubscribe` or `manual`.
+    pub reason: String,
+    /// What caused it, such as the SMTP reply of the bounce.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
 /// Event type names, in one place so producers and consumers agree.
 pub mod event_types {
     /// A mailbox was created.
@@ -422,6 +467,10 @@ pub mod event_types {
     pub const MESSAGE_FAILED: &str = "message.failed";
     /// A message was deleted.
     pub const MESSAGE_DELETED: &str = "message.deleted";
+    /// A domain was added.
+    pub const DOMAIN_CREATED: &str = "domain.created";
+    /// An address was added to the suppression list.
+    pub const SUPPRESSION_CREATED: &str = "suppression.created";
 }
 
 /// Removes any number of `Re:`, `Fwd:`, `Fw:`, `AW:` and `WG:` prefixes from a subject.

@@ -1,0 +1,1 @@
+//! Inbound SMTP (being written).
