@@ -215,6 +215,43 @@ pub(crate) fn recipient(row: &PgRow) -> StoreResult<Recipient> {
     })
 }
 
+/// Decodes a `domains` row (without its DKIM keys).
+pub(crate) fn domain(row: &PgRow) -> StoreResult<Domain> {
+    Ok(Domain {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        name: col(row, "name")?,
+        dkim: Vec::new(),
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// Decodes a `dkim_keys` row.
+pub(crate) fn dkim_key(row: &PgRow) -> StoreResult<DkimKey> {
+    Ok(DkimKey {
+        selector: col(row, "selector")?,
+        algorithm: col(row, "algorithm")?,
+        public_key: col(row, "public_key")?,
+        private_key_encrypted: col(row, "private_key_encrypted")?,
+    })
+}
+
+/// Decodes a `suppressions` row.
+pub(crate) fn suppression(row: &PgRow) -> StoreResult<Suppression> {
+    Ok(Suppression {
+        site_id: id(row, "site_id")?,
+        address: address(row, "address")?,
+        reason: col(row, "reason")?,
+        detail: col(row, "detail")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// Decodes a `message_recipients` row joined with its message's `site_id`.
+pub(crate) fn pending(row: &PgRow) -> StoreResult<mailroom_store::PendingRecipient> {
+    Ok(mailroom_store::PendingRecipient { message_id: id(row, "message_id")?, site_id: id(row, "site_id")?, recipient: recipient(row)? })
+}
+
 /// Decodes an `events` row.
 pub(crate) fn event(row: &PgRow) -> StoreResult<Event> {
     let seq: i64 = col(row, "seq")?;

@@ -524,8 +524,8 @@ impl Store for PgStore {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query(
-            "UPDATE message_recipients SET status = $1, last_reply = $2, attempts = $3, next_attempt_at = $4, updated_at = $5 \
-             WHERE message_id = $6 AND address = $7",
+            "UPDATE message_recipients SET status = $1, last_reply = $2, attempts = $3, next_attempt_at = $4, updated_at = $5, \
+             lease_until = NULL WHERE message_id = $6 AND address = $7",
         )
         .bind(update.status.as_str())
         .bind(&update.last_reply)
@@ -555,15 +555,174 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter()
-            .map(|row| {
-                Ok(PendingRecipient {
-                    message_id: codec::id(row, "message_id")?,
-                    site_id: codec::id(row, "site_id")?,
-                    recipient: codec::recipient(row)?,
-                })
-            })
-            .collect()
+        rows.iter().map(codec::pending).collect()
+    }
+
+    async fn claim_recipients(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>> {
+        // One statement: the rows picked are locked as they are picked, and those another
+        // claimer holds are skipped (SKIP LOCKED), so no two claimers take the same row and
+        // none waits for another. A row changed since the statement's snapshot is re-checked
+        // against the conditions once locked.
+        let rows = sqlx::query(
+            "WITH picked AS ( \
+                 SELECT r.message_id, r.address FROM message_recipients r JOIN messages m ON m.id = r.message_id \
+                 WHERE (r.status IN ('queued', 'deferred') AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $1)) \
+                 OR (r.status = 'sending' AND r.lease_until < $1) \
+                 ORDER BY m.created_at, m.id, r.position LIMIT $3 \
+                 FOR UPDATE OF r SKIP LOCKED \
+             ), claimed AS ( \
+                 UPDATE message_recipients r SET status = 'sending', lease_until = $2, updated_at = $4 \
+                 FROM picked WHERE r.message_id = picked.message_id AND r.address = picked.address \
+                 RETURNING r.* \
+             ) \
+             SELECT c.*, m.site_id FROM claimed c JOIN messages m ON m.id = c.message_id \
+             ORDER BY m.created_at, m.id, c.position",
+        )
+        .bind(trunc(now))
+        .bind(trunc(lease_until))
+        .bind(i64::from(limit))
+        .bind(trunc(Utc::now()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(codec::pending).collect()
+    }
+
+    async fn list_queue(&self, site: Option<SiteId>, statuses: &[DeliveryStatus], limit: u32) -> StoreResult<Vec<PendingRecipient>> {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT r.*, m.site_id FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE TRUE",
+        );
+        if let Some(site) = site {
+            q.push(" AND m.site_id = ").push_bind(site.as_uuid());
+        }
+        if !statuses.is_empty() {
+            let names: Vec<&'static str> = statuses.iter().map(|s| s.as_str()).collect();
+            q.push(" AND r.status = ANY(").push_bind(names).push(")");
+        }
+        q.push(" ORDER BY m.created_at, m.id, r.position LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(codec::pending).collect()
+    }
+
+    // --- domains ----------------------------------------------------------------------------
+
+    async fn create_domain(&self, domain: &Domain, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query("INSERT INTO domains (id, site_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(domain.id.as_uuid())
+            .bind(domain.site_id.as_uuid())
+            .bind(domain.name.to_lowercase())
+            .bind(trunc(domain.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for (position, k) in domain.dkim.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO dkim_keys (domain_id, position, selector, algorithm, public_key, private_key_encrypted) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(domain.id.as_uuid())
+            .bind(signed::<i32, _>(position, "DKIM key position")?)
+            .bind(&k.selector)
+            .bind(&k.algorithm)
+            .bind(&k.public_key)
+            .bind(&k.private_key_encrypted)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_domain(&self, id: DomainId) -> StoreResult<Option<Domain>> {
+        let row = sqlx::query("SELECT * FROM domains WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let mut domains = row.iter().map(codec::domain).collect::<StoreResult<Vec<_>>>()?;
+        self.with_keys(&mut domains).await?;
+        Ok(domains.pop())
+    }
+
+    async fn get_domain_by_name(&self, name: &str) -> StoreResult<Option<Domain>> {
+        let row = sqlx::query("SELECT * FROM domains WHERE name = $1")
+            .bind(name.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut domains = row.iter().map(codec::domain).collect::<StoreResult<Vec<_>>>()?;
+        self.with_keys(&mut domains).await?;
+        Ok(domains.pop())
+    }
+
+    async fn list_domains(&self, site: Option<SiteId>) -> StoreResult<Vec<Domain>> {
+        let rows = match site {
+            Some(site) => {
+                sqlx::query("SELECT * FROM domains WHERE site_id = $1 ORDER BY name").bind(site.as_uuid()).fetch_all(&self.pool).await
+            }
+            None => sqlx::query("SELECT * FROM domains ORDER BY name").fetch_all(&self.pool).await,
+        }
+        .map_err(db_err)?;
+        let mut domains = rows.iter().map(codec::domain).collect::<StoreResult<Vec<_>>>()?;
+        self.with_keys(&mut domains).await?;
+        Ok(domains)
+    }
+
+    async fn delete_domain(&self, id: DomainId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM domains WHERE id = $1").bind(id.as_uuid()).execute(&self.pool).await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // --- suppressions -----------------------------------------------------------------------
+
+    async fn put_suppression(&self, suppression: &Suppression, event: Option<&NewEvent>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO suppressions (site_id, address, reason, detail, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (site_id, address) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, \
+             created_at = excluded.created_at",
+        )
+        .bind(suppression.site_id.as_uuid())
+        .bind(suppression.address.canonical())
+        .bind(&suppression.reason)
+        .bind(&suppression.detail)
+        .bind(trunc(suppression.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append(&mut tx, event.map(std::slice::from_ref).unwrap_or_default()).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_suppression(&self, site: SiteId, address: &str) -> StoreResult<Option<Suppression>> {
+        let row = sqlx::query("SELECT * FROM suppressions WHERE site_id = $1 AND address = $2")
+            .bind(site.as_uuid())
+            .bind(address.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::suppression).transpose()
+    }
+
+    async fn list_suppressions(&self, site: Option<SiteId>, after: Option<&str>, limit: u32) -> StoreResult<Vec<Suppression>> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM suppressions WHERE TRUE");
+        if let Some(site) = site {
+            q.push(" AND site_id = ").push_bind(site.as_uuid());
+        }
+        if let Some(after) = after {
+            q.push(" AND address > ").push_bind(after.trim().to_lowercase());
+        }
+        q.push(" ORDER BY address, site_id LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(codec::suppression).collect()
+    }
+
+    async fn delete_suppression(&self, site: SiteId, address: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM suppressions WHERE site_id = $1 AND address = $2")
+            .bind(site.as_uuid())
+            .bind(address.trim().to_lowercase())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
     }
 
     // --- the event log ----------------------------------------------------------------------
@@ -654,6 +813,27 @@ impl Store for PgStore {
 }
 
 impl PgStore {
+    /// Loads the DKIM keys of `domains`, in the order they were given.
+    async fn with_keys(&self, domains: &mut [Domain]) -> StoreResult<()> {
+        if domains.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = domains.iter().map(|d| d.id.as_uuid()).collect();
+        let rows = sqlx::query("SELECT * FROM dkim_keys WHERE domain_id = ANY($1) ORDER BY domain_id, position")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut keys: HashMap<DomainId, Vec<DkimKey>> = HashMap::new();
+        for row in &rows {
+            keys.entry(codec::id(row, "domain_id")?).or_default().push(codec::dkim_key(row)?);
+        }
+        for d in domains {
+            d.dkim = keys.remove(&d.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
     /// Loads the attachments and recipients of `messages` (two queries, not two per message).
     async fn complete(&self, messages: &mut [Message]) -> StoreResult<()> {
         if messages.is_empty() {

@@ -214,3 +214,138 @@ async fn corrupt_rows(url: String) {
     raw.close().await.ok();
     pg.close().await;
 }
+
+/// Claimers on two stores (two nodes, each with its own pool) never claim the same recipient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claimers_on_two_nodes_never_overlap() {
+    with_db(|url| async move {
+        let a = PgStore::connect(&url).await.unwrap();
+        let b = PgStore::connect(&url).await.unwrap();
+        testkit::claimers_never_overlap(vec![Arc::new(a.clone()), Arc::new(b.clone())]).await;
+        a.close().await;
+        b.close().await;
+    })
+    .await;
+}
+
+/// A claimer skips the rows another claimer's open transaction holds instead of waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claimers_skip_locked_rows_without_waiting() {
+    with_db(skip_locked).await;
+}
+
+async fn skip_locked(url: String) {
+    let pg = PgStore::connect(&url).await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(pg.clone());
+    let site = testkit::new_site(&store, "s").await;
+    let mb = testkit::new_mailbox(&store, site.id, "agent@x.test").await;
+    let mut m = testkit::message_value(&mb, ThreadId::new(), testkit::now());
+    m.direction = Direction::Outbound;
+    m.recipients = ["held@y.test", "free@y.test"]
+        .into_iter()
+        .map(|a| Recipient {
+            address: EmailAddress::parse(a).unwrap(),
+            kind: RecipientKind::To,
+            status: DeliveryStatus::Queued,
+            last_reply: None,
+            attempts: 0,
+            next_attempt_at: None,
+            updated_at: testkit::now(),
+        })
+        .collect();
+    testkit::insert(&store, &m, true).await;
+
+    let mut other = PgConnection::connect(&url).await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM message_recipients WHERE address = 'held@y.test' FOR UPDATE").execute(&mut *tx).await.unwrap();
+    let now = testkit::now();
+    let claimed =
+        tokio::time::timeout(Duration::from_secs(5), store.claim_recipients(now, now + chrono::Duration::minutes(5), 10)).await;
+    let claimed = claimed.expect("the claim must not wait for the locked row").unwrap();
+    assert_eq!(claimed.iter().map(|p| p.recipient.address.as_str()).collect::<Vec<_>>(), vec!["free@y.test"]);
+    tx.rollback().await.unwrap();
+    let claimed = store.claim_recipients(now, now + chrono::Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|p| p.recipient.address.as_str()).collect::<Vec<_>>(), vec!["held@y.test"]);
+
+    other.close().await.ok();
+    pg.close().await;
+}
+
+/// Recipients an earlier version left in `sending` (without a lease) get a lease that ended at
+/// their last change, so the first claim after the upgrade takes them again.
+#[tokio::test]
+async fn upgrade_gives_stranded_sending_recipients_an_expired_lease() {
+    with_db(upgrade).await;
+}
+
+async fn upgrade(url: String) {
+    let initial = tempfile::tempdir().unwrap();
+    let name = "20250101000000_initial.sql";
+    std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(name), initial.path().join(name)).unwrap();
+    let raw = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(initial.path()).await.unwrap().run(&raw).await.unwrap();
+    let (site, mailbox, thread, message) = (SiteId::new(), MailboxId::new(), ThreadId::new(), MessageId::new());
+    let t0 = "2025-01-01T00:00:00Z";
+    sqlx::query("INSERT INTO sites (id, name, created_at) VALUES ($1, 's', $2::timestamptz)")
+        .bind(site.as_uuid())
+        .bind(t0)
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO mailboxes (id, site_id, address, address_canonical, created_at, updated_at) \
+         VALUES ($1, $2, 'a@x.test', 'a@x.test', $3::timestamptz, $3::timestamptz)",
+    )
+    .bind(mailbox.as_uuid())
+    .bind(site.as_uuid())
+    .bind(t0)
+    .execute(&raw)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO threads (id, site_id, mailbox_id, message_count, snippet, last_message_at, created_at) \
+         VALUES ($1, $2, $3, 1, '', $4::timestamptz, $4::timestamptz)",
+    )
+    .bind(thread.as_uuid())
+    .bind(site.as_uuid())
+    .bind(mailbox.as_uuid())
+    .bind(t0)
+    .execute(&raw)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, snippet, size, raw_blob_key, created_at) \
+         VALUES ($1, $2, $3, $4, 'outbound', '', 1, 'k', $5::timestamptz)",
+    )
+    .bind(message.as_uuid())
+    .bind(site.as_uuid())
+    .bind(mailbox.as_uuid())
+    .bind(thread.as_uuid())
+    .bind(t0)
+    .execute(&raw)
+    .await
+    .unwrap();
+    for (position, (address, status)) in [("stuck@y.test", "sending"), ("done@y.test", "delivered")].into_iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO message_recipients (message_id, address, position, kind, status, attempts, updated_at) \
+             VALUES ($1, $2, $3, 'to', $4, 1, '2025-01-01T00:00:01Z'::timestamptz)",
+        )
+        .bind(message.as_uuid())
+        .bind(address)
+        .bind(position as i32)
+        .bind(status)
+        .execute(&raw)
+        .await
+        .unwrap();
+    }
+    raw.close().await;
+
+    let store = PgStore::connect(&url).await.unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:01Z").unwrap().to_utc();
+    assert!(store.claim_recipients(at, at, 10).await.unwrap().is_empty(), "the lease ends at the last change");
+    let claimed = store.claim_recipients(at + chrono::Duration::seconds(1), testkit::now(), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].message_id, claimed[0].recipient.address.as_str()), (message, "stuck@y.test"));
+    assert_eq!((claimed[0].recipient.status, claimed[0].recipient.attempts), (DeliveryStatus::Sending, 1));
+    store.close().await;
+}

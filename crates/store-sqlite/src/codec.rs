@@ -43,6 +43,10 @@ fn constraint_name(message: &str) -> String {
         "message_recipients.message_id, message_recipients.address" => "message_recipients_pkey",
         "idempotency_keys.site_id, idempotency_keys.key" => "idempotency_keys_pkey",
         "settings.key" => "settings_pkey",
+        "domains.name" => "domain_name",
+        "dkim_keys.domain_id, dkim_keys.selector" => "dkim_selector",
+        "dkim_keys.domain_id, dkim_keys.position" => "dkim_keys_pkey",
+        "suppressions.site_id, suppressions.address" => "suppressions_pkey",
         other => match other.split_once('.') {
             Some((table, "id")) => return format!("{table}_pkey"),
             _ => other,
@@ -246,6 +250,43 @@ pub(crate) fn recipient(row: &SqliteRow) -> StoreResult<Recipient> {
     })
 }
 
+/// Decodes a `domains` row (without its DKIM keys).
+pub(crate) fn domain(row: &SqliteRow) -> StoreResult<Domain> {
+    Ok(Domain {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        name: col(row, "name")?,
+        dkim: Vec::new(),
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// Decodes a `dkim_keys` row.
+pub(crate) fn dkim_key(row: &SqliteRow) -> StoreResult<DkimKey> {
+    Ok(DkimKey {
+        selector: col(row, "selector")?,
+        algorithm: col(row, "algorithm")?,
+        public_key: col(row, "public_key")?,
+        private_key_encrypted: col(row, "private_key_encrypted")?,
+    })
+}
+
+/// Decodes a `suppressions` row.
+pub(crate) fn suppression(row: &SqliteRow) -> StoreResult<Suppression> {
+    Ok(Suppression {
+        site_id: id(row, "site_id")?,
+        address: address(row, "address")?,
+        reason: col(row, "reason")?,
+        detail: col(row, "detail")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// Decodes a `message_recipients` row joined with its message's `site_id`.
+pub(crate) fn pending(row: &SqliteRow) -> StoreResult<mailroom_store::PendingRecipient> {
+    Ok(mailroom_store::PendingRecipient { message_id: id(row, "message_id")?, site_id: id(row, "site_id")?, recipient: recipient(row)? })
+}
+
 /// Decodes an `events` row.
 pub(crate) fn event(row: &SqliteRow) -> StoreResult<Event> {
     let seq: i64 = col(row, "seq")?;
@@ -291,6 +332,8 @@ mod tests {
             "message_id"
         );
         assert_eq!(constraint_name("UNIQUE constraint failed: sites.id"), "sites_pkey");
+        assert_eq!(constraint_name("UNIQUE constraint failed: domains.name"), "domain_name");
+        assert_eq!(constraint_name("UNIQUE constraint failed: dkim_keys.domain_id, dkim_keys.selector"), "dkim_selector");
     }
 
     #[test]

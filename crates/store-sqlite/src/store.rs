@@ -546,8 +546,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE message_recipients SET status = ?, last_reply = ?, attempts = ?, next_attempt_at = ?, updated_at = ? \
-             WHERE message_id = ? AND address = ?",
+            "UPDATE message_recipients SET status = ?, last_reply = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, \
+             lease_until = NULL WHERE message_id = ? AND address = ?",
         )
         .bind(update.status.as_str())
         .bind(&update.last_reply)
@@ -577,15 +577,190 @@ impl Store for SqliteStore {
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
-        rows.iter()
-            .map(|row| {
-                Ok(PendingRecipient {
-                    message_id: codec::id(row, "message_id")?,
-                    site_id: codec::id(row, "site_id")?,
-                    recipient: codec::recipient(row)?,
-                })
-            })
-            .collect()
+        rows.iter().map(codec::pending).collect()
+    }
+
+    async fn claim_recipients(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>> {
+        // One writer at a time: whatever this transaction reads stays unclaimed by others
+        // until it commits.
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT r.*, m.site_id FROM message_recipients r JOIN messages m ON m.id = r.message_id \
+             WHERE (r.status IN ('queued', 'deferred') AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?1)) \
+             OR (r.status = 'sending' AND r.lease_until < ?1) \
+             ORDER BY m.created_at, m.id, r.position LIMIT ?2",
+        )
+        .bind(ts(trunc(now)))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut claimed = rows.iter().map(codec::pending).collect::<StoreResult<Vec<_>>>()?;
+        let stamp = trunc(Utc::now());
+        for p in &mut claimed {
+            sqlx::query(
+                "UPDATE message_recipients SET status = 'sending', lease_until = ?, updated_at = ? WHERE message_id = ? AND address = ?",
+            )
+            .bind(ts(trunc(lease_until)))
+            .bind(ts(stamp))
+            .bind(p.message_id.as_uuid())
+            .bind(p.recipient.address.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            p.recipient.status = DeliveryStatus::Sending;
+            p.recipient.updated_at = stamp;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(claimed)
+    }
+
+    async fn list_queue(&self, site: Option<SiteId>, statuses: &[DeliveryStatus], limit: u32) -> StoreResult<Vec<PendingRecipient>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT r.*, m.site_id FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE 1 = 1",
+        );
+        if let Some(site) = site {
+            q.push(" AND m.site_id = ").push_bind(site.as_uuid());
+        }
+        if !statuses.is_empty() {
+            q.push(" AND r.status IN (");
+            let mut list = q.separated(", ");
+            for s in statuses {
+                list.push_bind(s.as_str());
+            }
+            q.push(")");
+        }
+        q.push(" ORDER BY m.created_at, m.id, r.position LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter().map(codec::pending).collect()
+    }
+
+    // --- domains ----------------------------------------------------------------------------
+
+    async fn create_domain(&self, domain: &Domain, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO domains (id, site_id, name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(domain.id.as_uuid())
+            .bind(domain.site_id.as_uuid())
+            .bind(domain.name.to_lowercase())
+            .bind(ts(domain.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for (position, k) in domain.dkim.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO dkim_keys (domain_id, position, selector, algorithm, public_key, private_key_encrypted) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(domain.id.as_uuid())
+            .bind(signed(position, "DKIM key position")?)
+            .bind(&k.selector)
+            .bind(&k.algorithm)
+            .bind(&k.public_key)
+            .bind(&k.private_key_encrypted)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_domain(&self, id: DomainId) -> StoreResult<Option<Domain>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let row = sqlx::query("SELECT * FROM domains WHERE id = ?").bind(id.as_uuid()).fetch_optional(&mut *conn).await.map_err(db_err)?;
+        let mut domains = row.iter().map(codec::domain).collect::<StoreResult<Vec<_>>>()?;
+        with_keys(&mut conn, &mut domains).await?;
+        Ok(domains.pop())
+    }
+
+    async fn get_domain_by_name(&self, name: &str) -> StoreResult<Option<Domain>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let row = sqlx::query("SELECT * FROM domains WHERE name = ?")
+            .bind(name.to_lowercase())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let mut domains = row.iter().map(codec::domain).collect::<StoreResult<Vec<_>>>()?;
+        with_keys(&mut conn, &mut domains).await?;
+        Ok(domains.pop())
+    }
+
+    async fn list_domains(&self, site: Option<SiteId>) -> StoreResult<Vec<Domain>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let rows = match site {
+            Some(site) => {
+                sqlx::query("SELECT * FROM domains WHERE site_id = ? ORDER BY name").bind(site.as_uuid()).fetch_all(&mut *conn).await
+            }
+            None => sqlx::query("SELECT * FROM domains ORDER BY name").fetch_all(&mut *conn).await,
+        }
+        .map_err(db_err)?;
+        let mut domains = rows.iter().map(codec::domain).collect::<StoreResult<Vec<_>>>()?;
+        with_keys(&mut conn, &mut domains).await?;
+        Ok(domains)
+    }
+
+    async fn delete_domain(&self, id: DomainId) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM domains WHERE id = ?").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // --- suppressions -----------------------------------------------------------------------
+
+    async fn put_suppression(&self, suppression: &Suppression, event: Option<&NewEvent>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO suppressions (site_id, address, reason, detail, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (site_id, address) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, \
+             created_at = excluded.created_at",
+        )
+        .bind(suppression.site_id.as_uuid())
+        .bind(suppression.address.canonical())
+        .bind(&suppression.reason)
+        .bind(&suppression.detail)
+        .bind(ts(suppression.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        append(&mut tx, event.map(std::slice::from_ref).unwrap_or_default()).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_suppression(&self, site: SiteId, address: &str) -> StoreResult<Option<Suppression>> {
+        let row = sqlx::query("SELECT * FROM suppressions WHERE site_id = ? AND address = ?")
+            .bind(site.as_uuid())
+            .bind(address.trim().to_lowercase())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::suppression).transpose()
+    }
+
+    async fn list_suppressions(&self, site: Option<SiteId>, after: Option<&str>, limit: u32) -> StoreResult<Vec<Suppression>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM suppressions WHERE 1 = 1");
+        if let Some(site) = site {
+            q.push(" AND site_id = ").push_bind(site.as_uuid());
+        }
+        if let Some(after) = after {
+            q.push(" AND address > ").push_bind(after.trim().to_lowercase());
+        }
+        q.push(" ORDER BY address, site_id LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter().map(codec::suppression).collect()
+    }
+
+    async fn delete_suppression(&self, site: SiteId, address: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM suppressions WHERE site_id = ? AND address = ?")
+            .bind(site.as_uuid())
+            .bind(address.trim().to_lowercase())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
     }
 
     // --- the event log ----------------------------------------------------------------------
@@ -758,6 +933,27 @@ async fn unreferenced(conn: &mut SqliteConnection, keys: Vec<String>) -> StoreRe
         }
     }
     Ok(keys.into_iter().filter(|k| !referenced.contains(k)).collect())
+}
+
+/// Loads the DKIM keys of `domains`, in the order they were given.
+async fn with_keys(conn: &mut SqliteConnection, domains: &mut [Domain]) -> StoreResult<()> {
+    let mut keys: HashMap<DomainId, Vec<DkimKey>> = HashMap::new();
+    let ids: Vec<DomainId> = domains.iter().map(|d| d.id).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM dkim_keys WHERE domain_id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_uuid());
+        }
+        q.push(") ORDER BY domain_id, position");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+            keys.entry(codec::id(&row, "domain_id")?).or_default().push(codec::dkim_key(&row)?);
+        }
+    }
+    for d in domains {
+        d.dkim = keys.remove(&d.id).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// Loads the attachments and recipients of `messages` (two queries per chunk, not per message).

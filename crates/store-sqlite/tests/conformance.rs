@@ -130,3 +130,83 @@ async fn corrupt_rows_are_errors_not_panics() {
     assert!(matches!(store.list_events(None, None, 10).await, Err(StoreError::Corrupt(_))));
     raw.close().await;
 }
+
+/// Claimers on two stores on one file (as on two processes) never claim the same recipient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claimers_on_two_stores_never_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url(&dir)).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url(&dir)).await.unwrap());
+    testkit::claimers_never_overlap(vec![a, b]).await;
+}
+
+/// Recipients an earlier version left in `sending` (without a lease) get a lease that ended at
+/// their last change, so the first claim after the upgrade takes them again.
+#[tokio::test]
+async fn upgrade_gives_stranded_sending_recipients_an_expired_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let initial = tempfile::tempdir().unwrap();
+    let name = "20250101000000_initial.sql";
+    std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(name), initial.path().join(name)).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("mailroom.db")).create_if_missing(true);
+    let raw = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(initial.path()).await.unwrap().run(&raw).await.unwrap();
+    let (site, mailbox, thread, message) = (SiteId::new(), MailboxId::new(), ThreadId::new(), MessageId::new());
+    sqlx::query("INSERT INTO sites (id, name, created_at) VALUES (?, 's', '2025-01-01T00:00:00.000000Z')")
+        .bind(site.as_uuid())
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO mailboxes (id, site_id, address, address_canonical, created_at, updated_at) \
+         VALUES (?, ?, 'a@x.test', 'a@x.test', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')",
+    )
+    .bind(mailbox.as_uuid())
+    .bind(site.as_uuid())
+    .execute(&raw)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO threads (id, site_id, mailbox_id, message_count, snippet, last_message_at, created_at) \
+         VALUES (?, ?, ?, 1, '', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')",
+    )
+    .bind(thread.as_uuid())
+    .bind(site.as_uuid())
+    .bind(mailbox.as_uuid())
+    .execute(&raw)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, snippet, size, raw_blob_key, created_at) \
+         VALUES (?, ?, ?, ?, 'outbound', '', 1, 'k', '2025-01-01T00:00:00.000000Z')",
+    )
+    .bind(message.as_uuid())
+    .bind(site.as_uuid())
+    .bind(mailbox.as_uuid())
+    .bind(thread.as_uuid())
+    .execute(&raw)
+    .await
+    .unwrap();
+    for (position, (address, status)) in [("stuck@y.test", "sending"), ("done@y.test", "delivered")].into_iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO message_recipients (message_id, address, position, kind, status, attempts, updated_at) \
+             VALUES (?, ?, ?, 'to', ?, 1, '2025-01-01T00:00:01.000000Z')",
+        )
+        .bind(message.as_uuid())
+        .bind(address)
+        .bind(position as i64)
+        .bind(status)
+        .execute(&raw)
+        .await
+        .unwrap();
+    }
+    raw.close().await;
+
+    let store = SqliteStore::connect(&url(&dir)).await.unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:01Z").unwrap().to_utc();
+    assert!(store.claim_recipients(at, at, 10).await.unwrap().is_empty(), "the lease ends at the last change");
+    let claimed = store.claim_recipients(at + chrono::Duration::seconds(1), testkit::now(), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].message_id, claimed[0].recipient.address.as_str()), (message, "stuck@y.test"));
+    assert_eq!((claimed[0].recipient.status, claimed[0].recipient.attempts), (DeliveryStatus::Sending, 1));
+}

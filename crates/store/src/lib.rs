@@ -261,6 +261,44 @@ pub trait Store: Send + Sync + 'static {
     /// (or unset), oldest first, at most `limit`.
     async fn due_recipients(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>>;
 
+    /// Claims up to `limit` recipients for a delivery attempt: those `queued` or `deferred`
+    /// whose `next_attempt_at` is due by `now` (or unset), and those `sending` whose lease
+    /// expired before `now` (their worker died). Each claimed recipient becomes `sending`
+    /// with a lease until `lease_until`, and is returned in that new state, oldest message
+    /// first. Two concurrent callers (on any number of nodes) never claim the same recipient.
+    /// A later `update_recipient` ends the lease.
+    async fn claim_recipients(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>>;
+    /// Lists outbound recipients in one of `statuses` (every status when empty), of one site
+    /// (`Some`) or all sites, oldest message first, at most `limit`.
+    async fn list_queue(&self, site: Option<SiteId>, statuses: &[DeliveryStatus], limit: u32) -> StoreResult<Vec<PendingRecipient>>;
+
+    // --- domains ----------------------------------------------------------------------------
+
+    /// Adds a hosted domain with its DKIM keys and appends `event`. `Conflict` with
+    /// `domain_name` when any site already has the name.
+    async fn create_domain(&self, domain: &Domain, event: &NewEvent) -> StoreResult<()>;
+    /// Returns a domain by id.
+    async fn get_domain(&self, id: DomainId) -> StoreResult<Option<Domain>>;
+    /// Returns the domain with this name (compared lower-cased).
+    async fn get_domain_by_name(&self, name: &str) -> StoreResult<Option<Domain>>;
+    /// Lists domains by name: of one site (`Some`) or all (`None`).
+    async fn list_domains(&self, site: Option<SiteId>) -> StoreResult<Vec<Domain>>;
+    /// Deletes a domain; returns whether it existed.
+    async fn delete_domain(&self, id: DomainId) -> StoreResult<bool>;
+
+    // --- suppressions -----------------------------------------------------------------------
+
+    /// Adds `suppression`, or replaces the reason, detail and time of an existing one for the
+    /// same site and address, and appends `event` if given, in one transaction.
+    async fn put_suppression(&self, suppression: &Suppression, event: Option<&NewEvent>) -> StoreResult<()>;
+    /// Returns the site's suppression of `address` (compared lower-cased).
+    async fn get_suppression(&self, site: SiteId, address: &str) -> StoreResult<Option<Suppression>>;
+    /// Lists suppressions ordered by address, with addresses greater than `after`: of one
+    /// site (`Some`) or all (`None`), at most `limit`.
+    async fn list_suppressions(&self, site: Option<SiteId>, after: Option<&str>, limit: u32) -> StoreResult<Vec<Suppression>>;
+    /// Deletes the site's suppression of `address`; returns whether it existed.
+    async fn delete_suppression(&self, site: SiteId, address: &str) -> StoreResult<bool>;
+
     // --- the event log --------------------------------------------------------------------
 
     /// Appends events. Their cursors increase in commit order.

@@ -122,6 +122,14 @@ macro_rules! conformance_tests {
             threads_list_by_latest_activity,
             thread_messages_oldest_first,
             recipients_update_and_come_due,
+            claim_recipients_leases_due_recipients,
+            update_recipient_ends_the_lease,
+            concurrent_claims_never_overlap,
+            list_queue_filters_by_site_and_status,
+            domains_round_trip,
+            domain_names_conflict_across_sites,
+            suppressions_upsert_and_look_up,
+            suppressions_page_by_address,
             events_are_ordered_and_filtered,
             events_are_atomic_with_writes,
             idempotency_keys_lifecycle,
@@ -1160,6 +1168,450 @@ pub async fn recipients_update_and_come_due(store: Arc<dyn Store>) {
     assert_not_found(store.update_recipient(newer.id, &addr("stranger@y.test"), &delivered, std::slice::from_ref(&e)).await);
     assert_not_found(store.update_recipient(MessageId::new(), &addr("queued@y.test"), &delivered, &[e]).await);
     assert_eq!(all_events(&store).await.len(), count);
+}
+
+/// Inserts an outbound message of `mb` stored at `at` with `recipients`.
+async fn outbound(store: &Arc<dyn Store>, mb: &Mailbox, at: DateTime<Utc>, recipients: Vec<Recipient>) -> Message {
+    let mut m = message_value(mb, ThreadId::new(), at);
+    m.direction = Direction::Outbound;
+    m.recipients = recipients;
+    insert(store, &m, true).await;
+    m
+}
+
+/// Claims and returns `(message, address)` pairs.
+async fn claim(store: &Arc<dyn Store>, at: DateTime<Utc>, lease: DateTime<Utc>, limit: u32) -> Vec<(MessageId, String)> {
+    store
+        .claim_recipients(at, lease, limit)
+        .await
+        .expect("claim_recipients")
+        .into_iter()
+        .map(|p| (p.message_id, p.recipient.address.to_string()))
+        .collect()
+}
+
+fn key(m: &Message, address: &str) -> (MessageId, String) {
+    (m.id, address.to_string())
+}
+
+/// Claiming takes the due `queued` and `deferred` recipients and those whose lease expired,
+/// oldest message first, at most `limit`; it returns them in `sending` state with everything
+/// else unchanged, leaves valid leases alone (a lease ending exactly at `now` is still
+/// valid), logs nothing, and hides claimed recipients from `due_recipients`.
+pub async fn claim_recipients_leases_due_recipients(store: Arc<dyn Store>) {
+    assert!(store.claim_recipients(now(), now(), 10).await.unwrap().is_empty(), "nothing to claim in an empty store");
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let mut later = recipient_value("later@y.test", RecipientKind::Cc, DeliveryStatus::Deferred, Some(t + Duration::minutes(10)));
+    later.attempts = 2;
+    later.last_reply = Some("451 4.7.1 try later".into());
+    let newer = outbound(
+        &store,
+        &mb,
+        t,
+        vec![
+            recipient_value("queued@y.test", RecipientKind::To, DeliveryStatus::Queued, None),
+            later,
+            recipient_value("done@y.test", RecipientKind::To, DeliveryStatus::Delivered, None),
+            recipient_value("gone@y.test", RecipientKind::Bcc, DeliveryStatus::Bounced, None),
+            recipient_value("failed@y.test", RecipientKind::To, DeliveryStatus::Failed, None),
+        ],
+    )
+    .await;
+    let older = outbound(
+        &store,
+        &mb,
+        t - Duration::minutes(1),
+        vec![recipient_value("first@y.test", RecipientKind::To, DeliveryStatus::Queued, Some(t))],
+    )
+    .await;
+    let events = all_events(&store).await.len();
+
+    // Only `queued@` is due a second before `t`.
+    let before = now();
+    let lease = t + Duration::minutes(5);
+    let got = store.claim_recipients(t - Duration::seconds(1), lease, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].message_id, got[0].site_id), (newer.id, site.id));
+    let r = &got[0].recipient;
+    assert!(r.updated_at >= before, "claiming changes updated_at");
+    assert_eq!(*r, Recipient { status: DeliveryStatus::Sending, updated_at: r.updated_at, ..newer.recipients[0].clone() });
+    let stored = store.get_message(newer.id).await.unwrap().unwrap();
+    assert_eq!(stored.recipients[0], *r, "the claim is stored");
+    assert_eq!(stored.recipients[1..], newer.recipients[1..]);
+    assert!(store.due_recipients(t, 10).await.unwrap().iter().all(|p| p.recipient.address.as_str() != "queued@y.test"));
+
+    // At `t`: `first@` comes due; `queued@` is leased.
+    assert_eq!(claim(&store, t, lease, 10).await, vec![key(&older, "first@y.test")]);
+    // At the end of the lease it is still held, and `later@` is not due yet.
+    assert!(claim(&store, lease, lease + Duration::minutes(5), 10).await.is_empty());
+    assert!(store.due_recipients(lease, 10).await.unwrap().is_empty());
+
+    // Once the leases expired they are claimed again, oldest message first, `limit` at most.
+    let at = t + Duration::minutes(10);
+    let lease2 = t + Duration::minutes(20);
+    assert_eq!(claim(&store, at, lease2, 2).await, vec![key(&older, "first@y.test"), key(&newer, "queued@y.test")]);
+    let got = store.claim_recipients(at, lease2, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    let r = &got[0].recipient;
+    assert_eq!(r.address.as_str(), "later@y.test");
+    assert_eq!(*r, Recipient { status: DeliveryStatus::Sending, updated_at: r.updated_at, ..newer.recipients[1].clone() });
+    assert_eq!((r.attempts, r.last_reply.as_deref()), (2, Some("451 4.7.1 try later")), "attempts are unchanged");
+    assert!(claim(&store, at, lease2, 10).await.is_empty());
+    // Finished recipients are never claimed.
+    assert_eq!(claim(&store, t + Duration::days(365), t + Duration::days(366), 10).await.len(), 3);
+    assert!(claim(&store, t + Duration::days(365), t + Duration::days(366), 10).await.is_empty());
+    assert_eq!(all_events(&store).await.len(), events, "claiming logs no event");
+}
+
+/// `update_recipient` ends the lease: a recipient put back in `queued` is claimable at once,
+/// even before its old lease would have expired; one updated to a final status never is;
+/// and one set to `sending` by `update_recipient` (or stored so) has no lease, so no claimer
+/// takes it whatever the time.
+pub async fn update_recipient_ends_the_lease(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let m = outbound(
+        &store,
+        &mb,
+        t,
+        vec![
+            recipient_value("a@y.test", RecipientKind::To, DeliveryStatus::Queued, None),
+            recipient_value("b@y.test", RecipientKind::To, DeliveryStatus::Queued, None),
+            recipient_value("c@y.test", RecipientKind::To, DeliveryStatus::Queued, None),
+            recipient_value("busy@y.test", RecipientKind::To, DeliveryStatus::Sending, None),
+        ],
+    )
+    .await;
+    let lease = t + Duration::hours(1);
+    assert_eq!(claim(&store, t, lease, 10).await.len(), 3);
+
+    let update = |status, next| RecipientUpdate { status, last_reply: Some("note".into()), attempts: 1, next_attempt_at: next };
+    store.update_recipient(m.id, &addr("a@y.test"), &update(DeliveryStatus::Queued, None), &[]).await.unwrap();
+    store.update_recipient(m.id, &addr("b@y.test"), &update(DeliveryStatus::Delivered, None), &[]).await.unwrap();
+    store.update_recipient(m.id, &addr("c@y.test"), &update(DeliveryStatus::Sending, None), &[]).await.unwrap();
+    let got = store.claim_recipients(t + Duration::minutes(1), lease, 10).await.unwrap();
+    assert_eq!(got.len(), 1, "only the requeued recipient: {got:?}");
+    assert_eq!(got[0].recipient.address.as_str(), "a@y.test");
+    assert_eq!((got[0].recipient.attempts, got[0].recipient.last_reply.as_deref()), (1, Some("note")));
+
+    let far = t + Duration::days(30);
+    assert_eq!(claim(&store, far, far + Duration::hours(1), 10).await, vec![key(&m, "a@y.test")], "only a's new lease expires");
+}
+
+/// Claims `limit` at a time in a loop until nothing is left; returns what it got.
+async fn claim_all(store: Arc<dyn Store>, at: DateTime<Utc>, lease: DateTime<Utc>, limit: u32) -> Vec<(MessageId, String)> {
+    let mut mine = Vec::new();
+    loop {
+        let got = claim(&store, at, lease, limit).await;
+        if got.is_empty() {
+            return mine;
+        }
+        mine.extend(got);
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Fills `stores[0]` with 200 queued recipients, then runs 4 claimers in parallel, taking
+/// the stores in turn (several handles on one database stand for several nodes): every
+/// recipient is claimed exactly once, and each is then `sending`.
+pub async fn claimers_never_overlap(stores: Vec<Arc<dyn Store>>) {
+    let store = stores[0].clone();
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let t = now();
+    let mut expected = HashSet::new();
+    for i in 0..20 {
+        let recipients: Vec<Recipient> = (0..10)
+            .map(|j| recipient_value(&format!("r{i}-{j}@y.test"), RecipientKind::To, DeliveryStatus::Queued, None))
+            .collect();
+        let m = outbound(&store, &mb, t - Duration::seconds(60 - i), recipients).await;
+        expected.extend(m.recipients.iter().map(|r| key(&m, r.address.as_str())));
+    }
+    assert_eq!(expected.len(), 200);
+
+    let lease = t + Duration::hours(1);
+    let tasks: Vec<_> = (0..4)
+        .map(|i| tokio::spawn(claim_all(stores[i % stores.len()].clone(), t, lease, 3 + i as u32 * 2)))
+        .collect();
+    let mut claimed = Vec::new();
+    let mut per_claimer = Vec::new();
+    for task in tasks {
+        let got = task.await.unwrap();
+        per_claimer.push(got.len());
+        claimed.extend(got);
+    }
+    let unique: HashSet<_> = claimed.iter().cloned().collect();
+    assert_eq!(claimed.len(), unique.len(), "a recipient was claimed twice (claims per claimer: {per_claimer:?})");
+    assert_eq!(unique, expected, "every recipient is claimed");
+    assert!(claim(&store, t, lease, 1000).await.is_empty(), "nothing is left to claim");
+    let sending = store.list_queue(Some(site.id), &[DeliveryStatus::Sending], 1000).await.unwrap();
+    assert_eq!(sending.len(), 200);
+}
+
+/// Four claimers in parallel over 200 queued recipients never get the same one.
+pub async fn concurrent_claims_never_overlap(store: Arc<dyn Store>) {
+    claimers_never_overlap(vec![store]).await;
+}
+
+/// `list_queue` lists recipients of one site or all, in any of the given statuses (all when
+/// none is given), oldest message first, limited.
+pub async fn list_queue_filters_by_site_and_status(store: Arc<dyn Store>) {
+    let (a, b) = (new_site(&store, "a").await, new_site(&store, "b").await);
+    let mb_a = new_mailbox(&store, a.id, "agent@a.test").await;
+    let mb_b = new_mailbox(&store, b.id, "agent@b.test").await;
+    let t = now();
+    let m_a = outbound(
+        &store,
+        &mb_a,
+        t,
+        vec![
+            recipient_value("q@y.test", RecipientKind::To, DeliveryStatus::Queued, None),
+            recipient_value("d@y.test", RecipientKind::Cc, DeliveryStatus::Deferred, Some(t + Duration::hours(1))),
+            recipient_value("ok@y.test", RecipientKind::To, DeliveryStatus::Delivered, None),
+        ],
+    )
+    .await;
+    let m_b = outbound(
+        &store,
+        &mb_b,
+        t - Duration::minutes(1),
+        vec![recipient_value("bounced@y.test", RecipientKind::To, DeliveryStatus::Bounced, None)],
+    )
+    .await;
+    insert(&store, &message_value(&mb_a, ThreadId::new(), t), true).await;
+
+    let list = |site: Option<SiteId>, statuses: Vec<DeliveryStatus>, limit: u32| {
+        let store = store.clone();
+        async move {
+            store
+                .list_queue(site, &statuses, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.message_id, p.site_id, p.recipient.address.to_string()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let row = |m: &Message, a: &str| (m.id, m.site_id, a.to_string());
+    let all = vec![row(&m_b, "bounced@y.test"), row(&m_a, "q@y.test"), row(&m_a, "d@y.test"), row(&m_a, "ok@y.test")];
+    assert_eq!(list(None, vec![], 100).await, all);
+    assert_eq!(list(None, vec![], 2).await, all[..2]);
+    assert_eq!(list(Some(a.id), vec![], 100).await, all[1..]);
+    assert_eq!(list(Some(b.id), vec![], 100).await, all[..1]);
+    assert_eq!(
+        list(None, vec![DeliveryStatus::Deferred, DeliveryStatus::Bounced, DeliveryStatus::Queued], 100).await,
+        vec![row(&m_b, "bounced@y.test"), row(&m_a, "q@y.test"), row(&m_a, "d@y.test")]
+    );
+    assert_eq!(list(Some(a.id), vec![DeliveryStatus::Bounced], 100).await, vec![]);
+    assert!(list(Some(SiteId::new()), vec![], 100).await.is_empty());
+    let full = store.list_queue(Some(a.id), &[DeliveryStatus::Deferred], 10).await.unwrap();
+    assert_eq!(full, vec![PendingRecipient { message_id: m_a.id, site_id: a.id, recipient: m_a.recipients[1].clone() }]);
+}
+
+// --- cases: domains --------------------------------------------------------------------------
+
+fn domain_value(site: SiteId, name: &str) -> Domain {
+    Domain {
+        id: DomainId::new(),
+        site_id: site,
+        name: name.to_string(),
+        dkim: vec![
+            DkimKey {
+                selector: "mr-ed".into(),
+                algorithm: "ed25519".into(),
+                public_key: "MCowBQYDK2VwAyEA".into(),
+                // Every byte value, NUL and invalid UTF-8 included.
+                private_key_encrypted: (0..=255u8).chain([0, 0, 255]).collect(),
+            },
+            DkimKey {
+                selector: "mr-rsa".into(),
+                algorithm: "rsa".into(),
+                public_key: "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA".into(),
+                private_key_encrypted: vec![0xde, 0xad, 0xbe, 0xef, 0x00, 0x80],
+            },
+        ],
+        created_at: now(),
+    }
+}
+
+/// Domains read back with their DKIM keys in order (the encrypted private keys byte for
+/// byte), by id and by name (any case), listed by name per site or for all sites; creating
+/// logs the event; deleting removes the domain with its keys.
+pub async fn domains_round_trip(store: Arc<dyn Store>) {
+    let (a, b) = (new_site(&store, "a").await, new_site(&store, "b").await);
+    let mail = domain_value(a.id, "mail.x.test");
+    let bare = Domain { dkim: Vec::new(), ..domain_value(a.id, "b.x.test") };
+    let other = domain_value(b.id, "a.other.test");
+    let e = event(a.id, None, event_types::DOMAIN_CREATED);
+    store.create_domain(&mail, &e).await.unwrap();
+    assert_eq!(all_events(&store).await.last().unwrap().id, e.id);
+    store.create_domain(&bare, &event(a.id, None, event_types::DOMAIN_CREATED)).await.unwrap();
+    store.create_domain(&other, &event(b.id, None, event_types::DOMAIN_CREATED)).await.unwrap();
+
+    assert_eq!(store.get_domain(mail.id).await.unwrap(), Some(mail.clone()));
+    assert_eq!(store.get_domain(bare.id).await.unwrap(), Some(bare.clone()));
+    assert_eq!(store.get_domain(DomainId::new()).await.unwrap(), None);
+    assert_eq!(store.get_domain_by_name("mail.x.test").await.unwrap(), Some(mail.clone()));
+    assert_eq!(store.get_domain_by_name("MAIL.X.Test").await.unwrap(), Some(mail.clone()));
+    assert_eq!(store.get_domain_by_name("x.test").await.unwrap(), None);
+    assert_eq!(store.list_domains(Some(a.id)).await.unwrap(), vec![bare.clone(), mail.clone()]);
+    assert_eq!(store.list_domains(Some(b.id)).await.unwrap(), vec![other.clone()]);
+    assert_eq!(store.list_domains(Some(SiteId::new())).await.unwrap(), vec![]);
+    assert_eq!(store.list_domains(None).await.unwrap(), vec![other.clone(), bare.clone(), mail.clone()]);
+
+    // A name given in capitals is stored lower-cased.
+    let caps = Domain { dkim: Vec::new(), ..domain_value(b.id, "Caps.Other.TEST") };
+    store.create_domain(&caps, &event(b.id, None, event_types::DOMAIN_CREATED)).await.unwrap();
+    let got = store.get_domain_by_name("caps.other.test").await.unwrap().unwrap();
+    assert_eq!(got, Domain { name: "caps.other.test".into(), ..caps.clone() });
+
+    assert!(store.delete_domain(mail.id).await.unwrap());
+    assert!(!store.delete_domain(mail.id).await.unwrap());
+    assert_eq!(store.get_domain(mail.id).await.unwrap(), None);
+    assert_eq!(store.get_domain_by_name("mail.x.test").await.unwrap(), None);
+    assert_eq!(store.list_domains(Some(a.id)).await.unwrap(), vec![bare.clone()]);
+    // The name is free again, and the new domain has only its own keys.
+    let again = Domain { dkim: vec![mail.dkim[1].clone()], ..domain_value(b.id, "mail.x.test") };
+    store.create_domain(&again, &event(b.id, None, event_types::DOMAIN_CREATED)).await.unwrap();
+    assert_eq!(store.get_domain_by_name("mail.x.test").await.unwrap(), Some(again));
+}
+
+/// A domain name belongs to one site at most, whatever its case: a second `create_domain`
+/// fails with `Conflict { domain_name }` and leaves no trace (no domain, no keys, no event).
+/// A domain of a site that does not exist is `NotFound`.
+pub async fn domain_names_conflict_across_sites(store: Arc<dyn Store>) {
+    let (a, b) = (new_site(&store, "a").await, new_site(&store, "b").await);
+    let first = domain_value(a.id, "x.test");
+    store.create_domain(&first, &event(a.id, None, event_types::DOMAIN_CREATED)).await.unwrap();
+    let events = all_events(&store).await.len();
+
+    let across = domain_value(b.id, "X.Test");
+    assert_conflict(store.create_domain(&across, &event(b.id, None, event_types::DOMAIN_CREATED)).await, "domain_name");
+    let same_site = domain_value(a.id, "x.test");
+    assert_conflict(store.create_domain(&same_site, &event(a.id, None, event_types::DOMAIN_CREATED)).await, "domain_name");
+    assert_eq!(store.get_domain(across.id).await.unwrap(), None);
+    assert_eq!(store.get_domain(same_site.id).await.unwrap(), None);
+    assert_eq!(store.list_domains(Some(b.id)).await.unwrap(), vec![]);
+    assert_eq!(store.list_domains(None).await.unwrap(), vec![first.clone()]);
+    assert_eq!(all_events(&store).await.len(), events, "a failed create logs nothing");
+
+    let orphan = domain_value(SiteId::new(), "orphan.test");
+    assert_not_found(store.create_domain(&orphan, &event(orphan.site_id, None, event_types::DOMAIN_CREATED)).await);
+    assert_eq!(store.get_domain(orphan.id).await.unwrap(), None);
+    assert_eq!(all_events(&store).await.len(), events);
+
+    // A sub-domain is another name.
+    let sub = domain_value(b.id, "mail.x.test");
+    store.create_domain(&sub, &event(b.id, None, event_types::DOMAIN_CREATED)).await.unwrap();
+    assert_eq!(store.get_domain_by_name("mail.x.test").await.unwrap(), Some(sub));
+}
+
+// --- cases: suppressions ---------------------------------------------------------------------
+
+fn suppression_value(site: SiteId, address: &str, reason: &str) -> Suppression {
+    Suppression {
+        site_id: site,
+        address: addr(address),
+        reason: reason.into(),
+        detail: Some("550 5.1.1 no such user".into()),
+        created_at: now(),
+    }
+}
+
+/// A suppression is stored lower-cased and found in any case; putting the same address again
+/// (in any case) replaces reason, detail and time; suppressions belong to one site; deleting
+/// works in any case. The optional event is appended with the write, and not at all when the
+/// write fails.
+pub async fn suppressions_upsert_and_look_up(store: Arc<dyn Store>) {
+    let (a, b) = (new_site(&store, "a").await, new_site(&store, "b").await);
+    let first = suppression_value(a.id, "Bob@Y.test", "hard_bounce");
+    let e = event(a.id, None, event_types::SUPPRESSION_CREATED);
+    store.put_suppression(&first, Some(&e)).await.unwrap();
+    assert_eq!(all_events(&store).await.last().unwrap().id, e.id);
+    let stored = Suppression { address: addr("bob@y.test"), ..first.clone() };
+    assert_eq!(store.get_suppression(a.id, "bob@y.test").await.unwrap(), Some(stored.clone()));
+    assert_eq!(store.get_suppression(a.id, "BOB@Y.TEST").await.unwrap(), Some(stored.clone()));
+    assert_eq!(store.get_suppression(b.id, "bob@y.test").await.unwrap(), None, "suppressions are per site");
+    assert_eq!(store.get_suppression(a.id, "alice@y.test").await.unwrap(), None);
+
+    // Without an event nothing is logged; the same address replaces the entry.
+    let events = all_events(&store).await.len();
+    let replaced = Suppression {
+        site_id: a.id,
+        address: addr("BOB@y.TEST"),
+        reason: "complaint".into(),
+        detail: None,
+        created_at: now() + Duration::seconds(5),
+    };
+    store.put_suppression(&replaced, None).await.unwrap();
+    assert_eq!(all_events(&store).await.len(), events);
+    let now_stored = Suppression { address: addr("bob@y.test"), ..replaced.clone() };
+    assert_eq!(store.get_suppression(a.id, "Bob@Y.test").await.unwrap(), Some(now_stored.clone()));
+    assert_eq!(store.list_suppressions(Some(a.id), None, 10).await.unwrap(), vec![now_stored.clone()]);
+
+    // The same address on another site is a separate entry.
+    let other = suppression_value(b.id, "bob@y.test", "manual");
+    store.put_suppression(&other, Some(&event(b.id, None, event_types::SUPPRESSION_CREATED))).await.unwrap();
+    assert_eq!(store.get_suppression(b.id, "bob@y.test").await.unwrap(), Some(other.clone()));
+    assert_eq!(store.get_suppression(a.id, "bob@y.test").await.unwrap(), Some(now_stored.clone()));
+
+    // A failed write logs nothing.
+    let events = all_events(&store).await.len();
+    let orphan = suppression_value(SiteId::new(), "x@y.test", "manual");
+    let e = event(orphan.site_id, None, event_types::SUPPRESSION_CREATED);
+    assert_not_found(store.put_suppression(&orphan, Some(&e)).await);
+    assert_eq!(all_events(&store).await.len(), events, "the event is not logged when the write fails");
+    assert_eq!(store.list_suppressions(None, None, 10).await.unwrap().len(), 2);
+
+    assert!(!store.delete_suppression(b.id, "nobody@y.test").await.unwrap());
+    assert!(store.delete_suppression(a.id, "BOB@Y.TEST").await.unwrap());
+    assert!(!store.delete_suppression(a.id, "bob@y.test").await.unwrap());
+    assert_eq!(store.get_suppression(a.id, "bob@y.test").await.unwrap(), None);
+    assert_eq!(store.get_suppression(b.id, "bob@y.test").await.unwrap(), Some(other), "the other site's entry stays");
+}
+
+/// Suppressions list in bytewise address order (the same on every backend, whatever the
+/// database's locale), after an exclusive `after`, limited, of one site or all.
+pub async fn suppressions_page_by_address(store: Arc<dyn Store>) {
+    let (a, b) = (new_site(&store, "a").await, new_site(&store, "b").await);
+    // Punctuation that locale-aware collations ignore or reorder.
+    let names = ["ab@y.test", "a.b@y.test", "a_b@y.test", "a-b@y.test", "zed@y.test", "Ab2@y.test", "b@y.test"];
+    for n in names {
+        store.put_suppression(&suppression_value(a.id, n, "hard_bounce"), None).await.unwrap();
+    }
+    store.put_suppression(&suppression_value(b.id, "ab@y.test", "manual"), None).await.unwrap();
+    store.put_suppression(&suppression_value(b.id, "c@y.test", "manual"), None).await.unwrap();
+    let mut sorted: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    sorted.sort();
+    assert_eq!(sorted[..4], ["a-b@y.test", "a.b@y.test", "a_b@y.test", "ab2@y.test"], "the fixture's bytewise order");
+
+    let addresses = |list: Vec<Suppression>| list.into_iter().map(|s| s.address.to_string()).collect::<Vec<_>>();
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_suppressions(Some(a.id), after.as_deref(), 3).await.unwrap();
+        assert!(page.len() <= 3);
+        assert!(page.iter().all(|s| s.site_id == a.id));
+        let Some(last) = page.last() else { break };
+        after = Some(last.address.to_string());
+        pages.push(addresses(page));
+    }
+    assert_eq!(pages.len(), 3);
+    assert_eq!(pages.concat(), sorted);
+    assert_eq!(addresses(store.list_suppressions(Some(a.id), Some("b@y.test"), 10).await.unwrap()), vec!["zed@y.test"]);
+    assert_eq!(addresses(store.list_suppressions(Some(a.id), Some("B@Y.TEST"), 10).await.unwrap()), vec!["zed@y.test"]);
+    assert_eq!(addresses(store.list_suppressions(Some(a.id), Some("zzz"), 10).await.unwrap()), Vec::<String>::new());
+    assert_eq!(addresses(store.list_suppressions(Some(b.id), None, 10).await.unwrap()), vec!["ab@y.test", "c@y.test"]);
+
+    let all = store.list_suppressions(None, None, 100).await.unwrap();
+    assert_eq!(all.len(), names.len() + 2);
+    let keys: Vec<(String, SiteId)> = all.iter().map(|s| (s.address.to_string(), s.site_id)).collect();
+    assert!(keys.windows(2).all(|w| w[0].0 <= w[1].0), "all sites: ordered by address");
+    assert_eq!(addresses(store.list_suppressions(None, Some("b@y.test"), 100).await.unwrap()), vec!["c@y.test", "zed@y.test"]);
+    assert_eq!(store.list_suppressions(None, None, 2).await.unwrap().len(), 2);
 }
 
 // --- cases: the event log --------------------------------------------------------------------
