@@ -1,0 +1,69 @@
+//! DATA: reads the message to `<CR><LF>.<CR><LF>` and hands it to the handler.
+//!
+//! The end detection and dot-unstuffing live in [`crate::dot`]; this file decides what to
+//! answer. A message with a bare CR or LF is read to its real end and refused with `550 5.5.2`
+//! without reaching the handler; a message over the size limit gets `552 5.3.4`.
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::{Flow, MAX_PREALLOCATION, Session, reply_text};
+use crate::DeliveryOutcome;
+use crate::dot::{DotDecoder, Verdict};
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
+    /// Answers DATA: `354` and switches to reading the message, when a transaction with at
+    /// least one accepted recipient is open.
+    pub(super) fn data(&mut self) -> Flow {
+        if !self.in_transaction {
+            return self.error("503 5.5.1 Need MAIL command first");
+        }
+        if self.envelope.rcpt_to.is_empty() {
+            return self.error("554 5.5.1 No valid recipients");
+        }
+        self.reply("354 End data with <CR><LF>.<CR><LF>");
+        let max = self.shared.config.max_message_size;
+        let expected = self.declared_size.min(max).min(MAX_PREALLOCATION);
+        self.message = Vec::with_capacity(expected.max(16 * 1024));
+        self.data = Some(DotDecoder::new(max));
+        Flow::Continue
+    }
+
+    /// Answers the end of the message, delivering it when it is acceptable, and ends the
+    /// transaction.
+    pub(super) async fn end_of_data(&mut self, verdict: Verdict) -> Flow {
+        let message = std::mem::take(&mut self.message);
+        let flow = match verdict {
+            Verdict::BareLineEnding => {
+                tracing::debug!(remote_addr = %self.envelope.remote_addr, "message refused: bare CR or LF");
+                self.error("550 5.5.2 bare CR or LF in message; use CRLF line endings")
+            }
+            Verdict::TooLarge => {
+                self.reply("552 5.3.4 Message size exceeds fixed maximum message size");
+                Flow::Continue
+            }
+            Verdict::Ok => {
+                let handler = self.shared.handler.clone();
+                let reply = match handler.deliver(&self.envelope, message).await {
+                    DeliveryOutcome::Accepted { queue_id } => {
+                        let id = reply_text(&queue_id, "unknown");
+                        tracing::debug!(remote_addr = %self.envelope.remote_addr, queue_id = %id, "message accepted");
+                        format!("250 2.0.0 Ok: queued as {id}")
+                    }
+                    DeliveryOutcome::TemporaryFailure(reason) => {
+                        let text =
+                            reply_text(&reason, "Message cannot be stored now, try again later");
+                        format!("451 4.3.0 {text}")
+                    }
+                    DeliveryOutcome::Rejected(reason) => {
+                        let text = reply_text(&reason, "Message refused");
+                        format!("554 5.6.0 {text}")
+                    }
+                };
+                self.reply(&reply);
+                Flow::Continue
+            }
+        };
+        self.reset_transaction();
+        flow
+    }
+}
