@@ -43,12 +43,12 @@ pub use reqwest::header::HeaderMap;
 
 use bytes::Bytes;
 use mailroom_core::api::{
-    CreateApiKeyRequest, CreateMailboxRequest, CreateSiteRequest, CreatedApiKey, HealthStatus, MessageQuery, Page,
-    ReplyRequest, SendMessageRequest, SendMessageResponse, ThreadWithMessages, UpdateMailboxRequest,
-    UpdateMessageRequest,
+    CreateApiKeyRequest, CreateDomainRequest, CreateMailboxRequest, CreateSiteRequest, CreateSuppressionRequest,
+    CreatedApiKey, DomainDns, HealthStatus, MessageQuery, Page, QueueEntry, ReplyRequest, SendMessageRequest,
+    SendMessageResponse, ThreadWithMessages, UpdateMailboxRequest, UpdateMessageRequest,
 };
-use mailroom_core::ids::{ApiKeyId, AttachmentId, MailboxId, MessageId, ThreadId};
-use mailroom_core::model::{ApiKey, Event, Mailbox, Message, Site, Thread};
+use mailroom_core::ids::{ApiKeyId, AttachmentId, DomainId, MailboxId, MessageId, SiteId, ThreadId};
+use mailroom_core::model::{ApiKey, Domain, Event, Mailbox, Message, Site, Suppression, Thread};
 use reqwest::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Serialize;
@@ -124,6 +124,35 @@ struct EventQuery<'a> {
     after: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<u32>,
+}
+
+/// Query of the suppression list.
+#[derive(Serialize)]
+struct SuppressionQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site_id: Option<SiteId>,
+}
+
+/// Query of the outbound queue.
+#[derive(Serialize)]
+struct QueueQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site_id: Option<SiteId>,
+}
+
+/// Query naming the site to act on (admin keys).
+#[derive(Serialize)]
+struct SiteQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site_id: Option<SiteId>,
 }
 
 impl Client {
@@ -370,6 +399,117 @@ impl Client {
         self.json(Method::GET, "/v1/events", rb).await
     }
 
+    // ----- domains ------------------------------------------------------------------------
+
+    /// Adds a hosted domain and generates its DKIM keys (`POST /v1/domains`).
+    pub async fn create_domain(&self, req: &CreateDomainRequest) -> Result<Domain, ClientError> {
+        self.json(Method::POST, "/v1/domains", self.request(Method::POST, "/v1/domains").json(req)).await
+    }
+
+    /// Lists the hosted domains this key may see (`GET /v1/domains`).
+    pub async fn list_domains(&self) -> Result<Page<Domain>, ClientError> {
+        self.json(Method::GET, "/v1/domains", self.request(Method::GET, "/v1/domains")).await
+    }
+
+    /// Returns one domain with its DKIM public keys (`GET /v1/domains/{id}`).
+    pub async fn get_domain(&self, id: DomainId) -> Result<Domain, ClientError> {
+        let path = format!("/v1/domains/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Removes a hosted domain (`DELETE /v1/domains/{id}`).
+    pub async fn delete_domain(&self, id: DomainId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/domains/{id}"))).await
+    }
+
+    /// Returns the DNS records to publish for a domain: MX, SPF, DKIM and DMARC
+    /// (`GET /v1/domains/{id}/dns`).
+    pub async fn domain_dns(&self, id: DomainId) -> Result<DomainDns, ClientError> {
+        let path = format!("/v1/domains/{id}/dns");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    // ----- suppressions -------------------------------------------------------------------
+
+    /// Lists suppressed addresses alphabetically (`GET /v1/suppressions`); the cursor is the
+    /// previous page's `next_cursor`.
+    pub async fn list_suppressions(
+        &self,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Suppression>, ClientError> {
+        self.list_suppressions_in_site(None, cursor, limit).await
+    }
+
+    /// Like [`list_suppressions`](Client::list_suppressions), limited to one site (admin
+    /// keys; a site key always sees its own site only).
+    pub async fn list_suppressions_in_site(
+        &self,
+        site_id: Option<SiteId>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Suppression>, ClientError> {
+        let rb = self.request(Method::GET, "/v1/suppressions").query(&SuppressionQuery { cursor, limit, site_id });
+        self.json(Method::GET, "/v1/suppressions", rb).await
+    }
+
+    /// Adds an address to the suppression list (`POST /v1/suppressions`): sends to it are
+    /// refused until it is removed.
+    pub async fn add_suppression(&self, req: &CreateSuppressionRequest) -> Result<Suppression, ClientError> {
+        self.json(Method::POST, "/v1/suppressions", self.request(Method::POST, "/v1/suppressions").json(req)).await
+    }
+
+    /// Removes an address from the suppression list (`DELETE /v1/suppressions/{address}`).
+    pub async fn remove_suppression(&self, address: &str) -> Result<(), ClientError> {
+        self.remove_suppression_in_site(None, address).await
+    }
+
+    /// Like [`remove_suppression`](Client::remove_suppression) for another site than the
+    /// default one (admin keys).
+    pub async fn remove_suppression_in_site(&self, site_id: Option<SiteId>, address: &str) -> Result<(), ClientError> {
+        let path = format!("/v1/suppressions/{}", path_segment(address.trim()));
+        self.empty(self.request(Method::DELETE, &path).query(&SiteQuery { site_id })).await
+    }
+
+    // ----- outbound queue -----------------------------------------------------------------
+
+    /// Lists outbound recipients still waiting, oldest first (`GET /v1/queue`).
+    ///
+    /// `statuses` is a comma-separated list such as `queued,deferred`, or `all`; the server
+    /// default is `queued,sending,deferred`.
+    pub async fn list_queue(
+        &self,
+        statuses: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<QueueEntry>, ClientError> {
+        self.list_queue_in_site(None, statuses, limit).await
+    }
+
+    /// Like [`list_queue`](Client::list_queue), limited to one site (admin keys).
+    pub async fn list_queue_in_site(
+        &self,
+        site_id: Option<SiteId>,
+        statuses: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<QueueEntry>, ClientError> {
+        let rb = self.request(Method::GET, "/v1/queue").query(&QueueQuery { status: statuses, limit, site_id });
+        self.json(Method::GET, "/v1/queue", rb).await
+    }
+
+    /// Schedules a deferred, bounced or failed recipient of an outbound message for another
+    /// attempt now (`POST /v1/messages/{id}/recipients/{address}/retry`); returns the message.
+    pub async fn retry_recipient(&self, message_id: MessageId, address: &str) -> Result<Message, ClientError> {
+        let path = recipient_action_path(message_id, address, "retry");
+        self.json(Method::POST, &path, self.request(Method::POST, &path)).await
+    }
+
+    /// Gives up on a recipient still waiting for delivery; it becomes `failed`
+    /// (`POST /v1/messages/{id}/recipients/{address}/cancel`). Returns the message.
+    pub async fn cancel_recipient(&self, message_id: MessageId, address: &str) -> Result<Message, ClientError> {
+        let path = recipient_action_path(message_id, address, "cancel");
+        self.json(Method::POST, &path, self.request(Method::POST, &path)).await
+    }
+
     // ----- raw access ---------------------------------------------------------------------
 
     /// Sends any request and returns the answer as it came, whatever its status: for tests of
@@ -460,6 +600,24 @@ impl Client {
         self.send(rb).await?;
         Ok(())
     }
+}
+
+/// Percent-encodes one path segment: everything but RFC 3986 unreserved characters, so that
+/// `+`, `@`, `/`, `%`, `?` and `#` in an address reach the server as data.
+fn path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for &b in value.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn recipient_action_path(message_id: MessageId, address: &str, action: &str) -> String {
+    format!("/v1/messages/{message_id}/recipients/{}/{action}", path_segment(address.trim()))
 }
 
 fn decode<T: DeserializeOwned>(request: &str, body: &[u8]) -> Result<T, ClientError> {
@@ -679,6 +837,36 @@ mod tests {
         let req =
             c.request(Method::GET, "/v1/events").query(&EventQuery { after: Some("42"), limit: None }).build().unwrap();
         assert_eq!(req.url().query(), Some("after=42"));
+    }
+
+    #[test]
+    fn addresses_in_paths_are_percent_encoded() {
+        assert_eq!(path_segment("a.b-c_d~e"), "a.b-c_d~e");
+        assert_eq!(path_segment("bob+tag@example.com"), "bob%2Btag%40example.com");
+        assert_eq!(path_segment("a/b?c#d%e f"), "a%2Fb%3Fc%23d%25e%20f");
+        assert_eq!(path_segment("jö@x.test"), "j%C3%B6%40x.test");
+        assert_eq!(path_segment(".."), "..");
+
+        let id = MessageId::new();
+        let path = recipient_action_path(id, " Bob+Tag@Example.com ", "retry");
+        assert_eq!(path, format!("/v1/messages/{id}/recipients/Bob%2BTag%40Example.com/retry"));
+        // The encoding survives URL building unchanged.
+        let req = client().request(Method::POST, &path).build().unwrap();
+        assert_eq!(req.url().path(), path);
+    }
+
+    #[test]
+    fn suppression_and_queue_queries() {
+        let c = client();
+        let site = SiteId::new();
+        let q = SuppressionQuery { cursor: Some("a+b@x.test"), limit: Some(10), site_id: Some(site) };
+        let req = c.request(Method::GET, "/v1/suppressions").query(&q).build().unwrap();
+        assert_eq!(req.url().query().unwrap(), format!("cursor=a%2Bb%40x.test&limit=10&site_id={site}"));
+        let q = QueueQuery { status: Some("queued,deferred"), limit: None, site_id: None };
+        let req = c.request(Method::GET, "/v1/queue").query(&q).build().unwrap();
+        assert_eq!(req.url().query(), Some("status=queued%2Cdeferred"));
+        let req = c.request(Method::DELETE, "/v1/suppressions/x").query(&SiteQuery { site_id: None }).build().unwrap();
+        assert_eq!(req.url().query(), None);
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! these tests pin the client's own half without needing it.
 
 use mailroom_client::{Client, ClientError, Method};
-use mailroom_core::api::{CreateMailboxRequest, MessageQuery, SendMessageRequest};
-use mailroom_core::ids::{AttachmentId, MailboxId, MessageId};
+use mailroom_core::api::{
+    CreateDomainRequest, CreateMailboxRequest, CreateSuppressionRequest, MessageQuery, SendMessageRequest,
+};
+use mailroom_core::ids::{AttachmentId, DomainId, MailboxId, MessageId, SiteId};
+use mailroom_core::model::DeliveryStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -148,6 +151,128 @@ async fn message_lists_send_their_filters() {
     assert!(page.items.is_empty() && page.next_cursor.is_none());
     let wire = seen.recv().await.unwrap();
     assert_eq!(wire.request_line, format!("GET /v1/mailboxes/{mailbox}/messages?unread=true&limit=2 HTTP/1.1"));
+}
+
+const DOMAIN: &str = r#"{"id":"0190f5a0-0000-7000-8000-000000000005","site_id":"0190f5a0-0000-7000-8000-000000000002",
+"name":"agents.example.com","dkim":[{"selector":"mailroom-ed25519","algorithm":"ed25519","public_key":"AAAA"}],
+"created_at":"2026-01-01T00:00:00Z"}"#;
+
+#[tokio::test]
+async fn domains_are_created_listed_and_their_records_read() {
+    let dns = r#"{"domain":"agents.example.com","records":[
+        {"type":"MX","name":"agents.example.com","value":"10 mx.example.net.","purpose":"Routes mail."}]}"#;
+    let (url, mut seen) = responder(vec![
+        answer("201 Created", "application/json", "", DOMAIN),
+        answer("200 OK", "application/json", "", &format!(r#"{{"items":[{DOMAIN}]}}"#)),
+        answer("200 OK", "application/json", "", dns),
+        answer("204 No Content", "application/json", "", ""),
+    ])
+    .await;
+    let client = Client::new(&url, "k").unwrap();
+    let site = SiteId::new();
+    let domain = client
+        .create_domain(&CreateDomainRequest { name: "agents.example.com".into(), site_id: Some(site) })
+        .await
+        .unwrap();
+    assert_eq!(domain.name, "agents.example.com");
+    assert_eq!(domain.dkim[0].selector, "mailroom-ed25519");
+    let wire = seen.recv().await.unwrap();
+    assert_eq!(wire.request_line, "POST /v1/domains HTTP/1.1");
+    let json: serde_json::Value = serde_json::from_slice(&wire.body).unwrap();
+    assert_eq!(json, serde_json::json!({"name": "agents.example.com", "site_id": site}));
+
+    assert_eq!(client.list_domains().await.unwrap().items, vec![domain.clone()]);
+    assert_eq!(seen.recv().await.unwrap().request_line, "GET /v1/domains HTTP/1.1");
+
+    let records = client.domain_dns(domain.id).await.unwrap();
+    assert_eq!(records.records[0].record_type, "MX");
+    assert_eq!(seen.recv().await.unwrap().request_line, format!("GET /v1/domains/{}/dns HTTP/1.1", domain.id));
+
+    let gone = DomainId::new();
+    client.delete_domain(gone).await.unwrap();
+    assert_eq!(seen.recv().await.unwrap().request_line, format!("DELETE /v1/domains/{gone} HTTP/1.1"));
+}
+
+#[tokio::test]
+async fn suppressions_encode_the_address_in_the_path() {
+    let entry = r#"{"site_id":"0190f5a0-0000-7000-8000-000000000002","address":"bob+news@example.com",
+        "reason":"manual","detail":null,"created_at":"2026-01-01T00:00:00Z"}"#;
+    let (url, mut seen) = responder(vec![
+        answer("201 Created", "application/json", "", entry),
+        answer(
+            "200 OK",
+            "application/json",
+            "",
+            &format!(r#"{{"items":[{entry}],"next_cursor":"bob+news@example.com"}}"#),
+        ),
+        answer("204 No Content", "application/json", "", ""),
+        answer("204 No Content", "application/json", "", ""),
+    ])
+    .await;
+    let client = Client::new(&url, "k").unwrap();
+    let added = client
+        .add_suppression(&CreateSuppressionRequest { address: "bob+news@example.com".into(), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(added.address.to_string(), "bob+news@example.com");
+    let wire = seen.recv().await.unwrap();
+    assert_eq!(wire.request_line, "POST /v1/suppressions HTTP/1.1");
+    let json: serde_json::Value = serde_json::from_slice(&wire.body).unwrap();
+    assert_eq!(json, serde_json::json!({"address": "bob+news@example.com"}));
+
+    let page = client.list_suppressions(Some("a+b@x.test"), Some(1)).await.unwrap();
+    assert_eq!(page.next_cursor.as_deref(), Some("bob+news@example.com"));
+    assert_eq!(seen.recv().await.unwrap().request_line, "GET /v1/suppressions?cursor=a%2Bb%40x.test&limit=1 HTTP/1.1");
+
+    client.remove_suppression("bob+news@example.com").await.unwrap();
+    assert_eq!(seen.recv().await.unwrap().request_line, "DELETE /v1/suppressions/bob%2Bnews%40example.com HTTP/1.1");
+
+    let site = SiteId::new();
+    client.remove_suppression_in_site(Some(site), "x@y.test").await.unwrap();
+    assert_eq!(
+        seen.recv().await.unwrap().request_line,
+        format!("DELETE /v1/suppressions/x%40y.test?site_id={site} HTTP/1.1")
+    );
+}
+
+#[tokio::test]
+async fn the_queue_is_listed_and_recipients_retried_or_cancelled() {
+    let id = MessageId::new();
+    let entry = format!(
+        r#"{{"message_id":"{id}","site_id":"0190f5a0-0000-7000-8000-000000000002","address":"a+b@example.com",
+        "kind":"to","status":"deferred","attempts":2,"next_attempt_at":"2026-01-01T00:10:00Z",
+        "last_reply":"451 try later","updated_at":"2026-01-01T00:00:00Z"}}"#
+    );
+    let message = format!(
+        r#"{{"id":"{id}","site_id":"0190f5a0-0000-7000-8000-000000000002",
+        "mailbox_id":"0190f5a0-0000-7000-8000-000000000001","thread_id":"0190f5a0-0000-7000-8000-000000000003",
+        "direction":"outbound","snippet":"","size":10,"read":true,"created_at":"2026-01-01T00:00:00Z",
+        "recipients":[{{"address":"a+b@example.com","kind":"to","status":"queued","attempts":2,
+        "updated_at":"2026-01-01T00:00:00Z"}}]}}"#
+    );
+    let (url, mut seen) = responder(vec![
+        answer("200 OK", "application/json", "", &format!(r#"{{"items":[{entry}]}}"#)),
+        answer("200 OK", "application/json", "", &message),
+        answer("200 OK", "application/json", "", &message),
+    ])
+    .await;
+    let client = Client::new(&url, "k").unwrap();
+    let page = client.list_queue(Some("queued,deferred"), Some(10)).await.unwrap();
+    assert_eq!(page.items[0].status, DeliveryStatus::Deferred);
+    assert_eq!(page.items[0].attempts, 2);
+    assert_eq!(seen.recv().await.unwrap().request_line, "GET /v1/queue?status=queued%2Cdeferred&limit=10 HTTP/1.1");
+
+    let m = client.retry_recipient(id, "a+b@example.com").await.unwrap();
+    assert_eq!(m.recipients[0].status, DeliveryStatus::Queued);
+    assert_eq!(
+        seen.recv().await.unwrap().request_line,
+        format!("POST /v1/messages/{id}/recipients/a%2Bb%40example.com/retry HTTP/1.1")
+    );
+    client.cancel_recipient(id, "a+b@example.com").await.unwrap();
+    assert_eq!(
+        seen.recv().await.unwrap().request_line,
+        format!("POST /v1/messages/{id}/recipients/a%2Bb%40example.com/cancel HTTP/1.1")
+    );
 }
 
 #[tokio::test]

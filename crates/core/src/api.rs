@@ -6,8 +6,9 @@
 //! error code naming the field.
 
 use crate::ids::*;
-use crate::model::{DeliveryStatus, Message, Thread};
+use crate::model::{DeliveryStatus, Message, RecipientKind, Thread};
 use crate::address::EmailAddress;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -262,6 +263,82 @@ pub struct MessageQuery {
     /// Page size, 1-100 (default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+}
+
+/// `POST /v1/domains`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDomainRequest {
+    /// The domain name, such as `agents.example.com`.
+    pub name: String,
+    /// Admin keys: the site that owns the domain (default site when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+}
+
+/// One DNS record to publish for a hosted domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DnsRecord {
+    /// `MX` or `TXT`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    /// The owner name, fully qualified (without the trailing dot).
+    pub name: String,
+    /// The value (TXT without quotes; MX as `<preference> <host>`).
+    pub value: String,
+    /// What the record is for.
+    pub purpose: String,
+}
+
+/// The answer to `GET /v1/domains/{id}/dns`: the records to publish for a domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DomainDns {
+    /// The domain.
+    pub domain: String,
+    /// MX, SPF, DKIM (one per key) and DMARC.
+    pub records: Vec<DnsRecord>,
+}
+
+/// `POST /v1/suppressions`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSuppressionRequest {
+    /// The address to stop mailing.
+    pub address: String,
+    /// `manual` (default), `hard_bounce`, `complaint` or `unsubscribe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Admin keys: the site (default site when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+}
+
+/// One recipient in the outbound queue (`GET /v1/queue`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QueueEntry {
+    /// The outbound message.
+    pub message_id: MessageId,
+    /// Its site.
+    pub site_id: SiteId,
+    /// The recipient.
+    pub address: EmailAddress,
+    /// How it was addressed.
+    pub kind: RecipientKind,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    #[serde(default)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last SMTP reply.
+    #[serde(default)]
+    pub last_reply: Option<String>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Health and readiness answers.

@@ -6,11 +6,14 @@
 //! agent) at the terminal acts on the hint, not on a stack of causes.
 
 mod content_type;
+mod domains;
 mod events;
 mod keys;
 mod mailboxes;
 mod messages;
+mod queue;
 mod sites;
+mod suppressions;
 mod table;
 mod threads;
 
@@ -19,11 +22,14 @@ use mailroom_client::{Client, ClientError};
 use serde::Serialize;
 use std::io::Write as _;
 
+pub use domains::DomainsCommand;
 pub use events::EventsCommand;
 pub use keys::KeysCommand;
 pub use mailboxes::MailboxesCommand;
 pub use messages::MessagesCommand;
+pub use queue::QueueCommand;
 pub use sites::SitesCommand;
+pub use suppressions::SuppressionsCommand;
 pub use threads::ThreadsCommand;
 
 /// Where the server is and how to talk to it; shared by every client command.
@@ -69,6 +75,15 @@ pub enum ClientCommand {
     /// Read the event log, once or as it grows.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Add hosted domains and print the DNS records (MX, SPF, DKIM, DMARC) to publish.
+    #[command(subcommand)]
+    Domains(DomainsCommand),
+    /// Look at the outbound delivery queue; retry or cancel recipients.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// List, add and remove addresses that must not be mailed.
+    #[command(subcommand)]
+    Suppressions(SuppressionsCommand),
 }
 
 impl ClientCommand {
@@ -81,6 +96,9 @@ impl ClientCommand {
             ClientCommand::Messages(_) => "messages",
             ClientCommand::Threads(_) => "threads",
             ClientCommand::Events(_) => "events",
+            ClientCommand::Domains(_) => "domains",
+            ClientCommand::Queue(_) => "queue",
+            ClientCommand::Suppressions(_) => "suppressions",
         }
     }
 }
@@ -124,6 +142,9 @@ async fn execute(url: &str, args: ClientArgs, cmd: ClientCommand) -> anyhow::Res
         ClientCommand::Messages(c) => messages::run(&ctx, c).await,
         ClientCommand::Threads(c) => threads::run(&ctx, c).await,
         ClientCommand::Events(c) => events::run(&ctx, c).await,
+        ClientCommand::Domains(c) => domains::run(&ctx, c).await,
+        ClientCommand::Queue(c) => queue::run(&ctx, c).await,
+        ClientCommand::Suppressions(c) => suppressions::run(&ctx, c).await,
     }
 }
 
@@ -235,11 +256,26 @@ fn api_hint(status: u16, noun: &str) -> Option<String> {
                 "check the ids: `mailroom mailboxes list` and `mailroom {noun} list MAILBOX_ID` show what this key \
                  can see"
             ),
+            "queue" => "check the message id and address: `mailroom queue list` shows the waiting recipients and \
+                        `mailroom messages get MESSAGE_ID` every recipient of a message"
+                .to_string(),
+            "suppressions" => "check the address: `mailroom suppressions list` shows the suppressed addresses (with \
+                               an admin key, pass --site-id for a site other than the default one)"
+                .to_string(),
             _ => format!("check the id: `mailroom {noun} list` shows what this key can see"),
         },
-        409 => "it conflicts with something that exists (a name, client id or idempotency key already used): \
-                choose another value or use the existing one"
-            .to_string(),
+        409 => match noun {
+            "domains" => "the domain is already hosted, by a site or by the server's configuration: \
+                          `mailroom domains list` shows the added domains"
+                .to_string(),
+            "queue" => "the recipient's state does not allow this: only deferred, bounced or failed recipients can \
+                        be retried, and only queued, sending or deferred ones cancelled; `mailroom messages get \
+                        MESSAGE_ID` shows each recipient's status"
+                .to_string(),
+            _ => "it conflicts with something that exists (a name, client id or idempotency key already used): \
+                  choose another value or use the existing one"
+                .to_string(),
+        },
         413 => "the request is too large: send smaller or fewer attachments".to_string(),
         429 => "too many requests: wait a little and try again".to_string(),
         500..=599 => "the server failed: its log (the output of `mailroom serve`) says why".to_string(),
@@ -386,6 +422,35 @@ mod tests {
             vec!["events", "list", "--after", "c", "--limit", "100"],
             vec!["events", "tail"],
             vec!["events", "tail", "--follow", "--after", "c"],
+            vec!["domains", "add", "agents.example.com"],
+            vec!["domains", "add", "agents.example.com", "--site-id", id],
+            vec!["domains", "list"],
+            vec!["domains", "get", id],
+            vec!["domains", "dns", id],
+            vec!["domains", "dns", id, "--zone"],
+            vec!["domains", "delete", id],
+            vec!["queue", "list"],
+            vec!["queue", "list", "--status", "queued,deferred", "--limit", "1000", "--site-id", id],
+            vec!["queue", "list", "--status", "all"],
+            vec!["queue", "retry", id],
+            vec!["queue", "retry", id, "bob+tag@example.com"],
+            vec!["queue", "cancel", id],
+            vec!["queue", "cancel", id, "bob@example.com"],
+            vec!["suppressions", "list", "--cursor", "a@x.test", "--limit", "10", "--site-id", id],
+            vec!["suppressions", "add", "bob@example.com"],
+            vec![
+                "suppressions",
+                "add",
+                "bob@example.com",
+                "--reason",
+                "hard_bounce",
+                "--detail",
+                "550",
+                "--site-id",
+                id,
+            ],
+            vec!["suppressions", "add", "bob@example.com", "--reason", "unsubscribe"],
+            vec!["suppressions", "remove", "bob+tag@example.com", "--site-id", id],
         ];
         for args in ok {
             parse(&args);
@@ -420,6 +485,15 @@ mod tests {
         assert_eq!(fails(&["messages", "list", id, "--direction", "sideways"]), InvalidValue);
         assert_eq!(fails(&["messages", "list", id, "--limit", "0"]), ValueValidation);
         assert_eq!(fails(&["keys", "create", "--name", "k", "--scope", "root"]), InvalidValue);
+        assert_eq!(fails(&["domains", "get", "agents.example.com"]), ValueValidation);
+        assert_eq!(fails(&["domains", "add"]), MissingRequiredArgument);
+        assert_eq!(fails(&["queue", "list", "--status", "waiting"]), ValueValidation);
+        assert_eq!(fails(&["queue", "list", "--limit", "1001"]), ValueValidation);
+        assert_eq!(fails(&["queue", "retry", "bob@example.com"]), ValueValidation);
+        assert_eq!(fails(&["queue", "cancel"]), MissingRequiredArgument);
+        assert_eq!(fails(&["suppressions", "add", "bob@example.com", "--reason", "spam"]), InvalidValue);
+        assert_eq!(fails(&["suppressions", "remove"]), MissingRequiredArgument);
+        assert_eq!(fails(&["suppressions", "list", "--limit", "101"]), ValueValidation);
         assert_eq!(
             fails(&[
                 "messages",
@@ -467,6 +541,30 @@ mod tests {
             "error: could not read the thread: No such thread. (not_found)\nhint: check the ids: `mailroom mailboxes \
              list` and `mailroom threads list MAILBOX_ID` show what this key can see\n"
         );
+    }
+
+    #[test]
+    fn queue_suppression_and_domain_errors_get_their_own_hints() {
+        let api = |status: u16, code: &str| {
+            anyhow::Error::from(ClientError::Api { status, code: code.into(), message: "m.".into() })
+        };
+        let err = api(409, "invalid_state").context("could not retry a@x.test");
+        let text = render_error(&err, "u", "queue").text;
+        assert!(
+            text.starts_with("error: could not retry a@x.test: m. (invalid_state)\nhint: the recipient's state"),
+            "{text}"
+        );
+        assert!(text.contains("`mailroom messages get MESSAGE_ID`"), "{text}");
+        let text = render_error(&api(404, "not_found"), "u", "queue").text;
+        assert!(text.contains("hint: check the message id and address: `mailroom queue list`"), "{text}");
+        let text = render_error(&api(404, "not_found"), "u", "suppressions").text;
+        assert!(text.contains("hint: check the address: `mailroom suppressions list`"), "{text}");
+        let text = render_error(&api(409, "domain_taken"), "u", "domains").text;
+        assert!(text.contains("hint: the domain is already hosted"), "{text}");
+        let text = render_error(&api(404, "not_found"), "u", "domains").text;
+        assert!(text.contains("hint: check the id: `mailroom domains list`"), "{text}");
+        // Other nouns keep the generic conflict hint.
+        assert!(render_error(&api(409, "conflict"), "mailboxes", "mailboxes").text.contains("choose another value"));
     }
 
     #[test]
