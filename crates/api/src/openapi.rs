@@ -18,6 +18,9 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::messages::delete, routes::messages::reply, routes::messages::attachment,
         routes::threads::list, routes::threads::get,
         routes::events::list,
+        routes::domains::create, routes::domains::list, routes::domains::get, routes::domains::dns, routes::domains::delete,
+        routes::suppressions::list, routes::suppressions::create, routes::suppressions::delete,
+        routes::queue::list, routes::queue::retry, routes::queue::cancel,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -25,6 +28,9 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "messages", description = "Sending, reading and managing mail"),
         (name = "threads", description = "Conversations inside a mailbox"),
         (name = "events", description = "The ordered, durable event log"),
+        (name = "domains", description = "Hosted domains, DKIM keys and DNS records"),
+        (name = "suppressions", description = "Addresses a site must not mail"),
+        (name = "queue", description = "The durable outbound delivery queue"),
     )
 )]
 pub struct ApiDoc;

@@ -9,6 +9,7 @@
 
 pub mod address;
 pub mod api;
+pub mod dsn;
 pub mod ids;
 pub mod mime;
 pub mod model;

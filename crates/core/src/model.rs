@@ -345,6 +345,11 @@ pub struct Message {
     /// Per-recipient delivery state (outbound only).
     #[serde(default)]
     pub recipients: Vec<Recipient>,
+    /// SPF, DKIM and DMARC verdicts of a message received over SMTP:
+    /// `{spf, dkim, dkim_domains, dmarc, header}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub auth_results: Option<serde_json::Value>,
     /// When the message was stored.
     pub created_at: DateTime<Utc>,
     /// Where the raw bytes are kept in the blob store.

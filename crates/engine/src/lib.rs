@@ -8,12 +8,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
+mod domains;
 mod error;
+mod inbound;
 mod keys;
 mod mailboxes;
 mod messages;
+pub mod secrets;
 
+pub use auth::{AuthResults, AuthVerifier};
+pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
 pub use error::{EngineError, EngineResult};
+pub use inbound::{InboundRecipient, InboundSession};
+pub use secrets::SecretBox;
 pub use keys::{GeneratedKey, generate_api_key, hash_api_key, key_parts};
 pub use messages::{ListMessages, message_event_data, page_limit};
 
@@ -30,11 +38,13 @@ pub struct EngineConfig {
     pub extra_domains: Vec<String>,
     /// The most recipients one message may have.
     pub max_recipients: usize,
+    /// This server's host name: the MX target of hosted domains and the EHLO name.
+    pub hostname: String,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { default_domain: "mailroom.localhost".into(), extra_domains: Vec::new(), max_recipients: 100 }
+        Self { default_domain: "mailroom.localhost".into(), extra_domains: Vec::new(), max_recipients: 100, hostname: "localhost".into() }
     }
 }
 
@@ -44,14 +54,34 @@ pub struct Engine {
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     config: Arc<EngineConfig>,
+    secrets: SecretBox,
+    outbound: Arc<tokio::sync::Notify>,
+    auth: Option<Arc<AuthVerifier>>,
 }
 
 const DEFAULT_SITE_SETTING: &str = "default_site_id";
 
 impl Engine {
-    /// Returns an engine over `store` and `blobs`.
-    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: EngineConfig) -> Self {
-        Self { store, blobs, config: Arc::new(config) }
+    /// Returns an engine over `store` and `blobs` that seals secrets with `secrets`.
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: EngineConfig, secrets: SecretBox) -> Self {
+        Self { store, blobs, config: Arc::new(config), secrets, outbound: Arc::new(tokio::sync::Notify::new()), auth: None }
+    }
+
+    /// Returns the engine with SPF/DKIM/DMARC verification of received mail.
+    pub fn with_auth_verifier(mut self, verifier: Arc<AuthVerifier>) -> Self {
+        self.auth = Some(verifier);
+        self
+    }
+
+    /// Returns the signal raised whenever a recipient is queued for remote delivery, for the
+    /// delivery worker to wake on.
+    pub fn outbound_notify(&self) -> Arc<tokio::sync::Notify> {
+        self.outbound.clone()
+    }
+
+    /// Returns the box that seals and opens secrets at rest.
+    pub fn secrets(&self) -> &SecretBox {
+        &self.secrets
     }
 
     /// Returns the store.
@@ -69,7 +99,8 @@ impl Engine {
         &self.config
     }
 
-    /// Tells whether this server receives mail for `domain`.
+    /// Tells whether `domain` is hosted through the configuration (the default domain or
+    /// `domains`); see [`Engine::is_hosted`] for domains that sites added.
     pub fn is_hosted_domain(&self, domain: &str) -> bool {
         let d = domain.to_ascii_lowercase();
         d == self.config.default_domain || self.config.extra_domains.contains(&d)

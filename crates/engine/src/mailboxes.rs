@@ -78,10 +78,15 @@ impl Engine {
     pub async fn create_mailbox(&self, site: SiteId, req: &CreateMailboxRequest) -> EngineResult<(Mailbox, bool)> {
         let name = MailboxName::parse(&req.username).map_err(|e| EngineError::invalid("invalid_username", e.to_string()))?;
         let domain = req.domain.as_deref().map(|d| d.trim().to_ascii_lowercase()).unwrap_or_else(|| self.config.default_domain.clone());
-        if !self.is_hosted_domain(&domain) {
+        let site_domain = self.store.get_domain_by_name(&domain).await?;
+        let hosted_for_site = self.is_hosted_domain(&domain) || site_domain.as_ref().is_some_and(|d| d.site_id == site);
+        if !hosted_for_site {
             return Err(EngineError::invalid(
                 "domain_not_hosted",
-                format!("`{domain}` is not a domain this server hosts; leave `domain` out to use `{}`", self.config.default_domain),
+                format!(
+                    "`{domain}` is not a domain this site hosts; add it with POST /v1/domains, or leave `domain` out to use `{}`",
+                    self.config.default_domain
+                ),
             ));
         }
         let address = EmailAddress::parse(&format!("{}@{domain}", name.as_str()))

@@ -232,6 +232,21 @@ impl Engine {
         if recipients.is_empty() {
             return Err(EngineError::invalid("validation_error", "give at least one recipient in `to`, `cc` or `bcc`"));
         }
+        let mut suppressed = Vec::new();
+        for (address, _) in &recipients {
+            if self.store.get_suppression(mailbox.site_id, &address.canonical()).await?.is_some() {
+                suppressed.push(address.to_string());
+            }
+        }
+        if !suppressed.is_empty() {
+            return Err(EngineError::invalid(
+                "recipient_suppressed",
+                format!(
+                    "not sent: {} on this site's suppression list (an earlier hard bounce, complaint or manual entry); remove them with DELETE /v1/suppressions/{{address}} if that is wrong",
+                    suppressed.join(", ")
+                ),
+            ));
+        }
         if recipients.len() > self.config.max_recipients {
             return Err(EngineError::invalid(
                 "too_many_recipients",
@@ -303,9 +318,13 @@ impl Engine {
                 recipients,
                 created_at: now,
                 event_type: MESSAGE_SENT,
+                auth_results: None,
             })
             .await?;
         self.deliver_locally(&mut message).await?;
+        if message.recipients.iter().any(|r| r.status == DeliveryStatus::Queued) {
+            self.outbound.notify_one();
+        }
         Ok(SendMessageResponse {
             id: message.id,
             thread_id: message.thread_id,
@@ -368,6 +387,7 @@ impl Engine {
             recipients: s.recipients,
             created_at: s.created_at,
             raw_blob_key: raw_key,
+            auth_results: s.auth_results,
         };
         let event = NewEvent::new(s.site_id, Some(s.mailbox_id), s.event_type, message_event_data(&message));
         let new = NewMessage { message, new_thread: s.new_thread };
@@ -385,26 +405,11 @@ impl Engine {
         let mut raw: Option<Bytes> = None;
         for i in 0..message.recipients.len() {
             let r = message.recipients[i].clone();
-            if r.status != DeliveryStatus::Queued || !self.is_hosted_domain(r.address.domain()) {
+            if r.status != DeliveryStatus::Queued {
                 continue;
             }
-            let (base, tag) = r.address.without_tag();
-            let target = self.store.get_mailbox_by_address(&base.canonical()).await?;
-            let (status, reply, event_type) = match target {
-                Some(target) => {
-                    let bytes = match &raw {
-                        Some(b) => b.clone(),
-                        None => {
-                            let b = self.blobs.get(&message.raw_blob_key).await?;
-                            raw = Some(b.clone());
-                            b
-                        }
-                    };
-                    self.store_inbound_copy(&target, bytes, tag).await?;
-                    (DeliveryStatus::Delivered, format!("250 2.0.0 delivered to local mailbox {}", target.address), MESSAGE_DELIVERED)
-                }
-                None => (DeliveryStatus::Bounced, format!("550 5.1.1 <{}>: no such mailbox here", r.address), MESSAGE_BOUNCED),
-            };
+            let Some((status, reply)) = self.deliver_one_local(message, &r, &mut raw).await? else { continue };
+            let event_type = if status == DeliveryStatus::Delivered { MESSAGE_DELIVERED } else { MESSAGE_BOUNCED };
             let update = RecipientUpdate { status, last_reply: Some(reply.clone()), attempts: r.attempts + 1, next_attempt_at: None };
             let event = NewEvent::new(
                 message.site_id,
@@ -417,6 +422,7 @@ impl Engine {
                     "recipient": r.address,
                     "status": status,
                     "last_reply": reply,
+                    "attempts": update.attempts,
                 }),
             );
             self.store.update_recipient(message.id, &r.address, &update, std::slice::from_ref(&event)).await?;
@@ -429,10 +435,44 @@ impl Engine {
         Ok(())
     }
 
+    /// Delivers one recipient of `message` to a mailbox of this server, without recording
+    /// the outcome on the recipient (the caller does): `None` when the recipient's domain
+    /// is not hosted here; `Delivered` with an inbound copy stored; `Bounced` (and the address
+    /// suppressed) when the hosted domain has no such mailbox. `raw` caches the message bytes
+    /// across recipients.
+    pub async fn deliver_one_local(
+        &self,
+        message: &Message,
+        recipient: &Recipient,
+        raw: &mut Option<Bytes>,
+    ) -> EngineResult<Option<(DeliveryStatus, String)>> {
+        if !self.is_hosted(recipient.address.domain()).await? {
+            return Ok(None);
+        }
+        let (base, tag) = recipient.address.without_tag();
+        let Some(target) = self.store.get_mailbox_by_address(&base.canonical()).await? else {
+            let reply = format!("550 5.1.1 <{}>: no such mailbox here", recipient.address);
+            self.suppress(message.site_id, &recipient.address, "hard_bounce", Some(reply.clone())).await?;
+            return Ok(Some((DeliveryStatus::Bounced, reply)));
+        };
+        let bytes = match raw {
+            Some(b) => b.clone(),
+            None => raw.insert(self.blobs.get(&message.raw_blob_key).await?).clone(),
+        };
+        self.store_inbound_copy(&target, bytes, tag, None).await?;
+        Ok(Some((DeliveryStatus::Delivered, format!("250 2.0.0 delivered to local mailbox {}", target.address))))
+    }
+
     /// Stores `raw` as an inbound message of `mailbox`, threaded by its `In-Reply-To` and
     /// `References`. A message whose `Message-ID` the mailbox already holds inbound is not
     /// stored twice: the existing copy is returned.
-    pub async fn store_inbound_copy(&self, mailbox: &Mailbox, raw: Bytes, tag: Option<String>) -> EngineResult<Message> {
+    pub async fn store_inbound_copy(
+        &self,
+        mailbox: &Mailbox,
+        raw: Bytes,
+        tag: Option<String>,
+        auth_results: Option<serde_json::Value>,
+    ) -> EngineResult<Message> {
         let parsed = mime::parse(&raw).unwrap_or_default();
         if let Some(mid) = &parsed.message_id
             && let Some(existing) = self.store.find_message_by_message_id(mailbox.id, Some(Direction::Inbound), mid).await? {
@@ -462,6 +502,7 @@ impl Engine {
                 recipients: Vec::new(),
                 created_at: now(),
                 event_type: MESSAGE_RECEIVED,
+                auth_results,
             })
             .await;
         match (stored, message_id) {
@@ -481,7 +522,12 @@ impl Engine {
         let mut done = 0;
         loop {
             let due = self.store.due_recipients(now(), 100).await?;
-            let local: Vec<_> = due.into_iter().filter(|p| self.is_hosted_domain(p.recipient.address.domain())).collect();
+            let mut local = Vec::new();
+            for p in due {
+                if self.is_hosted(p.recipient.address.domain()).await? {
+                    local.push(p);
+                }
+            }
             if local.is_empty() {
                 return Ok(done);
             }
@@ -497,6 +543,50 @@ impl Engine {
                 return Ok(done);
             }
         }
+    }
+
+    /// Schedules another attempt for one recipient of `message` (deferred, bounced or failed)
+    /// right away, and wakes the delivery worker.
+    pub async fn retry_recipient(&self, message: &Message, address: &str) -> EngineResult<Message> {
+        let r = Self::find_recipient(message, address)?;
+        if matches!(r.status, DeliveryStatus::Delivered | DeliveryStatus::Sending | DeliveryStatus::Queued) {
+            return Err(EngineError::Conflict {
+                code: "invalid_state",
+                message: format!("{} is {}; only deferred, bounced or failed recipients can be retried", r.address, r.status),
+            });
+        }
+        let update = RecipientUpdate { status: DeliveryStatus::Queued, last_reply: r.last_reply.clone(), attempts: r.attempts, next_attempt_at: None };
+        self.store.update_recipient(message.id, &r.address, &update, &[]).await?;
+        self.outbound.notify_one();
+        self.store.get_message(message.id).await?.ok_or_else(|| EngineError::NotFound(format!("no message with id {}", message.id)))
+    }
+
+    /// Gives up on a recipient still waiting for delivery: it becomes `failed`.
+    pub async fn cancel_recipient(&self, message: &Message, address: &str) -> EngineResult<Message> {
+        let r = Self::find_recipient(message, address)?;
+        if r.status.is_final() {
+            return Err(EngineError::Conflict { code: "invalid_state", message: format!("{} is already {}", r.address, r.status) });
+        }
+        let reply = "cancelled by an operator".to_string();
+        let update = RecipientUpdate { status: DeliveryStatus::Failed, last_reply: Some(reply.clone()), attempts: r.attempts, next_attempt_at: None };
+        let event = NewEvent::new(
+            message.site_id,
+            Some(message.mailbox_id),
+            MESSAGE_FAILED,
+            serde_json::json!({"message_id": message.id, "mailbox_id": message.mailbox_id, "thread_id": message.thread_id,
+                "recipient": r.address, "status": DeliveryStatus::Failed, "last_reply": reply, "attempts": r.attempts}),
+        );
+        self.store.update_recipient(message.id, &r.address, &update, std::slice::from_ref(&event)).await?;
+        self.store.get_message(message.id).await?.ok_or_else(|| EngineError::NotFound(format!("no message with id {}", message.id)))
+    }
+
+    fn find_recipient<'a>(message: &'a Message, address: &str) -> EngineResult<&'a Recipient> {
+        let wanted = address.trim().to_lowercase();
+        message
+            .recipients
+            .iter()
+            .find(|r| r.address.canonical() == wanted)
+            .ok_or_else(|| EngineError::NotFound(format!("message {} has no recipient {address}", message.id)))
     }
 
     /// Applies a `PATCH /v1/messages/{id}`.
@@ -556,6 +646,7 @@ struct StoreParsed {
     recipients: Vec<Recipient>,
     created_at: DateTime<Utc>,
     event_type: &'static str,
+    auth_results: Option<serde_json::Value>,
 }
 
 /// Returns the payload of `message.sent` / `message.received` events: the message object.

@@ -27,11 +27,114 @@ pub struct Config {
     pub admin_api_key: Option<String>,
     /// Log filter, such as `info` or `mailroom=debug,info`.
     pub log_level: String,
+    /// This server's host name: SMTP banner and EHLO name, MX target of hosted domains.
+    pub hostname: String,
+    /// Base64 of the 32-byte key that encrypts secrets at rest; when unset, a key file
+    /// `<data_dir>/encryption-key` is generated on first start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<String>,
     /// The HTTP interface.
     pub http: HttpConfig,
+    /// The inbound SMTP listener.
+    pub smtp: SmtpSection,
+    /// Outbound delivery.
+    pub delivery: DeliverySection,
+    /// DNS used for MX lookups and SPF/DKIM/DMARC checks.
+    pub dns: DnsSection,
     /// Message limits.
     pub limits: LimitsConfig,
 }
+
+/// The inbound SMTP listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpSection {
+    /// Address to listen on; port 0 picks a free port; empty disables SMTP.
+    pub addr: String,
+    /// The largest message accepted, in bytes (SIZE; 552 past it).
+    pub max_message_bytes: usize,
+    /// Recipients per transaction (452 past it).
+    pub max_recipients: usize,
+    /// Protocol errors per session before 421.
+    pub max_errors: usize,
+    /// Seconds of silence before 421.
+    pub idle_timeout_secs: u64,
+    /// Concurrent sessions.
+    pub max_connections: usize,
+    /// PEM certificate chain for STARTTLS; empty: a self-signed one generated at start.
+    pub tls_cert: String,
+    /// PEM private key for STARTTLS.
+    pub tls_key: String,
+}
+
+/// Outbound delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeliverySection {
+    /// Runs the delivery worker on this node.
+    pub enabled: bool,
+    /// A smarthost `host:port` that takes all remote mail; empty: deliver to each domain's MX.
+    pub relay: String,
+    /// `starttls` (required), `opportunistic`, `implicit` or `none`.
+    pub relay_tls: String,
+    /// AUTH user name for the relay.
+    pub relay_username: String,
+    /// AUTH password for the relay (prefer MAILROOM_DELIVERY_RELAY_PASSWORD).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub relay_password: String,
+    /// Static routes `domain = "host:port"`, overriding relay and MX.
+    pub routes: std::collections::BTreeMap<String, String>,
+    /// Seconds to wait after the 1st, 2nd, … temporary failure; the last value repeats.
+    pub retry_schedule_secs: Vec<u64>,
+    /// Give up (status `failed`) this many seconds after the message was sent.
+    pub give_up_after_secs: u64,
+    /// Deliveries in parallel.
+    pub concurrency: usize,
+    /// Accept any TLS certificate from peers (development only).
+    pub allow_invalid_certs: bool,
+}
+
+/// DNS settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DnsSection {
+    /// Name servers (`ip:port`) to ask; empty: the system's resolver configuration.
+    pub nameservers: Vec<String>,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:2525".into(),
+            max_message_bytes: 25 * 1024 * 1024,
+            max_recipients: 100,
+            max_errors: 10,
+            idle_timeout_secs: 300,
+            max_connections: 1000,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+        }
+    }
+}
+
+impl Default for DeliverySection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            relay: String::new(),
+            relay_tls: "starttls".into(),
+            relay_username: String::new(),
+            relay_password: String::new(),
+            routes: Default::default(),
+            retry_schedule_secs: vec![60, 300, 900, 1800, 3600, 7200, 14400, 28800],
+            give_up_after_secs: 5 * 24 * 3600,
+            concurrency: 16,
+            allow_invalid_certs: false,
+        }
+    }
+}
+
+
 
 /// The HTTP interface.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,7 +163,12 @@ impl Default for Config {
             domains: Vec::new(),
             admin_api_key: None,
             log_level: "info".into(),
+            hostname: "localhost".into(),
+            encryption_key: None,
             http: HttpConfig::default(),
+            smtp: SmtpSection::default(),
+            delivery: DeliverySection::default(),
+            dns: DnsSection::default(),
             limits: LimitsConfig::default(),
         }
     }
@@ -102,18 +210,66 @@ domains = []
 # Log filter: error, warn, info, debug, trace, or per module (mailroom_api=debug,info).
 log_level = "info"
 
+# This server's host name: SMTP banner and EHLO name, and the MX target of hosted domains.
+hostname = "localhost"
+
+# Base64 of a 32-byte key that encrypts secrets at rest (DKIM keys, SMTP passwords). Prefer
+# MAILROOM_ENCRYPTION_KEY. When unset, <data_dir>/encryption-key is generated on first start.
+# encryption_key = "..."
+
 [http]
 # Address of the REST API, docs (/docs) and health checks. Port 0 picks a free port.
 addr = "127.0.0.1:8025"
 # The largest request body in bytes (base64 attachments included); larger bodies get 413.
 max_body_bytes = 36700160
 
+[smtp]
+# Inbound SMTP. Port 0 picks a free port; an empty address disables the listener.
+addr = "127.0.0.1:2525"
+# SIZE limit in bytes; larger messages get 552.
+max_message_bytes = 26214400
+# Recipients per transaction; more get 452.
+max_recipients = 100
+# Protocol errors per session before the server answers 421 and hangs up.
+max_errors = 10
+# Seconds of silence before 421.
+idle_timeout_secs = 300
+max_connections = 1000
+# PEM files for STARTTLS. Empty: a self-signed certificate is generated at start (development).
+tls_cert = ""
+tls_key = ""
+
+[delivery]
+# Run the outbound queue worker on this node.
+enabled = true
+# Smarthost host:port for all remote mail; empty delivers to each domain's MX.
+relay = ""
+# starttls (required), opportunistic, implicit or none.
+relay_tls = "starttls"
+relay_username = ""
+# relay_password = ""   (prefer MAILROOM_DELIVERY_RELAY_PASSWORD)
+# Seconds between attempts after each temporary failure; the last value repeats.
+retry_schedule_secs = [60, 300, 900, 1800, 3600, 7200, 14400, 28800]
+# Give up after this many seconds (5 days).
+give_up_after_secs = 432000
+concurrency = 16
+# Accept any TLS certificate from peers (development only).
+allow_invalid_certs = false
+
+# Static routes override relay and MX: domain = "host:port".
+[delivery.routes]
+# "example.test" = "127.0.0.1:2526"
+
+[dns]
+# Name servers (ip:port) for MX lookups and SPF/DKIM/DMARC checks; empty uses the system's.
+nameservers = []
+
 [limits]
 # The most recipients (to + cc + bcc) one message may have.
 max_recipients = 100
 "#;
 
-const SECTIONS: &[&str] = &["http", "limits"];
+const SECTIONS: &[&str] = &["http", "smtp", "delivery", "dns", "limits"];
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -130,6 +286,12 @@ pub struct FlagOverrides {
     /// `--http-addr`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_addr: Option<String>,
+    /// `--smtp-addr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_addr: Option<String>,
+    /// `--hostname`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
 }
 
 impl Config {
@@ -160,6 +322,12 @@ impl Config {
         if let Some(a) = &flags.http_addr {
             config.http.addr = a.clone();
         }
+        if let Some(a) = &flags.smtp_addr {
+            config.smtp.addr = a.clone();
+        }
+        if let Some(h) = &flags.hostname {
+            config.hostname = h.clone();
+        }
         config.validate()?;
         Ok(config)
     }
@@ -180,6 +348,24 @@ impl Config {
         if self.http.max_body_bytes < 1024 {
             bail!("http.max_body_bytes must be at least 1024");
         }
+        if !self.smtp.addr.is_empty() {
+            self.smtp.addr.parse::<std::net::SocketAddr>().with_context(|| format!("smtp.addr `{}` is not an address such as 127.0.0.1:2525", self.smtp.addr))?;
+        }
+        if !["starttls", "opportunistic", "implicit", "none"].contains(&self.delivery.relay_tls.as_str()) {
+            bail!("delivery.relay_tls must be starttls, opportunistic, implicit or none");
+        }
+        for (domain, target) in &self.delivery.routes {
+            parse_host_port(target).with_context(|| format!("delivery.routes.{domain}: `{target}` is not host:port"))?;
+        }
+        if !self.delivery.relay.is_empty() {
+            parse_host_port(&self.delivery.relay).with_context(|| format!("delivery.relay `{}` is not host:port", self.delivery.relay))?;
+        }
+        if self.delivery.retry_schedule_secs.is_empty() {
+            bail!("delivery.retry_schedule_secs needs at least one value");
+        }
+        for ns in &self.dns.nameservers {
+            ns.parse::<std::net::SocketAddr>().with_context(|| format!("dns.nameservers: `{ns}` is not ip:port"))?;
+        }
         if self.limits.max_recipients == 0 {
             bail!("limits.max_recipients must be at least 1");
         }
@@ -196,6 +382,17 @@ impl Config {
     }
 }
 
+/// Splits `host:port`.
+pub fn parse_host_port(s: &str) -> anyhow::Result<(String, u16)> {
+    let (host, port) = s.rsplit_once(':').context("missing `:port`")?;
+    let port = port.parse::<u16>().context("the port is not a number")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        bail!("missing host");
+    }
+    Ok((host.to_string(), port))
+}
+
 /// Maps the part after `MAILROOM_` to a config key (`HTTP_ADDR` → `http.addr`) and its
 /// default value (which says the type to parse), or `None` for variables that are not
 /// configuration (such as the CLI's `MAILROOM_URL`).
@@ -207,8 +404,11 @@ fn env_key(rest: &str) -> Option<(String, serde_json::Value)> {
             return defaults.get(*s)?.get(field).map(|d| (format!("{s}.{field}"), d.clone()));
         }
     }
-    if k == "admin_api_key" {
+    if k == "admin_api_key" || k == "encryption_key" {
         return Some((k, serde_json::Value::String(String::new())));
+    }
+    if k == "delivery_relay_password" {
+        return Some(("delivery.relay_password".into(), serde_json::Value::String(String::new())));
     }
     defaults.get(&k).map(|d| (k.clone(), d.clone()))
 }
@@ -230,6 +430,14 @@ fn parse_env_value(name: &str, default: &serde_json::Value, v: &str) -> anyhow::
                 .map(|s| Value::from(s.to_string()))
                 .collect::<Vec<_>>(),
         ),
+        serde_json::Value::Object(_) => {
+            let mut map = figment::value::Dict::new();
+            for pair in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (k, val) = pair.split_once('=').with_context(|| format!("{name} must be a list of key=value pairs, such as a.test=127.0.0.1:2526"))?;
+                map.insert(k.trim().to_string(), Value::from(val.trim().to_string()));
+            }
+            Value::from(map)
+        }
         _ => Value::from(v.to_string()),
     })
 }
@@ -238,7 +446,7 @@ fn check_known_keys(text: &str) -> anyhow::Result<()> {
     let file: toml::Table = text.parse().context("the file is not valid TOML")?;
     let defaults = serde_json::to_value(Config::default())?;
     for (key, value) in &file {
-        if key == "admin_api_key" {
+        if key == "admin_api_key" || key == "encryption_key" {
             continue;
         }
         match defaults.get(key) {
@@ -246,7 +454,7 @@ fn check_known_keys(text: &str) -> anyhow::Result<()> {
             Some(serde_json::Value::Object(section)) => {
                 let Some(table) = value.as_table() else { bail!("`{key}` must be a table ([{key}])") };
                 for sub in table.keys() {
-                    if !section.contains_key(sub) {
+                    if !section.contains_key(sub) && !(key == "delivery" && sub == "relay_password") {
                         bail!("unknown key `{key}.{sub}`; `mailroom config default` lists every key");
                     }
                 }

@@ -47,6 +47,12 @@ struct ServeArgs {
     /// The domain of mailboxes created without one [default: mailroom.localhost].
     #[arg(long)]
     default_domain: Option<String>,
+    /// SMTP listen address; port 0 picks a free port; "" disables SMTP [default: 127.0.0.1:2525].
+    #[arg(long)]
+    smtp_addr: Option<String>,
+    /// This server's host name (SMTP banner, EHLO, MX target) [default: localhost].
+    #[arg(long)]
+    hostname: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -63,6 +69,8 @@ fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
         database_url: args.database_url.clone(),
         default_domain: args.default_domain.clone(),
         http_addr: args.http_addr.clone(),
+        smtp_addr: args.smtp_addr.clone(),
+        hostname: args.hostname.clone(),
     };
     Config::load(args.config.as_deref(), std::env::vars(), &flags)
 }
@@ -80,6 +88,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         writeln!(out, "admin API key (shown once; also saved to {}): {key}", data_dir.join(mailroom::server::ADMIN_KEY_FILE).display())?;
     }
     writeln!(out, "http listening on {}", server.http_addr)?;
+    if let Some(smtp) = server.smtp_addr {
+        writeln!(out, "smtp listening on {smtp}")?;
+    }
     out.flush()?;
     drop(out);
     let stop = server.shutdown_handle();
@@ -119,6 +130,12 @@ async fn main() -> std::process::ExitCode {
         Command::Config(ConfigCommand::Show(args)) => load_config(&args).and_then(|mut c| {
             if c.admin_api_key.is_some() {
                 c.admin_api_key = Some("(set, hidden)".into());
+            }
+            if c.encryption_key.is_some() {
+                c.encryption_key = Some("(set, hidden)".into());
+            }
+            if !c.delivery.relay_password.is_empty() {
+                c.delivery.relay_password = "(set, hidden)".into();
             }
             print!("{}", toml::to_string_pretty(&c)?);
             Ok(())

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -20,6 +21,8 @@ pub const ADMIN_KEY_FILE: &str = "admin-api-key";
 pub struct Server {
     /// Where HTTP listens.
     pub http_addr: SocketAddr,
+    /// Where SMTP listens, when enabled.
+    pub smtp_addr: Option<SocketAddr>,
     /// The admin key generated at this start (first start only).
     pub generated_admin_key: Option<String>,
     /// The engine, for tests that look below the API.
@@ -67,8 +70,12 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 
 /// Starts every listener and background task; returns once they accept connections.
 pub async fn start(config: Config) -> anyhow::Result<Server> {
+    // One TLS provider for the whole process (rustls, mail-send, reqwest, sqlx): aws-lc-rs.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
+    let secrets = mailroom_engine::SecretBox::load_or_create(config.encryption_key.as_deref(), &config.data_dir.join("encryption-key"))
+        .context("could not load the encryption key for secrets at rest")?;
     let store = open_store(&config.effective_database_url()).await?;
     let blobs = Arc::new(
         LocalBlobStore::open(config.data_dir.join("blobs"))
@@ -81,13 +88,21 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             default_domain: config.default_domain.clone(),
             extra_domains: config.domains.clone(),
             max_recipients: config.limits.max_recipients,
+            hostname: config.hostname.clone(),
         },
+        secrets,
     );
+    let nameservers = config.dns.nameservers.iter().map(|n| n.parse()).collect::<Result<Vec<SocketAddr>, _>>()?;
+    let verifier = mailroom_engine::AuthVerifier::new(&nameservers, &config.hostname).map_err(anyhow::Error::msg)?;
+    let engine = engine.with_auth_verifier(Arc::new(verifier));
     engine.ensure_default_site().await.context("could not create the default site")?;
     let generated_admin_key = ensure_admin_key(&engine, &config).await?;
-    let recovered = engine.recover_local_deliveries().await.context("could not finish interrupted local deliveries")?;
-    if recovered > 0 {
-        tracing::info!(recovered, "finished local deliveries interrupted by the last stop");
+    if !config.delivery.enabled {
+        // Without a delivery worker on this node, finish local deliveries a crash cut short.
+        let recovered = engine.recover_local_deliveries().await.context("could not finish interrupted local deliveries")?;
+        if recovered > 0 {
+            tracing::info!(recovered, "finished local deliveries interrupted by the last stop");
+        }
     }
 
     let ready = Arc::new(AtomicBool::new(false));
@@ -109,8 +124,100 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         }
     }));
     tasks.push(tokio::spawn(purge_idempotency_keys(engine.clone(), rx.clone())));
+
+    let smtp_addr = if config.smtp.addr.is_empty() {
+        None
+    } else {
+        let listener = tokio::net::TcpListener::bind(&config.smtp.addr)
+            .await
+            .with_context(|| format!("could not listen for SMTP on {} (in use? set smtp.addr or --smtp-addr)", config.smtp.addr))?;
+        let addr = listener.local_addr()?;
+        let tls = if config.smtp.tls_cert.is_empty() {
+            mailroom_smtp::self_signed_tls(&config.hostname).context("could not generate a self-signed certificate for STARTTLS")?
+        } else {
+            mailroom_smtp::tls_from_pem_files(Path::new(&config.smtp.tls_cert), Path::new(&config.smtp.tls_key))
+                .with_context(|| format!("could not load the STARTTLS certificate {} / key {}", config.smtp.tls_cert, config.smtp.tls_key))?
+        };
+        let smtp_config = mailroom_smtp::SmtpConfig {
+            hostname: config.hostname.clone(),
+            max_message_size: config.smtp.max_message_bytes,
+            max_recipients: config.smtp.max_recipients,
+            max_errors: config.smtp.max_errors,
+            idle_timeout: Duration::from_secs(config.smtp.idle_timeout_secs),
+            max_connections: config.smtp.max_connections,
+            tls: Some(tls),
+            ..mailroom_smtp::SmtpConfig::default()
+        };
+        let handler = Arc::new(crate::glue::EngineInbound(engine.clone()));
+        tasks.push(tokio::spawn(mailroom_smtp::serve(listener, smtp_config, handler, rx.clone())));
+        Some(addr)
+    };
+
+    if config.delivery.enabled {
+        let deliverer = Arc::new(mailroom_delivery::Deliverer::new(
+            engine.store().clone(),
+            engine.blobs().clone(),
+            Arc::new(crate::glue::EngineHooks(engine.clone())),
+            delivery_config(&config)?,
+        ));
+        let waker = deliverer.waker();
+        let kick = engine.outbound_notify();
+        let mut stop = rx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = kick.notified() => waker.notify_one(),
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        }));
+        tasks.push(tokio::spawn(deliverer.run(rx.clone())));
+    }
+
     ready.store(true, Ordering::Release);
-    Ok(Server { http_addr, generated_admin_key, engine, shutdown: tx, tasks })
+    Ok(Server { http_addr, smtp_addr, generated_admin_key, engine, shutdown: tx, tasks })
+}
+
+fn delivery_config(config: &Config) -> anyhow::Result<mailroom_delivery::DeliveryConfig> {
+    use mailroom_delivery::{DeliveryConfig, RelayConfig, TlsMode};
+    let d = &config.delivery;
+    let relay = if d.relay.is_empty() {
+        None
+    } else {
+        let (host, port) = crate::config::parse_host_port(&d.relay)?;
+        Some(RelayConfig {
+            host,
+            port,
+            tls: match d.relay_tls.as_str() {
+                "implicit" => TlsMode::Implicit,
+                "none" => TlsMode::None,
+                "opportunistic" => TlsMode::Opportunistic,
+                _ => TlsMode::StartTls,
+            },
+            username: Some(d.relay_username.clone()).filter(|u| !u.is_empty()),
+            password: Some(d.relay_password.clone()).filter(|p| !p.is_empty()),
+        })
+    };
+    let mut routes = std::collections::HashMap::new();
+    for (domain, target) in &d.routes {
+        routes.insert(domain.to_ascii_lowercase(), crate::config::parse_host_port(target)?);
+    }
+    let dns = if config.dns.nameservers.is_empty() {
+        None
+    } else {
+        Some(config.dns.nameservers.iter().map(|n| n.parse()).collect::<Result<Vec<SocketAddr>, _>>()?)
+    };
+    Ok(DeliveryConfig {
+        hostname: config.hostname.clone(),
+        relay,
+        routes,
+        retry_schedule: d.retry_schedule_secs.iter().map(|s| Duration::from_secs(*s)).collect(),
+        give_up_after: Duration::from_secs(d.give_up_after_secs),
+        concurrency: d.concurrency.max(1),
+        allow_invalid_certs: d.allow_invalid_certs,
+        dns,
+        ..DeliveryConfig::default()
+    })
 }
 
 async fn purge_idempotency_keys(engine: Engine, mut stop: watch::Receiver<bool>) {

@@ -3,57 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mailroom");
-
-struct Served {
-    child: Child,
-    url: String,
-    key_line: Option<String>,
-}
-
-#[allow(clippy::zombie_processes)] // `stop` waits for it.
-fn serve(data_dir: &std::path::Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--http-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .args(extra)
-        .env_remove("MAILROOM_ADMIN_API_KEY")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("mailroom serve starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut key_line = None;
-    loop {
-        let line = lines.next().expect("serve prints its listeners").expect("utf-8");
-        if line.starts_with("admin API key") {
-            key_line = Some(line);
-        } else if let Some(addr) = line.strip_prefix("http listening on ") {
-            // Keep draining stdout so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return Served { child, url: format!("http://{addr}"), key_line };
-        }
-    }
-}
-
-fn stop(mut s: Served) {
-    let status = Command::new("kill").args(["-INT", &s.child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    for _ in 0..100 {
-        if let Some(code) = s.child.try_wait().unwrap() {
-            assert!(code.success(), "graceful shutdown exits 0, got {code}");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    s.child.kill().unwrap();
-    panic!("the server did not stop within 5 s of Ctrl-C");
-}
+use common::process::{BIN, serve, stop};
 
 fn cli(url: &str, key: &str, args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).env("MAILROOM_URL", url).env("MAILROOM_API_KEY", key).output().expect("cli runs");

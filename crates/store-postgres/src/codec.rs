@@ -156,7 +156,7 @@ pub(crate) fn thread(row: &PgRow) -> StoreResult<Thread> {
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.site_id, m.mailbox_id, m.thread_id, m.direction, \
     m.message_id_header, m.in_reply_to, m.\"references\", m.from_address, m.to_addresses, m.cc_addresses, \
     m.bcc_addresses, m.reply_to, m.subject, m.text_body, m.html_body, m.snippet, m.headers, m.labels, \
-    m.read, m.size, m.raw_blob_key, m.created_at";
+    m.read, m.size, m.raw_blob_key, m.auth_results, m.created_at";
 
 /// Decodes a `messages` row (without its attachments and recipients).
 pub(crate) fn message(row: &PgRow) -> StoreResult<Message> {
@@ -184,6 +184,7 @@ pub(crate) fn message(row: &PgRow) -> StoreResult<Message> {
         read: col(row, "read")?,
         size: unsigned(row, "size")?,
         recipients: Vec::new(),
+        auth_results: opt_json(row, "auth_results")?,
         created_at: time(row, "created_at")?,
         raw_blob_key: col(row, "raw_blob_key")?,
     })

@@ -298,8 +298,8 @@ impl Store for SqliteStore {
         sqlx::query(
             "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
              from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
-             labels, read, size, raw_blob_key, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             labels, read, size, raw_blob_key, auth_results, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(m.id.as_uuid())
         .bind(m.site_id.as_uuid())
@@ -323,6 +323,7 @@ impl Store for SqliteStore {
         .bind(m.read)
         .bind(signed(m.size, "message size")?)
         .bind(&m.raw_blob_key)
+        .bind(m.auth_results.as_ref().map(to_json).transpose()?)
         .bind(ts(created_at))
         .execute(&mut *tx)
         .await

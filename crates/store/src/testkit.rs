@@ -240,6 +240,7 @@ pub fn message_value(mb: &Mailbox, thread: ThreadId, at: DateTime<Utc>) -> Messa
         recipients: Vec::new(),
         created_at: at,
         raw_blob_key: format!("messages/{id}.eml"),
+        auth_results: None,
     }
 }
 

@@ -1,10 +1,13 @@
 //! The route handlers, one module per resource.
 
 pub mod admin;
+pub mod domains;
 pub mod events;
 pub mod health;
 pub mod mailboxes;
 pub mod messages;
+pub mod queue;
+pub mod suppressions;
 pub mod threads;
 
 use crate::error::ApiError;

@@ -4,6 +4,9 @@
 
 use mailroom::config::Config;
 use mailroom::server::{self, Server};
+pub mod dns;
+pub mod process;
+
 use mailroom_client::{Client, ClientError};
 use mailroom_core::api::*;
 use mailroom_core::*;
@@ -21,6 +24,9 @@ pub struct TestApp {
 pub fn test_config(data_dir: PathBuf) -> Config {
     let mut c = Config { data_dir, domains: vec!["other.test".into()], ..Config::default() };
     c.http.addr = "127.0.0.1:0".into();
+    c.smtp.addr = "127.0.0.1:0".into();
+    // The API tests look at the queue as the API leaves it; delivery tests turn the worker on.
+    c.delivery.enabled = false;
     c
 }
 

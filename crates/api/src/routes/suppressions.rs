@@ -1,0 +1,69 @@
+//! The suppression list: addresses a site must not mail.
+
+use super::limit;
+use super::mailboxes::target_site;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use mailroom_core::api::{CreateSuppressionRequest, ErrorBody, Page};
+use mailroom_core::{EmailAddress, KeyScope, SiteId, Suppression};
+use serde::Deserialize;
+
+/// Paging and site of suppression routes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressionQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1-100 (default 50).
+    pub limit: Option<u32>,
+    /// Admin keys: only this site (list) or the site to act on (delete; default site).
+    pub site_id: Option<SiteId>,
+}
+
+fn parse_address(a: &str) -> ApiResult<EmailAddress> {
+    EmailAddress::parse(a).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email_address", e.to_string()))
+}
+
+/// Lists suppressed addresses, alphabetically.
+#[utoipa::path(get, path = "/v1/suppressions", tag = "suppressions", params(SuppressionQuery),
+    responses((status = 200, body = Page<Suppression>)), security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<SuppressionQuery>) -> ApiResult<Json<Page<Suppression>>> {
+    let limit = limit(q.limit)?;
+    let site = match auth.scope {
+        KeyScope::Site(own) => Some(own),
+        KeyScope::Admin => q.site_id,
+    };
+    let items = state.engine.store().list_suppressions(site, q.cursor.as_deref(), limit).await?;
+    let next_cursor = if items.len() as u32 >= limit { items.last().map(|s| s.address.to_string()) } else { None };
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// Adds an address to the suppression list; sends to it are refused until it is removed.
+#[utoipa::path(post, path = "/v1/suppressions", tag = "suppressions", request_body = CreateSuppressionRequest,
+    responses((status = 201, body = Suppression), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateSuppressionRequest>) -> ApiResult<(StatusCode, Json<Suppression>)> {
+    let site = target_site(&state, &auth, req.site_id).await?;
+    let address = parse_address(&req.address)?;
+    let reason = req.reason.unwrap_or_else(|| "manual".into());
+    if !["manual", "hard_bounce", "complaint", "unsubscribe"].contains(&reason.as_str()) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", "`reason` must be manual, hard_bounce, complaint or unsubscribe"));
+    }
+    Ok((StatusCode::CREATED, Json(state.engine.suppress(site, &address, &reason, req.detail).await?)))
+}
+
+/// Removes an address from the suppression list.
+#[utoipa::path(delete, path = "/v1/suppressions/{address}", tag = "suppressions", params(("address" = String, Path), SuppressionQuery),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn delete(State(state): State<AppState>, auth: Auth, Path(address): Path<String>, ApiQuery(q): ApiQuery<SuppressionQuery>) -> ApiResult<StatusCode> {
+    let site = target_site(&state, &auth, q.site_id).await?;
+    let address = parse_address(&address)?;
+    if state.engine.store().delete_suppression(site, &address.canonical()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{address} is not on the suppression list")))
+    }
+}

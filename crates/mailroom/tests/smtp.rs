@@ -1,0 +1,273 @@
+//! Real email between real servers: two Mailroom instances on loopback exchanging DKIM-signed
+//! mail over SMTP, the inbound listener's reply codes through the real engine, bounces and
+//! suppression end to end.
+
+mod common;
+
+use common::dns::TestDns;
+use common::*;
+use mailroom_client::Method;
+use mailroom_core::api::*;
+use mailroom_core::*;
+use serde_json::json;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts a node hosting `domain` whose SMTP listens on `port`, routing `routes` directly.
+async fn node(domain: &str, port: u16, routes: &[(&str, u16)], dns: &TestDns) -> TestApp {
+    let routes: Vec<(String, String)> = routes.iter().map(|(d, p)| (d.to_string(), format!("127.0.0.1:{p}"))).collect();
+    let dns_addr = dns.addr.to_string();
+    let host = format!("mx.{domain}");
+    spawn_app_with(move |c| {
+        c.hostname = host;
+        c.smtp.addr = format!("127.0.0.1:{port}");
+        c.delivery.enabled = true;
+        c.delivery.routes = routes.into_iter().collect();
+        c.delivery.retry_schedule_secs = vec![1];
+        c.dns.nameservers = vec![dns_addr];
+    })
+    .await
+}
+
+/// Adds `domain` to the node and publishes its records (DKIM, SPF, DMARC, MX → 127.0.0.1).
+async fn host_domain(app: &TestApp, dns: &TestDns, domain: &str) {
+    let created = app.admin.raw_request(Method::POST, "/v1/domains", Some(json!({"name": domain})), &[]).await.unwrap();
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string();
+    let records: serde_json::Value = app.admin.raw_request(Method::GET, &format!("/v1/domains/{id}/dns"), None, &[]).await.unwrap().json().unwrap();
+    let mut kinds = Vec::new();
+    for r in records["records"].as_array().unwrap() {
+        let (t, name, value) = (r["type"].as_str().unwrap(), r["name"].as_str().unwrap(), r["value"].as_str().unwrap());
+        kinds.push(format!("{t} {name}"));
+        match t {
+            "TXT" => dns.txt(name, value),
+            "MX" => {
+                let host = value.split_whitespace().nth(1).unwrap();
+                dns.mx(name, 10, host);
+                dns.a(host, Ipv4Addr::LOCALHOST);
+            }
+            other => panic!("unexpected record type {other}"),
+        }
+    }
+    assert_eq!(
+        kinds,
+        vec![
+            format!("MX {domain}"),
+            format!("TXT {domain}"),
+            format!("TXT mailroom-ed25519._domainkey.{domain}"),
+            format!("TXT mailroom-rsa._domainkey.{domain}"),
+            format!("TXT _dmarc.{domain}"),
+        ]
+    );
+}
+
+async fn wait_for<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn inbound(app: &TestApp, mailbox: MailboxId, count: usize) -> Vec<Message> {
+    wait_for("inbound mail", || async {
+        let page = app.admin.list_messages(mailbox, &MessageQuery { direction: Some("inbound".into()), ..Default::default() }).await.unwrap();
+        (page.items.len() >= count).then_some(page.items)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_exchange_dkim_signed_mail_and_keep_threads() {
+    let dns = TestDns::start().await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = node("a.test", port_a, &[("b.test", port_b)], &dns).await;
+    let b = node("b.test", port_b, &[("a.test", port_a)], &dns).await;
+    host_domain(&a, &dns, "a.test").await;
+    host_domain(&b, &dns, "b.test").await;
+    let alice = a.admin.create_mailbox(&CreateMailboxRequest { username: "alice".into(), domain: Some("a.test".into()), display_name: Some("Alice".into()), ..Default::default() }).await.unwrap();
+    let bob = b.admin.create_mailbox(&CreateMailboxRequest { username: "bob".into(), domain: Some("b.test".into()), ..Default::default() }).await.unwrap();
+
+    // A sends to B over SMTP.
+    let sent = a.admin.send_message(alice.id, &text_message(&["bob@b.test"], "Across servers", "Hello from A"), None).await.unwrap();
+    assert_eq!(sent.recipients[0].status, DeliveryStatus::Queued);
+    let got = inbound(&b, bob.id, 1).await;
+    let received = &got[0];
+    assert_eq!(received.message_id.as_deref(), Some(sent.message_id.as_str()));
+    assert_eq!(received.subject.as_deref(), Some("Across servers"));
+    let auth = received.auth_results.as_ref().expect("auth results are stored");
+    assert_eq!(auth["dkim"], "pass", "{auth}");
+    assert_eq!(auth["spf"], "pass", "{auth}");
+    assert_eq!(auth["dmarc"], "pass", "{auth}");
+    assert_eq!(auth["dkim_domains"], json!(["a.test", "a.test"]), "both the Ed25519 and the RSA signature verify");
+    let raw = String::from_utf8(b.admin.get_raw_message(received.id).await.unwrap().to_vec()).unwrap();
+    assert_eq!(raw.matches("DKIM-Signature:").count(), 2);
+    assert!(raw.contains("a=ed25519-sha256") && raw.contains("a=rsa-sha256"));
+    wait_for("A's recipient to be delivered", || async {
+        let m = a.admin.get_message(sent.id).await.unwrap();
+        (m.recipients[0].status == DeliveryStatus::Delivered).then_some(m)
+    })
+    .await;
+
+    // B replies through the API; the reply lands in A's original thread.
+    let reply = b.admin.reply(received.id, &ReplyRequest { text: Some("Hello back from B".into()), ..Default::default() }, None).await.unwrap();
+    assert_eq!(reply.thread_id, received.thread_id);
+    let back = inbound(&a, alice.id, 1).await;
+    assert_eq!(back[0].thread_id, sent.thread_id, "the reply joins the original thread on A");
+    assert_eq!(back[0].in_reply_to.as_deref(), Some(sent.message_id.as_str()));
+    assert_eq!(back[0].auth_results.as_ref().unwrap()["dkim"], "pass");
+    let thread = a.admin.get_thread(sent.thread_id).await.unwrap();
+    assert_eq!(thread.messages.len(), 2);
+    assert_eq!(thread.messages[1].text.as_deref().map(str::trim), Some("Hello back from B"));
+
+    // Mail claiming to be from a.test but not signed by it fails DKIM and DMARC on B.
+    let forged = "From: alice@a.test\r\nTo: bob@b.test\r\nSubject: forged\r\nMessage-ID: <forged@a.test>\r\n\r\nnot really alice\r\n";
+    let replies = smtp_send(b.server.as_ref().unwrap().smtp_addr.unwrap(), "evil@elsewhere.test", &["bob@b.test"], forged).await;
+    assert!(replies.last().unwrap().starts_with("250"), "{replies:?}");
+    let all = inbound(&b, bob.id, 2).await;
+    let forged = all.iter().find(|m| m.subject.as_deref() == Some("forged")).unwrap();
+    let auth = forged.auth_results.as_ref().unwrap();
+    assert_eq!(auth["dkim"], "none");
+    assert_eq!(auth["dmarc"], "fail", "{auth}");
+}
+
+/// Sends one message over plain SMTP and returns the server's replies, one per command.
+async fn smtp_send(addr: std::net::SocketAddr, from: &str, to: &[&str], message: &str) -> Vec<String> {
+    let mut lines = vec!["EHLO client.test".to_string(), format!("MAIL FROM:<{from}>")];
+    lines.extend(to.iter().map(|t| format!("RCPT TO:<{t}>")));
+    lines.push("DATA".into());
+    smtp_dialogue(addr, &lines, Some(message)).await
+}
+
+/// Speaks SMTP line by line; `data` is sent (dot-terminated) after a 354.
+async fn smtp_dialogue(addr: std::net::SocketAddr, commands: &[String], data: Option<&str>) -> Vec<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (r, mut w) = stream.into_split();
+    let mut r = BufReader::new(r);
+    async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
+        let mut full = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).await.unwrap() == 0 {
+                return full;
+            }
+            full.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] == b' ' {
+                return full.trim_end().to_string();
+            }
+        }
+    }
+    let mut out = vec![reply(&mut r).await];
+    for c in commands {
+        w.write_all(format!("{c}\r\n").as_bytes()).await.unwrap();
+        let rep = reply(&mut r).await;
+        let go_data = rep.starts_with("354");
+        out.push(rep);
+        if go_data {
+            let body = data.unwrap_or_default();
+            w.write_all(body.as_bytes()).await.unwrap();
+            w.write_all(b".\r\n").await.unwrap();
+            out.push(reply(&mut r).await);
+        }
+    }
+    w.write_all(b"QUIT\r\n").await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn the_listener_accepts_only_hosted_mailboxes_and_labels_plus_tags() {
+    let dns = TestDns::start().await;
+    let app = spawn_app_with(|c| c.dns.nameservers = vec![dns.addr.to_string()]).await;
+    let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
+    let agent = mailbox(&app.admin, "agent").await;
+    let cmd = |s: &str| s.to_string();
+
+    let r = smtp_dialogue(smtp, &[cmd("EHLO c.test"), cmd("MAIL FROM:<x@sender.test>"), cmd("RCPT TO:<nobody@mailroom.localhost>"), cmd("RCPT TO:<someone@gmail.com>"), cmd("RCPT TO:<agent+invoices@mailroom.localhost>"), cmd("DATA")], Some("Subject: tagged\r\nMessage-ID: <t1@sender.test>\r\n\r\nhi\r\n")).await;
+    assert!(r[0].starts_with("220"), "{r:?}");
+    assert!(r[1].contains("PIPELINING") && r[1].contains("STARTTLS") && r[1].contains("SIZE"), "{r:?}");
+    assert!(r[3].starts_with("550 5.1.1"), "unknown mailbox: {r:?}");
+    assert!(r[4].starts_with("550 5.7.1"), "no open relay: {r:?}");
+    assert!(r[5].starts_with("250"), "{r:?}");
+    assert!(r[7].starts_with("250"), "{r:?}");
+    let got = inbound(&app, agent.id, 1).await;
+    assert_eq!(got[0].labels, vec!["invoices"], "plus-addressing delivers to the base mailbox with the tag as a label");
+    assert_eq!(got[0].subject.as_deref(), Some("tagged"));
+    let events = app.admin.list_events(None, Some(1000)).await.unwrap();
+    assert!(events.items.iter().any(|e| e.event_type == "message.received" && e.mailbox_id == Some(agent.id)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_peer_bounces_and_suppresses_then_sends_are_refused() {
+    let dns = TestDns::start().await;
+    // A peer that refuses every recipient.
+    let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_port = sink.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        loop {
+            let Ok((s, _)) = sink.accept().await else { return };
+            tokio::spawn(async move {
+                let (r, mut w) = s.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 refuser ESMTP\r\n").await.unwrap();
+                let mut line = String::new();
+                while r.read_line(&mut line).await.unwrap_or(0) > 0 {
+                    let upper = line.to_ascii_uppercase();
+                    let answer: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-refuser\r\n250 PIPELINING\r\n"
+                    } else if upper.starts_with("RCPT") {
+                        b"550 5.1.1 <gone@refuse.test>: Recipient address rejected: User unknown\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else if upper.starts_with("DATA") {
+                        b"554 5.5.1 no valid recipients\r\n"
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    if w.write_all(answer).await.is_err() {
+                        return;
+                    }
+                    line.clear();
+                }
+            });
+        }
+    });
+    let app = spawn_app_with(|c| {
+        c.delivery.enabled = true;
+        c.delivery.routes = [("refuse.test".to_string(), format!("127.0.0.1:{sink_port}"))].into();
+        c.dns.nameservers = vec![dns.addr.to_string()];
+    })
+    .await;
+    let a = mailbox(&app.admin, "sender").await;
+    let sent = app.admin.send_message(a.id, &text_message(&["gone@refuse.test"], "hello?", "anyone"), None).await.unwrap();
+    let m = wait_for("the bounce", || async {
+        let m = app.admin.get_message(sent.id).await.unwrap();
+        (m.recipients[0].status == DeliveryStatus::Bounced).then_some(m)
+    })
+    .await;
+    assert!(m.recipients[0].last_reply.as_deref().unwrap().starts_with("550 5.1.1"));
+    let supp = app.admin.raw_request(Method::GET, "/v1/suppressions", None, &[]).await.unwrap();
+    let supp: serde_json::Value = supp.json().unwrap();
+    assert_eq!(supp["items"][0]["address"], "gone@refuse.test");
+    assert_eq!(supp["items"][0]["reason"], "hard_bounce");
+    let events = app.admin.list_events(None, Some(1000)).await.unwrap();
+    assert!(events.items.iter().any(|e| e.event_type == "message.bounced"));
+    // The next send is refused before anything is queued.
+    assert_api_error(app.admin.send_message(a.id, &text_message(&["gone@refuse.test"], "again", "x"), None).await, 422, "recipient_suppressed");
+    // Removing the suppression allows sending again.
+    let del = app.admin.raw_request(Method::DELETE, "/v1/suppressions/gone@refuse.test", None, &[]).await.unwrap();
+    assert_eq!(del.status, 204);
+    app.admin.send_message(a.id, &text_message(&["gone@refuse.test"], "again", "x"), None).await.unwrap();
+}
