@@ -86,3 +86,12 @@ id_type!(
     /// Identifies a hosted domain.
     DomainId
 );
+id_type!(
+    /// Identifies a webhook endpoint.
+    WebhookId
+);
+id_type!(
+    /// Identifies one webhook delivery (one event to one endpoint): the `webhook-id` header,
+    /// the same on every retry.
+    WebhookDeliveryId
+);

@@ -450,6 +450,136 @@ pub struct Suppression {
     pub created_at: DateTime<Utc>,
 }
 
+/// A URL that receives a site's events, signed per Standard Webhooks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WebhookEndpoint {
+    /// The endpoint's id.
+    pub id: WebhookId,
+    /// The owning site.
+    pub site_id: SiteId,
+    /// Where events are POSTed.
+    pub url: String,
+    /// Event types to send (`message.received`, …); empty means every type.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    /// Only events of this mailbox, when set.
+    #[serde(default)]
+    pub mailbox_id: Option<MailboxId>,
+    /// A note for humans.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether deliveries are made.
+    pub enabled: bool,
+    /// Why the endpoint was disabled automatically (`gone` after a 410, `failing` after a
+    /// period of nothing but failures), if it was.
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
+    /// Since when every delivery attempt has failed; cleared by a success.
+    #[serde(default)]
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The signing secret (`whsec_…`), sealed with the server key.
+    #[serde(skip)]
+    pub secret_encrypted: Vec<u8>,
+    /// The secret before the last rotation, still used to sign (beside the new one) until
+    /// `previous_secret_expires_at`.
+    #[serde(skip)]
+    pub previous_secret_encrypted: Option<Vec<u8>>,
+    /// When the previous secret stops being used.
+    #[serde(default)]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// When the endpoint was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Where one webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookDeliveryStatus {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// An attempt is under way.
+    Sending,
+    /// The endpoint answered 2xx.
+    Succeeded,
+    /// Every scheduled attempt failed, or the endpoint was disabled.
+    Failed,
+}
+
+impl WebhookDeliveryStatus {
+    /// Returns the wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for WebhookDeliveryStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "pending" => Self::Pending,
+            "sending" => Self::Sending,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            other => return Err(format!("unknown webhook delivery status `{other}`")),
+        })
+    }
+}
+
+/// One HTTP attempt of a webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WebhookAttempt {
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// When it was made.
+    pub at: DateTime<Utc>,
+    /// The HTTP status, when the endpoint answered.
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    /// How long the request took, in milliseconds.
+    pub latency_ms: u64,
+    /// What went wrong (connection refused, timeout, non-2xx…), if anything.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// One event to be delivered to one endpoint, with its attempts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WebhookDelivery {
+    /// The delivery's id, sent as `webhook-id`.
+    pub id: WebhookDeliveryId,
+    /// The endpoint.
+    pub endpoint_id: WebhookId,
+    /// The site.
+    pub site_id: SiteId,
+    /// The event's id.
+    pub event_id: EventId,
+    /// The event's cursor in the log.
+    pub event_cursor: String,
+    /// The event's type.
+    pub event_type: String,
+    /// Where it stands.
+    pub status: WebhookDeliveryStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    #[serde(default)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The attempts, oldest first.
+    #[serde(default)]
+    pub history: Vec<WebhookAttempt>,
+    /// When the delivery was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Event type names, in one place so producers and consumers agree.
 pub mod event_types {
     /// A mailbox was created.
@@ -476,6 +606,8 @@ pub mod event_types {
     pub const DOMAIN_CREATED: &str = "domain.created";
     /// An address was added to the suppression list.
     pub const SUPPRESSION_CREATED: &str = "suppression.created";
+    /// A webhook endpoint was disabled automatically (410 Gone, or failing for too long).
+    pub const ENDPOINT_DISABLED: &str = "endpoint.disabled";
 }
 
 /// Removes any number of `Re:`, `Fwd:`, `Fw:`, `AW:` and `WG:` prefixes from a subject.

@@ -11,6 +11,10 @@
 //! therefore takes a transaction-level advisory lock ([`EVENT_LOG_LOCK`]) just before
 //! inserting them, as its last step before commit, so cursors are assigned in commit order.
 //!
+//! Every commit that appended events bumps this node's event signal (see
+//! [`Store::event_signal`](mailroom_store::Store::event_signal)), shared by clones of the
+//! store. Other nodes' commits do not reach it: a node learns of them from the log.
+//!
 //! Lock order, to keep concurrent writers free of deadlocks: mailbox, then thread, then
 //! message, then the event-log lock.
 #![forbid(unsafe_code)]
@@ -22,6 +26,7 @@ mod store;
 use mailroom_store::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The migrations of the PostgreSQL schema, run by [`PgStore::connect`].
@@ -40,6 +45,8 @@ const MAX_CONNECTIONS: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Bumped after every commit that appended events.
+    signal: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PgStore {
@@ -56,7 +63,15 @@ impl PgStore {
             .await
             .map_err(codec::db_err)?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, signal: Arc::new(tokio::sync::watch::Sender::new(0)) })
+    }
+
+    /// Wakes the event signal's receivers when `appended`: call after a commit, with whether
+    /// it appended events.
+    fn notify_if(&self, appended: bool) {
+        if appended {
+            self.signal.send_modify(|v| *v = v.wrapping_add(1));
+        }
     }
 
     /// Closes every connection, waiting for those in use to be returned.

@@ -136,8 +136,10 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        append(&mut tx, std::slice::from_ref(event)).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn get_mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
@@ -190,8 +192,10 @@ impl Store for PgStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("mailbox {}", mailbox.id)));
         }
-        append(&mut tx, std::slice::from_ref(event)).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn delete_mailbox(&self, id: MailboxId, event: &NewEvent) -> StoreResult<Vec<String>> {
@@ -217,8 +221,9 @@ impl Store for PgStore {
         let keys = rows.iter().map(|r| col::<String>(r, "blob_key")).collect::<StoreResult<Vec<_>>>()?;
         sqlx::query("DELETE FROM mailboxes WHERE id = $1").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
         let keys = unreferenced(&mut tx, keys).await?;
-        append(&mut tx, std::slice::from_ref(event)).await?;
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
         Ok(keys)
     }
 
@@ -352,8 +357,10 @@ impl Store for PgStore {
             });
             q.build().execute(&mut *tx).await.map_err(db_err)?;
         }
-        append(&mut tx, events).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {
@@ -474,8 +481,9 @@ impl Store for PgStore {
         sqlx::query("DELETE FROM messages WHERE id = $1").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
         recount_thread(&mut tx, thread).await?;
         let keys = unreferenced(&mut tx, keys).await?;
-        append(&mut tx, std::slice::from_ref(event)).await?;
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
         Ok(keys)
     }
 
@@ -541,8 +549,10 @@ impl Store for PgStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("recipient {address} of message {message}")));
         }
-        append(&mut tx, events).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn due_recipients(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>> {
@@ -632,8 +642,10 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?;
         }
-        append(&mut tx, std::slice::from_ref(event)).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn get_domain(&self, id: DomainId) -> StoreResult<Option<Domain>> {
@@ -689,8 +701,10 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        append(&mut tx, event.map(std::slice::from_ref).unwrap_or_default()).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, event.map(std::slice::from_ref).unwrap_or_default()).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn get_suppression(&self, site: SiteId, address: &str) -> StoreResult<Option<Suppression>> {
@@ -726,6 +740,245 @@ impl Store for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
+    // --- webhooks ---------------------------------------------------------------------------
+
+    async fn create_webhook(&self, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+        let e = endpoint;
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, site_id, url, event_types, mailbox_id, description, enabled, disabled_reason, \
+             failing_since, secret_encrypted, previous_secret_encrypted, previous_secret_expires_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(e.id.as_uuid())
+        .bind(e.site_id.as_uuid())
+        .bind(&e.url)
+        .bind(to_json(&e.event_types)?)
+        .bind(e.mailbox_id.map(|m| m.as_uuid()))
+        .bind(&e.description)
+        .bind(e.enabled)
+        .bind(&e.disabled_reason)
+        .bind(e.failing_since.map(trunc))
+        .bind(&e.secret_encrypted)
+        .bind(&e.previous_secret_encrypted)
+        .bind(e.previous_secret_expires_at.map(trunc))
+        .bind(trunc(e.created_at))
+        .bind(trunc(e.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
+        let row = sqlx::query("SELECT * FROM webhook_endpoints WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::webhook_endpoint).transpose()
+    }
+
+    async fn list_webhooks(&self, site: Option<SiteId>) -> StoreResult<Vec<WebhookEndpoint>> {
+        let rows = match site {
+            Some(site) => sqlx::query("SELECT * FROM webhook_endpoints WHERE site_id = $1 ORDER BY created_at, id")
+                .bind(site.as_uuid())
+                .fetch_all(&self.pool)
+                .await,
+            None => sqlx::query("SELECT * FROM webhook_endpoints ORDER BY created_at, id").fetch_all(&self.pool).await,
+        }
+        .map_err(db_err)?;
+        rows.iter().map(codec::webhook_endpoint).collect()
+    }
+
+    async fn update_webhook(&self, endpoint: &WebhookEndpoint, events: &[NewEvent]) -> StoreResult<()> {
+        let e = endpoint;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET url = $1, event_types = $2, mailbox_id = $3, description = $4, enabled = $5, \
+             disabled_reason = $6, failing_since = $7, secret_encrypted = $8, previous_secret_encrypted = $9, \
+             previous_secret_expires_at = $10, updated_at = $11 WHERE id = $12",
+        )
+        .bind(&e.url)
+        .bind(to_json(&e.event_types)?)
+        .bind(e.mailbox_id.map(|m| m.as_uuid()))
+        .bind(&e.description)
+        .bind(e.enabled)
+        .bind(&e.disabled_reason)
+        .bind(e.failing_since.map(trunc))
+        .bind(&e.secret_encrypted)
+        .bind(&e.previous_secret_encrypted)
+        .bind(e.previous_secret_expires_at.map(trunc))
+        .bind(trunc(e.updated_at))
+        .bind(e.id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("webhook endpoint {}", e.id)));
+        }
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
+    }
+
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool> {
+        let done =
+            sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id.as_uuid()).execute(&self.pool).await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_webhook_deliveries(&self, deliveries: &[WebhookDelivery], cursor: Option<(&str, &str)>) -> StoreResult<()> {
+        if deliveries.is_empty() && cursor.is_none() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // 12 parameters a row, under PostgreSQL's 65535 per statement.
+        for chunk in deliveries.chunks(1000) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for d in chunk {
+                rows.push((d, signed::<i64, _>(d.attempts, "delivery attempts")?));
+            }
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO webhook_deliveries (id, endpoint_id, site_id, event_id, event_cursor, event_seq, event_type, status, \
+                 attempts, next_attempt_at, created_at, updated_at) ",
+            );
+            q.push_values(rows, |mut b, (d, attempts)| {
+                b.push_bind(d.id.as_uuid())
+                    .push_bind(d.endpoint_id.as_uuid())
+                    .push_bind(d.site_id.as_uuid())
+                    .push_bind(d.event_id.as_uuid())
+                    .push_bind(&d.event_cursor)
+                    .push_bind(event_seq(&d.event_cursor))
+                    .push_bind(&d.event_type)
+                    .push_bind(d.status.as_str())
+                    .push_bind(attempts)
+                    .push_bind(d.next_attempt_at.map(trunc))
+                    .push_bind(trunc(d.created_at))
+                    .push_bind(trunc(d.updated_at));
+            });
+            q.push(" ON CONFLICT (endpoint_id, event_id) DO NOTHING");
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        if let Some((key, value)) = cursor {
+            upsert_setting(&mut tx, key, value).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn claim_webhook_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookDelivery>> {
+        // As `claim_recipients`: one statement whose picked rows are locked as they are
+        // picked, skipping those another claimer holds.
+        let rows = sqlx::query(
+            "WITH picked AS ( \
+                 SELECT id FROM webhook_deliveries \
+                 WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $1)) \
+                 OR (status = 'sending' AND lease_until < $1) \
+                 ORDER BY event_seq, id LIMIT $3 \
+                 FOR UPDATE SKIP LOCKED \
+             ) \
+             UPDATE webhook_deliveries d SET status = 'sending', lease_until = $2, updated_at = $4 \
+             FROM picked WHERE d.id = picked.id \
+             RETURNING d.*",
+        )
+        .bind(trunc(now))
+        .bind(trunc(lease_until))
+        .bind(i64::from(limit))
+        .bind(trunc(Utc::now()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            claimed.push((col::<i64>(row, "event_seq")?, codec::webhook_delivery(row)?));
+        }
+        claimed.sort_by_key(|(seq, d)| (*seq, d.id));
+        Ok(claimed.into_iter().map(|(_, d)| d).collect())
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        id: WebhookDeliveryId,
+        attempt: &WebhookAttempt,
+        status: WebhookDeliveryStatus,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(status.as_str())
+        .bind(i64::from(attempt.attempt))
+        .bind(next_attempt_at.map(trunc))
+        .bind(trunc(Utc::now()))
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("webhook delivery {id}")));
+        }
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, latency_ms, error) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.as_uuid())
+        .bind(i64::from(attempt.attempt))
+        .bind(trunc(attempt.at))
+        .bind(attempt.status_code.map(i32::from))
+        .bind(signed::<i64, _>(attempt.latency_ms, "attempt latency")?)
+        .bind(&attempt.error)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_webhook_deliveries(&self, endpoint: WebhookId, before: Option<WebhookDeliveryId>, limit: u32) -> StoreResult<Vec<WebhookDelivery>> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM webhook_deliveries WHERE endpoint_id = ");
+        q.push_bind(endpoint.as_uuid());
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before.as_uuid());
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut deliveries = rows.iter().map(codec::webhook_delivery).collect::<StoreResult<Vec<_>>>()?;
+        self.with_history(&mut deliveries).await?;
+        Ok(deliveries)
+    }
+
+    async fn fail_pending_webhook_deliveries(&self, endpoint: WebhookId) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = $1 \
+             WHERE endpoint_id = $2 AND status = 'pending'",
+        )
+        .bind(trunc(Utc::now()))
+        .bind(endpoint.as_uuid())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        upsert_setting(&mut conn, key, value).await
+    }
+
+    async fn last_event_cursor(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS last FROM events").fetch_one(&self.pool).await.map_err(db_err)?;
+        col(&row, "last")
+    }
+
+    async fn get_event(&self, cursor: i64) -> StoreResult<Option<Event>> {
+        let row = sqlx::query("SELECT * FROM events WHERE seq = $1").bind(cursor).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.as_ref().map(codec::event).transpose()
+    }
+
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signal.subscribe()
+    }
+
     // --- the event log ----------------------------------------------------------------------
 
     async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()> {
@@ -733,8 +986,10 @@ impl Store for PgStore {
             return Ok(());
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        append(&mut tx, events).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn list_events(&self, site: Option<SiteId>, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
@@ -814,6 +1069,27 @@ impl Store for PgStore {
 }
 
 impl PgStore {
+    /// Loads the attempts of `deliveries`, oldest first (one query, not one per delivery).
+    async fn with_history(&self, deliveries: &mut [WebhookDelivery]) -> StoreResult<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = deliveries.iter().map(|d| d.id.as_uuid()).collect();
+        let rows = sqlx::query("SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt, seq")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut history: HashMap<WebhookDeliveryId, Vec<WebhookAttempt>> = HashMap::new();
+        for row in &rows {
+            history.entry(codec::id(row, "delivery_id")?).or_default().push(codec::webhook_attempt(row)?);
+        }
+        for d in deliveries {
+            d.history = history.remove(&d.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
     /// Loads the DKIM keys of `domains`, in the order they were given.
     async fn with_keys(&self, domains: &mut [Domain]) -> StoreResult<()> {
         if domains.is_empty() {
@@ -883,10 +1159,11 @@ fn existing_claim(row: &PgRow) -> StoreResult<IdempotencyClaim> {
 
 /// Appends events inside the caller's transaction, after taking the event-log lock so that
 /// cursors are drawn in commit order. The lock is held until the transaction ends, so this is
-/// the last step of every write.
-async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<()> {
+/// the last step of every write. Returns whether there were any (the commit then bumps the
+/// event signal).
+async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<bool> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOG_LOCK).execute(&mut *conn).await.map_err(db_err)?;
     for e in events {
@@ -901,6 +1178,17 @@ async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<()>
             .await
             .map_err(db_err)?;
     }
+    Ok(true)
+}
+
+/// Overwrites (or creates) a setting, inside the caller's transaction if it has one.
+async fn upsert_setting(conn: &mut PgConnection, key: &str, value: &str) -> StoreResult<()> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 

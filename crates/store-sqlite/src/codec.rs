@@ -47,6 +47,7 @@ fn constraint_name(message: &str) -> String {
         "dkim_keys.domain_id, dkim_keys.selector" => "dkim_selector",
         "dkim_keys.domain_id, dkim_keys.position" => "dkim_keys_pkey",
         "suppressions.site_id, suppressions.address" => "suppressions_pkey",
+        "webhook_deliveries.endpoint_id, webhook_deliveries.event_id" => "webhook_delivery_event",
         other => match other.split_once('.') {
             Some((table, "id")) => return format!("{table}_pkey"),
             _ => other,
@@ -280,6 +281,66 @@ pub(crate) fn suppression(row: &SqliteRow) -> StoreResult<Suppression> {
         reason: col(row, "reason")?,
         detail: col(row, "detail")?,
         created_at: time(row, "created_at")?,
+    })
+}
+
+/// Returns the number deliveries are claimed in order of: the event's cursor, which this
+/// store makes of the event's sequence number. A cursor that is not a number (never one this
+/// store handed out) counts as 0.
+pub(crate) fn event_seq(cursor: &str) -> i64 {
+    cursor.trim().parse().unwrap_or(0)
+}
+
+/// Decodes a `webhook_endpoints` row.
+pub(crate) fn webhook_endpoint(row: &SqliteRow) -> StoreResult<WebhookEndpoint> {
+    Ok(WebhookEndpoint {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        url: col(row, "url")?,
+        event_types: json(row, "event_types")?,
+        mailbox_id: opt_id(row, "mailbox_id")?,
+        description: col(row, "description")?,
+        enabled: col(row, "enabled")?,
+        disabled_reason: col(row, "disabled_reason")?,
+        failing_since: opt_time(row, "failing_since")?,
+        secret_encrypted: col(row, "secret_encrypted")?,
+        previous_secret_encrypted: col(row, "previous_secret_encrypted")?,
+        previous_secret_expires_at: opt_time(row, "previous_secret_expires_at")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// Decodes a `webhook_deliveries` row (without its attempts).
+pub(crate) fn webhook_delivery(row: &SqliteRow) -> StoreResult<WebhookDelivery> {
+    Ok(WebhookDelivery {
+        id: id(row, "id")?,
+        endpoint_id: id(row, "endpoint_id")?,
+        site_id: id(row, "site_id")?,
+        event_id: id(row, "event_id")?,
+        event_cursor: col(row, "event_cursor")?,
+        event_type: col(row, "event_type")?,
+        status: parsed(row, "status")?,
+        attempts: unsigned(row, "attempts")?,
+        next_attempt_at: opt_time(row, "next_attempt_at")?,
+        history: Vec::new(),
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// Decodes a `webhook_attempts` row.
+pub(crate) fn webhook_attempt(row: &SqliteRow) -> StoreResult<WebhookAttempt> {
+    let status_code: Option<i64> = col(row, "status_code")?;
+    let status_code = status_code
+        .map(|c| u16::try_from(c).map_err(|_| StoreError::Corrupt(format!("column `status_code`: {c} is out of range"))))
+        .transpose()?;
+    Ok(WebhookAttempt {
+        attempt: unsigned(row, "attempt")?,
+        at: time(row, "at")?,
+        status_code,
+        latency_ms: unsigned(row, "latency_ms")?,
+        error: col(row, "error")?,
     })
 }
 

@@ -7,6 +7,11 @@
 //! pool. Concurrent writers therefore queue inside the process instead of failing with
 //! `SQLITE_BUSY`, and the busy timeout covers other processes opening the same file.
 //!
+//! Every commit that appended events bumps the store's event signal (see
+//! [`Store::event_signal`](mailroom_store::Store::event_signal)), shared by clones of the
+//! store; a store opened separately on the same file (another process) has its own and does
+//! not see the other's commits through it, only in the log.
+//!
 //! Because writes are serialised, event sequence numbers (`INTEGER PRIMARY KEY AUTOINCREMENT`)
 //! become visible in the order they were assigned, so an event cursor never goes back.
 //!
@@ -22,6 +27,7 @@ mod store;
 use mailroom_store::{StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The migrations of the SQLite schema, run by [`SqliteStore::connect`].
@@ -42,6 +48,8 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Connections for reads (the write pool itself for an in-memory database).
     read: SqlitePool,
+    /// Bumped after every commit that appended events.
+    signal: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl SqliteStore {
@@ -77,13 +85,21 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(READ_CONNECTIONS).connect_with(options).await.map_err(codec::db_err)?
         };
-        Ok(SqliteStore { write, read })
+        Ok(SqliteStore { write, read, signal: Arc::new(tokio::sync::watch::Sender::new(0)) })
     }
 
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+
+    /// Wakes the event signal's receivers when `appended`: call after a commit, with whether
+    /// it appended events.
+    fn notify_if(&self, appended: bool) {
+        if appended {
+            self.signal.send_modify(|v| *v = v.wrapping_add(1));
+        }
     }
 
     /// Starts a write transaction that holds SQLite's write lock from its first statement.

@@ -154,8 +154,10 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        append(&mut tx, std::slice::from_ref(event)).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn get_mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
@@ -211,8 +213,10 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("mailbox {}", mailbox.id)));
         }
-        append(&mut tx, std::slice::from_ref(event)).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn delete_mailbox(&self, id: MailboxId, event: &NewEvent) -> StoreResult<Vec<String>> {
@@ -235,8 +239,9 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound(format!("mailbox {id}")));
         }
         let keys = unreferenced(&mut tx, keys).await?;
-        append(&mut tx, std::slice::from_ref(event)).await?;
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
         Ok(keys)
     }
 
@@ -365,8 +370,10 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         }
-        append(&mut tx, events).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {
@@ -487,8 +494,9 @@ impl Store for SqliteStore {
         sqlx::query("DELETE FROM messages WHERE id = ?").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
         recount_thread(&mut tx, thread).await?;
         let keys = unreferenced(&mut tx, keys).await?;
-        append(&mut tx, std::slice::from_ref(event)).await?;
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
         Ok(keys)
     }
 
@@ -563,8 +571,10 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("recipient {address} of message {message}")));
         }
-        append(&mut tx, events).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn due_recipients(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>> {
@@ -663,8 +673,10 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         }
-        append(&mut tx, std::slice::from_ref(event)).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn get_domain(&self, id: DomainId) -> StoreResult<Option<Domain>> {
@@ -725,8 +737,10 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        append(&mut tx, event.map(std::slice::from_ref).unwrap_or_default()).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, event.map(std::slice::from_ref).unwrap_or_default()).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn get_suppression(&self, site: SiteId, address: &str) -> StoreResult<Option<Suppression>> {
@@ -764,6 +778,250 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    // --- webhooks ---------------------------------------------------------------------------
+
+    async fn create_webhook(&self, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+        let e = endpoint;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, site_id, url, event_types, mailbox_id, description, enabled, disabled_reason, \
+             failing_since, secret_encrypted, previous_secret_encrypted, previous_secret_expires_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.id.as_uuid())
+        .bind(e.site_id.as_uuid())
+        .bind(&e.url)
+        .bind(to_json(&e.event_types)?)
+        .bind(e.mailbox_id.map(|m| m.as_uuid()))
+        .bind(&e.description)
+        .bind(e.enabled)
+        .bind(&e.disabled_reason)
+        .bind(e.failing_since.map(ts))
+        .bind(&e.secret_encrypted)
+        .bind(&e.previous_secret_encrypted)
+        .bind(e.previous_secret_expires_at.map(ts))
+        .bind(ts(e.created_at))
+        .bind(ts(e.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
+        let row = sqlx::query("SELECT * FROM webhook_endpoints WHERE id = ?")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(codec::webhook_endpoint).transpose()
+    }
+
+    async fn list_webhooks(&self, site: Option<SiteId>) -> StoreResult<Vec<WebhookEndpoint>> {
+        let rows = match site {
+            Some(site) => sqlx::query("SELECT * FROM webhook_endpoints WHERE site_id = ? ORDER BY created_at, id")
+                .bind(site.as_uuid())
+                .fetch_all(&self.read)
+                .await,
+            None => sqlx::query("SELECT * FROM webhook_endpoints ORDER BY created_at, id").fetch_all(&self.read).await,
+        }
+        .map_err(db_err)?;
+        rows.iter().map(codec::webhook_endpoint).collect()
+    }
+
+    async fn update_webhook(&self, endpoint: &WebhookEndpoint, events: &[NewEvent]) -> StoreResult<()> {
+        let e = endpoint;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET url = ?, event_types = ?, mailbox_id = ?, description = ?, enabled = ?, \
+             disabled_reason = ?, failing_since = ?, secret_encrypted = ?, previous_secret_encrypted = ?, \
+             previous_secret_expires_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(&e.url)
+        .bind(to_json(&e.event_types)?)
+        .bind(e.mailbox_id.map(|m| m.as_uuid()))
+        .bind(&e.description)
+        .bind(e.enabled)
+        .bind(&e.disabled_reason)
+        .bind(e.failing_since.map(ts))
+        .bind(&e.secret_encrypted)
+        .bind(&e.previous_secret_encrypted)
+        .bind(e.previous_secret_expires_at.map(ts))
+        .bind(ts(e.updated_at))
+        .bind(e.id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("webhook endpoint {}", e.id)));
+        }
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
+    }
+
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done =
+            sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_webhook_deliveries(&self, deliveries: &[WebhookDelivery], cursor: Option<(&str, &str)>) -> StoreResult<()> {
+        if deliveries.is_empty() && cursor.is_none() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for d in deliveries {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, endpoint_id, site_id, event_id, event_cursor, event_seq, event_type, status, \
+                 attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (endpoint_id, event_id) DO NOTHING",
+            )
+            .bind(d.id.as_uuid())
+            .bind(d.endpoint_id.as_uuid())
+            .bind(d.site_id.as_uuid())
+            .bind(d.event_id.as_uuid())
+            .bind(&d.event_cursor)
+            .bind(event_seq(&d.event_cursor))
+            .bind(&d.event_type)
+            .bind(d.status.as_str())
+            .bind(i64::from(d.attempts))
+            .bind(d.next_attempt_at.map(|t| ts(trunc(t))))
+            .bind(ts(d.created_at))
+            .bind(ts(d.updated_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        if let Some((key, value)) = cursor {
+            upsert_setting(&mut tx, key, value).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn claim_webhook_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookDelivery>> {
+        // One writer at a time: whatever this transaction reads stays unclaimed by others
+        // until it commits.
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT * FROM webhook_deliveries \
+             WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)) \
+             OR (status = 'sending' AND lease_until < ?1) \
+             ORDER BY event_seq, id LIMIT ?2",
+        )
+        .bind(ts(trunc(now)))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut claimed = rows.iter().map(codec::webhook_delivery).collect::<StoreResult<Vec<_>>>()?;
+        let stamp = trunc(Utc::now());
+        for chunk in claimed.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE webhook_deliveries SET status = 'sending', lease_until = ");
+            q.push_bind(ts(trunc(lease_until))).push(", updated_at = ").push_bind(ts(stamp)).push(" WHERE id IN (");
+            let mut list = q.separated(", ");
+            for d in chunk {
+                list.push_bind(d.id.as_uuid());
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        for d in &mut claimed {
+            d.status = WebhookDeliveryStatus::Sending;
+            d.updated_at = stamp;
+        }
+        Ok(claimed)
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        id: WebhookDeliveryId,
+        attempt: &WebhookAttempt,
+        status: WebhookDeliveryStatus,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL, updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind(i64::from(attempt.attempt))
+        .bind(next_attempt_at.map(|t| ts(trunc(t))))
+        .bind(ts(Utc::now()))
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("webhook delivery {id}")));
+        }
+        sqlx::query("INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(id.as_uuid())
+            .bind(i64::from(attempt.attempt))
+            .bind(ts(attempt.at))
+            .bind(attempt.status_code.map(i64::from))
+            .bind(signed(attempt.latency_ms, "attempt latency")?)
+            .bind(&attempt.error)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_webhook_deliveries(&self, endpoint: WebhookId, before: Option<WebhookDeliveryId>, limit: u32) -> StoreResult<Vec<WebhookDelivery>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM webhook_deliveries WHERE endpoint_id = ");
+        q.push_bind(endpoint.as_uuid());
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before.as_uuid());
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let rows = q.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+        let mut deliveries = rows.iter().map(codec::webhook_delivery).collect::<StoreResult<Vec<_>>>()?;
+        with_history(&mut conn, &mut deliveries).await?;
+        Ok(deliveries)
+    }
+
+    async fn fail_pending_webhook_deliveries(&self, endpoint: WebhookId) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ? \
+             WHERE endpoint_id = ? AND status = 'pending'",
+        )
+        .bind(ts(Utc::now()))
+        .bind(endpoint.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        upsert_setting(&mut tx, key, value).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn last_event_cursor(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS last FROM events").fetch_one(&self.read).await.map_err(db_err)?;
+        col(&row, "last")
+    }
+
+    async fn get_event(&self, cursor: i64) -> StoreResult<Option<Event>> {
+        let row = sqlx::query("SELECT * FROM events WHERE seq = ?").bind(cursor).fetch_optional(&self.read).await.map_err(db_err)?;
+        row.as_ref().map(codec::event).transpose()
+    }
+
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signal.subscribe()
+    }
+
     // --- the event log ----------------------------------------------------------------------
 
     async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()> {
@@ -771,8 +1029,10 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        append(&mut tx, events).await?;
-        tx.commit().await.map_err(db_err)
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
     }
 
     async fn list_events(&self, site: Option<SiteId>, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
@@ -868,7 +1128,8 @@ fn existing_claim(row: &SqliteRow) -> StoreResult<IdempotencyClaim> {
 }
 
 /// Appends events inside the caller's write transaction; their cursors are assigned in order.
-async fn append(conn: &mut SqliteConnection, events: &[NewEvent]) -> StoreResult<()> {
+/// Returns whether there were any (the commit then bumps the event signal).
+async fn append(conn: &mut SqliteConnection, events: &[NewEvent]) -> StoreResult<bool> {
     for e in events {
         sqlx::query("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(e.id.as_uuid())
@@ -880,6 +1141,38 @@ async fn append(conn: &mut SqliteConnection, events: &[NewEvent]) -> StoreResult
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
+    }
+    Ok(!events.is_empty())
+}
+
+/// Overwrites (or creates) a setting inside the caller's write transaction.
+async fn upsert_setting(conn: &mut SqliteConnection, key: &str, value: &str) -> StoreResult<()> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Loads the attempts of `deliveries`, oldest first (one query per chunk, not per delivery).
+async fn with_history(conn: &mut SqliteConnection, deliveries: &mut [WebhookDelivery]) -> StoreResult<()> {
+    let mut history: HashMap<WebhookDeliveryId, Vec<WebhookAttempt>> = HashMap::new();
+    let ids: Vec<WebhookDeliveryId> = deliveries.iter().map(|d| d.id).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM webhook_attempts WHERE delivery_id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_uuid());
+        }
+        q.push(") ORDER BY delivery_id, attempt, seq");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+            history.entry(codec::id(&row, "delivery_id")?).or_default().push(codec::webhook_attempt(&row)?);
+        }
+    }
+    for d in deliveries {
+        d.history = history.remove(&d.id).unwrap_or_default();
     }
     Ok(())
 }
