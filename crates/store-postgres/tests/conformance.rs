@@ -228,6 +228,71 @@ async fn claimers_on_two_nodes_never_overlap() {
     .await;
 }
 
+/// Webhook claimers on two stores (two nodes) never claim the same delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_claimers_on_two_nodes_never_overlap() {
+    with_db(|url| async move {
+        let a = PgStore::connect(&url).await.unwrap();
+        let b = PgStore::connect(&url).await.unwrap();
+        testkit::webhook_claimers_never_overlap(vec![Arc::new(a.clone()), Arc::new(b.clone())]).await;
+        a.close().await;
+        b.close().await;
+    })
+    .await;
+}
+
+/// A webhook claimer skips the deliveries another claimer's open transaction holds instead of
+/// waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_claimers_skip_locked_rows_without_waiting() {
+    with_db(webhook_skip_locked).await;
+}
+
+async fn webhook_skip_locked(url: String) {
+    let pg = PgStore::connect(&url).await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(pg.clone());
+    let site = testkit::new_site(&store, "s").await;
+    let ep = testkit::new_webhook(&store, site.id, "https://a.test").await;
+    let held = testkit::delivery_value(&ep, EventId::new(), 1, None);
+    let free = testkit::delivery_value(&ep, EventId::new(), 2, None);
+    store.create_webhook_deliveries(&[held.clone(), free.clone()], None).await.unwrap();
+
+    let mut other = PgConnection::connect(&url).await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM webhook_deliveries WHERE id = $1 FOR UPDATE").bind(held.id.as_uuid()).execute(&mut *tx).await.unwrap();
+    let now = testkit::now();
+    let lease = now + chrono::Duration::minutes(5);
+    let claimed = tokio::time::timeout(Duration::from_secs(5), store.claim_webhook_deliveries(now, lease, 10)).await;
+    let claimed = claimed.expect("the claim must not wait for the locked row").unwrap();
+    assert_eq!(claimed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![free.id]);
+    tx.rollback().await.unwrap();
+    let claimed = store.claim_webhook_deliveries(now, lease, 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![held.id]);
+
+    other.close().await.ok();
+    pg.close().await;
+}
+
+/// Clones of a store share its event signal; another node's store has its own, which this
+/// node's commits do not move.
+#[tokio::test]
+async fn clones_share_the_event_signal() {
+    with_db(|url| async move {
+        let a = PgStore::connect(&url).await.unwrap();
+        let b = PgStore::connect(&url).await.unwrap();
+        let (mut rx_a, mut rx_b) = (a.event_signal(), b.event_signal());
+        let clone = a.clone();
+        clone.append_events(&[NewEvent::new(SiteId::new(), None, "test.x", serde_json::json!({}))]).await.unwrap();
+        assert!(rx_a.has_changed().unwrap(), "a commit on a clone moves the original's signal");
+        assert!(!rx_b.has_changed().unwrap(), "another node's signal does not move");
+        rx_a.borrow_and_update();
+        rx_b.borrow_and_update();
+        a.close().await;
+        b.close().await;
+    })
+    .await;
+}
+
 /// A claimer skips the rows another claimer's open transaction holds instead of waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claimers_skip_locked_rows_without_waiting() {

@@ -4,7 +4,7 @@
 
 use mailroom_core::*;
 use mailroom_store::testkit::{self, TestStore};
-use mailroom_store::{MessageFilter, NewMessage, Store, StoreError};
+use mailroom_store::{MessageFilter, NewEvent, NewMessage, Store, StoreError};
 use mailroom_store_sqlite::SqliteStore;
 use std::sync::Arc;
 
@@ -209,4 +209,30 @@ async fn upgrade_gives_stranded_sending_recipients_an_expired_lease() {
     assert_eq!(claimed.len(), 1);
     assert_eq!((claimed[0].message_id, claimed[0].recipient.address.as_str()), (message, "stuck@y.test"));
     assert_eq!((claimed[0].recipient.status, claimed[0].recipient.attempts), (DeliveryStatus::Sending, 1));
+}
+
+/// Webhook claimers on two stores on one file (as on two processes) never claim the same
+/// delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_claimers_on_two_stores_never_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url(&dir)).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url(&dir)).await.unwrap());
+    testkit::webhook_claimers_never_overlap(vec![a, b]).await;
+}
+
+/// Clones of a store share its event signal; a store opened separately on the same file has
+/// its own, which other stores' commits do not move.
+#[tokio::test]
+async fn clones_share_the_event_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = SqliteStore::connect(&url(&dir)).await.unwrap();
+    let b = SqliteStore::connect(&url(&dir)).await.unwrap();
+    let (mut rx_a, mut rx_b) = (a.event_signal(), b.event_signal());
+    let clone = a.clone();
+    clone.append_events(&[NewEvent::new(SiteId::new(), None, "test.x", serde_json::json!({}))]).await.unwrap();
+    assert!(rx_a.has_changed().unwrap(), "a commit on a clone moves the original's signal");
+    assert!(!rx_b.has_changed().unwrap(), "another store's signal does not move");
+    rx_a.borrow_and_update();
+    rx_b.borrow_and_update();
 }
