@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/threads/{id}", get(threads::get))
         .route("/attachments/{id}", get(messages::attachment))
         .route("/events", get(events::list))
+        .route("/events/stream", get(live::stream))
+        .route("/mailboxes/{id}/messages/wait", get(live::wait))
         .route("/domains", get(domains::list).post(domains::create))
         .route("/domains/{id}", get(domains::get).delete(domains::delete))
         .route("/domains/{id}/dns", get(domains::dns))

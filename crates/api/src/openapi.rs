@@ -17,7 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::messages::send, routes::messages::list, routes::messages::get, routes::messages::raw, routes::messages::update,
         routes::messages::delete, routes::messages::reply, routes::messages::attachment,
         routes::threads::list, routes::threads::get,
-        routes::events::list,
+        routes::events::list, routes::live::stream, routes::live::wait,
         routes::domains::create, routes::domains::list, routes::domains::get, routes::domains::dns, routes::domains::delete,
         routes::suppressions::list, routes::suppressions::create, routes::suppressions::delete,
         routes::queue::list, routes::queue::retry, routes::queue::cancel,

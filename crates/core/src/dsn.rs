@@ -54,12 +54,11 @@ pub fn parse(raw: &[u8]) -> Option<Dsn> {
                 let text = String::from_utf8_lossy(part_bytes(part, raw));
                 recipients.extend(status_blocks(&text));
             }
-            "text/rfc822-headers" | "message/rfc822" | "message/global" | "message/global-headers" => {
-                if original_message_id.is_none() {
+            "text/rfc822-headers" | "message/rfc822" | "message/global" | "message/global-headers"
+                if original_message_id.is_none() => {
                     let bytes = part_bytes(part, raw);
                     original_message_id = MessageParser::default().parse_headers(bytes).and_then(|h| h.message_id().map(str::to_string));
                 }
-            }
             _ => {}
         }
     }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod domains;
 pub mod events;
 pub mod health;
+pub mod live;
 pub mod mailboxes;
 pub mod messages;
 pub mod queue;

@@ -1,0 +1,185 @@
+//! Live views of the event log: a server-sent event stream and a long-poll wait for the next
+//! inbound message. Both read the durable log from a cursor and sleep on the store's event
+//! signal between reads, so nothing is lost however long a client was away and nothing is
+//! sent twice on one connection.
+
+use super::mailboxes::visible_mailbox;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiQuery, ApiResult, PathId};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use mailroom_core::api::ErrorBody;
+use mailroom_core::event_types::MESSAGE_RECEIVED;
+use mailroom_core::{Event, KeyScope, MailboxId, Message, SiteId};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+/// Filters and position of `GET /v1/events/stream`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// Start after this cursor (`Last-Event-ID` wins when both are given); without either,
+    /// the stream starts at the end of the log (new events only).
+    pub after: Option<String>,
+    /// Only events of this mailbox.
+    pub mailbox_id: Option<MailboxId>,
+    /// Comma-separated event types (`message.received,message.sent`).
+    pub types: Option<String>,
+    /// Admin keys: only this site.
+    pub site_id: Option<SiteId>,
+}
+
+fn parse_cursor(raw: &str) -> ApiResult<i64> {
+    raw.trim().parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor (`after` or `Last-Event-ID`) is not one this server returned")
+    })
+}
+
+struct Filter {
+    site: Option<SiteId>,
+    mailbox: Option<MailboxId>,
+    types: Option<Vec<String>>,
+}
+
+impl Filter {
+    fn matches(&self, e: &Event) -> bool {
+        self.mailbox.is_none_or(|m| e.mailbox_id == Some(m)) && self.types.as_ref().is_none_or(|t| t.contains(&e.event_type))
+    }
+}
+
+struct StreamState {
+    store: std::sync::Arc<dyn mailroom_store::Store>,
+    signal: tokio::sync::watch::Receiver<u64>,
+    cursor: i64,
+    filter: Filter,
+    buffer: VecDeque<Event>,
+}
+
+/// Streams the site's events as server-sent events. Each event's `id:` is its cursor; a client
+/// that reconnects with `Last-Event-ID` (or `?after=`) resumes right after it. A comment
+/// heartbeat is sent every 15 s.
+#[utoipa::path(get, path = "/v1/events/stream", tag = "events", params(StreamQuery, ("Last-Event-ID" = Option<String>, Header)),
+    responses((status = 200, content_type = "text/event-stream", description = "One SSE event per log entry: `id` = cursor, `event` = type, `data` = the event JSON"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn stream(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let site = match auth.scope {
+        KeyScope::Site(own) => Some(own),
+        KeyScope::Admin => q.site_id,
+    };
+    if let Some(m) = q.mailbox_id {
+        visible_mailbox(&state, &auth, m).await?;
+    }
+    let store = state.engine.store().clone();
+    let signal = store.event_signal();
+    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(q.after);
+    let cursor = match resume.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(c) => parse_cursor(c)?,
+        None => store.last_event_cursor().await?,
+    };
+    let types = q.types.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
+    let init = StreamState { store, signal, cursor, filter: Filter { site, mailbox: q.mailbox_id, types }, buffer: VecDeque::new() };
+    let events = futures::stream::unfold(init, |mut st| async move {
+        loop {
+            if let Some(e) = st.buffer.pop_front() {
+                let data = serde_json::to_string(&e).unwrap_or_default();
+                let sse = SseEvent::default().id(e.cursor.clone()).event(e.event_type.clone()).data(data);
+                return Some((Ok(sse), st));
+            }
+            // Mark the signal seen before reading, so a commit after the read wakes us.
+            st.signal.borrow_and_update();
+            match st.store.list_events(st.filter.site, Some(st.cursor), 500).await {
+                Ok(batch) if !batch.is_empty() => {
+                    if let Some(last) = batch.last() {
+                        st.cursor = last.cursor.parse().unwrap_or(st.cursor);
+                    }
+                    st.buffer.extend(batch.into_iter().filter(|e| st.filter.matches(e)));
+                }
+                Ok(_) => {
+                    if st.signal.changed().await.is_err() {
+                        return None;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "event stream ended by a store error; the client will resume");
+                    return None;
+                }
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("heartbeat")))
+}
+
+/// Position and timeout of a long-poll wait.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WaitQuery {
+    /// Wait for a message received after this event cursor; without it, after now.
+    pub after: Option<String>,
+    /// Seconds to wait, 0-60 (default 30).
+    pub timeout: Option<u64>,
+}
+
+/// A message that arrived, with the cursor to pass as `after` to wait for the next one.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WaitResponse {
+    /// The cursor of the `message.received` event.
+    pub cursor: String,
+    /// The received message.
+    pub message: Message,
+}
+
+/// Waits for the next inbound message of a mailbox: answers as soon as one arrives, or 204
+/// when `timeout` passes first.
+#[utoipa::path(get, path = "/v1/mailboxes/{id}/messages/wait", tag = "messages", params(("id" = String, Path), WaitQuery),
+    responses((status = 200, body = WaitResponse), (status = 204, description = "Nothing arrived before the timeout"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<WaitQuery>) -> ApiResult<Response> {
+    let mailbox = visible_mailbox(&state, &auth, id).await?;
+    let timeout = match q.timeout {
+        None => 30,
+        Some(t @ 0..=60) => t,
+        Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "`timeout` must be between 0 and 60 seconds")),
+    };
+    let store = state.engine.store().clone();
+    let mut signal = store.event_signal();
+    let mut cursor = match q.after.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(c) => parse_cursor(c)?,
+        None => store.last_event_cursor().await?,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    loop {
+        signal.borrow_and_update();
+        let batch = store.list_events(Some(mailbox.site_id), Some(cursor), 500).await?;
+        for e in &batch {
+            cursor = e.cursor.parse().unwrap_or(cursor);
+            if e.event_type == MESSAGE_RECEIVED && e.mailbox_id == Some(mailbox.id) {
+                let message_id = e.data.get("id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+                if let Some(message) = match message_id {
+                    Some(mid) => store.get_message(mid).await?,
+                    None => None,
+                } {
+                    return Ok(Json(WaitResponse { cursor: e.cursor.clone(), message }).into_response());
+                }
+            }
+        }
+        if !batch.is_empty() {
+            continue;
+        }
+        match tokio::time::timeout_at(deadline, signal.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return Ok(StatusCode::NO_CONTENT.into_response()),
+        }
+    }
+}
