@@ -960,6 +960,24 @@ impl Store for PgStore {
         Ok(done.rows_affected())
     }
 
+    async fn requeue_webhook_deliveries(&self, ids: &[WebhookDeliveryId]) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let uuids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        let now = trunc(Utc::now());
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, lease_until = NULL, updated_at = $1 \
+             WHERE status <> 'sending' AND id = ANY($2)",
+        )
+        .bind(now)
+        .bind(&uuids)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         upsert_setting(&mut conn, key, value).await

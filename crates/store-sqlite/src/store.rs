@@ -1002,6 +1002,27 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn requeue_webhook_deliveries(&self, ids: &[WebhookDeliveryId]) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        let mut total = 0;
+        for chunk in ids.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ");
+            q.push_bind(ts(Utc::now())).push(", lease_until = NULL, updated_at = ").push_bind(ts(Utc::now()));
+            q.push(" WHERE status <> 'sending' AND id IN (");
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_uuid());
+            }
+            q.push(")");
+            total += q.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(total)
+    }
+
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         upsert_setting(&mut tx, key, value).await?;

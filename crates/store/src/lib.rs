@@ -338,6 +338,10 @@ pub trait Store: Send + Sync + 'static {
     /// Marks every `pending` delivery of an endpoint `failed` (the endpoint was disabled);
     /// returns how many.
     async fn fail_pending_webhook_deliveries(&self, endpoint: WebhookId) -> StoreResult<u64>;
+    /// Makes deliveries `pending` and due now again (a replay), whatever their state, except
+    /// `sending` ones (an attempt is under way); returns how many. Ids, attempt counts and
+    /// histories are kept.
+    async fn requeue_webhook_deliveries(&self, ids: &[WebhookDeliveryId]) -> StoreResult<u64>;
     /// Overwrites (or creates) a server-wide setting.
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
     /// Returns the cursor of the newest event (0 when the log is empty).

@@ -145,6 +145,7 @@ macro_rules! conformance_tests {
             webhook_attempts_are_recorded_in_order,
             webhook_deliveries_paginate_newest_first,
             fail_pending_webhook_deliveries_fails_only_pending,
+            requeue_webhook_deliveries_makes_them_due_again,
             put_setting_overwrites,
             get_event_and_last_event_cursor,
             event_signal_bumps_after_commits_that_append,
@@ -2312,6 +2313,33 @@ pub async fn webhook_deliveries_paginate_newest_first(store: Arc<dyn Store>) {
     assert!(store.list_webhook_deliveries(ep.id, None, 0).await.unwrap().is_empty());
     assert!(store.list_webhook_deliveries(WebhookId::new(), None, 10).await.unwrap().is_empty());
     assert!(deliveries_of(&store, other.id).await.iter().all(|d| d.history.is_empty() && d.endpoint_id == other.id));
+}
+
+/// `requeue_webhook_deliveries` (a replay) makes finished, failed and future deliveries due
+/// now, keeping ids and history, and leaves one being sent alone.
+pub async fn requeue_webhook_deliveries_makes_them_due_again(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let ep = new_webhook(&store, site.id, "https://a.test").await;
+    let t = now();
+    let sending = delivery_value(&ep, EventId::new(), 1, None);
+    let done = WebhookDelivery { status: WebhookDeliveryStatus::Succeeded, ..delivery_value(&ep, EventId::new(), 2, None) };
+    let failed = WebhookDelivery { status: WebhookDeliveryStatus::Failed, ..delivery_value(&ep, EventId::new(), 3, None) };
+    let later = delivery_value(&ep, EventId::new(), 4, Some(t + Duration::days(1)));
+    store.create_webhook_deliveries(&[sending.clone(), done.clone(), failed.clone(), later.clone()], None).await.unwrap();
+    assert_eq!(claim_webhooks(&store, t, t + Duration::minutes(5), 1).await, vec![sending.id]);
+    let attempt = WebhookAttempt { attempt: 1, at: now(), status_code: Some(500), latency_ms: 3, error: Some("HTTP 500".into()) };
+    store.record_webhook_attempt(failed.id, &attempt, WebhookDeliveryStatus::Failed, None).await.unwrap();
+    let ids = [sending.id, done.id, failed.id, later.id, WebhookDeliveryId::new()];
+    assert_eq!(store.requeue_webhook_deliveries(&ids).await.unwrap(), 3, "all but the one being sent");
+    assert_eq!(store.requeue_webhook_deliveries(&[]).await.unwrap(), 0);
+    for id in [done.id, failed.id, later.id] {
+        let got = delivery(&store, ep.id, id).await;
+        assert_eq!(got.status, WebhookDeliveryStatus::Pending);
+        assert!(got.next_attempt_at.is_some_and(|n| n <= now()));
+    }
+    assert_eq!(delivery(&store, ep.id, failed.id).await.history.len(), 1, "history is kept");
+    let claimed = claim_webhooks(&store, now(), now() + Duration::minutes(5), 10).await;
+    assert_eq!(claimed, vec![done.id, failed.id, later.id]);
 }
 
 /// `fail_pending_webhook_deliveries` fails the endpoint's `pending` deliveries (due or not,
