@@ -34,6 +34,10 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Set once every listener is up; `/readyz` answers 503 before.
     pub ready: Arc<AtomicBool>,
+    /// Webhook settings (SSRF policy, rotation overlap, …).
+    pub webhooks: Arc<mailroom_webhooks::WebhookConfig>,
+    /// Wakes the webhook worker (after a replay), when one runs on this node.
+    pub webhook_waker: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Returns the router with every route.
@@ -55,6 +59,11 @@ pub fn router(state: AppState) -> Router {
         .route("/attachments/{id}", get(messages::attachment))
         .route("/events", get(events::list))
         .route("/events/stream", get(live::stream))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
+        .route("/webhooks/{id}/rotate-secret", axum::routing::post(webhooks::rotate_secret))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/replay", axum::routing::post(webhooks::replay))
         .route("/mailboxes/{id}/messages/wait", get(live::wait))
         .route("/domains", get(domains::list).post(domains::create))
         .route("/domains/{id}", get(domains::get).delete(domains::delete))

@@ -21,6 +21,8 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::domains::create, routes::domains::list, routes::domains::get, routes::domains::dns, routes::domains::delete,
         routes::suppressions::list, routes::suppressions::create, routes::suppressions::delete,
         routes::queue::list, routes::queue::retry, routes::queue::cancel,
+        routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::update, routes::webhooks::delete,
+        routes::webhooks::rotate_secret, routes::webhooks::deliveries, routes::webhooks::replay,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -31,6 +33,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "domains", description = "Hosted domains, DKIM keys and DNS records"),
         (name = "suppressions", description = "Addresses a site must not mail"),
         (name = "queue", description = "The durable outbound delivery queue"),
+        (name = "webhooks", description = "Signed event deliveries (Standard Webhooks)"),
     )
 )]
 pub struct ApiDoc;

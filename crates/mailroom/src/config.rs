@@ -41,6 +41,8 @@ pub struct Config {
     pub delivery: DeliverySection,
     /// DNS used for MX lookups and SPF/DKIM/DMARC checks.
     pub dns: DnsSection,
+    /// Webhook deliveries.
+    pub webhooks: WebhooksSection,
     /// Message limits.
     pub limits: LimitsConfig,
 }
@@ -94,6 +96,43 @@ pub struct DeliverySection {
     pub allow_invalid_certs: bool,
 }
 
+/// Webhook deliveries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhooksSection {
+    /// Run the webhook worker on this node.
+    pub enabled: bool,
+    /// Allow endpoints on loopback, private and link-local addresses (development and tests).
+    pub allow_private_targets: bool,
+    /// Seconds before each attempt (the first is normally 0); the delivery fails after the last.
+    pub retry_schedule_secs: Vec<u64>,
+    /// Seconds one request may take; only a 2xx within it counts as delivered.
+    pub timeout_secs: u64,
+    /// An endpoint failing for this many seconds without a success is disabled.
+    pub disable_after_secs: u64,
+    /// The largest payload sent; larger events are trimmed and carry a URL to the rest.
+    pub max_payload_bytes: usize,
+    /// Seconds the previous secret keeps signing after a rotation.
+    pub rotation_overlap_secs: u64,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for WebhooksSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_private_targets: false,
+            retry_schedule_secs: vec![0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+            timeout_secs: 15,
+            disable_after_secs: 5 * 24 * 3600,
+            max_payload_bytes: 256 * 1024,
+            rotation_overlap_secs: 24 * 3600,
+            concurrency: 16,
+        }
+    }
+}
+
 /// DNS settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -144,6 +183,9 @@ pub struct HttpConfig {
     pub addr: String,
     /// The largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// The URL clients use to reach this server (behind a proxy: its public address); empty
+    /// means `http://<addr>`. Used in links inside webhook payloads.
+    pub public_url: String,
 }
 
 /// Message limits.
@@ -169,6 +211,7 @@ impl Default for Config {
             smtp: SmtpSection::default(),
             delivery: DeliverySection::default(),
             dns: DnsSection::default(),
+            webhooks: WebhooksSection::default(),
             limits: LimitsConfig::default(),
         }
     }
@@ -176,7 +219,7 @@ impl Default for Config {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { addr: "127.0.0.1:8025".into(), max_body_bytes: 35 * 1024 * 1024 }
+        Self { addr: "127.0.0.1:8025".into(), max_body_bytes: 35 * 1024 * 1024, public_url: String::new() }
     }
 }
 
@@ -222,6 +265,9 @@ hostname = "localhost"
 addr = "127.0.0.1:8025"
 # The largest request body in bytes (base64 attachments included); larger bodies get 413.
 max_body_bytes = 36700160
+# The URL clients reach this server at (behind a proxy, its public address); empty means
+# http://<addr>. Used in links inside trimmed webhook payloads.
+public_url = ""
 
 [smtp]
 # Inbound SMTP. Port 0 picks a free port; an empty address disables the listener.
@@ -264,12 +310,30 @@ allow_invalid_certs = false
 # Name servers (ip:port) for MX lookups and SPF/DKIM/DMARC checks; empty uses the system's.
 nameservers = []
 
+[webhooks]
+# Run the webhook worker on this node.
+enabled = true
+# Allow endpoints on loopback/private/link-local addresses (development only: SSRF guard off).
+allow_private_targets = false
+# Seconds before each attempt; the first is immediate. Standard Webhooks schedule:
+# now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. The delivery fails after the last.
+retry_schedule_secs = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+# Only a 2xx within this many seconds counts as delivered.
+timeout_secs = 15
+# Disable an endpoint that has failed for this long without a single success (5 days).
+disable_after_secs = 432000
+# Larger payloads are trimmed and carry a URL to fetch the rest.
+max_payload_bytes = 262144
+# How long the previous secret keeps signing beside the new one after a rotation.
+rotation_overlap_secs = 86400
+concurrency = 16
+
 [limits]
 # The most recipients (to + cc + bcc) one message may have.
 max_recipients = 100
 "#;
 
-const SECTIONS: &[&str] = &["http", "smtp", "delivery", "dns", "limits"];
+const SECTIONS: &[&str] = &["http", "smtp", "delivery", "dns", "webhooks", "limits"];
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -366,6 +430,12 @@ impl Config {
         for ns in &self.dns.nameservers {
             ns.parse::<std::net::SocketAddr>().with_context(|| format!("dns.nameservers: `{ns}` is not ip:port"))?;
         }
+        if self.webhooks.retry_schedule_secs.is_empty() {
+            bail!("webhooks.retry_schedule_secs needs at least one value");
+        }
+        if self.webhooks.timeout_secs == 0 {
+            bail!("webhooks.timeout_secs must be at least 1");
+        }
         if self.limits.max_recipients == 0 {
             bail!("limits.max_recipients must be at least 1");
         }
@@ -421,15 +491,18 @@ fn parse_env_value(name: &str, default: &serde_json::Value, v: &str) -> anyhow::
     Ok(match default {
         serde_json::Value::Number(_) => Value::from(t.parse::<u64>().with_context(|| format!("{name} must be a whole number, not `{t}`"))?),
         serde_json::Value::Bool(_) => Value::from(t.parse::<bool>().with_context(|| format!("{name} must be true or false, not `{t}`"))?),
-        serde_json::Value::Array(_) => Value::from(
-            t.trim_start_matches('[')
-                .trim_end_matches(']')
-                .split(',')
-                .map(|s| s.trim().trim_matches('"'))
-                .filter(|s| !s.is_empty())
-                .map(|s| Value::from(s.to_string()))
-                .collect::<Vec<_>>(),
-        ),
+        serde_json::Value::Array(items) => {
+            let numbers = matches!(items.first(), Some(serde_json::Value::Number(_)));
+            let mut out = Vec::new();
+            for item in t.trim_start_matches('[').trim_end_matches(']').split(',').map(|s| s.trim().trim_matches('"')).filter(|s| !s.is_empty()) {
+                out.push(if numbers {
+                    Value::from(item.parse::<u64>().with_context(|| format!("{name}: `{item}` is not a whole number"))?)
+                } else {
+                    Value::from(item.to_string())
+                });
+            }
+            Value::from(out)
+        }
         serde_json::Value::Object(_) => {
             let mut map = figment::value::Dict::new();
             for pair in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -489,7 +562,13 @@ mod tests {
         std::fs::write(&path, "default_domain = \"file.test\"\n[http]\naddr = \"127.0.0.1:1\"\nmax_body_bytes = 5000\n").unwrap();
         let c = Config::load(
             Some(&path),
-            env(&[("MAILROOM_HTTP_ADDR", "127.0.0.1:2"), ("MAILROOM_URL", "http://ignored"), ("MAILROOM_DOMAINS", "[a.test, b.test]")]),
+            env(&[
+                ("MAILROOM_HTTP_ADDR", "127.0.0.1:2"),
+                ("MAILROOM_URL", "http://ignored"),
+                ("MAILROOM_DOMAINS", "[a.test, b.test]"),
+                ("MAILROOM_WEBHOOKS_RETRY_SCHEDULE_SECS", "0,1,2"),
+                ("MAILROOM_DELIVERY_ROUTES", "x.test=127.0.0.1:25,y.test=127.0.0.1:26"),
+            ]),
             &FlagOverrides::default(),
         )
         .unwrap();
@@ -497,6 +576,8 @@ mod tests {
         assert_eq!(c.http.addr, "127.0.0.1:2");
         assert_eq!(c.http.max_body_bytes, 5000);
         assert_eq!(c.domains, vec!["a.test", "b.test"]);
+        assert_eq!(c.webhooks.retry_schedule_secs, vec![0, 1, 2]);
+        assert_eq!(c.delivery.routes.get("y.test").map(String::as_str), Some("127.0.0.1:26"));
         let flags = FlagOverrides { http_addr: Some("127.0.0.1:3".into()), ..Default::default() };
         let c = Config::load(Some(&path), env(&[("MAILROOM_HTTP_ADDR", "127.0.0.1:2")]), &flags).unwrap();
         assert_eq!(c.http.addr, "127.0.0.1:3");

@@ -106,13 +106,29 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     }
 
     let ready = Arc::new(AtomicBool::new(false));
-    let state = AppState { engine: engine.clone(), config: Arc::new(ApiConfig { max_body_bytes: config.http.max_body_bytes }), ready: ready.clone() };
     let listener = tokio::net::TcpListener::bind(&config.http.addr)
         .await
         .with_context(|| format!("could not listen on {} (in use? set --http-addr)", config.http.addr))?;
     let http_addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
+
+    let webhook_config = Arc::new(webhook_config(&config, http_addr));
+    let webhook_waker = if config.webhooks.enabled {
+        let worker = Arc::new(mailroom_webhooks::WebhookWorker::new(engine.store().clone(), engine.secrets().clone(), (*webhook_config).clone()));
+        let waker = worker.waker();
+        tasks.push(tokio::spawn(worker.run(rx.clone())));
+        Some(waker)
+    } else {
+        None
+    };
+    let state = AppState {
+        engine: engine.clone(),
+        config: Arc::new(ApiConfig { max_body_bytes: config.http.max_body_bytes }),
+        ready: ready.clone(),
+        webhooks: webhook_config,
+        webhook_waker,
+    };
     let mut http_rx = rx.clone();
     let app = mailroom_api::router(state);
     tasks.push(tokio::spawn(async move {
@@ -176,6 +192,26 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 
     ready.store(true, Ordering::Release);
     Ok(Server { http_addr, smtp_addr, generated_admin_key, engine, shutdown: tx, tasks })
+}
+
+fn webhook_config(config: &Config, http_addr: SocketAddr) -> mailroom_webhooks::WebhookConfig {
+    let w = &config.webhooks;
+    let public_url = if config.http.public_url.trim().is_empty() {
+        format!("http://{http_addr}")
+    } else {
+        config.http.public_url.trim().trim_end_matches('/').to_string()
+    };
+    mailroom_webhooks::WebhookConfig {
+        retry_schedule: w.retry_schedule_secs.iter().map(|s| Duration::from_secs(*s)).collect(),
+        timeout: Duration::from_secs(w.timeout_secs),
+        disable_after: Duration::from_secs(w.disable_after_secs),
+        allow_private_targets: w.allow_private_targets,
+        max_payload_bytes: w.max_payload_bytes,
+        public_url,
+        rotation_overlap: Duration::from_secs(w.rotation_overlap_secs),
+        concurrency: w.concurrency.max(1),
+        ..mailroom_webhooks::WebhookConfig::default()
+    }
 }
 
 fn delivery_config(config: &Config) -> anyhow::Result<mailroom_delivery::DeliveryConfig> {

@@ -10,6 +10,7 @@ pub mod messages;
 pub mod queue;
 pub mod suppressions;
 pub mod threads;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use mailroom_core::api::Page;

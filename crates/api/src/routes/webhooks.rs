@@ -1,0 +1,157 @@
+//! Webhook endpoints: signed deliveries of the event log (Standard Webhooks v1).
+
+use super::mailboxes::target_site;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use mailroom_core::api::{ErrorBody, Page};
+use mailroom_core::{SiteId, WebhookDelivery, WebhookDeliveryId, WebhookEndpoint, WebhookId};
+use mailroom_webhooks::service::{self, CreateWebhookRequest, UpdateWebhookRequest, WebhookResponse};
+use mailroom_webhooks::WebhookError;
+use serde::{Deserialize, Serialize};
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        let code = e.code();
+        match code {
+            "not_found" => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            "internal_error" => ApiError::internal(e),
+            _ => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string()),
+        }
+    }
+}
+
+async fn visible(state: &AppState, auth: &Auth, id: WebhookId) -> ApiResult<WebhookEndpoint> {
+    state.engine.store().get_webhook(id).await?.filter(|w| auth.allows(w.site_id)).ok_or_else(|| ApiError::not_found("webhook", id))
+}
+
+/// Creates an endpoint. The answer holds its signing secret (`whsec_…`), shown only here.
+/// Admin keys may add `site_id` to choose the site whose events are sent.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
+    responses((status = 201, body = WebhookResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(_headers, body): RawBody) -> ApiResult<(StatusCode, Json<WebhookResponse>)> {
+    let mut value: serde_json::Value = crate::error::decode_json(&body)?;
+    let site_id = match value.as_object_mut().and_then(|o| o.remove("site_id")) {
+        Some(v) if !v.is_null() => Some(serde_json::from_value::<SiteId>(v).map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "`site_id` is not a site id"))?),
+        _ => None,
+    };
+    let req: CreateWebhookRequest = crate::error::decode_json(&serde_json::to_vec(&value).map_err(ApiError::internal)?)?;
+    let site = target_site(&state, &auth, site_id).await?;
+    let (endpoint, secret) = service::create_endpoint(state.engine.store().as_ref(), state.engine.secrets(), &state.webhooks, site, req).await?;
+    Ok((StatusCode::CREATED, Json(WebhookResponse { endpoint, secret: Some(secret) })))
+}
+
+/// Lists the site's endpoints (all for admin keys).
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", responses((status = 200, body = Page<WebhookEndpoint>)), security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<WebhookEndpoint>>> {
+    Ok(Json(Page { items: state.engine.store().list_webhooks(auth.scope.site()).await?, next_cursor: None }))
+}
+
+/// Returns an endpoint (never its secret).
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = WebhookEndpoint), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>) -> ApiResult<Json<WebhookEndpoint>> {
+    Ok(Json(visible(&state, &auth, id).await?))
+}
+
+/// Changes an endpoint: URL, event types, mailbox filter, description, enabled.
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = UpdateWebhookRequest,
+    responses((status = 200, body = WebhookEndpoint), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, ApiJson(req): ApiJson<UpdateWebhookRequest>) -> ApiResult<Json<WebhookEndpoint>> {
+    let endpoint = visible(&state, &auth, id).await?;
+    Ok(Json(service::update_endpoint(state.engine.store().as_ref(), &state.webhooks, &endpoint, req).await?))
+}
+
+/// Deletes an endpoint and its deliveries.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>) -> ApiResult<StatusCode> {
+    let endpoint = visible(&state, &auth, id).await?;
+    state.engine.store().delete_webhook(endpoint.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Issues a new signing secret. The previous one keeps signing beside it (both signatures are
+/// sent) for the configured overlap, so receivers can switch without losing a delivery.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = WebhookResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn rotate_secret(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>) -> ApiResult<Json<WebhookResponse>> {
+    let endpoint = visible(&state, &auth, id).await?;
+    let (endpoint, secret) = service::rotate_secret(state.engine.store().as_ref(), state.engine.secrets(), &state.webhooks, &endpoint).await?;
+    Ok(Json(WebhookResponse { endpoint, secret: Some(secret) }))
+}
+
+/// Paging of delivery listings.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1-100 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// Lists an endpoint's deliveries, newest first, each with its attempts (status code, latency,
+/// error).
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), DeliveryQuery),
+    responses((status = 200, body = Page<WebhookDelivery>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn deliveries(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, ApiQuery(q): ApiQuery<DeliveryQuery>) -> ApiResult<Json<Page<WebhookDelivery>>> {
+    let endpoint = visible(&state, &auth, id).await?;
+    let limit = super::limit(q.limit)?;
+    let before = q
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<WebhookDeliveryId>())
+        .transpose()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "`cursor` is not a cursor this server returned"))?;
+    let items = state.engine.store().list_webhook_deliveries(endpoint.id, before, limit).await?;
+    Ok(Json(super::page_by_last(items, limit, |d| d.id)))
+}
+
+/// `POST /v1/webhooks/{id}/replay`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayBody {
+    /// Redeliver the endpoint's events after this cursor (from the start of the log when absent).
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// What a replay queued.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReplayResult {
+    /// Matching events after the cursor.
+    pub matched: u64,
+    /// New deliveries created (events the endpoint had not been sent).
+    pub created: u64,
+    /// Earlier deliveries made due again (same `webhook-id`, so receivers can deduplicate).
+    pub requeued: u64,
+    /// Where to continue when the replay stopped at its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Redelivers the endpoint's events after a cursor: events never sent get new deliveries,
+/// events already sent (or failed) are sent again.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path)), request_body = ReplayBody,
+    responses((status = 202, body = ReplayResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn replay(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, RawBody(_headers, body): RawBody) -> ApiResult<(StatusCode, Json<ReplayResult>)> {
+    let req: ReplayBody = crate::error::decode_json(&body)?;
+    let endpoint = visible(&state, &auth, id).await?;
+    let after = req
+        .after
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+        .map(|a| a.trim().parse::<i64>().ok().filter(|n| *n >= 0))
+        .map(|a| a.ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "`after` is not a cursor this server returned")))
+        .transpose()?;
+    let report = service::replay(state.engine.store().as_ref(), &endpoint, after).await?;
+    let requeued = state.engine.store().requeue_webhook_deliveries(&report.existing).await?;
+    if let Some(w) = &state.webhook_waker {
+        w.notify_one();
+    }
+    Ok((StatusCode::ACCEPTED, Json(ReplayResult { matched: report.matched, created: report.queued, requeued, next_cursor: report.next_cursor })))
+}
