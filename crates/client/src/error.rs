@@ -44,6 +44,11 @@ pub enum ClientError {
     /// unsendable API key, or an invalid header in a raw request.
     #[error("{0}")]
     InvalidInput(String),
+    /// The server's answer did not follow the protocol this client speaks, in a way a retry
+    /// cannot fix: an event stream that is not `text/event-stream` (usually a proxy's page),
+    /// or an event larger than the client accepts.
+    #[error("{0}")]
+    Protocol(String),
 }
 
 impl ClientError {
@@ -51,7 +56,10 @@ impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api { status, .. } => Some(*status),
-            ClientError::Transport(_) | ClientError::Decode { .. } | ClientError::InvalidInput(_) => None,
+            ClientError::Transport(_)
+            | ClientError::Decode { .. }
+            | ClientError::InvalidInput(_)
+            | ClientError::Protocol(_) => None,
         }
     }
 
@@ -59,7 +67,10 @@ impl ClientError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ClientError::Api { code, .. } => Some(code),
-            ClientError::Transport(_) | ClientError::Decode { .. } | ClientError::InvalidInput(_) => None,
+            ClientError::Transport(_)
+            | ClientError::Decode { .. }
+            | ClientError::InvalidInput(_)
+            | ClientError::Protocol(_) => None,
         }
     }
 
@@ -93,7 +104,7 @@ fn transport_origin(err: &reqwest::Error) -> String {
 
 /// Returns the innermost cause of an error, which says what actually happened (such as
 /// "Connection refused") where the outer layers only say "error sending request".
-fn root_cause(err: &reqwest::Error) -> String {
+pub(crate) fn root_cause(err: &reqwest::Error) -> String {
     if err.is_timeout() {
         return "timed out".to_string();
     }

@@ -36,19 +36,25 @@
 #![warn(missing_docs)]
 
 mod error;
+mod sse;
+mod stream;
 
 pub use error::ClientError;
 pub use reqwest::Method;
 pub use reqwest::header::HeaderMap;
+pub use stream::{EventStream, IDLE_TIMEOUT, RECONNECT_MAX, RECONNECT_MIN, StreamStatus};
 
 use bytes::Bytes;
 use mailroom_core::api::{
     CreateApiKeyRequest, CreateDomainRequest, CreateMailboxRequest, CreateSiteRequest, CreateSuppressionRequest,
-    CreatedApiKey, DomainDns, HealthStatus, MessageQuery, Page, QueueEntry, ReplyRequest, SendMessageRequest,
-    SendMessageResponse, ThreadWithMessages, UpdateMailboxRequest, UpdateMessageRequest,
+    CreateWebhookRequest, CreatedApiKey, DomainDns, HealthStatus, MessageQuery, Page, QueueEntry, ReplayRequest,
+    ReplayResponse, ReplyRequest, SendMessageRequest, SendMessageResponse, ThreadWithMessages, UpdateMailboxRequest,
+    UpdateMessageRequest, UpdateWebhookRequest, WaitResponse, WebhookWithSecret,
 };
-use mailroom_core::ids::{ApiKeyId, AttachmentId, DomainId, MailboxId, MessageId, SiteId, ThreadId};
-use mailroom_core::model::{ApiKey, Domain, Event, Mailbox, Message, Site, Suppression, Thread};
+use mailroom_core::ids::{ApiKeyId, AttachmentId, DomainId, MailboxId, MessageId, SiteId, ThreadId, WebhookId};
+use mailroom_core::model::{
+    ApiKey, Domain, Event, Mailbox, Message, Site, Suppression, Thread, WebhookDelivery, WebhookEndpoint,
+};
 use reqwest::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Serialize;
@@ -124,6 +130,14 @@ struct EventQuery<'a> {
     after: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<u32>,
+}
+
+/// Query of the long-poll wait for a message.
+#[derive(Serialize)]
+struct WaitQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<&'a str>,
+    timeout: u64,
 }
 
 /// Query of the suppression list.
@@ -397,6 +411,115 @@ impl Client {
     pub async fn list_events(&self, after: Option<&str>, limit: Option<u32>) -> Result<Page<Event>, ClientError> {
         let rb = self.request(Method::GET, "/v1/events").query(&EventQuery { after, limit });
         self.json(Method::GET, "/v1/events", rb).await
+    }
+
+    /// Follows the event log live over server-sent events (`GET /v1/events/stream`).
+    ///
+    /// Starts after the cursor `after` (at the end of the log, new events only, when `None`),
+    /// optionally only for one mailbox and for some event types (`types` is comma-separated,
+    /// such as `message.received,message.sent`). A dropped connection is re-made by itself
+    /// with `Last-Event-ID`, waiting 0.5 s and doubling up to 10 s between attempts, so every
+    /// event arrives once; see [`EventStream`] for which errors end the stream.
+    ///
+    /// Nothing is sent until the stream is first polled.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn demo(client: mailroom_client::Client) -> Result<(), mailroom_client::ClientError> {
+    /// let mut events = client.stream_events(Some("42"), None, Some("message.received"));
+    /// while let Some(event) = events.next().await {
+    ///     let event = event?;
+    ///     println!("{} {}", event.cursor, event.event_type);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream_events(&self, after: Option<&str>, mailbox: Option<MailboxId>, types: Option<&str>) -> EventStream {
+        EventStream::new(self.clone(), after, mailbox, types)
+    }
+
+    /// Waits for the next inbound message of a mailbox
+    /// (`GET /v1/mailboxes/{id}/messages/wait`): returns it with its event cursor as soon as
+    /// one arrives, or `None` when `timeout_secs` (0-60) pass first.
+    ///
+    /// Without `after` it waits for a message received after the call; pass the previous
+    /// answer's `cursor` to wait for the next one without missing any in between.
+    pub async fn wait_for_message(
+        &self,
+        mailbox: MailboxId,
+        after: Option<&str>,
+        timeout_secs: u64,
+    ) -> Result<Option<WaitResponse>, ClientError> {
+        let path = format!("/v1/mailboxes/{mailbox}/messages/wait");
+        let rb = self.request(Method::GET, &path).query(&WaitQuery { after, timeout: timeout_secs });
+        let resp = self.send(rb).await?;
+        if resp.status() == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let body = resp.bytes().await.map_err(ClientError::Transport)?;
+        decode(&format!("GET {path}"), &body).map(Some)
+    }
+
+    // ----- webhooks -----------------------------------------------------------------------
+
+    /// Creates a webhook endpoint (`POST /v1/webhooks`). The answer holds its signing secret,
+    /// shown only here (and after [`rotate_webhook_secret`](Client::rotate_webhook_secret)).
+    pub async fn create_webhook(&self, req: &CreateWebhookRequest) -> Result<WebhookWithSecret, ClientError> {
+        self.json(Method::POST, "/v1/webhooks", self.request(Method::POST, "/v1/webhooks").json(req)).await
+    }
+
+    /// Lists the webhook endpoints this key may see (`GET /v1/webhooks`).
+    pub async fn list_webhooks(&self) -> Result<Page<WebhookEndpoint>, ClientError> {
+        self.json(Method::GET, "/v1/webhooks", self.request(Method::GET, "/v1/webhooks")).await
+    }
+
+    /// Returns one webhook endpoint, without its secret (`GET /v1/webhooks/{id}`).
+    pub async fn get_webhook(&self, id: WebhookId) -> Result<WebhookEndpoint, ClientError> {
+        let path = format!("/v1/webhooks/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Changes a webhook endpoint (`PATCH /v1/webhooks/{id}`); absent fields keep their value.
+    pub async fn update_webhook(
+        &self,
+        id: WebhookId,
+        req: &UpdateWebhookRequest,
+    ) -> Result<WebhookEndpoint, ClientError> {
+        let path = format!("/v1/webhooks/{id}");
+        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(req)).await
+    }
+
+    /// Deletes a webhook endpoint and its deliveries (`DELETE /v1/webhooks/{id}`).
+    pub async fn delete_webhook(&self, id: WebhookId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/webhooks/{id}"))).await
+    }
+
+    /// Issues a new signing secret (`POST /v1/webhooks/{id}/rotate-secret`) and returns it;
+    /// the previous one keeps signing beside it for a while, so receivers can switch.
+    pub async fn rotate_webhook_secret(&self, id: WebhookId) -> Result<WebhookWithSecret, ClientError> {
+        let path = format!("/v1/webhooks/{id}/rotate-secret");
+        self.json(Method::POST, &path, self.request(Method::POST, &path)).await
+    }
+
+    /// Lists an endpoint's deliveries, newest first, each with its attempts
+    /// (`GET /v1/webhooks/{id}/deliveries`); the cursor is the previous page's `next_cursor`.
+    pub async fn list_webhook_deliveries(
+        &self,
+        id: WebhookId,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<WebhookDelivery>, ClientError> {
+        let path = format!("/v1/webhooks/{id}/deliveries");
+        self.json(Method::GET, &path, self.request(Method::GET, &path).query(&PageQuery { cursor, limit })).await
+    }
+
+    /// Sends an endpoint's events after the cursor `after` again (from the start of the log
+    /// when `None`) (`POST /v1/webhooks/{id}/replay`): events it was never sent get new
+    /// deliveries, the others are queued again.
+    pub async fn replay_webhook(&self, id: WebhookId, after: Option<&str>) -> Result<ReplayResponse, ClientError> {
+        let path = format!("/v1/webhooks/{id}/replay");
+        let req = ReplayRequest { after: after.map(str::to_string) };
+        self.json(Method::POST, &path, self.request(Method::POST, &path).json(&req)).await
     }
 
     // ----- domains ------------------------------------------------------------------------

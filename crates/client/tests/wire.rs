@@ -4,10 +4,11 @@
 
 use mailroom_client::{Client, ClientError, Method};
 use mailroom_core::api::{
-    CreateDomainRequest, CreateMailboxRequest, CreateSuppressionRequest, MessageQuery, SendMessageRequest,
+    CreateDomainRequest, CreateMailboxRequest, CreateSuppressionRequest, CreateWebhookRequest, MessageQuery,
+    SendMessageRequest, UpdateWebhookRequest,
 };
-use mailroom_core::ids::{AttachmentId, DomainId, MailboxId, MessageId, SiteId};
-use mailroom_core::model::DeliveryStatus;
+use mailroom_core::ids::{AttachmentId, DomainId, MailboxId, MessageId, SiteId, WebhookId};
+use mailroom_core::model::{DeliveryStatus, WebhookDeliveryStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -351,4 +352,143 @@ async fn an_unreachable_server_is_a_transport_error_that_says_what_to_check() {
     let text = err.to_string();
     assert!(text.contains(&format!("could not be reached at http://127.0.0.1:{port}")), "{text}");
     assert!(text.contains("MAILROOM_URL") && text.contains("mailroom serve"), "{text}");
+}
+
+const MESSAGE_ID: &str = "0190f5a0-0000-7000-8000-00000000000a";
+
+fn inbound_message() -> String {
+    format!(
+        r#"{{"id":"{MESSAGE_ID}","site_id":"0190f5a0-0000-7000-8000-000000000002",
+        "mailbox_id":"0190f5a0-0000-7000-8000-000000000001","thread_id":"0190f5a0-0000-7000-8000-000000000003",
+        "direction":"inbound","subject":"Hi","snippet":"","size":10,"read":false,"created_at":"2026-01-01T00:00:00Z"}}"#
+    )
+}
+
+#[tokio::test]
+async fn waiting_for_a_message_returns_it_or_nothing_at_the_timeout() {
+    let arrived = format!(r#"{{"cursor":"77","message":{}}}"#, inbound_message());
+    let (url, mut seen) = responder(vec![
+        answer("200 OK", "application/json", "", &arrived),
+        answer("204 No Content", "application/json", "", ""),
+    ])
+    .await;
+    let client = Client::new(&url, "k").unwrap();
+    let mailbox = MailboxId::new();
+    let got = client.wait_for_message(mailbox, Some("76"), 30).await.unwrap().expect("a message");
+    assert_eq!(got.cursor, "77");
+    assert_eq!(got.message.id.to_string(), MESSAGE_ID);
+    assert_eq!(
+        seen.recv().await.unwrap().request_line,
+        format!("GET /v1/mailboxes/{mailbox}/messages/wait?after=76&timeout=30 HTTP/1.1")
+    );
+    assert!(client.wait_for_message(mailbox, None, 0).await.unwrap().is_none());
+    assert_eq!(
+        seen.recv().await.unwrap().request_line,
+        format!("GET /v1/mailboxes/{mailbox}/messages/wait?timeout=0 HTTP/1.1")
+    );
+}
+
+const WEBHOOK_ID: &str = "0190f5a0-0000-7000-8000-0000000000a1";
+
+fn endpoint(extra: &str) -> String {
+    format!(
+        r#"{{"id":"{WEBHOOK_ID}","site_id":"0190f5a0-0000-7000-8000-000000000002","url":"https://crm.example.com/hook",
+        "event_types":["message.received"],"mailbox_id":null,"description":"CRM","enabled":true,
+        "created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"{extra}}}"#
+    )
+}
+
+#[tokio::test]
+async fn webhooks_are_created_with_their_secret_listed_changed_and_deleted() {
+    let with_secret = endpoint(r#","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw""#);
+    let (url, mut seen) = responder(vec![
+        answer("201 Created", "application/json", "", &with_secret),
+        answer("200 OK", "application/json", "", &format!(r#"{{"items":[{}]}}"#, endpoint(""))),
+        answer("200 OK", "application/json", "", &endpoint("")),
+        answer("200 OK", "application/json", "", &endpoint("")),
+        answer("204 No Content", "application/json", "", ""),
+        answer("200 OK", "application/json", "", &with_secret),
+    ])
+    .await;
+    let client = Client::new(&url, "k").unwrap();
+    let id: WebhookId = WEBHOOK_ID.parse().unwrap();
+    let req = CreateWebhookRequest {
+        url: "https://crm.example.com/hook".into(),
+        event_types: Some(vec!["message.received".into()]),
+        description: Some("CRM".into()),
+        enabled: Some(false),
+        ..Default::default()
+    };
+    let created = client.create_webhook(&req).await.unwrap();
+    assert_eq!(created.secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    assert_eq!(created.endpoint.id, id);
+    let wire = seen.recv().await.unwrap();
+    assert_eq!(wire.request_line, "POST /v1/webhooks HTTP/1.1");
+    let json: serde_json::Value = serde_json::from_slice(&wire.body).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"url": "https://crm.example.com/hook", "event_types": ["message.received"],
+            "description": "CRM", "enabled": false})
+    );
+
+    let page = client.list_webhooks().await.unwrap();
+    assert_eq!(page.items, vec![created.endpoint.clone()]);
+    assert_eq!(seen.recv().await.unwrap().request_line, "GET /v1/webhooks HTTP/1.1");
+
+    assert_eq!(client.get_webhook(id).await.unwrap().url, "https://crm.example.com/hook");
+    assert_eq!(seen.recv().await.unwrap().request_line, format!("GET /v1/webhooks/{id} HTTP/1.1"));
+
+    let change = UpdateWebhookRequest { mailbox_id: Some(None), enabled: Some(true), ..Default::default() };
+    client.update_webhook(id, &change).await.unwrap();
+    let wire = seen.recv().await.unwrap();
+    assert_eq!(wire.request_line, format!("PATCH /v1/webhooks/{id} HTTP/1.1"));
+    let json: serde_json::Value = serde_json::from_slice(&wire.body).unwrap();
+    assert_eq!(json, serde_json::json!({"mailbox_id": null, "enabled": true}));
+
+    client.delete_webhook(id).await.unwrap();
+    assert_eq!(seen.recv().await.unwrap().request_line, format!("DELETE /v1/webhooks/{id} HTTP/1.1"));
+
+    let rotated = client.rotate_webhook_secret(id).await.unwrap();
+    assert!(rotated.secret.starts_with("whsec_"));
+    let wire = seen.recv().await.unwrap();
+    assert_eq!(wire.request_line, format!("POST /v1/webhooks/{id}/rotate-secret HTTP/1.1"));
+    assert!(wire.body.is_empty());
+}
+
+#[tokio::test]
+async fn webhook_deliveries_are_paged_and_replays_report_what_they_queued() {
+    let delivery = format!(
+        r#"{{"id":"0190f5a0-0000-7000-8000-0000000000d1","endpoint_id":"{WEBHOOK_ID}",
+        "site_id":"0190f5a0-0000-7000-8000-000000000002","event_id":"0190f5a0-0000-7000-8000-0000000000e1",
+        "event_cursor":"42","event_type":"message.received","status":"pending","attempts":1,
+        "next_attempt_at":"2026-01-01T00:00:05Z",
+        "history":[{{"attempt":1,"at":"2026-01-01T00:00:00Z","status_code":500,"latency_ms":12,"error":"HTTP 500"}}],
+        "created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}"#
+    );
+    let (url, mut seen) = responder(vec![
+        answer("200 OK", "application/json", "", &format!(r#"{{"items":[{delivery}],"next_cursor":"d1"}}"#)),
+        answer("202 Accepted", "application/json", "", r#"{"matched":3,"created":2,"requeued":1}"#),
+        answer("202 Accepted", "application/json", "", r#"{"created":0,"requeued":0}"#),
+    ])
+    .await;
+    let client = Client::new(&url, "k").unwrap();
+    let id: WebhookId = WEBHOOK_ID.parse().unwrap();
+    let page = client.list_webhook_deliveries(id, Some("d0"), Some(10)).await.unwrap();
+    assert_eq!(page.next_cursor.as_deref(), Some("d1"));
+    assert_eq!(page.items[0].status, WebhookDeliveryStatus::Pending);
+    assert_eq!(page.items[0].history[0].status_code, Some(500));
+    assert_eq!(
+        seen.recv().await.unwrap().request_line,
+        format!("GET /v1/webhooks/{id}/deliveries?cursor=d0&limit=10 HTTP/1.1")
+    );
+
+    let report = client.replay_webhook(id, Some("40")).await.unwrap();
+    assert_eq!((report.created, report.requeued, report.matched), (2, 1, Some(3)));
+    let wire = seen.recv().await.unwrap();
+    assert_eq!(wire.request_line, format!("POST /v1/webhooks/{id}/replay HTTP/1.1"));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&wire.body).unwrap(), serde_json::json!({"after": "40"}));
+
+    client.replay_webhook(id, None).await.unwrap();
+    let wire = seen.recv().await.unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&wire.body).unwrap(), serde_json::json!({}));
 }

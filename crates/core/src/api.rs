@@ -5,11 +5,11 @@
 //! Addresses arrive as strings and are parsed by the server, so that a bad one gets its own
 //! error code naming the field.
 
-use crate::ids::*;
-use crate::model::{DeliveryStatus, Message, RecipientKind, Thread};
 use crate::address::EmailAddress;
+use crate::ids::*;
+use crate::model::{DeliveryStatus, Message, RecipientKind, Thread, WebhookEndpoint};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
 /// The one error shape of the API: `{"error": {"code": "...", "message": "..."}}`.
@@ -349,4 +349,166 @@ pub struct HealthStatus {
     /// Details per component.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checks: BTreeMap<String, String>,
+}
+
+/// The answer to `GET /v1/mailboxes/{id}/messages/wait` when a message arrived (200; the
+/// route answers 204 without a body when the timeout passes first).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WaitResponse {
+    /// The cursor of the `message.received` event: pass it as `after` to wait for the next
+    /// message without missing one.
+    pub cursor: String,
+    /// The received message.
+    pub message: Message,
+}
+
+/// `POST /v1/webhooks`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookRequest {
+    /// Where events are POSTed: an `https://` (or `http://`) URL of a public host.
+    pub url: String,
+    /// Event types to send, such as `message.received`; absent, empty or `["*"]` means every
+    /// type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_types: Option<Vec<String>>,
+    /// Only events of this mailbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<MailboxId>,
+    /// A note for humans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether deliveries are made (default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Admin keys: the site the endpoint belongs to (default site when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+}
+
+/// `PATCH /v1/webhooks/{id}`: absent fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookRequest {
+    /// The new URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The new event type filter; empty or `["*"]` means every type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_types: Option<Vec<String>>,
+    /// The new mailbox filter; `null` removes it (`Some(None)` here).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = Uuid, nullable)]
+    pub mailbox_id: Option<Option<MailboxId>>,
+    /// The new description; `null` or an empty string removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub description: Option<Option<String>>,
+    /// `true` enables the endpoint again (clearing why it was disabled); `false` disables it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The answer to `POST /v1/webhooks` (201) and `POST /v1/webhooks/{id}/rotate-secret`: the
+/// endpoint and its signing secret, shown only in these two answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WebhookWithSecret {
+    /// The endpoint.
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+    /// The signing secret (`whsec_…`): keep it, it cannot be shown again. Verify requests
+    /// with any Standard Webhooks library.
+    pub secret: String,
+}
+
+/// `POST /v1/webhooks/{id}/replay`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// Send again the endpoint's events after this event cursor; from the start of the log
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The answer to `POST /v1/webhooks/{id}/replay` (202).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReplayResponse {
+    /// New deliveries queued for events that had none to this endpoint.
+    pub created: u64,
+    /// Existing deliveries (same `webhook-id`) scheduled to be sent again.
+    pub requeued: u64,
+    /// Events after the cursor that match the endpoint's filters, when the server counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u64>,
+    /// Where to continue (as the next `after`) when the replay stopped at its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_requests_skip_what_is_unset_and_refuse_unknown_fields() {
+        let create = CreateWebhookRequest { url: "https://x.test/hook".into(), ..Default::default() };
+        assert_eq!(serde_json::to_value(&create).unwrap(), serde_json::json!({"url": "https://x.test/hook"}));
+        let err =
+            serde_json::from_str::<CreateWebhookRequest>(r#"{"url":"https://x.test/","secret":"s"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        assert_eq!(serde_json::to_value(ReplayRequest::default()).unwrap(), serde_json::json!({}));
+        assert!(serde_json::from_str::<ReplayRequest>(r#"{"cursor":"1"}"#).is_err());
+    }
+
+    #[test]
+    fn webhook_updates_tell_null_from_absent_both_ways() {
+        let clear = UpdateWebhookRequest { mailbox_id: Some(None), description: Some(None), ..Default::default() };
+        let json = serde_json::to_value(&clear).unwrap();
+        assert_eq!(json, serde_json::json!({"mailbox_id": null, "description": null}));
+        assert_eq!(serde_json::from_value::<UpdateWebhookRequest>(json).unwrap(), clear);
+        let none: UpdateWebhookRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(none, UpdateWebhookRequest::default());
+        assert_eq!(serde_json::to_value(&none).unwrap(), serde_json::json!({}));
+        let set: UpdateWebhookRequest = serde_json::from_str(r#"{"description":"CRM","enabled":false}"#).unwrap();
+        assert_eq!((set.description, set.enabled), (Some(Some("CRM".into())), Some(false)));
+    }
+
+    #[test]
+    fn the_secret_sits_beside_the_flattened_endpoint() {
+        let json = serde_json::json!({
+            "id": "0190f5a0-0000-7000-8000-0000000000a1",
+            "site_id": "0190f5a0-0000-7000-8000-000000000002",
+            "url": "https://x.test/hook",
+            "event_types": ["message.received"],
+            "enabled": true,
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+            "secret": "whsec_abc"
+        });
+        let parsed: WebhookWithSecret = serde_json::from_value(json).unwrap();
+        assert_eq!(parsed.secret, "whsec_abc");
+        assert_eq!(parsed.endpoint.event_types, ["message.received"]);
+        let back = serde_json::to_value(&parsed).unwrap();
+        assert_eq!(back["secret"], "whsec_abc");
+        assert_eq!(back["url"], "https://x.test/hook");
+        assert!(back.get("secret_encrypted").is_none());
+    }
+
+    #[test]
+    fn the_new_bodies_have_openapi_schemas() {
+        use utoipa::PartialSchema;
+        let json = |s: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| serde_json::to_string(&s).unwrap();
+        assert!(json(UpdateWebhookRequest::schema()).contains("null"));
+        assert!(json(WebhookWithSecret::schema()).contains("secret"));
+        assert!(json(ReplayResponse::schema()).contains("requeued"));
+        let r: ReplayResponse = serde_json::from_str(r#"{"created":2,"requeued":1}"#).unwrap();
+        assert_eq!((r.created, r.requeued, r.matched, r.next_cursor), (2, 1, None, None));
+        assert!(json(WaitResponse::schema()).contains("cursor"));
+    }
 }

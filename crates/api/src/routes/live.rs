@@ -13,10 +13,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use mailroom_core::api::ErrorBody;
+use mailroom_core::api::{ErrorBody, WaitResponse};
 use mailroom_core::event_types::MESSAGE_RECEIVED;
-use mailroom_core::{Event, KeyScope, MailboxId, Message, SiteId};
-use serde::{Deserialize, Serialize};
+use mailroom_core::{Event, KeyScope, MailboxId, SiteId};
+use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -129,15 +129,6 @@ pub struct WaitQuery {
     pub after: Option<String>,
     /// Seconds to wait, 0-60 (default 30).
     pub timeout: Option<u64>,
-}
-
-/// A message that arrived, with the cursor to pass as `after` to wait for the next one.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct WaitResponse {
-    /// The cursor of the `message.received` event.
-    pub cursor: String,
-    /// The received message.
-    pub message: Message,
 }
 
 /// Waits for the next inbound message of a mailbox: answers as soon as one arrives, or 204

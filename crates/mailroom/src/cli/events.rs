@@ -1,21 +1,21 @@
 //! `mailroom events …`: the site's append-only event log, read once or followed.
 //!
-//! Following polls `GET /v1/events?after=` every second; it will move to the SSE stream once
-//! the server offers it, without changing what is printed.
+//! `tail` reads the log with `GET /v1/events` up to its end, then `--follow` switches to the
+//! server-sent event stream (`GET /v1/events/stream`) from the last cursor read, so nothing
+//! falls between the two. The client reconnects by itself with `Last-Event-ID` when the
+//! connection drops; this command only says so.
 
 use super::table::{Table, clip, or_dash, time};
 use super::{Ctx, note, out};
-use mailroom_client::ClientError;
+use mailroom_client::{ClientError, StreamStatus};
+use mailroom_core::ids::MailboxId;
 use mailroom_core::model::Event;
 use std::collections::VecDeque;
-use std::time::Duration;
 
 /// How many events `tail` shows before following.
 const TAIL: usize = 20;
 /// The page size used to walk the log (the server's maximum).
 const PAGE: u32 = 1000;
-/// The pause between two polls when following.
-const POLL: Duration = Duration::from_secs(1);
 
 /// `mailroom events <verb>`.
 #[derive(Debug, clap::Subcommand)]
@@ -30,15 +30,44 @@ pub enum EventsCommand {
         limit: Option<u32>,
     },
     /// Show the last 20 events (or all after --after), then with --follow keep printing new
-    /// ones until Ctrl-C. With --json, prints one JSON object per line.
-    Tail {
-        /// Keep watching for new events, polling every second.
-        #[arg(long, short)]
-        follow: bool,
-        /// Print every event after this cursor instead of the last 20.
-        #[arg(long, value_name = "CURSOR")]
-        after: Option<String>,
-    },
+    /// ones as they happen until Ctrl-C, which prints the cursor to resume from. With --json,
+    /// prints one JSON object per line.
+    Tail(TailArgs),
+}
+
+/// `mailroom events tail`.
+#[derive(Debug, clap::Args)]
+pub struct TailArgs {
+    /// Keep watching for new events (a live stream that reconnects by itself).
+    #[arg(long, short)]
+    follow: bool,
+    /// Print every event after this cursor instead of the last 20.
+    #[arg(long, value_name = "CURSOR")]
+    after: Option<String>,
+    /// Only events of this mailbox.
+    #[arg(long, value_name = "ID")]
+    mailbox: Option<MailboxId>,
+    /// Only events of this type, such as message.received (repeatable).
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_event_type)]
+    types: Vec<String>,
+}
+
+impl TailArgs {
+    fn matches(&self, e: &Event) -> bool {
+        self.mailbox.is_none_or(|m| e.mailbox_id == Some(m))
+            && (self.types.is_empty() || self.types.contains(&e.event_type))
+    }
+}
+
+/// Checks a `--type` value: one event type name, since the server gets them comma-separated.
+pub(crate) fn parse_event_type(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() || t.contains(',') || t.contains(char::is_whitespace) {
+        return Err(format!(
+            "`{s}` is not an event type; give one type per --type, e.g. --type message.received --type message.sent"
+        ));
+    }
+    Ok(t.to_string())
 }
 
 pub(crate) async fn run(ctx: &Ctx, cmd: EventsCommand) -> anyhow::Result<()> {
@@ -58,21 +87,23 @@ pub(crate) async fn run(ctx: &Ctx, cmd: EventsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        EventsCommand::Tail { follow, after } => tail(ctx, follow, after).await,
+        EventsCommand::Tail(args) => tail(ctx, args).await,
     }
 }
 
-async fn tail(ctx: &Ctx, follow: bool, after: Option<String>) -> anyhow::Result<()> {
-    let mut cursor = after.clone();
-    if after.is_some() {
-        drain(ctx, &mut cursor, |e| print_event(ctx, e)).await?;
+async fn tail(ctx: &Ctx, args: TailArgs) -> anyhow::Result<()> {
+    let mut cursor = args.after.clone();
+    if args.after.is_some() {
+        drain(ctx, &mut cursor, |e| if args.matches(e) { print_event(ctx, e) } else { Ok(()) }).await?;
     } else {
         // The log is read oldest first, so the last events are found by walking to its end.
         let mut last = VecDeque::with_capacity(TAIL + 1);
         drain(ctx, &mut cursor, |e| {
-            last.push_back(e.clone());
-            if last.len() > TAIL {
-                last.pop_front();
+            if args.matches(e) {
+                last.push_back(e.clone());
+                if last.len() > TAIL {
+                    last.pop_front();
+                }
             }
             Ok(())
         })
@@ -81,44 +112,73 @@ async fn tail(ctx: &Ctx, follow: bool, after: Option<String>) -> anyhow::Result<
             print_event(ctx, e)?;
         }
     }
-    if !follow {
+    if !args.follow {
         return Ok(());
     }
 
     note("Following the event log; Ctrl-C to stop.");
+    let types = (!args.types.is_empty()).then(|| args.types.join(","));
+    let mut offline = false;
+    let mut stream = ctx.client.stream_events(cursor.as_deref(), args.mailbox, types.as_deref()).on_status(move |s| {
+        if let Some(text) = status_note(s, &mut offline) {
+            note(&text);
+        }
+    });
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    let mut offline = false;
-    loop {
-        tokio::select! {
-            _ = &mut ctrl_c => break,
-            _ = tokio::time::sleep(POLL) => {}
-        }
-        let polled = tokio::select! {
-            _ = &mut ctrl_c => break,
-            polled = drain(ctx, &mut cursor, |e| print_event(ctx, e)) => polled,
+    let ended = loop {
+        let next = tokio::select! {
+            _ = &mut ctrl_c => break None,
+            next = stream.next_event() => next,
         };
-        match polled {
-            Ok(()) if offline => {
-                note("The server answers again; following.");
-                offline = false;
+        match next {
+            Some(Ok(e)) => {
+                cursor = Some(e.cursor.clone());
+                print_event(ctx, &e)?;
             }
-            Ok(()) => {}
-            // A restarting server should not end a long watch: say so once and keep trying.
-            Err(err) if matches!(err.downcast_ref::<ClientError>(), Some(ClientError::Transport(_))) => {
-                if !offline {
-                    note(&format!("warning: {err}; retrying every second"));
-                    offline = true;
-                }
+            // One event this CLI cannot read (a newer server?): say so and go on.
+            Some(Err(err @ ClientError::Decode { .. })) => {
+                note(&format!("warning: {err}; skipped"));
+                cursor = stream.cursor().or(cursor);
             }
-            Err(err) => return Err(err),
+            Some(Err(err)) => break Some(err),
+            None => break None,
+        }
+    };
+    note(&resume_hint(cursor.as_deref(), &args, ended.is_none()));
+    match ended {
+        Some(err) => Err(anyhow::Error::from(err).context("the event stream ended")),
+        None => Ok(()),
+    }
+}
+
+/// Says once that the stream was lost and once that it is back.
+fn status_note(status: &StreamStatus, offline: &mut bool) -> Option<String> {
+    match status {
+        StreamStatus::Reconnecting { reason, .. } if !*offline => {
+            *offline = true;
+            Some(format!("warning: {reason}; reconnecting (every event will still be shown once)"))
+        }
+        StreamStatus::Reconnecting { .. } => None,
+        StreamStatus::Reconnected { .. } => {
+            *offline = false;
+            Some("Reconnected; following.".to_string())
         }
     }
-    match &cursor {
-        Some(c) => note(&format!("Stopped. Resume with `mailroom events tail --follow --after {c}`.")),
-        None => note("Stopped."),
+}
+
+/// The command that carries on from where this one stopped, filters included.
+fn resume_hint(cursor: Option<&str>, args: &TailArgs, stopped: bool) -> String {
+    let head = if stopped { "Stopped." } else { "The stream ended." };
+    let Some(cursor) = cursor else { return head.to_string() };
+    let mut cmd = format!("mailroom events tail --follow --after {cursor}");
+    if let Some(m) = args.mailbox {
+        cmd.push_str(&format!(" --mailbox {m}"));
     }
-    Ok(())
+    for t in &args.types {
+        cmd.push_str(&format!(" --type {t}"));
+    }
+    format!("{head} Resume with `{cmd}`.")
 }
 
 /// Reads every event after `cursor`, page by page, handing each to `each` and moving `cursor`
@@ -260,6 +320,58 @@ mod tests {
         assert_eq!(s.chars().count(), 120);
         assert!(s.ends_with('…'));
         assert_eq!(summary(&serde_json::Value::Null), "");
+    }
+
+    fn tail_args(mailbox: Option<MailboxId>, types: &[&str]) -> TailArgs {
+        TailArgs { follow: true, after: None, mailbox, types: types.iter().map(|t| t.to_string()).collect() }
+    }
+
+    #[test]
+    fn the_resume_hint_repeats_the_filters() {
+        let m: MailboxId = "0190f5a0-0000-7000-8000-000000000001".parse().unwrap();
+        assert_eq!(
+            resume_hint(Some("42"), &tail_args(Some(m), &["message.received", "message.sent"]), true),
+            format!(
+                "Stopped. Resume with `mailroom events tail --follow --after 42 --mailbox {m} --type message.received \
+                 --type message.sent`."
+            )
+        );
+        assert_eq!(
+            resume_hint(Some("7"), &tail_args(None, &[]), false),
+            "The stream ended. Resume with `mailroom events tail --follow --after 7`."
+        );
+        assert_eq!(resume_hint(None, &tail_args(None, &[]), true), "Stopped.");
+    }
+
+    #[test]
+    fn filters_apply_to_the_events_read_before_following() {
+        let e = event("1", serde_json::Value::Null);
+        assert!(tail_args(None, &[]).matches(&e));
+        assert!(tail_args(e.mailbox_id, &["message.sent", "message.received"]).matches(&e));
+        assert!(!tail_args(Some(MailboxId::new()), &[]).matches(&e));
+        assert!(!tail_args(None, &["message.sent"]).matches(&e));
+    }
+
+    #[test]
+    fn event_types_are_one_per_flag() {
+        assert_eq!(parse_event_type(" message.received ").unwrap(), "message.received");
+        assert!(parse_event_type("message.received,message.sent").unwrap_err().contains("one type per --type"));
+        assert!(parse_event_type("").is_err());
+    }
+
+    #[test]
+    fn connection_trouble_is_reported_once_until_it_is_over() {
+        let mut offline = false;
+        let lost =
+            StreamStatus::Reconnecting { reason: "the server closed the stream".into(), delay: Default::default() };
+        assert_eq!(
+            status_note(&lost, &mut offline).as_deref(),
+            Some("warning: the server closed the stream; reconnecting (every event will still be shown once)")
+        );
+        assert_eq!(status_note(&lost, &mut offline), None);
+        let back = StreamStatus::Reconnected { after: Some("9".into()) };
+        assert_eq!(status_note(&back, &mut offline).as_deref(), Some("Reconnected; following."));
+        assert!(status_note(&lost, &mut offline).is_some());
     }
 
     #[test]

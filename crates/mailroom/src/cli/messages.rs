@@ -2,7 +2,7 @@
 
 use super::content_type;
 use super::table::{Table, clip, fields, or_dash, size, time, time_utc};
-use super::{Ctx, Usage, next_page_note, note, out};
+use super::{Ctx, Exit, Usage, next_page_note, note, out};
 use anyhow::Context as _;
 use base64::Engine as _;
 use mailroom_core::NamedAddress;
@@ -32,6 +32,12 @@ pub enum MessagesCommand {
         /// The message's id.
         id: MessageId,
     },
+    /// Wait for the next message to arrive in a mailbox and show it like `get`.
+    ///
+    /// Answers as soon as a message arrives, or when --timeout passes first. Pass the cursor
+    /// it prints as --after to wait for the one after without missing any in between.
+    #[command(after_help = WAIT_EXIT_STATUS)]
+    Wait(WaitArgs),
     /// Reply to a message in its thread.
     Reply(Box<ReplyArgs>),
     /// Mark a message read or unread and change its labels.
@@ -72,6 +78,27 @@ pub struct SendArgs {
     /// Makes the send safe to retry: the same key returns the first answer.
     #[arg(long, value_name = "KEY")]
     idempotency_key: Option<String>,
+}
+
+/// The exit status of `messages wait` when the timeout passed with nothing new.
+pub(crate) const WAIT_TIMEOUT_EXIT: i32 = 3;
+
+const WAIT_EXIT_STATUS: &str = "Exit status: 0 when a message arrived (it is printed), 3 when the timeout \
+                                passed with nothing new (nothing is printed on stdout), 1 on an error, 2 for a \
+                                mistake in the arguments.";
+
+/// `mailroom messages wait`.
+#[derive(Debug, clap::Args)]
+pub struct WaitArgs {
+    /// The mailbox to watch.
+    mailbox: MailboxId,
+    /// Wait for a message received after this cursor (printed by the previous wait); without
+    /// it, for one received from now on.
+    #[arg(long, value_name = "CURSOR")]
+    after: Option<String>,
+    /// How long to wait, 0-60 seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=60))]
+    timeout: u64,
 }
 
 /// `mailroom messages reply`.
@@ -260,6 +287,22 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
             }
             out(&details(&message))
         }
+        MessagesCommand::Wait(args) => {
+            let Some(got) = ctx.client.wait_for_message(args.mailbox, args.after.as_deref(), args.timeout).await?
+            else {
+                note(&nothing_arrived(&args));
+                return Err(Exit(WAIT_TIMEOUT_EXIT).into());
+            };
+            if ctx.json {
+                return ctx.print_json(&got);
+            }
+            out(&details(&got.message))?;
+            note(&format!(
+                "cursor {}: wait for the next one with `mailroom messages wait {} --after {}`",
+                got.cursor, args.mailbox, got.cursor
+            ));
+            Ok(())
+        }
         MessagesCommand::Raw { id } => {
             let raw = ctx.client.get_raw_message(id).await?;
             let mut stdout = std::io::stdout().lock();
@@ -287,6 +330,15 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// What `messages wait` says on stderr when the timeout passed.
+fn nothing_arrived(args: &WaitArgs) -> String {
+    let mut text = format!("No message arrived within {} s.", args.timeout);
+    if let Some(after) = &args.after {
+        text.push_str(&format!(" Run again with --after {after} to keep waiting without missing one."));
+    }
+    text
 }
 
 /// Builds the PATCH body, refusing a request that would change nothing.
@@ -589,6 +641,17 @@ mod tests {
         m.text = None;
         m.html = Some("<p>x</p>".into());
         assert!(details(&m).ends_with("(HTML body only, 8 B: see it with --json or `mailroom messages raw 0190f5a0-0000-7000-8000-00000000000a`)\n"));
+    }
+
+    #[test]
+    fn a_timed_out_wait_says_how_to_keep_waiting() {
+        let args =
+            |after: Option<&str>| WaitArgs { mailbox: MailboxId::new(), after: after.map(str::to_string), timeout: 30 };
+        assert_eq!(nothing_arrived(&args(None)), "No message arrived within 30 s.");
+        assert_eq!(
+            nothing_arrived(&args(Some("41"))),
+            "No message arrived within 30 s. Run again with --after 41 to keep waiting without missing one."
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod sites;
 mod suppressions;
 mod table;
 mod threads;
+mod webhooks;
 
 use anyhow::Context as _;
 use mailroom_client::{Client, ClientError};
@@ -31,6 +32,7 @@ pub use queue::QueueCommand;
 pub use sites::SitesCommand;
 pub use suppressions::SuppressionsCommand;
 pub use threads::ThreadsCommand;
+pub use webhooks::WebhooksCommand;
 
 /// Where the server is and how to talk to it; shared by every client command.
 #[derive(Debug, Clone, clap::Args)]
@@ -72,9 +74,13 @@ pub enum ClientCommand {
     /// List a mailbox's conversations and read one.
     #[command(subcommand)]
     Threads(ThreadsCommand),
-    /// Read the event log, once or as it grows.
+    /// Read the event log, once or live as it grows.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Send events to your URLs, signed (Standard Webhooks): create, change, rotate secrets,
+    /// look at deliveries, replay.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Add hosted domains and print the DNS records (MX, SPF, DKIM, DMARC) to publish.
     #[command(subcommand)]
     Domains(DomainsCommand),
@@ -96,6 +102,7 @@ impl ClientCommand {
             ClientCommand::Messages(_) => "messages",
             ClientCommand::Threads(_) => "threads",
             ClientCommand::Events(_) => "events",
+            ClientCommand::Webhooks(_) => "webhooks",
             ClientCommand::Domains(_) => "domains",
             ClientCommand::Queue(_) => "queue",
             ClientCommand::Suppressions(_) => "suppressions",
@@ -142,6 +149,7 @@ async fn execute(url: &str, args: ClientArgs, cmd: ClientCommand) -> anyhow::Res
         ClientCommand::Messages(c) => messages::run(&ctx, c).await,
         ClientCommand::Threads(c) => threads::run(&ctx, c).await,
         ClientCommand::Events(c) => events::run(&ctx, c).await,
+        ClientCommand::Webhooks(c) => webhooks::run(&ctx, c).await,
         ClientCommand::Domains(c) => domains::run(&ctx, c).await,
         ClientCommand::Queue(c) => queue::run(&ctx, c).await,
         ClientCommand::Suppressions(c) => suppressions::run(&ctx, c).await,
@@ -198,6 +206,19 @@ impl std::fmt::Display for Usage {
     }
 }
 
+/// Ends a command with a non-zero exit status that is not an error: the command has said
+/// what there was to say (such as `messages wait` when nothing arrived in time).
+#[derive(Debug)]
+pub(crate) struct Exit(pub(crate) i32);
+
+impl std::error::Error for Exit {}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
 /// What to print for a failed command, and the exit status.
 #[derive(Debug, PartialEq)]
 struct Report {
@@ -207,6 +228,9 @@ struct Report {
 
 /// Turns a failure into `error: …` plus a hint, mapping each kind of client error arm by arm.
 fn render_error(err: &anyhow::Error, url: &str, noun: &str) -> Report {
+    if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
+        return Report { text: String::new(), exit_code: *code };
+    }
     if let Some(usage) = err.downcast_ref::<Usage>() {
         return Report { text: format!("error: {}\nhint: {}\n", usage.message, usage.hint), exit_code: 2 };
     }
@@ -233,6 +257,14 @@ fn render_error(err: &anyhow::Error, url: &str, noun: &str) -> Report {
         ClientError::InvalidInput(message) => {
             (message.clone(), Some("check --url / MAILROOM_URL and --api-key / MAILROOM_API_KEY".into()))
         }
+        ClientError::Protocol(message) => (
+            message.clone(),
+            Some(
+                "check that --url / MAILROOM_URL points at `mailroom serve` itself, or that the proxy in front of \
+                  it passes event streams through"
+                    .into(),
+            ),
+        ),
     };
     let mut text = format!("error: {prefix}{message}\n");
     if let Some(hint) = hint {
@@ -422,6 +454,37 @@ mod tests {
             vec!["events", "list", "--after", "c", "--limit", "100"],
             vec!["events", "tail"],
             vec!["events", "tail", "--follow", "--after", "c"],
+            vec!["events", "tail", "-f", "--mailbox", id, "--type", "message.received", "--type", "message.sent"],
+            vec!["events", "tail", "--type", "message.received", "--json"],
+            vec!["messages", "wait", id],
+            vec!["messages", "wait", id, "--after", "42", "--timeout", "60"],
+            vec!["messages", "wait", id, "--timeout", "0", "--json"],
+            vec!["webhooks", "create", "https://x.test/h"],
+            vec![
+                "webhooks",
+                "create",
+                "https://x.test/h",
+                "--event",
+                "message.received",
+                "--event",
+                "message.sent",
+                "--mailbox",
+                id,
+                "--description",
+                "CRM",
+                "--disabled",
+                "--site-id",
+                id,
+            ],
+            vec!["webhooks", "list"],
+            vec!["webhooks", "get", id],
+            vec!["webhooks", "update", id, "--endpoint-url", "https://y.test/", "--event", "message.sent", "--enable"],
+            vec!["webhooks", "update", id, "--all-events", "--all-mailboxes", "--description", "", "--disable"],
+            vec!["webhooks", "delete", id],
+            vec!["webhooks", "rotate-secret", id],
+            vec!["webhooks", "deliveries", id, "--limit", "10", "--cursor", "c"],
+            vec!["webhooks", "replay", id],
+            vec!["webhooks", "replay", id, "--after", "42"],
             vec!["domains", "add", "agents.example.com"],
             vec!["domains", "add", "agents.example.com", "--site-id", id],
             vec!["domains", "list"],
@@ -494,6 +557,13 @@ mod tests {
         assert_eq!(fails(&["suppressions", "add", "bob@example.com", "--reason", "spam"]), InvalidValue);
         assert_eq!(fails(&["suppressions", "remove"]), MissingRequiredArgument);
         assert_eq!(fails(&["suppressions", "list", "--limit", "101"]), ValueValidation);
+        assert_eq!(fails(&["messages", "wait", id, "--timeout", "61"]), ValueValidation);
+        assert_eq!(fails(&["messages", "wait"]), MissingRequiredArgument);
+        assert_eq!(fails(&["events", "tail", "--mailbox", "bot@example.test"]), ValueValidation);
+        assert_eq!(fails(&["events", "tail", "--type", "message.received,message.sent"]), ValueValidation);
+        assert_eq!(fails(&["webhooks", "create", "--event", "message.sent"]), MissingRequiredArgument);
+        assert_eq!(fails(&["webhooks", "update", id, "--enable", "--disable"]), ArgumentConflict);
+        assert_eq!(fails(&["webhooks", "replay", "x"]), ValueValidation);
         assert_eq!(
             fails(&[
                 "messages",
@@ -565,6 +635,66 @@ mod tests {
         assert!(text.contains("hint: check the id: `mailroom domains list`"), "{text}");
         // Other nouns keep the generic conflict hint.
         assert!(render_error(&api(409, "conflict"), "mailboxes", "mailboxes").text.contains("choose another value"));
+    }
+
+    #[test]
+    fn the_endpoint_url_is_not_mistaken_for_the_server_address() {
+        let cli = parse(&["webhooks", "create", "https://crm.example.com/hook", "--url", "http://mailroom:8025"]);
+        assert_eq!(cli.client.url, "http://mailroom:8025");
+        let TestCommand::Client(ClientCommand::Webhooks(cmd)) = cli.command else { panic!("{:?}", cli.command) };
+        assert!(format!("{cmd:?}").contains("https://crm.example.com/hook"), "{cmd:?}");
+        let cli = parse(&["webhooks", "create", "https://crm.example.com/hook"]);
+        assert_eq!(cli.client.url, mailroom_client::DEFAULT_URL);
+    }
+
+    #[test]
+    fn no_command_hides_a_connection_or_output_flag() {
+        // Clap does not pass a global flag down to a subcommand with an argument of the same
+        // id, so such an argument would silently take `--url`, `--api-key` or `--json`.
+        fn walk(cmd: &clap::Command, path: &str, found: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if !arg.is_global_set() && ["url", "api_key", "json"].contains(&arg.get_id().as_str()) {
+                    found.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), found);
+            }
+        }
+        let mut found = Vec::new();
+        walk(&TestCli::command(), "mailroom", &mut found);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_quiet_exit_prints_nothing_and_keeps_its_status() {
+        let err = anyhow::Error::from(Exit(messages::WAIT_TIMEOUT_EXIT));
+        assert_eq!(render_error(&err, "u", "messages"), Report { text: String::new(), exit_code: 3 });
+    }
+
+    #[test]
+    fn the_wait_help_documents_the_exit_status() {
+        let mut cmd = TestCli::command();
+        let help = cmd.find_subcommand_mut("messages").unwrap().find_subcommand_mut("wait").unwrap().render_help();
+        let help = help.to_string();
+        assert!(help.contains("Exit status: 0 when a message arrived"), "{help}");
+        assert!(help.contains("3 when the timeout passed"), "{help}");
+    }
+
+    #[test]
+    fn streams_that_are_not_event_streams_point_at_the_proxy() {
+        let err = anyhow::Error::from(ClientError::Protocol("GET /v1/events/stream answered with `text/html`".into()))
+            .context("the event stream ended");
+        let report = render_error(&err, "u", "events");
+        assert_eq!(report.exit_code, 1);
+        assert!(
+            report
+                .text
+                .starts_with("error: the event stream ended: GET /v1/events/stream answered with `text/html`\nhint: "),
+            "{}",
+            report.text
+        );
+        assert!(report.text.contains("passes event streams through"), "{}", report.text);
     }
 
     #[test]
