@@ -38,6 +38,9 @@ pub struct AppState {
     pub webhooks: Arc<mailroom_webhooks::WebhookConfig>,
     /// Wakes the webhook worker (after a replay), when one runs on this node.
     pub webhook_waker: Option<Arc<tokio::sync::Notify>>,
+    /// Becomes `true` when the server starts shutting down: long-lived answers (event
+    /// streams, waits) end so that graceful shutdown does not wait on them.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Returns the router with every route.

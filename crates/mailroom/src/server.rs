@@ -128,6 +128,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         ready: ready.clone(),
         webhooks: webhook_config,
         webhook_waker,
+        shutdown: rx.clone(),
     };
     let mut http_rx = rx.clone();
     let app = mailroom_api::router(state);

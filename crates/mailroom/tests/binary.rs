@@ -121,3 +121,25 @@ async fn the_server_runs_on_postgresql() {
     }
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_server_even_with_open_event_streams_and_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(dir.path(), &[]);
+    let key = std::fs::read_to_string(dir.path().join("admin-api-key")).unwrap().trim().to_string();
+    let http = reqwest::Client::new();
+    let stream = http.get(format!("{}/v1/events/stream", s.url)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let api = mailroom_client::Client::new(&s.url, key.clone()).unwrap();
+    let mb = api.create_mailbox(&mailroom_core::api::CreateMailboxRequest { username: "w".into(), ..Default::default() }).await.unwrap();
+    let waiter = tokio::spawn({
+        let (http, url) = (http.clone(), format!("{}/v1/mailboxes/{}/messages/wait?timeout=60", s.url, mb.id));
+        async move { http.get(url).bearer_auth(key).send().await.map(|r| r.status().as_u16()) }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    stop(s); // asserts a clean exit within 5 s
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(waiter.await.unwrap().unwrap(), 204, "a pending wait is answered, not cut off");
+    drop(stream);
+}

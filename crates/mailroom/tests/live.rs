@@ -42,8 +42,8 @@ impl SseReader {
                         data.push_str(v.trim());
                     }
                 }
-                if id.is_empty() {
-                    continue; // a heartbeat comment
+                if id.is_empty() || data.is_empty() {
+                    continue; // a heartbeat comment, or the position announced at the start
                 }
                 return (id, event, serde_json::from_str(&data).unwrap());
             }
@@ -88,6 +88,18 @@ async fn sse_resumes_from_last_event_id_with_nothing_lost_or_repeated() {
     let mut from_start = SseReader::open(&app, &format!("?after=0&mailbox_id={}", a.id), None).await;
     let (_, event, _) = from_start.next().await;
     assert_eq!(event, "mailbox.created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_announces_its_position_first() {
+    let app = spawn_app().await;
+    mailbox(&app.admin, "a").await;
+    let resp = reqwest::Client::new().get(format!("{}/v1/events/stream", app.url)).bearer_auth(&app.admin_key).send().await.unwrap();
+    let mut stream = resp.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap().unwrap();
+    let text = String::from_utf8_lossy(&first);
+    assert!(text.starts_with("id: 1\n"), "a client without a cursor learns it at once: {text:?}");
+    assert!(!text.contains("data:"), "no event is dispatched: {text:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

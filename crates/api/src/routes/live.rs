@@ -57,6 +57,10 @@ impl Filter {
 struct StreamState {
     store: std::sync::Arc<dyn mailroom_store::Store>,
     signal: tokio::sync::watch::Receiver<u64>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The position to announce before the first event, so a client that connected without a
+    /// cursor knows where it is even if it loses the connection before any event.
+    announce: Option<i64>,
     cursor: i64,
     filter: Filter,
     buffer: VecDeque<Event>,
@@ -89,9 +93,24 @@ pub async fn stream(
         None => store.last_event_cursor().await?,
     };
     let types = q.types.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
-    let init = StreamState { store, signal, cursor, filter: Filter { site, mailbox: q.mailbox_id, types }, buffer: VecDeque::new() };
+    let init = StreamState {
+        store,
+        signal,
+        shutdown: state.shutdown.clone(),
+        announce: Some(cursor),
+        cursor,
+        filter: Filter { site, mailbox: q.mailbox_id, types },
+        buffer: VecDeque::new(),
+    };
     let events = futures::stream::unfold(init, |mut st| async move {
+        if let Some(position) = st.announce.take() {
+            // An `id` without data: sets the client's Last-Event-ID, dispatches nothing.
+            return Some((Ok(SseEvent::default().id(position.to_string()).comment("position")), st));
+        }
         loop {
+            if *st.shutdown.borrow() {
+                return None;
+            }
             if let Some(e) = st.buffer.pop_front() {
                 let data = serde_json::to_string(&e).unwrap_or_default();
                 let sse = SseEvent::default().id(e.cursor.clone()).event(e.event_type.clone()).data(data);
@@ -107,8 +126,9 @@ pub async fn stream(
                     st.buffer.extend(batch.into_iter().filter(|e| st.filter.matches(e)));
                 }
                 Ok(_) => {
-                    if st.signal.changed().await.is_err() {
-                        return None;
+                    tokio::select! {
+                        changed = st.signal.changed() => if changed.is_err() { return None },
+                        _ = st.shutdown.wait_for(|s| *s) => return None,
                     }
                 }
                 Err(e) => {
@@ -150,6 +170,7 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
         None => store.last_event_cursor().await?,
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    let mut shutdown = state.shutdown.clone();
     loop {
         signal.borrow_and_update();
         let batch = store.list_events(Some(mailbox.site_id), Some(cursor), 500).await?;
@@ -168,9 +189,13 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
         if !batch.is_empty() {
             continue;
         }
-        match tokio::time::timeout_at(deadline, signal.changed()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) | Err(_) => return Ok(StatusCode::NO_CONTENT.into_response()),
+        tokio::select! {
+            changed = tokio::time::timeout_at(deadline, signal.changed()) => match changed {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return Ok(StatusCode::NO_CONTENT.into_response()),
+            },
+            // The server is stopping: answer as a timeout; the client waits again elsewhere.
+            _ = shutdown.wait_for(|s| *s) => return Ok(StatusCode::NO_CONTENT.into_response()),
         }
     }
 }
