@@ -10,7 +10,7 @@ use crate::{WebhookConfig, WebhookError};
 use mailroom_core::{Event, MailboxId, SiteId, WebhookDelivery, WebhookDeliveryId, WebhookDeliveryStatus, WebhookEndpoint, WebhookId, event_types, now};
 use mailroom_engine::SecretBox;
 use mailroom_store::Store;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// The longest description accepted, in characters.
@@ -36,56 +36,7 @@ pub const EVENT_TYPES: &[&str] = &[
 /// How many deliveries one replay creates at most; `next_cursor` continues from there.
 pub const MAX_REPLAY: usize = 10_000;
 
-/// `POST /v1/webhooks`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateWebhookRequest {
-    /// Where events are POSTed: an `https://` (or `http://`) URL of a public host, at most
-    /// 2048 characters, without user name or password.
-    pub url: String,
-    /// Event types to send, such as `message.received`; absent, empty or `["*"]` means every
-    /// type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_types: Option<Vec<String>>,
-    /// Only events of this mailbox.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mailbox_id: Option<MailboxId>,
-    /// A note for humans, at most 500 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Whether deliveries are made (default `true`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-}
-
-/// `PATCH /v1/webhooks/{id}`: every field is optional; absent fields keep their value.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateWebhookRequest {
-    /// The new URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// The new event type filter; empty or `["*"]` means every type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_types: Option<Vec<String>>,
-    /// The new mailbox filter; `null` removes it.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, format = Uuid, nullable)]
-    pub mailbox_id: Option<Option<MailboxId>>,
-    /// The new description; `null` or an empty string removes it.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, nullable)]
-    pub description: Option<Option<String>>,
-    /// `true` enables the endpoint again (clearing why it was disabled); `false` disables it
-    /// and fails its pending deliveries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-}
-
-/// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
+pub use mailroom_core::api::{CreateWebhookRequest, UpdateWebhookRequest};
 
 /// An endpoint as the API shows it, with its secret only in the answer to a create or a
 /// rotation.

@@ -7,11 +7,11 @@ use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use mailroom_core::api::{ErrorBody, Page};
-use mailroom_core::{SiteId, WebhookDelivery, WebhookDeliveryId, WebhookEndpoint, WebhookId};
+use mailroom_core::api::{ErrorBody, Page, ReplayRequest, ReplayResponse};
+use mailroom_core::{WebhookDelivery, WebhookDeliveryId, WebhookEndpoint, WebhookId};
 use mailroom_webhooks::service::{self, CreateWebhookRequest, UpdateWebhookRequest, WebhookResponse};
 use mailroom_webhooks::WebhookError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 impl From<WebhookError> for ApiError {
     fn from(e: WebhookError) -> Self {
@@ -32,14 +32,8 @@ async fn visible(state: &AppState, auth: &Auth, id: WebhookId) -> ApiResult<Webh
 /// Admin keys may add `site_id` to choose the site whose events are sent.
 #[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
     responses((status = 201, body = WebhookResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(_headers, body): RawBody) -> ApiResult<(StatusCode, Json<WebhookResponse>)> {
-    let mut value: serde_json::Value = crate::error::decode_json(&body)?;
-    let site_id = match value.as_object_mut().and_then(|o| o.remove("site_id")) {
-        Some(v) if !v.is_null() => Some(serde_json::from_value::<SiteId>(v).map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "`site_id` is not a site id"))?),
-        _ => None,
-    };
-    let req: CreateWebhookRequest = crate::error::decode_json(&serde_json::to_vec(&value).map_err(ApiError::internal)?)?;
-    let site = target_site(&state, &auth, site_id).await?;
+pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateWebhookRequest>) -> ApiResult<(StatusCode, Json<WebhookResponse>)> {
+    let site = target_site(&state, &auth, req.site_id).await?;
     let (endpoint, secret) = service::create_endpoint(state.engine.store().as_ref(), state.engine.secrets(), &state.webhooks, site, req).await?;
     Ok((StatusCode::CREATED, Json(WebhookResponse { endpoint, secret: Some(secret) })))
 }
@@ -111,35 +105,12 @@ pub async fn deliveries(State(state): State<AppState>, auth: Auth, PathId(id): P
     Ok(Json(super::page_by_last(items, limit, |d| d.id)))
 }
 
-/// `POST /v1/webhooks/{id}/replay`.
-#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplayBody {
-    /// Redeliver the endpoint's events after this cursor (from the start of the log when absent).
-    #[serde(default)]
-    pub after: Option<String>,
-}
-
-/// What a replay queued.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ReplayResult {
-    /// Matching events after the cursor.
-    pub matched: u64,
-    /// New deliveries created (events the endpoint had not been sent).
-    pub created: u64,
-    /// Earlier deliveries made due again (same `webhook-id`, so receivers can deduplicate).
-    pub requeued: u64,
-    /// Where to continue when the replay stopped at its limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
 /// Redelivers the endpoint's events after a cursor: events never sent get new deliveries,
 /// events already sent (or failed) are sent again.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path)), request_body = ReplayBody,
-    responses((status = 202, body = ReplayResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn replay(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, RawBody(_headers, body): RawBody) -> ApiResult<(StatusCode, Json<ReplayResult>)> {
-    let req: ReplayBody = crate::error::decode_json(&body)?;
+#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path)), request_body = ReplayRequest,
+    responses((status = 202, body = ReplayResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn replay(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, RawBody(_headers, body): RawBody) -> ApiResult<(StatusCode, Json<ReplayResponse>)> {
+    let req: ReplayRequest = crate::error::decode_json(&body)?;
     let endpoint = visible(&state, &auth, id).await?;
     let after = req
         .after
@@ -153,5 +124,5 @@ pub async fn replay(State(state): State<AppState>, auth: Auth, PathId(id): PathI
     if let Some(w) = &state.webhook_waker {
         w.notify_one();
     }
-    Ok((StatusCode::ACCEPTED, Json(ReplayResult { matched: report.matched, created: report.queued, requeued, next_cursor: report.next_cursor })))
+    Ok((StatusCode::ACCEPTED, Json(ReplayResponse { matched: Some(report.matched), created: report.queued, requeued, next_cursor: report.next_cursor })))
 }

@@ -59,11 +59,10 @@ async fn main() -> anyhow::Result<()> {
             let got = got.clone();
             async move {
                 let at = Instant::now();
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
-                    if let Some(id) = v["data"]["message_id"].as_str() {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body)
+                    && let Some(id) = v["data"]["message_id"].as_str() {
                         got.lock().unwrap().entry(id.to_string()).or_insert(at);
                     }
-                }
                 axum::http::StatusCode::NO_CONTENT
             }
         }),
