@@ -7,6 +7,9 @@
 //! pool. Concurrent writers therefore queue inside the process instead of failing with
 //! `SQLITE_BUSY`, and the busy timeout covers other processes opening the same file.
 //!
+//! Message inserts, the hot write, are group-committed: concurrent inserts share one
+//! transaction and one fsync, each in its own savepoint (see `group.rs`).
+//!
 //! Every commit that appended events bumps the store's event signal (see
 //! [`Store::event_signal`](mailroom_store::Store::event_signal)), shared by clones of the
 //! store; a store opened separately on the same file (another process) has its own and does
@@ -22,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod group;
 mod store;
 
 use mailroom_store::{StoreError, StoreResult};
@@ -50,6 +54,8 @@ pub struct SqliteStore {
     read: SqlitePool,
     /// Bumped after every commit that appended events.
     signal: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Commits concurrent message inserts together (see [`group`]).
+    group: group::GroupCommit,
 }
 
 impl SqliteStore {
@@ -85,7 +91,9 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(READ_CONNECTIONS).connect_with(options).await.map_err(codec::db_err)?
         };
-        Ok(SqliteStore { write, read, signal: Arc::new(tokio::sync::watch::Sender::new(0)) })
+        let signal = Arc::new(tokio::sync::watch::Sender::new(0));
+        let group = group::GroupCommit::start(write.clone(), signal.clone());
+        Ok(SqliteStore { write, read, signal, group })
     }
 
     /// Closes every connection, waiting for those in use to be returned.

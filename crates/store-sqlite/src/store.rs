@@ -248,132 +248,7 @@ impl Store for SqliteStore {
     // --- messages and threads ---------------------------------------------------------------
 
     async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
-        let m = &new.message;
-        let mut tx = self.begin_write().await?;
-        let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = ?")
-            .bind(m.mailbox_id.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if mailbox.is_none() {
-            return Err(StoreError::NotFound(format!("mailbox {}", m.mailbox_id)));
-        }
-        let created_at = trunc(m.created_at);
-        if new.new_thread {
-            sqlx::query(
-                "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
-                 VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-            )
-            .bind(m.thread_id.as_uuid())
-            .bind(m.site_id.as_uuid())
-            .bind(m.mailbox_id.as_uuid())
-            .bind(m.subject.as_deref().map(base_subject))
-            .bind(to_json(&participants_of(m))?)
-            .bind(&m.snippet)
-            .bind(ts(created_at))
-            .bind(ts(created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        } else {
-            let row = sqlx::query("SELECT participants, last_message_at FROM threads WHERE id = ? AND mailbox_id = ?")
-                .bind(m.thread_id.as_uuid())
-                .bind(m.mailbox_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .ok_or_else(|| StoreError::NotFound(format!("thread {} in mailbox {}", m.thread_id, m.mailbox_id)))?;
-            let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
-            merge_participants(&mut participants, participants_of(m));
-            let last = time(&row, "last_message_at")?;
-            let newest = created_at >= last;
-            sqlx::query(
-                "UPDATE threads SET message_count = message_count + 1, participants = ?, last_message_at = ?, \
-                 snippet = CASE WHEN ? THEN ? ELSE snippet END WHERE id = ?",
-            )
-            .bind(to_json(&participants)?)
-            .bind(ts(created_at.max(last)))
-            .bind(newest)
-            .bind(&m.snippet)
-            .bind(m.thread_id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
-        sqlx::query(
-            "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
-             from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
-             labels, read, size, raw_blob_key, auth_results, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(m.id.as_uuid())
-        .bind(m.site_id.as_uuid())
-        .bind(m.mailbox_id.as_uuid())
-        .bind(m.thread_id.as_uuid())
-        .bind(m.direction.as_str())
-        .bind(&m.message_id)
-        .bind(&m.in_reply_to)
-        .bind(to_json(&m.references)?)
-        .bind(m.from.as_ref().map(to_json).transpose()?)
-        .bind(to_json(&m.to)?)
-        .bind(to_json(&m.cc)?)
-        .bind(to_json(&m.bcc)?)
-        .bind(to_json(&m.reply_to)?)
-        .bind(&m.subject)
-        .bind(&m.text)
-        .bind(&m.html)
-        .bind(&m.snippet)
-        .bind(to_json(&m.headers)?)
-        .bind(to_json(&m.labels)?)
-        .bind(m.read)
-        .bind(signed(m.size, "message size")?)
-        .bind(&m.raw_blob_key)
-        .bind(m.auth_results.as_ref().map(to_json).transpose()?)
-        .bind(ts(created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        for (position, a) in m.attachments.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(a.id.as_uuid())
-            .bind(m.id.as_uuid())
-            .bind(m.site_id.as_uuid())
-            .bind(signed(position, "attachment position")?)
-            .bind(&a.filename)
-            .bind(&a.content_type)
-            .bind(signed(a.size, "attachment size")?)
-            .bind(&a.content_id)
-            .bind(a.inline)
-            .bind(&a.blob_key)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
-        for (position, r) in m.recipients.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, next_attempt_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(m.id.as_uuid())
-            .bind(r.address.as_str())
-            .bind(signed(position, "recipient position")?)
-            .bind(r.kind.as_str())
-            .bind(r.status.as_str())
-            .bind(&r.last_reply)
-            .bind(i64::from(r.attempts))
-            .bind(r.next_attempt_at.map(|t| ts(trunc(t))))
-            .bind(ts(r.updated_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
-        let appended = append(&mut tx, events).await?;
-        tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
-        Ok(())
+        self.group.insert(new.clone(), events.to_vec()).await
     }
 
     async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {
@@ -1304,4 +1179,132 @@ async fn complete(conn: &mut SqliteConnection, messages: &mut [Message]) -> Stor
         m.recipients = recipients.remove(&m.id).unwrap_or_default();
     }
     Ok(())
+}
+
+/// Inserts a message with its thread, attachments, recipients and events on a connection
+/// inside a write transaction (the caller's group commit); returns whether events were
+/// appended.
+pub(crate) async fn insert_message_on(tx: &mut SqliteConnection, new: &NewMessage, events: &[NewEvent]) -> StoreResult<bool> {
+    let m = &new.message;
+    let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = ?")
+        .bind(m.mailbox_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if mailbox.is_none() {
+        return Err(StoreError::NotFound(format!("mailbox {}", m.mailbox_id)));
+    }
+    let created_at = trunc(m.created_at);
+    if new.new_thread {
+        sqlx::query(
+            "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        )
+        .bind(m.thread_id.as_uuid())
+        .bind(m.site_id.as_uuid())
+        .bind(m.mailbox_id.as_uuid())
+        .bind(m.subject.as_deref().map(base_subject))
+        .bind(to_json(&participants_of(m))?)
+        .bind(&m.snippet)
+        .bind(ts(created_at))
+        .bind(ts(created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    } else {
+        let row = sqlx::query("SELECT participants, last_message_at FROM threads WHERE id = ? AND mailbox_id = ?")
+            .bind(m.thread_id.as_uuid())
+            .bind(m.mailbox_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("thread {} in mailbox {}", m.thread_id, m.mailbox_id)))?;
+        let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
+        merge_participants(&mut participants, participants_of(m));
+        let last = time(&row, "last_message_at")?;
+        let newest = created_at >= last;
+        sqlx::query(
+            "UPDATE threads SET message_count = message_count + 1, participants = ?, last_message_at = ?, \
+             snippet = CASE WHEN ? THEN ? ELSE snippet END WHERE id = ?",
+        )
+        .bind(to_json(&participants)?)
+        .bind(ts(created_at.max(last)))
+        .bind(newest)
+        .bind(&m.snippet)
+        .bind(m.thread_id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    sqlx::query(
+        "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
+         from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
+         labels, read, size, raw_blob_key, auth_results, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(m.id.as_uuid())
+    .bind(m.site_id.as_uuid())
+    .bind(m.mailbox_id.as_uuid())
+    .bind(m.thread_id.as_uuid())
+    .bind(m.direction.as_str())
+    .bind(&m.message_id)
+    .bind(&m.in_reply_to)
+    .bind(to_json(&m.references)?)
+    .bind(m.from.as_ref().map(to_json).transpose()?)
+    .bind(to_json(&m.to)?)
+    .bind(to_json(&m.cc)?)
+    .bind(to_json(&m.bcc)?)
+    .bind(to_json(&m.reply_to)?)
+    .bind(&m.subject)
+    .bind(&m.text)
+    .bind(&m.html)
+    .bind(&m.snippet)
+    .bind(to_json(&m.headers)?)
+    .bind(to_json(&m.labels)?)
+    .bind(m.read)
+    .bind(signed(m.size, "message size")?)
+    .bind(&m.raw_blob_key)
+    .bind(m.auth_results.as_ref().map(to_json).transpose()?)
+    .bind(ts(created_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    for (position, a) in m.attachments.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.id.as_uuid())
+        .bind(m.id.as_uuid())
+        .bind(m.site_id.as_uuid())
+        .bind(signed(position, "attachment position")?)
+        .bind(&a.filename)
+        .bind(&a.content_type)
+        .bind(signed(a.size, "attachment size")?)
+        .bind(&a.content_id)
+        .bind(a.inline)
+        .bind(&a.blob_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    for (position, r) in m.recipients.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, next_attempt_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(m.id.as_uuid())
+        .bind(r.address.as_str())
+        .bind(signed(position, "recipient position")?)
+        .bind(r.kind.as_str())
+        .bind(r.status.as_str())
+        .bind(&r.last_reply)
+        .bind(i64::from(r.attempts))
+        .bind(r.next_attempt_at.map(|t| ts(trunc(t))))
+        .bind(ts(r.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    append(tx, events).await
 }
