@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::io;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Stores immutable byte strings under keys such as `messages/<id>.eml`.
 #[async_trait]
@@ -18,11 +20,61 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn check(&self) -> io::Result<()>;
 }
 
-/// Blob files under a directory: written to a temporary file, fsynced, renamed into place,
-/// and the directory fsynced, so a crash never leaves a partial blob under its key.
+/// Blob files under a directory. Keys are never reused (they carry fresh ids), so a blob is
+/// written straight to its final name (`create_new`), fsynced, and its directory fsynced before
+/// `put` returns. A crash can leave a partial file only under a key no record points at yet
+/// (records are written after `put` returns). Concurrent puts into one directory share the
+/// directory fsync (see [`DirSync`]).
 #[derive(Debug, Clone)]
 pub struct LocalBlobStore {
     root: PathBuf,
+    dirs: Arc<Mutex<HashMap<PathBuf, Arc<DirSync>>>>,
+}
+
+/// Group fsync of one directory: every caller needs a directory fsync that started after its
+/// file was linked in; one fsync started after several callers arrived serves them all.
+#[derive(Debug, Default)]
+struct DirSync {
+    state: Mutex<DirSyncState>,
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct DirSyncState {
+    /// Tickets handed out so far.
+    requested: u64,
+    /// Every ticket up to this one is covered by a finished fsync.
+    completed: u64,
+    /// Whether a caller is running an fsync now.
+    running: bool,
+}
+
+impl DirSync {
+    fn sync(&self, dir: &Path) -> io::Result<()> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.requested += 1;
+        let ticket = st.requested;
+        loop {
+            if st.completed >= ticket {
+                return Ok(());
+            }
+            if !st.running {
+                st.running = true;
+                let covers = st.requested;
+                drop(st);
+                let result = sync_dir(dir);
+                st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.running = false;
+                if result.is_ok() {
+                    st.completed = st.completed.max(covers);
+                }
+                self.done.notify_all();
+                result?;
+                continue;
+            }
+            st = self.done.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 impl LocalBlobStore {
@@ -30,7 +82,7 @@ impl LocalBlobStore {
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(root.join("tmp"))?;
-        Ok(Self { root })
+        Ok(Self { root, dirs: Arc::default() })
     }
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
@@ -52,16 +104,21 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 impl BlobStore for LocalBlobStore {
     async fn put(&self, key: &str, data: Bytes) -> io::Result<()> {
         let path = self.path(key)?;
-        let tmp = self.root.join("tmp").join(uuid::Uuid::now_v7().to_string());
+        let dir = path.parent().expect("blob path has a parent").to_path_buf();
+        let syncer = self.dirs.lock().unwrap_or_else(|e| e.into_inner()).entry(dir.clone()).or_default().clone();
         tokio::task::spawn_blocking(move || {
             use std::io::Write;
-            let dir = path.parent().expect("blob path has a parent");
-            std::fs::create_dir_all(dir)?;
-            let mut f = std::fs::File::create(&tmp)?;
+            let open = || std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
+            let mut f = match open() {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    std::fs::create_dir_all(&dir)?;
+                    open()?
+                }
+                other => other?,
+            };
             f.write_all(&data)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            sync_dir(dir)
+            f.sync_data()?;
+            syncer.sync(&dir)
         })
         .await
         .map_err(io::Error::other)?
@@ -99,6 +156,24 @@ mod tests {
         s.delete("messages/a.eml").await.unwrap();
         assert_eq!(s.get("messages/a.eml").await.unwrap_err().kind(), io::ErrorKind::NotFound);
         s.check().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_puts_share_directory_fsyncs_and_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalBlobStore::open(dir.path()).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.put(&format!("messages/{i}.eml"), Bytes::from(vec![i as u8; 100])).await }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        for i in 0..64 {
+            assert_eq!(s.get(&format!("messages/{i}.eml")).await.unwrap(), Bytes::from(vec![i as u8; 100]));
+        }
+        assert_eq!(s.put("messages/0.eml", Bytes::new()).await.unwrap_err().kind(), io::ErrorKind::AlreadyExists, "keys are never overwritten");
     }
 
     #[tokio::test]
