@@ -95,3 +95,27 @@ id_type!(
     /// the same on every retry.
     WebhookDeliveryId
 );
+id_type!(
+    /// Identifies a contact (a person a site emails: the seeds' user, lead or persona).
+    ContactId
+);
+id_type!(
+    /// Identifies a team member (a human sender identity).
+    TeamMemberId
+);
+id_type!(
+    /// Identifies a stored secure token.
+    SecureTokenId
+);
+id_type!(
+    /// Identifies a tool config (a builder-configured instance of an agent tool).
+    ToolConfigId
+);
+id_type!(
+    /// Identifies one invocation of an agent tool.
+    ToolRunId
+);
+id_type!(
+    /// Identifies a record of an email sent through the tools' send path.
+    SentEmailId
+);

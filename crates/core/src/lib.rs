@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod agent;
 pub mod api;
 pub mod dsn;
 pub mod ids;

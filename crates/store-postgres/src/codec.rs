@@ -3,6 +3,7 @@
 //! Reading never panics: a value that cannot be decoded becomes [`StoreError::Corrupt`].
 
 use chrono::{DateTime, Timelike, Utc};
+use mailroom_core::agent::*;
 use mailroom_core::*;
 use mailroom_store::{StoreError, StoreResult};
 use serde::Serialize;
@@ -31,6 +32,17 @@ pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Database(Box::new(err))
+}
+
+/// Maps the error of deleting a mailbox: a foreign-key violation there means a team member
+/// still sends from it (constraint `team_member_mailbox`).
+pub(crate) fn team_member_mailbox_err(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.kind() == ErrorKind::ForeignKeyViolation
+    {
+        return StoreError::Conflict { constraint: "team_member_mailbox".into() };
+    }
+    db_err(err)
 }
 
 /// Reads a column, reporting an undecodable value as corrupt data.
@@ -323,6 +335,107 @@ pub(crate) fn event(row: &PgRow) -> StoreResult<Event> {
         site_id: id(row, "site_id")?,
         mailbox_id: opt_id(row, "mailbox_id")?,
         data: col(row, "data")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// Decodes a `contacts` row.
+pub(crate) fn contact(row: &PgRow) -> StoreResult<Contact> {
+    let email: Option<String> = col(row, "email")?;
+    let email = email
+        .map(|e| EmailAddress::parse(&e).map_err(|err| StoreError::Corrupt(format!("column `email`: {err}"))))
+        .transpose()?;
+    Ok(Contact {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        email,
+        external_id: col(row, "external_id")?,
+        name: col(row, "name")?,
+        attributes: json(row, "attributes")?,
+        email_subscribed: col(row, "email_subscribed")?,
+        marketing_opt_out: col(row, "marketing_opt_out")?,
+        owner_team_member_id: opt_id(row, "owner_team_member_id")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// Decodes a `team_members` row.
+pub(crate) fn team_member(row: &PgRow) -> StoreResult<TeamMember> {
+    Ok(TeamMember {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        name: col(row, "name")?,
+        mailbox_id: id(row, "mailbox_id")?,
+        signature_html: col(row, "signature_html")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// Decodes a `secure_tokens` row.
+pub(crate) fn secure_token(row: &PgRow) -> StoreResult<SecureToken> {
+    Ok(SecureToken {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        token_type: col(row, "token_type")?,
+        identifier: col(row, "identifier")?,
+        value_encrypted: col(row, "value_encrypted")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// Decodes a `tool_configs` row.
+pub(crate) fn tool_config(row: &PgRow) -> StoreResult<ToolConfig> {
+    Ok(ToolConfig {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        name: col(row, "name")?,
+        tool: col(row, "tool")?,
+        prompt: col(row, "prompt")?,
+        settings: json(row, "settings")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// Decodes a `tool_runs` row.
+pub(crate) fn tool_run(row: &PgRow) -> StoreResult<ToolRun> {
+    Ok(ToolRun {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        tool: col(row, "tool")?,
+        tool_config_id: opt_id(row, "tool_config_id")?,
+        contact_id: opt_id(row, "contact_id")?,
+        status: col(row, "status")?,
+        code: col(row, "code")?,
+        dry_run: col(row, "dry_run")?,
+        inputs: json(row, "inputs")?,
+        checks: json(row, "checks")?,
+        decision: json(row, "decision")?,
+        outputs: json(row, "outputs")?,
+        message_id: opt_id(row, "message_id")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+/// Decodes a `sent_emails` row.
+pub(crate) fn sent_email(row: &PgRow) -> StoreResult<SentEmail> {
+    Ok(SentEmail {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        recipient: col(row, "recipient")?,
+        contact_id: opt_id(row, "contact_id")?,
+        tool: col(row, "tool")?,
+        provider: col(row, "provider")?,
+        external_message_id: col(row, "external_message_id")?,
+        message_id: opt_id(row, "message_id")?,
+        subject: col(row, "subject")?,
+        content_hash: col(row, "content_hash")?,
+        simhash: col(row, "simhash")?,
+        template: col(row, "template")?,
+        context: json(row, "context")?,
         created_at: time(row, "created_at")?,
     })
 }
