@@ -73,16 +73,32 @@ impl GroupCommit {
 }
 
 async fn commit_batch(write: &SqlitePool, batch: &[Job]) -> Vec<StoreResult<bool>> {
-    let all_fail = |what: String| batch.iter().map(|_| Err(StoreError::Database(what.clone().into()))).collect();
-    let mut conn = match write.acquire().await {
-        Ok(c) => c,
-        Err(e) => return all_fail(format!("no write connection: {e}")),
-    };
-    if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
-        return all_fail(format!("could not begin a write transaction: {e}"));
+    // Optimistic first: the whole batch in one transaction without savepoints (the common
+    // case, and fewer statements on SQLite's single writer). If any insert fails, that
+    // transaction is rolled back and the batch is run again with a savepoint per insert, so
+    // the failure stays with its own caller.
+    match run(write, batch, false).await {
+        Ok(results) if results.len() == batch.len() && results.iter().all(|r| r.is_ok()) => results,
+        _ => run(write, batch, true).await.unwrap_or_else(|e| batch.iter().map(|_| Err(StoreError::Database(e.clone().into()))).collect()),
     }
+}
+
+async fn run(write: &SqlitePool, batch: &[Job], savepoints: bool) -> Result<Vec<StoreResult<bool>>, String> {
+    let mut conn = write.acquire().await.map_err(|e| format!("no write connection: {e}"))?;
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(|e| format!("could not begin a write transaction: {e}"))?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
+        if !savepoints {
+            match insert_message_on(&mut conn, &job.new, &job.events).await {
+                Ok(appended) => results.push(Ok(appended)),
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    results.push(Err(e));
+                    return Ok(results);
+                }
+            }
+            continue;
+        }
         if let Err(e) = sqlx::query("SAVEPOINT message").execute(&mut *conn).await {
             results.push(Err(db_err(e)));
             continue;
@@ -100,7 +116,7 @@ async fn commit_batch(write: &SqlitePool, batch: &[Job]) -> Vec<StoreResult<bool
     }
     if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return all_fail(format!("the commit failed: {e}"));
+        return Err(format!("the commit failed: {e}"));
     }
-    results
+    Ok(results)
 }
