@@ -1305,11 +1305,11 @@ impl Store for PgStore {
 
     async fn list_tool_configs(&self, site: Option<SiteId>) -> StoreResult<Vec<ToolConfig>> {
         let rows = match site {
-            Some(site) => sqlx::query("SELECT * FROM tool_configs WHERE site_id = $1 ORDER BY name, id")
+            Some(site) => sqlx::query("SELECT * FROM tool_configs WHERE site_id = $1 ORDER BY name COLLATE \"C\", id")
                 .bind(site.as_uuid())
                 .fetch_all(&self.pool)
                 .await,
-            None => sqlx::query("SELECT * FROM tool_configs ORDER BY name, site_id, id").fetch_all(&self.pool).await,
+            None => sqlx::query("SELECT * FROM tool_configs ORDER BY name COLLATE \"C\", site_id, id").fetch_all(&self.pool).await,
         }
         .map_err(db_err)?;
         rows.iter().map(codec::tool_config).collect()

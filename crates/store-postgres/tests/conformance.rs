@@ -414,3 +414,24 @@ async fn upgrade(url: String) {
     assert_eq!((claimed[0].recipient.status, claimed[0].recipient.attempts), (DeliveryStatus::Sending, 1));
     store.close().await;
 }
+
+/// Deleting a site (raw SQL: the `Store` trait has no `delete_site`) cascades to the agent
+/// tools' records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_deletion_cascades_to_agent_records() {
+    with_db(|url| async move {
+        let pg = PgStore::connect(&url).await.unwrap();
+        let raw_url = url.clone();
+        testkit::site_deletion_cascades_to_agent_records(Arc::new(pg.clone()), move |site| {
+            Box::pin(async move {
+                let mut raw = PgConnection::connect(&raw_url).await.unwrap();
+                let done = sqlx::query("DELETE FROM sites WHERE id = $1").bind(site.as_uuid()).execute(&mut raw).await.unwrap();
+                assert_eq!(done.rows_affected(), 1);
+                raw.close().await.ok();
+            })
+        })
+        .await;
+        pg.close().await;
+    })
+    .await;
+}

@@ -515,6 +515,13 @@ mod tests {
         assert_eq!(constraint_name("UNIQUE constraint failed: sites.id"), "sites_pkey");
         assert_eq!(constraint_name("UNIQUE constraint failed: domains.name"), "domain_name");
         assert_eq!(constraint_name("UNIQUE constraint failed: dkim_keys.domain_id, dkim_keys.selector"), "dkim_selector");
+        assert_eq!(constraint_name("UNIQUE constraint failed: contacts.site_id, contacts.email_lower"), "contact_email");
+        assert_eq!(constraint_name("UNIQUE constraint failed: contacts.site_id, contacts.external_id"), "contact_external_id");
+        assert_eq!(constraint_name("UNIQUE constraint failed: tool_configs.site_id, tool_configs.name"), "tool_config_name");
+        assert_eq!(
+            constraint_name("UNIQUE constraint failed: sent_emails.site_id, sent_emails.provider, sent_emails.external_message_id"),
+            "sent_email_external_id"
+        );
     }
 
     #[test]

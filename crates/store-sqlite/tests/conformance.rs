@@ -236,3 +236,25 @@ async fn clones_share_the_event_signal() {
     rx_a.borrow_and_update();
     rx_b.borrow_and_update();
 }
+
+/// Deleting a site (raw SQL: the `Store` trait has no `delete_site`) cascades to the agent
+/// tools' records, with foreign keys on as the store runs them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_deletion_cascades_to_agent_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url(&dir)).await.unwrap());
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("mailroom.db"))
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    let raw = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let pool = raw.clone();
+    testkit::site_deletion_cascades_to_agent_records(store, move |site| {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM sites WHERE id = ?").bind(site.as_uuid()).execute(&pool).await.unwrap();
+            assert_eq!(done.rows_affected(), 1);
+        })
+    })
+    .await;
+    raw.close().await;
+}

@@ -230,6 +230,8 @@ pub trait Store: Send + Sync + 'static {
     async fn update_mailbox(&self, mailbox: &Mailbox, event: &NewEvent) -> StoreResult<()>;
     /// Deletes a mailbox with its threads, messages, recipients and attachments, appends
     /// `event`, and returns the blob keys that are no longer referenced (to delete after).
+    /// A mailbox a team member sends from is not deleted: `Conflict` with
+    /// `team_member_mailbox` (move or delete the member first).
     async fn delete_mailbox(&self, id: MailboxId, event: &NewEvent) -> StoreResult<Vec<String>>;
 
     // --- messages and threads -------------------------------------------------------------
@@ -391,7 +393,8 @@ pub trait Store: Send + Sync + 'static {
     async fn find_contact(&self, site: SiteId, email: Option<&str>, external_id: Option<&str>) -> StoreResult<Option<Contact>>;
     /// Lists contacts newest first with ids lower than `before`: of one site or all.
     async fn list_contacts(&self, site: Option<SiteId>, before: Option<ContactId>, limit: u32) -> StoreResult<Vec<Contact>>;
-    /// Deletes a contact; returns whether it existed.
+    /// Deletes a contact, keeping its sent emails and tool runs (without the contact); returns
+    /// whether it existed.
     async fn delete_contact(&self, id: ContactId) -> StoreResult<bool>;
 
     /// Creates a team member.
@@ -402,7 +405,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get_team_member(&self, id: TeamMemberId) -> StoreResult<Option<TeamMember>>;
     /// Lists team members oldest first: of one site or all.
     async fn list_team_members(&self, site: Option<SiteId>) -> StoreResult<Vec<TeamMember>>;
-    /// Deletes a team member; returns whether it existed.
+    /// Deletes a team member, leaving the contacts they owned without an owner; returns
+    /// whether it existed.
     async fn delete_team_member(&self, id: TeamMemberId) -> StoreResult<bool>;
 
     /// Returns a site's sending settings document (seed 002's `settings.channels`, the
@@ -430,19 +434,22 @@ pub trait Store: Send + Sync + 'static {
     async fn get_tool_config(&self, id: ToolConfigId) -> StoreResult<Option<ToolConfig>>;
     /// Returns the site's tool config with this name.
     async fn get_tool_config_by_name(&self, site: SiteId, name: &str) -> StoreResult<Option<ToolConfig>>;
-    /// Lists tool configs by name: of one site or all.
+    /// Lists tool configs by name (bytewise): of one site or all.
     async fn list_tool_configs(&self, site: Option<SiteId>) -> StoreResult<Vec<ToolConfig>>;
-    /// Deletes a tool config; returns whether it existed.
+    /// Deletes a tool config, keeping its tool runs (without the config); returns whether it
+    /// existed.
     async fn delete_tool_config(&self, id: ToolConfigId) -> StoreResult<bool>;
 
     /// Records a tool run, appending `events` in the same transaction.
     async fn insert_tool_run(&self, run: &ToolRun, events: &[NewEvent]) -> StoreResult<()>;
     /// Returns a tool run by id.
     async fn get_tool_run(&self, id: ToolRunId) -> StoreResult<Option<ToolRun>>;
-    /// Lists tool runs, newest first.
+    /// Lists tool runs, newest first (by id); `since` is inclusive, `until` exclusive.
     async fn list_tool_runs(&self, filter: &ToolRunFilter) -> StoreResult<Vec<ToolRun>>;
 
-    /// Records an email the tools sent.
+    /// Records an email the tools sent (the recipient is stored lower-cased). `Conflict` with
+    /// `sent_email_external_id` when the site has one with the same provider and external
+    /// message id.
     async fn insert_sent_email(&self, sent: &SentEmail) -> StoreResult<()>;
     /// Lists the site's emails to `recipient` (lower-cased) sent at or after `since`, newest
     /// first, at most `limit`: what the duplicate check compares against.
