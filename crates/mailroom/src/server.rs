@@ -5,7 +5,7 @@ use anyhow::Context;
 use mailroom_api::{ApiConfig, AppState};
 use mailroom_core::ApiKey;
 use mailroom_engine::{Engine, EngineConfig, key_parts};
-use mailroom_store::{LocalBlobStore, Store};
+use mailroom_store::{BlobStore, LocalBlobStore, Store, TieredBlobStore};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -53,16 +53,20 @@ impl Server {
     }
 }
 
-/// Opens the store named by a database URL.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Blobs up to this size are kept inside the SQLite database.
+pub const INLINE_BLOB_MAX: usize = 256 * 1024;
+
+/// Opens the store named by a database URL, and for SQLite the same database as a blob store
+/// for small blobs.
+pub async fn open_store(url: &str) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<dyn BlobStore>>)> {
     if url.starts_with("sqlite:") {
         let store = mailroom_store_sqlite::SqliteStore::connect(url).await.with_context(|| format!("could not open the SQLite database {url}"))?;
-        Ok(Arc::new(store))
+        Ok((Arc::new(store.clone()), Some(Arc::new(store))))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = mailroom_store_postgres::PgStore::connect(url)
             .await
             .context("could not connect to PostgreSQL; check database_url and that the server is running")?;
-        Ok(Arc::new(store))
+        Ok((Arc::new(store), None))
     } else {
         anyhow::bail!("database_url must start with sqlite:// or postgres://")
     }
@@ -76,11 +80,17 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
     let secrets = mailroom_engine::SecretBox::load_or_create(config.encryption_key.as_deref(), &config.data_dir.join("encryption-key"))
         .context("could not load the encryption key for secrets at rest")?;
-    let store = open_store(&config.effective_database_url()).await?;
-    let blobs = Arc::new(
+    let (store, small_blobs) = open_store(&config.effective_database_url()).await?;
+    let files: Arc<dyn BlobStore> = Arc::new(
         LocalBlobStore::open(config.data_dir.join("blobs"))
             .with_context(|| format!("could not open the blob directory under {}", config.data_dir.display()))?,
     );
+    // On SQLite, small blobs live in the database (group-committed with their message);
+    // larger ones are files.
+    let blobs: Arc<dyn BlobStore> = match small_blobs {
+        Some(small) => Arc::new(TieredBlobStore::new(small, files, INLINE_BLOB_MAX)),
+        None => files,
+    };
     let engine = Engine::new(
         store,
         blobs,

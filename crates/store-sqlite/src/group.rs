@@ -18,9 +18,16 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// The most inserts committed together.
 pub(crate) const MAX_BATCH: usize = 256;
 
+/// One write waiting for the next group commit.
+enum Work {
+    /// `insert_message`.
+    Insert { new: NewMessage, events: Vec<NewEvent> },
+    /// A blob kept in the database.
+    Blob { key: String, data: bytes::Bytes },
+}
+
 struct Job {
-    new: NewMessage,
-    events: Vec<NewEvent>,
+    work: Work,
     reply: oneshot::Sender<StoreResult<()>>,
 }
 
@@ -32,7 +39,10 @@ pub(crate) struct GroupCommit {
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("message", &self.new.message.id).finish_non_exhaustive()
+        match &self.work {
+            Work::Insert { new, .. } => f.debug_struct("Job").field("message", &new.message.id).finish_non_exhaustive(),
+            Work::Blob { key, .. } => f.debug_struct("Job").field("blob", key).finish_non_exhaustive(),
+        }
     }
 }
 
@@ -64,9 +74,18 @@ impl GroupCommit {
 
     /// Inserts a message in the next group commit and returns once it is durable.
     pub(crate) async fn insert(&self, new: NewMessage, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.submit(Work::Insert { new, events }).await
+    }
+
+    /// Stores a blob in the next group commit and returns once it is durable.
+    pub(crate) async fn put_blob(&self, key: String, data: bytes::Bytes) -> StoreResult<()> {
+        self.submit(Work::Blob { key, data }).await
+    }
+
+    async fn submit(&self, work: Work) -> StoreResult<()> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { new, events, reply })
+            .send(Job { work, reply })
             .map_err(|_| StoreError::Database("the SQLite writer has stopped".into()))?;
         answer.await.map_err(|_| StoreError::Database("the SQLite writer stopped before committing".into()))?
     }
@@ -89,7 +108,7 @@ async fn run(write: &SqlitePool, batch: &[Job], savepoints: bool) -> Result<Vec<
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         if !savepoints {
-            match insert_message_on(&mut conn, &job.new, &job.events).await {
+            match apply(&mut conn, &job.work).await {
                 Ok(appended) => results.push(Ok(appended)),
                 Err(e) => {
                     let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -103,7 +122,7 @@ async fn run(write: &SqlitePool, batch: &[Job], savepoints: bool) -> Result<Vec<
             results.push(Err(db_err(e)));
             continue;
         }
-        match insert_message_on(&mut conn, &job.new, &job.events).await {
+        match apply(&mut conn, &job.work).await {
             Ok(appended) => {
                 results.push(sqlx::query("RELEASE message").execute(&mut *conn).await.map(|_| appended).map_err(db_err));
             }
@@ -119,4 +138,14 @@ async fn run(write: &SqlitePool, batch: &[Job], savepoints: bool) -> Result<Vec<
         return Err(format!("the commit failed: {e}"));
     }
     Ok(results)
+}
+
+async fn apply(conn: &mut sqlx::SqliteConnection, work: &Work) -> StoreResult<bool> {
+    match work {
+        Work::Insert { new, events } => insert_message_on(conn, new, events).await,
+        Work::Blob { key, data } => {
+            sqlx::query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(&mut *conn).await.map_err(db_err)?;
+            Ok(false)
+        }
+    }
 }

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod blobs;
 mod group;
 mod store;
 

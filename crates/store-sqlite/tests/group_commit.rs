@@ -43,3 +43,22 @@ async fn concurrent_inserts_commit_together_and_a_bad_one_fails_alone() {
     let cursors: Vec<i64> = events.iter().map(|e| e.cursor.parse().unwrap()).collect();
     assert!(cursors.windows(2).all(|w| w[0] < w[1]));
 }
+
+#[tokio::test]
+async fn small_blobs_live_in_the_database() {
+    use mailroom_store::BlobStore;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("b.db").display());
+    let store = mailroom_store_sqlite::SqliteStore::connect(&url).await.unwrap();
+    store.put("messages/a.eml", bytes::Bytes::from_static(b"raw\r\n")).await.unwrap();
+    assert_eq!(&store.get("messages/a.eml").await.unwrap()[..], b"raw\r\n");
+    let again = store.put("messages/a.eml", bytes::Bytes::from_static(b"x")).await.unwrap_err();
+    assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists, "keys are never overwritten");
+    store.delete("messages/a.eml").await.unwrap();
+    assert_eq!(store.get("messages/a.eml").await.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+    store.put("messages/b.eml", bytes::Bytes::from_static(b"kept")).await.unwrap();
+    store.close().await;
+    let reopened = mailroom_store_sqlite::SqliteStore::connect(&url).await.unwrap();
+    assert_eq!(&reopened.get("messages/b.eml").await.unwrap()[..], b"kept", "durable across a reopen");
+    reopened.check().await.unwrap();
+}

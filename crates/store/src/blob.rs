@@ -142,6 +142,45 @@ impl BlobStore for LocalBlobStore {
     }
 }
 
+/// Small blobs in one store (such as the SQLite database, where they share group commits),
+/// large ones in another (files). Reads look in the small store first.
+pub struct TieredBlobStore {
+    small: std::sync::Arc<dyn BlobStore>,
+    large: std::sync::Arc<dyn BlobStore>,
+    threshold: usize,
+}
+
+impl TieredBlobStore {
+    /// Returns a store that keeps blobs of at most `threshold` bytes in `small`.
+    pub fn new(small: std::sync::Arc<dyn BlobStore>, large: std::sync::Arc<dyn BlobStore>, threshold: usize) -> Self {
+        Self { small, large, threshold }
+    }
+}
+
+#[async_trait]
+impl BlobStore for TieredBlobStore {
+    async fn put(&self, key: &str, data: Bytes) -> io::Result<()> {
+        if data.len() <= self.threshold { self.small.put(key, data).await } else { self.large.put(key, data).await }
+    }
+
+    async fn get(&self, key: &str) -> io::Result<Bytes> {
+        match self.small.get(key).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => self.large.get(key).await,
+            other => other,
+        }
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<()> {
+        self.small.delete(key).await?;
+        self.large.delete(key).await
+    }
+
+    async fn check(&self) -> io::Result<()> {
+        self.small.check().await?;
+        self.large.check().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +213,23 @@ mod tests {
             assert_eq!(s.get(&format!("messages/{i}.eml")).await.unwrap(), Bytes::from(vec![i as u8; 100]));
         }
         assert_eq!(s.put("messages/0.eml", Bytes::new()).await.unwrap_err().kind(), io::ErrorKind::AlreadyExists, "keys are never overwritten");
+    }
+
+    #[tokio::test]
+    async fn tiered_store_splits_by_size_and_reads_both() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let small: std::sync::Arc<dyn BlobStore> = std::sync::Arc::new(LocalBlobStore::open(a.path()).unwrap());
+        let large: std::sync::Arc<dyn BlobStore> = std::sync::Arc::new(LocalBlobStore::open(b.path()).unwrap());
+        let t = TieredBlobStore::new(small.clone(), large.clone(), 10);
+        t.put("k/small", Bytes::from_static(b"tiny")).await.unwrap();
+        t.put("k/large", Bytes::from_static(b"much larger than ten")).await.unwrap();
+        assert_eq!(&small.get("k/small").await.unwrap()[..], b"tiny");
+        assert_eq!(large.get("k/small").await.unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(&large.get("k/large").await.unwrap()[..], b"much larger than ten");
+        assert_eq!(&t.get("k/large").await.unwrap()[..], b"much larger than ten");
+        t.delete("k/large").await.unwrap();
+        assert_eq!(t.get("k/large").await.unwrap_err().kind(), io::ErrorKind::NotFound);
+        t.check().await.unwrap();
     }
 
     #[tokio::test]

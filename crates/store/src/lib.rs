@@ -16,7 +16,7 @@ pub mod blob;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use blob::{BlobStore, LocalBlobStore};
+pub use blob::{BlobStore, LocalBlobStore, TieredBlobStore};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
