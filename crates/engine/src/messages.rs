@@ -338,28 +338,37 @@ impl Engine {
     async fn store_parsed(&self, s: StoreParsed) -> EngineResult<Message> {
         let raw_key = format!("messages/{}.eml", s.id);
         let size = s.raw.len() as u64;
-        self.blobs.put(&raw_key, s.raw).await?;
+        // Blobs the store can keep itself go into the message's own transaction (one commit,
+        // no file); larger ones are written to the blob store first.
+        let inline_max = self.store.inline_blob_max();
+        let mut inline: Vec<(String, Bytes)> = Vec::new();
+        let mut written: Vec<String> = Vec::new();
         let mut p = s.parsed;
+        let mut blobs = vec![(raw_key.clone(), s.raw)];
         let mut attachments = Vec::new();
-        let mut written = vec![raw_key.clone()];
         for a in std::mem::take(&mut p.attachments) {
             let aid = AttachmentId::new();
             let key = format!("attachments/{aid}");
-            let len = a.content.len() as u64;
-            if let Err(e) = self.blobs.put(&key, Bytes::from(a.content)).await {
-                self.delete_blobs(written).await;
-                return Err(e.into());
-            }
-            written.push(key.clone());
             attachments.push(Attachment {
                 id: aid,
                 filename: a.filename,
                 content_type: a.content_type,
-                size: len,
+                size: a.content.len() as u64,
                 content_id: a.content_id,
                 inline: a.inline,
-                blob_key: key,
+                blob_key: key.clone(),
             });
+            blobs.push((key, Bytes::from(a.content)));
+        }
+        for (key, data) in blobs {
+            if data.len() <= inline_max {
+                inline.push((key, data));
+            } else if let Err(e) = self.blobs.put(&key, data).await {
+                self.delete_blobs(written).await;
+                return Err(e.into());
+            } else {
+                written.push(key);
+            }
         }
         let message = Message {
             id: s.id,
@@ -391,7 +400,7 @@ impl Engine {
         };
         let event = NewEvent::new(s.site_id, Some(s.mailbox_id), s.event_type, message_event_data(&message));
         let new = NewMessage { message, new_thread: s.new_thread };
-        if let Err(e) = self.store.insert_message(&new, std::slice::from_ref(&event)).await {
+        if let Err(e) = self.store.insert_message_with_blobs(&new, std::slice::from_ref(&event), inline).await {
             self.delete_blobs(written).await;
             return Err(e.into());
         }

@@ -53,9 +53,6 @@ impl Server {
     }
 }
 
-/// Blobs up to this size are kept inside the SQLite database.
-pub const INLINE_BLOB_MAX: usize = 256 * 1024;
-
 /// Opens the store named by a database URL, and for SQLite the same database as a blob store
 /// for small blobs.
 pub async fn open_store(url: &str) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<dyn BlobStore>>)> {
@@ -88,7 +85,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     // On SQLite, small blobs live in the database (group-committed with their message);
     // larger ones are files.
     let blobs: Arc<dyn BlobStore> = match small_blobs {
-        Some(small) => Arc::new(TieredBlobStore::new(small, files, INLINE_BLOB_MAX)),
+        Some(small) => Arc::new(TieredBlobStore::new(small, files, mailroom_store_sqlite::INLINE_BLOB_MAX)),
         None => files,
     };
     let engine = Engine::new(

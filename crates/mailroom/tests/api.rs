@@ -519,3 +519,32 @@ async fn configured_admin_key_is_accepted() {
     assert_eq!(c.list_sites().await.unwrap().items.len(), 1);
     assert!(!app.config.data_dir.join("admin-api-key").exists(), "no key is generated when one is configured");
 }
+
+#[tokio::test]
+async fn large_attachments_go_to_files_and_small_ones_stay_in_the_database() {
+    let app = spawn_app().await;
+    let c = &app.admin;
+    let a = mailbox(c, "a").await;
+    let b = mailbox(c, "b").await;
+    let big: Vec<u8> = (0..400 * 1024).map(|i| (i % 251) as u8).collect();
+    let req = SendMessageRequest {
+        attachments: vec![
+            AttachmentInput { filename: "big.bin".into(), content_type: Some("application/octet-stream".into()), content_base64: base64::engine::general_purpose::STANDARD.encode(&big), content_id: None },
+            AttachmentInput { filename: "small.txt".into(), content_type: Some("text/plain".into()), content_base64: base64::engine::general_purpose::STANDARD.encode(b"hello"), content_id: None },
+        ],
+        ..text_message(&["b@mailroom.localhost"], "sizes", "see attached")
+    };
+    c.send_message(a.id, &req, None).await.unwrap();
+    let got = &c.list_messages(b.id, &MessageQuery::default()).await.unwrap().items[0];
+    let big_att = got.attachments.iter().find(|x| x.filename.as_deref() == Some("big.bin")).unwrap();
+    let small_att = got.attachments.iter().find(|x| x.filename.as_deref() == Some("small.txt")).unwrap();
+    assert_eq!(c.get_attachment(big_att.id).await.unwrap().2.to_vec(), big);
+    assert_eq!(&c.get_attachment(small_att.id).await.unwrap().2[..], b"hello");
+    let files: Vec<_> = std::fs::read_dir(app.config.data_dir.join("blobs/attachments")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(files.iter().any(|f| f.to_string_lossy() == big_att.id.to_string()), "the large attachment is a file: {files:?}");
+    assert!(!files.iter().any(|f| f.to_string_lossy() == small_att.id.to_string()), "the small one lives in the database");
+    // Deleting the message removes both.
+    c.delete_message(got.id).await.unwrap();
+    assert_api_error(c.get_attachment(big_att.id).await, 404, "not_found");
+    assert!(!app.config.data_dir.join("blobs/attachments").join(big_att.id.to_string()).exists());
+}

@@ -20,8 +20,8 @@ pub(crate) const MAX_BATCH: usize = 256;
 
 /// One write waiting for the next group commit.
 enum Work {
-    /// `insert_message`.
-    Insert { new: NewMessage, events: Vec<NewEvent> },
+    /// `insert_message`, with blobs stored in the same transaction.
+    Insert { new: NewMessage, events: Vec<NewEvent>, blobs: Vec<(String, bytes::Bytes)> },
     /// A blob kept in the database.
     Blob { key: String, data: bytes::Bytes },
 }
@@ -73,8 +73,8 @@ impl GroupCommit {
     }
 
     /// Inserts a message in the next group commit and returns once it is durable.
-    pub(crate) async fn insert(&self, new: NewMessage, events: Vec<NewEvent>) -> StoreResult<()> {
-        self.submit(Work::Insert { new, events }).await
+    pub(crate) async fn insert(&self, new: NewMessage, events: Vec<NewEvent>, blobs: Vec<(String, bytes::Bytes)>) -> StoreResult<()> {
+        self.submit(Work::Insert { new, events, blobs }).await
     }
 
     /// Stores a blob in the next group commit and returns once it is durable.
@@ -142,7 +142,12 @@ async fn run(write: &SqlitePool, batch: &[Job], savepoints: bool) -> Result<Vec<
 
 async fn apply(conn: &mut sqlx::SqliteConnection, work: &Work) -> StoreResult<bool> {
     match work {
-        Work::Insert { new, events } => insert_message_on(conn, new, events).await,
+        Work::Insert { new, events, blobs } => {
+            for (key, data) in blobs {
+                sqlx::query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(&mut *conn).await.map_err(db_err)?;
+            }
+            insert_message_on(conn, new, events).await
+        }
         Work::Blob { key, data } => {
             sqlx::query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(&mut *conn).await.map_err(db_err)?;
             Ok(false)

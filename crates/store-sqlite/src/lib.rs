@@ -38,6 +38,9 @@ use std::time::Duration;
 /// The migrations of the SQLite schema, run by [`SqliteStore::connect`].
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
+/// Blobs up to this size can be kept inside the database (see `blobs.rs`).
+pub const INLINE_BLOB_MAX: usize = 256 * 1024;
+
 /// How many connections serve reads of a file database.
 const READ_CONNECTIONS: u32 = 4;
 

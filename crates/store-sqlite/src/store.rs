@@ -251,7 +251,18 @@ impl Store for SqliteStore {
     // --- messages and threads ---------------------------------------------------------------
 
     async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
-        self.group.insert(new.clone(), events.to_vec()).await
+        self.group.insert(new.clone(), events.to_vec(), Vec::new()).await
+    }
+
+    fn inline_blob_max(&self) -> usize {
+        crate::INLINE_BLOB_MAX
+    }
+
+    async fn insert_message_with_blobs(&self, new: &NewMessage, events: &[NewEvent], blobs: Vec<(String, bytes::Bytes)>) -> StoreResult<()> {
+        if let Some((key, _)) = blobs.iter().find(|(_, d)| d.len() > crate::INLINE_BLOB_MAX) {
+            return Err(StoreError::Database(format!("blob {key} is larger than the inline limit").into()));
+        }
+        self.group.insert(new.clone(), events.to_vec(), blobs).await
     }
 
     async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {

@@ -241,6 +241,23 @@ pub trait Store: Send + Sync + 'static {
     /// transaction. `Conflict` with `message_id` when the mailbox already holds a message of
     /// the same direction with the same `Message-ID`.
     async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()>;
+    /// The largest blob this store can keep itself, written in the same transaction as the
+    /// message that refers to it ([`Store::insert_message_with_blobs`]); 0 when it cannot.
+    fn inline_blob_max(&self) -> usize {
+        0
+    }
+
+    /// Like [`Store::insert_message`], also storing `blobs` (key, bytes) in the same
+    /// transaction, each at most [`Store::inline_blob_max`] bytes. The default supports only
+    /// an empty list. Stored blobs are read through the blob store the server pairs with this
+    /// store.
+    async fn insert_message_with_blobs(&self, new: &NewMessage, events: &[NewEvent], blobs: Vec<(String, bytes::Bytes)>) -> StoreResult<()> {
+        if !blobs.is_empty() {
+            return Err(StoreError::Database("this store does not keep blobs".into()));
+        }
+        self.insert_message(new, events).await
+    }
+
     /// Returns a message with its attachments and recipients.
     async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>>;
     /// Returns the mailbox's message with this `Message-ID`, of `direction` if given (the
