@@ -72,13 +72,16 @@ impl AuthVerifier {
                 header: format!("{}; none", self.hostname),
             };
         };
-        let dkim = self.authenticator.verify_dkim(&message).await;
         let mail_from_domain = mail_from.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
-        let spf = if mail_from_domain.is_some() {
-            self.authenticator.verify_spf(SpfParameters::verify_mail_from(remote_ip, helo, &self.hostname, mail_from)).await
-        } else {
-            self.authenticator.verify_spf(SpfParameters::verify_ehlo(remote_ip, helo, &self.hostname)).await
+        // DKIM and SPF look up different names: ask for both at once.
+        let spf_check = async {
+            if mail_from_domain.is_some() {
+                self.authenticator.verify_spf(SpfParameters::verify_mail_from(remote_ip, helo, &self.hostname, mail_from)).await
+            } else {
+                self.authenticator.verify_spf(SpfParameters::verify_ehlo(remote_ip, helo, &self.hostname)).await
+            }
         };
+        let (dkim, spf) = tokio::join!(self.authenticator.verify_dkim(&message), spf_check);
         let spf_domain = mail_from_domain.clone().unwrap_or_else(|| helo.to_ascii_lowercase());
         let dmarc = self
             .authenticator
