@@ -190,38 +190,6 @@ where
     }
 }
 
-/// Speaks SMTP to `addr` and returns every reply; `data` is sent after the 354.
-async fn smtp_send(addr: (&str, u16), from: &str, to: &str, data: &str) -> Vec<String> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (r, mut w) = stream.into_split();
-    let mut r = BufReader::new(r);
-    async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
-        let mut full = String::new();
-        loop {
-            let mut line = String::new();
-            if r.read_line(&mut line).await.unwrap() == 0 {
-                return full;
-            }
-            full.push_str(&line);
-            if line.len() < 4 || line.as_bytes()[3] == b' ' {
-                return full.trim_end().to_string();
-            }
-        }
-    }
-    let mut out = vec![reply(&mut r).await];
-    for c in ["EHLO client.test".to_string(), format!("MAIL FROM:<{from}>"), format!("RCPT TO:<{to}>"), "DATA".into()] {
-        w.write_all(format!("{c}\r\n").as_bytes()).await.unwrap();
-        out.push(reply(&mut r).await);
-    }
-    w.write_all(data.as_bytes()).await.unwrap();
-    w.write_all(b".\r\n").await.unwrap();
-    out.push(reply(&mut r).await);
-    w.write_all(b"QUIT\r\n").await.unwrap();
-    out.push(reply(&mut r).await);
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mailroom_and_postfix_exchange_mail_in_both_directions() {
     if !Path::new(POSTFIX).exists() {
@@ -289,7 +257,7 @@ async fn mailroom_and_postfix_exchange_mail_in_both_directions() {
     // Direction 2: a client submits to Postfix, which relays to Mailroom.
     let message = "From: Someone <someone@postfix.test>\r\nTo: agent@mailroom.test\r\nSubject: Through Postfix\r\n\
                    Message-ID: <via-postfix-1@postfix.test>\r\n\r\nRelayed by Postfix.\r\n";
-    let replies = smtp_send(("127.0.0.1", postfix.port), "someone@postfix.test", "agent@mailroom.test", message).await;
+    let replies = common::smtp::smtp_send(([127, 0, 0, 1], postfix.port).into(), "someone@postfix.test", &["agent@mailroom.test"], message).await;
     assert!(replies[5].starts_with("250"), "Postfix accepted the message: {replies:?}");
     let got = wait_for("the message relayed by Postfix", 30, || async {
         let page = api.list_messages(agent.id, &MessageQuery { direction: Some("inbound".into()), ..Default::default() }).await.unwrap();

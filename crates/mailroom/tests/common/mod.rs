@@ -6,6 +6,7 @@ use mailroom::config::Config;
 use mailroom::server::{self, Server};
 pub mod dns;
 pub mod process;
+pub mod smtp;
 
 use mailroom_client::{Client, ClientError};
 use mailroom_core::api::*;
