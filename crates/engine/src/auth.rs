@@ -61,8 +61,26 @@ impl AuthVerifier {
         Ok(Self { authenticator, hostname: hostname.to_string() })
     }
 
-    /// Verifies one received message.
+    /// Verifies one received message, giving DNS at most [`AuthVerifier::DEADLINE`]: past it
+    /// every verdict is `temperror` (the message is still accepted and stored), so an
+    /// unreachable resolver slows no sender down for long.
     pub async fn verify(&self, remote_ip: IpAddr, helo: &str, mail_from: &str, raw: &[u8]) -> AuthResults {
+        match tokio::time::timeout(Self::DEADLINE, self.verify_inner(remote_ip, helo, mail_from, raw)).await {
+            Ok(results) => results,
+            Err(_) => AuthResults {
+                spf: "temperror".into(),
+                dkim: "temperror".into(),
+                dkim_domains: Vec::new(),
+                dmarc: "temperror".into(),
+                header: format!("{}; spf=temperror; dkim=temperror; dmarc=temperror (DNS did not answer in time)", self.hostname),
+            },
+        }
+    }
+
+    /// How long the SPF, DKIM and DMARC lookups of one message may take together.
+    pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(4);
+
+    async fn verify_inner(&self, remote_ip: IpAddr, helo: &str, mail_from: &str, raw: &[u8]) -> AuthResults {
         let Some(message) = AuthenticatedMessage::parse(raw) else {
             return AuthResults {
                 spf: "none".into(),
@@ -142,5 +160,23 @@ fn dkim_name(r: &DkimResult) -> &'static str {
         DkimResult::PermError(_) => "permerror",
         DkimResult::TempError(_) => "temperror",
         DkimResult::None => "none",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_silent_resolver_gives_temperror_within_the_deadline() {
+        // A name server that receives queries and never answers.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let verifier = AuthVerifier::new(&[silent.local_addr().unwrap()], "mx.test").unwrap();
+        let started = std::time::Instant::now();
+        let raw = b"From: a@sender.test\r\nTo: b@x.test\r\nSubject: s\r\n\r\nbody\r\n";
+        let r = verifier.verify("192.0.2.1".parse().unwrap(), "sender.test", "a@sender.test", raw).await;
+        assert!(started.elapsed() < AuthVerifier::DEADLINE + std::time::Duration::from_secs(1));
+        assert_eq!((r.spf.as_str(), r.dmarc.as_str()), ("temperror", "temperror"));
+        drop(silent);
     }
 }
