@@ -21,7 +21,7 @@ pub(crate) const MAX_BATCH: usize = 256;
 /// One write waiting for the next group commit.
 enum Work {
     /// `insert_message`, with blobs stored in the same transaction.
-    Insert { new: NewMessage, events: Vec<NewEvent>, blobs: Vec<(String, bytes::Bytes)> },
+    Insert { new: Box<NewMessage>, events: Vec<NewEvent>, blobs: Vec<(String, bytes::Bytes)> },
     /// A blob kept in the database.
     Blob { key: String, data: bytes::Bytes },
 }
@@ -74,7 +74,7 @@ impl GroupCommit {
 
     /// Inserts a message in the next group commit and returns once it is durable.
     pub(crate) async fn insert(&self, new: NewMessage, events: Vec<NewEvent>, blobs: Vec<(String, bytes::Bytes)>) -> StoreResult<()> {
-        self.submit(Work::Insert { new, events, blobs }).await
+        self.submit(Work::Insert { new: Box::new(new), events, blobs }).await
     }
 
     /// Stores a blob in the next group commit and returns once it is durable.
