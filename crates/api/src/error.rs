@@ -59,9 +59,20 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Invalid { code, message } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             EngineError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
-            EngineError::Store(StoreError::Conflict { constraint }) => {
-                Self::new(StatusCode::CONFLICT, "conflict", format!("the request conflicts with existing data ({constraint})"))
-            }
+            EngineError::Store(StoreError::Conflict { constraint }) => match constraint.as_str() {
+                "contact_email" => Self::new(StatusCode::CONFLICT, "contact_email_taken", "the site already has a contact with this email address"),
+                "contact_external_id" => {
+                    Self::new(StatusCode::CONFLICT, "contact_external_id_taken", "the site already has a contact with this external id")
+                }
+                "tool_config_name" => Self::new(StatusCode::CONFLICT, "tool_config_name_taken", "the site already has a tool config with this name"),
+                "team_member_mailbox" => Self::new(
+                    StatusCode::CONFLICT,
+                    "mailbox_in_use",
+                    "a team member sends from this mailbox; move or delete the team member first",
+                ),
+                "sent_email_external_id" => Self::new(StatusCode::CONFLICT, "sent_email_exists", "this email was already recorded"),
+                _ => Self::new(StatusCode::CONFLICT, "conflict", format!("the request conflicts with existing data ({constraint})")),
+            },
             EngineError::Store(e) => Self::internal(e),
             EngineError::Internal(m) => Self::internal(m),
         }

@@ -23,6 +23,15 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::queue::list, routes::queue::retry, routes::queue::cancel,
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::update, routes::webhooks::delete,
         routes::webhooks::rotate_secret, routes::webhooks::deliveries, routes::webhooks::replay,
+        routes::contacts::upsert, routes::contacts::list, routes::contacts::get, routes::contacts::update, routes::contacts::delete,
+        routes::contacts::consent,
+        routes::team_members::create, routes::team_members::list, routes::team_members::get, routes::team_members::update,
+        routes::team_members::delete,
+        routes::secure_tokens::create, routes::secure_tokens::list, routes::secure_tokens::delete,
+        routes::settings::get, routes::settings::put,
+        routes::tool_configs::create, routes::tool_configs::list, routes::tool_configs::get, routes::tool_configs::update,
+        routes::tool_configs::delete,
+        routes::tool_runs::list, routes::tool_runs::get,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -34,6 +43,12 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "suppressions", description = "Addresses a site must not mail"),
         (name = "queue", description = "The durable outbound delivery queue"),
         (name = "webhooks", description = "Signed event deliveries (Standard Webhooks)"),
+        (name = "contacts", description = "People a site emails, with consent and history"),
+        (name = "team-members", description = "Human sender identities mapped to mailboxes"),
+        (name = "secure-tokens", description = "Sealed secrets for the tools (write-only values)"),
+        (name = "settings", description = "The site's sending settings document"),
+        (name = "tool-configs", description = "Configured instances of the agent email tools"),
+        (name = "tool-runs", description = "The audit record of tool invocations"),
     )
 )]
 pub struct ApiDoc;

@@ -451,6 +451,187 @@ pub struct ReplayResponse {
     pub next_cursor: Option<String>,
 }
 
+// --- agent tool records (contacts, team members, secure tokens, tool configs) -------------
+
+/// `POST /v1/contacts`: creates a contact, or updates the site's contact with the same email
+/// (compared case-insensitively) or, failing that, the same external id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertContactRequest {
+    /// The email address; at least one of `email` and `external_id` is needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The caller's own id for this person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Attributes, merged into the existing ones (a `null` value removes that attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Consent to informational email: `true`, `false` or `null` (unset).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<bool>, nullable)]
+    pub email_subscribed: Option<Option<bool>>,
+    /// Opted out of marketing / one-to-one outreach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketing_opt_out: Option<bool>,
+    /// The team member (of the same site) who owns the relationship; `null` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = Uuid, nullable)]
+    pub owner_team_member_id: Option<Option<TeamMemberId>>,
+    /// Admin keys: the site (default: the default site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+}
+
+/// `PATCH /v1/contacts/{id}`: only the fields given change; `null` clears a field.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContactRequest {
+    /// The new email address (`null` removes it, if the contact keeps an external id).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub email: Option<Option<String>>,
+    /// The new external id (`null` removes it, if the contact keeps an email).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub external_id: Option<Option<String>>,
+    /// The new name.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub name: Option<Option<String>>,
+    /// Attributes merged into the existing ones (a `null` value removes that attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Consent to informational email.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<bool>, nullable)]
+    pub email_subscribed: Option<Option<bool>>,
+    /// Opted out of marketing / one-to-one outreach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketing_opt_out: Option<bool>,
+    /// The owning team member; `null` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = Uuid, nullable)]
+    pub owner_team_member_id: Option<Option<TeamMemberId>>,
+}
+
+/// `POST /v1/contacts/{id}/consent`: records the contact's answer to the consent request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    /// `true`: the contact accepts informational email; `false`: they refuse it.
+    pub granted: bool,
+}
+
+/// A contact with the emails the tools sent it, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ContactWithHistory {
+    /// The contact.
+    #[serde(flatten)]
+    pub contact: crate::agent::Contact,
+    /// The emails sent to it, newest first.
+    pub history: Vec<crate::agent::SentEmail>,
+}
+
+/// `POST /v1/team-members`. The member belongs to the mailbox's site.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeamMemberRequest {
+    /// The name shown in `From`.
+    pub name: String,
+    /// The mailbox the member sends from.
+    #[schema(value_type = String, format = Uuid)]
+    pub mailbox_id: MailboxId,
+    /// The HTML signature appended to their emails (at most 20 KB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_html: Option<String>,
+}
+
+/// `PATCH /v1/team-members/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTeamMemberRequest {
+    /// The new name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The new mailbox (of the same site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub mailbox_id: Option<MailboxId>,
+    /// The new signature; `null` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub signature_html: Option<Option<String>>,
+}
+
+/// `POST /v1/secure-tokens` (seed 002's `secure_tokens`). The value is sealed with the
+/// server key and never returned; `Debug` does not print it.
+#[derive(Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSecureTokenRequest {
+    /// The site that owns the token: the key's own site (any site for admin keys).
+    #[schema(value_type = String, format = Uuid)]
+    pub site_id: SiteId,
+    /// The kind, such as `email` (SMTP credentials).
+    pub token_type: String,
+    /// What it is for, such as the SMTP account's address.
+    pub identifier: String,
+    /// The secret value: any JSON, such as `{email, password, smtpHost, smtpPort, imapHost, imapPort}`.
+    #[schema(value_type = Object)]
+    pub token_value: serde_json::Value,
+}
+
+impl std::fmt::Debug for CreateSecureTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateSecureTokenRequest")
+            .field("site_id", &self.site_id)
+            .field("token_type", &self.token_type)
+            .field("identifier", &self.identifier)
+            .field("token_value", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `POST /v1/tool-configs`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToolConfigRequest {
+    /// The tool name agents call, unique per site: `[a-z0-9_]{1,64}`.
+    pub name: String,
+    /// `send_email`, `send_one_to_one_email` or `send_information_email`.
+    pub tool: String,
+    /// When to use the tool and the quality bar (1 to 10,000 characters).
+    pub prompt: String,
+    /// Tool-specific settings (an object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
+    /// Admin keys: the site (default: the default site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+}
+
+/// `PATCH /v1/tool-configs/{id}` (the underlying tool cannot change).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateToolConfigRequest {
+    /// The new name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The new prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// The new settings (replace the old ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +679,17 @@ mod tests {
         assert_eq!(back["secret"], "whsec_abc");
         assert_eq!(back["url"], "https://x.test/hook");
         assert!(back.get("secret_encrypted").is_none());
+    }
+
+    #[test]
+    fn secure_token_requests_never_debug_their_value() {
+        let r: CreateSecureTokenRequest = serde_json::from_value(serde_json::json!({
+            "site_id": "0190f5a0-0000-7000-8000-000000000002", "token_type": "email",
+            "identifier": "a@x.test", "token_value": {"password": "hunter2"}
+        }))
+        .unwrap();
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("redacted"), "{shown}");
     }
 
     #[test]

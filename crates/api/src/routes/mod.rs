@@ -1,6 +1,7 @@
 //! The route handlers, one module per resource.
 
 pub mod admin;
+pub mod contacts;
 pub mod domains;
 pub mod events;
 pub mod health;
@@ -8,8 +9,13 @@ pub mod live;
 pub mod mailboxes;
 pub mod messages;
 pub mod queue;
+pub mod secure_tokens;
+pub mod settings;
 pub mod suppressions;
+pub mod team_members;
 pub mod threads;
+pub mod tool_configs;
+pub mod tool_runs;
 pub mod webhooks;
 
 use crate::error::ApiError;
