@@ -88,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tool-configs/{id}", get(tool_configs::get).patch(tool_configs::update).delete(tool_configs::delete))
         .route("/tool-runs", get(tool_runs::list))
         .route("/tool-runs/{id}", get(tool_runs::get))
+        .route("/tools/send_email/invoke", axum::routing::post(tools::send_email_invoke))
+        .route("/send-email", axum::routing::post(tools::send_email_alias))
         .fallback(fallback);
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -32,6 +32,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::tool_configs::create, routes::tool_configs::list, routes::tool_configs::get, routes::tool_configs::update,
         routes::tool_configs::delete,
         routes::tool_runs::list, routes::tool_runs::get,
+        routes::tools::send_email_invoke, routes::tools::send_email_alias,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -49,6 +50,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "settings", description = "The site's sending settings document"),
         (name = "tool-configs", description = "Configured instances of the agent email tools"),
         (name = "tool-runs", description = "The audit record of tool invocations"),
+        (name = "tools", description = "The agent email tools (seed shapes)"),
     )
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@
 //! * [`analysis`] — the conversation analysis object and its strict JSON Schema;
 //! * [`decision`] — every send condition recomputed by the server;
 //! * [`llm`] — an OpenAI-compatible chat-completions client for analysis and translation;
+//! * [`send_email`] — the `send_email` tool itself: channel choice, sending, recording;
 //! * [`catalog`] — the tools' input schemas, typed inputs and provider function definitions.
 //!
 //! Nothing here touches the store: what the server knows (the contact, earlier emails, the
@@ -20,4 +21,5 @@ pub mod decision;
 pub mod dedupe;
 mod html;
 pub mod llm;
+pub mod send_email;
 pub mod template;

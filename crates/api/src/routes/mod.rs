@@ -16,6 +16,7 @@ pub mod team_members;
 pub mod threads;
 pub mod tool_configs;
 pub mod tool_runs;
+pub mod tools;
 pub mod webhooks;
 
 use crate::error::ApiError;

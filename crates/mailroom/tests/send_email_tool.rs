@@ -1,0 +1,272 @@
+//! The `send_email` tool over HTTP (seed 002): the agent_email channel, the placeholder
+//! recipient, the seed's error codes, and the SMTP fallback through a real SMTP dialogue with
+//! AUTH PLAIN against a small server run by the test.
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use mailroom_client::{Client, Method};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+async fn call(c: &Client, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let r = c.raw_request(method, path, body, &[]).await.unwrap();
+    let v = if r.body.is_empty() { Value::Null } else { r.json().unwrap_or_else(|_| panic!("not JSON: {}", r.text())) };
+    (r.status, v)
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or_default()
+}
+
+/// What the test SMTP server saw.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    auth: Vec<(String, String)>,
+    mail_from: Vec<String>,
+    rcpt_to: Vec<String>,
+    data: Vec<String>,
+}
+
+/// A one-purpose submission server: EHLO advertising AUTH PLAIN, AUTH PLAIN checked against
+/// `user`/`password` (535 otherwise), MAIL, RCPT, DATA recorded, QUIT.
+async fn test_smtp_server(user: &'static str, password: &'static str) -> (u16, Arc<Mutex<Seen>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let shared = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let seen = shared.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 test.smtp ESMTP ready\r\n").await.unwrap();
+                let mut authed = false;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_string();
+                    let upper = cmd.to_ascii_uppercase();
+                    let reply: String = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        "250-test.smtp\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n".into()
+                    } else if upper.starts_with("AUTH PLAIN") {
+                        let mut arg = cmd[10..].trim().to_string();
+                        if arg.is_empty() {
+                            w.write_all(b"334 \r\n").await.unwrap();
+                            let mut l = String::new();
+                            r.read_line(&mut l).await.unwrap();
+                            arg = l.trim().to_string();
+                        }
+                        let decoded = base64::engine::general_purpose::STANDARD.decode(arg).unwrap_or_default();
+                        let parts: Vec<String> = decoded.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+                        let (u, p) = (parts.get(1).cloned().unwrap_or_default(), parts.get(2).cloned().unwrap_or_default());
+                        authed = u == user && p == password;
+                        seen.lock().unwrap().auth.push((u, p));
+                        if authed { "235 2.7.0 authenticated\r\n".into() } else { "535 5.7.8 bad credentials\r\n".into() }
+                    } else if upper.starts_with("MAIL FROM") {
+                        if !authed {
+                            "530 5.7.0 authentication required\r\n".into()
+                        } else {
+                            seen.lock().unwrap().mail_from.push(cmd.clone());
+                            "250 2.1.0 ok\r\n".into()
+                        }
+                    } else if upper.starts_with("RCPT TO") {
+                        seen.lock().unwrap().rcpt_to.push(cmd.clone());
+                        "250 2.1.5 ok\r\n".into()
+                    } else if upper == "DATA" {
+                        w.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = String::new();
+                        loop {
+                            let mut l = String::new();
+                            if r.read_line(&mut l).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if l == ".\r\n" {
+                                break;
+                            }
+                            data.push_str(&l);
+                        }
+                        seen.lock().unwrap().data.push(data);
+                        "250 2.0.0 queued\r\n".into()
+                    } else if upper == "QUIT" {
+                        w.write_all(b"221 2.0.0 bye\r\n").await.unwrap();
+                        return;
+                    } else {
+                        "250 ok\r\n".into()
+                    };
+                    w.write_all(reply.as_bytes()).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+fn body(site: impl std::fmt::Display, email: &str) -> Value {
+    json!({"email": email, "subject": "Thank you for your interest",
+        "message": "Dear Customer,\n\nThank you for reaching out.\n\nBest regards,\nSupport Team",
+        "site_id": site.to_string(), "from": "Support Team", "agent_id": "agent-1", "lead_id": "lead-9"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_channel_sends_from_the_mailbox_and_errors_have_the_seed_shape() {
+    let app = spawn_app().await;
+    let (site, a) = app.site_client("alpha").await;
+    let (other, _) = app.site_client("beta").await;
+
+    // Invalid input: 400 INVALID_REQUEST, before anything else.
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "not-an-address"))).await;
+    assert_eq!((s, code(&v), &v["success"]), (400, "INVALID_REQUEST", &json!(false)), "{v}");
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(json!({"email": "a@b.test", "site_id": site.id.to_string()}))).await;
+    assert_eq!((s, code(&v)), (400, "INVALID_REQUEST"), "{v}");
+
+    // No settings: 404 SITE_CONFIG_NOT_FOUND; another site's id answers the same.
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!((s, code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
+    let (s, v) = call(&a, Method::POST, "/v1/tools/send_email/invoke", Some(body(other.id, "lead@customer.test"))).await;
+    assert_eq!((s, code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
+
+    // Settings without any channel: 400 EMAIL_NOT_CONFIGURED.
+    let (s, _) = call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {}}))).await;
+    assert_eq!(s, 200);
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!((s, code(&v)), (400, "EMAIL_NOT_CONFIGURED"), "{v}");
+
+    // The agent_email channel, active.
+    let mb = mailbox(&a, "sales").await;
+    let (s, _) = call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active",
+        "username": mb.address.local_part(), "domain": mb.address.domain()}},
+        "signature_html": "<p>-- <b>Sales at Alpha</b></p>"}))).await;
+    assert_eq!(s, 200);
+    let (s, v) = call(&a, Method::POST, "/v1/tools/send_email/invoke", Some(body(site.id, "Lead@Customer.test"))).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!((v["success"].as_bool(), v["status"].as_str()), (Some(true), Some("sent")));
+    assert_eq!(v["sender"], mb.address.as_str());
+    assert_eq!(v["recipient"].as_str().map(str::to_ascii_lowercase).as_deref(), Some("lead@customer.test"));
+    assert_eq!(v["message_preview"].as_str().unwrap(), "Dear Customer,\n\nThank you for reaching out.\n\nBest regards,\nSupport Team");
+    let thread_id = v["thread_id"].as_str().expect("thread_id").to_string();
+    let external = v["external_message_id"].as_str().unwrap().to_string();
+    assert!(v["email_id"].is_string() && v["sent_at"].is_string());
+
+    // The mailbox holds the sent message, with the display name and the signature.
+    let (s, list) = call(&a, Method::GET, &format!("/v1/mailboxes/{}/messages?direction=outbound", mb.id), None).await;
+    assert_eq!(s, 200);
+    let sent = &list["items"][0];
+    assert_eq!(sent["thread_id"].as_str(), Some(thread_id.as_str()));
+    assert_eq!(sent["subject"], "Thank you for your interest");
+    let raw = a.raw_request(Method::GET, &format!("/v1/messages/{}/raw", sent["id"].as_str().unwrap()), None, &[]).await.unwrap();
+    let raw = raw.text();
+    assert!(raw.contains("Support Team"), "display name override: {raw}");
+    assert!(raw.contains("Sales at Alpha"), "signature: {raw}");
+    assert!(raw.contains(&external));
+
+    // The send and the run are recorded.
+    let engine = &app.server.as_ref().unwrap().engine;
+    let rec = engine.store().find_sent_email(site.id, "agent_email", &external).await.unwrap().expect("sent email recorded");
+    assert_eq!(rec.recipient, "lead@customer.test");
+    assert_eq!(rec.context["lead_id"], "lead-9");
+    let (_, runs) = call(&a, Method::GET, "/v1/tool-runs?tool=send_email", None).await;
+    let runs = runs["items"].as_array().unwrap();
+    assert!(runs.iter().any(|r| r["status"] == "sent" && r["message_id"] == sent["id"]), "{runs:?}");
+    assert!(runs.iter().any(|r| r["code"] == "SITE_CONFIG_NOT_FOUND"), "{runs:?}");
+
+    // The placeholder recipient: 200 skipped, nothing sent.
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "no-email@example.com"))).await;
+    assert_eq!((s, v["status"].as_str(), v["success"].as_bool()), (200, Some("skipped"), Some(true)), "{v}");
+    let (_, list) = call(&a, Method::GET, &format!("/v1/mailboxes/{}/messages?direction=outbound", mb.id), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    // A dry run renders without sending.
+    let mut dry = body(site.id, "lead@customer.test");
+    dry["dry_run"] = json!(true);
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(dry)).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("dry_run")), "{v}");
+    assert!(v["email"]["html"].as_str().unwrap().contains("Sales at Alpha"));
+    let (_, list) = call(&a, Method::GET, &format!("/v1/mailboxes/{}/messages?direction=outbound", mb.id), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
+    const PASSWORD: &str = "s3cret-SMTP-pa55";
+    let app = spawn_app().await;
+    let (site, a) = app.site_client("alpha").await;
+    let (port, seen) = test_smtp_server("agent@alpha.test", PASSWORD).await;
+
+    // The agent channel is inactive; SMTP is configured but its token is missing.
+    let settings = json!({"channels": {"agent_email": {"status": "inactive", "username": "x", "domain": "y.test"},
+        "email": {"email": "agent@alpha.test", "enabled": true}}});
+    let (s, _) = call(&a, Method::PUT, "/v1/settings", Some(settings)).await;
+    assert_eq!(s, 200);
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!((s, code(&v)), (404, "EMAIL_CONFIG_NOT_FOUND"), "{v}");
+
+    // An invalid configured address: 400 INVALID_CONFIGURED_EMAIL.
+    let (s, _) = call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"email": {"email": "not an address"}}}))).await;
+    assert_eq!(s, 200);
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!((s, code(&v)), (400, "INVALID_CONFIGURED_EMAIL"), "{v}");
+
+    let settings = json!({"channels": {"agent_email": {"status": "inactive", "username": "x", "domain": "y.test"},
+        "email": {"email": "agent@alpha.test", "enabled": true}}});
+    call(&a, Method::PUT, "/v1/settings", Some(settings)).await;
+    let (s, tok) = call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
+        "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
+        "smtpHost": "127.0.0.1", "smtpPort": port, "imapHost": "127.0.0.1", "imapPort": 993}}))).await;
+    assert_eq!(s, 201, "{tok}");
+
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!((v["status"].as_str(), v["sender"].as_str()), (Some("sent"), Some("agent@alpha.test")));
+    assert!(v.get("thread_id").is_none(), "no thread_id over SMTP: {v}");
+    let external = v["external_message_id"].as_str().unwrap().to_string();
+    assert!(!v.to_string().contains(PASSWORD));
+
+    // The server saw AUTH PLAIN with the stored credentials, and the message.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.auth, vec![("agent@alpha.test".to_string(), PASSWORD.to_string())]);
+    assert!(seen.mail_from[0].contains("agent@alpha.test"), "{seen:?}");
+    assert!(seen.rcpt_to[0].contains("lead@customer.test"), "{seen:?}");
+    let data = &seen.data[0];
+    assert!(data.contains("Subject: Thank you for your interest") && data.contains(&external), "{data}");
+    assert!(data.contains("Support Team"));
+
+    // Recorded with provider smtp; no tool run and no listing holds the password.
+    let engine = &app.server.as_ref().unwrap().engine;
+    let rec = engine.store().find_sent_email(site.id, "smtp", &external).await.unwrap().expect("recorded");
+    assert_eq!(rec.message_id, None);
+    let (_, runs) = call(&a, Method::GET, "/v1/tool-runs?tool=send_email", None).await;
+    assert!(runs["items"].as_array().unwrap().iter().any(|r| r["status"] == "sent" && r["decision"]["channel"] == "smtp"), "{runs}");
+    assert!(!runs.to_string().contains(PASSWORD));
+    let (_, tokens) = call(&a, Method::GET, "/v1/secure-tokens", None).await;
+    assert!(!tokens.to_string().contains(PASSWORD) && !tok.to_string().contains(PASSWORD));
+
+    // A wrong password on the server side: the send fails with 500, still without the secret.
+    let (port2, _) = test_smtp_server("agent@alpha.test", "another-password").await;
+    call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
+        "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
+        "smtpHost": "127.0.0.1", "smtpPort": port2}}))).await;
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!((s, code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
+    assert!(!v.to_string().contains(PASSWORD));
+
+    // Agent channel active but its mailbox is gone, SMTP still there: falls back (201).
+    call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
+        "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
+        "smtpHost": "127.0.0.1", "smtpPort": port}}))).await;
+    call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active", "username": "gone", "domain": "nowhere.test"},
+        "email": {"email": "agent@alpha.test"}}}))).await;
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!((s, v["status"].as_str()), (201, Some("sent")), "{v}");
+    // Without SMTP, the same failure is AGENT_EMAIL_SEND_FAILED.
+    call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active", "username": "gone", "domain": "nowhere.test"}}}))).await;
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!((s, code(&v)), (500, "AGENT_EMAIL_SEND_FAILED"), "{v}");
+}
