@@ -15,6 +15,7 @@
 #   BENCH_DIR=dir       where the data lives (default: a new directory under ${TMPDIR:-/tmp});
 #                       put it on the disk you care about: on tmpfs, fsync costs nothing
 #   KEEP=1              keep the data directory and logs
+#   ORDER="postfix mailroom"  run Postfix first (default: Mailroom first)
 # Needs root (Postfix drops privileges to its own users), postfix (smtp-source), python3, curl.
 set -euo pipefail
 
@@ -211,42 +212,56 @@ FS=$(df -PT "$WORK" | awk 'NR==2{print $2" on "$7}')
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "COUNT=$COUNT SESSIONS=$SESSIONS SIZE=$SIZE; data in $WORK ($FS); load average $LOAD0" >&2
 
-# --- Mailroom run.
-echo "Mailroom: smtp-source -s $SESSIONS -m $COUNT -l $SIZE -c -f bench@bench.test -t sink@mailroom.localhost $MR_SMTP" >&2
-mr_rss0=$(awk '/^VmRSS/{print $2}' "/proc/$MAILROOM_PID/status")
-mr_cpu0=$(proc_cpu "$MAILROOM_PID"); read -r m_busy0 m_total0 m_io0 < <(machine_cpu)
-t0=$(now)
-smtp-source -s "$SESSIONS" -m "$COUNT" -l "$SIZE" -c -f bench@bench.test -t sink@mailroom.localhost "$MR_SMTP" > "$WORK/mailroom-source.log" 2>&1 \
-  || { tail -n 5 "$WORK/mailroom-source.log" >&2; tail -n 20 "$WORK/mailroom.err" >&2; die "smtp-source against Mailroom failed"; }
-t1=$(now)
-mr_cpu1=$(proc_cpu "$MAILROOM_PID"); read -r m_busy1 m_total1 m_io1 < <(machine_cpu)
-mr_hwm=$(awk '/^VmHWM/{print $2}' "/proc/$MAILROOM_PID/status")
-mr_secs=$(calc "$t1 - $t0")
-mr_stored=$(mailroom_received)
-[ "$mr_stored" -eq "$COUNT" ] || die "Mailroom acknowledged $COUNT messages but its event log has $mr_stored message.received events"
-mr_machine=$(calc "round(100 * ($m_busy1 - $m_busy0) / ($m_total1 - $m_total0))")
-mr_iowait=$(calc "round(100 * ($m_io1 - $m_io0) / ($m_total1 - $m_total0))")
+run_mailroom() {
+  mr_load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "Mailroom: smtp-source -s $SESSIONS -m $COUNT -l $SIZE -c -f bench@bench.test -t sink@mailroom.localhost $MR_SMTP" >&2
+  mr_rss0=$(awk '/^VmRSS/{print $2}' "/proc/$MAILROOM_PID/status")
+  mr_cpu0=$(proc_cpu "$MAILROOM_PID"); read -r m_busy0 m_total0 m_io0 < <(machine_cpu)
+  t0=$(now)
+  smtp-source -s "$SESSIONS" -m "$COUNT" -l "$SIZE" -c -f bench@bench.test -t sink@mailroom.localhost "$MR_SMTP" > "$WORK/mailroom-source.log" 2>&1 \
+    || { tail -n 5 "$WORK/mailroom-source.log" >&2; tail -n 20 "$WORK/mailroom.err" >&2; die "smtp-source against Mailroom failed"; }
+  t1=$(now)
+  mr_cpu1=$(proc_cpu "$MAILROOM_PID"); read -r m_busy1 m_total1 m_io1 < <(machine_cpu)
+  mr_hwm=$(awk '/^VmHWM/{print $2}' "/proc/$MAILROOM_PID/status")
+  mr_secs=$(calc "$t1 - $t0")
+  mr_stored=$(mailroom_received)
+  [ "$mr_stored" -eq "$COUNT" ] || die "Mailroom acknowledged $COUNT messages but its event log has $mr_stored message.received events"
+  mr_machine=$(calc "round(100 * ($m_busy1 - $m_busy0) / ($m_total1 - $m_total0))")
+  mr_iowait=$(calc "round(100 * ($m_io1 - $m_io0) / ($m_total1 - $m_total0))")
+}
 
-# --- Postfix run.
-echo "Postfix:  smtp-source -s $SESSIONS -m $COUNT -l $SIZE -c -f bench@bench.test -t u@postfix.test 127.0.0.1:$PF_PORT" >&2
-pf_cpu0=$(session_cpu "$PF_MASTER"); read -r p_busy0 p_total0 p_io0 < <(machine_cpu)
-t0=$(now)
-smtp-source -s "$SESSIONS" -m "$COUNT" -l "$SIZE" -c -f bench@bench.test -t u@postfix.test "127.0.0.1:$PF_PORT" > "$WORK/postfix-source.log" 2>&1 \
-  || { tail -n 5 "$WORK/postfix-source.log" >&2; die "smtp-source against Postfix failed"; }
-t1=$(now)
-deadline=$(calc "$t1 + 600")
-while :; do
-  delivered=$(ls -U "$MAILDIR_NEW" 2>/dev/null | wc -l)
-  [ "$delivered" -ge "$COUNT" ] && break
-  [ "$(calc "int($(now) > $deadline)")" = 1 ] && die "Postfix delivered only $delivered of $COUNT messages within 600 s"
-  sleep 0.05
+run_postfix() {
+  pf_load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "Postfix:  smtp-source -s $SESSIONS -m $COUNT -l $SIZE -c -f bench@bench.test -t u@postfix.test 127.0.0.1:$PF_PORT" >&2
+  pf_cpu0=$(session_cpu "$PF_MASTER"); read -r p_busy0 p_total0 p_io0 < <(machine_cpu)
+  t0=$(now)
+  smtp-source -s "$SESSIONS" -m "$COUNT" -l "$SIZE" -c -f bench@bench.test -t u@postfix.test "127.0.0.1:$PF_PORT" > "$WORK/postfix-source.log" 2>&1 \
+    || { tail -n 5 "$WORK/postfix-source.log" >&2; die "smtp-source against Postfix failed"; }
+  t1=$(now)
+  deadline=$(calc "$t1 + 600")
+  while :; do
+    delivered=$(ls -U "$MAILDIR_NEW" 2>/dev/null | wc -l)
+    [ "$delivered" -ge "$COUNT" ] && break
+    [ "$(calc "int($(now) > $deadline)")" = 1 ] && die "Postfix delivered only $delivered of $COUNT messages within 600 s"
+    sleep 0.05
+  done
+  t2=$(now)
+  pf_cpu1=$(session_cpu "$PF_MASTER"); read -r p_busy1 p_total1 p_io1 < <(machine_cpu)
+  pf_accept_secs=$(calc "$t1 - $t0")
+  pf_secs=$(calc "$t2 - $t0")
+  pf_machine=$(calc "round(100 * ($p_busy1 - $p_busy0) / ($p_total1 - $p_total0))")
+  pf_iowait=$(calc "round(100 * ($p_io1 - $p_io0) / ($p_total1 - $p_total0))")
+}
+
+# One after the other, never at the same time. ORDER="postfix mailroom" swaps them.
+for side in ${ORDER:-mailroom postfix}; do
+  case $side in
+    mailroom) run_mailroom ;;
+    postfix) run_postfix ;;
+    *) die "ORDER: unknown side \`$side'" ;;
+  esac
 done
-t2=$(now)
-pf_cpu1=$(session_cpu "$PF_MASTER"); read -r p_busy1 p_total1 p_io1 < <(machine_cpu)
-pf_accept_secs=$(calc "$t1 - $t0")
-pf_secs=$(calc "$t2 - $t0")
-pf_machine=$(calc "round(100 * ($p_busy1 - $p_busy0) / ($p_total1 - $p_total0))")
-pf_iowait=$(calc "round(100 * ($p_io1 - $p_io0) / ($p_total1 - $p_total0))")
+[ -n "${mr_secs:-}" ] && [ -n "${pf_secs:-}" ] || die "ORDER must name both mailroom and postfix"
 
 mr_rate=$(calc "$COUNT / $mr_secs")
 pf_rate=$(calc "$COUNT / $pf_secs")
@@ -262,6 +277,7 @@ Postfix:  $(printf '%8.1f' "$pf_rate") msg/s  ($(printf '%.2f' "$pf_secs") s unt
           $(printf '%8.1f' "$pf_accept_rate") msg/s  accept only ($(printf '%.2f' "$pf_accept_secs") s until smtp-source was done: queue files fsynced, delivery still running)
 ratio:    Mailroom/Postfix = $(calc "round($mr_rate / $pf_rate, 2)")x (vs Postfix accept-only: $(calc "round($mr_rate / $pf_accept_rate, 2)")x)
 Mailroom peak RSS: $(calc "round($mr_hwm / 1024, 1)") MB (VmHWM; $(calc "round($mr_rss0 / 1024, 1)") MB before the run)
-CPU:      Mailroom process $(calc "round($mr_cpu1 - $mr_cpu0, 1)") s over $(printf '%.1f' "$mr_secs") s (machine ${mr_machine}% busy, ${mr_iowait}% iowait);
-          Postfix processes $(calc "round($pf_cpu1 - $pf_cpu0, 1)") s over $(printf '%.1f' "$pf_secs") s (machine ${pf_machine}% busy, ${pf_iowait}% iowait)
+CPU:      Mailroom process $(calc "round($mr_cpu1 - $mr_cpu0, 1)") s over $(printf '%.1f' "$mr_secs") s (machine ${mr_machine}% busy, ${mr_iowait}% iowait; load average $mr_load at the start);
+          Postfix processes $(calc "round($pf_cpu1 - $pf_cpu0, 1)") s over $(printf '%.1f' "$pf_secs") s (machine ${pf_machine}% busy, ${pf_iowait}% iowait; load average $pf_load at the start)
+order:    ${ORDER:-mailroom postfix}
 EOF
