@@ -5,29 +5,16 @@ mod common;
 
 use common::dns::TestDns;
 use common::process::{serve_env, stop};
+use common::smtp::read_reply as reply;
 use mailroom_client::Client;
 use mailroom_core::api::{CreateMailboxRequest, MessageQuery};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 
 const SESSIONS: usize = 20;
-
-async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<String> {
-    let mut full = String::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).await.ok()? == 0 {
-            return None;
-        }
-        full.push_str(&line);
-        if line.len() < 4 || line.as_bytes()[3] == b' ' {
-            return Some(full);
-        }
-    }
-}
 
 /// One client session sending messages until the server dies or `stop` is set; returns the
 /// Message-IDs that got `250` after DATA.
