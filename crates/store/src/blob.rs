@@ -86,14 +86,19 @@ impl LocalBlobStore {
     }
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
-        let valid = !key.is_empty()
-            && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
-        if !valid {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid blob key `{key}`")));
-        }
+        check_key(key)?;
         Ok(self.root.join(key))
     }
+}
+
+/// Checks that `key` is a blob key every backend can hold safely: non-empty `/`-separated
+/// segments of ASCII letters, digits, `-`, `_` and `.`, none of them `.` or `..` (so a key
+/// never escapes a directory or a bucket prefix). `ErrorKind::InvalidInput` otherwise.
+pub fn check_key(key: &str) -> io::Result<()> {
+    let valid = !key.is_empty()
+        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
+    if valid { Ok(()) } else { Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid blob key `{key}`"))) }
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

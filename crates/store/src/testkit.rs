@@ -16,6 +16,8 @@
 //! Timestamps: both backends keep microseconds, so fixtures use microsecond-aligned times
 //! (see [`now`]) and one case checks that finer digits are dropped, not rounded up.
 
+pub mod blobs;
+
 use crate::*;
 use chrono::{Duration, Timelike};
 use std::collections::HashSet;
