@@ -41,6 +41,9 @@ pub struct AppState {
     /// Becomes `true` when the server starts shutting down: long-lived answers (event
     /// streams, waits) end so that graceful shutdown does not wait on them.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The model that analyses conversations and translates for `send_information_email`,
+    /// when one is configured (`llm.*`).
+    pub llm: Option<Arc<mailroom_tools::llm::LlmClient>>,
 }
 
 /// Returns the router with every route.
@@ -88,7 +91,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tool-configs/{id}", get(tool_configs::get).patch(tool_configs::update).delete(tool_configs::delete))
         .route("/tool-runs", get(tool_runs::list))
         .route("/tool-runs/{id}", get(tool_runs::get))
-        .route("/tools/send_email/invoke", axum::routing::post(tools::send_email_invoke))
+        .route("/tools", get(tools::list))
+        .route("/tools/{name}/invoke", axum::routing::post(tools::invoke))
         .route("/send-email", axum::routing::post(tools::send_email_alias))
         .fallback(fallback);
     Router::new()

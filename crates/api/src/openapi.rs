@@ -32,7 +32,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::tool_configs::create, routes::tool_configs::list, routes::tool_configs::get, routes::tool_configs::update,
         routes::tool_configs::delete,
         routes::tool_runs::list, routes::tool_runs::get,
-        routes::tools::send_email_invoke, routes::tools::send_email_alias,
+        routes::tools::list, routes::tools::invoke, routes::tools::send_email_alias,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -50,7 +50,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "settings", description = "The site's sending settings document"),
         (name = "tool-configs", description = "Configured instances of the agent email tools"),
         (name = "tool-runs", description = "The audit record of tool invocations"),
-        (name = "tools", description = "The agent email tools (seed shapes)"),
+        (name = "tools", description = "The agent email tools: catalogue and invocation"),
     )
 )]
 pub struct ApiDoc;

@@ -45,6 +45,41 @@ pub struct Config {
     pub webhooks: WebhooksSection,
     /// Message limits.
     pub limits: LimitsConfig,
+    /// The OpenAI-compatible model behind `send_information_email`'s server-side analysis and
+    /// translation.
+    pub llm: LlmSection,
+}
+
+/// An OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama, LiteLLM…).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LlmSection {
+    /// The API base up to `/chat/completions`, such as `https://api.openai.com/v1`; empty: no
+    /// model (agents then pass their own analysis).
+    pub base_url: String,
+    /// The model, such as `gpt-4o-mini`.
+    pub model: String,
+    /// The API key (prefer `MAILROOM_LLM_API_KEY`); empty sends none (local servers).
+    pub api_key: String,
+    /// Seconds one model request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for LlmSection {
+    fn default() -> Self {
+        Self { base_url: String::new(), model: String::new(), api_key: String::new(), timeout_secs: 60 }
+    }
+}
+
+impl std::fmt::Debug for LlmSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmSection")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &if self.api_key.is_empty() { "" } else { "(set, hidden)" })
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
 }
 
 /// The inbound SMTP listener.
@@ -213,6 +248,7 @@ impl Default for Config {
             dns: DnsSection::default(),
             webhooks: WebhooksSection::default(),
             limits: LimitsConfig::default(),
+            llm: LlmSection::default(),
         }
     }
 }
@@ -331,9 +367,20 @@ concurrency = 16
 [limits]
 # The most recipients (to + cc + bcc) one message may have.
 max_recipients = 100
+
+[llm]
+# An OpenAI-compatible chat-completions API for send_information_email: it analyses the
+# conversation transcript (strict structured output) and translates emails. Empty base_url:
+# no model; agents pass their own analysis and emails go out in the template's language.
+base_url = ""
+model = ""
+# api_key = ""   (prefer MAILROOM_LLM_API_KEY)
+api_key = ""
+# Seconds one model request may take.
+timeout_secs = 60
 "#;
 
-const SECTIONS: &[&str] = &["http", "smtp", "delivery", "dns", "webhooks", "limits"];
+const SECTIONS: &[&str] = &["http", "smtp", "delivery", "dns", "webhooks", "limits", "llm"];
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -438,6 +485,18 @@ impl Config {
         }
         if self.limits.max_recipients == 0 {
             bail!("limits.max_recipients must be at least 1");
+        }
+        let base = self.llm.base_url.trim();
+        if !base.is_empty() {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                bail!("llm.base_url `{base}` must start with http:// or https://");
+            }
+            if self.llm.model.trim().is_empty() {
+                bail!("llm.model must be set when llm.base_url is (such as gpt-4o-mini)");
+            }
+        }
+        if self.llm.timeout_secs == 0 {
+            bail!("llm.timeout_secs must be at least 1");
         }
         Ok(())
     }

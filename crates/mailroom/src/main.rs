@@ -137,6 +137,9 @@ async fn main() -> std::process::ExitCode {
             if !c.delivery.relay_password.is_empty() {
                 c.delivery.relay_password = "(set, hidden)".into();
             }
+            if !c.llm.api_key.is_empty() {
+                c.llm.api_key = "(set, hidden)".into();
+            }
             print!("{}", toml::to_string_pretty(&c)?);
             Ok(())
         }),

@@ -136,6 +136,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         webhooks: webhook_config,
         webhook_waker,
         shutdown: rx.clone(),
+        llm: llm_client(&config)?,
     };
     let mut http_rx = rx.clone();
     let app = mailroom_api::router(state);
@@ -334,4 +335,20 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
     writeln!(f, "{secret}")?;
     f.sync_all()?;
     Ok(())
+}
+
+/// The model for `send_information_email`, when `llm.base_url` is set.
+fn llm_client(config: &Config) -> anyhow::Result<Option<Arc<mailroom_tools::llm::LlmClient>>> {
+    if config.llm.base_url.trim().is_empty() {
+        return Ok(None);
+    }
+    let client = mailroom_tools::llm::LlmClient::new(mailroom_tools::llm::LlmConfig {
+        base_url: config.llm.base_url.trim().to_string(),
+        model: config.llm.model.trim().to_string(),
+        api_key: config.llm.api_key.clone(),
+        timeout: Duration::from_secs(config.llm.timeout_secs),
+    })
+    .map_err(|e| anyhow::anyhow!("llm: {e}"))?;
+    tracing::info!(base_url = %config.llm.base_url, model = %config.llm.model, "a model is configured for send_information_email");
+    Ok(Some(Arc::new(client)))
 }

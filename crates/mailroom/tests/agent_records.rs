@@ -278,7 +278,8 @@ async fn settings_round_trip_per_site() {
             "email": {"email": "ops@alpha.test", "enabled": false, "incomingServer": "imap.alpha.test", "outgoingServer": "smtp.alpha.test",
                 "incomingPort": 993, "outgoingPort": 587, "provider": "custom"}
         },
-        "information_email": {"enabled": true, "allowed_content": ["product_updates"], "business_time_zone": "Europe/Paris"}
+        "information_email": {"enabled": true, "business_time_zone": "Europe/Paris",
+            "allowed_content": {"product_updates": {"subject": "What's new at [company]", "body": "<p>Hi [name],</p><p>[update]</p>"}}}
     });
     let (s, put) = call(&a, Method::PUT, "/v1/settings", Some(doc.clone())).await;
     assert_eq!((s, &put), (200, &doc));
@@ -299,6 +300,9 @@ async fn settings_round_trip_per_site() {
         (json!([1]), "invalid_settings"),
         (json!({"channels": {"agent_email": {"status": "paused"}}}), "invalid_settings"),
         (json!({"information_email": {"business_time_zone": "Nowhere/Land"}}), "invalid_time_zone"),
+        (json!({"information_email": {"allowed_content": ["product_updates"]}}), "invalid_settings"),
+        (json!({"information_email": {"enabled": "sometimes"}}), "invalid_settings"),
+        (json!({"tools": {"near_duplicate_max_distance": 64}}), "invalid_settings"),
     ] {
         let (s, e) = call(&a, Method::PUT, "/v1/settings", Some(body.clone())).await;
         assert_eq!((s, code(&e)), (422, want), "{body}");
@@ -312,7 +316,7 @@ async fn tool_configs_and_tool_runs() {
     let app = spawn_app().await;
     let (site, a) = app.site_client("alpha").await;
     let (_, b) = app.site_client("beta").await;
-    let body = json!({"name": "welcome_followup", "tool": "send_email", "prompt": "Follow up a day after signup.", "settings": {"complete_on_send_failure": true}});
+    let body = json!({"name": "welcome_followup", "tool": "send_one_to_one_email", "prompt": "Follow up a day after signup.", "settings": {"complete_on_send_failure": true}});
     let (s, c) = call(&a, Method::POST, "/v1/tool-configs", Some(body.clone())).await;
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_str().unwrap().to_string();
@@ -328,6 +332,11 @@ async fn tool_configs_and_tool_runs() {
         (json!({"prompt": ""}), "invalid_prompt"),
         (json!({"prompt": "x".repeat(10_001)}), "invalid_prompt"),
         (json!({"settings": [1]}), "validation_error"),
+        (json!({"name": "send_email"}), "invalid_tool_config_name"),
+        (json!({"settings": {"sender_rule": "fixed"}}), "invalid_settings"),
+        (json!({"settings": {"cc": ["not an address"]}}), "invalid_settings"),
+        (json!({"tool": "send_email", "settings": {"cc": []}}), "invalid_settings"),
+        (json!({"tool": "send_information_email", "settings": {"business_time_zone": "Nowhere"}}), "invalid_settings"),
     ] {
         let mut req = body.clone();
         req["name"] = json!("other_tool");
@@ -413,7 +422,7 @@ async fn the_new_routes_are_documented() {
     let app = spawn_app().await;
     let r = app.admin.raw_request(Method::GET, "/v1/openapi.json", None, &[]).await.unwrap();
     let doc: Value = r.json().unwrap();
-    for path in ["/v1/contacts", "/v1/contacts/{id}/consent", "/v1/team-members/{id}", "/v1/secure-tokens", "/v1/settings", "/v1/tool-configs/{id}", "/v1/tool-runs"] {
+    for path in ["/v1/contacts", "/v1/contacts/{id}/consent", "/v1/team-members/{id}", "/v1/secure-tokens", "/v1/settings", "/v1/tool-configs/{id}", "/v1/tool-runs", "/v1/tools", "/v1/tools/{name}/invoke", "/v1/send-email"] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
 }

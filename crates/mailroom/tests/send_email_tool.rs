@@ -17,6 +17,10 @@ async fn call(c: &Client, method: Method, path: &str, body: Option<Value>) -> (u
     (r.status, v)
 }
 
+fn code_of(v: &Value) -> &str {
+    v["code"].as_str().unwrap_or("")
+}
+
 fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_default()
 }
@@ -183,8 +187,20 @@ async fn agent_channel_sends_from_the_mailbox_and_errors_have_the_seed_shape() {
     let (_, list) = call(&a, Method::GET, &format!("/v1/mailboxes/{}/messages?direction=outbound", mb.id), None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
+    // The same email again is a duplicate: 200 skipped, naming the earlier email.
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    assert_eq!((s, v["status"].as_str(), code_of(&v)), (200, Some("skipped"), "duplicate_email"), "{v}");
+    assert!(v["duplicate_of"].is_string(), "{v}");
+
+    // A suppressed recipient: 200 skipped, nothing sent.
+    let engine = &app.server.as_ref().unwrap().engine;
+    engine.store().put_suppression(&mailroom_core::model::Suppression { site_id: site.id, address: mailroom_core::EmailAddress::parse("gone@customer.test").unwrap(),
+        reason: "hard_bounce".into(), detail: None, created_at: chrono::Utc::now() }, None).await.unwrap();
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "gone@customer.test"))).await;
+    assert_eq!((s, v["status"].as_str(), code_of(&v)), (200, Some("skipped"), "suppressed"), "{v}");
+
     // A dry run renders without sending.
-    let mut dry = body(site.id, "lead@customer.test");
+    let mut dry = body(site.id, "other-lead@customer.test");
     dry["dry_run"] = json!(true);
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(dry)).await;
     assert_eq!((s, v["status"].as_str()), (200, Some("dry_run")), "{v}");
@@ -243,7 +259,7 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     let rec = engine.store().find_sent_email(site.id, "smtp", &external).await.unwrap().expect("recorded");
     assert_eq!(rec.message_id, None);
     let (_, runs) = call(&a, Method::GET, "/v1/tool-runs?tool=send_email", None).await;
-    assert!(runs["items"].as_array().unwrap().iter().any(|r| r["status"] == "sent" && r["decision"]["channel"] == "smtp"), "{runs}");
+    assert!(runs["items"].as_array().unwrap().iter().any(|r| r["status"] == "sent" && r["decision"]["provider"] == "smtp"), "{runs}");
     assert!(!runs.to_string().contains(PASSWORD));
     let (_, tokens) = call(&a, Method::GET, "/v1/secure-tokens", None).await;
     assert!(!tokens.to_string().contains(PASSWORD) && !tok.to_string().contains(PASSWORD));
@@ -253,7 +269,7 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
         "smtpHost": "127.0.0.1", "smtpPort": port2}}))).await;
-    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead2@customer.test"))).await;
     assert_eq!((s, code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
     assert!(!v.to_string().contains(PASSWORD));
 
@@ -263,10 +279,10 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
         "smtpHost": "127.0.0.1", "smtpPort": port}}))).await;
     call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active", "username": "gone", "domain": "nowhere.test"},
         "email": {"email": "agent@alpha.test"}}}))).await;
-    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead3@customer.test"))).await;
     assert_eq!((s, v["status"].as_str()), (201, Some("sent")), "{v}");
     // Without SMTP, the same failure is AGENT_EMAIL_SEND_FAILED.
     call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active", "username": "gone", "domain": "nowhere.test"}}}))).await;
-    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead4@customer.test"))).await;
     assert_eq!((s, code(&v)), (500, "AGENT_EMAIL_SEND_FAILED"), "{v}");
 }

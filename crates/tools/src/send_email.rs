@@ -4,28 +4,25 @@
 //! found by `mailbox_id` or by `username@domain` in the site) when its `status` is
 //! `active`; otherwise, or when that send fails, the site's own SMTP account
 //! (`channels.email.email`, credentials in the secure token `email` / that address),
-//! submitted with mail-send. Every send is recorded as a [`SentEmail`]; a dry run returns
-//! the decision and the rendered email without sending or recording anything.
+//! submitted with mail-send — the shared send path in [`crate::channel`], after the shared
+//! checks in [`crate::policy`] (suppression list, rate limit, duplicates: each a `skipped`
+//! answer with its `code`). Every send is recorded as a `SentEmail`; a dry run returns the
+//! decision and the rendered email without sending or recording anything.
 //!
 //! Errors carry the seed's codes and HTTP statuses ([`ToolError`]). Secrets (the SMTP
 //! password) never appear in an output, an error message or a check.
 
 use crate::catalog::SendEmailInput;
-use crate::dedupe;
-use chrono::Utc;
-use mailroom_core::agent::SentEmail;
-use mailroom_core::mime::{self, OutgoingMessage};
-use mailroom_core::{EmailAddress, Mailbox, MailboxId, MessageId, NamedAddress, SentEmailId, SiteId};
+use crate::channel::{self, ChannelError, Email, Origin, check};
+use crate::policy::{self, Policy};
+use mailroom_core::{EmailAddress, MailboxId, MessageId, SiteId};
 use mailroom_engine::Engine;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// The recipient the seed treats as "no address known": answered 200 `skipped`, nothing sent.
 pub const NO_EMAIL_PLACEHOLDER: &str = "no-email@example.com";
 
-/// How long one SMTP submission may take.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A failed invocation: HTTP status, the seed's error code and a sentence for humans.
 #[derive(Debug, Clone)]
@@ -84,9 +81,16 @@ pub struct SendEmailOutput {
     /// `agent_email` or `smtp`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    /// Why nothing was sent (`skipped`).
+    /// Why nothing was sent (`skipped`): `placeholder_recipient`, `suppressed`,
+    /// `rate_limited` or `duplicate_email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Why nothing was sent, as a sentence (`skipped`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The earlier email this one duplicates (`duplicate_email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
     /// Dry runs: the email that would be sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Value>,
@@ -99,10 +103,6 @@ pub struct SendEmailOutput {
     /// The stored Mailroom message, when sent through a mailbox.
     #[serde(skip)]
     pub message_id: Option<MessageId>,
-}
-
-fn check(checks: &mut Vec<Value>, name: &str, passed: bool, detail: impl Into<String>) {
-    checks.push(json!({"name": name, "passed": passed, "detail": detail.into()}));
 }
 
 fn invalid(message: impl Into<String>) -> ToolError {
@@ -132,56 +132,13 @@ pub fn preview(message: &str) -> String {
     message.chars().take(200).collect()
 }
 
-/// Whether the message looks like HTML (holds a tag such as `<p>`, `</div>` or `<br/>`).
-pub fn looks_like_html(message: &str) -> bool {
-    let bytes = message.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
-        b == b'<'
-            && bytes.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == b'/' || *n == b'!')
-            && message[i..].contains('>')
-    })
-}
-
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// The bodies of the email: HTML messages as given (plus the signature), plain text as text
-/// and, when a signature is appended, also as HTML with the signature.
-pub fn render_bodies(message: &str, signature_html: Option<&str>) -> (Option<String>, Option<String>) {
-    let sig = signature_html.map(str::trim).filter(|s| !s.is_empty());
-    if looks_like_html(message) {
-        let html = match sig {
-            Some(s) => format!("{message}\n<br><div class=\"signature\">{s}</div>"),
-            None => message.to_string(),
-        };
-        return (None, Some(html));
-    }
-    match sig {
-        None => (Some(message.to_string()), None),
-        Some(s) => {
-            let body = escape_html(message).replace("\r\n", "\n").replace('\n', "<br>\n");
-            (Some(message.to_string()), Some(format!("<div>{body}</div>\n<br><div class=\"signature\">{s}</div>")))
-        }
-    }
-}
-
 /// The signature: the settings' `signature_html` (top level, else of the channel), else the
 /// one of the team member sending from `mailbox`. Never fails: anything unusable is `None`.
-async fn signature(engine: &Engine, site: SiteId, settings: &Value, channel: &str, mailbox: Option<MailboxId>, checks: &mut Vec<Value>) -> Option<String> {
+async fn signature(engine: &Engine, site: SiteId, settings: &Value, mailbox: Option<MailboxId>, checks: &mut Vec<Value>) -> Option<String> {
     let from_settings = settings
         .get("signature_html")
-        .or_else(|| settings.pointer(&format!("/channels/{channel}/signature_html")))
+        .or_else(|| settings.pointer("/channels/agent_email/signature_html"))
+        .or_else(|| settings.pointer("/channels/email/signature_html"))
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .map(str::to_string);
@@ -207,38 +164,8 @@ async fn signature(engine: &Engine, site: SiteId, settings: &Value, channel: &st
     None
 }
 
-fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
-}
-
 fn context(input: &SendEmailInput) -> Value {
     json!({"agent_id": input.agent_id, "conversation_id": input.conversation_id, "lead_id": input.lead_id})
-}
-
-/// Finds the mailbox of the `agent_email` channel in the site.
-async fn agent_mailbox(engine: &Engine, site: SiteId, channel: &Value) -> Result<Option<Mailbox>, String> {
-    if let Some(id) = str_at(channel, "/mailbox_id") {
-        let id: MailboxId = id.parse().map_err(|_| format!("`mailbox_id` {id} is not a mailbox id"))?;
-        return Ok(engine.store().get_mailbox(id).await.map_err(|e| e.to_string())?.filter(|m| m.site_id == site));
-    }
-    let (Some(user), Some(domain)) = (str_at(channel, "/username"), str_at(channel, "/domain")) else {
-        return Err("`username` and `domain` (or `mailbox_id`) are not configured".into());
-    };
-    let address = EmailAddress::parse(&format!("{user}@{domain}")).map_err(|e| format!("`{user}@{domain}` is not an address: {e}"))?;
-    Ok(engine.store().get_mailbox_by_address(&address.canonical()).await.map_err(|e| e.to_string())?.filter(|m| m.site_id == site))
-}
-
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// SMTP credentials from the secure token's value.
-struct SmtpAccount {
-    host: String,
-    port: u16,
-    user: String,
-    password: String,
 }
 
 /// Sends `input` for `site`. Returns the HTTP status (201 sent, 200 skipped or dry run) and
@@ -263,226 +190,112 @@ pub async fn send_email(engine: &Engine, site: SiteId, input: SendEmailInput, dr
         sent_at: None,
         thread_id: None,
         provider: None,
+        code: None,
         reason: None,
+        duplicate_of: None,
         email: None,
         checks: Vec::new(),
         decision: Value::Null,
         message_id: None,
     };
+    let skip = |mut out: SendEmailOutput, checks: Vec<Value>, code: &str, reason: String| {
+        out.status = "skipped".into();
+        out.code = Some(code.to_string());
+        out.decision = json!({"action": "skip", "code": code, "reason": reason});
+        out.reason = Some(reason);
+        out.checks = checks;
+        Ok((200, out))
+    };
     if recipient.canonical() == NO_EMAIL_PLACEHOLDER {
         check(&mut checks, "recipient", false, "the placeholder address no-email@example.com: nothing is sent");
-        out.status = "skipped".into();
-        out.reason = Some("the recipient is the placeholder address no-email@example.com".into());
-        out.decision = json!({"action": "skip", "reason": "placeholder_recipient"});
-        out.checks = checks;
-        return Ok((200, out));
+        return skip(out, checks, "placeholder_recipient", "the recipient is the placeholder address no-email@example.com".into());
     }
+    let internal = |m: String| ToolError::new(500, "INTERNAL_SERVER_ERROR", m);
 
     let settings = engine
         .store()
         .get_site_settings(site)
         .await
-        .map_err(|e| ToolError::new(500, "INTERNAL_SERVER_ERROR", format!("the site settings could not be read: {e}")))?
+        .map_err(|e| internal(format!("the site settings could not be read: {e}")))?
         .ok_or_else(|| with_checks(ToolError::new(404, "SITE_CONFIG_NOT_FOUND", "this site has no settings; store them with PUT /v1/settings"), &checks))?;
     check(&mut checks, "site_settings", true, "found");
 
-    // 1. The agent_email channel.
-    let agent = settings.pointer("/channels/agent_email").cloned().unwrap_or(Value::Null);
-    let agent_active = str_at(&agent, "/status") == Some("active");
-    let mut agent_failure: Option<String> = None;
-    if agent_active {
-        match agent_mailbox(engine, site, &agent).await {
-            Err(e) => agent_failure = Some(e),
-            Ok(None) => agent_failure = Some("the channel's mailbox does not exist in this site".into()),
-            Ok(Some(mut mailbox)) => {
-                check(&mut checks, "agent_email", true, format!("active, mailbox {}", mailbox.address));
-                if let Some(name) = input.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                    mailbox.display_name = Some(name.to_string());
-                }
-                let sig = signature(engine, site, &settings, "agent_email", Some(mailbox.id), &mut checks).await;
-                let (text, html) = render_bodies(&input.message, sig.as_deref());
-                out.sender = Some(mailbox.address.as_str().to_string());
-                out.provider = Some("agent_email".into());
-                if dry_run {
-                    return Ok(dry(out, checks, "agent_email", &mailbox.named_address(), &recipient, &input.subject, text, html));
-                }
-                let req = mailroom_core::api::SendMessageRequest {
-                    to: vec![recipient.as_str().to_string()],
-                    subject: input.subject.clone(),
-                    text: text.clone(),
-                    html: html.clone(),
-                    ..Default::default()
-                };
-                match engine.send_message(&mailbox, &req).await {
-                    Ok(sent) => {
-                        let now = Utc::now();
-                        let email_id = record(engine, site, &recipient, &input, "agent_email", &sent.message_id, Some(sent.id), &mut checks).await;
-                        out.email_id = Some(email_id.to_string());
-                        out.external_message_id = Some(sent.message_id.clone());
-                        out.sent_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-                        out.thread_id = Some(sent.thread_id.to_string());
-                        out.message_id = Some(sent.id);
-                        out.decision = json!({"action": "send", "channel": "agent_email", "mailbox_id": mailbox.id});
-                        out.checks = checks;
-                        return Ok((201, out));
-                    }
-                    Err(e) => agent_failure = Some(e.to_string()),
-                }
-            }
-        }
-        if let Some(f) = &agent_failure {
-            check(&mut checks, "agent_email", false, format!("send failed: {f}; falling back to SMTP"));
-        }
-    } else {
-        check(&mut checks, "agent_email", false, "not configured or not active");
+    // The shared checks: suppression list, rate limit, duplicates.
+    let policy = Policy::from_settings(&settings);
+    let blocked = match policy::suppression(engine, site, &recipient.canonical(), &mut checks).await.map_err(internal)? {
+        Some(b) => Some(b),
+        None => policy::rate_and_duplicates(engine, site, &policy, &recipient.canonical(), &input.subject, &input.message, &mut checks)
+            .await
+            .map_err(internal)?,
+    };
+    if let Some(b) = blocked {
+        out.duplicate_of = b.duplicate_of();
+        return skip(out, checks, b.code(), b.message());
     }
 
-    // 2. The SMTP fallback.
-    let email = settings.pointer("/channels/email").cloned().unwrap_or(Value::Null);
-    let enabled = email.get("enabled").and_then(Value::as_bool) != Some(false);
-    let Some(configured) = str_at(&email, "/email").filter(|_| enabled) else {
-        let e = match &agent_failure {
-            Some(f) => ToolError::new(500, "AGENT_EMAIL_SEND_FAILED", format!("sending through the agent_email channel failed ({f}) and no SMTP fallback is configured")),
-            None => ToolError::new(400, "EMAIL_NOT_CONFIGURED", "email is not configured for this site: activate `channels.agent_email` or set `channels.email.email` in the settings"),
-        };
-        check(&mut checks, "smtp", false, "`channels.email.email` is not configured");
-        return Err(with_checks(e, &checks));
+    // The provider: the agent_email mailbox when active, else (or when it fails) SMTP.
+    let (mailbox, problem) = match channel::agent_channel_mailbox(engine, site, &settings).await {
+        Ok(Some(mb)) => (Some(mb), None),
+        Ok(None) => {
+            check(&mut checks, "agent_email", false, "not configured or not active");
+            (None, None)
+        }
+        Err(e) => {
+            check(&mut checks, "agent_email", false, format!("active but unusable: {e}; falling back to SMTP"));
+            (None, Some(e))
+        }
     };
-    let sender = EmailAddress::parse(configured).map_err(|e| {
-        with_checks(ToolError::new(400, "INVALID_CONFIGURED_EMAIL", format!("the configured email `{configured}` is not a valid address: {e}")), &checks)
-    })?;
-    let token = match engine.store().get_secure_token(site, "email", configured).await {
-        Ok(Some(t)) => Some(t),
-        Ok(None) => engine.store().get_secure_token(site, "email", &sender.canonical()).await.ok().flatten(),
-        Err(e) => return Err(ToolError::new(500, "INTERNAL_SERVER_ERROR", format!("the secure token could not be read: {e}"))),
-    };
-    let not_found = |what: &str| {
-        ToolError::new(404, "EMAIL_CONFIG_NOT_FOUND", format!("{what}; store the SMTP credentials with POST /v1/secure-tokens (token_type `email`, identifier `{configured}`)"))
-    };
-    let Some(token) = token else {
-        check(&mut checks, "smtp_token", false, "no secure token");
-        return Err(with_checks(not_found(&format!("no SMTP credentials for {configured}")), &checks));
-    };
-    let plain = engine.secrets().open(&token.value_encrypted).map_err(|_| {
-        ToolError::new(500, "INTERNAL_SERVER_ERROR", "the secure token could not be opened with the server key")
-    })?;
-    let value: Value = serde_json::from_slice(&plain).unwrap_or(Value::Null);
-    drop(plain);
-    let host = str_at(&value, "/smtpHost").or_else(|| str_at(&email, "/outgoingServer")).map(str::to_string);
-    let port = value
-        .get("smtpPort")
-        .or_else(|| email.get("outgoingPort"))
-        .and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.trim().parse().ok())))
-        .unwrap_or(587);
-    let password = str_at(&value, "/password").map(str::to_string);
-    let (Some(host), Some(password), Ok(port)) = (host, password, u16::try_from(port)) else {
-        check(&mut checks, "smtp_token", false, "the token lacks smtpHost, smtpPort or password");
-        return Err(with_checks(not_found("the SMTP credentials lack `smtpHost`, a valid `smtpPort` or `password`"), &checks));
-    };
-    let account = SmtpAccount { user: str_at(&value, "/email").unwrap_or(configured).to_string(), host, port, password };
-    check(&mut checks, "smtp_token", true, format!("SMTP account {} at {}:{}", account.user, account.host, account.port));
-
-    let sig = signature(engine, site, &settings, "email", None, &mut checks).await;
-    let (text, html) = render_bodies(&input.message, sig.as_deref());
-    let from = NamedAddress { name: input.from.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string), address: sender.clone() };
-    out.sender = Some(sender.as_str().to_string());
-    out.provider = Some("smtp".into());
-    if dry_run {
-        let mut o = dry(out, checks, "smtp", &from, &recipient, &input.subject, text, html);
-        o.1.decision["smtp"] = json!({"host": account.host, "port": account.port});
-        return Ok(o);
-    }
-    let now = Utc::now();
-    let header_id = format!("{}@{}", uuid::Uuid::now_v7().simple(), sender.domain());
-    let msg = OutgoingMessage {
-        from,
-        to: vec![NamedAddress { name: None, address: recipient.clone() }],
+    let sig = signature(engine, site, &settings, mailbox.as_ref().map(|m| m.id), &mut checks).await;
+    let (text, html) = channel::render_bodies(&input.message, sig.as_deref(), None);
+    let email = Email {
+        to: recipient.clone(),
         cc: Vec::new(),
-        reply_to: Vec::new(),
+        bcc: Vec::new(),
         subject: input.subject.clone(),
         text,
         html,
-        attachments: Vec::new(),
-        headers: Vec::new(),
-        message_id: header_id.clone(),
-        in_reply_to: None,
-        references: Vec::new(),
-        date: now,
+        from_name: input.from.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
     };
-    let raw = mime::build(&msg).map_err(|e| ToolError::new(500, "INTERNAL_SERVER_ERROR", format!("the email could not be built: {e}")))?;
-    if let Err(e) = submit(&account, sender.as_str(), recipient.as_str(), raw).await {
-        let detail = format!("SMTP submission to {}:{} failed: {e}", account.host, account.port);
-        check(&mut checks, "smtp_send", false, detail.clone());
-        let e = match &agent_failure {
-            Some(f) => ToolError::new(500, "AGENT_EMAIL_SEND_FAILED", format!("the agent_email channel failed ({f}) and so did the SMTP fallback ({detail})")),
-            None => ToolError::new(500, "INTERNAL_SERVER_ERROR", detail),
+    let origin = Origin {
+        tool: "send_email".into(),
+        contact_id: None,
+        template: None,
+        context: context(&input),
+        fingerprint_subject: input.subject.clone(),
+        fingerprint_body: input.message.clone(),
+    };
+    let delivered = channel::deliver(engine, site, &settings, mailbox, problem, &email, &origin, dry_run, &mut checks).await.map_err(|e| {
+        let err = match &e {
+            ChannelError::NotConfigured => ToolError::new(400, "EMAIL_NOT_CONFIGURED", e.message()),
+            ChannelError::InvalidConfiguredEmail(_) => ToolError::new(400, "INVALID_CONFIGURED_EMAIL", e.message()),
+            ChannelError::ConfigNotFound(_) => ToolError::new(404, "EMAIL_CONFIG_NOT_FOUND", e.message()),
+            ChannelError::MailboxFailedNoFallback(_) | ChannelError::SmtpFailed { mailbox_failure: Some(_), .. } => {
+                ToolError::new(500, "AGENT_EMAIL_SEND_FAILED", e.message())
+            }
+            ChannelError::SmtpFailed { mailbox_failure: None, .. } | ChannelError::Internal(_) => ToolError::new(500, "INTERNAL_SERVER_ERROR", e.message()),
         };
-        return Err(with_checks(e, &checks));
+        with_checks(err, &checks)
+    })?;
+    out.sender = Some(delivered.sender.address.as_str().to_string());
+    out.provider = Some(delivered.provider.to_string());
+    let mut decision = delivered.decision();
+    decision["action"] = json!("send");
+    if dry_run {
+        out.status = "dry_run".into();
+        out.email = Some(delivered.email);
+        decision["dry_run"] = json!(true);
+        out.decision = decision;
+        out.checks = checks;
+        return Ok((200, out));
     }
-    check(&mut checks, "smtp_send", true, "accepted by the SMTP server");
-    let email_id = record(engine, site, &recipient, &input, "smtp", &header_id, None, &mut checks).await;
-    out.email_id = Some(email_id.to_string());
-    out.external_message_id = Some(header_id);
-    out.sent_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-    out.decision = json!({"action": "send", "channel": "smtp", "fallback": agent_failure.is_some(), "smtp": {"host": account.host, "port": account.port}});
+    out.email_id = delivered.email_id.map(|id| id.to_string());
+    out.external_message_id = delivered.external_message_id;
+    out.sent_at = delivered.sent_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    out.thread_id = delivered.thread_id.map(|t| t.to_string());
+    out.message_id = delivered.message_id;
+    out.decision = decision;
     out.checks = checks;
     Ok((201, out))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn dry(mut out: SendEmailOutput, checks: Vec<Value>, channel: &str, from: &NamedAddress, to: &EmailAddress, subject: &str, text: Option<String>, html: Option<String>) -> (u16, SendEmailOutput) {
-    out.status = "dry_run".into();
-    out.email = Some(json!({"from": from.to_string(), "to": to.as_str(), "subject": subject, "text": text, "html": html}));
-    out.decision = json!({"action": "send", "channel": channel, "dry_run": true});
-    out.checks = checks;
-    (200, out)
-}
-
-/// Records the send; a failure to record is logged and noted, never turned into an error
-/// (the email is already sent, and a retry would send it twice).
-#[allow(clippy::too_many_arguments)]
-async fn record(engine: &Engine, site: SiteId, recipient: &EmailAddress, input: &SendEmailInput, provider: &str, external: &str, message: Option<MessageId>, checks: &mut Vec<Value>) -> SentEmailId {
-    let fp = dedupe::fingerprint(&input.subject, &input.message);
-    let sent = SentEmail {
-        id: SentEmailId::new(),
-        site_id: site,
-        recipient: recipient.canonical(),
-        contact_id: None,
-        tool: "send_email".into(),
-        provider: provider.into(),
-        external_message_id: external.into(),
-        message_id: message,
-        subject: input.subject.clone(),
-        content_hash: fp.content_hash,
-        simhash: fp.simhash,
-        template: None,
-        context: context(input),
-        created_at: Utc::now(),
-    };
-    if let Err(e) = engine.store().insert_sent_email(&sent).await {
-        tracing::error!(error = %e, "the sent email could not be recorded");
-        check(checks, "record", false, format!("the send could not be recorded: {e}"));
-    }
-    sent.id
-}
-
-/// Submits one message to the account's server: implicit TLS on 465, STARTTLS on 587,
-/// plain text otherwise; certificates are checked unless the host is a loopback address.
-async fn submit(account: &SmtpAccount, from: &str, to: &str, raw: Vec<u8>) -> Result<(), String> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut builder = mail_send::SmtpClientBuilder::new(account.host.clone(), account.port)?
-        .credentials((account.user.clone(), account.password.clone()))
-        .timeout(SMTP_TIMEOUT)
-        .helo_host("mailroom.localhost");
-    if is_loopback(&account.host) {
-        builder = builder.allow_invalid_certs();
-    }
-    let message = mail_send::smtp::message::Message::new(from, [to], raw);
-    match account.port {
-        465 => builder.implicit_tls(true).connect().await.map_err(|e| e.to_string())?.send(message).await.map_err(|e| e.to_string()),
-        587 => builder.implicit_tls(false).connect().await.map_err(|e| e.to_string())?.send(message).await.map_err(|e| e.to_string()),
-        _ => builder.connect_plain().await.map_err(|e| e.to_string())?.send(message).await.map_err(|e| e.to_string()),
-    }
 }
 
 #[cfg(test)]
@@ -517,25 +330,9 @@ mod tests {
     }
 
     #[test]
-    fn html_detection_and_signature() {
-        assert!(looks_like_html("<p>Hi</p>"));
-        assert!(looks_like_html("Hi<br/>there"));
-        assert!(!looks_like_html("1 < 2 and 3 > 2"));
-        assert!(!looks_like_html("plain"));
-        assert_eq!(render_bodies("plain", None), (Some("plain".into()), None));
-        let (text, html) = render_bodies("a < b\nc", Some("<b>Sig</b>"));
-        assert_eq!(text.as_deref(), Some("a < b\nc"));
-        let html = html.unwrap();
-        assert!(html.contains("a &lt; b<br>") && html.ends_with("<div class=\"signature\"><b>Sig</b></div>"), "{html}");
-        let (text, html) = render_bodies("<p>Hi</p>", Some("  "));
-        assert_eq!((text, html.as_deref()), (None, Some("<p>Hi</p>")));
-    }
-
-    #[test]
-    fn preview_is_200_characters_and_loopback_is_recognised() {
+    fn preview_is_200_characters() {
         assert_eq!(preview(&"é".repeat(300)).chars().count(), 200);
-        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("[::1]"));
-        assert!(!is_loopback("smtp.example.com"));
+        assert_eq!(preview("short"), "short");
     }
 
     #[test]

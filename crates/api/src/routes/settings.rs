@@ -11,6 +11,8 @@ use axum::http::StatusCode;
 use mailroom_core::api::ErrorBody;
 use mailroom_core::SiteId;
 use serde::Deserialize;
+use mailroom_tools::information::InformationSettings;
+use mailroom_tools::policy::Policy;
 use serde_json::Value;
 
 /// The site of settings routes.
@@ -54,13 +56,8 @@ pub fn validate(doc: &Value) -> ApiResult<()> {
         }
     }
     if let Some(info) = obj.get("information_email") {
-        let info = info.as_object().ok_or_else(|| invalid("`information_email` must be an object"))?;
-        if info.get("enabled").is_some_and(|e| !e.is_boolean()) {
-            return Err(invalid("`information_email.enabled` must be true or false"));
-        }
         if let Some(tz) = info.get("business_time_zone").filter(|v| !v.is_null()) {
-            let ok = tz.as_str().is_some_and(|s| s.parse::<chrono_tz::Tz>().is_ok());
-            if !ok {
+            if !tz.as_str().is_some_and(|s| s.parse::<chrono_tz::Tz>().is_ok()) {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_time_zone",
@@ -68,7 +65,9 @@ pub fn validate(doc: &Value) -> ApiResult<()> {
                 ));
             }
         }
+        InformationSettings::validate(info).map_err(|e| invalid(format!("`information_email`: {e}")))?;
     }
+    Policy::validate(doc).map_err(invalid)?;
     Ok(())
 }
 
@@ -101,10 +100,14 @@ mod tests {
         let seed = json!({"channels": {"agent_email": {"status": "active", "username": "hello", "domain": "x.test"},
             "email": {"email": "a@x.test", "enabled": true, "incomingServer": "imap.x.test", "outgoingServer": "smtp.x.test",
                 "incomingPort": 993, "outgoingPort": 587, "provider": "custom"}},
-            "information_email": {"enabled": true, "allowed_content": ["product_updates"], "business_time_zone": "Europe/Paris"}});
+            "information_email": {"enabled": "True", "business_time_zone": "Europe/Paris",
+                "allowed_content": {"appointment_confirmation": {"subject": "Your appointment at [business_name]",
+                    "body": "<p>Hi,</p><p>Your appointment is confirmed for [appointment_date] at [appointment_time].</p>"}}}});
         assert!(validate(&seed).is_ok());
         assert!(validate(&json!([])).is_err());
         assert!(validate(&json!({"channels": {"agent_email": {"status": "on"}}})).is_err());
         assert_eq!(validate(&json!({"information_email": {"business_time_zone": "Mars/Olympus"}})).unwrap_err().code, "invalid_time_zone");
+        assert!(validate(&json!({"information_email": {"allowed_content": ["product_updates"]}})).unwrap_err().message.contains("allowed_content"));
+        assert!(validate(&json!({"tools": {"duplicate_window_days": -1}})).unwrap_err().message.contains("duplicate_window_days"));
     }
 }

@@ -23,6 +23,9 @@ fn check_name(name: &str) -> ApiResult<()> {
     if !ok {
         return Err(invalid("invalid_tool_config_name", "`name` must be 1 to 64 of a-z, 0-9 and _"));
     }
+    if TOOLS.contains(&name) {
+        return Err(invalid("invalid_tool_config_name", format!("`{name}` is a built-in tool's name; choose another")));
+    }
     Ok(())
 }
 
@@ -34,12 +37,24 @@ fn check_prompt(prompt: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_settings(settings: Option<serde_json::Value>) -> ApiResult<serde_json::Value> {
-    match settings {
-        None | Some(serde_json::Value::Null) => Ok(serde_json::Value::Object(Default::default())),
-        Some(v @ serde_json::Value::Object(_)) => Ok(v),
-        Some(_) => Err(invalid("validation_error", "`settings` must be an object")),
-    }
+/// Checks a config's settings for its tool: `send_one_to_one_email` takes the sender rule,
+/// default cc/bcc and `complete_on_send_failure`; `send_information_email` takes `enabled`,
+/// `allowed_content`, `business_time_zone`, `default_language` and `team_member_id`;
+/// `send_email` takes none.
+fn check_settings(tool: &str, settings: Option<serde_json::Value>) -> ApiResult<serde_json::Value> {
+    let settings = match settings {
+        None | Some(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
+        Some(v @ serde_json::Value::Object(_)) => v,
+        Some(_) => return Err(invalid("validation_error", "`settings` must be an object")),
+    };
+    let checked = match tool {
+        "send_one_to_one_email" => mailroom_tools::one_to_one::OneToOneSettings::parse(&settings).map(|_| ()),
+        "send_information_email" => mailroom_tools::information::InformationSettings::validate(&settings),
+        _ if settings.as_object().is_some_and(|o| !o.is_empty()) => Err("`send_email` configs take no settings".to_string()),
+        _ => Ok(()),
+    };
+    checked.map_err(|e| invalid("invalid_settings", e))?;
+    Ok(settings)
 }
 
 /// Loads a tool config the caller may see, or answers 404.
@@ -57,7 +72,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
         return Err(invalid("invalid_tool", "`tool` must be send_email, send_one_to_one_email or send_information_email"));
     }
     check_prompt(&req.prompt)?;
-    let settings = check_settings(req.settings)?;
+    let settings = check_settings(&req.tool, req.settings)?;
     let now = chrono::Utc::now();
     let config = ToolConfig { id: ToolConfigId::new(), site_id: site, name: req.name, tool: req.tool, prompt: req.prompt, settings, created_at: now, updated_at: now };
     state.engine.store().create_tool_config(&config).await?;
@@ -92,7 +107,7 @@ pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathI
         config.prompt = p;
     }
     if req.settings.is_some() {
-        config.settings = check_settings(req.settings)?;
+        config.settings = check_settings(&config.tool, req.settings)?;
     }
     config.updated_at = chrono::Utc::now();
     state.engine.store().update_tool_config(&config).await?;

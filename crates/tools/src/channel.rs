@@ -1,0 +1,609 @@
+//! The one send path of the agent tools, after their policy checks: choose the provider, send,
+//! record.
+//!
+//! Providers, as seed 002 orders them:
+//!
+//! 1. **`agent_email`** — a Mailroom mailbox (the site's `channels.agent_email` mailbox for
+//!    `send_email`, the team member's mailbox for `send_one_to_one_email`), used unless the
+//!    site set `channels.agent_email.status` to `inactive`;
+//! 2. **`smtp`** — the site's own SMTP account (`channels.email.email`, credentials in the
+//!    secure token `email` / that address), used when there is no usable mailbox or its send
+//!    fails. The submission is real SMTP with AUTH, over implicit TLS, STARTTLS or plain text
+//!    ([`SmtpSecurity`]).
+//!
+//! Every send is recorded as a [`SentEmail`] with the provider and its external message id
+//! (the `Message-ID`), so duplicate checks see it and a later sync of that account can never
+//! import it twice. Secrets never appear in a check, an error or a log line.
+
+use crate::dedupe;
+use chrono::{DateTime, Utc};
+use mailroom_core::agent::SentEmail;
+use mailroom_core::api::SendMessageRequest;
+use mailroom_core::mime::{self, OutgoingMessage};
+use mailroom_core::{ContactId, EmailAddress, Mailbox, MailboxId, MessageId, NamedAddress, SentEmailId, SiteId, ThreadId};
+use mailroom_engine::Engine;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// How long one SMTP submission may take.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Appends `{name, passed, detail}` to a tool run's checks.
+pub fn check(checks: &mut Vec<Value>, name: &str, passed: bool, detail: impl Into<String>) {
+    checks.push(json!({"name": name, "passed": passed, "detail": detail.into()}));
+}
+
+/// Returns the non-empty, trimmed string at `pointer`.
+pub fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// An email ready to go: addresses checked, bodies rendered (signature and preheader included).
+#[derive(Debug, Clone)]
+pub struct Email {
+    /// The recipient.
+    pub to: EmailAddress,
+    /// Copies.
+    pub cc: Vec<EmailAddress>,
+    /// Blind copies.
+    pub bcc: Vec<EmailAddress>,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: Option<String>,
+    /// The HTML body.
+    pub html: Option<String>,
+    /// The display name to send under (`None`: the mailbox's own, or none over SMTP).
+    pub from_name: Option<String>,
+}
+
+impl Email {
+    /// Returns the email as the tools show it in dry runs and tool runs.
+    pub fn to_json(&self, from: &NamedAddress) -> Value {
+        json!({
+            "from": from.to_string(),
+            "to": self.to.as_str(),
+            "cc": self.cc.iter().map(EmailAddress::as_str).collect::<Vec<_>>(),
+            "bcc": self.bcc.iter().map(EmailAddress::as_str).collect::<Vec<_>>(),
+            "subject": self.subject,
+            "text": self.text,
+            "html": self.html,
+        })
+    }
+}
+
+/// What the record of a send says about its origin (duplicate checks and audit).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The tool that sent it.
+    pub tool: String,
+    /// The contact, if known.
+    pub contact_id: Option<ContactId>,
+    /// The template, for informational emails.
+    pub template: Option<String>,
+    /// The caller's conversation, agent and lead ids.
+    pub context: Value,
+    /// The subject and body the duplicate fingerprint is taken of (the content as written,
+    /// before signature and preheader).
+    pub fingerprint_subject: String,
+    /// See `fingerprint_subject`.
+    pub fingerprint_body: String,
+}
+
+/// The email was sent (or, in a dry run, would be) this way.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// `agent_email` or `smtp`.
+    pub provider: &'static str,
+    /// The `From` used.
+    pub sender: NamedAddress,
+    /// Whether the mailbox was tried first and failed.
+    pub fallback: bool,
+    /// The send record (`email_id`); `None` in a dry run.
+    pub email_id: Option<SentEmailId>,
+    /// The `Message-ID`; `None` in a dry run.
+    pub external_message_id: Option<String>,
+    /// The stored Mailroom message (mailbox sends).
+    pub message_id: Option<MessageId>,
+    /// Its thread (mailbox sends).
+    pub thread_id: Option<ThreadId>,
+    /// When it was sent.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The SMTP server used (`host:port`).
+    pub smtp_server: Option<String>,
+    /// The email as sent.
+    pub email: Value,
+}
+
+/// Why nothing could be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelError {
+    /// No usable mailbox and no SMTP account configured.
+    NotConfigured,
+    /// `channels.email.email` is not an address.
+    InvalidConfiguredEmail(String),
+    /// The SMTP account's credentials are missing or incomplete.
+    ConfigNotFound(String),
+    /// The mailbox's send failed and there is no SMTP fallback.
+    MailboxFailedNoFallback(String),
+    /// The SMTP submission failed (after the mailbox failed, when `mailbox_failure` is set).
+    SmtpFailed {
+        /// The mailbox's failure, when there was one.
+        mailbox_failure: Option<String>,
+        /// The submission's failure.
+        detail: String,
+    },
+    /// Something on our side (store, key) failed.
+    Internal(String),
+}
+
+impl ChannelError {
+    /// Returns a sentence for the caller.
+    pub fn message(&self) -> String {
+        match self {
+            ChannelError::NotConfigured => "email is not configured for this site: activate `channels.agent_email` or set \
+                                            `channels.email.email` in the settings"
+                .into(),
+            ChannelError::InvalidConfiguredEmail(m) | ChannelError::ConfigNotFound(m) | ChannelError::Internal(m) => m.clone(),
+            ChannelError::MailboxFailedNoFallback(f) => {
+                format!("sending through the agent_email channel failed ({f}) and no SMTP fallback is configured")
+            }
+            ChannelError::SmtpFailed { mailbox_failure: Some(f), detail } => {
+                format!("the agent_email channel failed ({f}) and so did the SMTP fallback ({detail})")
+            }
+            ChannelError::SmtpFailed { mailbox_failure: None, detail } => detail.clone(),
+        }
+    }
+}
+
+/// How the SMTP submission is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain text upgraded with STARTTLS, which is required (port 587).
+    StartTls,
+    /// No TLS (only sensible on a trusted network or loopback).
+    None,
+}
+
+impl SmtpSecurity {
+    /// Parses `ssl`/`tls`/`implicit`, `starttls` or `none`/`plain`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<SmtpSecurity> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ssl" | "tls" | "implicit" | "implicit_tls" => Some(SmtpSecurity::Tls),
+            "starttls" | "start_tls" => Some(SmtpSecurity::StartTls),
+            "none" | "plain" | "off" => Some(SmtpSecurity::None),
+            _ => None,
+        }
+    }
+
+    /// The default for a port: 465 implicit TLS, 587 and 25 STARTTLS, others none.
+    pub fn for_port(port: u16) -> SmtpSecurity {
+        match port {
+            465 => SmtpSecurity::Tls,
+            587 | 25 => SmtpSecurity::StartTls,
+            _ => SmtpSecurity::None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            SmtpSecurity::Tls => "tls",
+            SmtpSecurity::StartTls => "starttls",
+            SmtpSecurity::None => "none",
+        }
+    }
+}
+
+/// The site's SMTP account, credentials opened.
+struct SmtpAccount {
+    address: EmailAddress,
+    host: String,
+    port: u16,
+    security: SmtpSecurity,
+    user: String,
+    password: String,
+}
+
+/// Whether the site switched its mailbox channel off (`channels.agent_email.status: inactive`).
+pub fn agent_channel_inactive(settings: &Value) -> bool {
+    str_at(settings, "/channels/agent_email/status") == Some("inactive")
+}
+
+/// Finds the mailbox of the `agent_email` channel in the site, when the channel is active.
+pub async fn agent_channel_mailbox(engine: &Engine, site: SiteId, settings: &Value) -> Result<Option<Mailbox>, String> {
+    let channel = settings.pointer("/channels/agent_email").cloned().unwrap_or(Value::Null);
+    if str_at(&channel, "/status") != Some("active") {
+        return Ok(None);
+    }
+    if let Some(id) = str_at(&channel, "/mailbox_id") {
+        let id: MailboxId = id.parse().map_err(|_| format!("`mailbox_id` {id} is not a mailbox id"))?;
+        return engine
+            .store()
+            .get_mailbox(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|m| m.site_id == site)
+            .map(Some)
+            .ok_or_else(|| "the channel's mailbox does not exist in this site".to_string());
+    }
+    let (Some(user), Some(domain)) = (str_at(&channel, "/username"), str_at(&channel, "/domain")) else {
+        return Err("`username` and `domain` (or `mailbox_id`) are not configured".into());
+    };
+    let address = EmailAddress::parse(&format!("{user}@{domain}")).map_err(|e| format!("`{user}@{domain}` is not an address: {e}"))?;
+    engine
+        .store()
+        .get_mailbox_by_address(&address.canonical())
+        .await
+        .map_err(|e| e.to_string())?
+        .filter(|m| m.site_id == site)
+        .map(Some)
+        .ok_or_else(|| format!("the channel's mailbox {} does not exist in this site", address.as_str()))
+}
+
+/// Sends `email` from `mailbox` (when given), falling back to the site's SMTP account; with
+/// `dry_run`, resolves the provider (credentials included) but sends and records nothing.
+/// `mailbox_problem` is a reason the mailbox channel is unusable that was found earlier (it
+/// makes the SMTP channel a fallback).
+#[allow(clippy::too_many_arguments)]
+pub async fn deliver(
+    engine: &Engine,
+    site: SiteId,
+    settings: &Value,
+    mailbox: Option<Mailbox>,
+    mailbox_problem: Option<String>,
+    email: &Email,
+    origin: &Origin,
+    dry_run: bool,
+    checks: &mut Vec<Value>,
+) -> Result<Delivered, ChannelError> {
+    let mut mailbox_failure = mailbox_problem;
+    if let Some(mut mb) = mailbox {
+        if let Some(name) = &email.from_name {
+            mb.display_name = Some(name.clone());
+        }
+        let sender = mb.named_address();
+        check(checks, "provider", true, format!("agent_email: mailbox {}", mb.address));
+        if dry_run {
+            return Ok(Delivered::dry("agent_email", sender.clone(), false, None, email.to_json(&sender)));
+        }
+        let req = SendMessageRequest {
+            to: vec![email.to.as_str().to_string()],
+            cc: email.cc.iter().map(|a| a.as_str().to_string()).collect(),
+            bcc: email.bcc.iter().map(|a| a.as_str().to_string()).collect(),
+            subject: email.subject.clone(),
+            text: email.text.clone(),
+            html: email.html.clone(),
+            ..Default::default()
+        };
+        match engine.send_message(&mb, &req).await {
+            Ok(sent) => {
+                check(checks, "send", true, format!("queued from {} as message {}", mb.address, sent.id));
+                let email_id = record(engine, site, email, origin, "agent_email", &sent.message_id, Some(sent.id), checks).await;
+                return Ok(Delivered {
+                    provider: "agent_email",
+                    email: email.to_json(&sender),
+                    sender,
+                    fallback: false,
+                    email_id: Some(email_id),
+                    external_message_id: Some(sent.message_id),
+                    message_id: Some(sent.id),
+                    thread_id: Some(sent.thread_id),
+                    sent_at: Some(Utc::now()),
+                    smtp_server: None,
+                });
+            }
+            Err(e) => {
+                check(checks, "send", false, format!("the mailbox {} could not send: {e}; trying the SMTP channel", mb.address));
+                mailbox_failure = Some(e.to_string());
+            }
+        }
+    }
+
+    let account = match smtp_account(engine, site, settings, checks).await {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return Err(match mailbox_failure {
+                Some(f) => ChannelError::MailboxFailedNoFallback(f),
+                None => ChannelError::NotConfigured,
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let sender = NamedAddress { name: email.from_name.clone(), address: account.address.clone() };
+    let server = format!("{}:{}", account.host, account.port);
+    let fallback = mailbox_failure.is_some();
+    if dry_run {
+        return Ok(Delivered::dry("smtp", sender.clone(), fallback, Some(server), email.to_json(&sender)));
+    }
+    let now = Utc::now();
+    let header_id = format!("{}@{}", uuid::Uuid::now_v7().simple(), account.address.domain());
+    let msg = OutgoingMessage {
+        from: sender.clone(),
+        to: vec![NamedAddress { name: None, address: email.to.clone() }],
+        cc: email.cc.iter().map(|a| NamedAddress { name: None, address: a.clone() }).collect(),
+        reply_to: Vec::new(),
+        subject: email.subject.clone(),
+        text: email.text.clone(),
+        html: email.html.clone(),
+        attachments: Vec::new(),
+        headers: Vec::new(),
+        message_id: header_id.clone(),
+        in_reply_to: None,
+        references: Vec::new(),
+        date: now,
+    };
+    let raw = mime::build(&msg).map_err(|e| ChannelError::Internal(format!("the email could not be built: {e}")))?;
+    let rcpts: Vec<String> = std::iter::once(&email.to).chain(&email.cc).chain(&email.bcc).map(|a| a.as_str().to_string()).collect();
+    if let Err(e) = submit(&account, &rcpts, raw).await {
+        let detail = format!("SMTP submission to {server} ({}) failed: {e}", account.security.as_str());
+        check(checks, "send", false, detail.clone());
+        return Err(ChannelError::SmtpFailed { mailbox_failure, detail });
+    }
+    check(checks, "send", true, format!("accepted by the SMTP server {server}"));
+    let email_id = record(engine, site, email, origin, "smtp", &header_id, None, checks).await;
+    Ok(Delivered {
+        provider: "smtp",
+        email: email.to_json(&sender),
+        sender,
+        fallback,
+        email_id: Some(email_id),
+        external_message_id: Some(header_id),
+        message_id: None,
+        thread_id: None,
+        sent_at: Some(now),
+        smtp_server: Some(server),
+    })
+}
+
+impl Delivered {
+    fn dry(provider: &'static str, sender: NamedAddress, fallback: bool, smtp_server: Option<String>, email: Value) -> Delivered {
+        Delivered {
+            provider,
+            sender,
+            fallback,
+            email_id: None,
+            external_message_id: None,
+            message_id: None,
+            thread_id: None,
+            sent_at: None,
+            smtp_server,
+            email,
+        }
+    }
+
+    /// Returns what the tool runs record about the provider.
+    pub fn decision(&self) -> Value {
+        json!({"provider": self.provider, "fallback": self.fallback, "smtp_server": self.smtp_server, "sender": self.sender.address.as_str()})
+    }
+}
+
+/// Loads and opens the site's SMTP account; `Ok(None)` when none is configured (or disabled).
+async fn smtp_account(engine: &Engine, site: SiteId, settings: &Value, checks: &mut Vec<Value>) -> Result<Option<SmtpAccount>, ChannelError> {
+    let channel = settings.pointer("/channels/email").cloned().unwrap_or(Value::Null);
+    let enabled = channel.get("enabled").and_then(Value::as_bool) != Some(false);
+    let Some(configured) = str_at(&channel, "/email").filter(|_| enabled) else {
+        check(checks, "smtp", false, "`channels.email.email` is not configured (or the channel is disabled)");
+        return Ok(None);
+    };
+    let address = EmailAddress::parse(configured).map_err(|e| {
+        check(checks, "smtp", false, "the configured address is invalid");
+        ChannelError::InvalidConfiguredEmail(format!("the configured email `{configured}` is not a valid address: {e}"))
+    })?;
+    let token = match engine.store().get_secure_token(site, "email", configured).await {
+        Ok(Some(t)) => Some(t),
+        Ok(None) => engine.store().get_secure_token(site, "email", &address.canonical()).await.ok().flatten(),
+        Err(e) => return Err(ChannelError::Internal(format!("the secure token could not be read: {e}"))),
+    };
+    let hint = format!("store the SMTP credentials with POST /v1/secure-tokens (token_type `email`, identifier `{configured}`)");
+    let Some(token) = token else {
+        check(checks, "smtp_token", false, "no secure token");
+        return Err(ChannelError::ConfigNotFound(format!("no SMTP credentials for {configured}; {hint}")));
+    };
+    let plain = engine
+        .secrets()
+        .open(&token.value_encrypted)
+        .map_err(|_| ChannelError::Internal("the secure token could not be opened with the server key".into()))?;
+    let value: Value = serde_json::from_slice(&plain).unwrap_or(Value::Null);
+    drop(plain);
+    let host = str_at(&value, "/smtpHost").or_else(|| str_at(&channel, "/outgoingServer")).map(str::to_string);
+    let port = value
+        .get("smtpPort")
+        .or_else(|| channel.get("outgoingPort"))
+        .and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.trim().parse().ok())))
+        .unwrap_or(587);
+    let password = str_at(&value, "/password").map(str::to_string);
+    let (Some(host), Some(password), Ok(port)) = (host, password, u16::try_from(port)) else {
+        check(checks, "smtp_token", false, "the token lacks smtpHost, smtpPort or password");
+        return Err(ChannelError::ConfigNotFound(format!(
+            "the SMTP credentials lack `smtpHost`, a valid `smtpPort` or `password`; {hint}"
+        )));
+    };
+    let security_setting = str_at(&value, "/smtpSecurity").or_else(|| str_at(&channel, "/outgoingSecurity"));
+    let security = match security_setting {
+        None => SmtpSecurity::for_port(port),
+        Some(s) => SmtpSecurity::parse(s).ok_or_else(|| {
+            ChannelError::ConfigNotFound(format!("`smtpSecurity` `{s}` is not one of `tls`, `starttls` or `none`"))
+        })?,
+    };
+    let user = str_at(&value, "/username").or_else(|| str_at(&value, "/email")).unwrap_or(configured).to_string();
+    check(checks, "smtp_token", true, format!("SMTP account {user} at {host}:{port} ({})", security.as_str()));
+    Ok(Some(SmtpAccount { address, host, port, security, user, password }))
+}
+
+/// Records the send; a failure to record is logged and noted, never turned into an error
+/// (the email is already sent, and a retry would send it twice).
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    engine: &Engine,
+    site: SiteId,
+    email: &Email,
+    origin: &Origin,
+    provider: &str,
+    external: &str,
+    message: Option<MessageId>,
+    checks: &mut Vec<Value>,
+) -> SentEmailId {
+    let fp = dedupe::fingerprint(&origin.fingerprint_subject, &origin.fingerprint_body);
+    let sent = SentEmail {
+        id: SentEmailId::new(),
+        site_id: site,
+        recipient: email.to.canonical(),
+        contact_id: origin.contact_id,
+        tool: origin.tool.clone(),
+        provider: provider.into(),
+        external_message_id: external.into(),
+        message_id: message,
+        subject: email.subject.clone(),
+        content_hash: fp.content_hash,
+        simhash: fp.simhash,
+        template: origin.template.clone(),
+        context: origin.context.clone(),
+        created_at: Utc::now(),
+    };
+    if let Err(e) = engine.store().insert_sent_email(&sent).await {
+        tracing::error!(error = %e, "the sent email could not be recorded");
+        check(checks, "record", false, format!("the send could not be recorded: {e}"));
+    }
+    sent.id
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Submits one message to the account's server. Certificates are checked unless the host is
+/// a loopback address (a local relay with a self-signed certificate).
+async fn submit(account: &SmtpAccount, rcpts: &[String], raw: Vec<u8>) -> Result<(), String> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut builder = mail_send::SmtpClientBuilder::new(account.host.clone(), account.port)?
+        .credentials((account.user.clone(), account.password.clone()))
+        .timeout(SMTP_TIMEOUT)
+        .helo_host("mailroom.localhost");
+    if is_loopback(&account.host) {
+        builder = builder.allow_invalid_certs();
+    }
+    let message = mail_send::smtp::message::Message::new(account.address.as_str(), rcpts.iter().map(String::as_str), raw);
+    let e = |e: mail_send::Error| e.to_string();
+    match account.security {
+        SmtpSecurity::Tls => builder.implicit_tls(true).connect().await.map_err(e)?.send(message).await.map_err(e),
+        SmtpSecurity::StartTls => builder.implicit_tls(false).connect().await.map_err(e)?.send(message).await.map_err(e),
+        SmtpSecurity::None => builder.connect_plain().await.map_err(e)?.send(message).await.map_err(e),
+    }
+}
+
+/// Returns `html` with `preview` as a hidden preheader: the line inbox lists show after the
+/// subject, invisible in the opened email. It goes right after `<body …>` when there is one.
+pub fn with_preheader(html: &str, preview: &str) -> String {
+    let preview = preview.trim();
+    if preview.is_empty() {
+        return html.to_string();
+    }
+    let hidden = format!(
+        "<div style=\"display:none;font-size:1px;color:transparent;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all\">{}</div>",
+        escape_html(preview)
+    );
+    let lower = html.to_ascii_lowercase();
+    if let Some(start) = lower.find("<body") {
+        if let Some(end) = lower[start..].find('>') {
+            let at = start + end + 1;
+            return format!("{}\n{hidden}{}", &html[..at], &html[at..]);
+        }
+    }
+    format!("{hidden}\n{html}")
+}
+
+/// Escapes text for HTML.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether the message looks like HTML (holds a tag such as `<p>`, `</div>` or `<br/>`).
+pub fn looks_like_html(message: &str) -> bool {
+    let bytes = message.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'<'
+            && bytes.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == b'/' || *n == b'!')
+            && message[i..].contains('>')
+    })
+}
+
+/// The bodies of an email: an HTML message as given (plus the signature), plain text as text
+/// and, when a signature or a preheader is added, also as HTML.
+pub fn render_bodies(message: &str, signature_html: Option<&str>, preheader: Option<&str>) -> (Option<String>, Option<String>) {
+    let sig = signature_html.map(str::trim).filter(|s| !s.is_empty());
+    let pre = preheader.map(str::trim).filter(|s| !s.is_empty());
+    let finish = |html: String| match pre {
+        Some(p) => with_preheader(&html, p),
+        None => html,
+    };
+    if looks_like_html(message) {
+        let html = match sig {
+            Some(s) => format!("{message}\n<br><div class=\"signature\">{s}</div>"),
+            None => message.to_string(),
+        };
+        return (None, Some(finish(html)));
+    }
+    if sig.is_none() && pre.is_none() {
+        return (Some(message.to_string()), None);
+    }
+    let body = escape_html(message).replace("\r\n", "\n").replace('\n', "<br>\n");
+    let html = match sig {
+        Some(s) => format!("<div>{body}</div>\n<br><div class=\"signature\">{s}</div>"),
+        None => format!("<div>{body}</div>"),
+    };
+    (Some(message.to_string()), Some(finish(html)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_detection_signature_and_preheader() {
+        assert!(looks_like_html("<p>Hi</p>"));
+        assert!(looks_like_html("Hi<br/>there"));
+        assert!(!looks_like_html("1 < 2 and 3 > 2"));
+        assert!(!looks_like_html("plain"));
+        assert_eq!(render_bodies("plain", None, None), (Some("plain".into()), None));
+        let (text, html) = render_bodies("a < b\nc", Some("<b>Sig</b>"), None);
+        assert_eq!(text.as_deref(), Some("a < b\nc"));
+        let html = html.unwrap();
+        assert!(html.contains("a &lt; b<br>") && html.ends_with("<div class=\"signature\"><b>Sig</b></div>"), "{html}");
+        let (text, html) = render_bodies("<p>Hi</p>", Some("  "), None);
+        assert_eq!((text, html.as_deref()), (None, Some("<p>Hi</p>")));
+
+        let (_, html) = render_bodies("Hello", None, Some("Quick <update>"));
+        let html = html.unwrap();
+        assert!(html.starts_with("<div style=\"display:none"), "{html}");
+        assert!(html.contains("Quick &lt;update&gt;</div>") && html.ends_with("<div>Hello</div>"), "{html}");
+        let doc = with_preheader("<html><BODY class=x><p>Hi</p></body></html>", "Pre");
+        assert!(doc.starts_with("<html><BODY class=x>\n<div style=\"display:none") && doc.contains("Pre</div><p>Hi</p>"), "{doc}");
+        assert_eq!(with_preheader("<p>x</p>", "  "), "<p>x</p>");
+    }
+
+    #[test]
+    fn security_defaults_by_port_and_parses() {
+        assert_eq!(SmtpSecurity::for_port(465), SmtpSecurity::Tls);
+        assert_eq!(SmtpSecurity::for_port(587), SmtpSecurity::StartTls);
+        assert_eq!(SmtpSecurity::for_port(2525), SmtpSecurity::None);
+        assert_eq!(SmtpSecurity::parse("SSL"), Some(SmtpSecurity::Tls));
+        assert_eq!(SmtpSecurity::parse("starttls"), Some(SmtpSecurity::StartTls));
+        assert_eq!(SmtpSecurity::parse("plain"), Some(SmtpSecurity::None));
+        assert_eq!(SmtpSecurity::parse("maybe"), None);
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("[::1]"));
+        assert!(!is_loopback("smtp.example.com"));
+    }
+}
