@@ -4,12 +4,10 @@
 
 mod common;
 
-use base64::Engine as _;
+use common::submission::{Security, submission_server};
 use common::*;
 use mailroom_client::{Client, Method};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 async fn call(c: &Client, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let r = c.raw_request(method, path, body, &[]).await.unwrap();
@@ -23,94 +21,6 @@ fn code_of(v: &Value) -> &str {
 
 fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_default()
-}
-
-/// What the test SMTP server saw.
-#[derive(Debug, Default, Clone)]
-struct Seen {
-    auth: Vec<(String, String)>,
-    mail_from: Vec<String>,
-    rcpt_to: Vec<String>,
-    data: Vec<String>,
-}
-
-/// A one-purpose submission server: EHLO advertising AUTH PLAIN, AUTH PLAIN checked against
-/// `user`/`password` (535 otherwise), MAIL, RCPT, DATA recorded, QUIT.
-async fn test_smtp_server(user: &'static str, password: &'static str) -> (u16, Arc<Mutex<Seen>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let shared = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
-            let seen = shared.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = stream.into_split();
-                let mut r = BufReader::new(r);
-                w.write_all(b"220 test.smtp ESMTP ready\r\n").await.unwrap();
-                let mut authed = false;
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let cmd = line.trim_end().to_string();
-                    let upper = cmd.to_ascii_uppercase();
-                    let reply: String = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                        "250-test.smtp\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n".into()
-                    } else if upper.starts_with("AUTH PLAIN") {
-                        let mut arg = cmd[10..].trim().to_string();
-                        if arg.is_empty() {
-                            w.write_all(b"334 \r\n").await.unwrap();
-                            let mut l = String::new();
-                            r.read_line(&mut l).await.unwrap();
-                            arg = l.trim().to_string();
-                        }
-                        let decoded = base64::engine::general_purpose::STANDARD.decode(arg).unwrap_or_default();
-                        let parts: Vec<String> = decoded.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
-                        let (u, p) = (parts.get(1).cloned().unwrap_or_default(), parts.get(2).cloned().unwrap_or_default());
-                        authed = u == user && p == password;
-                        seen.lock().unwrap().auth.push((u, p));
-                        if authed { "235 2.7.0 authenticated\r\n".into() } else { "535 5.7.8 bad credentials\r\n".into() }
-                    } else if upper.starts_with("MAIL FROM") {
-                        if !authed {
-                            "530 5.7.0 authentication required\r\n".into()
-                        } else {
-                            seen.lock().unwrap().mail_from.push(cmd.clone());
-                            "250 2.1.0 ok\r\n".into()
-                        }
-                    } else if upper.starts_with("RCPT TO") {
-                        seen.lock().unwrap().rcpt_to.push(cmd.clone());
-                        "250 2.1.5 ok\r\n".into()
-                    } else if upper == "DATA" {
-                        w.write_all(b"354 go ahead\r\n").await.unwrap();
-                        let mut data = String::new();
-                        loop {
-                            let mut l = String::new();
-                            if r.read_line(&mut l).await.unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if l == ".\r\n" {
-                                break;
-                            }
-                            data.push_str(&l);
-                        }
-                        seen.lock().unwrap().data.push(data);
-                        "250 2.0.0 queued\r\n".into()
-                    } else if upper == "QUIT" {
-                        w.write_all(b"221 2.0.0 bye\r\n").await.unwrap();
-                        return;
-                    } else {
-                        "250 ok\r\n".into()
-                    };
-                    w.write_all(reply.as_bytes()).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, seen)
 }
 
 fn body(site: impl std::fmt::Display, email: &str) -> Value {
@@ -214,7 +124,7 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     const PASSWORD: &str = "s3cret-SMTP-pa55";
     let app = spawn_app().await;
     let (site, a) = app.site_client("alpha").await;
-    let (port, seen) = test_smtp_server("agent@alpha.test", PASSWORD).await;
+    let (port, seen) = submission_server(Security::Plain, "agent@alpha.test", PASSWORD).await;
 
     // The agent channel is inactive; SMTP is configured but its token is missing.
     let settings = json!({"channels": {"agent_email": {"status": "inactive", "username": "x", "domain": "y.test"},
@@ -265,7 +175,7 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     assert!(!tokens.to_string().contains(PASSWORD) && !tok.to_string().contains(PASSWORD));
 
     // A wrong password on the server side: the send fails with 500, still without the secret.
-    let (port2, _) = test_smtp_server("agent@alpha.test", "another-password").await;
+    let (port2, _) = submission_server(Security::Plain, "agent@alpha.test", "another-password").await;
     call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
         "smtpHost": "127.0.0.1", "smtpPort": port2}}))).await;
@@ -285,4 +195,48 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active", "username": "gone", "domain": "nowhere.test"}}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead4@customer.test"))).await;
     assert_eq!((s, code(&v)), (500, "AGENT_EMAIL_SEND_FAILED"), "{v}");
+}
+
+/// The SMTP channel over implicit TLS (as on port 465) and STARTTLS (as on 587): the
+/// submission reaches the server encrypted, with AUTH, and a server that wants STARTTLS is
+/// never sent credentials in the clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_channel_submits_over_implicit_tls_and_starttls() {
+    const PASSWORD: &str = "tls-pa55word";
+    let app = spawn_app().await;
+    let (site, a) = app.site_client("alpha").await;
+    let settings = json!({"channels": {"email": {"email": "agent@alpha.test", "enabled": true}}});
+    assert_eq!(call(&a, Method::PUT, "/v1/settings", Some(settings)).await.0, 200);
+    for (n, (security, setting)) in [(Security::Tls, "tls"), (Security::StartTls, "starttls")].into_iter().enumerate() {
+        let (port, seen) = submission_server(security, "agent@alpha.test", PASSWORD).await;
+        let (s, _) = call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
+            "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
+            "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": setting}}))).await;
+        assert!(s == 200 || s == 201, "{s}");
+        let to = format!("tls{n}@customer.test");
+        let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, &to))).await;
+        assert_eq!((s, v["status"].as_str(), v["provider"].as_str()), (201, Some("sent"), Some("smtp")), "{setting}: {v}");
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.over_tls, vec![true], "{setting}: {seen:?}");
+        assert_eq!(seen.auth, vec![("agent@alpha.test".to_string(), PASSWORD.to_string())], "{setting}");
+        assert!(seen.rcpt_to[0].contains(&to) && seen.data[0].contains("Subject: Thank you for your interest"), "{seen:?}");
+    }
+
+    // Plain text against a server that requires STARTTLS: refused, and no password was sent.
+    let (port, seen) = submission_server(Security::StartTls, "agent@alpha.test", PASSWORD).await;
+    call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
+        "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
+        "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "none"}}))).await;
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "plain@customer.test"))).await;
+    assert_eq!((s, code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("SMTP submission"), "{v}");
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.auth.is_empty() && seen.data.is_empty(), "{seen:?}");
+    // An unknown security setting names the field.
+    call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
+        "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
+        "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "sometimes"}}))).await;
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "plain2@customer.test"))).await;
+    assert_eq!((s, code(&v)), (404, "EMAIL_CONFIG_NOT_FOUND"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("smtpSecurity"), "{v}");
 }

@@ -167,6 +167,11 @@ pub fn send_one_to_one_email_schema() -> Value {
 pub fn send_information_email_schema(templates: &Templates) -> Value {
     let mut analysis = analysis_schema(templates);
     let description = analysis.as_object_mut().and_then(|o| o.remove("description"));
+    // A caller's own analysis may leave out the placeholders it has no value for (absent is
+    // null); the strict form for OpenAI lists them all again (see `to_strict`).
+    if let Some(Value::Object(placeholders)) = analysis.pointer_mut("/properties/placeholders") {
+        placeholders.insert("required".into(), json!([]));
+    }
     object(
         vec![
             ("contact_id", string("The contact ID of the user to email.")),
@@ -832,11 +837,22 @@ mod tests {
             assert_eq!(to_strict(&to_strict(&schema)), to_strict(&schema), "the rewrite is idempotent");
         }
         let info = ToolKind::SendInformationEmail.input_schema(&templates);
-        assert_eq!(info["properties"]["analysis"]["anyOf"][0], {
-            let mut a = analysis_schema(&templates);
-            a.as_object_mut().unwrap().remove("description");
-            a
-        });
+        // The analysis is the model's schema, except that a caller may leave placeholders out;
+        // the strict form (what OpenAI gets) is the model's schema again.
+        let mut want = analysis_schema(&templates);
+        want.as_object_mut().unwrap().remove("description");
+        let mut strict = to_strict(&info["properties"]["analysis"]["anyOf"][0]);
+        let sorted = |v: &Value| {
+            let mut names: Vec<String> = v.as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect();
+            names.sort();
+            names
+        };
+        let placeholders_required = strict["properties"]["placeholders"]["required"].take();
+        assert_eq!(sorted(&placeholders_required), sorted(&want["properties"]["placeholders"]["required"]));
+        want["properties"]["placeholders"]["required"] = json!([]);
+        strict["properties"]["placeholders"]["required"] = json!([]);
+        assert_eq!(strict, want);
+        assert_eq!(info["properties"]["analysis"]["anyOf"][0], want);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use mailroom::server::{self, Server};
 pub mod dns;
 pub mod process;
 pub mod smtp;
+pub mod submission;
 
 use mailroom_client::{Client, ClientError};
 use mailroom_core::api::*;
