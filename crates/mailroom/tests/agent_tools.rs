@@ -522,3 +522,31 @@ async fn information_email_analyses_the_transcript_and_translates_with_the_confi
     assert!(!runs.to_string().contains("sk-test-key"));
     assert_eq!(outbound(a, &f.mailbox).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_recipient_rate_limit_holds_for_every_tool() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "alpha").await;
+    let a = &f.a;
+    let settings = json!({"channels": {"agent_email": {"status": "active", "mailbox_id": f.mailbox}},
+        "tools": {"rate_limit": {"per_recipient_per_day": 2}}});
+    assert_eq!(call(a, Method::PUT, "/v1/settings", Some(settings)).await.0, 200);
+    let topics = ["the onboarding checklist for your support team", "pricing for the additional seats you asked about", "the security review questionnaire"];
+    for (i, topic) in topics.iter().enumerate() {
+        let body = format!("Hi Carla, as promised here is {topic}. Let me know if anything is unclear.");
+        let (s, v) = invoke(a, "send_one_to_one_email", json!({"send_to": f.contact, "subject": format!("About {topic}"), "body": body})).await;
+        if i < 2 {
+            assert_eq!((s, v["status"].as_str()), (201, Some("success")), "{v}");
+        } else {
+            assert_eq!((s, v["status"].as_str(), v["code"].as_str()), (200, Some("skipped"), Some("rate_limited")), "{v}");
+        }
+    }
+    // send_email counts the same recipient's emails.
+    let (s, v) = call(a, Method::POST, "/v1/send-email", Some(json!({"email": "carla@customer.test", "subject": "Invoice",
+        "message": "Your invoice for March is attached to your account page.", "site_id": f.site.id.to_string()}))).await;
+    assert_eq!((s, v["code"].as_str()), (200, Some("rate_limited")), "{v}");
+    // Another recipient is not limited.
+    let (s, v) = call(a, Method::POST, "/v1/send-email", Some(json!({"email": "dora@customer.test", "subject": "Invoice",
+        "message": "Your invoice for March is attached to your account page.", "site_id": f.site.id.to_string()}))).await;
+    assert_eq!((s, v["status"].as_str()), (201, Some("sent")), "{v}");
+}

@@ -517,17 +517,7 @@ pub fn with_preheader(html: &str, preview: &str) -> String {
 
 /// Escapes text for HTML.
 pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::html::escape(s)
 }
 
 /// Whether the message looks like HTML (holds a tag such as `<p>`, `</div>` or `<br/>`).

@@ -102,6 +102,18 @@ impl RunRecord {
         self
     }
 
+    /// Records how a tool that ran ended.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(&mut self, outputs: &Value, status: &str, code: Option<String>, contact: Option<ContactId>, checks: Vec<Value>, decision: Value, message: Option<MessageId>) {
+        self.outputs = outputs.clone();
+        self.status = status.to_string();
+        self.code = code;
+        self.contact = contact;
+        self.checks = checks;
+        self.decision = decision;
+        self.message = message;
+    }
+
     /// Stores the run (a failure to store is logged: the email, if any, is already sent) and
     /// returns its id.
     async fn store(self, state: &AppState) -> ToolRunId {
@@ -298,13 +310,7 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
                 }
                 Ok(run) => {
                     let out = serde_json::to_value(&run.output).unwrap_or(Value::Null);
-                    rec.status = run.output.status.clone();
-                    rec.code = run.output.code.clone();
-                    rec.contact = run.contact_id;
-                    rec.checks = run.checks;
-                    rec.decision = run.decision;
-                    rec.message = run.message_id;
-                    rec.outputs = out.clone();
+                    rec.finish(&out, &run.output.status, run.output.code.clone(), run.contact_id, run.checks, run.decision, run.message_id);
                     let run_id = rec.store(&state).await;
                     if !run.completes {
                         let message = run.output.error_message.clone().unwrap_or_else(|| "the send failed".into());
@@ -335,14 +341,8 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
                 }
                 Ok(run) => {
                     let out = serde_json::to_value(&run.output).unwrap_or(Value::Null);
-                    rec.status = run.output.status.clone();
-                    rec.code = run.output.code.clone();
-                    rec.contact = run.contact_id;
-                    rec.checks = run.checks;
-                    rec.decision = run.decision;
-                    rec.message = run.message_id;
+                    rec.finish(&out, &run.output.status, run.output.code.clone(), run.contact_id, run.checks, run.decision, run.message_id);
                     rec.events = run.events;
-                    rec.outputs = out.clone();
                     rec.store(&state).await;
                     answer(run.http_status, out)
                 }
