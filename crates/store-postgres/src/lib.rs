@@ -2,8 +2,10 @@
 //!
 //! This is the scale-out backend: several Mailroom nodes share one database. Its schema uses
 //! native types (UUID, TIMESTAMPTZ, JSONB, an identity column for the event sequence) and its
-//! migrations run on connect under sqlx's migrator, which serialises concurrent nodes with an
-//! advisory lock of its own.
+//! migrations run on connect, on a connection of their own holding the session advisory lock
+//! [`MIGRATION_LOCK`]: nodes that start together migrate one after the other (the first does
+//! the work, the others find nothing left to do), and a node that fails or dies mid-migration
+//! releases the lock with its connection.
 //!
 //! The event log needs one guarantee that sequences alone do not give: a reader that has seen
 //! cursor N must never later see a smaller cursor appear (a transaction that drew N-1 but
@@ -13,7 +15,8 @@
 //!
 //! Every commit that appended events bumps this node's event signal (see
 //! [`Store::event_signal`](mailroom_store::Store::event_signal)), shared by clones of the
-//! store. Other nodes' commits do not reach it: a node learns of them from the log.
+//! store, and notifies the other nodes (`NOTIFY mailroom_events` in the same transaction),
+//! whose signals fire on it; see the `listen` module for reconnection and the safety net.
 //!
 //! Lock order, to keep concurrent writers free of deadlocks: mailbox, then thread, then
 //! message, then the event-log lock.
@@ -21,10 +24,14 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod listen;
 mod store;
 
+pub use listen::CHANNEL as EVENTS_CHANNEL;
+
 use mailroom_store::{StoreError, StoreResult};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +43,12 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// (`mailroom` in ASCII).
 pub const EVENT_LOG_LOCK: i64 = 0x6d61_696c_726f_6f6d;
 
-/// How many connections one node keeps at most.
-const MAX_CONNECTIONS: u32 = 10;
+/// The key of the session-level advisory lock held while migrating (`mailmigr` in ASCII).
+pub const MIGRATION_LOCK: i64 = 0x6d61_696c_6d69_6772;
+
+/// How many connections one node keeps at most: ten for work, one listening for other nodes'
+/// events.
+const MAX_CONNECTIONS: u32 = 11;
 
 /// A [`Store`](mailroom_store::Store) kept in a PostgreSQL database.
 ///
@@ -45,25 +56,31 @@ const MAX_CONNECTIONS: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-    /// Bumped after every commit that appended events.
+    /// Bumped after every commit that appended events, on this node or (through
+    /// `LISTEN/NOTIFY`) on another.
     signal: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Keeps the listener running while any clone lives.
+    _listener: Arc<listen::Listener>,
 }
 
 impl PgStore {
-    /// Connects to the database at `url` (`postgres://user:password@host:port/database`) and
-    /// brings its schema up to date.
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`), brings
+    /// its schema up to date and starts listening for other nodes' events. The connections'
+    /// `application_name` is `mailroom-<random id>`, naming this node in `pg_stat_activity`.
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Database(format!("invalid PostgreSQL URL: {e}").into()))?
-            .application_name("mailroom");
+        let node = format!("mailroom-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        let options =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::Database(format!("invalid PostgreSQL URL: {e}").into()))?.application_name(&node);
+        migrate(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
             .map_err(codec::db_err)?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(PgStore { pool, signal: Arc::new(tokio::sync::watch::Sender::new(0)) })
+        let signal = Arc::new(tokio::sync::watch::Sender::new(0));
+        let listener = listen::start(pool.clone(), node, Arc::downgrade(&signal)).await.map_err(codec::db_err)?;
+        Ok(PgStore { pool, signal, _listener: Arc::new(listener) })
     }
 
     /// Wakes the event signal's receivers when `appended`: call after a commit, with whether
@@ -78,4 +95,14 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Runs the migrations on a connection of their own under [`MIGRATION_LOCK`], then closes it
+/// (which would also release the lock if anything failed half-way).
+async fn migrate(options: &PgConnectOptions) -> StoreResult<()> {
+    let mut conn = PgConnection::connect_with(options).await.map_err(codec::db_err)?;
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut conn).await.map_err(codec::db_err)?;
+    let migrated = MIGRATOR.run_direct(&mut conn).await.map_err(|e| StoreError::Database(Box::new(e)));
+    let _ = conn.close().await;
+    migrated
 }

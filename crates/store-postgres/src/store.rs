@@ -1642,13 +1642,20 @@ fn existing_claim(row: &PgRow) -> StoreResult<IdempotencyClaim> {
 
 /// Appends events inside the caller's transaction, after taking the event-log lock so that
 /// cursors are drawn in commit order. The lock is held until the transaction ends, so this is
-/// the last step of every write. Returns whether there were any (the commit then bumps the
-/// event signal).
+/// the last step of every write. The same statement queues a notification for the other
+/// nodes, which PostgreSQL delivers at commit (never for a rollback); its payload, this
+/// node's `application_name`, lets the node skip its own. Returns whether there were any (the
+/// commit then bumps the event signal).
 async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<bool> {
     if events.is_empty() {
         return Ok(false);
     }
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOG_LOCK).execute(&mut *conn).await.map_err(db_err)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, current_setting('application_name'))")
+        .bind(EVENT_LOG_LOCK)
+        .bind(crate::EVENTS_CHANNEL)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     for e in events {
         sqlx::query("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(e.id.as_uuid())

@@ -273,22 +273,18 @@ async fn webhook_skip_locked(url: String) {
     pg.close().await;
 }
 
-/// Clones of a store share its event signal; another node's store has its own, which this
-/// node's commits do not move.
+/// Clones of a store share its event signal, and a commit moves it as soon as the commit
+/// returns (other nodes' stores follow through LISTEN/NOTIFY; see tests/nodes.rs).
 #[tokio::test]
 async fn clones_share_the_event_signal() {
     with_db(|url| async move {
         let a = PgStore::connect(&url).await.unwrap();
-        let b = PgStore::connect(&url).await.unwrap();
-        let (mut rx_a, mut rx_b) = (a.event_signal(), b.event_signal());
+        let mut rx_a = a.event_signal();
         let clone = a.clone();
         clone.append_events(&[NewEvent::new(SiteId::new(), None, "test.x", serde_json::json!({}))]).await.unwrap();
         assert!(rx_a.has_changed().unwrap(), "a commit on a clone moves the original's signal");
-        assert!(!rx_b.has_changed().unwrap(), "another node's signal does not move");
         rx_a.borrow_and_update();
-        rx_b.borrow_and_update();
         a.close().await;
-        b.close().await;
     })
     .await;
 }

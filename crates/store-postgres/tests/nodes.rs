@@ -1,0 +1,174 @@
+//! Several nodes on one PostgreSQL database: start-up migrations run once under an advisory
+//! lock, and each node's event signal fires for events other nodes append (LISTEN/NOTIFY),
+//! also after its listening connection was cut.
+//!
+//! Needs `MAILROOM_TEST_POSTGRES_URL` (see tests/conformance.rs); skipped loudly without it.
+
+use mailroom_core::*;
+use mailroom_store::{NewEvent, Store};
+use mailroom_store_postgres::{MIGRATION_LOCK, MIGRATOR, PgStore};
+use sqlx::{Connection, PgConnection};
+use std::io::Write;
+use std::time::Duration;
+
+const VAR: &str = "MAILROOM_TEST_POSTGRES_URL";
+
+/// Runs `body` with the URL of a fresh database, dropping it afterwards even if `body` panics.
+async fn with_db<F, Fut>(body: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Ok(admin_url) = std::env::var(VAR) else {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            let _ = writeln!(std::io::stderr(), "SKIPPED: {VAR} is not set; the PostgreSQL multi-node tests did not run");
+        });
+        return;
+    };
+    let name = format!("mailroom_test_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = PgConnection::connect(&admin_url).await.expect("connect to MAILROOM_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create the test database");
+    let (base, query) = admin_url.split_once('?').map(|(u, q)| (u.to_string(), format!("?{q}"))).unwrap_or((admin_url.clone(), String::new()));
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let server = base[scheme_end..].find('/').map(|i| base[..scheme_end + i].to_string()).unwrap_or(base.clone());
+    let outcome = tokio::spawn(body(format!("{server}/{name}{query}"))).await;
+    if let Err(e) = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await {
+        eprintln!("warning: could not drop test database {name}: {e}");
+    }
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn event() -> NewEvent {
+    NewEvent::new(SiteId::new(), None, "test.cross_node", serde_json::json!({}))
+}
+
+/// Eight nodes connecting at once to an empty database all start, and every migration is
+/// applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_together_migrate_once() {
+    with_db(|url| async move {
+        let connects: Vec<_> = (0..8)
+            .map(|_| {
+                tokio::spawn({
+                    let url = url.clone();
+                    async move { PgStore::connect(&url).await }
+                })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for c in connects {
+            stores.push(c.await.unwrap().expect("every node starts"));
+        }
+        let mut raw = PgConnection::connect(&url).await.unwrap();
+        let (rows, versions, failed): (i64, i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT version), COUNT(*) FILTER (WHERE NOT success) FROM _sqlx_migrations")
+                .fetch_one(&mut raw)
+                .await
+                .unwrap();
+        let expected = MIGRATOR.iter().count() as i64;
+        assert_eq!((rows, versions, failed), (expected, expected, 0), "each migration once, none failed");
+        for s in &stores {
+            s.ping().await.unwrap();
+        }
+        for s in stores {
+            s.close().await;
+        }
+        raw.close().await.ok();
+    })
+    .await;
+}
+
+/// A node waits for the migration lock another holds before touching the schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_waits_for_the_migration_lock() {
+    with_db(|url| async move {
+        let mut holder = PgConnection::connect(&url).await.unwrap();
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut holder).await.unwrap();
+        let connecting = tokio::spawn({
+            let url = url.clone();
+            async move { PgStore::connect(&url).await }
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!connecting.is_finished(), "connect must wait while another node migrates");
+        let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'events'").fetch_one(&mut holder).await.unwrap();
+        assert_eq!(tables, 0, "nothing was migrated under another node's lock");
+        sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut holder).await.unwrap();
+        let store = tokio::time::timeout(Duration::from_secs(30), connecting).await.expect("connects once the lock is free").unwrap().unwrap();
+        store.close().await;
+        holder.close().await.ok();
+    })
+    .await;
+}
+
+/// Events appended through one node wake the other node's signal within a second, in both
+/// directions; a write that appends nothing does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_append_on_one_node_wakes_the_other() {
+    with_db(|url| async move {
+        let a = PgStore::connect(&url).await.unwrap();
+        let b = PgStore::connect(&url).await.unwrap();
+        let (mut rx_a, mut rx_b) = (a.event_signal(), b.event_signal());
+        for _ in 0..3 {
+            rx_b.borrow_and_update();
+            a.append_events(&[event()]).await.unwrap();
+            tokio::time::timeout(Duration::from_secs(1), rx_b.changed()).await.expect("node B woke within 1 s").unwrap();
+        }
+        rx_a.borrow_and_update();
+        b.append_events(&[event()]).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), rx_a.changed()).await.expect("node A woke within 1 s").unwrap();
+        // The log is the truth: B reads A's events after the wake-up.
+        assert_eq!(b.list_events(None, None, 10).await.unwrap().len(), 4);
+        a.close().await;
+        b.close().await;
+    })
+    .await;
+}
+
+/// When the listening connection is cut (here: terminated by the server), the node listens
+/// again on a new one, wakes its readers once it does (so they look at the log for what was
+/// notified in between), and other nodes' events wake it again afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_listener_reconnects_and_wakes_after_its_connection_is_cut() {
+    with_db(|url| async move {
+        let a = PgStore::connect(&url).await.unwrap();
+        let b = PgStore::connect(&url).await.unwrap();
+        let mut rx_b = b.event_signal();
+        let mut raw = PgConnection::connect(&url).await.unwrap();
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+        assert_eq!(killed, vec![true, true], "both nodes listen on a connection of their own");
+        // Appended while B is not listening: B's wake-up after reconnecting covers it.
+        a.append_events(&[event()]).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(3), rx_b.changed()).await.expect("woken after listening again").unwrap();
+        let listening = async {
+            loop {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()",
+                )
+                .fetch_one(&mut raw)
+                .await
+                .unwrap();
+                if n == 2 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), listening).await.expect("both nodes listen again");
+        rx_b.borrow_and_update();
+        a.append_events(&[event()]).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), rx_b.changed()).await.expect("notifications reach B again").unwrap();
+        a.close().await;
+        b.close().await;
+        raw.close().await.ok();
+    })
+    .await;
+}
