@@ -44,13 +44,15 @@ async fn raw(c: &Client, message: &str) -> String {
 struct Fixture {
     site: Site,
     a: Client,
+    key: String,
     mailbox: String,
     member: String,
     contact: String,
 }
 
 async fn fixture(app: &TestApp, name: &str) -> Fixture {
-    let (site, a) = app.site_client(name).await;
+    let (site, key) = app.site_key(name).await;
+    let a = app.client(&key);
     let mb = mailbox(&a, "ana").await;
     let (s, m) = call(&a, Method::POST, "/v1/team-members", Some(json!({"name": "Ana Souza", "mailbox_id": mb.id,
         "signature_html": "<p>Ana Souza<br>Customer Success</p>"}))).await;
@@ -59,7 +61,7 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
     let (s, c) = call(&a, Method::POST, "/v1/contacts", Some(json!({"email": "Carla@Customer.test", "name": "Carla",
         "attributes": {"company": "Acme", "plan": "trial"}, "owner_team_member_id": member}))).await;
     assert_eq!(s, 201, "{c}");
-    Fixture { site, a, mailbox: mb.id.to_string(), member, contact: c["id"].as_str().unwrap().to_string() }
+    Fixture { site, a, key, mailbox: mb.id.to_string(), member, contact: c["id"].as_str().unwrap().to_string() }
 }
 
 async fn contact(a: &Client, body: Value) -> String {
@@ -549,4 +551,57 @@ async fn the_per_recipient_rate_limit_holds_for_every_tool() {
     let (s, v) = call(a, Method::POST, "/v1/send-email", Some(json!({"email": "dora@customer.test", "subject": "Invoice",
         "message": "Your invoice for March is attached to your account page.", "site_id": f.site.id.to_string()}))).await;
     assert_eq!((s, v["status"].as_str()), (201, Some("sent")), "{v}");
+}
+
+/// Fires `n` identical one-to-one emails at once, spread over `clients`; returns the statuses.
+async fn race(clients: &[Client], contact: &str, n: usize) -> Vec<(u16, String, String)> {
+    let body = json!({"send_to": contact, "subject": "Your renewal", "body": "Hi Carla, your renewal is due on the 30th. Shall we go through the seat count together next week?"});
+    let calls = (0..n).map(|i| {
+        let c = clients[i % clients.len()].clone();
+        let body = body.clone();
+        tokio::spawn(async move {
+            let (s, v) = invoke(&c, "send_one_to_one_email", body).await;
+            (s, v["status"].as_str().unwrap_or_default().to_string(), v["code"].as_str().unwrap_or_default().to_string())
+        })
+    });
+    futures::future::join_all(calls).await.into_iter().map(Result::unwrap).collect()
+}
+
+fn exactly_one_sent(results: &[(u16, String, String)]) {
+    let sent = results.iter().filter(|r| r.1 == "success").count();
+    let dup = results.iter().filter(|r| r.1 == "skipped" && r.2 == "duplicate_email").count();
+    assert_eq!((sent, dup), (1, results.len() - 1), "{results:?}");
+}
+
+/// Concurrent invocations of the same email: exactly one is sent, on one node or across two
+/// nodes sharing PostgreSQL — the send is recorded before it goes out and checked against what
+/// was recorded before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_duplicates_send_exactly_once_on_one_node_and_across_nodes() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "alpha").await;
+    exactly_one_sent(&race(std::slice::from_ref(&f.a), &f.contact, 12).await);
+
+    let Some(db) = common::pg::TestDatabase::create("the cross-node duplicate race").await else { return };
+    let url = db.url.clone();
+    let outcome = tokio::spawn(async move {
+        let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut config = test_config(dir_a.path().to_path_buf());
+        config.database_url = url.clone();
+        let node_a = start(config).await;
+        let f = fixture(&node_a, "alpha").await;
+        let mut config = test_config(dir_b.path().to_path_buf());
+        config.database_url = url;
+        config.admin_api_key = Some(node_a.admin_key.clone());
+        let node_b = start(config).await;
+        let on_b = node_b.client(&f.key);
+        exactly_one_sent(&race(&[f.a.clone(), on_b], &f.contact, 12).await);
+        node_a.server.unwrap().shutdown().await;
+        node_b.server.unwrap().shutdown().await;
+    })
+    .await;
+    db.drop_now().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }

@@ -1453,6 +1453,23 @@ impl Store for PgStore {
         row.as_ref().map(codec::sent_email).transpose()
     }
 
+    async fn complete_sent_email(&self, id: SentEmailId, provider: &str, external_message_id: &str, message: Option<MessageId>) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE sent_emails SET provider = $1, external_message_id = $2, message_id = $3 WHERE id = $4")
+            .bind(provider)
+            .bind(external_message_id)
+            .bind(message.map(|m| m.as_uuid()))
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_sent_email(&self, id: SentEmailId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sent_emails WHERE id = $1").bind(id.as_uuid()).execute(&self.pool).await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // --- the event log ----------------------------------------------------------------------
 
     async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()> {

@@ -1386,6 +1386,27 @@ impl Store for SqliteStore {
         row.as_ref().map(codec::sent_email).transpose()
     }
 
+    async fn complete_sent_email(&self, id: SentEmailId, provider: &str, external_message_id: &str, message: Option<MessageId>) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE sent_emails SET provider = ?, external_message_id = ?, message_id = ? WHERE id = ?")
+            .bind(provider)
+            .bind(external_message_id)
+            .bind(message.map(|m| m.as_uuid()))
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_sent_email(&self, id: SentEmailId) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM sent_emails WHERE id = ?").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // --- the event log ----------------------------------------------------------------------
 
     async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()> {

@@ -475,6 +475,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_contact_sends(&self, contact: ContactId, limit: u32) -> StoreResult<Vec<SentEmail>>;
     /// Returns the site's sent email with this provider and external message id.
     async fn find_sent_email(&self, site: SiteId, provider: &str, external_message_id: &str) -> StoreResult<Option<SentEmail>>;
+    /// Completes a sent email recorded before its send (a reservation): sets the provider, its
+    /// external message id and the stored message. Returns whether the record exists.
+    async fn complete_sent_email(&self, id: SentEmailId, provider: &str, external_message_id: &str, message: Option<MessageId>) -> StoreResult<bool>;
+    /// Deletes a sent email (a reservation whose send was abandoned). Returns whether it existed.
+    async fn delete_sent_email(&self, id: SentEmailId) -> StoreResult<bool>;
 
     // --- the event log --------------------------------------------------------------------
 

@@ -167,6 +167,7 @@ macro_rules! conformance_tests {
             list_tool_runs_filters,
             sent_emails_round_trip_with_unique_external_ids,
             list_sent_emails_window_and_order,
+            sent_email_reservations_complete_or_vanish,
             contact_history_and_what_outlives_a_contact,
         );
     };
@@ -3256,6 +3257,25 @@ pub async fn sent_emails_round_trip_with_unique_external_ids(store: Arc<dyn Stor
         store.find_sent_email(a.id, "smtp", "<m3@acme.test>").await.unwrap(),
         Some(SentEmail { recipient: "dave@y.test".into(), ..shouted })
     );
+}
+
+/// A sent email recorded before its send (the tools' reservation) is completed with the
+/// provider's ids, or deleted when the send is abandoned.
+pub async fn sent_email_reservations_complete_or_vanish(store: Arc<dyn Store>) {
+    let a = new_site(&store, "a").await;
+    let reserved = sent_email_value(a.id, "bob@y.test", "pending", "r-1", now());
+    store.insert_sent_email(&reserved).await.unwrap();
+    let abandoned = sent_email_value(a.id, "bob@y.test", "pending", "r-2", now());
+    store.insert_sent_email(&abandoned).await.unwrap();
+    assert!(store.complete_sent_email(reserved.id, "smtp", "<x@acme.test>", None).await.unwrap());
+    let got = store.find_sent_email(a.id, "smtp", "<x@acme.test>").await.unwrap().expect("completed");
+    assert_eq!((got.id, got.subject.as_str(), got.content_hash.as_str()), (reserved.id, reserved.subject.as_str(), reserved.content_hash.as_str()));
+    assert_eq!(store.find_sent_email(a.id, "pending", "r-1").await.unwrap(), None);
+    assert!(store.delete_sent_email(abandoned.id).await.unwrap());
+    assert!(!store.delete_sent_email(abandoned.id).await.unwrap());
+    assert!(!store.complete_sent_email(abandoned.id, "smtp", "<y@acme.test>", None).await.unwrap());
+    let left = store.list_sent_emails(a.id, "bob@y.test", now() - Duration::days(1), 10).await.unwrap();
+    assert_eq!(sent_ids(&left), vec![reserved.id]);
 }
 
 /// `list_sent_emails` returns the site's emails to one recipient (ignoring case) sent at or

@@ -16,6 +16,7 @@
 //! import it twice. Secrets never appear in a check, an error or a log line.
 
 use crate::dedupe;
+use crate::policy::{Blocked, Policy};
 use chrono::{DateTime, Utc};
 use mailroom_core::agent::SentEmail;
 use mailroom_core::api::SendMessageRequest;
@@ -116,7 +117,7 @@ pub struct Delivered {
 }
 
 /// Why nothing could be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ChannelError {
     /// No usable mailbox and no SMTP account configured.
     NotConfigured,
@@ -135,6 +136,9 @@ pub enum ChannelError {
     },
     /// Something on our side (store, key) failed.
     Internal(String),
+    /// A concurrent send of the same (or a similar) email, or of one past the rate limit, was
+    /// recorded first — on this node or another — so this one is not sent.
+    Blocked(Blocked),
 }
 
 impl ChannelError {
@@ -152,6 +156,7 @@ impl ChannelError {
                 format!("the agent_email channel failed ({f}) and so did the SMTP fallback ({detail})")
             }
             ChannelError::SmtpFailed { mailbox_failure: None, detail } => detail.clone(),
+            ChannelError::Blocked(b) => b.message(),
         }
     }
 }
@@ -255,9 +260,98 @@ pub async fn deliver(
     mailbox_problem: Option<String>,
     email: &Email,
     origin: &Origin,
+    policy: &Policy,
     dry_run: bool,
     checks: &mut Vec<Value>,
 ) -> Result<Delivered, ChannelError> {
+    if dry_run {
+        return send(engine, site, settings, mailbox, mailbox_problem, email, true, checks).await.map(|(d, _)| d);
+    }
+    // Recorded before it is sent, then checked against what was recorded before it: of two
+    // concurrent sends of one email (on any nodes) exactly one goes out.
+    let reservation = reserve(engine, site, email, origin, policy, checks).await?;
+    match send(engine, site, settings, mailbox, mailbox_problem, email, false, checks).await {
+        Ok((mut d, external)) => {
+            let external = external.unwrap_or_default();
+            match engine.store().complete_sent_email(reservation, d.provider, &external, d.message_id).await {
+                Ok(true) => {}
+                Ok(false) => check(checks, "record", false, "the send's record vanished before it was completed"),
+                Err(e) => {
+                    tracing::error!(error = %e, "the sent email could not be completed");
+                    check(checks, "record", false, format!("the send could not be recorded: {e}"));
+                }
+            }
+            d.email_id = Some(reservation);
+            Ok(d)
+        }
+        Err(e) => {
+            if let Err(err) = engine.store().delete_sent_email(reservation).await {
+                tracing::warn!(error = %err, "an abandoned send's reservation could not be removed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Records `email` as sent (provider `pending`) and re-applies the rate limit and the duplicate
+/// rule against the emails recorded before it; a blocked reservation is removed again.
+async fn reserve(engine: &Engine, site: SiteId, email: &Email, origin: &Origin, policy: &Policy, checks: &mut Vec<Value>) -> Result<SentEmailId, ChannelError> {
+    let fp = dedupe::fingerprint(&origin.fingerprint_subject, &origin.fingerprint_body);
+    let id = SentEmailId::new();
+    let now = Utc::now();
+    let sent = SentEmail {
+        id,
+        site_id: site,
+        recipient: email.to.canonical(),
+        contact_id: origin.contact_id,
+        tool: origin.tool.clone(),
+        provider: "pending".into(),
+        external_message_id: format!("pending:{id}"),
+        message_id: None,
+        subject: email.subject.clone(),
+        content_hash: fp.content_hash,
+        simhash: fp.simhash,
+        template: origin.template.clone(),
+        context: origin.context.clone(),
+        created_at: now,
+    };
+    let internal = |e: mailroom_store::StoreError| ChannelError::Internal(format!("the send could not be recorded: {e}"));
+    engine.store().insert_sent_email(&sent).await.map_err(internal)?;
+    let since = now - policy.duplicates.window.max(chrono::Duration::days(1));
+    let earlier: Vec<SentEmail> = match engine.store().list_sent_emails(site, &sent.recipient, since, 1000).await {
+        Ok(all) => all.into_iter().filter(|e| e.id < id).collect(),
+        Err(e) => {
+            let _ = engine.store().delete_sent_email(id).await;
+            return Err(internal(e));
+        }
+    };
+    let day = now - chrono::Duration::days(1);
+    let blocked = match policy.per_recipient_per_day {
+        Some(limit) if earlier.iter().filter(|e| e.created_at >= day).count() >= limit as usize => {
+            Some(Blocked::RateLimited { sent: earlier.iter().filter(|e| e.created_at >= day).count(), limit })
+        }
+        _ => policy.duplicates.check(&origin.fingerprint_subject, &origin.fingerprint_body, &earlier, now).map(Blocked::Duplicate),
+    };
+    if let Some(b) = blocked {
+        let _ = engine.store().delete_sent_email(id).await;
+        check(checks, "reservation", false, format!("{} (recorded concurrently, before this one)", b.message()));
+        return Err(ChannelError::Blocked(b));
+    }
+    Ok(id)
+}
+
+/// Sends through the mailbox, else the SMTP account; returns how, and the `Message-ID`.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    engine: &Engine,
+    site: SiteId,
+    settings: &Value,
+    mailbox: Option<Mailbox>,
+    mailbox_problem: Option<String>,
+    email: &Email,
+    dry_run: bool,
+    checks: &mut Vec<Value>,
+) -> Result<(Delivered, Option<String>), ChannelError> {
     let mut mailbox_failure = mailbox_problem;
     if let Some(mut mb) = mailbox {
         if let Some(name) = &email.from_name {
@@ -266,7 +360,7 @@ pub async fn deliver(
         let sender = mb.named_address();
         check(checks, "provider", true, format!("agent_email: mailbox {}", mb.address));
         if dry_run {
-            return Ok(Delivered::dry("agent_email", sender.clone(), false, None, email.to_json(&sender)));
+            return Ok((Delivered::dry("agent_email", sender.clone(), false, None, email.to_json(&sender)), None));
         }
         let req = SendMessageRequest {
             to: vec![email.to.as_str().to_string()],
@@ -280,19 +374,19 @@ pub async fn deliver(
         match engine.send_message(&mb, &req).await {
             Ok(sent) => {
                 check(checks, "send", true, format!("queued from {} as message {}", mb.address, sent.id));
-                let email_id = record(engine, site, email, origin, "agent_email", &sent.message_id, Some(sent.id), checks).await;
-                return Ok(Delivered {
+                let delivered = Delivered {
                     provider: "agent_email",
                     email: email.to_json(&sender),
                     sender,
                     fallback: false,
-                    email_id: Some(email_id),
-                    external_message_id: Some(sent.message_id),
+                    email_id: None,
+                    external_message_id: Some(sent.message_id.clone()),
                     message_id: Some(sent.id),
                     thread_id: Some(sent.thread_id),
                     sent_at: Some(Utc::now()),
                     smtp_server: None,
-                });
+                };
+                return Ok((delivered, Some(sent.message_id)));
             }
             Err(e) => {
                 check(checks, "send", false, format!("the mailbox {} could not send: {e}; trying the SMTP channel", mb.address));
@@ -315,7 +409,7 @@ pub async fn deliver(
     let server = format!("{}:{}", account.host, account.port);
     let fallback = mailbox_failure.is_some();
     if dry_run {
-        return Ok(Delivered::dry("smtp", sender.clone(), fallback, Some(server), email.to_json(&sender)));
+        return Ok((Delivered::dry("smtp", sender.clone(), fallback, Some(server), email.to_json(&sender)), None));
     }
     let now = Utc::now();
     let header_id = format!("{}@{}", uuid::Uuid::now_v7().simple(), account.address.domain());
@@ -342,19 +436,19 @@ pub async fn deliver(
         return Err(ChannelError::SmtpFailed { mailbox_failure, detail });
     }
     check(checks, "send", true, format!("accepted by the SMTP server {server}"));
-    let email_id = record(engine, site, email, origin, "smtp", &header_id, None, checks).await;
-    Ok(Delivered {
+    let delivered = Delivered {
         provider: "smtp",
         email: email.to_json(&sender),
         sender,
         fallback,
-        email_id: Some(email_id),
-        external_message_id: Some(header_id),
+        email_id: None,
+        external_message_id: Some(header_id.clone()),
         message_id: None,
         thread_id: None,
         sent_at: Some(now),
         smtp_server: Some(server),
-    })
+    };
+    Ok((delivered, Some(header_id)))
 }
 
 impl Delivered {
@@ -430,43 +524,6 @@ async fn smtp_account(engine: &Engine, site: SiteId, settings: &Value, checks: &
     let user = str_at(&value, "/username").or_else(|| str_at(&value, "/email")).unwrap_or(configured).to_string();
     check(checks, "smtp_token", true, format!("SMTP account {user} at {host}:{port} ({})", security.as_str()));
     Ok(Some(SmtpAccount { address, host, port, security, user, password }))
-}
-
-/// Records the send; a failure to record is logged and noted, never turned into an error
-/// (the email is already sent, and a retry would send it twice).
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    engine: &Engine,
-    site: SiteId,
-    email: &Email,
-    origin: &Origin,
-    provider: &str,
-    external: &str,
-    message: Option<MessageId>,
-    checks: &mut Vec<Value>,
-) -> SentEmailId {
-    let fp = dedupe::fingerprint(&origin.fingerprint_subject, &origin.fingerprint_body);
-    let sent = SentEmail {
-        id: SentEmailId::new(),
-        site_id: site,
-        recipient: email.to.canonical(),
-        contact_id: origin.contact_id,
-        tool: origin.tool.clone(),
-        provider: provider.into(),
-        external_message_id: external.into(),
-        message_id: message,
-        subject: email.subject.clone(),
-        content_hash: fp.content_hash,
-        simhash: fp.simhash,
-        template: origin.template.clone(),
-        context: origin.context.clone(),
-        created_at: Utc::now(),
-    };
-    if let Err(e) = engine.store().insert_sent_email(&sent).await {
-        tracing::error!(error = %e, "the sent email could not be recorded");
-        check(checks, "record", false, format!("the send could not be recorded: {e}"));
-    }
-    sent.id
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -460,7 +460,7 @@ pub async fn run(
         fingerprint_subject: r.subject.text.clone(),
         fingerprint_body: r.body.text.clone(),
     };
-    match channel::deliver(engine, site, &site_settings, mailbox, problem, &email, &origin, dry_run, &mut checks).await {
+    match channel::deliver(engine, site, &site_settings, mailbox, problem, &email, &origin, &policy, dry_run, &mut checks).await {
         Ok(d) => {
             output.provider = Some(d.provider.to_string());
             let mut decision_json = decision_json;
@@ -500,6 +500,15 @@ pub async fn run(
                     }),
                 ));
             }
+            run.output = output;
+            run.checks = checks;
+            run.decision = decision_json;
+            Ok(run)
+        }
+        Err(channel::ChannelError::Blocked(b)) => {
+            output.status = "skipped".into();
+            output.code = Some(b.code().into());
+            output.message = Some(b.message());
             run.output = output;
             run.checks = checks;
             run.decision = decision_json;

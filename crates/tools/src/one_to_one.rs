@@ -320,7 +320,7 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
             "body": input.body,
         })
     };
-    match channel::deliver(engine, site, &site_settings, mailbox, problem, &email, &origin, dry_run, &mut checks).await {
+    match channel::deliver(engine, site, &site_settings, mailbox, problem, &email, &origin, &policy, dry_run, &mut checks).await {
         Ok(d) => {
             let from = d.sender.to_string();
             run.output.create_email_options = Some(options(&from));
@@ -347,6 +347,11 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
             decision["action"] = json!("send");
             r.decision = decision;
             Ok(r)
+        }
+        Err(ChannelError::Blocked(b)) => {
+            run.output.duplicate_of = b.duplicate_of();
+            let (code, message) = (b.code(), b.message());
+            Ok(finish(run, checks, "skipped", Some(code), Some(message)))
         }
         Err(e) => {
             let code = match e {

@@ -264,8 +264,14 @@ pub async fn send_email(engine: &Engine, site: SiteId, input: SendEmailInput, dr
         fingerprint_subject: input.subject.clone(),
         fingerprint_body: input.message.clone(),
     };
-    let delivered = channel::deliver(engine, site, &settings, mailbox, problem, &email, &origin, dry_run, &mut checks).await.map_err(|e| {
+    let result = channel::deliver(engine, site, &settings, mailbox, problem, &email, &origin, &policy, dry_run, &mut checks).await;
+    if let Err(ChannelError::Blocked(b)) = &result {
+        out.duplicate_of = b.duplicate_of();
+        return skip(out, checks, b.code(), b.message());
+    }
+    let delivered = result.map_err(|e| {
         let err = match &e {
+            ChannelError::Blocked(_) => unreachable!("answered above"),
             ChannelError::NotConfigured => ToolError::new(400, "EMAIL_NOT_CONFIGURED", e.message()),
             ChannelError::InvalidConfiguredEmail(_) => ToolError::new(400, "INVALID_CONFIGURED_EMAIL", e.message()),
             ChannelError::ConfigNotFound(_) => ToolError::new(404, "EMAIL_CONFIG_NOT_FOUND", e.message()),

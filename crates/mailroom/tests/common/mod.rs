@@ -5,6 +5,7 @@
 use mailroom::config::Config;
 use mailroom::server::{self, Server};
 pub mod dns;
+pub mod pg;
 pub mod process;
 pub mod smtp;
 pub mod submission;
@@ -72,13 +73,19 @@ impl TestApp {
 
     /// Creates a site and a key limited to it.
     pub async fn site_client(&self, name: &str) -> (Site, Client) {
+        let (site, key) = self.site_key(name).await;
+        (site, self.client(&key))
+    }
+
+    /// Creates a site and a key limited to it; returns the key's secret.
+    pub async fn site_key(&self, name: &str) -> (Site, String) {
         let site = self.admin.create_site(&CreateSiteRequest { name: name.into() }).await.expect("site");
         let key = self
             .admin
             .create_api_key(&CreateApiKeyRequest { name: format!("{name} key"), scope: Some("site".into()), site_id: Some(site.id) })
             .await
             .expect("key");
-        (site, self.client(&key.key))
+        (site, key.key)
     }
 }
 
