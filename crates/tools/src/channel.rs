@@ -563,11 +563,11 @@ pub fn with_preheader(html: &str, preview: &str) -> String {
         escape_html(preview)
     );
     let lower = html.to_ascii_lowercase();
-    if let Some(start) = lower.find("<body") {
-        if let Some(end) = lower[start..].find('>') {
-            let at = start + end + 1;
-            return format!("{}\n{hidden}{}", &html[..at], &html[at..]);
-        }
+    if let Some(start) = lower.find("<body")
+        && let Some(end) = lower[start..].find('>')
+    {
+        let at = start + end + 1;
+        return format!("{}\n{hidden}{}", &html[..at], &html[at..]);
     }
     format!("{hidden}\n{html}")
 }

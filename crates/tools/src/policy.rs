@@ -21,18 +21,12 @@ use serde_json::Value;
 pub const MAX_NEAR_DISTANCE: u32 = 16;
 
 /// The site's tool policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Policy {
     /// The duplicate rule.
     pub duplicates: DuplicateCheck,
     /// At most this many tool emails per recipient in 24 hours (`None`: no limit).
     pub per_recipient_per_day: Option<u32>,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy { duplicates: DuplicateCheck::default(), per_recipient_per_day: None }
-    }
 }
 
 impl Policy {
@@ -58,24 +52,25 @@ impl Policy {
     pub fn validate(settings: &Value) -> Result<(), String> {
         let Some(tools) = settings.get("tools") else { return Ok(()) };
         let tools = tools.as_object().ok_or("`tools` must be an object")?;
-        if let Some(v) = tools.get("duplicate_window_days") {
-            if !v.as_u64().is_some_and(|d| (1..=3650).contains(&d)) {
-                return Err("`tools.duplicate_window_days` must be a whole number of days from 1 to 3650".into());
-            }
+        if let Some(v) = tools.get("duplicate_window_days")
+            && !v.as_u64().is_some_and(|d| (1..=3650).contains(&d))
+        {
+            return Err("`tools.duplicate_window_days` must be a whole number of days from 1 to 3650".into());
         }
-        if let Some(v) = tools.get("near_duplicate_max_distance") {
-            if !v.as_u64().is_some_and(|d| d <= MAX_NEAR_DISTANCE as u64) {
-                return Err(format!(
-                    "`tools.near_duplicate_max_distance` must be 0 (exact duplicates only) to {MAX_NEAR_DISTANCE} bits (default {DEFAULT_MAX_DISTANCE})"
-                ));
-            }
+        if let Some(v) = tools.get("near_duplicate_max_distance")
+            && v.as_u64().is_none_or(|d| d > MAX_NEAR_DISTANCE as u64)
+        {
+            return Err(format!(
+                "`tools.near_duplicate_max_distance` must be 0 (exact duplicates only) to {MAX_NEAR_DISTANCE} bits (default {DEFAULT_MAX_DISTANCE})"
+            ));
         }
         if let Some(rl) = tools.get("rate_limit") {
             let rl = rl.as_object().ok_or("`tools.rate_limit` must be an object")?;
-            if let Some(v) = rl.get("per_recipient_per_day") {
-                if !v.is_null() && v.as_u64().is_none() {
-                    return Err("`tools.rate_limit.per_recipient_per_day` must be a whole number (0: no limit)".into());
-                }
+            if let Some(v) = rl.get("per_recipient_per_day")
+                && !v.is_null()
+                && v.as_u64().is_none()
+            {
+                return Err("`tools.rate_limit.per_recipient_per_day` must be a whole number (0: no limit)".into());
             }
         }
         Ok(())

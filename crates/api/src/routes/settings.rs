@@ -56,14 +56,14 @@ pub fn validate(doc: &Value) -> ApiResult<()> {
         }
     }
     if let Some(info) = obj.get("information_email") {
-        if let Some(tz) = info.get("business_time_zone").filter(|v| !v.is_null()) {
-            if !tz.as_str().is_some_and(|s| s.parse::<chrono_tz::Tz>().is_ok()) {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_time_zone",
-                    "`information_email.business_time_zone` must be an IANA time zone such as `Europe/Paris`",
-                ));
-            }
+        if let Some(tz) = info.get("business_time_zone").filter(|v| !v.is_null())
+            && tz.as_str().is_none_or(|s| s.parse::<chrono_tz::Tz>().is_err())
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_time_zone",
+                "`information_email.business_time_zone` must be an IANA time zone such as `Europe/Paris`",
+            ));
         }
         InformationSettings::validate(info).map_err(|e| invalid(format!("`information_email`: {e}")))?;
     }
