@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}", get(messages::get).patch(messages::update).delete(messages::delete))
         .route("/messages/{id}/raw", get(messages::raw))
         .route("/messages/{id}/reply", axum::routing::post(messages::reply))
+        .route("/messages/{id}/forward", axum::routing::post(messages::forward))
         .route("/threads/{id}", get(threads::get))
         .route("/attachments/{id}", get(messages::attachment))
         .route("/events", get(events::list))

@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::admin::create_api_key, routes::admin::list_api_keys, routes::admin::delete_api_key,
         routes::mailboxes::create, routes::mailboxes::list, routes::mailboxes::get, routes::mailboxes::update, routes::mailboxes::delete,
         routes::messages::send, routes::messages::list, routes::messages::get, routes::messages::raw, routes::messages::update,
-        routes::messages::delete, routes::messages::reply, routes::messages::attachment,
+        routes::messages::delete, routes::messages::reply, routes::messages::forward, routes::messages::attachment,
         routes::threads::list, routes::threads::get,
         routes::events::list, routes::live::stream, routes::live::wait,
         routes::domains::create, routes::domains::list, routes::domains::get, routes::domains::dns, routes::domains::delete,

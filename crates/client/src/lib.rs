@@ -45,13 +45,17 @@ pub use reqwest::header::HeaderMap;
 pub use stream::{EventStream, IDLE_TIMEOUT, RECONNECT_MAX, RECONNECT_MIN, StreamStatus};
 
 use bytes::Bytes;
+use mailroom_core::agent::{Contact, TeamMember};
 use mailroom_core::api::{
-    CreateApiKeyRequest, CreateDomainRequest, CreateMailboxRequest, CreateSiteRequest, CreateSuppressionRequest,
-    CreateWebhookRequest, CreatedApiKey, DomainDns, HealthStatus, MessageQuery, Page, QueueEntry, ReplayRequest,
-    ReplayResponse, ReplyRequest, SendMessageRequest, SendMessageResponse, ThreadWithMessages, UpdateMailboxRequest,
-    UpdateMessageRequest, UpdateWebhookRequest, WaitResponse, WebhookWithSecret,
+    ConsentRequest, ContactWithHistory, CreateApiKeyRequest, CreateDomainRequest, CreateMailboxRequest,
+    CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateWebhookRequest, CreatedApiKey,
+    DomainDns, ForwardRequest, HealthStatus, MessageQuery, Page, QueueEntry, ReplayRequest, ReplayResponse,
+    ReplyRequest, SendMessageRequest, SendMessageResponse, ThreadWithMessages, UpdateMailboxRequest,
+    UpdateMessageRequest, UpdateWebhookRequest, UpsertContactRequest, WaitResponse, WebhookWithSecret,
 };
-use mailroom_core::ids::{ApiKeyId, AttachmentId, DomainId, MailboxId, MessageId, SiteId, ThreadId, WebhookId};
+use mailroom_core::ids::{
+    ApiKeyId, AttachmentId, ContactId, DomainId, MailboxId, MessageId, SiteId, ThreadId, WebhookId,
+};
 use mailroom_core::model::{
     ApiKey, Domain, Event, Mailbox, Message, Site, Suppression, Thread, WebhookDelivery, WebhookEndpoint,
 };
@@ -112,6 +116,39 @@ impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// The answer to `GET /v1/tools`: the agent email tools a key may call.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+pub struct ToolCatalog {
+    /// One entry per callable tool: the built-in tools, then the site's tool configs.
+    pub data: Vec<ToolDescriptor>,
+    /// The same tools as OpenAI function-calling definitions.
+    #[serde(default)]
+    pub openai: Vec<serde_json::Value>,
+    /// The same tools as Anthropic tool definitions.
+    #[serde(default)]
+    pub anthropic: Vec<serde_json::Value>,
+}
+
+/// One agent email tool in [`ToolCatalog`].
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+pub struct ToolDescriptor {
+    /// The name to invoke it by: the tool's own name, or the tool config's name.
+    pub name: String,
+    /// The underlying tool: `send_email`, `send_one_to_one_email` or `send_information_email`.
+    pub tool: String,
+    /// The tool config this entry comes from; `None` for a built-in tool.
+    #[serde(default)]
+    pub tool_config_id: Option<String>,
+    /// When to use it: the tool's description, or the builder's prompt for a tool config.
+    #[serde(default)]
+    pub description: String,
+    /// The JSON Schema of its input.
+    pub input_schema: serde_json::Value,
+    /// Whether the schema follows the strict function-calling rules.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// Query of the plain paginated lists.
@@ -368,6 +405,20 @@ impl Client {
         self.json(Method::POST, &path, rb).await
     }
 
+    /// Forwards a message from its mailbox as a new conversation
+    /// (`POST /v1/messages/{id}/forward`): "Fwd: <subject>", the original quoted below the
+    /// note, with its attachments.
+    pub async fn forward(
+        &self,
+        id: MessageId,
+        req: &ForwardRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<SendMessageResponse, ClientError> {
+        let path = format!("/v1/messages/{id}/forward");
+        let rb = with_idempotency_key(self.request(Method::POST, &path).json(req), idempotency_key)?;
+        self.json(Method::POST, &path, rb).await
+    }
+
     // ----- threads and attachments --------------------------------------------------------
 
     /// Lists a mailbox's threads, most recently active first (`GET /v1/mailboxes/{id}/threads`).
@@ -458,6 +509,56 @@ impl Client {
         }
         let body = resp.bytes().await.map_err(ClientError::Transport)?;
         decode(&format!("GET {path}"), &body).map(Some)
+    }
+
+    // ----- contacts and team members -------------------------------------------------------
+
+    /// Creates a contact, or updates the site's contact with the same email or external id
+    /// (`POST /v1/contacts`); attributes are merged into the existing ones.
+    pub async fn upsert_contact(&self, req: &UpsertContactRequest) -> Result<Contact, ClientError> {
+        self.json(Method::POST, "/v1/contacts", self.request(Method::POST, "/v1/contacts").json(req)).await
+    }
+
+    /// Lists contacts, newest first (`GET /v1/contacts`).
+    pub async fn list_contacts(&self, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<Contact>, ClientError> {
+        let rb = self.request(Method::GET, "/v1/contacts").query(&PageQuery { cursor, limit });
+        self.json(Method::GET, "/v1/contacts", rb).await
+    }
+
+    /// Returns a contact with the emails the tools sent it (`GET /v1/contacts/{id}`).
+    pub async fn get_contact(&self, id: ContactId) -> Result<ContactWithHistory, ClientError> {
+        let path = format!("/v1/contacts/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Records a contact's answer to the consent request (`POST /v1/contacts/{id}/consent`):
+    /// `true` subscribes them to informational email, `false` refuses it.
+    pub async fn record_consent(&self, id: ContactId, granted: bool) -> Result<Contact, ClientError> {
+        let path = format!("/v1/contacts/{id}/consent");
+        let rb = self.request(Method::POST, &path).json(&ConsentRequest { granted });
+        self.json(Method::POST, &path, rb).await
+    }
+
+    /// Creates a team member, a human sender identity mapped to a mailbox
+    /// (`POST /v1/team-members`).
+    pub async fn create_team_member(&self, req: &CreateTeamMemberRequest) -> Result<TeamMember, ClientError> {
+        self.json(Method::POST, "/v1/team-members", self.request(Method::POST, "/v1/team-members").json(req)).await
+    }
+
+    // ----- agent tools --------------------------------------------------------------------
+
+    /// Lists the agent email tools this key may call (`GET /v1/tools`): the built-in tools and
+    /// one entry per tool config of the site, with their input schemas.
+    pub async fn list_tools(&self) -> Result<ToolCatalog, ClientError> {
+        self.json(Method::GET, "/v1/tools", self.request(Method::GET, "/v1/tools")).await
+    }
+
+    /// Runs an agent email tool (`POST /v1/tools/{name}/invoke`) with `input` as its body and
+    /// returns the tool's output (which carries its `status`). A refusal or failure of the
+    /// tool is a [`ClientError::Api`] with the tool's code.
+    pub async fn invoke_tool(&self, name: &str, input: &serde_json::Value) -> Result<serde_json::Value, ClientError> {
+        let path = format!("/v1/tools/{}/invoke", path_segment(name));
+        self.json(Method::POST, &path, self.request(Method::POST, &path).json(input)).await
     }
 
     // ----- webhooks -----------------------------------------------------------------------

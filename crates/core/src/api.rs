@@ -188,6 +188,25 @@ pub struct ReplyRequest {
     pub labels: Vec<String>,
 }
 
+/// `POST /v1/messages/{id}/forward`: sends the message on from its mailbox as a new
+/// conversation, "Fwd: <subject>", with the original quoted below `text` and its attachments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardRequest {
+    /// `To` recipients: `a@b.test` or `Name <a@b.test>`.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// `Cc` recipients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    /// Blind-copy recipients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
+    /// A note written above the forwarded message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
 /// One recipient's state in the answer to a send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecipientStatus {

@@ -9,7 +9,7 @@ use crate::{Engine, EngineError, EngineResult};
 use base64::Engine as _;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use mailroom_core::api::{AttachmentInput, MessageQuery, ReplyRequest, RecipientStatus, SendMessageRequest, SendMessageResponse};
+use mailroom_core::api::{AttachmentInput, ForwardRequest, MessageQuery, ReplyRequest, RecipientStatus, SendMessageRequest, SendMessageResponse};
 use mailroom_core::event_types::*;
 use mailroom_core::mime::{self, OutgoingAttachment, OutgoingMessage, ParsedMessage};
 use mailroom_core::*;
@@ -136,7 +136,7 @@ impl Engine {
             None => None,
             Some(target) => Some(self.resolve_reply_target(mailbox, target).await?),
         };
-        self.send_internal(mailbox, req, reply).await
+        self.send_internal(mailbox, req, reply, Vec::new()).await
     }
 
     async fn resolve_reply_target(&self, mailbox: &Mailbox, target: &str) -> EngineResult<ReplyContext> {
@@ -208,7 +208,51 @@ impl Engine {
             in_reply_to: None,
             labels: req.labels.clone(),
         };
-        self.send_internal(mailbox, &send, Some(Self::reply_context(original))).await
+        self.send_internal(mailbox, &send, Some(Self::reply_context(original)), Vec::new()).await
+    }
+
+    /// Forwards `original` from its mailbox as a new conversation: the subject gets `Fwd:`,
+    /// the body is `req.text` above the quoted original (its header block, then its text; and
+    /// its HTML too when it has some), and every attachment of the original is attached again,
+    /// inline parts keeping their `Content-ID` so the quoted HTML still shows them.
+    pub async fn forward(&self, mailbox: &Mailbox, original: &Message, req: &ForwardRequest) -> EngineResult<SendMessageResponse> {
+        let subject = original.subject.clone().unwrap_or_default();
+        let lower = subject.to_ascii_lowercase();
+        let subject = if lower.starts_with("fwd:") || lower.starts_with("fw:") { subject } else { format!("Fwd: {subject}") };
+        let quote = ForwardQuote::of(original);
+        let note = req.text.as_deref().map(str::trim_end).filter(|t| !t.is_empty());
+        let mut text = String::new();
+        if let Some(note) = note {
+            text.push_str(note);
+            text.push_str("\n\n");
+        }
+        text.push_str(&quote.text_header());
+        text.push('\n');
+        text.push_str(original.text.as_deref().unwrap_or("(the forwarded message has no plain-text part)"));
+        let html = original.html.as_deref().map(|body| {
+            let note = note.map(|n| format!("<div>{}</div><br>\n", html_escape(n).replace('\n', "<br>"))).unwrap_or_default();
+            format!("{note}<div class=\"mailroom_forward\">{}</div><br>\n{body}", quote.html_header())
+        });
+        let mut attachments = Vec::with_capacity(original.attachments.len());
+        for (i, a) in original.attachments.iter().enumerate() {
+            let content = self.blobs.get(&a.blob_key).await?.to_vec();
+            attachments.push(OutgoingAttachment {
+                filename: a.filename.clone().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| format!("attachment-{}", i + 1)),
+                content_type: a.content_type.clone(),
+                content,
+                content_id: a.content_id.clone(),
+            });
+        }
+        let send = SendMessageRequest {
+            to: req.to.clone(),
+            cc: req.cc.clone(),
+            bcc: req.bcc.clone(),
+            subject,
+            text: Some(text),
+            html,
+            ..SendMessageRequest::default()
+        };
+        self.send_internal(mailbox, &send, None, attachments).await
     }
 
     async fn send_internal(
@@ -216,6 +260,7 @@ impl Engine {
         mailbox: &Mailbox,
         req: &SendMessageRequest,
         reply: Option<ReplyContext>,
+        extra_attachments: Vec<OutgoingAttachment>,
     ) -> EngineResult<SendMessageResponse> {
         let to = parse_list("to", &req.to)?;
         let cc = parse_list("cc", &req.cc)?;
@@ -265,7 +310,8 @@ impl Engine {
             headers.push((name.clone(), value.clone()));
         }
         let labels = clean_labels(&req.labels)?;
-        let attachments = decode_attachments(&req.attachments)?;
+        let mut attachments = decode_attachments(&req.attachments)?;
+        attachments.extend(extra_attachments);
 
         let id = MessageId::new();
         let now = now();
@@ -656,6 +702,65 @@ struct StoreParsed {
     created_at: DateTime<Utc>,
     event_type: &'static str,
     auth_results: Option<serde_json::Value>,
+}
+
+/// The header block quoted above a forwarded message.
+struct ForwardQuote {
+    lines: Vec<(&'static str, String)>,
+}
+
+impl ForwardQuote {
+    fn of(m: &Message) -> ForwardQuote {
+        let join = |list: &[NamedAddress]| list.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let date = m
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("date"))
+            .map(|h| h.value.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| m.created_at.to_rfc2822());
+        let mut lines = vec![
+            ("From", m.from.as_ref().map(ToString::to_string).unwrap_or_default()),
+            ("Date", date),
+            ("Subject", m.subject.clone().unwrap_or_default()),
+            ("To", join(&m.to)),
+        ];
+        if !m.cc.is_empty() {
+            lines.push(("Cc", join(&m.cc)));
+        }
+        ForwardQuote { lines }
+    }
+
+    fn text_header(&self) -> String {
+        let mut out = String::from("---------- Forwarded message ---------\n");
+        for (name, value) in &self.lines {
+            out.push_str(&format!("{name}: {value}\n"));
+        }
+        out
+    }
+
+    fn html_header(&self) -> String {
+        let mut out = String::from("---------- Forwarded message ---------<br>\n");
+        for (name, value) in &self.lines {
+            out.push_str(&format!("{name}: {}<br>\n", html_escape(value)));
+        }
+        out
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Returns the payload of `message.sent` / `message.received` events: the message object.

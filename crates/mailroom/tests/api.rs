@@ -19,7 +19,7 @@ async fn health_readiness_openapi_and_docs_are_served() {
     let spec: serde_json::Value = spec.json().unwrap();
     for path in [
         "/v1/mailboxes", "/v1/mailboxes/{id}", "/v1/mailboxes/{id}/messages", "/v1/messages/{id}", "/v1/messages/{id}/raw",
-        "/v1/messages/{id}/reply", "/v1/mailboxes/{id}/threads", "/v1/threads/{id}", "/v1/attachments/{id}", "/v1/events",
+        "/v1/messages/{id}/reply", "/v1/messages/{id}/forward", "/v1/mailboxes/{id}/threads", "/v1/threads/{id}", "/v1/attachments/{id}", "/v1/events",
         "/v1/sites", "/v1/api-keys", "/v1/api-keys/{id}", "/healthz", "/readyz",
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
@@ -547,4 +547,80 @@ async fn large_attachments_go_to_files_and_small_ones_stay_in_the_database() {
     c.delete_message(got.id).await.unwrap();
     assert_api_error(c.get_attachment(big_att.id).await, 404, "not_found");
     assert!(!app.config.data_dir.join("blobs/attachments").join(big_att.id.to_string()).exists());
+}
+
+#[tokio::test]
+async fn forwarding_quotes_the_original_and_keeps_its_attachments() {
+    let app = spawn_app().await;
+    let c = &app.admin;
+    let alice = mailbox(c, "alice").await;
+    let bob = mailbox(c, "bob").await;
+    let carol = mailbox(c, "carol").await;
+    let pdf = b"%PDF-1.4 \x00\x01 quarterly".to_vec();
+    let png = b"\x89PNG\r\n\x1a\n tiny".to_vec();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let req = SendMessageRequest {
+        to: vec![bob.address.to_string()],
+        cc: vec!["ext@example.com".into()],
+        subject: "Q3 report".into(),
+        text: Some("The report is attached.".into()),
+        html: Some("<p>The report is attached. <img src=\"cid:logo\"></p>".into()),
+        attachments: vec![
+            AttachmentInput { filename: "q3.pdf".into(), content_type: Some("application/pdf".into()), content_base64: b64(&pdf), content_id: None },
+            AttachmentInput { filename: "logo.png".into(), content_type: Some("image/png".into()), content_base64: b64(&png), content_id: Some("logo".into()) },
+        ],
+        ..Default::default()
+    };
+    c.send_message(alice.id, &req, None).await.unwrap();
+    let original = c.list_messages(bob.id, &MessageQuery::default()).await.unwrap().items.remove(0);
+
+    let fwd = ForwardRequest { to: vec![format!("Carol <{}>", carol.address)], text: Some("Carol, FYI.\nSee below.".into()), ..Default::default() };
+    let sent = c.forward(original.id, &fwd, Some("fwd-1")).await.unwrap();
+    assert_ne!(sent.thread_id, original.thread_id, "a forward starts a new conversation");
+    assert_eq!(sent.recipients.len(), 1);
+    assert_eq!(sent.recipients[0].status, DeliveryStatus::Delivered);
+    assert_eq!(c.forward(original.id, &fwd, Some("fwd-1")).await.unwrap().id, sent.id, "Idempotency-Key is honoured");
+
+    let out = c.get_message(sent.id).await.unwrap();
+    assert_eq!(out.mailbox_id, bob.id, "sent from the mailbox holding the original");
+    assert_eq!(out.subject.as_deref(), Some("Fwd: Q3 report"));
+    assert!(out.in_reply_to.is_none());
+    let text = out.text.unwrap().replace("\r\n", "\n");
+    assert!(text.starts_with("Carol, FYI.\nSee below.\n\n---------- Forwarded message ---------\n"), "{text}");
+    assert!(text.contains(&format!("From: alice agent <{}>\n", alice.address)), "{text}");
+    assert!(text.contains("Subject: Q3 report\n") && text.contains(&format!("To: {}", bob.address)), "{text}");
+    assert!(text.contains("Cc: ext@example.com") && text.contains("Date: "), "{text}");
+    assert!(text.trim_end().ends_with("The report is attached."), "{text}");
+    let html = out.html.unwrap().replace("\r\n", "\n");
+    assert!(html.starts_with("<div>Carol, FYI.<br>See below.</div>"), "{html}");
+    assert!(html.contains(&format!("From: alice agent &lt;{}&gt;", alice.address)), "{html}");
+    assert!(html.contains("<img src=\"cid:logo\">"), "{html}");
+
+    let received = c.list_messages(carol.id, &MessageQuery::default()).await.unwrap().items.remove(0);
+    assert_eq!(received.subject.as_deref(), Some("Fwd: Q3 report"));
+    assert_eq!(received.attachments.len(), 2, "{:?}", received.attachments);
+    let report = received.attachments.iter().find(|a| a.filename.as_deref() == Some("q3.pdf")).unwrap();
+    assert_eq!(c.get_attachment(report.id).await.unwrap().2.to_vec(), pdf);
+    let logo = received.attachments.iter().find(|a| a.content_id.as_deref() == Some("logo"));
+    let logo = logo.expect("inline parts keep their Content-ID, so the quoted HTML still shows them");
+    assert_eq!((logo.content_type.as_str(), logo.inline), ("image/png", true));
+    assert_eq!(c.get_attachment(logo.id).await.unwrap().2.to_vec(), png);
+
+    // Forwarding a forward does not stack prefixes.
+    let again = c.forward(received.id, &ForwardRequest { to: vec![alice.address.to_string()], ..Default::default() }, None).await.unwrap();
+    let again = c.get_message(again.id).await.unwrap();
+    assert_eq!(again.subject.as_deref(), Some("Fwd: Q3 report"));
+    assert!(again.text.unwrap().starts_with("---------- Forwarded message ---------"));
+
+    // Errors: no recipient, a bad address, an unknown field, another site's message.
+    let path = format!("/v1/messages/{}/forward", original.id);
+    let check = |r: mailroom_client::RawResponse, status: u16, code: &str| {
+        assert_eq!(r.status, status, "{}", r.text());
+        assert_eq!(r.json::<serde_json::Value>().unwrap()["error"]["code"], code);
+    };
+    check(c.raw_request(Method::POST, &path, Some(json!({"text": "x"})), &[]).await.unwrap(), 422, "validation_error");
+    check(c.raw_request(Method::POST, &path, Some(json!({"to": ["nope"]})), &[]).await.unwrap(), 422, "invalid_email_address");
+    check(c.raw_request(Method::POST, &path, Some(json!({"to": ["a@x.test"], "subject": "s"})), &[]).await.unwrap(), 400, "unknown_field");
+    let (_, other) = app.site_client("other").await;
+    assert_api_error(other.forward(original.id, &ForwardRequest { to: vec!["a@x.test".into()], ..Default::default() }, None).await, 404, "not_found");
 }

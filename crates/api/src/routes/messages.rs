@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mailroom_core::api::{ErrorBody, MessageQuery, Page, ReplyRequest, SendMessageRequest, SendMessageResponse, UpdateMessageRequest};
+use mailroom_core::api::{ErrorBody, ForwardRequest, MessageQuery, Page, ReplyRequest, SendMessageRequest, SendMessageResponse, UpdateMessageRequest};
 use mailroom_core::{AttachmentId, MailboxId, Message, MessageId};
 use mailroom_engine::ListMessages;
 
@@ -95,6 +95,23 @@ pub async fn reply(State(state): State<AppState>, auth: Auth, PathId(id): PathId
     let path = format!("POST /v1/messages/{id}/reply");
     idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
         let sent = state.engine.reply(&mailbox, &original, &req).await?;
+        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
+    })
+    .await
+}
+
+/// Forwards a message from its mailbox as a new conversation: "Fwd: <subject>", the
+/// original quoted below `text`, with its attachments.
+#[utoipa::path(post, path = "/v1/messages/{id}/forward", tag = "messages", params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header)), request_body = ForwardRequest,
+    responses((status = 202, body = SendMessageResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let original = visible_message(&state, &auth, id).await?;
+    let req: ForwardRequest = decode_json(&body)?;
+    let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
+    let path = format!("POST /v1/messages/{id}/forward");
+    idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
+        let sent = state.engine.forward(&mailbox, &original, &req).await?;
         Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
     })
     .await
