@@ -40,9 +40,10 @@ pub(crate) struct Listener {
 /// `application_name`: notifications carrying it are its own.
 pub(crate) async fn start(pool: PgPool, node: String, signal: Weak<watch::Sender<u64>>) -> Result<Listener, sqlx::Error> {
     let listener = subscribe(&pool).await?;
+    let baseline = head(&pool).await?;
     let (stop, stopped) = watch::channel(());
     tokio::spawn(listen(pool.clone(), node, signal.clone(), listener, stopped.clone()));
-    tokio::spawn(poll(pool, signal, stopped));
+    tokio::spawn(poll(pool, signal, baseline, stopped));
     Ok(Listener { _stop: stop })
 }
 
@@ -113,8 +114,10 @@ async fn listen(pool: PgPool, node: String, signal: Weak<watch::Sender<u64>>, mu
     }
 }
 
-async fn poll(pool: PgPool, signal: Weak<watch::Sender<u64>>, mut stopped: watch::Receiver<()>) {
-    let mut last = None;
+/// Bumps the signal whenever the log's head moved since the last look; `baseline` is the head
+/// when the store connected, so nothing appended after that goes unseen.
+async fn poll(pool: PgPool, signal: Weak<watch::Sender<u64>>, baseline: i64, mut stopped: watch::Receiver<()>) {
+    let mut last = baseline;
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
@@ -123,15 +126,20 @@ async fn poll(pool: PgPool, signal: Weak<watch::Sender<u64>>, mut stopped: watch
         if pool.is_closed() {
             return;
         }
-        match sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(&pool).await {
+        match head(&pool).await {
             Ok(head) => {
-                if last.is_some_and(|l| l != head) && !wake(&signal) {
+                if head != last && !wake(&signal) {
                     return;
                 }
-                last = Some(head);
+                last = head;
             }
             Err(sqlx::Error::PoolClosed) => return,
             Err(e) => tracing::debug!(error = %e, "could not poll the event log's head"),
         }
     }
+}
+
+/// Returns the cursor of the newest event.
+async fn head(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(pool).await
 }

@@ -172,3 +172,27 @@ async fn the_listener_reconnects_and_wakes_after_its_connection_is_cut() {
     })
     .await;
 }
+
+/// Events that arrive without a notification (written by a node of an older version during a
+/// rolling upgrade, or notified while a connection silently stopped delivering) still wake
+/// the node, by the poll of the log's head, within its interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_without_a_notification_wake_within_the_poll_interval() {
+    with_db(|url| async move {
+        let b = PgStore::connect(&url).await.unwrap();
+        let mut rx_b = b.event_signal();
+        let mut raw = PgConnection::connect(&url).await.unwrap();
+        sqlx::query("INSERT INTO events (id, site_id, type, data, created_at) VALUES ($1, $2, 'test.silent', '{}', now())")
+            .bind(uuid::Uuid::now_v7())
+            .bind(uuid::Uuid::now_v7())
+            .execute(&mut raw)
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(8), rx_b.changed()).await.expect("the poll noticed the new event").unwrap();
+        assert!(started.elapsed() > Duration::from_millis(500), "no notification was sent, so only the poll can have woken B");
+        b.close().await;
+        raw.close().await.ok();
+    })
+    .await;
+}
