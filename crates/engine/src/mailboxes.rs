@@ -115,15 +115,23 @@ impl Engine {
         let event = NewEvent::new(site, Some(mailbox.id), MAILBOX_CREATED, serde_json::to_value(&mailbox).unwrap_or_default());
         match self.store.create_mailbox(&mailbox, &event).await {
             Ok(()) => Ok((mailbox, true)),
-            Err(StoreError::Conflict { constraint }) if constraint == "mailbox_client_id" => {
-                let c = req.client_id.as_deref().unwrap_or_default();
-                let existing = self.store.get_mailbox_by_client_id(site, c).await?;
-                existing.map(|m| (m, false)).ok_or_else(|| EngineError::Internal("client_id conflict without a mailbox".into()))
+            // A concurrent create with the same client_id (on this node or another) won: the
+            // database may report the address or the client_id as the clash, whichever it
+            // checked first. Either way the winner's mailbox is the answer.
+            Err(StoreError::Conflict { constraint }) => {
+                let winner = match req.client_id.as_deref() {
+                    Some(c) => self.store.get_mailbox_by_client_id(site, c).await?,
+                    None => None,
+                };
+                match winner {
+                    Some(existing) => Ok((existing, false)),
+                    None if constraint == "mailbox_client_id" => Err(EngineError::Internal("client_id conflict without a mailbox".into())),
+                    None => Err(EngineError::Conflict {
+                        code: "address_taken",
+                        message: format!("the address {} is already taken; choose another username", mailbox.address),
+                    }),
+                }
             }
-            Err(StoreError::Conflict { .. }) => Err(EngineError::Conflict {
-                code: "address_taken",
-                message: format!("the address {} is already taken; choose another username", mailbox.address),
-            }),
             Err(e) => Err(e.into()),
         }
     }
