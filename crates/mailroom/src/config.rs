@@ -127,6 +127,9 @@ pub struct DeliverySection {
     pub give_up_after_secs: u64,
     /// Deliveries in parallel.
     pub concurrency: usize,
+    /// Seconds a node holds the recipients it claimed; those of a node that died are
+    /// claimed by another after this long. An attempt is cut off at nine tenths of it.
+    pub lease_secs: u64,
     /// Accept any TLS certificate from peers (development only).
     pub allow_invalid_certs: bool,
 }
@@ -151,6 +154,9 @@ pub struct WebhooksSection {
     pub rotation_overlap_secs: u64,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// Seconds a node holds the deliveries it claimed (at least `timeout_secs` + 10); those
+    /// of a node that died are claimed by another after this long.
+    pub lease_secs: u64,
 }
 
 impl Default for WebhooksSection {
@@ -164,6 +170,7 @@ impl Default for WebhooksSection {
             max_payload_bytes: 256 * 1024,
             rotation_overlap_secs: 24 * 3600,
             concurrency: 16,
+            lease_secs: 60,
         }
     }
 }
@@ -203,6 +210,7 @@ impl Default for DeliverySection {
             retry_schedule_secs: vec![60, 300, 900, 1800, 3600, 7200, 14400, 28800],
             give_up_after_secs: 5 * 24 * 3600,
             concurrency: 16,
+            lease_secs: 300,
             allow_invalid_certs: false,
         }
     }
@@ -335,6 +343,8 @@ retry_schedule_secs = [60, 300, 900, 1800, 3600, 7200, 14400, 28800]
 # Give up after this many seconds (5 days).
 give_up_after_secs = 432000
 concurrency = 16
+# Seconds a node holds the recipients it claimed; a dead node's are retried after this long.
+lease_secs = 300
 # Accept any TLS certificate from peers (development only).
 allow_invalid_certs = false
 
@@ -363,6 +373,9 @@ max_payload_bytes = 262144
 # How long the previous secret keeps signing beside the new one after a rotation.
 rotation_overlap_secs = 86400
 concurrency = 16
+# Seconds a node holds the deliveries it claimed (at least timeout_secs + 10); a dead node's
+# are retried after this long.
+lease_secs = 60
 
 [limits]
 # The most recipients (to + cc + bcc) one message may have.
@@ -473,6 +486,9 @@ impl Config {
         }
         if self.delivery.retry_schedule_secs.is_empty() {
             bail!("delivery.retry_schedule_secs needs at least one value");
+        }
+        if self.delivery.lease_secs == 0 || self.webhooks.lease_secs == 0 {
+            bail!("delivery.lease_secs and webhooks.lease_secs must be at least 1");
         }
         for ns in &self.dns.nameservers {
             ns.parse::<std::net::SocketAddr>().with_context(|| format!("dns.nameservers: `{ns}` is not ip:port"))?;

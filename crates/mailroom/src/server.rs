@@ -219,6 +219,7 @@ fn webhook_config(config: &Config, http_addr: SocketAddr) -> mailroom_webhooks::
         public_url,
         rotation_overlap: Duration::from_secs(w.rotation_overlap_secs),
         concurrency: w.concurrency.max(1),
+        lease: Duration::from_secs(w.lease_secs),
         ..mailroom_webhooks::WebhookConfig::default()
     }
 }
@@ -259,6 +260,7 @@ fn delivery_config(config: &Config) -> anyhow::Result<mailroom_delivery::Deliver
         retry_schedule: d.retry_schedule_secs.iter().map(|s| Duration::from_secs(*s)).collect(),
         give_up_after: Duration::from_secs(d.give_up_after_secs),
         concurrency: d.concurrency.max(1),
+        lease: Duration::from_secs(d.lease_secs),
         allow_invalid_certs: d.allow_invalid_certs,
         dns,
         ..DeliveryConfig::default()
