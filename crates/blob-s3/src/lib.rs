@@ -56,10 +56,7 @@ impl fmt::Debug for S3Config {
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
             .field("access_key_id", &self.access_key_id)
-            .field(
-                "secret_access_key",
-                &self.secret_access_key.as_ref().map(|_| "(hidden)"),
-            )
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "(hidden)"))
             .field("allow_http", &self.allow_http)
             .finish()
     }
@@ -80,42 +77,25 @@ pub struct S3BlobStore {
 
 impl fmt::Debug for S3BlobStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3BlobStore")
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("endpoint", &self.endpoint)
-            .finish()
+        f.debug_struct("S3BlobStore").field("bucket", &self.bucket).field("prefix", &self.prefix).field("endpoint", &self.endpoint).finish()
     }
 }
 
 /// Splits `s3://bucket/prefix` into the bucket and the prefix (without slashes at its ends).
 pub fn parse_url(url: &str) -> io::Result<(String, String)> {
-    let invalid = |why: &str| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("blobs.url `{url}` {why}; expected s3://bucket or s3://bucket/prefix"),
-        )
-    };
-    let rest = url
-        .trim()
-        .strip_prefix("s3://")
-        .ok_or_else(|| invalid("is not an s3:// URL"))?;
+    let invalid =
+        |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("blobs.url `{url}` {why}; expected s3://bucket or s3://bucket/prefix"));
+    let rest = url.trim().strip_prefix("s3://").ok_or_else(|| invalid("is not an s3:// URL"))?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     let bucket_ok = (3..=63).contains(&bucket.len())
-        && bucket
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+        && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
         && bucket.starts_with(|c: char| c.is_ascii_alphanumeric());
     if !bucket_ok {
-        return Err(invalid(
-            "names no valid bucket (3-63 lower-case letters, digits, `.`, `-`)",
-        ));
+        return Err(invalid("names no valid bucket (3-63 lower-case letters, digits, `.`, `-`)"));
     }
     let prefix = prefix.trim_matches('/');
     if !prefix.is_empty() && check_key(prefix).is_err() {
-        return Err(invalid(
-            "has a prefix that is not plain path segments of letters, digits, `-`, `_` and `.`",
-        ));
+        return Err(invalid("has a prefix that is not plain path segments of letters, digits, `-`, `_` and `.`"));
     }
     Ok((bucket.to_string(), prefix.to_string()))
 }
@@ -126,24 +106,15 @@ impl S3BlobStore {
     pub fn new(config: &S3Config) -> io::Result<Self> {
         let (bucket, prefix) = parse_url(&config.url)?;
         let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
-        let some = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
+        let some = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let (key_id, secret) = (some(&config.access_key_id), some(&config.secret_access_key));
         let mut builder = match (&key_id, &secret) {
             // Explicit credentials: nothing from the environment mixes in (a session token
             // there would spoil the signature).
-            (Some(id), Some(secret)) => AmazonS3Builder::new()
-                .with_access_key_id(id)
-                .with_secret_access_key(secret),
+            (Some(id), Some(secret)) => AmazonS3Builder::new().with_access_key_id(id).with_secret_access_key(secret),
             (None, None) => AmazonS3Builder::from_env(),
             _ => {
-                return Err(invalid(
-                    "blobs.access_key_id and blobs.secret_access_key must be given together".into(),
-                ));
+                return Err(invalid("blobs.access_key_id and blobs.secret_access_key must be given together".into()));
             }
         };
         builder = builder.with_bucket_name(&bucket);
@@ -151,14 +122,10 @@ impl S3BlobStore {
             Some(e) => {
                 let e = e.trim_end_matches('/').to_string();
                 if e.starts_with("http://") && !config.allow_http {
-                    return Err(invalid(format!(
-                        "blobs.endpoint `{e}` is plain HTTP; set blobs.allow_http = true to allow it (development only)"
-                    )));
+                    return Err(invalid(format!("blobs.endpoint `{e}` is plain HTTP; set blobs.allow_http = true to allow it (development only)")));
                 }
                 if !e.starts_with("http://") && !e.starts_with("https://") {
-                    return Err(invalid(format!(
-                        "blobs.endpoint `{e}` must start with https:// (or http:// with blobs.allow_http)"
-                    )));
+                    return Err(invalid(format!("blobs.endpoint `{e}` must start with https:// (or http:// with blobs.allow_http)")));
                 }
                 builder = builder.with_endpoint(&e);
                 e
@@ -178,33 +145,15 @@ impl S3BlobStore {
             )
             // Bounded retries: an unreachable store must surface within seconds (readiness,
             // SMTP answers), not after object_store's default three minutes.
-            .with_retry(RetryConfig {
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(30),
-                ..RetryConfig::default()
-            })
+            .with_retry(RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(30), ..RetryConfig::default() })
             .build()
-            .map_err(|e| {
-                invalid(format!(
-                    "the S3 blob store for {} cannot be set up: {e}",
-                    config.url.trim()
-                ))
-            })?;
-        Ok(Self {
-            s3,
-            bucket,
-            prefix,
-            endpoint,
-        })
+            .map_err(|e| invalid(format!("the S3 blob store for {} cannot be set up: {e}", config.url.trim())))?;
+        Ok(Self { s3, bucket, prefix, endpoint })
     }
 
     /// Returns the `s3://bucket/prefix` this store writes to.
     pub fn location(&self) -> String {
-        if self.prefix.is_empty() {
-            format!("s3://{}", self.bucket)
-        } else {
-            format!("s3://{}/{}", self.bucket, self.prefix)
-        }
+        if self.prefix.is_empty() { format!("s3://{}", self.bucket) } else { format!("s3://{}/{}", self.bucket, self.prefix) }
     }
 
     fn path(&self, key: &str) -> io::Result<Path> {
@@ -213,17 +162,8 @@ impl S3BlobStore {
     }
 
     fn object(&self, name: &str) -> io::Result<Path> {
-        let full = if self.prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}/{name}", self.prefix)
-        };
-        Path::parse(&full).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("invalid blob key `{name}`: {e}"),
-            )
-        })
+        let full = if self.prefix.is_empty() { name.to_string() } else { format!("{}/{name}", self.prefix) };
+        Path::parse(&full).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("invalid blob key `{name}`: {e}")))
     }
 
     /// Maps an object_store error to an `io::Error` whose message says what to check.
@@ -235,17 +175,10 @@ impl S3BlobStore {
         let endpoint = &self.endpoint;
         let verb = action.verb();
         match &e {
-            E::NotFound { .. }
-                if action == Action::Write || code.as_deref() == Some("NoSuchBucket") =>
-            {
-                io::Error::other(format!(
-                    "the bucket `{bucket}` does not exist at {endpoint} (while trying to {verb} `{key}`): create it, or check blobs.url and blobs.endpoint"
-                ))
-            }
-            E::NotFound { .. } => io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("blob `{key}` not found in {}", self.location()),
-            ),
+            E::NotFound { .. } if action == Action::Write || code.as_deref() == Some("NoSuchBucket") => io::Error::other(format!(
+                "the bucket `{bucket}` does not exist at {endpoint} (while trying to {verb} `{key}`): create it, or check blobs.url and blobs.endpoint"
+            )),
+            E::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, format!("blob `{key}` not found in {}", self.location())),
             E::PermissionDenied { .. } | E::Unauthenticated { .. } => io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!(
@@ -256,14 +189,9 @@ impl S3BlobStore {
                 ),
             ),
             _ => match http_error_kind(&e) {
-                Some(
-                    kind @ (object_store::client::HttpErrorKind::Connect
-                    | object_store::client::HttpErrorKind::Timeout),
-                ) => {
+                Some(kind @ (object_store::client::HttpErrorKind::Connect | object_store::client::HttpErrorKind::Timeout)) => {
                     let (io_kind, what) = match kind {
-                        object_store::client::HttpErrorKind::Connect => {
-                            (io::ErrorKind::NotConnected, "could not reach")
-                        }
+                        object_store::client::HttpErrorKind::Connect => (io::ErrorKind::NotConnected, "could not reach"),
                         _ => (io::ErrorKind::TimedOut, "timed out talking to"),
                     };
                     io::Error::new(
@@ -275,10 +203,7 @@ impl S3BlobStore {
                         ),
                     )
                 }
-                _ => io::Error::other(format!(
-                    "the S3 blob store ({}) failed to {verb} `{key}`: {text}",
-                    self.location()
-                )),
+                _ => io::Error::other(format!("the S3 blob store ({}) failed to {verb} `{key}`: {text}", self.location())),
             },
         }
     }
@@ -311,9 +236,7 @@ fn s3_error_code(text: &str) -> Option<String> {
 }
 
 /// Returns the kind of the HTTP failure under `e`, if the request failed below HTTP status.
-fn http_error_kind(
-    e: &(dyn std::error::Error + 'static),
-) -> Option<object_store::client::HttpErrorKind> {
+fn http_error_kind(e: &(dyn std::error::Error + 'static)) -> Option<object_store::client::HttpErrorKind> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if let Some(http) = err.downcast_ref::<object_store::client::HttpError>() {
@@ -337,24 +260,14 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 impl BlobStore for S3BlobStore {
     async fn put(&self, key: &str, data: Bytes) -> io::Result<()> {
         let path = self.path(key)?;
-        self.s3
-            .put(&path, PutPayload::from(data))
-            .await
-            .map_err(|e| self.error(Action::Write, key, e))?;
+        self.s3.put(&path, PutPayload::from(data)).await.map_err(|e| self.error(Action::Write, key, e))?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> io::Result<Bytes> {
         let path = self.path(key)?;
-        let found = self
-            .s3
-            .get(&path)
-            .await
-            .map_err(|e| self.error(Action::Read, key, e))?;
-        found
-            .bytes()
-            .await
-            .map_err(|e| self.error(Action::Read, key, e))
+        let found = self.s3.get(&path).await.map_err(|e| self.error(Action::Read, key, e))?;
+        found.bytes().await.map_err(|e| self.error(Action::Read, key, e))
     }
 
     async fn delete(&self, key: &str) -> io::Result<()> {
@@ -379,11 +292,7 @@ impl BlobStore for S3BlobStore {
             Ok(()) => Ok(()),
             Err(object_store::Error::NotFound { .. }) => {
                 let body = PutPayload::from_static(b"mailroom blob store probe\n");
-                self.s3
-                    .put(&probe, body)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| self.error(Action::Write, PROBE, e))
+                self.s3.put(&probe, body).await.map(|_| ()).map_err(|e| self.error(Action::Write, PROBE, e))
             }
             Err(e) => Err(self.error(Action::Read, PROBE, e)),
         }
@@ -396,28 +305,10 @@ mod tests {
 
     #[test]
     fn urls_name_a_bucket_and_an_optional_prefix() {
-        assert_eq!(
-            parse_url("s3://mail").unwrap(),
-            ("mail".into(), String::new())
-        );
-        assert_eq!(
-            parse_url("s3://mail/").unwrap(),
-            ("mail".into(), String::new())
-        );
-        assert_eq!(
-            parse_url(" s3://mail-prod.eu/node/blobs/ ").unwrap(),
-            ("mail-prod.eu".into(), "node/blobs".into())
-        );
-        for bad in [
-            "mail",
-            "file:///x",
-            "s3://",
-            "s3://ab",
-            "s3://Upper",
-            "s3://-x-bucket",
-            "s3://b_b_b/../x",
-            "s3://bucket/a b",
-        ] {
+        assert_eq!(parse_url("s3://mail").unwrap(), ("mail".into(), String::new()));
+        assert_eq!(parse_url("s3://mail/").unwrap(), ("mail".into(), String::new()));
+        assert_eq!(parse_url(" s3://mail-prod.eu/node/blobs/ ").unwrap(), ("mail-prod.eu".into(), "node/blobs".into()));
+        for bad in ["mail", "file:///x", "s3://", "s3://ab", "s3://Upper", "s3://-x-bucket", "s3://b_b_b/../x", "s3://bucket/a b"] {
             let err = parse_url(bad).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad}");
             assert!(err.to_string().contains("s3://bucket"), "{err}");
@@ -434,61 +325,28 @@ mod tests {
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("very-secret-value"), "{shown}");
-        assert!(
-            shown.contains("AKIAEXAMPLE") && shown.contains("hidden"),
-            "{shown}"
-        );
+        assert!(shown.contains("AKIAEXAMPLE") && shown.contains("hidden"), "{shown}");
         let store = S3BlobStore::new(&config).unwrap();
         assert!(!format!("{store:?}").contains("very-secret-value"));
     }
 
     #[test]
     fn configuration_mistakes_are_explained() {
-        let base = S3Config {
-            url: "s3://mail".into(),
-            ..S3Config::default()
-        };
-        let half = S3Config {
-            access_key_id: Some("AKIA".into()),
-            ..base.clone()
-        };
-        assert!(
-            S3BlobStore::new(&half)
-                .unwrap_err()
-                .to_string()
-                .contains("given together")
-        );
-        let http = S3Config {
-            endpoint: Some("http://127.0.0.1:9000".into()),
-            ..base.clone()
-        };
-        assert!(
-            S3BlobStore::new(&http)
-                .unwrap_err()
-                .to_string()
-                .contains("blobs.allow_http")
-        );
-        let scheme = S3Config {
-            endpoint: Some("127.0.0.1:9000".into()),
-            ..base.clone()
-        };
-        assert!(
-            S3BlobStore::new(&scheme)
-                .unwrap_err()
-                .to_string()
-                .contains("https://")
-        );
-        let ok = S3Config {
-            endpoint: Some("http://127.0.0.1:9000/".into()),
-            allow_http: true,
-            ..base
-        };
+        let base = S3Config { url: "s3://mail".into(), ..S3Config::default() };
+        let half = S3Config { access_key_id: Some("AKIA".into()), ..base.clone() };
+        assert!(S3BlobStore::new(&half).unwrap_err().to_string().contains("given together"));
+        let http = S3Config { endpoint: Some("http://127.0.0.1:9000".into()), ..base.clone() };
+        assert!(S3BlobStore::new(&http).unwrap_err().to_string().contains("blobs.allow_http"));
+        let scheme = S3Config { endpoint: Some("127.0.0.1:9000".into()), ..base.clone() };
+        assert!(S3BlobStore::new(&scheme).unwrap_err().to_string().contains("https://"));
+        let ok = S3Config { endpoint: Some("http://127.0.0.1:9000/".into()), allow_http: true, ..base };
         assert_eq!(S3BlobStore::new(&ok).unwrap().location(), "s3://mail");
     }
 
     #[test]
     fn s3_error_codes_are_read_from_the_body() {
-        let text = "Server returned non-2xx status code: 404 Not Found: <?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>x</Message></Error>";
+        let text =
+            "Server returned non-2xx status code: 404 Not Found: <?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>x</Message></Error>";
         assert_eq!(s3_error_code(text).as_deref(), Some("NoSuchBucket"));
         assert_eq!(s3_error_code("no body"), None);
     }

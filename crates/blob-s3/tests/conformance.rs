@@ -34,16 +34,8 @@ fn endpoint() -> Option<String> {
 /// Creates `bucket` with a plain unsigned PUT (object_store cannot create buckets; moto and
 /// MinIO in its default development mode accept this).
 async fn create_bucket(endpoint: &str, bucket: &str) {
-    let resp = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .expect("the S3 test endpoint answers");
-    assert!(
-        resp.status().is_success(),
-        "creating bucket {bucket}: {}",
-        resp.status()
-    );
+    let resp = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.expect("the S3 test endpoint answers");
+    assert!(resp.status().is_success(), "creating bucket {bucket}: {}", resp.status());
 }
 
 fn config(endpoint: &str, url: String) -> S3Config {
@@ -60,9 +52,7 @@ fn config(endpoint: &str, url: String) -> S3Config {
 /// The bucket this test process uses, created on first use.
 async fn bucket(endpoint: &str) -> String {
     static BUCKET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let name = BUCKET
-        .get_or_init(|| format!("mailroom-test-{}", uuid::Uuid::now_v7().simple()))
-        .clone();
+    let name = BUCKET.get_or_init(|| format!("mailroom-test-{}", uuid::Uuid::now_v7().simple())).clone();
     // Creating an existing bucket is harmless; each test runs on its own runtime, so no
     // async once-cell spans them.
     create_bucket(endpoint, &name).await;
@@ -73,11 +63,7 @@ async fn bucket(endpoint: &str) -> String {
 async fn s3_store() -> Option<Arc<dyn BlobStore>> {
     let endpoint = endpoint()?;
     let bucket = bucket(&endpoint).await;
-    let store = S3BlobStore::new(&config(
-        &endpoint,
-        format!("s3://{bucket}/case-{}", uuid::Uuid::now_v7().simple()),
-    ))
-    .unwrap();
+    let store = S3BlobStore::new(&config(&endpoint, format!("s3://{bucket}/case-{}", uuid::Uuid::now_v7().simple()))).unwrap();
     Some(Arc::new(store))
 }
 
@@ -111,10 +97,7 @@ impl BlobStore for InTempDir {
 
 async fn local_store() -> Option<Arc<dyn BlobStore>> {
     let dir = tempfile::tempdir().unwrap();
-    Some(Arc::new(InTempDir {
-        store: LocalBlobStore::open(dir.path()).unwrap(),
-        _dir: dir,
-    }))
+    Some(Arc::new(InTempDir { store: LocalBlobStore::open(dir.path()).unwrap(), _dir: dir }))
 }
 
 mod local {
@@ -128,55 +111,26 @@ async fn nodes_on_one_prefix_share_blobs_and_prefixes_keep_them_apart() {
     let Some(endpoint) = endpoint() else { return };
     let bucket = bucket(&endpoint).await;
     let url = format!("s3://{bucket}/shared-{}", uuid::Uuid::now_v7().simple());
-    let (a, b) = (
-        S3BlobStore::new(&config(&endpoint, url.clone())).unwrap(),
-        S3BlobStore::new(&config(&endpoint, url)).unwrap(),
-    );
-    let other = S3BlobStore::new(&config(
-        &endpoint,
-        format!("s3://{bucket}/other-{}", uuid::Uuid::now_v7().simple()),
-    ))
-    .unwrap();
-    a.put("messages/m.eml", Bytes::from_static(b"raw"))
-        .await
-        .unwrap();
+    let (a, b) = (S3BlobStore::new(&config(&endpoint, url.clone())).unwrap(), S3BlobStore::new(&config(&endpoint, url)).unwrap());
+    let other = S3BlobStore::new(&config(&endpoint, format!("s3://{bucket}/other-{}", uuid::Uuid::now_v7().simple()))).unwrap();
+    a.put("messages/m.eml", Bytes::from_static(b"raw")).await.unwrap();
     assert_eq!(&b.get("messages/m.eml").await.unwrap()[..], b"raw");
-    assert_eq!(
-        other.get("messages/m.eml").await.unwrap_err().kind(),
-        io::ErrorKind::NotFound
-    );
+    assert_eq!(other.get("messages/m.eml").await.unwrap_err().kind(), io::ErrorKind::NotFound);
     b.delete("messages/m.eml").await.unwrap();
-    assert_eq!(
-        a.get("messages/m.eml").await.unwrap_err().kind(),
-        io::ErrorKind::NotFound
-    );
+    assert_eq!(a.get("messages/m.eml").await.unwrap_err().kind(), io::ErrorKind::NotFound);
 }
 
 /// A bucket that does not exist is named as such by `check`, `put` and `get`.
 #[tokio::test]
 async fn a_missing_bucket_is_named() {
     let Some(endpoint) = endpoint() else { return };
-    let store = S3BlobStore::new(&config(
-        &endpoint,
-        format!("s3://mailroom-missing-{}", uuid::Uuid::now_v7().simple()),
-    ))
-    .unwrap();
+    let store = S3BlobStore::new(&config(&endpoint, format!("s3://mailroom-missing-{}", uuid::Uuid::now_v7().simple()))).unwrap();
     let check = store.check().await.unwrap_err();
-    assert!(
-        check.to_string().contains("does not exist") && check.to_string().contains("blobs.url"),
-        "{check}"
-    );
-    let put = store
-        .put("messages/x.eml", Bytes::from_static(b"x"))
-        .await
-        .unwrap_err();
+    assert!(check.to_string().contains("does not exist") && check.to_string().contains("blobs.url"), "{check}");
+    let put = store.put("messages/x.eml", Bytes::from_static(b"x")).await.unwrap_err();
     assert!(put.to_string().contains("does not exist"), "{put}");
     let get = store.get("messages/x.eml").await.unwrap_err();
-    assert_ne!(
-        get.kind(),
-        io::ErrorKind::NotFound,
-        "a missing bucket is not a missing blob: {get}"
-    );
+    assert_ne!(get.kind(), io::ErrorKind::NotFound, "a missing bucket is not a missing blob: {get}");
     assert!(get.to_string().contains("does not exist"), "{get}");
 }
 
@@ -187,30 +141,14 @@ async fn an_unreachable_endpoint_fails_fast_and_says_what_to_check() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let store = S3BlobStore::new(&config(
-        &format!("http://127.0.0.1:{port}"),
-        "s3://mail".into(),
-    ))
-    .unwrap();
+    let store = S3BlobStore::new(&config(&format!("http://127.0.0.1:{port}"), "s3://mail".into())).unwrap();
     let started = Instant::now();
     let err = store.check().await.unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
     assert_eq!(err.kind(), io::ErrorKind::NotConnected, "{err}");
     let text = err.to_string();
-    assert!(
-        text.contains("could not reach")
-            && text.contains("blobs.endpoint")
-            && text.contains(&port.to_string()),
-        "{text}"
-    );
-    let put = store
-        .put("messages/x.eml", Bytes::from_static(b"x"))
-        .await
-        .unwrap_err();
+    assert!(text.contains("could not reach") && text.contains("blobs.endpoint") && text.contains(&port.to_string()), "{text}");
+    let put = store.put("messages/x.eml", Bytes::from_static(b"x")).await.unwrap_err();
     assert_eq!(put.kind(), io::ErrorKind::NotConnected, "{put}");
 }
 
@@ -234,13 +172,9 @@ async fn refusing_server(status: &'static str, code: &'static str) -> String {
                         Ok(n) => seen.extend_from_slice(&buf[..n]),
                     }
                 }
-                let body = format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>refused</Message></Error>"
-                );
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
+                let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>refused</Message></Error>");
+                let head =
+                    format!("HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
                 let _ = conn.write_all(head.as_bytes()).await;
                 let _ = conn.write_all(body.as_bytes()).await;
                 let _ = conn.shutdown().await;
@@ -254,28 +188,19 @@ async fn refusing_server(status: &'static str, code: &'static str) -> String {
 /// settings to check — never the secret.
 #[tokio::test]
 async fn refused_credentials_say_which_settings_to_check() {
-    for (status, code) in [
-        ("403 Forbidden", "InvalidAccessKeyId"),
-        ("403 Forbidden", "SignatureDoesNotMatch"),
-    ] {
+    for (status, code) in [("403 Forbidden", "InvalidAccessKeyId"), ("403 Forbidden", "SignatureDoesNotMatch")] {
         let endpoint = refusing_server(status, code).await;
         let mut c = config(&endpoint, "s3://mail/prefix".into());
         c.secret_access_key = Some("do-not-print-me".into());
         let store = S3BlobStore::new(&c).unwrap();
         for err in [
             store.check().await.unwrap_err(),
-            store
-                .put("messages/x.eml", Bytes::from_static(b"x"))
-                .await
-                .unwrap_err(),
+            store.put("messages/x.eml", Bytes::from_static(b"x")).await.unwrap_err(),
             store.get("messages/x.eml").await.unwrap_err(),
         ] {
             assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
             let text = err.to_string();
-            assert!(
-                text.contains(code) && text.contains("blobs.secret_access_key"),
-                "{text}"
-            );
+            assert!(text.contains(code) && text.contains("blobs.secret_access_key"), "{text}");
             assert!(!text.contains("do-not-print-me"), "{text}");
         }
     }

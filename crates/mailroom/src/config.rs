@@ -33,6 +33,8 @@ pub struct Config {
     /// `<data_dir>/encryption-key` is generated on first start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption_key: Option<String>,
+    /// Where raw messages and attachments are kept: local files or an S3-compatible bucket.
+    pub blobs: BlobsSection,
     /// The HTTP interface.
     pub http: HttpConfig,
     /// The inbound SMTP listener.
@@ -175,6 +177,58 @@ impl Default for WebhooksSection {
     }
 }
 
+/// Where raw messages and attachments are kept.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BlobsSection {
+    /// Empty: files under `<data_dir>/blobs`; `file:///path`: files under that directory;
+    /// `s3://bucket/prefix`: objects in an S3-compatible bucket (needed by several nodes).
+    pub url: String,
+    /// The S3-compatible service's URL (MinIO, Ceph, R2, …); empty: AWS S3.
+    pub endpoint: String,
+    /// The S3 region; empty: `AWS_REGION` or `us-east-1`.
+    pub region: String,
+    /// The S3 access key id; empty (with the secret): the standard `AWS_*` variables or the
+    /// instance's credentials.
+    pub access_key_id: String,
+    /// The S3 secret access key (prefer `MAILROOM_BLOBS_SECRET_ACCESS_KEY`); never logged.
+    pub secret_access_key: String,
+    /// Allows a plain `http://` endpoint (development and tests).
+    pub allow_http: bool,
+}
+
+impl std::fmt::Debug for BlobsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobsSection")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &if self.secret_access_key.is_empty() { "" } else { "(set, hidden)" })
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+impl BlobsSection {
+    /// Returns the S3 settings when `url` names a bucket.
+    pub fn s3(&self) -> Option<mailroom_blob_s3::S3Config> {
+        let url = self.url.trim();
+        if !url.starts_with("s3://") {
+            return None;
+        }
+        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        Some(mailroom_blob_s3::S3Config {
+            url: url.to_string(),
+            endpoint: some(&self.endpoint),
+            region: some(&self.region),
+            access_key_id: some(&self.access_key_id),
+            secret_access_key: some(&self.secret_access_key),
+            allow_http: self.allow_http,
+        })
+    }
+}
+
 /// DNS settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -250,6 +304,7 @@ impl Default for Config {
             log_level: "info".into(),
             hostname: "localhost".into(),
             encryption_key: None,
+            blobs: BlobsSection::default(),
             http: HttpConfig::default(),
             smtp: SmtpSection::default(),
             delivery: DeliverySection::default(),
@@ -303,6 +358,21 @@ hostname = "localhost"
 # Base64 of a 32-byte key that encrypts secrets at rest (DKIM keys, SMTP passwords). Prefer
 # MAILROOM_ENCRYPTION_KEY. When unset, <data_dir>/encryption-key is generated on first start.
 # encryption_key = "..."
+
+[blobs]
+# Where raw messages and attachments go. Empty: files under <data_dir>/blobs (one node).
+# file:///path: files under /path. s3://bucket/prefix: an S3-compatible bucket, which every
+# node of a PostgreSQL deployment must share.
+url = ""
+# The S3-compatible service's URL, such as http://127.0.0.1:9000 (MinIO); empty: AWS S3.
+endpoint = ""
+# Empty: AWS_REGION or us-east-1.
+region = ""
+# Empty (with the secret): the standard AWS_* variables or the instance's credentials.
+access_key_id = ""
+# secret_access_key = ""   (prefer MAILROOM_BLOBS_SECRET_ACCESS_KEY)
+# Allow a plain http:// endpoint (development only).
+allow_http = false
 
 [http]
 # Address of the REST API, docs (/docs) and health checks. Port 0 picks a free port.
@@ -393,7 +463,7 @@ api_key = ""
 timeout_secs = 60
 "#;
 
-const SECTIONS: &[&str] = &["http", "smtp", "delivery", "dns", "webhooks", "limits", "llm"];
+const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm"];
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -498,6 +568,14 @@ impl Config {
         }
         if self.webhooks.timeout_secs == 0 {
             bail!("webhooks.timeout_secs must be at least 1");
+        }
+        let blobs = self.blobs.url.trim();
+        if blobs.starts_with("s3://") {
+            mailroom_blob_s3::parse_url(blobs)?;
+        } else if !blobs.is_empty() && !blobs.starts_with("file://") {
+            bail!("blobs.url `{blobs}` must be empty (files under data_dir), file:///path or s3://bucket/prefix");
+        } else if !self.blobs.endpoint.trim().is_empty() || !self.blobs.access_key_id.trim().is_empty() {
+            bail!("blobs.endpoint and blobs.access_key_id are S3 settings; set blobs.url to s3://bucket/prefix as well");
         }
         if self.limits.max_recipients == 0 {
             bail!("limits.max_recipients must be at least 1");
@@ -656,6 +734,34 @@ mod tests {
         let flags = FlagOverrides { http_addr: Some("127.0.0.1:3".into()), ..Default::default() };
         let c = Config::load(Some(&path), env(&[("MAILROOM_HTTP_ADDR", "127.0.0.1:2")]), &flags).unwrap();
         assert_eq!(c.http.addr, "127.0.0.1:3");
+    }
+
+    #[test]
+    fn blobs_come_from_the_file_and_the_environment_and_the_secret_is_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[blobs]\nurl = \"s3://mail-prod/node\"\nendpoint = \"http://127.0.0.1:9000\"\n").unwrap();
+        let c = Config::load(
+            Some(&path),
+            env(&[
+                ("MAILROOM_BLOBS_ALLOW_HTTP", "true"),
+                ("MAILROOM_BLOBS_ACCESS_KEY_ID", "AKIATEST"),
+                ("MAILROOM_BLOBS_SECRET_ACCESS_KEY", "s3-secret-value"),
+            ]),
+            &FlagOverrides::default(),
+        )
+        .unwrap();
+        let s3 = c.blobs.s3().expect("an s3:// URL");
+        assert_eq!((s3.url.as_str(), s3.endpoint.as_deref(), s3.allow_http), ("s3://mail-prod/node", Some("http://127.0.0.1:9000"), true));
+        assert_eq!((s3.access_key_id.as_deref(), s3.secret_access_key.as_deref()), (Some("AKIATEST"), Some("s3-secret-value")));
+        assert!(!format!("{c:?}").contains("s3-secret-value"), "Debug hides the secret");
+        assert!(Config::default().blobs.s3().is_none(), "local files by default");
+        for (url, expected) in [("ftp://x", "blobs.url"), ("s3://UPPER", "s3://bucket")] {
+            let err = format!("{:#}", Config::load(None, env(&[("MAILROOM_BLOBS_URL", url)]), &FlagOverrides::default()).unwrap_err());
+            assert!(err.contains(expected), "{url}: {err}");
+        }
+        let err = format!("{:#}", Config::load(None, env(&[("MAILROOM_BLOBS_ENDPOINT", "http://x:9000")]), &FlagOverrides::default()).unwrap_err());
+        assert!(err.contains("set blobs.url"), "{err}");
     }
 
     #[test]

@@ -134,6 +134,9 @@ async fn main() -> std::process::ExitCode {
             if c.encryption_key.is_some() {
                 c.encryption_key = Some("(set, hidden)".into());
             }
+            if !c.blobs.secret_access_key.is_empty() {
+                c.blobs.secret_access_key = "(set, hidden)".into();
+            }
             if !c.delivery.relay_password.is_empty() {
                 c.delivery.relay_password = "(set, hidden)".into();
             }

@@ -69,6 +69,27 @@ pub async fn open_store(url: &str) -> anyhow::Result<(Arc<dyn Store>, Option<Arc
     }
 }
 
+/// Opens the blob store `blobs.url` names (files under the data directory by default) and
+/// checks that it is usable, so a wrong bucket, refused credentials or an unreachable endpoint
+/// stop the start with the reason.
+pub async fn open_blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
+    if let Some(s3) = config.blobs.s3() {
+        let store = mailroom_blob_s3::S3BlobStore::new(&s3).context("blobs: the S3 settings are invalid")?;
+        store.check().await.with_context(|| format!("the blob store {} is not usable", store.location()))?;
+        tracing::info!(location = %store.location(), "blobs are kept in S3");
+        return Ok(Arc::new(store));
+    }
+    let url = config.blobs.url.trim();
+    let dir = match url.strip_prefix("file://") {
+        Some(path) if !path.is_empty() => std::path::PathBuf::from(path),
+        Some(_) => anyhow::bail!("blobs.url `{url}` names no directory (file:///path)"),
+        None => config.data_dir.join("blobs"),
+    };
+    let files = LocalBlobStore::open(&dir).with_context(|| format!("could not open the blob directory {}", dir.display()))?;
+    files.check().await.with_context(|| format!("the blob directory {} is not writable", dir.display()))?;
+    Ok(Arc::new(files))
+}
+
 /// Starts every listener and background task; returns once they accept connections.
 pub async fn start(config: Config) -> anyhow::Result<Server> {
     // One TLS provider for the whole process (rustls, mail-send, reqwest, sqlx): aws-lc-rs.
@@ -78,15 +99,15 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let secrets = mailroom_engine::SecretBox::load_or_create(config.encryption_key.as_deref(), &config.data_dir.join("encryption-key"))
         .context("could not load the encryption key for secrets at rest")?;
     let (store, small_blobs) = open_store(&config.effective_database_url()).await?;
-    let files: Arc<dyn BlobStore> = Arc::new(
-        LocalBlobStore::open(config.data_dir.join("blobs"))
-            .with_context(|| format!("could not open the blob directory under {}", config.data_dir.display()))?,
-    );
+    let large_blobs = open_blob_store(&config).await?;
+    if small_blobs.is_none() && config.blobs.s3().is_none() {
+        tracing::info!("blobs are files on this node: other nodes on this database cannot read them (set blobs.url to an s3:// bucket to run several)");
+    }
     // On SQLite, small blobs live in the database (group-committed with their message);
-    // larger ones are files.
+    // larger ones go to the blob store.
     let blobs: Arc<dyn BlobStore> = match small_blobs {
-        Some(small) => Arc::new(TieredBlobStore::new(small, files, mailroom_store_sqlite::INLINE_BLOB_MAX)),
-        None => files,
+        Some(small) => Arc::new(TieredBlobStore::new(small, large_blobs, mailroom_store_sqlite::INLINE_BLOB_MAX)),
+        None => large_blobs,
     };
     let engine = Engine::new(
         store,
@@ -294,7 +315,11 @@ async fn ensure_admin_key(engine: &Engine, config: &Config) -> anyhow::Result<Op
         let parts = key_parts(secret.to_string());
         if store.find_api_key_by_hash(&parts.hash).await?.is_none() {
             let key = admin_key_record("admin (configured)", &parts.prefix);
-            store.create_api_key(&key, &parts.hash).await.context("could not store the configured admin key")?;
+            match store.create_api_key(&key, &parts.hash).await {
+                // Another node starting at the same time stored it first.
+                Err(mailroom_store::StoreError::Conflict { .. }) => {}
+                other => other.context("could not store the configured admin key")?,
+            }
         }
         return Ok(None);
     }

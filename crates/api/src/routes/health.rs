@@ -1,4 +1,4 @@
-//! `/healthz` (the process answers) and `/readyz` (store and blob store usable).
+//! `/healthz` (the process answers) and `/readyz` (store, blob store and listeners usable).
 
 use crate::AppState;
 use axum::Json;
@@ -6,6 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::HealthStatus;
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 /// Liveness: answers 200 while the process serves HTTP.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = HealthStatus)))]
@@ -13,18 +15,35 @@ pub async fn healthz() -> Json<HealthStatus> {
     Json(HealthStatus { status: "ok".into(), checks: BTreeMap::new() })
 }
 
-/// Readiness: 200 when the database and the blob store answer, 503 otherwise.
+/// How long each readiness check may take before it counts as failed (a load balancer's probe
+/// must get an answer even when S3 or the database hangs).
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Readiness: 200 when the database and the blob store answer (for S3: the bucket is reachable
+/// with the configured credentials) and every listener is up; 503 otherwise, naming what failed.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = HealthStatus), (status = 503, body = HealthStatus)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<HealthStatus>) {
+    let store = state.engine.store();
+    let (db, blobs) = tokio::join!(
+        within(CHECK_TIMEOUT, async { store.ping().await.map_err(|e| e.to_string()) }),
+        within(CHECK_TIMEOUT, async { state.engine.blobs().check().await.map_err(|e| e.to_string()) }),
+    );
+    let listening = state.ready.load(Ordering::Acquire);
     let mut checks = BTreeMap::new();
-    let db = state.engine.store().ping().await;
-    checks.insert(format!("store ({})", state.engine.store().backend()), db.as_ref().map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()));
-    let blobs = state.engine.blobs().check().await;
-    checks.insert("blob_store".into(), blobs.as_ref().map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()));
-    let ready = db.is_ok() && blobs.is_ok() && state.ready.load(std::sync::atomic::Ordering::Acquire);
-    if !state.ready.load(std::sync::atomic::Ordering::Acquire) {
+    checks.insert(format!("store ({})", store.backend()), db.clone().err().unwrap_or_else(|| "ok".into()));
+    checks.insert("blob_store".into(), blobs.clone().err().unwrap_or_else(|| "ok".into()));
+    if !listening {
         checks.insert("listeners".into(), "starting".into());
+    }
+    let ready = db.is_ok() && blobs.is_ok() && listening;
+    if !ready {
+        tracing::warn!(?checks, "not ready");
     }
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(HealthStatus { status: if ready { "ok" } else { "unavailable" }.into(), checks }))
+}
+
+/// Runs a check, failing it when it takes longer than `limit`.
+async fn within(limit: Duration, check: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::time::timeout(limit, check).await.unwrap_or_else(|_| Err(format!("no answer within {} s", limit.as_secs())))
 }

@@ -54,14 +54,10 @@ macro_rules! __blob_conformance_cases {
 /// Returns `len` bytes of every value 0-255 in a scrambled order (CR, LF, NUL and bytes that
 /// are not UTF-8 included), different for each `seed`.
 pub fn bytes_of(len: usize, seed: u64) -> Bytes {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (x >> 33) as u8
         })
         .collect()
@@ -69,37 +65,15 @@ pub fn bytes_of(len: usize, seed: u64) -> Bytes {
 
 /// What `put` wrote, `get` returns byte for byte, under message- and attachment-shaped keys.
 pub async fn blobs_round_trip_byte_exact(blobs: Arc<dyn BlobStore>) {
-    let raw = Bytes::from_static(
-        b"From: a@x.test\r\nSubject: hi\r\n\r\nbare\rcr, bare\nlf, NUL \0 and \xff\xfe\r\n.\r\n",
-    );
+    let raw = Bytes::from_static(b"From: a@x.test\r\nSubject: hi\r\n\r\nbare\rcr, bare\nlf, NUL \0 and \xff\xfe\r\n.\r\n");
     let attachment = bytes_of(70_000, 1);
-    blobs
-        .put("messages/0190c6f3-raw.eml", raw.clone())
-        .await
-        .unwrap();
-    blobs
-        .put("attachments/0190c6f3-att", attachment.clone())
-        .await
-        .unwrap();
+    blobs.put("messages/0190c6f3-raw.eml", raw.clone()).await.unwrap();
+    blobs.put("attachments/0190c6f3-att", attachment.clone()).await.unwrap();
     assert_eq!(blobs.get("messages/0190c6f3-raw.eml").await.unwrap(), raw);
-    assert_eq!(
-        blobs.get("attachments/0190c6f3-att").await.unwrap(),
-        attachment
-    );
+    assert_eq!(blobs.get("attachments/0190c6f3-att").await.unwrap(), attachment);
     blobs.delete("messages/0190c6f3-raw.eml").await.unwrap();
-    assert_eq!(
-        blobs
-            .get("messages/0190c6f3-raw.eml")
-            .await
-            .unwrap_err()
-            .kind(),
-        io::ErrorKind::NotFound
-    );
-    assert_eq!(
-        blobs.get("attachments/0190c6f3-att").await.unwrap(),
-        attachment,
-        "deleting one blob leaves the others"
-    );
+    assert_eq!(blobs.get("messages/0190c6f3-raw.eml").await.unwrap_err().kind(), io::ErrorKind::NotFound);
+    assert_eq!(blobs.get("attachments/0190c6f3-att").await.unwrap(), attachment, "deleting one blob leaves the others");
 }
 
 /// A key never written is `NotFound`, at the top level and under a directory.
@@ -113,16 +87,10 @@ pub async fn missing_blobs_are_not_found(blobs: Arc<dyn BlobStore>) {
 /// Deleting a missing key, or the same key twice, succeeds.
 pub async fn deleting_is_idempotent(blobs: Arc<dyn BlobStore>) {
     blobs.delete("messages/never-written.eml").await.unwrap();
-    blobs
-        .put("messages/once.eml", Bytes::from_static(b"x"))
-        .await
-        .unwrap();
+    blobs.put("messages/once.eml", Bytes::from_static(b"x")).await.unwrap();
     blobs.delete("messages/once.eml").await.unwrap();
     blobs.delete("messages/once.eml").await.unwrap();
-    assert_eq!(
-        blobs.get("messages/once.eml").await.unwrap_err().kind(),
-        io::ErrorKind::NotFound
-    );
+    assert_eq!(blobs.get("messages/once.eml").await.unwrap_err().kind(), io::ErrorKind::NotFound);
 }
 
 /// A blob of no bytes is stored and read back (an empty attachment), not taken for a missing
@@ -152,17 +120,10 @@ pub async fn keys_are_distinct_paths(blobs: Arc<dyn BlobStore>) {
             failed.push(*key);
         }
     }
-    assert!(
-        failed.iter().all(|k| *k == "a/b/c"),
-        "only a key nested under another blob may be refused: {failed:?}"
-    );
+    assert!(failed.iter().all(|k| *k == "a/b/c"), "only a key nested under another blob may be refused: {failed:?}");
     for (i, key) in keys.iter().enumerate() {
         if !failed.contains(key) {
-            assert_eq!(
-                blobs.get(key).await.unwrap(),
-                bytes_of(100 + i, i as u64),
-                "{key}"
-            );
+            assert_eq!(blobs.get(key).await.unwrap(), bytes_of(100 + i, i as u64), "{key}");
         }
     }
 }
@@ -172,11 +133,7 @@ pub async fn concurrent_puts_all_land(blobs: Arc<dyn BlobStore>) {
     let mut tasks = Vec::new();
     for i in 0..32u64 {
         let blobs = blobs.clone();
-        tasks.push(tokio::spawn(async move {
-            blobs
-                .put(&format!("messages/{i}.eml"), bytes_of(1000 + i as usize, i))
-                .await
-        }));
+        tasks.push(tokio::spawn(async move { blobs.put(&format!("messages/{i}.eml"), bytes_of(1000 + i as usize, i)).await }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
@@ -193,36 +150,11 @@ pub async fn concurrent_puts_all_land(blobs: Arc<dyn BlobStore>) {
 /// Keys that could escape the store's root or prefix, or are not plain ASCII paths, are
 /// refused with `InvalidInput` by every operation.
 pub async fn invalid_keys_are_refused(blobs: Arc<dyn BlobStore>) {
-    for bad in [
-        "",
-        "../x",
-        "/etc/passwd",
-        "a//b",
-        "a/../../b",
-        "./a",
-        "a/",
-        "a b",
-        "é",
-        "a\\b",
-        "a?b",
-        "a%2F",
-    ] {
+    for bad in ["", "../x", "/etc/passwd", "a//b", "a/../../b", "./a", "a/", "a b", "é", "a\\b", "a?b", "a%2F"] {
         let put = blobs.put(bad, Bytes::from_static(b"x")).await.unwrap_err();
-        assert_eq!(
-            put.kind(),
-            io::ErrorKind::InvalidInput,
-            "put {bad:?}: {put}"
-        );
-        assert_eq!(
-            blobs.get(bad).await.unwrap_err().kind(),
-            io::ErrorKind::InvalidInput,
-            "get {bad:?}"
-        );
-        assert_eq!(
-            blobs.delete(bad).await.unwrap_err().kind(),
-            io::ErrorKind::InvalidInput,
-            "delete {bad:?}"
-        );
+        assert_eq!(put.kind(), io::ErrorKind::InvalidInput, "put {bad:?}: {put}");
+        assert_eq!(blobs.get(bad).await.unwrap_err().kind(), io::ErrorKind::InvalidInput, "get {bad:?}");
+        assert_eq!(blobs.delete(bad).await.unwrap_err().kind(), io::ErrorKind::InvalidInput, "delete {bad:?}");
     }
 }
 
@@ -230,12 +162,6 @@ pub async fn invalid_keys_are_refused(blobs: Arc<dyn BlobStore>) {
 pub async fn the_store_checks_usable(blobs: Arc<dyn BlobStore>) {
     blobs.check().await.unwrap();
     blobs.check().await.unwrap();
-    blobs
-        .put("messages/after-check.eml", Bytes::from_static(b"ok"))
-        .await
-        .unwrap();
-    assert_eq!(
-        &blobs.get("messages/after-check.eml").await.unwrap()[..],
-        b"ok"
-    );
+    blobs.put("messages/after-check.eml", Bytes::from_static(b"ok")).await.unwrap();
+    assert_eq!(&blobs.get("messages/after-check.eml").await.unwrap()[..], b"ok");
 }
