@@ -283,6 +283,10 @@ pub struct HttpConfig {
     /// The URL clients use to reach this server (behind a proxy: its public address); empty
     /// means `http://<addr>`. Used in links inside webhook payloads.
     pub public_url: String,
+    /// `Host` header values the MCP endpoint (`/mcp`) accepts besides `localhost`,
+    /// `127.0.0.1`, `::1`, the host of `public_url` and the listen address: `host` or
+    /// `host:port`; `"*"` accepts any host. Other hosts get 403 (DNS rebinding protection).
+    pub mcp_allowed_hosts: Vec<String>,
 }
 
 /// Message limits.
@@ -318,7 +322,12 @@ impl Default for Config {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { addr: "127.0.0.1:8025".into(), max_body_bytes: 35 * 1024 * 1024, public_url: String::new() }
+        Self {
+            addr: "127.0.0.1:8025".into(),
+            max_body_bytes: 35 * 1024 * 1024,
+            public_url: String::new(),
+            mcp_allowed_hosts: Vec::new(),
+        }
     }
 }
 
@@ -382,6 +391,10 @@ max_body_bytes = 36700160
 # The URL clients reach this server at (behind a proxy, its public address); empty means
 # http://<addr>. Used in links inside trimmed webhook payloads.
 public_url = ""
+# Host header values the MCP endpoint /mcp accepts besides localhost, 127.0.0.1, ::1, the
+# host of public_url and the listen address ("host" or "host:port"; "*" accepts any host).
+# Other hosts get 403, which stops DNS rebinding attacks from a browser.
+mcp_allowed_hosts = []
 
 [smtp]
 # Inbound SMTP. Port 0 picks a free port; an empty address disables the listener.

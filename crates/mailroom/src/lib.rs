@@ -4,4 +4,5 @@
 
 pub mod config;
 pub mod glue;
+pub mod mcp;
 pub mod server;

@@ -160,7 +160,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         llm: llm_client(&config)?,
     };
     let mut http_rx = rx.clone();
-    let app = mailroom_api::router(state);
+    let mcp = crate::mcp::router(state.clone(), &config, http_addr, rx.clone())?;
+    let app = mailroom_api::router(state).merge(mcp);
     tasks.push(tokio::spawn(async move {
         let stop = async move {
             let _ = http_rx.wait_for(|s| *s).await;

@@ -10,6 +10,7 @@ mod domains;
 mod events;
 mod keys;
 mod mailboxes;
+mod mcp;
 mod messages;
 mod queue;
 mod sites;
@@ -90,6 +91,9 @@ pub enum ClientCommand {
     /// List, add and remove addresses that must not be mailed.
     #[command(subcommand)]
     Suppressions(SuppressionsCommand),
+    /// Serve the MCP tools over stdio for an MCP client (Claude Desktop, Cursor, …), acting
+    /// on the server at --url with --api-key.
+    Mcp,
 }
 
 impl ClientCommand {
@@ -106,6 +110,7 @@ impl ClientCommand {
             ClientCommand::Domains(_) => "domains",
             ClientCommand::Queue(_) => "queue",
             ClientCommand::Suppressions(_) => "suppressions",
+            ClientCommand::Mcp => "mcp",
         }
     }
 }
@@ -153,6 +158,7 @@ async fn execute(url: &str, args: ClientArgs, cmd: ClientCommand) -> anyhow::Res
         ClientCommand::Domains(c) => domains::run(&ctx, c).await,
         ClientCommand::Queue(c) => queue::run(&ctx, c).await,
         ClientCommand::Suppressions(c) => suppressions::run(&ctx, c).await,
+        ClientCommand::Mcp => mcp::run(ctx.client).await,
     }
 }
 
