@@ -1041,6 +1041,7 @@ mod tests {
             unread: Some(true),
             since: Some("2026-01-01T00:00:00+01:00".into()),
             label: Some("a b".into()),
+            q: Some("alice@example.com \"late\" & more".into()),
             cursor: Some("c/1=".into()),
             limit: Some(10),
         };
@@ -1048,7 +1049,8 @@ mod tests {
         assert_eq!(
             req.url().query().unwrap(),
             format!(
-                "direction=inbound&thread_id={thread}&unread=true&since=2026-01-01T00%3A00%3A00%2B01%3A00&label=a+b&cursor=c%2F1%3D&limit=10"
+                "direction=inbound&thread_id={thread}&unread=true&since=2026-01-01T00%3A00%3A00%2B01%3A00&label=a+b\
+                 &q=alice%40example.com+%22late%22+%26+more&cursor=c%2F1%3D&limit=10"
             )
         );
     }

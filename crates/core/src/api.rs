@@ -276,6 +276,11 @@ pub struct MessageQuery {
     /// Only messages carrying this label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Full-text search of the subject, text body, sender and recipients (1-500 characters):
+    /// every word must appear, punctuation splits words (so `alice@example.com` matches that
+    /// address), the last word matches as a prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
     /// The `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,

@@ -13,6 +13,7 @@ use mailroom_core::api::{AttachmentInput, ForwardRequest, MessageQuery, ReplyReq
 use mailroom_core::event_types::*;
 use mailroom_core::mime::{self, OutgoingAttachment, OutgoingMessage, ParsedMessage};
 use mailroom_core::*;
+use mailroom_store::search::MAX_QUERY_CHARS;
 use mailroom_store::{MessageFilter, NewEvent, NewMessage, RecipientUpdate, StoreError};
 
 /// A validated message listing request.
@@ -43,6 +44,14 @@ impl ListMessages {
             .map(|c| c.parse::<MessageId>())
             .transpose()
             .map_err(|_| EngineError::invalid("invalid_cursor", "`cursor` is not a cursor this server returned"))?;
+        let search = match q.q.as_deref().map(str::trim) {
+            None => None,
+            Some("") => return Err(EngineError::invalid("invalid_query", "`q` is empty; give the words to search for, or leave `q` out")),
+            Some(s) if s.chars().count() > MAX_QUERY_CHARS => {
+                return Err(EngineError::invalid("invalid_query", format!("`q` is longer than {MAX_QUERY_CHARS} characters")));
+            }
+            Some(s) => Some(s.to_string()),
+        };
         Ok(Self {
             filter: MessageFilter {
                 direction,
@@ -50,6 +59,7 @@ impl ListMessages {
                 unread: q.unread,
                 since,
                 label: q.label.clone(),
+                q: search,
                 before,
                 limit: page_limit(q.limit)?,
             },

@@ -457,3 +457,41 @@ pub(crate) fn merge_participants(into: &mut Vec<EmailAddress>, new: impl IntoIte
         }
     }
 }
+
+/// Renders a search query for `to_tsquery('simple', $1)`: each term a phrase of quoted tokens
+/// (`'a' <-> 'b'`), the terms joined with `&`, the last token a prefix (`:*`). Quoted tokens
+/// are never read as operators; they hold letters and digits only, and quotes and
+/// backslashes are escaped all the same.
+pub(crate) fn tsquery(query: &mailroom_store::SearchQuery) -> String {
+    let terms = query.terms();
+    let phrases: Vec<String> = terms
+        .iter()
+        .enumerate()
+        .map(|(i, tokens)| {
+            let quoted: Vec<String> = tokens
+                .iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    let token = format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''"));
+                    if i + 1 == terms.len() && j + 1 == tokens.len() { format!("{token}:*") } else { token }
+                })
+                .collect();
+            format!("({})", quoted.join(" <-> "))
+        })
+        .collect();
+    phrases.join(" & ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_queries_become_quoted_tsquery_phrases() {
+        let tsq = |q: &str| tsquery(&mailroom_store::SearchQuery::parse(q));
+        assert_eq!(tsq("invoice"), "('invoice':*)");
+        assert_eq!(tsq("Alice@Example.com march"), "('alice' <-> 'example' <-> 'com') & ('march':*)");
+        assert_eq!(tsq("a | !b & c:* 'd'"), "('a') & ('b') & ('c') & ('d':*)");
+        assert_eq!(tsq("***"), "");
+    }
+}

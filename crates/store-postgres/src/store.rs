@@ -428,6 +428,13 @@ impl Store for PgStore {
         if let Some(label) = &filter.label {
             q.push(" AND m.labels ? ").push_bind(label);
         }
+        if let Some(text) = &filter.q {
+            let search = SearchQuery::parse(text);
+            if search.is_empty() {
+                return Ok(Vec::new());
+            }
+            q.push(" AND m.search @@ to_tsquery('simple', ").push_bind(codec::tsquery(&search)).push(")");
+        }
         if let Some(before) = filter.before {
             q.push(" AND m.id < ").push_bind(before.as_uuid());
         }

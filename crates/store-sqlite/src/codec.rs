@@ -500,9 +500,39 @@ pub(crate) fn merge_participants(into: &mut Vec<EmailAddress>, new: impl IntoIte
     }
 }
 
+/// Renders a search query as an FTS5 expression for `message_search MATCH ?`: each term a
+/// quoted phrase (FTS5 reads nothing inside quotes as syntax, so `OR`, `NEAR(`, `*` and `-`
+/// are only text), the terms joined with `AND`, the last phrase's last token a prefix
+/// (`"…" *`). Tokens hold letters and digits only; quotes are doubled all the same.
+pub(crate) fn fts5_query(query: &mailroom_store::SearchQuery) -> String {
+    let terms = query.terms();
+    let mut out = String::new();
+    for (i, tokens) in terms.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" AND ");
+        }
+        out.push('"');
+        out.push_str(&tokens.join(" ").replace('"', "\"\""));
+        out.push('"');
+        if i + 1 == terms.len() {
+            out.push_str(" *");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_queries_become_quoted_fts5_phrases() {
+        let fts = |q: &str| fts5_query(&mailroom_store::SearchQuery::parse(q));
+        assert_eq!(fts("invoice"), "\"invoice\" *");
+        assert_eq!(fts("Alice@Example.com march"), "\"alice example com\" AND \"march\" *");
+        assert_eq!(fts("a OR NEAR(b \"c\" -d*"), "\"a\" AND \"or\" AND \"near b\" AND \"c\" AND \"d\" *");
+        assert_eq!(fts("***"), "");
+    }
 
     #[test]
     fn names_constraints_like_postgres() {

@@ -336,6 +336,18 @@ impl Store for SqliteStore {
         if let Some(label) = &filter.label {
             q.push(" AND EXISTS (SELECT 1 FROM json_each(m.labels) l WHERE l.value = ").push_bind(label).push(")");
         }
+        if let Some(text) = &filter.q {
+            let search = SearchQuery::parse(text);
+            if search.is_empty() {
+                return Ok(Vec::new());
+            }
+            q.push(
+                " AND m.id IN (SELECT s.message_id FROM message_search \
+                 JOIN message_search_ids s ON s.docid = message_search.rowid WHERE message_search MATCH ",
+            )
+            .push_bind(codec::fts5_query(&search))
+            .push(")");
+        }
         if let Some(before) = filter.before {
             q.push(" AND m.id < ").push_bind(before.as_uuid());
         }

@@ -13,10 +13,12 @@
 #![warn(missing_docs)]
 
 pub mod blob;
+pub mod search;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use blob::{BlobStore, LocalBlobStore, TieredBlobStore};
+pub use search::SearchQuery;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -97,6 +99,11 @@ pub struct MessageFilter {
     pub since: Option<DateTime<Utc>>,
     /// Only messages carrying this label.
     pub label: Option<String>,
+    /// Only messages matching this full-text query in their subject, text body, sender or
+    /// recipients (To and Cc), read as [`SearchQuery::parse`] says: every word must appear,
+    /// punctuation splits words, the last word may be a prefix. A query without letters or
+    /// digits matches nothing. The backend's full-text index answers it.
+    pub q: Option<String>,
     /// Only messages with an id lower than this one (the page cursor).
     pub before: Option<MessageId>,
     /// At most this many.

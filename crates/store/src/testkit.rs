@@ -114,6 +114,11 @@ macro_rules! conformance_tests {
             timestamps_keep_microseconds,
             list_messages_filters,
             list_messages_paginates,
+            search_matches_subject_body_and_addresses,
+            search_never_errors_on_tricky_input,
+            search_stays_in_its_mailbox,
+            search_follows_inserts_and_deletes,
+            search_combines_with_filters_and_paginates,
             find_message_by_message_id_and_direction,
             find_thread_by_message_ids_picks_newest,
             duplicate_message_id_conflicts_and_rolls_back,
@@ -191,6 +196,9 @@ macro_rules! __conformance_cases {
         }
     };
 }
+
+mod search;
+pub use search::*;
 
 // --- fixtures --------------------------------------------------------------------------------
 

@@ -171,6 +171,10 @@ pub struct ListArgs {
     /// Only messages stored at or after this RFC 3339 time, e.g. 2026-01-31T09:00:00Z.
     #[arg(long, value_name = "TIME", value_parser = parse_since)]
     since: Option<String>,
+    /// Only messages whose subject, text, sender or recipients hold every word of this
+    /// full-text search, e.g. "invoice alice@example.com".
+    #[arg(long, value_name = "WORDS")]
+    search: Option<String>,
     /// How many to show, 1-100 [server default: 50].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
     limit: Option<u32>,
@@ -265,6 +269,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
                 },
                 since: args.since,
                 label: args.label,
+                q: args.search,
                 cursor: args.cursor,
                 limit: args.limit,
             };
