@@ -2,8 +2,8 @@
 //!
 //! [`Store`] holds every record (sites, keys, mailboxes, messages, threads, the event log,
 //! idempotency keys); [`BlobStore`] holds the bytes (raw messages and attachments). The
-//! engine only ever talks to these traits, so SQLite and PostgreSQL (and later S3) are
-//! interchangeable, and the one conformance suite in [`testkit`] (feature `testkit`) checks
+//! engine only ever talks to these traits, so SQLite and PostgreSQL (and, for blobs, files and
+//! S3) are interchangeable, and the conformance suites in [`testkit`] (feature `testkit`) check
 //! that every backend behaves the same.
 //!
 //! Tenant isolation is not the store's job: `get_*` methods fetch by id whatever the site,
@@ -398,8 +398,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_event(&self, cursor: i64) -> StoreResult<Option<Event>>;
 
     /// Returns a receiver whose value changes after every commit on this store that appended
-    /// events. SSE streams, long-poll waits and the webhook fan-out wake on it and then read
-    /// the log from their own cursor: the log is the truth, the signal only a wake-up.
+    /// events — and, where several nodes share the database (PostgreSQL), soon after other
+    /// nodes' commits too. SSE streams, long-poll waits and the webhook fan-out wake on it and
+    /// then read the log from their own cursor: the log is the truth, the signal only a wake-up.
     fn event_signal(&self) -> tokio::sync::watch::Receiver<u64>;
 
     // --- agent tools: contacts, team members, settings, secrets, configs, runs, sends -------
