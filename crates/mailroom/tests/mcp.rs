@@ -219,6 +219,11 @@ async fn conversation(mcp: &McpClient, rest: &mailroom_client::Client, tag: &str
     assert_eq!(full["attachments"][0]["filename"], "order.csv");
     assert_eq!(full["attachments"][0]["text"], "sku,qty\nA-1,3\n");
 
+    let found = ok(mcp, "search_messages", json!({"mailbox_id": bob["id"], "query": "order sheet"})).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["items"][0]["id"], received_id.as_str());
+    let none = ok(mcp, "search_messages", json!({"mailbox_id": bob["id"], "query": "invoice"})).await;
+    assert!(none["items"].as_array().unwrap().is_empty(), "{none}");
     let unread =
         ok(mcp, "search_messages", json!({"mailbox_id": bob["id"], "unread": true, "direction": "inbound"})).await;
     assert_eq!(unread["items"].as_array().unwrap().len(), 1, "{unread}");

@@ -111,6 +111,10 @@ struct SearchMessagesArgs {
     /// The mailbox's id.
     #[schemars(extend("format" = "uuid"))]
     mailbox_id: String,
+    /// Words to find in the subject, text body, sender and recipients: every word must appear;
+    /// the last one also matches as a prefix. Leave it out to list messages by the filters alone.
+    #[serde(default)]
+    query: Option<String>,
     /// Only messages received (`inbound`) or sent (`outbound`).
     #[serde(default)]
     direction: Option<DirectionArg>,
@@ -443,8 +447,9 @@ fn build_static_tools() -> Vec<Tool> {
             "search_messages",
             "Search messages",
             Effect::Read,
-            "Lists messages of a mailbox, newest first, filtered by direction, unread state, label and \
-             date. Returns short summaries; read one in full with get_message.",
+            "Finds messages of a mailbox, newest first, by words in their subject, body and addresses \
+             (`query`) and by direction, unread state, label and date. Returns short summaries; read \
+             one in full with get_message.",
         ),
         tool::<SendMessageArgs>(
             "send_message",
@@ -669,13 +674,18 @@ async fn search_messages(client: &Client, a: SearchMessagesArgs) -> Result<Succe
         unread: a.unread,
         label: a.label,
         since: a.since,
+        q: a.query.clone().filter(|q| !q.trim().is_empty()),
         cursor: a.cursor,
         limit: Some(a.limit.unwrap_or(20)),
         ..MessageQuery::default()
     };
     let page = client.list_messages(mailbox, &query).await?;
     let items: Vec<MessageSummary> = page.items.iter().map(MessageSummary::of).collect();
-    let summary = format!("{}.{}", plural(items.len(), "message", "messages"), more(&page.next_cursor));
+    let what = match a.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => format!(" matching \"{q}\""),
+        None => String::new(),
+    };
+    let summary = format!("{}{what}.{}", plural(items.len(), "message", "messages"), more(&page.next_cursor));
     Ok(Success::new(summary, Page { items, next_cursor: page.next_cursor }))
 }
 
