@@ -1398,30 +1398,36 @@ impl Store for PgStore {
     // --- agent tools: sent emails -----------------------------------------------------------
 
     async fn insert_sent_email(&self, sent: &SentEmail) -> StoreResult<()> {
-        let s = sent;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO sent_emails (id, site_id, recipient, contact_id, tool, provider, external_message_id, message_id, \
-             subject, content_hash, simhash, template, context, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        insert_sent(&mut tx, sent).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn reserve_sent_email(&self, sent: &SentEmail, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<SentEmail>> {
+        let recipient = sent.recipient.trim().to_lowercase();
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // One lock per site and recipient, held to the commit: reservations for a recipient are
+        // serialised across every node, others run in parallel.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+            .bind(format!("sent_emails:{}:{recipient}", sent.site_id))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let rows = sqlx::query(
+            "SELECT * FROM sent_emails WHERE site_id = $1 AND recipient = $2 AND created_at >= $3 \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
         )
-        .bind(s.id.as_uuid())
-        .bind(s.site_id.as_uuid())
-        .bind(s.recipient.trim().to_lowercase())
-        .bind(s.contact_id.map(|c| c.as_uuid()))
-        .bind(&s.tool)
-        .bind(&s.provider)
-        .bind(&s.external_message_id)
-        .bind(s.message_id.map(|m| m.as_uuid()))
-        .bind(&s.subject)
-        .bind(&s.content_hash)
-        .bind(&s.simhash)
-        .bind(&s.template)
-        .bind(to_json(&s.context)?)
-        .bind(trunc(s.created_at))
-        .execute(&mut *tx)
+        .bind(sent.site_id.as_uuid())
+        .bind(&recipient)
+        .bind(trunc(since))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        let earlier = rows.iter().map(codec::sent_email).collect::<StoreResult<Vec<_>>>()?;
+        insert_sent(&mut tx, sent).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(earlier)
     }
 
     async fn list_sent_emails(&self, site: SiteId, recipient: &str, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<SentEmail>> {
@@ -1752,4 +1758,30 @@ async fn unreferenced(conn: &mut PgConnection, keys: Vec<String>) -> StoreResult
     .map_err(db_err)?;
     let referenced = rows.iter().map(|r| col::<String>(r, "k")).collect::<StoreResult<HashSet<_>>>()?;
     Ok(keys.into_iter().filter(|k| !referenced.contains(k)).collect())
+}
+
+/// Inserts a `sent_emails` row.
+async fn insert_sent(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, s: &SentEmail) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sent_emails (id, site_id, recipient, contact_id, tool, provider, external_message_id, message_id, \
+         subject, content_hash, simhash, template, context, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(s.id.as_uuid())
+    .bind(s.site_id.as_uuid())
+    .bind(s.recipient.trim().to_lowercase())
+    .bind(s.contact_id.map(|c| c.as_uuid()))
+    .bind(&s.tool)
+    .bind(&s.provider)
+    .bind(&s.external_message_id)
+    .bind(s.message_id.map(|m| m.as_uuid()))
+    .bind(&s.subject)
+    .bind(&s.content_hash)
+    .bind(&s.simhash)
+    .bind(&s.template)
+    .bind(to_json(&s.context)?)
+    .bind(trunc(s.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }

@@ -1336,30 +1336,29 @@ impl Store for SqliteStore {
     // --- agent tools: sent emails -----------------------------------------------------------
 
     async fn insert_sent_email(&self, sent: &SentEmail) -> StoreResult<()> {
-        let s = sent;
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO sent_emails (id, site_id, recipient, contact_id, tool, provider, external_message_id, message_id, \
-             subject, content_hash, simhash, template, context, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        insert_sent(&mut tx, sent).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn reserve_sent_email(&self, sent: &SentEmail, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<SentEmail>> {
+        // BEGIN IMMEDIATE holds the database's one write lock: reservations are serialised.
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT * FROM sent_emails WHERE site_id = ? AND recipient = ? AND created_at >= ? \
+             ORDER BY created_at DESC, id DESC LIMIT ?",
         )
-        .bind(s.id.as_uuid())
-        .bind(s.site_id.as_uuid())
-        .bind(s.recipient.trim().to_lowercase())
-        .bind(s.contact_id.map(|c| c.as_uuid()))
-        .bind(&s.tool)
-        .bind(&s.provider)
-        .bind(&s.external_message_id)
-        .bind(s.message_id.map(|m| m.as_uuid()))
-        .bind(&s.subject)
-        .bind(&s.content_hash)
-        .bind(&s.simhash)
-        .bind(&s.template)
-        .bind(to_json(&s.context)?)
-        .bind(ts(s.created_at))
-        .execute(&mut *tx)
+        .bind(sent.site_id.as_uuid())
+        .bind(sent.recipient.trim().to_lowercase())
+        .bind(ts(since))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        let earlier = rows.iter().map(codec::sent_email).collect::<StoreResult<Vec<_>>>()?;
+        insert_sent(&mut tx, sent).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(earlier)
     }
 
     async fn list_sent_emails(&self, site: SiteId, recipient: &str, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<SentEmail>> {
@@ -1819,4 +1818,30 @@ pub(crate) async fn insert_message_on(tx: &mut SqliteConnection, new: &NewMessag
         .map_err(db_err)?;
     }
     append(tx, events).await
+}
+
+/// Inserts a `sent_emails` row.
+async fn insert_sent(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, s: &SentEmail) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sent_emails (id, site_id, recipient, contact_id, tool, provider, external_message_id, message_id, \
+         subject, content_hash, simhash, template, context, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.id.as_uuid())
+    .bind(s.site_id.as_uuid())
+    .bind(s.recipient.trim().to_lowercase())
+    .bind(s.contact_id.map(|c| c.as_uuid()))
+    .bind(&s.tool)
+    .bind(&s.provider)
+    .bind(&s.external_message_id)
+    .bind(s.message_id.map(|m| m.as_uuid()))
+    .bind(&s.subject)
+    .bind(&s.content_hash)
+    .bind(&s.simhash)
+    .bind(&s.template)
+    .bind(to_json(&s.context)?)
+    .bind(ts(s.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }

@@ -483,6 +483,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_contact_sends(&self, contact: ContactId, limit: u32) -> StoreResult<Vec<SentEmail>>;
     /// Returns the site's sent email with this provider and external message id.
     async fn find_sent_email(&self, site: SiteId, provider: &str, external_message_id: &str) -> StoreResult<Option<SentEmail>>;
+    /// Records `sent` (a reservation made before sending) and returns the site's earlier emails
+    /// to the same recipient since `since`, newest first, at most `limit` — atomically per
+    /// recipient: of two concurrent reservations for one recipient (on any nodes), the later
+    /// one always sees the earlier one.
+    async fn reserve_sent_email(&self, sent: &SentEmail, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<SentEmail>>;
     /// Completes a sent email recorded before its send (a reservation): sets the provider, its
     /// external message id and the stored message. Returns whether the record exists.
     async fn complete_sent_email(&self, id: SentEmailId, provider: &str, external_message_id: &str, message: Option<MessageId>) -> StoreResult<bool>;

@@ -3284,6 +3284,30 @@ pub async fn sent_email_reservations_complete_or_vanish(store: Arc<dyn Store>) {
     assert!(!store.complete_sent_email(abandoned.id, "smtp", "<y@acme.test>", None).await.unwrap());
     let left = store.list_sent_emails(a.id, "bob@y.test", now() - Duration::days(1), 10).await.unwrap();
     assert_eq!(sent_ids(&left), vec![reserved.id]);
+
+    // A reservation returns what was recorded before it, and is itself recorded.
+    let next = sent_email_value(a.id, "BOB@y.test", "pending", "r-3", now());
+    let earlier = store.reserve_sent_email(&next, now() - Duration::days(1), 10).await.unwrap();
+    assert_eq!(sent_ids(&earlier), vec![reserved.id]);
+    let after = store.reserve_sent_email(&sent_email_value(a.id, "bob@y.test", "pending", "r-4", now()), now() - Duration::days(1), 10).await.unwrap();
+    assert_eq!(after.len(), 2, "the previous reservation is seen");
+
+    // Concurrent reservations for one recipient: each sees every one recorded before it, so
+    // exactly one saw none of the others.
+    let c = sent_email_value(a.id, "carol@y.test", "pending", "c-0", now());
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let s = SentEmail { id: SentEmailId::new(), external_message_id: format!("c-{i}"), ..c.clone() };
+            tokio::spawn(async move { store.reserve_sent_email(&s, now() - Duration::days(1), 100).await.unwrap().len() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort();
+    assert_eq!(seen, (0..8).collect::<Vec<_>>(), "the reservations form one order");
 }
 
 /// `list_sent_emails` returns the site's emails to one recipient (ignoring case) sent at or

@@ -267,7 +267,7 @@ pub async fn deliver(
     if dry_run {
         return send(engine, site, settings, mailbox, mailbox_problem, email, true, checks).await.map(|(d, _)| d);
     }
-    // Recorded before it is sent, then checked against what was recorded before it: of two
+    // Recorded before it is sent, and checked against what was recorded before it: of two
     // concurrent sends of one email (on any nodes) exactly one goes out.
     let reservation = reserve(engine, site, email, origin, policy, checks).await?;
     match send(engine, site, settings, mailbox, mailbox_problem, email, false, checks).await {
@@ -294,7 +294,8 @@ pub async fn deliver(
 }
 
 /// Records `email` as sent (provider `pending`) and re-applies the rate limit and the duplicate
-/// rule against the emails recorded before it; a blocked reservation is removed again.
+/// rule against the emails recorded before it (read in the same atomic step); a blocked
+/// reservation is removed again.
 async fn reserve(engine: &Engine, site: SiteId, email: &Email, origin: &Origin, policy: &Policy, checks: &mut Vec<Value>) -> Result<SentEmailId, ChannelError> {
     let fp = dedupe::fingerprint(&origin.fingerprint_subject, &origin.fingerprint_body);
     let id = SentEmailId::new();
@@ -316,15 +317,10 @@ async fn reserve(engine: &Engine, site: SiteId, email: &Email, origin: &Origin, 
         created_at: now,
     };
     let internal = |e: mailroom_store::StoreError| ChannelError::Internal(format!("the send could not be recorded: {e}"));
-    engine.store().insert_sent_email(&sent).await.map_err(internal)?;
     let since = now - policy.duplicates.window.max(chrono::Duration::days(1));
-    let earlier: Vec<SentEmail> = match engine.store().list_sent_emails(site, &sent.recipient, since, 1000).await {
-        Ok(all) => all.into_iter().filter(|e| e.id < id).collect(),
-        Err(e) => {
-            let _ = engine.store().delete_sent_email(id).await;
-            return Err(internal(e));
-        }
-    };
+    // Atomic per recipient: the earlier emails are read and this one recorded under one lock,
+    // so of two concurrent reservations the later always sees the earlier.
+    let earlier = engine.store().reserve_sent_email(&sent, since, 1000).await.map_err(internal)?;
     let day = now - chrono::Duration::days(1);
     let blocked = match policy.per_recipient_per_day {
         Some(limit) if earlier.iter().filter(|e| e.created_at >= day).count() >= limit as usize => {
