@@ -141,7 +141,10 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn check(&self) -> io::Result<()> {
-        let probe = self.root.join("tmp").join(".probe");
+        // A name of its own: several nodes may share the directory and start at once.
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let probe = self.root.join("tmp").join(format!(".probe-{}-{n}", std::process::id()));
         tokio::fs::write(&probe, b"ok").await?;
         tokio::fs::remove_file(&probe).await
     }
@@ -218,6 +221,17 @@ mod tests {
             assert_eq!(s.get(&format!("messages/{i}.eml")).await.unwrap(), Bytes::from(vec![i as u8; 100]));
         }
         assert_eq!(s.put("messages/0.eml", Bytes::new()).await.unwrap_err().kind(), io::ErrorKind::AlreadyExists, "keys are never overwritten");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_checks_on_one_directory_all_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (LocalBlobStore::open(dir.path()).unwrap(), LocalBlobStore::open(dir.path()).unwrap());
+        let checks: Vec<_> =
+            (0..32).map(|i| if i % 2 == 0 { a.clone() } else { b.clone() }).map(|s| tokio::spawn(async move { s.check().await })).collect();
+        for c in checks {
+            c.await.unwrap().unwrap();
+        }
     }
 
     #[tokio::test]
