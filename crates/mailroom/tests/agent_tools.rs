@@ -582,9 +582,7 @@ async fn concurrent_duplicates_send_exactly_once_on_one_node_and_across_nodes() 
     let f = fixture(&app, "alpha").await;
     exactly_one_sent(&race(std::slice::from_ref(&f.a), &f.contact, 12).await);
 
-    let Some(db) = common::pg::TestDatabase::create("the cross-node duplicate race").await else { return };
-    let url = db.url.clone();
-    let outcome = tokio::spawn(async move {
+    common::pg::with_database("the cross-node duplicate race", |url| async move {
         let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let mut config = test_config(dir_a.path().to_path_buf());
         config.database_url = url.clone();
@@ -600,8 +598,4 @@ async fn concurrent_duplicates_send_exactly_once_on_one_node_and_across_nodes() 
         node_b.server.unwrap().shutdown().await;
     })
     .await;
-    db.drop_now().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::pg::TestDatabase;
+use common::pg::with_database;
 use common::*;
 use mailroom_client::{Client, Method};
 use serde_json::{Value, json};
@@ -30,9 +30,7 @@ async fn post(c: &Client, path: &str, body: Value, headers: &[(&str, &str)]) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn creates_replays_and_waits_hold_across_two_nodes() {
-    let Some(db) = TestDatabase::create("the two-node API test").await else { return };
-    let url = db.url.clone();
-    let outcome = tokio::spawn(async move {
+    with_database("the two-node API test", |url| async move {
         let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (node_a, node_b) = two_nodes(&url, &dirs).await;
         let (_, key) = node_a.site_key("alpha").await;
@@ -95,8 +93,4 @@ async fn creates_replays_and_waits_hold_across_two_nodes() {
         node_b.server.unwrap().shutdown().await;
     })
     .await;
-    db.drop_now().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }

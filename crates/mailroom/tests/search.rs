@@ -18,33 +18,15 @@ async fn search_on_sqlite() {
 
 #[tokio::test]
 async fn search_on_postgresql() {
-    let Ok(base) = std::env::var("MAILROOM_TEST_POSTGRES_URL") else {
-        eprintln!("SKIPPED: MAILROOM_TEST_POSTGRES_URL is not set; the search test on PostgreSQL did not run");
-        return;
-    };
-    use sqlx::Connection;
-    let name = format!("mailroom_test_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(&base).await.expect("PostgreSQL reachable");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let (server, query) = match base.split_once('?') {
-        Some((u, q)) => (u.to_string(), format!("?{q}")),
-        None => (base.clone(), String::new()),
-    };
-    let scheme_end = server.find("://").map(|i| i + 3).unwrap_or(0);
-    let server = server[scheme_end..].find('/').map(|i| server[..scheme_end + i].to_string()).unwrap_or(server);
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path().to_path_buf());
-    config.database_url = format!("{server}/{name}{query}");
-    let outcome = tokio::spawn(async move {
+    common::pg::with_database("the search test", |url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path().to_path_buf());
+        config.database_url = url;
         let app = start(config).await;
         search_scenario(&app).await;
         app.server.unwrap().shutdown().await;
     })
     .await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 async fn find(c: &Client, mailbox: MailboxId, q: MessageQuery) -> Vec<String> {

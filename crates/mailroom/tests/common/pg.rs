@@ -38,3 +38,19 @@ impl TestDatabase {
         }
     }
 }
+
+/// Runs `test` with the URL of a fresh database, then drops the database — also when `test`
+/// panics (the panic is passed on). Without `MAILROOM_TEST_POSTGRES_URL`, says loudly that
+/// `what` is skipped and returns.
+pub async fn with_database<F, Fut>(what: &str, test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = TestDatabase::create(what).await else { return };
+    let outcome = tokio::spawn(test(db.url.clone())).await;
+    db.drop_now().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
