@@ -5,20 +5,10 @@
 mod common;
 
 use common::*;
-use mailroom_client::{Client, Method};
+use mailroom_client::Method;
 use mailroom_core::agent::{SentEmail, ToolRun};
 use mailroom_core::{ContactId, SentEmailId, SiteId, ToolRunId};
 use serde_json::{Value, json};
-
-async fn call(c: &Client, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let r = c.raw_request(method, path, body, &[]).await.unwrap();
-    let v = if r.body.is_empty() { Value::Null } else { r.json().unwrap_or_else(|_| panic!("not JSON: {}", r.text())) };
-    (r.status, v)
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contacts_upsert_consent_history_and_validation() {
@@ -83,9 +73,9 @@ async fn contacts_upsert_consent_history_and_validation() {
     let (s, p) = call(&a, Method::PATCH, &format!("/v1/contacts/{id}"), Some(json!({"name": "Ada L.", "email_subscribed": null}))).await;
     assert_eq!((s, p["name"].as_str(), &p["email_subscribed"]), (200, Some("Ada L."), &Value::Null));
     let (s, e) = call(&a, Method::PATCH, &format!("/v1/contacts/{other_id}"), Some(json!({"external_id": "crm-1"}))).await;
-    assert_eq!((s, code(&e)), (409, "contact_external_id_taken"), "{e}");
+    assert_eq!((s, error_code(&e)), (409, "contact_external_id_taken"), "{e}");
     let (s, e) = call(&a, Method::PATCH, &format!("/v1/contacts/{other_id}"), Some(json!({"email": "ADA@example.test"}))).await;
-    assert_eq!((s, code(&e)), (409, "contact_email_taken"), "{e}");
+    assert_eq!((s, error_code(&e)), (409, "contact_email_taken"), "{e}");
 
     // Validation.
     for (body, status, want) in [
@@ -96,10 +86,10 @@ async fn contacts_upsert_consent_history_and_validation() {
         (json!({"email": "x@y.test", "email_subscribed": "yes"}), 422, "invalid_request"),
     ] {
         let (s, e) = call(&a, Method::POST, "/v1/contacts", Some(body.clone())).await;
-        assert_eq!((s, code(&e)), (status, want), "{body}: {e}");
+        assert_eq!((s, error_code(&e)), (status, want), "{body}: {e}");
     }
     let (s, e) = call(&a, Method::POST, &format!("/v1/contacts/{id}/consent"), Some(json!({}))).await;
-    assert_eq!((s, code(&e)), (422, "invalid_request"));
+    assert_eq!((s, error_code(&e)), (422, "invalid_request"));
 
     // Listing, newest first, with a cursor.
     let (s, page) = call(&a, Method::GET, "/v1/contacts?limit=1", None).await;
@@ -118,7 +108,7 @@ async fn contacts_upsert_consent_history_and_validation() {
         (Method::POST, format!("/v1/contacts/{id}/consent"), Some(json!({"granted": false}))),
     ] {
         let (s, e) = call(&b, m.clone(), &path, body).await;
-        assert_eq!((s, code(&e)), (404, "not_found"), "{m} {path}");
+        assert_eq!((s, error_code(&e)), (404, "not_found"), "{m} {path}");
     }
     let (_, listed) = call(&b, Method::GET, "/v1/contacts", None).await;
     assert_eq!(listed["items"], json!([]));
@@ -149,21 +139,21 @@ async fn team_members_belong_to_their_mailbox_site() {
     let (s, c) = call(&a, Method::POST, "/v1/contacts", Some(json!({"email": "lead@x.test", "owner_team_member_id": id}))).await;
     assert_eq!((s, c["owner_team_member_id"].as_str()), (201, Some(id.as_str())));
     let (s, e) = call(&b, Method::POST, "/v1/contacts", Some(json!({"email": "lead@x.test", "owner_team_member_id": id}))).await;
-    assert_eq!((s, code(&e)), (422, "invalid_owner"));
+    assert_eq!((s, error_code(&e)), (422, "invalid_owner"));
 
     // Another site's mailbox is unknown; a huge signature is refused.
     let (s, e) = call(&a, Method::POST, "/v1/team-members", Some(json!({"name": "Eve", "mailbox_id": mb_b.id}))).await;
-    assert_eq!((s, code(&e)), (404, "not_found"));
+    assert_eq!((s, error_code(&e)), (404, "not_found"));
     let big = "x".repeat(21 * 1024);
     let (s, e) = call(&a, Method::POST, "/v1/team-members", Some(json!({"name": "Big", "mailbox_id": mb.id, "signature_html": big}))).await;
-    assert_eq!((s, code(&e)), (422, "signature_too_large"));
+    assert_eq!((s, error_code(&e)), (422, "signature_too_large"));
     let (s, e) = call(&a, Method::POST, "/v1/team-members", Some(json!({"name": " ", "mailbox_id": mb.id}))).await;
-    assert_eq!((s, code(&e)), (422, "validation_error"));
+    assert_eq!((s, error_code(&e)), (422, "validation_error"));
 
     let (s, u) = call(&a, Method::PATCH, &format!("/v1/team-members/{id}"), Some(json!({"name": "Grace H.", "signature_html": null}))).await;
     assert_eq!((s, u["name"].as_str(), &u["signature_html"]), (200, Some("Grace H."), &Value::Null));
     let (s, e) = call(&a, Method::PATCH, &format!("/v1/team-members/{id}"), Some(json!({"mailbox_id": mb_b.id}))).await;
-    assert_eq!((s, code(&e)), (404, "not_found"));
+    assert_eq!((s, error_code(&e)), (404, "not_found"));
     let (_, listed) = call(&a, Method::GET, "/v1/team-members", None).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
@@ -177,7 +167,7 @@ async fn team_members_belong_to_their_mailbox_site() {
         (Method::DELETE, format!("/v1/team-members/{id}"), None),
     ] {
         let (s, e) = call(&b, m.clone(), &path, body).await;
-        assert_eq!((s, code(&e)), (404, "not_found"), "{m} {path}");
+        assert_eq!((s, error_code(&e)), (404, "not_found"), "{m} {path}");
     }
     let (_, listed) = call(&b, Method::GET, "/v1/team-members", None).await;
     assert_eq!(listed["items"], json!([]));
@@ -292,7 +282,7 @@ async fn settings_round_trip_per_site() {
     let (_, other) = call(&b, Method::GET, "/v1/settings", None).await;
     assert_eq!(other, json!({}));
     let (s, e) = call(&b, Method::GET, &format!("/v1/settings?site_id={}", site.id), None).await;
-    assert_eq!((s, code(&e)), (404, "not_found"));
+    assert_eq!((s, error_code(&e)), (404, "not_found"));
     let (s, _) = call(&b, Method::PUT, &format!("/v1/settings?site_id={}", site.id), Some(json!({}))).await;
     assert_eq!(s, 404);
 
@@ -305,7 +295,7 @@ async fn settings_round_trip_per_site() {
         (json!({"tools": {"near_duplicate_max_distance": 64}}), "invalid_settings"),
     ] {
         let (s, e) = call(&a, Method::PUT, "/v1/settings", Some(body.clone())).await;
-        assert_eq!((s, code(&e)), (422, want), "{body}");
+        assert_eq!((s, error_code(&e)), (422, want), "{body}");
     }
     let (_, still) = call(&a, Method::GET, "/v1/settings", None).await;
     assert_eq!(still, doc);
@@ -321,7 +311,7 @@ async fn tool_configs_and_tool_runs() {
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_str().unwrap().to_string();
     let (s, e) = call(&a, Method::POST, "/v1/tool-configs", Some(body.clone())).await;
-    assert_eq!((s, code(&e)), (409, "tool_config_name_taken"));
+    assert_eq!((s, error_code(&e)), (409, "tool_config_name_taken"));
     // Names are per site.
     let (s, _) = call(&b, Method::POST, "/v1/tool-configs", Some(body.clone())).await;
     assert_eq!(s, 201);
@@ -344,17 +334,17 @@ async fn tool_configs_and_tool_runs() {
             req[k] = v.clone();
         }
         let (s, e) = call(&a, Method::POST, "/v1/tool-configs", Some(req)).await;
-        assert_eq!((s, code(&e)), (422, want), "{patch}");
+        assert_eq!((s, error_code(&e)), (422, want), "{patch}");
     }
 
     let (s, _) = call(&a, Method::POST, "/v1/tool-configs", Some(json!({"name": "second", "tool": "send_information_email", "prompt": "p"}))).await;
     assert_eq!(s, 201);
     let (s, e) = call(&a, Method::PATCH, &format!("/v1/tool-configs/{id}"), Some(json!({"name": "second"}))).await;
-    assert_eq!((s, code(&e)), (409, "tool_config_name_taken"));
+    assert_eq!((s, error_code(&e)), (409, "tool_config_name_taken"));
     let (s, u) = call(&a, Method::PATCH, &format!("/v1/tool-configs/{id}"), Some(json!({"prompt": "Better prompt"}))).await;
     assert_eq!((s, u["prompt"].as_str()), (200, Some("Better prompt")));
     let (s, e) = call(&a, Method::PATCH, &format!("/v1/tool-configs/{id}"), Some(json!({"tool": "send_email"}))).await;
-    assert_eq!((s, code(&e)), (400, "unknown_field"));
+    assert_eq!((s, error_code(&e)), (400, "unknown_field"));
     let (_, listed) = call(&a, Method::GET, "/v1/tool-configs", None).await;
     let names: Vec<_> = listed["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["second", "welcome_followup"]);
@@ -365,7 +355,7 @@ async fn tool_configs_and_tool_runs() {
         (Method::DELETE, format!("/v1/tool-configs/{id}"), None),
     ] {
         let (s, e) = call(&b, m.clone(), &path, body).await;
-        assert_eq!((s, code(&e)), (404, "not_found"), "{m} {path}");
+        assert_eq!((s, error_code(&e)), (404, "not_found"), "{m} {path}");
     }
 
     // Tool runs, recorded below the API (the tools come later).
@@ -402,12 +392,12 @@ async fn tool_configs_and_tool_runs() {
     let (_, page) = call(&a, Method::GET, &format!("/v1/tool-runs?limit=2&cursor={cursor}"), None).await;
     assert_eq!(page["items"][0]["id"], run_ids[0].as_str());
     let (s, e) = call(&a, Method::GET, "/v1/tool-runs?since=yesterday", None).await;
-    assert_eq!((s, code(&e)), (400, "invalid_query"));
+    assert_eq!((s, error_code(&e)), (400, "invalid_query"));
     let (s, run) = call(&a, Method::GET, &format!("/v1/tool-runs/{}", run_ids[0]), None).await;
     assert_eq!((s, run["status"].as_str()), (200, Some("sent")));
 
     let (s, e) = call(&b, Method::GET, &format!("/v1/tool-runs/{}", run_ids[0]), None).await;
-    assert_eq!((s, code(&e)), (404, "not_found"));
+    assert_eq!((s, error_code(&e)), (404, "not_found"));
     let (_, page) = call(&b, Method::GET, "/v1/tool-runs", None).await;
     assert_eq!(page["items"], json!([]));
 

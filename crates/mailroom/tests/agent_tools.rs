@@ -17,18 +17,8 @@ use mailroom_core::Site;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
-async fn call(c: &Client, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let r = c.raw_request(method, path, body, &[]).await.unwrap();
-    let v = if r.body.is_empty() { Value::Null } else { r.json().unwrap_or(Value::Null) };
-    (r.status, v)
-}
-
 async fn invoke(c: &Client, tool: &str, body: Value) -> (u16, Value) {
     call(c, Method::POST, &format!("/v1/tools/{tool}/invoke"), Some(body)).await
-}
-
-fn err(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_default()
 }
 
 async fn outbound(c: &Client, mailbox: &str) -> Vec<Value> {
@@ -94,14 +84,14 @@ async fn one_to_one_email_walks_every_status_and_code() {
 
     // Invalid input: the project's error shape, naming the field; unknown tools are 404.
     let (s, v) = invoke(a, "send_one_to_one_email", json!({"send_to": f.contact, "body": "x"})).await;
-    assert_eq!((s, err(&v)), (400, "validation_error"), "{v}");
+    assert_eq!((s, error_code(&v)), (400, "validation_error"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("subject"), "{v}");
     let (s, v) = invoke(a, "send_one_to_one_email", json!({"send_to": f.contact, "subject": "S", "body": "B", "colour": "red"})).await;
-    assert_eq!((s, err(&v)), (400, "validation_error"), "{v}");
+    assert_eq!((s, error_code(&v)), (400, "validation_error"), "{v}");
     let (s, v) = invoke(a, "send_one_to_one_email", json!({"send_to": f.contact, "subject": "S", "body": "B", "cc": ["not-an-address"]})).await;
-    assert_eq!((s, err(&v)), (400, "validation_error"), "{v}");
+    assert_eq!((s, error_code(&v)), (400, "validation_error"), "{v}");
     let (s, v) = invoke(a, "send_fax", json!({})).await;
-    assert_eq!((s, err(&v)), (404, "tool_not_found"), "{v}");
+    assert_eq!((s, error_code(&v)), (404, "tool_not_found"), "{v}");
 
     // Unknown contact, and a contact without an address: failure with an error message.
     let (s, v) = invoke(a, "send_one_to_one_email", email("01a1fdba-0000-7000-8000-000000000000", "Hi", BODY)).await;
@@ -267,7 +257,7 @@ async fn one_to_one_email_falls_back_to_smtp_and_stops_the_run_when_told() {
         "prompt": "Must reach the customer.", "settings": {"complete_on_send_failure": false}}))).await;
     assert_eq!(s, 201);
     let (s, v) = invoke(a, "critical_followup", req).await;
-    assert_eq!((s, err(&v)), (502, "send_error"), "{v}");
+    assert_eq!((s, error_code(&v)), (502, "send_error"), "{v}");
     assert_eq!(v["result"]["status"], "failure");
     let (_, run) = call(a, Method::GET, &format!("/v1/tool-runs/{}", v["tool_run_id"].as_str().unwrap()), None).await;
     assert_eq!((run["status"].as_str(), run["code"].as_str()), (Some("failure"), Some("send_error")), "{run}");
@@ -377,7 +367,7 @@ async fn information_email_walks_consent_decision_rendering_and_audit() {
     let mut an = analysis("refund_policy", hours.clone());
     an["template"] = json!("refund_policy");
     let (s, v) = invoke(a, "send_information_email", json!({"contact_id": other, "analysis": an})).await;
-    assert_eq!((s, err(&v)), (400, "validation_error"), "{v}");
+    assert_eq!((s, error_code(&v)), (400, "validation_error"), "{v}");
     let no_address = contact(a, json!({"external_id": "phone-only", "name": "Eva"})).await;
     let (_, v) = invoke(a, "send_information_email", json!({"contact_id": no_address, "analysis": analysis("opening_hours", hours.clone())})).await;
     assert_eq!((v["status"].as_str(), v["code"].as_str()), (Some("skipped"), Some("email_missing")), "{v}");
@@ -419,9 +409,9 @@ async fn information_email_walks_consent_decision_rendering_and_audit() {
 
     // A transcript without a configured model: 422 with what to do.
     let (s, v) = invoke(a, "send_information_email", json!({"contact_id": dry, "conversation": "user: hi"})).await;
-    assert_eq!((s, err(&v)), (422, "llm_not_configured"), "{v}");
+    assert_eq!((s, error_code(&v)), (422, "llm_not_configured"), "{v}");
     let (s, v) = invoke(a, "send_information_email", json!({"contact_id": dry})).await;
-    assert_eq!((s, err(&v)), (400, "validation_error"), "{v}");
+    assert_eq!((s, error_code(&v)), (400, "validation_error"), "{v}");
 
     // Disabled (by a tool config overriding the site): skipped / disabled.
     let (s, _) = call(a, Method::POST, "/v1/tool-configs", Some(json!({"name": "hours_info", "tool": "send_information_email",
@@ -518,7 +508,7 @@ async fn information_email_analyses_the_transcript_and_translates_with_the_confi
 
     // A failing model: 502 with the model's error code, nothing sent, the run recorded.
     let (s, v) = invoke(a, "send_information_email", json!({"contact_id": jan, "conversation": "user: FAIL"})).await;
-    assert_eq!((s, err(&v)), (502, "llm_http_error"), "{v}");
+    assert_eq!((s, error_code(&v)), (502, "llm_http_error"), "{v}");
     let (_, runs) = call(a, Method::GET, "/v1/tool-runs?tool=send_information_email", None).await;
     assert_eq!(runs["items"][0]["code"], "llm_http_error");
     assert!(!runs.to_string().contains("sk-test-key"));

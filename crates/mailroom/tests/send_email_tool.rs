@@ -6,21 +6,11 @@ mod common;
 
 use common::submission::{Security, submission_server};
 use common::*;
-use mailroom_client::{Client, Method};
+use mailroom_client::Method;
 use serde_json::{Value, json};
-
-async fn call(c: &Client, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let r = c.raw_request(method, path, body, &[]).await.unwrap();
-    let v = if r.body.is_empty() { Value::Null } else { r.json().unwrap_or_else(|_| panic!("not JSON: {}", r.text())) };
-    (r.status, v)
-}
 
 fn code_of(v: &Value) -> &str {
     v["code"].as_str().unwrap_or("")
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_default()
 }
 
 fn body(site: impl std::fmt::Display, email: &str) -> Value {
@@ -37,21 +27,21 @@ async fn agent_channel_sends_from_the_mailbox_and_errors_have_the_seed_shape() {
 
     // Invalid input: 400 INVALID_REQUEST, before anything else.
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "not-an-address"))).await;
-    assert_eq!((s, code(&v), &v["success"]), (400, "INVALID_REQUEST", &json!(false)), "{v}");
+    assert_eq!((s, error_code(&v), &v["success"]), (400, "INVALID_REQUEST", &json!(false)), "{v}");
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(json!({"email": "a@b.test", "site_id": site.id.to_string()}))).await;
-    assert_eq!((s, code(&v)), (400, "INVALID_REQUEST"), "{v}");
+    assert_eq!((s, error_code(&v)), (400, "INVALID_REQUEST"), "{v}");
 
     // No settings: 404 SITE_CONFIG_NOT_FOUND; another site's id answers the same.
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
-    assert_eq!((s, code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
+    assert_eq!((s, error_code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
     let (s, v) = call(&a, Method::POST, "/v1/tools/send_email/invoke", Some(body(other.id, "lead@customer.test"))).await;
-    assert_eq!((s, code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
+    assert_eq!((s, error_code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
 
     // Settings without any channel: 400 EMAIL_NOT_CONFIGURED.
     let (s, _) = call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {}}))).await;
     assert_eq!(s, 200);
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
-    assert_eq!((s, code(&v)), (400, "EMAIL_NOT_CONFIGURED"), "{v}");
+    assert_eq!((s, error_code(&v)), (400, "EMAIL_NOT_CONFIGURED"), "{v}");
 
     // The agent_email channel, active.
     let mb = mailbox(&a, "sales").await;
@@ -132,13 +122,13 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     let (s, _) = call(&a, Method::PUT, "/v1/settings", Some(settings)).await;
     assert_eq!(s, 200);
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
-    assert_eq!((s, code(&v)), (404, "EMAIL_CONFIG_NOT_FOUND"), "{v}");
+    assert_eq!((s, error_code(&v)), (404, "EMAIL_CONFIG_NOT_FOUND"), "{v}");
 
     // An invalid configured address: 400 INVALID_CONFIGURED_EMAIL.
     let (s, _) = call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"email": {"email": "not an address"}}}))).await;
     assert_eq!(s, 200);
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
-    assert_eq!((s, code(&v)), (400, "INVALID_CONFIGURED_EMAIL"), "{v}");
+    assert_eq!((s, error_code(&v)), (400, "INVALID_CONFIGURED_EMAIL"), "{v}");
 
     let settings = json!({"channels": {"agent_email": {"status": "inactive", "username": "x", "domain": "y.test"},
         "email": {"email": "agent@alpha.test", "enabled": true}}});
@@ -180,7 +170,7 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
         "smtpHost": "127.0.0.1", "smtpPort": port2}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead2@customer.test"))).await;
-    assert_eq!((s, code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
+    assert_eq!((s, error_code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
     assert!(!v.to_string().contains(PASSWORD));
 
     // Agent channel active but its mailbox is gone, SMTP still there: falls back (201).
@@ -194,7 +184,7 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     // Without SMTP, the same failure is AGENT_EMAIL_SEND_FAILED.
     call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active", "username": "gone", "domain": "nowhere.test"}}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead4@customer.test"))).await;
-    assert_eq!((s, code(&v)), (500, "AGENT_EMAIL_SEND_FAILED"), "{v}");
+    assert_eq!((s, error_code(&v)), (500, "AGENT_EMAIL_SEND_FAILED"), "{v}");
 }
 
 /// The SMTP channel over implicit TLS (as on port 465) and STARTTLS (as on 587): the
@@ -228,7 +218,7 @@ async fn smtp_channel_submits_over_implicit_tls_and_starttls() {
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
         "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "none"}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "plain@customer.test"))).await;
-    assert_eq!((s, code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
+    assert_eq!((s, error_code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("SMTP submission"), "{v}");
     let seen = seen.lock().unwrap().clone();
     assert!(seen.auth.is_empty() && seen.data.is_empty(), "{seen:?}");
@@ -237,6 +227,6 @@ async fn smtp_channel_submits_over_implicit_tls_and_starttls() {
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
         "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "sometimes"}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "plain2@customer.test"))).await;
-    assert_eq!((s, code(&v)), (404, "EMAIL_CONFIG_NOT_FOUND"), "{v}");
+    assert_eq!((s, error_code(&v)), (404, "EMAIL_CONFIG_NOT_FOUND"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("smtpSecurity"), "{v}");
 }

@@ -317,17 +317,10 @@ async fn reserve(engine: &Engine, site: SiteId, email: &Email, origin: &Origin, 
         created_at: now,
     };
     let internal = |e: mailroom_store::StoreError| ChannelError::Internal(format!("the send could not be recorded: {e}"));
-    let since = now - policy.duplicates.window.max(chrono::Duration::days(1));
     // Atomic per recipient: the earlier emails are read and this one recorded under one lock,
     // so of two concurrent reservations the later always sees the earlier.
-    let earlier = engine.store().reserve_sent_email(&sent, since, 1000).await.map_err(internal)?;
-    let day = now - chrono::Duration::days(1);
-    let blocked = match policy.per_recipient_per_day {
-        Some(limit) if earlier.iter().filter(|e| e.created_at >= day).count() >= limit as usize => {
-            Some(Blocked::RateLimited { sent: earlier.iter().filter(|e| e.created_at >= day).count(), limit })
-        }
-        _ => policy.duplicates.check(&origin.fingerprint_subject, &origin.fingerprint_body, &earlier, now).map(Blocked::Duplicate),
-    };
+    let earlier = engine.store().reserve_sent_email(&sent, policy.since(now), 1000).await.map_err(internal)?;
+    let blocked = policy.blocks(&earlier, &origin.fingerprint_subject, &origin.fingerprint_body, now);
     if let Some(b) = blocked {
         let _ = engine.store().delete_sent_email(id).await;
         check(checks, "reservation", false, format!("{} (recorded concurrently, before this one)", b.message()));
@@ -573,14 +566,10 @@ pub fn escape_html(s: &str) -> String {
     crate::html::escape(s)
 }
 
-/// Whether the message looks like HTML (holds a tag such as `<p>`, `</div>` or `<br/>`).
+/// Whether the message looks like HTML (holds a common tag such as `<p>`, `</div>` or
+/// `<br/>`): the same test template rendering and duplicate detection use.
 pub fn looks_like_html(message: &str) -> bool {
-    let bytes = message.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
-        b == b'<'
-            && bytes.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == b'/' || *n == b'!')
-            && message[i..].contains('>')
-    })
+    crate::html::looks_like_html(message)
 }
 
 /// The bodies of an email: an HTML message as given (plus the signature), plain text as text

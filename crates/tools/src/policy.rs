@@ -11,7 +11,8 @@
 
 use crate::channel::check;
 use crate::dedupe::{DEFAULT_MAX_DISTANCE, DuplicateCheck, DuplicateHit};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use mailroom_core::agent::SentEmail;
 use mailroom_core::SiteId;
 use mailroom_core::model::Suppression;
 use mailroom_engine::Engine;
@@ -46,6 +47,29 @@ impl Policy {
             .filter(|n| *n > 0)
             .map(|n| n.min(u32::MAX as u64) as u32);
         policy
+    }
+
+    /// How far back earlier emails matter: the duplicate window, and at least the rate
+    /// limit's day.
+    pub fn since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - self.duplicates.window.max(Duration::days(1))
+    }
+
+    /// How many of `earlier` were sent in the 24 hours before `now`.
+    pub fn sent_today(&self, earlier: &[SentEmail], now: DateTime<Utc>) -> usize {
+        earlier.iter().filter(|e| e.created_at >= now - Duration::days(1)).count()
+    }
+
+    /// Whether an email of `subject` and `body` may follow `earlier` (the emails to the same
+    /// recipient): the rate limit first, then the duplicate rule.
+    pub fn blocks(&self, earlier: &[SentEmail], subject: &str, body: &str, now: DateTime<Utc>) -> Option<Blocked> {
+        if let Some(limit) = self.per_recipient_per_day {
+            let sent = self.sent_today(earlier, now);
+            if sent >= limit as usize {
+                return Some(Blocked::RateLimited { sent, limit });
+            }
+        }
+        self.duplicates.check(subject, body, earlier, now).map(Blocked::Duplicate)
     }
 
     /// Checks the `tools` section of a settings document; the error names the field.
@@ -157,15 +181,13 @@ pub async fn rate_and_duplicates(
     checks: &mut Vec<Value>,
 ) -> Result<Option<Blocked>, String> {
     let now = Utc::now();
-    let since = now - policy.duplicates.window.max(Duration::days(1));
     let earlier = engine
         .store()
-        .list_sent_emails(site, recipient, since, 1000)
+        .list_sent_emails(site, recipient, policy.since(now), 1000)
         .await
         .map_err(|e| format!("the earlier emails could not be read: {e}"))?;
     if let Some(limit) = policy.per_recipient_per_day {
-        let day = now - Duration::days(1);
-        let sent = earlier.iter().filter(|e| e.created_at >= day).count();
+        let sent = policy.sent_today(&earlier, now);
         let passed = sent < limit as usize;
         check(checks, "rate_limit", passed, format!("{sent} of {limit} emails allowed per recipient per day"));
         if !passed {

@@ -89,6 +89,19 @@ impl TestApp {
     }
 }
 
+/// Sends a request with an optional JSON body; returns the status and the JSON answer (`null`
+/// for an empty body). A body that is not JSON fails the test.
+pub async fn call(c: &Client, method: mailroom_client::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    let r = c.raw_request(method, path, body, &[]).await.unwrap();
+    let v = if r.body.is_empty() { serde_json::Value::Null } else { r.json().unwrap_or_else(|_| panic!("not JSON: {}", r.text())) };
+    (r.status, v)
+}
+
+/// The code of an answer in the API's error shape (or the seed's), or "".
+pub fn error_code(v: &serde_json::Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or_default()
+}
+
 pub async fn mailbox(client: &Client, username: &str) -> Mailbox {
     client
         .create_mailbox(&CreateMailboxRequest { username: username.into(), display_name: Some(format!("{username} agent")), ..Default::default() })
