@@ -101,7 +101,6 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .nest("/v1", v1)
         .merge(openapi::docs())
-        .route("/", get(|| async { axum::response::Redirect::temporary("/docs/") }))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max))
         .layer(TraceLayer::new_for_http())

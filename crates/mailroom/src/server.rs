@@ -161,7 +161,10 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     };
     let mut http_rx = rx.clone();
     let mcp = crate::mcp::router(state.clone(), &config, http_addr, rx.clone())?;
-    let app = mailroom_api::router(state).merge(mcp);
+    let api = mailroom_api::router(state);
+    // The web console at `/` calls the REST router in process, with the signed-in key.
+    let console = mailroom_console::ConsoleConfig { secure_cookies: config.http.public_url.trim().starts_with("https://") };
+    let app = api.clone().merge(mcp).merge(mailroom_console::router(api, console));
     tasks.push(tokio::spawn(async move {
         let stop = async move {
             let _ = http_rx.wait_for(|s| *s).await;
