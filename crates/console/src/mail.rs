@@ -462,7 +462,7 @@ pub(crate) async fn thread(State(c): State<Console>, Signed(s): Signed, Path(id)
                     input type="hidden" name="idempotency_key" value=(crate::session::token());
                     label for="reply-text" { "Message" }
                     textarea id="reply-text" name="text" rows="6" required {}
-                    label { input type="checkbox" name="reply_all" value="true"; " Reply to all" }
+                    label class="check" { input type="checkbox" name="reply_all" value="true"; "Reply to all" }
                     button type="submit" { "Send reply" }
                 }
             }
