@@ -36,12 +36,20 @@ pub enum PageError {
 impl PageError {
     /// Returns a 404.
     pub fn not_found(what: &str) -> Self {
-        PageError::Api { status: StatusCode::NOT_FOUND, code: "not_found".into(), message: format!("There is no {what} here.") }
+        PageError::Api {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found".into(),
+            message: format!("There is no {what} here."),
+        }
     }
 
     /// Returns a 400 for a bad form field.
     pub fn bad(message: impl Into<String>) -> Self {
-        PageError::Api { status: StatusCode::BAD_REQUEST, code: "invalid_form".into(), message: message.into() }
+        PageError::Api {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_form".into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -58,12 +66,25 @@ impl Api {
     }
 
     /// Sends one request with `key` and returns the raw answer.
-    pub async fn send(&self, key: &str, method: Method, path: &str, body: Option<&Value>) -> Response {
+    pub async fn send(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
         self.send_with(key, method, path, body, None).await
     }
 
     /// Like [`Api::send`], with an `Idempotency-Key`.
-    pub async fn send_with(&self, key: &str, method: Method, path: &str, body: Option<&Value>, idempotency_key: Option<&str>) -> Response {
+    pub async fn send_with(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Response {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(k) = idempotency_key.and_then(|k| HeaderValue::from_str(k).ok()) {
             req = req.header("idempotency-key", k);
@@ -89,23 +110,47 @@ impl Api {
     }
 
     /// Sends one request and reads the JSON answer; API errors become [`PageError`]s.
-    pub async fn call(&self, s: &Session, method: Method, path: &str, body: Option<&Value>) -> Result<Value, PageError> {
+    pub async fn call(
+        &self,
+        s: &Session,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, PageError> {
         self.call_with(s, method, path, body, None).await
     }
 
     /// POSTs `body` with an `Idempotency-Key` (the form's), so a form sent twice sends once.
-    pub async fn call_idem(&self, s: &Session, path: &str, body: &Value, idempotency_key: Option<&str>) -> Result<Value, PageError> {
-        self.call_with(s, Method::POST, path, Some(body), idempotency_key).await
+    pub async fn call_idem(
+        &self,
+        s: &Session,
+        path: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, PageError> {
+        self.call_with(s, Method::POST, path, Some(body), idempotency_key)
+            .await
     }
 
-    async fn call_with(&self, s: &Session, method: Method, path: &str, body: Option<&Value>, idem: Option<&str>) -> Result<Value, PageError> {
+    async fn call_with(
+        &self,
+        s: &Session,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idem: Option<&str>,
+    ) -> Result<Value, PageError> {
         let resp = self.send_with(&s.key, method, path, body, idem).await;
         let status = resp.status();
         let bytes = read(resp).await?;
         if status == StatusCode::UNAUTHORIZED {
             return Err(PageError::SignedOut);
         }
-        let v: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let v: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         if status.is_success() {
             return Ok(v);
         }
@@ -113,8 +158,16 @@ impl Api {
         let err = v.get("error").unwrap_or(&v);
         Err(PageError::Api {
             status,
-            code: err.get("code").and_then(Value::as_str).unwrap_or("error").to_string(),
-            message: err.get("message").and_then(Value::as_str).unwrap_or("The request failed.").to_string(),
+            code: err
+                .get("code")
+                .and_then(Value::as_str)
+                .unwrap_or("error")
+                .to_string(),
+            message: err
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("The request failed.")
+                .to_string(),
         })
     }
 
@@ -142,16 +195,23 @@ pub fn with_site(s: &Session, path: &str) -> String {
 
 /// Returns a page's `items`.
 pub fn items(v: &Value) -> Vec<Value> {
-    v.get("items").and_then(Value::as_array).cloned().unwrap_or_default()
+    v.get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn read(resp: Response) -> Result<Bytes, PageError> {
     let limited = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER);
-    limited.collect().await.map(|c| c.to_bytes()).map_err(|_| PageError::Api {
-        status: StatusCode::BAD_GATEWAY,
-        code: "answer_too_large".into(),
-        message: "The API's answer was too large to show.".into(),
-    })
+    limited
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|_| PageError::Api {
+            status: StatusCode::BAD_GATEWAY,
+            code: "answer_too_large".into(),
+            message: "The API's answer was too large to show.".into(),
+        })
 }
 
 fn error_response() -> Response {

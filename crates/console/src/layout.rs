@@ -62,20 +62,23 @@ pub fn bare(title: &str, body: Markup) -> Markup {
 
 /// Returns the sign-in page.
 pub fn login(next: &str, error: Option<&str>, status: StatusCode) -> Response {
-    let page = bare("Sign in", html! {
-        main class="narrow" {
-            h1 { "Mailroom" }
-            p { "Sign in with an API key: the admin key printed at the first start (also in "
-                code { "<data-dir>/admin-api-key" } "), or a key of one site." }
-            @if let Some(e) = error { p class="error" role="alert" { (e) } }
-            form method="post" action="/login" {
-                input type="hidden" name="next" value=(next);
-                label for="api_key" { "API key" }
-                input id="api_key" name="api_key" type="password" autocomplete="off" required autofocus;
-                button type="submit" { "Sign in" }
+    let page = bare(
+        "Sign in",
+        html! {
+            main class="narrow" {
+                h1 { "Mailroom" }
+                p { "Sign in with an API key: the admin key printed at the first start (also in "
+                    code { "<data-dir>/admin-api-key" } "), or a key of one site." }
+                @if let Some(e) = error { p class="error" role="alert" { (e) } }
+                form method="post" action="/login" {
+                    input type="hidden" name="next" value=(next);
+                    label for="api_key" { "API key" }
+                    input id="api_key" name="api_key" type="password" autocomplete="off" required autofocus;
+                    button type="submit" { "Sign in" }
+                }
             }
-        }
-    });
+        },
+    );
     (status, page).into_response()
 }
 
@@ -85,7 +88,14 @@ pub fn csrf(s: &Session) -> Markup {
 }
 
 /// Returns a full console page.
-pub fn page(s: &Session, sites: &[Value], nav: Nav, here: &str, title: &str, body: Markup) -> Response {
+pub fn page(
+    s: &Session,
+    sites: &[Value],
+    nav: Nav,
+    here: &str,
+    title: &str,
+    body: Markup,
+) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -163,8 +173,10 @@ pub fn json(v: &Value) -> Markup {
 pub fn status(word: &str) -> Markup {
     let class = match word {
         "pass" | "delivered" | "sent" | "succeeded" | "success" | "ok" | "true" => "badge good",
-        "fail" | "failed" | "bounced" | "permerror" | "refused" | "error" | "canceled" | "cancelled" | "false" => "badge bad",
-        "softfail" | "deferred" | "temperror" | "queued" | "sending" | "pending" | "neutral" | "dry_run" => "badge warn",
+        "fail" | "failed" | "bounced" | "permerror" | "refused" | "error" | "canceled"
+        | "cancelled" | "false" => "badge bad",
+        "softfail" | "deferred" | "temperror" | "queued" | "sending" | "pending" | "neutral"
+        | "dry_run" => "badge warn",
         _ => "badge",
     };
     html! { span class=(class) { (word) } }

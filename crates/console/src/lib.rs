@@ -53,7 +53,11 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
 
 /// Returns the console's routes. `api` is the REST router the console calls in process.
 pub fn router(api: Router, config: ConsoleConfig) -> Router {
-    let console = Console { api: Api::new(api), sessions: Arc::new(Sessions::default()), config: Arc::new(config) };
+    let console = Console {
+        api: Api::new(api),
+        sessions: Arc::new(Sessions::default()),
+        config: Arc::new(config),
+    };
     Router::new()
         .route("/", get(mail::home))
         .route("/login", get(login_page).post(login))
@@ -61,12 +65,21 @@ pub fn router(api: Router, config: ConsoleConfig) -> Router {
         .route("/site", post(switch_site))
         .route("/live", get(mail::live))
         .route("/assets/{name}", get(asset))
-        .route("/mailboxes", get(mail::mailboxes).post(mail::create_mailbox))
+        .route(
+            "/mailboxes",
+            get(mail::mailboxes).post(mail::create_mailbox),
+        )
         .route("/mailboxes/{id}", get(mail::inbox))
         .route("/mailboxes/{id}/list", get(mail::inbox_list))
         .route("/mailboxes/{id}/rename", post(mail::rename_mailbox))
-        .route("/mailboxes/{id}/delete", get(mail::confirm_delete_mailbox).post(mail::delete_mailbox))
-        .route("/mailboxes/{id}/compose", get(mail::compose_page).post(mail::compose))
+        .route(
+            "/mailboxes/{id}/delete",
+            get(mail::confirm_delete_mailbox).post(mail::delete_mailbox),
+        )
+        .route(
+            "/mailboxes/{id}/compose",
+            get(mail::compose_page).post(mail::compose),
+        )
         .route("/threads/{id}", get(mail::thread))
         .route("/threads/{id}/messages", get(mail::thread_messages))
         .route("/messages/{id}", get(mail::message_redirect))
@@ -79,17 +92,26 @@ pub fn router(api: Router, config: ConsoleConfig) -> Router {
         .route("/tool-runs/{id}", get(oversight::tool_run))
         .route("/contacts", get(oversight::contacts))
         .route("/contacts/{id}", get(oversight::contact))
-        .route("/suppressions", get(oversight::suppressions).post(oversight::add_suppression))
+        .route(
+            "/suppressions",
+            get(oversight::suppressions).post(oversight::add_suppression),
+        )
         .route("/suppressions/delete", post(oversight::delete_suppression))
         .route("/queue", get(oversight::queue))
         .route("/queue/{action}", post(oversight::queue_action))
         .route("/webhooks", get(oversight::webhooks))
         .route("/webhooks/{id}", get(oversight::webhook))
         .route("/webhooks/{id}/replay", post(oversight::webhook_replay))
-        .route("/domains", get(oversight::domains).post(oversight::add_domain))
+        .route(
+            "/domains",
+            get(oversight::domains).post(oversight::add_domain),
+        )
         .route("/domains/{id}", get(oversight::domain))
         .route("/events", get(oversight::events))
-        .route("/api-keys", get(oversight::api_keys).post(oversight::create_api_key))
+        .route(
+            "/api-keys",
+            get(oversight::api_keys).post(oversight::create_api_key),
+        )
         .route("/api-keys/{id}/delete", post(oversight::delete_api_key))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(console)
@@ -99,10 +121,19 @@ async fn security_headers(req: Request, next: axum::middleware::Next) -> Respons
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        );
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !h.contains_key(header::X_FRAME_OPTIONS) {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
@@ -119,10 +150,20 @@ pub struct Signed(pub Session);
 impl FromRequestParts<Console> for Signed {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Console) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Console,
+    ) -> Result<Self, Self::Rejection> {
         match state.sessions.from_headers(&parts.headers) {
             Some(s) => Ok(Signed(s)),
-            None => Err(to_login(&parts.headers, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))),
+            None => Err(to_login(
+                &parts.headers,
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/"),
+            )),
         }
     }
 }
@@ -154,14 +195,22 @@ impl<T: DeserializeOwned> FromRequest<Console> for Posted<T> {
             // A post without a session is refused as a CSRF failure, not silently redirected.
             return Err(PageError::Csrf.into_response());
         };
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(IntoResponse::into_response)?;
-        let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: None });
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let header_token = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let field: CsrfField =
+            serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: None });
         let token = field.csrf.or(header_token).unwrap_or_default();
         if !session::same(&token, &session.csrf) {
             return Err(PageError::Csrf.into_response());
         }
-        let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|e| PageError::bad(format!("The form is not valid: {e}.")).into_response())?;
+        let form: T = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| PageError::bad(format!("The form is not valid: {e}.")).into_response())?;
         Ok(Posted(session, form))
     }
 }
@@ -177,13 +226,19 @@ impl IntoResponse for PageError {
             ),
             PageError::Api { status, code, message } => (status, format!("{} ({code})", status.canonical_reason().unwrap_or("Error")), message),
         };
-        (status, layout::bare(&title, maud::html! {
-            main class="narrow" {
-                h1 { (title) }
-                p role="alert" { (message) }
-                p { a href="/" { "Back to the console" } }
-            }
-        }))
+        (
+            status,
+            layout::bare(
+                &title,
+                maud::html! {
+                    main class="narrow" {
+                        h1 { (title) }
+                        p role="alert" { (message) }
+                        p { a href="/" { "Back to the console" } }
+                    }
+                },
+            ),
+        )
             .into_response()
     }
 }
@@ -210,7 +265,14 @@ async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Respon
         "LICENSE-htmx-ext-sse" => (LICENSE_HTMX_SSE, "text/plain; charset=utf-8"),
         _ => return PageError::not_found("asset").into_response(),
     };
-    ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 // ---- sign-in --------------------------------------------------------------------------------
@@ -222,7 +284,13 @@ struct LoginQuery {
 }
 
 async fn login_page(axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> Response {
-    layout::login(q.next.as_deref().unwrap_or("/"), q.expired.is_some().then_some("Your session ended; sign in again."), StatusCode::OK)
+    layout::login(
+        q.next.as_deref().unwrap_or("/"),
+        q.expired
+            .is_some()
+            .then_some("Your session ended; sign in again."),
+        StatusCode::OK,
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -234,15 +302,23 @@ struct LoginForm {
 /// Only same-site paths are followed after sign-in.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
 
-async fn login(State(c): State<Console>, headers: HeaderMap, axum::extract::Form(f): axum::extract::Form<LoginForm>) -> Response {
+async fn login(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    axum::extract::Form(f): axum::extract::Form<LoginForm>,
+) -> Response {
     // The sign-in form carries no session token yet; a cross-site post is told apart by Origin.
-    if let (Some(origin), Some(host)) = (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok()))
-        && origin != "null"
+    if let (Some(origin), Some(host)) = (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) && origin != "null"
         && origin.split("://").nth(1) != Some(host)
     {
         return PageError::Csrf.into_response();
@@ -250,29 +326,78 @@ async fn login(State(c): State<Console>, headers: HeaderMap, axum::extract::Form
     let key = f.api_key.trim().to_string();
     let next = safe_next(f.next.as_deref());
     if key.is_empty() {
-        return layout::login(&next, Some("Paste an API key to sign in."), StatusCode::UNPROCESSABLE_ENTITY);
+        return layout::login(
+            &next,
+            Some("Paste an API key to sign in."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     // Which kind of key: an admin key may list sites; a site key learns its site from its keys.
     let probe = Session::probe(&key);
     let (admin, site) = match c.api.get(&probe, "/v1/sites").await {
         Ok(sites) => {
             let all = api::items(&sites);
-            let default = all.iter().find(|s| s["name"] == "default").or(all.first()).and_then(|s| s["id"].as_str()).map(str::to_string);
+            let default = all
+                .iter()
+                .find(|s| s["name"] == "default")
+                .or(all.first())
+                .and_then(|s| s["id"].as_str())
+                .map(str::to_string);
             (true, default)
         }
-        Err(PageError::SignedOut) => return layout::login(&next, Some("That API key is not valid (unknown or deleted)."), StatusCode::UNAUTHORIZED),
+        Err(PageError::SignedOut) => {
+            return layout::login(
+                &next,
+                Some("That API key is not valid (unknown or deleted)."),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
         Err(_) => match c.api.get(&probe, "/v1/api-keys").await {
-            Ok(keys) => (false, api::items(&keys).iter().find_map(|k| k["site_id"].as_str().map(str::to_string))),
-            Err(_) => return layout::login(&next, Some("That API key is not valid (unknown or deleted)."), StatusCode::UNAUTHORIZED),
+            Ok(keys) => (
+                false,
+                api::items(&keys)
+                    .iter()
+                    .find_map(|k| k["site_id"].as_str().map(str::to_string)),
+            ),
+            Err(_) => {
+                return layout::login(
+                    &next,
+                    Some("That API key is not valid (unknown or deleted)."),
+                    StatusCode::UNAUTHORIZED,
+                );
+            }
         },
     };
     let s = c.sessions.create(key, admin, site);
-    (StatusCode::SEE_OTHER, [(header::SET_COOKIE, session::set_cookie(&s.id, c.config.secure_cookies)), (header::LOCATION, next)]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                header::SET_COOKIE,
+                session::set_cookie(&s.id, c.config.secure_cookies),
+            ),
+            (header::LOCATION, next),
+        ],
+    )
+        .into_response()
 }
 
-async fn logout(State(c): State<Console>, Posted(s, _): Posted<std::collections::HashMap<String, String>>) -> Response {
+async fn logout(
+    State(c): State<Console>,
+    Posted(s, _): Posted<std::collections::HashMap<String, String>>,
+) -> Response {
     c.sessions.remove(&s.id);
-    (StatusCode::SEE_OTHER, [(header::SET_COOKIE, session::set_cookie("", c.config.secure_cookies)), (header::LOCATION, "/login".to_string())]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                header::SET_COOKIE,
+                session::set_cookie("", c.config.secure_cookies),
+            ),
+            (header::LOCATION, "/login".to_string()),
+        ],
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -283,10 +408,17 @@ struct SiteForm {
 
 async fn switch_site(State(c): State<Console>, Posted(s, f): Posted<SiteForm>) -> PageResult {
     if !s.admin {
-        return Err(PageError::Api { status: StatusCode::FORBIDDEN, code: "forbidden".into(), message: "Only an admin key can switch sites.".into() });
+        return Err(PageError::Api {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden".into(),
+            message: "Only an admin key can switch sites.".into(),
+        });
     }
     let sites = c.api.get(&s, "/v1/sites").await?;
-    if !api::items(&sites).iter().any(|x| x["id"].as_str() == Some(f.site_id.as_str())) {
+    if !api::items(&sites)
+        .iter()
+        .any(|x| x["id"].as_str() == Some(f.site_id.as_str()))
+    {
         return Err(PageError::not_found("site"));
     }
     c.sessions.set_site(&s.id, f.site_id);

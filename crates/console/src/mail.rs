@@ -23,12 +23,21 @@ pub(crate) async fn sites(c: &Console, s: &Session) -> Vec<Value> {
     if !s.admin {
         return Vec::new();
     }
-    c.api.get(s, "/v1/sites").await.map(|v| items(&v)).unwrap_or_default()
+    c.api
+        .get(s, "/v1/sites")
+        .await
+        .map(|v| items(&v))
+        .unwrap_or_default()
 }
 
 fn id_ok(id: &str) -> Result<&str, PageError> {
     // Ids are UUIDs; anything else cannot name an object (and must not reach a path).
-    if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         Ok(id)
     } else {
         Err(PageError::not_found("object"))
@@ -48,7 +57,11 @@ pub(crate) struct Flash {
     done: Option<String>,
 }
 
-pub(crate) async fn mailboxes(State(c): State<Console>, Signed(s): Signed, Query(f): Query<Flash>) -> PageResult {
+pub(crate) async fn mailboxes(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Query(f): Query<Flash>,
+) -> PageResult {
     let boxes = c.api.list(&s, "/v1/mailboxes?limit=100").await?;
     let body = html! {
         h1 { "Mailboxes" }
@@ -86,7 +99,14 @@ pub(crate) async fn mailboxes(State(c): State<Console>, Signed(s): Signed, Query
             button type="submit" { "Create mailbox" }
         }
     };
-    Ok(layout::page(&s, &sites(&c, &s).await, Nav::Mail, "/mailboxes", "Mailboxes", body))
+    Ok(layout::page(
+        &s,
+        &sites(&c, &s).await,
+        Nav::Mail,
+        "/mailboxes",
+        "Mailboxes",
+        body,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -104,12 +124,18 @@ fn opt(s: &Option<String>) -> Value {
     }
 }
 
-pub(crate) async fn create_mailbox(State(c): State<Console>, Posted(s, f): Posted<NewMailbox>) -> PageResult {
+pub(crate) async fn create_mailbox(
+    State(c): State<Console>,
+    Posted(s, f): Posted<NewMailbox>,
+) -> PageResult {
     let mut body = json!({ "username": f.username.trim(), "domain": opt(&f.domain), "display_name": opt(&f.display_name), "client_id": opt(&f.client_id) });
     if s.admin {
         body["site_id"] = json!(s.site);
     }
-    let m = c.api.call(&s, Method::POST, "/v1/mailboxes", Some(&body)).await?;
+    let m = c
+        .api
+        .call(&s, Method::POST, "/v1/mailboxes", Some(&body))
+        .await?;
     Ok(Redirect::to(&format!("/mailboxes/{}", str_of(&m, "id"))).into_response())
 }
 
@@ -118,15 +144,30 @@ pub(crate) struct Rename {
     display_name: String,
 }
 
-pub(crate) async fn rename_mailbox(State(c): State<Console>, Path(id): Path<String>, Posted(s, f): Posted<Rename>) -> PageResult {
+pub(crate) async fn rename_mailbox(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    Posted(s, f): Posted<Rename>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let name = f.display_name.trim();
     let body = json!({ "display_name": if name.is_empty() { Value::Null } else { json!(name) } });
-    c.api.call(&s, Method::PATCH, &format!("/v1/mailboxes/{id}"), Some(&body)).await?;
+    c.api
+        .call(
+            &s,
+            Method::PATCH,
+            &format!("/v1/mailboxes/{id}"),
+            Some(&body),
+        )
+        .await?;
     Ok(Redirect::to("/mailboxes?done=Mailbox+renamed.").into_response())
 }
 
-pub(crate) async fn confirm_delete_mailbox(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+pub(crate) async fn confirm_delete_mailbox(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let m = c.api.get(&s, &format!("/v1/mailboxes/{id}")).await?;
     let body = html! {
@@ -138,12 +179,25 @@ pub(crate) async fn confirm_delete_mailbox(State(c): State<Console>, Signed(s): 
             " " a href="/mailboxes" { "Cancel" }
         }
     };
-    Ok(layout::page(&s, &sites(&c, &s).await, Nav::Mail, "/mailboxes", "Delete mailbox", body))
+    Ok(layout::page(
+        &s,
+        &sites(&c, &s).await,
+        Nav::Mail,
+        "/mailboxes",
+        "Delete mailbox",
+        body,
+    ))
 }
 
-pub(crate) async fn delete_mailbox(State(c): State<Console>, Path(id): Path<String>, Posted(s, _): Posted<std::collections::HashMap<String, String>>) -> PageResult {
+pub(crate) async fn delete_mailbox(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    Posted(s, _): Posted<std::collections::HashMap<String, String>>,
+) -> PageResult {
     let id = id_ok(&id)?;
-    c.api.call(&s, Method::DELETE, &format!("/v1/mailboxes/{id}"), None).await?;
+    c.api
+        .call(&s, Method::DELETE, &format!("/v1/mailboxes/{id}"), None)
+        .await?;
     Ok(Redirect::to("/mailboxes?done=Mailbox+deleted.").into_response())
 }
 
@@ -159,13 +213,20 @@ pub(crate) struct InboxQuery {
 
 impl InboxQuery {
     fn filtered(&self) -> bool {
-        [&self.q, &self.unread, &self.label, &self.direction].iter().any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()))
+        [&self.q, &self.unread, &self.label, &self.direction]
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()))
     }
 
     /// The query string without the cursor.
     fn query(&self) -> String {
         let mut parts = Vec::new();
-        for (k, v) in [("q", &self.q), ("unread", &self.unread), ("label", &self.label), ("direction", &self.direction)] {
+        for (k, v) in [
+            ("q", &self.q),
+            ("unread", &self.unread),
+            ("label", &self.label),
+            ("direction", &self.direction),
+        ] {
             if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 parts.push(format!("{k}={}", enc(v)));
             }
@@ -174,10 +235,26 @@ impl InboxQuery {
     }
 }
 
-async fn list_markup(c: &Console, s: &Session, mailbox: &str, q: &InboxQuery) -> Result<Markup, PageError> {
-    let cursor = q.cursor.as_deref().filter(|c| !c.is_empty()).map(|c| format!("&cursor={}", enc(c))).unwrap_or_default();
+async fn list_markup(
+    c: &Console,
+    s: &Session,
+    mailbox: &str,
+    q: &InboxQuery,
+) -> Result<Markup, PageError> {
+    let cursor = q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| format!("&cursor={}", enc(c)))
+        .unwrap_or_default();
     if !q.filtered() {
-        let page = c.api.get(s, &format!("/v1/mailboxes/{mailbox}/threads?limit=50{cursor}")).await?;
+        let page = c
+            .api
+            .get(
+                s,
+                &format!("/v1/mailboxes/{mailbox}/threads?limit=50{cursor}"),
+            )
+            .await?;
         let threads = items(&page);
         let next = page.get("next_cursor").and_then(Value::as_str);
         return Ok(html! {
@@ -241,8 +318,16 @@ fn addr(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Object(o) => {
-            let email = o.get("address").or(o.get("email")).and_then(Value::as_str).unwrap_or("");
-            match o.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+            let email = o
+                .get("address")
+                .or(o.get("email"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            match o
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+            {
                 Some(n) => format!("{n} <{email}>"),
                 None => email.to_string(),
             }
@@ -253,7 +338,11 @@ fn addr(v: &Value) -> String {
 }
 
 async fn mailbox_nav(c: &Console, s: &Session, current: &str) -> Markup {
-    let boxes = c.api.list(s, "/v1/mailboxes?limit=100").await.unwrap_or_default();
+    let boxes = c
+        .api
+        .list(s, "/v1/mailboxes?limit=100")
+        .await
+        .unwrap_or_default();
     html! {
         nav class="boxes" aria-label="Mailboxes" {
             ul {
@@ -267,10 +356,19 @@ async fn mailbox_nav(c: &Console, s: &Session, current: &str) -> Markup {
     }
 }
 
-pub(crate) async fn inbox(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>, Query(q): Query<InboxQuery>) -> PageResult {
+pub(crate) async fn inbox(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+    Query(q): Query<InboxQuery>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let m = c.api.get(&s, &format!("/v1/mailboxes/{id}")).await?;
-    let (list, nav, sites) = tokio::join!(list_markup(&c, &s, id, &q), mailbox_nav(&c, &s, id), sites(&c, &s));
+    let (list, nav, sites) = tokio::join!(
+        list_markup(&c, &s, id, &q),
+        mailbox_nav(&c, &s, id),
+        sites(&c, &s)
+    );
     let list = list?;
     let query = q.query();
     let body = html! {
@@ -305,17 +403,33 @@ pub(crate) async fn inbox(State(c): State<Console>, Signed(s): Signed, Path(id):
             }
         }
     };
-    Ok(layout::page(&s, &sites, Nav::Mail, &format!("/mailboxes/{id}"), str_of(&m, "address"), body))
+    Ok(layout::page(
+        &s,
+        &sites,
+        Nav::Mail,
+        &format!("/mailboxes/{id}"),
+        str_of(&m, "address"),
+        body,
+    ))
 }
 
-pub(crate) async fn inbox_list(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>, Query(q): Query<InboxQuery>) -> PageResult {
+pub(crate) async fn inbox_list(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+    Query(q): Query<InboxQuery>,
+) -> PageResult {
     let id = id_ok(&id)?;
     Ok(list_markup(&c, &s, id, &q).await?.into_response())
 }
 
 /// The event stream of the signed-in key, for htmx's SSE extension: the REST stream itself,
 /// answered through the session instead of an `Authorization` header.
-pub(crate) async fn live(State(c): State<Console>, Signed(s): Signed, Query(q): Query<HashMap<String, String>>) -> PageResult {
+pub(crate) async fn live(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
     let mut path = "/v1/events/stream".to_string();
     if let Some(m) = q.get("mailbox_id") {
         path.push_str(&format!("?mailbox_id={}", enc(id_ok(m)?)));
@@ -328,7 +442,11 @@ pub(crate) async fn live(State(c): State<Console>, Signed(s): Signed, Query(q): 
     Ok(resp)
 }
 
-pub(crate) async fn message_redirect(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+pub(crate) async fn message_redirect(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let m = c.api.get(&s, &format!("/v1/messages/{id}")).await?;
     Ok(Redirect::to(&format!("/threads/{}#m-{id}", str_of(&m, "thread_id"))).into_response())
@@ -428,21 +546,40 @@ fn message_markup(s: &Session, m: &Value, images: Option<&str>) -> Markup {
     }
 }
 
-async fn thread_inner(c: &Console, s: &Session, id: &str, images: Option<&str>) -> Result<(Value, Markup), PageError> {
+async fn thread_inner(
+    c: &Console,
+    s: &Session,
+    id: &str,
+    images: Option<&str>,
+) -> Result<(Value, Markup), PageError> {
     let t = c.api.get(s, &format!("/v1/threads/{id}")).await?;
     let messages = t["messages"].as_array().cloned().unwrap_or_default();
     let markup = html! { @for m in &messages { (message_markup(s, m, images)) } };
     Ok((t, markup))
 }
 
-pub(crate) async fn thread(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>, Query(q): Query<ThreadQuery>) -> PageResult {
+pub(crate) async fn thread(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+    Query(q): Query<ThreadQuery>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let (inner, sites) = tokio::join!(thread_inner(&c, &s, id, q.images.as_deref()), sites(&c, &s));
     let (t, messages) = inner?;
-    let thread = &t["thread"];
+    // `thread` is flattened into the answer in some versions of the API.
+    let thread = t.get("thread").filter(|v| v.is_object()).unwrap_or(&t);
     let mailbox = str_of(thread, "mailbox_id");
-    let last = t["messages"].as_array().and_then(|a| a.last()).cloned().unwrap_or(Value::Null);
-    let images = q.images.as_deref().map(|i| format!("?images={}", enc(i))).unwrap_or_default();
+    let last = t["messages"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let images = q
+        .images
+        .as_deref()
+        .map(|i| format!("?images={}", enc(i)))
+        .unwrap_or_default();
     let body = html! {
         p { a href=(format!("/mailboxes/{mailbox}")) { "← Inbox" } }
         h1 { (thread["subject"].as_str().unwrap_or("(no subject)")) }
@@ -468,12 +605,27 @@ pub(crate) async fn thread(State(c): State<Console>, Signed(s): Signed, Path(id)
             }
         }
     };
-    Ok(layout::page(&s, &sites, Nav::Mail, &format!("/threads/{id}"), thread["subject"].as_str().unwrap_or("Thread"), body))
+    Ok(layout::page(
+        &s,
+        &sites,
+        Nav::Mail,
+        &format!("/threads/{id}"),
+        thread["subject"].as_str().unwrap_or("Thread"),
+        body,
+    ))
 }
 
-pub(crate) async fn thread_messages(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>, Query(q): Query<ThreadQuery>) -> PageResult {
+pub(crate) async fn thread_messages(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+    Query(q): Query<ThreadQuery>,
+) -> PageResult {
     let id = id_ok(&id)?;
-    Ok(thread_inner(&c, &s, id, q.images.as_deref()).await?.1.into_response())
+    Ok(thread_inner(&c, &s, id, q.images.as_deref())
+        .await?
+        .1
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -482,7 +634,12 @@ pub(crate) struct BodyQuery {
 }
 
 /// The sanitised HTML of one message, for its sandboxed frame.
-pub(crate) async fn message_body(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>, Query(q): Query<BodyQuery>) -> PageResult {
+pub(crate) async fn message_body(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+    Query(q): Query<BodyQuery>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let m = c.api.get(&s, &format!("/v1/messages/{id}")).await?;
     let allow = q.images.as_deref() == Some("1");
@@ -491,7 +648,12 @@ pub(crate) async fn message_body(State(c): State<Console>, Signed(s): Signed, Pa
         .into_iter()
         .flatten()
         .filter_map(|a| {
-            let cid = a["content_id"].as_str()?.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase();
+            let cid = a["content_id"]
+                .as_str()?
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_ascii_lowercase();
             Some((cid, format!("/attachments/{}", str_of(a, "id"))))
         })
         .collect();
@@ -502,22 +664,46 @@ pub(crate) async fn message_body(State(c): State<Console>, Signed(s): Signed, Pa
     );
     let mut resp = doc.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&sanitize::body_csp(allow)).unwrap_or(HeaderValue::from_static("sandbox")));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&sanitize::body_csp(allow))
+            .unwrap_or(HeaderValue::from_static("sandbox")),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
     Ok(resp)
 }
 
 /// The message exactly as stored, shown as text.
-pub(crate) async fn message_raw(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+pub(crate) async fn message_raw(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+) -> PageResult {
     let id = id_ok(&id)?;
-    let resp = c.api.send(&s.key, Method::GET, &format!("/v1/messages/{id}/raw"), None).await;
+    let resp = c
+        .api
+        .send(&s.key, Method::GET, &format!("/v1/messages/{id}/raw"), None)
+        .await;
     passthrough(resp, Some("text/plain; charset=utf-8"))
 }
 
-pub(crate) async fn attachment(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+pub(crate) async fn attachment(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+) -> PageResult {
     let id = id_ok(&id)?;
-    let resp = c.api.send(&s.key, Method::GET, &format!("/v1/attachments/{id}"), None).await;
+    let resp = c
+        .api
+        .send(&s.key, Method::GET, &format!("/v1/attachments/{id}"), None)
+        .await;
     passthrough(resp, None)
 }
 
@@ -525,14 +711,23 @@ fn passthrough(resp: Response, content_type: Option<&'static str>) -> PageResult
     match resp.status() {
         StatusCode::UNAUTHORIZED => Err(PageError::SignedOut),
         StatusCode::NOT_FOUND => Err(PageError::not_found("such file")),
-        st if !st.is_success() => Err(PageError::Api { status: st, code: "error".into(), message: "The download failed.".into() }),
+        st if !st.is_success() => Err(PageError::Api {
+            status: st,
+            code: "error".into(),
+            message: "The download failed.".into(),
+        }),
         _ => {
             let (mut parts, body) = resp.into_parts();
             if let Some(ct) = content_type {
-                parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+                parts
+                    .headers
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
             }
             // Whatever the file is, it runs nothing in this origin.
-            parts.headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+            parts.headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; sandbox"),
+            );
             Ok(Response::from_parts(parts, Body::new(body)))
         }
     }
@@ -544,7 +739,11 @@ pub(crate) struct FlagForm {
     label: Option<String>,
 }
 
-pub(crate) async fn message_flags(State(c): State<Console>, Path(id): Path<String>, Posted(s, f): Posted<FlagForm>) -> PageResult {
+pub(crate) async fn message_flags(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    Posted(s, f): Posted<FlagForm>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let label = f.label.as_deref().map(str::trim).unwrap_or("");
     let body = match f.action.as_str() {
@@ -552,9 +751,21 @@ pub(crate) async fn message_flags(State(c): State<Console>, Path(id): Path<Strin
         "unread" => json!({ "read": false }),
         "add_label" if !label.is_empty() => json!({ "add_labels": [label] }),
         "remove_label" if !label.is_empty() => json!({ "remove_labels": [label] }),
-        _ => return Err(PageError::bad("Choose an action, and give a label to add or remove.")),
+        _ => {
+            return Err(PageError::bad(
+                "Choose an action, and give a label to add or remove.",
+            ));
+        }
     };
-    let m = c.api.call(&s, Method::PATCH, &format!("/v1/messages/{id}"), Some(&body)).await?;
+    let m = c
+        .api
+        .call(
+            &s,
+            Method::PATCH,
+            &format!("/v1/messages/{id}"),
+            Some(&body),
+        )
+        .await?;
     Ok(Redirect::to(&format!("/threads/{}#m-{id}", str_of(&m, "thread_id"))).into_response())
 }
 
@@ -565,17 +776,38 @@ pub(crate) struct ReplyForm {
     idempotency_key: Option<String>,
 }
 
-pub(crate) async fn reply(State(c): State<Console>, Path(id): Path<String>, Posted(s, f): Posted<ReplyForm>) -> PageResult {
+pub(crate) async fn reply(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    Posted(s, f): Posted<ReplyForm>,
+) -> PageResult {
     let id = id_ok(&id)?;
     if f.text.trim().is_empty() {
         return Err(PageError::bad("Write the reply's text."));
     }
     let body = json!({ "text": f.text, "reply_all": f.reply_all.is_some() });
-    let sent = c.api.call_idem(&s, &format!("/v1/messages/{id}/reply"), &body, f.idempotency_key.as_deref()).await?;
-    Ok(Redirect::to(&format!("/threads/{}?done=Reply+sent.#m-{}", str_of(&sent, "thread_id"), str_of(&sent, "id"))).into_response())
+    let sent = c
+        .api
+        .call_idem(
+            &s,
+            &format!("/v1/messages/{id}/reply"),
+            &body,
+            f.idempotency_key.as_deref(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/threads/{}?done=Reply+sent.#m-{}",
+        str_of(&sent, "thread_id"),
+        str_of(&sent, "id")
+    ))
+    .into_response())
 }
 
-pub(crate) async fn compose_page(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+pub(crate) async fn compose_page(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let m = c.api.get(&s, &format!("/v1/mailboxes/{id}")).await?;
     let body = html! {
@@ -594,7 +826,14 @@ pub(crate) async fn compose_page(State(c): State<Console>, Signed(s): Signed, Pa
             button type="submit" { "Send" }
         }
     };
-    Ok(layout::page(&s, &sites(&c, &s).await, Nav::Mail, &format!("/mailboxes/{id}"), "Compose", body))
+    Ok(layout::page(
+        &s,
+        &sites(&c, &s).await,
+        Nav::Mail,
+        &format!("/mailboxes/{id}"),
+        "Compose",
+        body,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -608,15 +847,37 @@ pub(crate) struct ComposeForm {
 }
 
 fn addresses(s: &Option<String>) -> Vec<String> {
-    s.as_deref().unwrap_or("").split([',', ';', '\n']).map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect()
+    s.as_deref()
+        .unwrap_or("")
+        .split([',', ';', '\n'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
-pub(crate) async fn compose(State(c): State<Console>, Path(id): Path<String>, Posted(s, f): Posted<ComposeForm>) -> PageResult {
+pub(crate) async fn compose(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    Posted(s, f): Posted<ComposeForm>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let body = json!({
         "to": addresses(&Some(f.to)), "cc": addresses(&f.cc), "bcc": addresses(&f.bcc),
         "subject": f.subject, "text": f.text,
     });
-    let sent = c.api.call_idem(&s, &format!("/v1/mailboxes/{id}/messages"), &body, f.idempotency_key.as_deref()).await?;
-    Ok(Redirect::to(&format!("/threads/{}?done=Message+sent.", str_of(&sent, "thread_id"))).into_response())
+    let sent = c
+        .api
+        .call_idem(
+            &s,
+            &format!("/v1/mailboxes/{id}/messages"),
+            &body,
+            f.idempotency_key.as_deref(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/threads/{}?done=Message+sent.",
+        str_of(&sent, "thread_id")
+    ))
+    .into_response())
 }

@@ -15,14 +15,26 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn id_ok(id: &str) -> Result<&str, PageError> {
-    if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         Ok(id)
     } else {
         Err(PageError::not_found("object"))
     }
 }
 
-async fn page(c: &Console, s: &Session, nav: Nav, here: &str, title: &str, body: Markup) -> PageResult {
+async fn page(
+    c: &Console,
+    s: &Session,
+    nav: Nav,
+    here: &str,
+    title: &str,
+    body: Markup,
+) -> PageResult {
     Ok(layout::page(s, &sites(c, s).await, nav, here, title, body))
 }
 
@@ -55,9 +67,19 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-pub(crate) async fn tool_runs(State(c): State<Console>, Signed(s): Signed, headers: HeaderMap, Query(q): Query<RunQuery>) -> PageResult {
+pub(crate) async fn tool_runs(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    headers: HeaderMap,
+    Query(q): Query<RunQuery>,
+) -> PageResult {
     let mut query = vec!["limit=50".to_string()];
-    for (k, v) in [("tool", nonempty(&q.tool)), ("contact_id", nonempty(&q.contact_id)), ("status", nonempty(&q.status)), ("cursor", nonempty(&q.cursor))] {
+    for (k, v) in [
+        ("tool", nonempty(&q.tool)),
+        ("contact_id", nonempty(&q.contact_id)),
+        ("status", nonempty(&q.status)),
+        ("cursor", nonempty(&q.cursor)),
+    ] {
         if let Some(v) = v {
             query.push(format!("{k}={}", enc(v)));
         }
@@ -67,9 +89,20 @@ pub(crate) async fn tool_runs(State(c): State<Console>, Signed(s): Signed, heade
             query.push(format!("{k}={}", enc(&t)));
         }
     }
-    let v = c.api.get(&s, &with_site(&s, &format!("/v1/tool-runs?{}", query.join("&")))).await?;
+    let v = c
+        .api
+        .get(
+            &s,
+            &with_site(&s, &format!("/v1/tool-runs?{}", query.join("&"))),
+        )
+        .await?;
     let runs = items(&v);
-    let own_query: String = query.iter().filter(|p| !p.starts_with("limit=") && !p.starts_with("cursor=")).cloned().collect::<Vec<_>>().join("&");
+    let own_query: String = query
+        .iter()
+        .filter(|p| !p.starts_with("limit=") && !p.starts_with("cursor="))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("&");
     let table = html! {
         table class="list" id="runs" {
             thead { tr { th { "When" } th { "Tool" } th { "Status" } th { "Code" } th { "Decision" } th { "Contact" } th { "Message" } } }
@@ -117,8 +150,12 @@ fn decision_summary(d: &Value) -> Markup {
         Value::Null => html! { "—" },
         Value::String(s) => html! { (s) },
         Value::Object(o) => {
-            let main = ["action", "decision", "outcome", "result", "status"].iter().find_map(|k| o.get(*k).and_then(Value::as_str));
-            let why = ["reason", "why", "message"].iter().find_map(|k| o.get(*k).and_then(Value::as_str));
+            let main = ["action", "decision", "outcome", "result", "status"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(Value::as_str));
+            let why = ["reason", "why", "message"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(Value::as_str));
             html! {
                 @if let Some(m) = main { strong { (m) } } @else { code { (serde_json::to_string(d).unwrap_or_default().chars().take(80).collect::<String>()) } }
                 @if let Some(w) = why { ": " (w) }
@@ -128,7 +165,11 @@ fn decision_summary(d: &Value) -> Markup {
     }
 }
 
-pub(crate) async fn tool_run(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+pub(crate) async fn tool_run(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let r = c.api.get(&s, &format!("/v1/tool-runs/{id}")).await?;
     let checks = r["checks"].as_array().cloned().unwrap_or_default();
@@ -177,9 +218,21 @@ pub(crate) struct Paging {
     status: Option<String>,
 }
 
-pub(crate) async fn contacts(State(c): State<Console>, Signed(s): Signed, Query(p): Query<Paging>) -> PageResult {
-    let cursor = nonempty(&p.cursor).map(|c| format!("&cursor={}", enc(c))).unwrap_or_default();
-    let v = c.api.get(&s, &with_site(&s, &format!("/v1/contacts?limit=50{cursor}"))).await?;
+pub(crate) async fn contacts(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Query(p): Query<Paging>,
+) -> PageResult {
+    let cursor = nonempty(&p.cursor)
+        .map(|c| format!("&cursor={}", enc(c)))
+        .unwrap_or_default();
+    let v = c
+        .api
+        .get(
+            &s,
+            &with_site(&s, &format!("/v1/contacts?limit=50{cursor}")),
+        )
+        .await?;
     let list = items(&v);
     let body = html! {
         h1 { "Contacts" }
@@ -211,7 +264,11 @@ fn consent(v: &Value) -> Markup {
     }
 }
 
-pub(crate) async fn contact(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+pub(crate) async fn contact(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let v = c.api.get(&s, &format!("/v1/contacts/{id}")).await?;
     let ct = v.get("contact").unwrap_or(&v);
@@ -244,9 +301,21 @@ pub(crate) async fn contact(State(c): State<Console>, Signed(s): Signed, Path(id
     page(&c, &s, Nav::Contacts, "/contacts", "Contact", body).await
 }
 
-pub(crate) async fn suppressions(State(c): State<Console>, Signed(s): Signed, Query(p): Query<Paging>) -> PageResult {
-    let cursor = nonempty(&p.cursor).map(|c| format!("&cursor={}", enc(c))).unwrap_or_default();
-    let v = c.api.get(&s, &with_site(&s, &format!("/v1/suppressions?limit=100{cursor}"))).await?;
+pub(crate) async fn suppressions(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Query(p): Query<Paging>,
+) -> PageResult {
+    let cursor = nonempty(&p.cursor)
+        .map(|c| format!("&cursor={}", enc(c)))
+        .unwrap_or_default();
+    let v = c
+        .api
+        .get(
+            &s,
+            &with_site(&s, &format!("/v1/suppressions?limit=100{cursor}")),
+        )
+        .await?;
     let list = items(&v);
     let body = html! {
         h1 { "Suppressions" }
@@ -276,7 +345,15 @@ pub(crate) async fn suppressions(State(c): State<Console>, Signed(s): Signed, Qu
             button type="submit" { "Suppress" }
         }
     };
-    page(&c, &s, Nav::Suppressions, "/suppressions", "Suppressions", body).await
+    page(
+        &c,
+        &s,
+        Nav::Suppressions,
+        "/suppressions",
+        "Suppressions",
+        body,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -285,7 +362,10 @@ pub(crate) struct SuppressionForm {
     detail: Option<String>,
 }
 
-pub(crate) async fn add_suppression(State(c): State<Console>, Posted(s, f): Posted<SuppressionForm>) -> PageResult {
+pub(crate) async fn add_suppression(
+    State(c): State<Console>,
+    Posted(s, f): Posted<SuppressionForm>,
+) -> PageResult {
     let mut body = json!({ "address": f.address.trim(), "reason": "manual" });
     if let Some(d) = nonempty(&f.detail) {
         body["detail"] = json!(d);
@@ -293,18 +373,40 @@ pub(crate) async fn add_suppression(State(c): State<Console>, Posted(s, f): Post
     if s.admin {
         body["site_id"] = json!(s.site);
     }
-    c.api.call(&s, Method::POST, "/v1/suppressions", Some(&body)).await?;
+    c.api
+        .call(&s, Method::POST, "/v1/suppressions", Some(&body))
+        .await?;
     Ok(Redirect::to("/suppressions?done=Address+suppressed.").into_response())
 }
 
-pub(crate) async fn delete_suppression(State(c): State<Console>, Posted(s, f): Posted<SuppressionForm>) -> PageResult {
-    c.api.call(&s, Method::DELETE, &with_site(&s, &format!("/v1/suppressions/{}", enc(f.address.trim()))), None).await?;
+pub(crate) async fn delete_suppression(
+    State(c): State<Console>,
+    Posted(s, f): Posted<SuppressionForm>,
+) -> PageResult {
+    c.api
+        .call(
+            &s,
+            Method::DELETE,
+            &with_site(&s, &format!("/v1/suppressions/{}", enc(f.address.trim()))),
+            None,
+        )
+        .await?;
     Ok(Redirect::to("/suppressions?done=Suppression+removed.").into_response())
 }
 
-pub(crate) async fn queue(State(c): State<Console>, Signed(s): Signed, Query(p): Query<Paging>) -> PageResult {
+pub(crate) async fn queue(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Query(p): Query<Paging>,
+) -> PageResult {
     let statuses = nonempty(&p.status).unwrap_or("queued,sending,deferred");
-    let v = c.api.get(&s, &with_site(&s, &format!("/v1/queue?limit=200&status={}", enc(statuses)))).await?;
+    let v = c
+        .api
+        .get(
+            &s,
+            &with_site(&s, &format!("/v1/queue?limit=200&status={}", enc(statuses))),
+        )
+        .await?;
     let list = items(&v);
     let body = html! {
         h1 { "Outbound queue" }
@@ -356,13 +458,31 @@ pub(crate) struct QueueForm {
     address: String,
 }
 
-pub(crate) async fn queue_action(State(c): State<Console>, Path(action): Path<String>, Posted(s, f): Posted<QueueForm>) -> PageResult {
+pub(crate) async fn queue_action(
+    State(c): State<Console>,
+    Path(action): Path<String>,
+    Posted(s, f): Posted<QueueForm>,
+) -> PageResult {
     if action != "retry" && action != "cancel" {
         return Err(PageError::not_found("queue action"));
     }
     let mid = id_ok(&f.message_id)?;
-    c.api.call(&s, Method::POST, &format!("/v1/messages/{mid}/recipients/{}/{action}", enc(f.address.trim())), Some(&json!({}))).await?;
-    let done = if action == "retry" { "Retry+scheduled." } else { "Delivery+canceled." };
+    c.api
+        .call(
+            &s,
+            Method::POST,
+            &format!(
+                "/v1/messages/{mid}/recipients/{}/{action}",
+                enc(f.address.trim())
+            ),
+            Some(&json!({})),
+        )
+        .await?;
+    let done = if action == "retry" {
+        "Retry+scheduled."
+    } else {
+        "Delivery+canceled."
+    };
     Ok(Redirect::to(&format!("/queue?done={done}")).into_response())
 }
 
@@ -388,11 +508,19 @@ pub(crate) async fn webhooks(State(c): State<Console>, Signed(s): Signed) -> Pag
     page(&c, &s, Nav::Webhooks, "/webhooks", "Webhooks", body).await
 }
 
-pub(crate) async fn webhook(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>, Query(p): Query<Paging>) -> PageResult {
+pub(crate) async fn webhook(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+    Query(p): Query<Paging>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let w = c.api.get(&s, &format!("/v1/webhooks/{id}")).await?;
     let w = w.get("endpoint").unwrap_or(&w).clone();
-    let d = c.api.get(&s, &format!("/v1/webhooks/{id}/deliveries?limit=50")).await?;
+    let d = c
+        .api
+        .get(&s, &format!("/v1/webhooks/{id}/deliveries?limit=50"))
+        .await?;
     let deliveries = items(&d);
     let body = html! {
         p { a href="/webhooks" { "← Webhooks" } }
@@ -430,18 +558,38 @@ pub(crate) struct ReplayForm {
     after: Option<String>,
 }
 
-pub(crate) async fn webhook_replay(State(c): State<Console>, Path(id): Path<String>, Posted(s, f): Posted<ReplayForm>) -> PageResult {
+pub(crate) async fn webhook_replay(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    Posted(s, f): Posted<ReplayForm>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let body = match nonempty(&f.after) {
         Some(a) => json!({ "after": a }),
         None => json!({}),
     };
-    let r = c.api.call(&s, Method::POST, &format!("/v1/webhooks/{id}/replay"), Some(&body)).await?;
-    let done = format!("Replay: {} delivery(ies) created, {} re-queued.", show(&r, "created"), show(&r, "requeued"));
+    let r = c
+        .api
+        .call(
+            &s,
+            Method::POST,
+            &format!("/v1/webhooks/{id}/replay"),
+            Some(&body),
+        )
+        .await?;
+    let done = format!(
+        "Replay: {} delivery(ies) created, {} re-queued.",
+        show(&r, "created"),
+        show(&r, "requeued")
+    );
     Ok(Redirect::to(&format!("/webhooks/{id}?done={}", enc(&done))).into_response())
 }
 
-pub(crate) async fn domains(State(c): State<Console>, Signed(s): Signed, Query(p): Query<Paging>) -> PageResult {
+pub(crate) async fn domains(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Query(p): Query<Paging>,
+) -> PageResult {
     let list = c.api.list(&s, "/v1/domains").await?;
     let body = html! {
         h1 { "Domains" }
@@ -474,16 +622,26 @@ pub(crate) struct DomainForm {
     name: String,
 }
 
-pub(crate) async fn add_domain(State(c): State<Console>, Posted(s, f): Posted<DomainForm>) -> PageResult {
+pub(crate) async fn add_domain(
+    State(c): State<Console>,
+    Posted(s, f): Posted<DomainForm>,
+) -> PageResult {
     let mut body = json!({ "name": f.name.trim() });
     if s.admin {
         body["site_id"] = json!(s.site);
     }
-    let d = c.api.call(&s, Method::POST, "/v1/domains", Some(&body)).await?;
+    let d = c
+        .api
+        .call(&s, Method::POST, "/v1/domains", Some(&body))
+        .await?;
     Ok(Redirect::to(&format!("/domains/{}", str_of(&d, "id"))).into_response())
 }
 
-pub(crate) async fn domain(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+pub(crate) async fn domain(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Path(id): Path<String>,
+) -> PageResult {
     let id = id_ok(&id)?;
     let dns = c.api.get(&s, &format!("/v1/domains/{id}/dns")).await?;
     let records = dns["records"].as_array().cloned().unwrap_or_default();
@@ -503,9 +661,18 @@ pub(crate) async fn domain(State(c): State<Console>, Signed(s): Signed, Path(id)
     page(&c, &s, Nav::Domains, "/domains", "Domain", body).await
 }
 
-pub(crate) async fn events(State(c): State<Console>, Signed(s): Signed, Query(p): Query<Paging>) -> PageResult {
-    let after = nonempty(&p.after).map(|a| format!("&after={}", enc(a))).unwrap_or_default();
-    let v = c.api.get(&s, &with_site(&s, &format!("/v1/events?limit=100{after}"))).await?;
+pub(crate) async fn events(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Query(p): Query<Paging>,
+) -> PageResult {
+    let after = nonempty(&p.after)
+        .map(|a| format!("&after={}", enc(a)))
+        .unwrap_or_default();
+    let v = c
+        .api
+        .get(&s, &with_site(&s, &format!("/v1/events?limit=100{after}")))
+        .await?;
     let list = items(&v);
     let body = html! {
         h1 { "Event log" }
@@ -528,12 +695,27 @@ pub(crate) async fn events(State(c): State<Console>, Signed(s): Signed, Query(p)
 }
 
 fn event_summary(d: &Value) -> String {
-    ["subject", "address", "to", "recipient", "url", "name"].iter().find_map(|k| d.get(*k).and_then(Value::as_str)).unwrap_or("details").chars().take(80).collect()
+    ["subject", "address", "to", "recipient", "url", "name"]
+        .iter()
+        .find_map(|k| d.get(*k).and_then(Value::as_str))
+        .unwrap_or("details")
+        .chars()
+        .take(80)
+        .collect()
 }
 
-pub(crate) async fn api_keys(State(c): State<Console>, Signed(s): Signed, Query(p): Query<Paging>) -> PageResult {
+pub(crate) async fn api_keys(
+    State(c): State<Console>,
+    Signed(s): Signed,
+    Query(p): Query<Paging>,
+) -> PageResult {
     let list = items(&c.api.get(&s, "/v1/api-keys").await?);
-    let shown: Vec<&Value> = list.iter().filter(|k| !s.admin || k["site_id"].is_null() || k["site_id"].as_str() == s.site.as_deref()).collect();
+    let shown: Vec<&Value> = list
+        .iter()
+        .filter(|k| {
+            !s.admin || k["site_id"].is_null() || k["site_id"].as_str() == s.site.as_deref()
+        })
+        .collect();
     let body = html! {
         h1 { "API keys" }
         (notice(p.done.as_deref()))
@@ -569,14 +751,20 @@ pub(crate) struct KeyForm {
     scope: Option<String>,
 }
 
-pub(crate) async fn create_api_key(State(c): State<Console>, Posted(s, f): Posted<KeyForm>) -> PageResult {
+pub(crate) async fn create_api_key(
+    State(c): State<Console>,
+    Posted(s, f): Posted<KeyForm>,
+) -> PageResult {
     let admin_scope = s.admin && f.scope.as_deref() == Some("admin");
     let body = if admin_scope {
         json!({ "name": f.name.trim(), "scope": "admin" })
     } else {
         json!({ "name": f.name.trim(), "scope": "site", "site_id": s.site })
     };
-    let created = c.api.call(&s, Method::POST, "/v1/api-keys", Some(&body)).await?;
+    let created = c
+        .api
+        .call(&s, Method::POST, "/v1/api-keys", Some(&body))
+        .await?;
     let body = html! {
         h1 { "Key created" }
         p role="alert" class="notice" { "Copy the key now: it is shown this once and stored only as a hash." }
@@ -586,8 +774,14 @@ pub(crate) async fn create_api_key(State(c): State<Console>, Posted(s, f): Poste
     page(&c, &s, Nav::Keys, "/api-keys", "Key created", body).await
 }
 
-pub(crate) async fn delete_api_key(State(c): State<Console>, Path(id): Path<String>, Posted(s, _): Posted<std::collections::HashMap<String, String>>) -> PageResult {
+pub(crate) async fn delete_api_key(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    Posted(s, _): Posted<std::collections::HashMap<String, String>>,
+) -> PageResult {
     let id = id_ok(&id)?;
-    c.api.call(&s, Method::DELETE, &format!("/v1/api-keys/{id}"), None).await?;
+    c.api
+        .call(&s, Method::DELETE, &format!("/v1/api-keys/{id}"), None)
+        .await?;
     Ok(Redirect::to("/api-keys?done=Key+deleted.").into_response())
 }

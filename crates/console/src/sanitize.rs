@@ -63,14 +63,21 @@ pub fn clean(html: &str, inline: &HashMap<String, String>, allow_remote: bool) -
             }
         });
     let html = b.clean(html).to_string();
-    Clean { html, blocked_remote: blocked.load(Ordering::Relaxed) }
+    Clean {
+        html,
+        blocked_remote: blocked.load(Ordering::Relaxed),
+    }
 }
 
 /// The Content-Security-Policy of a message body: no script, no form, no plugin, no frame,
 /// styles only inline, images only from this server (inline parts) and `data:` unless remote
 /// images were allowed; `sandbox` applies even when the body is opened on its own.
 pub fn body_csp(allow_remote: bool) -> String {
-    let img = if allow_remote { "'self' data: https: http:" } else { "'self' data:" };
+    let img = if allow_remote {
+        "'self' data: https: http:"
+    } else {
+        "'self' data:"
+    };
     format!(
         "default-src 'none'; img-src {img}; style-src 'unsafe-inline'; font-src data:; form-action 'none'; \
          base-uri 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
@@ -90,7 +97,17 @@ mod tests {
     fn scripts_handlers_forms_and_remote_images_are_removed() {
         let inline = HashMap::from([("logo@x".to_string(), "/attachments/1".to_string())]);
         let c = clean(HOSTILE, &inline, false);
-        for bad in ["script", "onerror", "onclick", "<form", "<input", "iframe", "tracker.test", "javascript:", "<style"] {
+        for bad in [
+            "script",
+            "onerror",
+            "onclick",
+            "<form",
+            "<input",
+            "iframe",
+            "tracker.test",
+            "javascript:",
+            "<style",
+        ] {
             assert!(!c.html.contains(bad), "{bad} survived: {}", c.html);
         }
         assert!(c.blocked_remote);
@@ -101,7 +118,13 @@ mod tests {
     #[test]
     fn remote_images_come_back_when_allowed() {
         let c = clean(HOSTILE, &HashMap::new(), true);
-        assert!(c.html.contains("http://tracker.test/p.gif") && !c.blocked_remote && !c.html.contains("onerror"));
-        assert!(body_csp(false).contains("img-src 'self' data:;") && body_csp(true).contains("https:"));
+        assert!(
+            c.html.contains("http://tracker.test/p.gif")
+                && !c.blocked_remote
+                && !c.html.contains("onerror")
+        );
+        assert!(
+            body_csp(false).contains("img-src 'self' data:;") && body_csp(true).contains("https:")
+        );
     }
 }

@@ -36,14 +36,24 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("admin", &self.admin).field("site", &self.site).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("admin", &self.admin)
+            .field("site", &self.site)
+            .finish_non_exhaustive()
     }
 }
 
 impl Session {
     /// Returns a throwaway session for `key`, to ask the API what kind of key it is.
     pub(crate) fn probe(key: &str) -> Session {
-        Session { id: String::new(), key: key.to_string(), admin: false, site: None, csrf: String::new(), last_used: Instant::now() }
+        Session {
+            id: String::new(),
+            key: key.to_string(),
+            admin: false,
+            site: None,
+            csrf: String::new(),
+            last_used: Instant::now(),
+        }
     }
 
     /// Returns `site_id=<id>` for admin sessions (listings default to every site otherwise),
@@ -71,17 +81,31 @@ pub fn token() -> String {
 
 /// Compares two secrets in time independent of where they differ.
 pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 impl Sessions {
     /// Starts a session for `key`.
     pub fn create(&self, key: String, admin: bool, site: Option<String>) -> Session {
-        let s = Session { id: token(), key, admin, site, csrf: token(), last_used: Instant::now() };
+        let s = Session {
+            id: token(),
+            key,
+            admin,
+            site,
+            csrf: token(),
+            last_used: Instant::now(),
+        };
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, v| v.last_used.elapsed() < IDLE);
         if map.len() >= MAX_SESSIONS
-            && let Some(oldest) = map.iter().min_by_key(|(_, v)| v.last_used).map(|(k, _)| k.clone())
+            && let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, v)| v.last_used)
+                .map(|(k, _)| k.clone())
         {
             map.remove(&oldest);
         }
@@ -104,12 +128,20 @@ impl Sessions {
 
     /// Ends a session.
     pub fn remove(&self, id: &str) {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
     }
 
     /// Changes the site an admin session shows.
     pub fn set_site(&self, id: &str, site: String) {
-        if let Some(s) = self.map.lock().unwrap_or_else(|e| e.into_inner()).get_mut(id) {
+        if let Some(s) = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(id)
+        {
             s.site = Some(site);
         }
     }
@@ -130,7 +162,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// Returns the `Set-Cookie` value that stores `id` (or clears the cookie when `id` is empty).
 pub fn set_cookie(id: &str, secure: bool) -> String {
     let max_age = if id.is_empty() { 0 } else { IDLE.as_secs() };
-    format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
+    format!(
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 #[cfg(test)]
@@ -149,7 +184,10 @@ mod tests {
         let sessions = Sessions::default();
         let s = sessions.create("key".into(), false, Some("site".into()));
         let mut h = HeaderMap::new();
-        h.insert("cookie", format!("other=1; {COOKIE}={}", s.id).parse().unwrap());
+        h.insert(
+            "cookie",
+            format!("other=1; {COOKIE}={}", s.id).parse().unwrap(),
+        );
         assert_eq!(sessions.from_headers(&h).unwrap().key, "key");
         sessions.remove(&s.id);
         assert!(sessions.from_headers(&h).is_none());

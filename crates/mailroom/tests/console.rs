@@ -47,7 +47,9 @@ async fn canary() -> Canary {
         use tokio::io::AsyncWriteExt;
         while let Ok((mut sock, _)) = listener.accept().await {
             h.fetch_add(1, Ordering::SeqCst);
-            let _ = sock.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").await;
+            let _ = sock
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .await;
         }
     });
     Canary { addr, hits }
@@ -71,12 +73,20 @@ async fn start_driver() -> Option<Driver> {
     let path = std::env::var("MAILROOM_CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.into());
     if !std::path::Path::new(&path).exists() || !std::path::Path::new(CHROMIUM).exists() {
         if in_ci() {
-            panic!("CI=true but {path} or {CHROMIUM} is missing: install Debian's chromium and chromium-driver (.ci/run does)");
+            panic!(
+                "CI=true but {path} or {CHROMIUM} is missing: install Debian's chromium and chromium-driver (.ci/run does)"
+            );
         }
-        println!("SKIPPED: browser tests need {path} and {CHROMIUM} (apt-get install chromium chromium-driver)");
+        println!(
+            "SKIPPED: browser tests need {path} and {CHROMIUM} (apt-get install chromium chromium-driver)"
+        );
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = std::process::Command::new(&path)
         .arg(format!("--port={port}"))
         .stdout(std::process::Stdio::null())
@@ -84,10 +94,20 @@ async fn start_driver() -> Option<Driver> {
         .spawn()
         .expect("chromedriver starts");
     let url = format!("http://127.0.0.1:{port}");
-    let driver = Driver { child, url, _profile: tempfile::tempdir().unwrap() };
+    let driver = Driver {
+        child,
+        url,
+        _profile: tempfile::tempdir().unwrap(),
+    };
     let deadline = Instant::now() + Duration::from_secs(15);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen within 15 s");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen within 15 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Some(driver)
@@ -121,14 +141,19 @@ fn shots_dir() -> std::path::PathBuf {
 
 async fn shot(b: &Browser, name: &str) {
     let png = b.screenshot().await.expect("screenshot");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 5_000, "{name}: not a real screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 5_000,
+        "{name}: not a real screenshot"
+    );
     let dir = shots_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
 async fn js(b: &Browser, script: &str) -> Value {
-    b.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script `{script}` failed: {e}"))
+    b.execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script `{script}` failed: {e}"))
 }
 
 /// Waits (at most `within`) until `script` returns true.
@@ -145,17 +170,38 @@ async fn until(b: &Browser, script: &str, within: Duration, what: &str) -> Durat
 
 async fn sign_in(b: &Browser, url: &str, key: &str) {
     b.goto(&format!("{url}/login")).await.unwrap();
-    b.find(Locator::Css("#api_key")).await.unwrap().send_keys(key).await.unwrap();
-    b.find(Locator::Css("form[action='/login'] button")).await.unwrap().click().await.unwrap();
-    b.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("header.top")).await.expect("signed in");
+    b.find(Locator::Css("#api_key"))
+        .await
+        .unwrap()
+        .send_keys(key)
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("header.top"))
+        .await
+        .expect("signed in");
 }
 
 /// Every resource the top-level page loaded came from the server itself.
 async fn assert_only_loopback(b: &Browser, origin: &str) {
-    let urls = js(b, "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);").await;
+    let urls = js(
+        b,
+        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);",
+    )
+    .await;
     for u in urls.as_array().unwrap() {
         let u = u.as_str().unwrap();
-        assert!(u.starts_with(origin), "the page loaded {u}, which is not the server {origin}");
+        assert!(
+            u.starts_with(origin),
+            "the page loaded {u}, which is not the server {origin}"
+        );
     }
 }
 
@@ -176,18 +222,37 @@ fn hostile_message(canary: SocketAddr, to: &str) -> String {
 
 /// A client that keeps the console's session cookie, for the HTTP-level checks.
 fn cookie_client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 async fn http_sign_in(http: &reqwest::Client, url: &str, key: &str) {
-    let r = http.post(format!("{url}/login")).form(&[("api_key", key), ("next", "/")]).send().await.unwrap();
+    let r = http
+        .post(format!("{url}/login"))
+        .form(&[("api_key", key), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303, "sign-in answers 303");
-    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
 }
 
 fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
+    let at =
+        html.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
     html[at..at + 64].to_string()
 }
 
@@ -202,30 +267,67 @@ async fn tenant_isolation_csrf_and_sign_out_over_http() {
     // Without a session, pages send to the sign-in form; a bad key is refused.
     let http = cookie_client();
     let r = http.get(format!("{url}/mailboxes")).send().await.unwrap();
-    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/login?next=%2Fmailboxes"));
-    let r = http.post(format!("{url}/login")).form(&[("api_key", "mr_wrong")]).send().await.unwrap();
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/login?next=%2Fmailboxes")
+    );
+    let r = http
+        .post(format!("{url}/login"))
+        .form(&[("api_key", "mr_wrong")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 
     // Site beta cannot open alpha's mailbox by URL: 404, as in the API.
     http_sign_in(&http, url, &beta_key).await;
-    let r = http.get(format!("{url}/mailboxes/{}", mb.id)).send().await.unwrap();
+    let r = http
+        .get(format!("{url}/mailboxes/{}", mb.id))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     let r = http.get(format!("{url}/mailboxes")).send().await.unwrap();
     let page = r.text().await.unwrap();
-    assert!(!page.contains(mb.address.as_str()), "beta's list shows alpha's mailbox");
+    assert!(
+        !page.contains(mb.address.as_str()),
+        "beta's list shows alpha's mailbox"
+    );
 
     // CSRF: a state-changing post without the token (or with a wrong one) is refused.
     let token = csrf_of(&page);
-    for form in [vec![("username", "sneaky")], vec![("username", "sneaky"), ("csrf", "0000")]] {
-        let r = http.post(format!("{url}/mailboxes")).form(&form).send().await.unwrap();
+    for form in [
+        vec![("username", "sneaky")],
+        vec![("username", "sneaky"), ("csrf", "0000")],
+    ] {
+        let r = http
+            .post(format!("{url}/mailboxes"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403);
         assert!(r.text().await.unwrap().contains("csrf_token_invalid"));
     }
     // A post from another origin to the sign-in form is refused too.
-    let r = http.post(format!("{url}/login")).header("origin", "http://evil.test").form(&[("api_key", beta_key.as_str())]).send().await.unwrap();
+    let r = http
+        .post(format!("{url}/login"))
+        .header("origin", "http://evil.test")
+        .form(&[("api_key", beta_key.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // With the token, the same post works: the check is not refusing everything.
-    let r = http.post(format!("{url}/mailboxes")).form(&[("username", "beta-box"), ("csrf", token.as_str())]).send().await.unwrap();
+    let r = http
+        .post(format!("{url}/mailboxes"))
+        .form(&[("username", "beta-box"), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let (s, list) = call(&app.client(&beta_key), Method::GET, "/v1/mailboxes", None).await;
     assert_eq!((s, list["items"].as_array().unwrap().len()), (200, 1));
@@ -233,34 +335,83 @@ async fn tenant_isolation_csrf_and_sign_out_over_http() {
     // An admin can switch to alpha and see its mailbox.
     let admin = cookie_client();
     http_sign_in(&admin, url, &app.admin_key).await;
-    let page = admin.get(format!("{url}/mailboxes")).send().await.unwrap().text().await.unwrap();
+    let page = admin
+        .get(format!("{url}/mailboxes"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let (s, sites) = call(&app.admin, Method::GET, "/v1/sites", None).await;
     assert_eq!(s, 200);
-    let alpha_id = sites["items"].as_array().unwrap().iter().find(|s| s["name"] == "alpha").unwrap()["id"].as_str().unwrap().to_string();
-    let r = admin.post(format!("{url}/site")).form(&[("site_id", alpha_id.as_str()), ("csrf", csrf_of(&page).as_str()), ("next", "/mailboxes")]).send().await.unwrap();
+    let alpha_id = sites["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "alpha")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = admin
+        .post(format!("{url}/site"))
+        .form(&[
+            ("site_id", alpha_id.as_str()),
+            ("csrf", csrf_of(&page).as_str()),
+            ("next", "/mailboxes"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
-    let page = admin.get(format!("{url}/mailboxes")).send().await.unwrap().text().await.unwrap();
+    let page = admin
+        .get(format!("{url}/mailboxes"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains(mb.address.as_str()));
 
     // Sign-out ends the session on the server.
-    let r = http.post(format!("{url}/logout")).form(&[("csrf", token.as_str())]).send().await.unwrap();
+    let r = http
+        .post(format!("{url}/logout"))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let r = http.get(format!("{url}/mailboxes")).send().await.unwrap();
     assert_eq!(r.status(), 303, "signed out");
 
     // The message frame's policy: no script, no form, sandboxed.
-    let r = reqwest::get(format!("{url}/assets/htmx.min.js")).await.unwrap();
+    let r = reqwest::get(format!("{url}/assets/htmx.min.js"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let r = reqwest::get(format!("{url}/login")).await.unwrap();
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") || csp.contains("style-src 'self'"), "{csp}");
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline")
+            || csp.contains("style-src 'self'"),
+        "{csp}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_in_chromium() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(driver) = start_driver().await else { return };
-    tokio::time::timeout(BUDGET, story(&driver)).await.expect("the browser story finished within its time budget");
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    tokio::time::timeout(BUDGET, story(&driver))
+        .await
+        .expect("the browser story finished within its time budget");
 }
 
 async fn story(driver: &Driver) {
@@ -277,77 +428,244 @@ async fn story(driver: &Driver) {
     // Sign in with the site key: the console opens the site's first mailbox.
     sign_in(&b, &url, &alpha_key).await;
     let here = b.current_url().await.unwrap();
-    assert!(here.path().ends_with(&format!("/mailboxes/{}", mb.id)), "{here}");
+    assert!(
+        here.path().ends_with(&format!("/mailboxes/{}", mb.id)),
+        "{here}"
+    );
 
     // Mail received over SMTP shows up in the open inbox without a reload, within 2 s.
     js(&b, "window.__still_here = true; return true;").await;
-    until(&b, "return document.documentElement.dataset.live === 'open';", Duration::from_secs(5), "the live stream connects").await;
+    until(
+        &b,
+        "return document.documentElement.dataset.live === 'open';",
+        Duration::from_secs(5),
+        "the live stream connects",
+    )
+    .await;
     let to = mb.address.as_str().to_string();
     let sent_at = Instant::now();
-    let message = format!("From: Ann <ann@customer.test>\r\nTo: {to}\r\nSubject: Where is my order?\r\nMessage-ID: <order@customer.test>\r\n\r\nHello, order 42 has not arrived.\r\n");
+    let message = format!(
+        "From: Ann <ann@customer.test>\r\nTo: {to}\r\nSubject: Where is my order?\r\nMessage-ID: <order@customer.test>\r\n\r\nHello, order 42 has not arrived.\r\n"
+    );
     let replies = smtp_send(smtp, "ann@customer.test", &[&to], &message).await;
     assert!(replies.iter().any(|r| r.starts_with("250")), "{replies:?}");
     let shown = until(&b, "return [...document.querySelectorAll('#thread-list .subj')].some(e => e.textContent.includes('Where is my order?'));",
         Duration::from_secs(2).saturating_sub(sent_at.elapsed()) + Duration::from_millis(1), "the new message appears live").await;
-    println!("new mail shown {:?} after the SMTP send returned ({:?} after it began)", shown, sent_at.elapsed());
-    assert_eq!(js(&b, "return window.__still_here === true;").await, json!(true), "the page was reloaded");
-    assert_eq!(js(&b, "return document.activeElement === document.body || true;").await, json!(true));
+    println!(
+        "new mail shown {:?} after the SMTP send returned ({:?} after it began)",
+        shown,
+        sent_at.elapsed()
+    );
+    assert_eq!(
+        js(&b, "return window.__still_here === true;").await,
+        json!(true),
+        "the page was reloaded"
+    );
+    assert_eq!(
+        js(
+            &b,
+            "return document.activeElement === document.body || true;"
+        )
+        .await,
+        json!(true)
+    );
 
     // Keyboard: j focuses the first thread, Enter opens it.
-    b.find(Locator::Css("body")).await.unwrap().send_keys("j").await.unwrap();
-    assert_eq!(js(&b, "return document.activeElement.classList.contains('row');").await, json!(true), "j focuses a thread");
+    b.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("j")
+        .await
+        .unwrap();
+    assert_eq!(
+        js(
+            &b,
+            "return document.activeElement.classList.contains('row');"
+        )
+        .await,
+        json!(true),
+        "j focuses a thread"
+    );
     shot(&b, "inbox").await;
     b.set_window_size(390, 844).await.unwrap();
     shot(&b, "inbox-phone").await;
     b.set_window_size(1280, 900).await.unwrap();
-    b.find(Locator::Css("#thread-list a.row")).await.unwrap().click().await.unwrap();
-    b.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("article.message")).await.unwrap();
-    let text = b.find(Locator::Css("article.message pre.text")).await.unwrap().text().await.unwrap();
+    b.find(Locator::Css("#thread-list a.row"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("article.message"))
+        .await
+        .unwrap();
+    let h1 = b
+        .find(Locator::Css("main h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(h1, "Where is my order?");
+    let text = b
+        .find(Locator::Css("article.message pre.text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("order 42"), "{text}");
 
     // Reply from the thread: the reply is in the thread afterwards.
-    b.find(Locator::Css("#reply-text")).await.unwrap().send_keys("Sorry about that, it ships today.").await.unwrap();
-    b.find(Locator::Css("section.reply button[type=submit]")).await.unwrap().click().await.unwrap();
-    b.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("p.notice")).await.expect("reply sent");
+    b.find(Locator::Css("#reply-text"))
+        .await
+        .unwrap()
+        .send_keys("Sorry about that, it ships today.")
+        .await
+        .unwrap();
+    b.find(Locator::Css("section.reply button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .expect("reply sent");
     let articles = b.find_all(Locator::Css("article.message")).await.unwrap();
     assert_eq!(articles.len(), 2, "the reply joined the thread");
-    let thread_text = b.find(Locator::Css("#messages")).await.unwrap().text().await.unwrap();
-    assert!(thread_text.contains("it ships today") && thread_text.contains("ann@customer.test"), "{thread_text}");
+    let thread_text = b
+        .find(Locator::Css("#messages"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        thread_text.contains("it ships today") && thread_text.contains("ann@customer.test"),
+        "{thread_text}"
+    );
     js(&b, "window.scrollTo(0, 0); return true;").await;
     shot(&b, "thread").await;
 
     // A hostile HTML message: no script runs, nothing is submitted, nothing loads from outside.
-    let replies = smtp_send(smtp, "mallory@evil.test", &[&to], &hostile_message(canary.addr, &to)).await;
+    let replies = smtp_send(
+        smtp,
+        "mallory@evil.test",
+        &[&to],
+        &hostile_message(canary.addr, &to),
+    )
+    .await;
     assert!(replies.iter().any(|r| r.starts_with("250")), "{replies:?}");
-    let (_, list) = call(&alpha, Method::GET, &format!("/v1/mailboxes/{}/messages?q=Hostile", mb.id), None).await;
+    let (_, list) = call(
+        &alpha,
+        Method::GET,
+        &format!("/v1/mailboxes/{}/messages?q=Hostile", mb.id),
+        None,
+    )
+    .await;
     let hostile = &list["items"][0];
-    b.goto(&format!("{url}/threads/{}", hostile["thread_id"].as_str().unwrap())).await.unwrap();
-    let frame = b.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("iframe.body")).await.unwrap();
-    assert_eq!(frame.attr("sandbox").await.unwrap().as_deref(), Some("allow-popups allow-popups-to-escape-sandbox"));
+    b.goto(&format!(
+        "{url}/threads/{}",
+        hostile["thread_id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    let frame = b
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("iframe.body"))
+        .await
+        .unwrap();
+    assert_eq!(
+        frame.attr("sandbox").await.unwrap().as_deref(),
+        Some("allow-popups allow-popups-to-escape-sandbox")
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(js(&b, "return typeof window.__pwned;").await, json!("undefined"), "a script of the message ran in the page");
+    assert_eq!(
+        js(&b, "return typeof window.__pwned;").await,
+        json!("undefined"),
+        "a script of the message ran in the page"
+    );
     b.enter_frame(0).await.unwrap();
-    let inside = b.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
-    assert!(inside.contains("Harmless paragraph"), "the message's HTML is shown: {inside}");
-    assert_eq!(js(&b, "return typeof window.__pwned;").await, json!("undefined"), "a script of the message ran in its frame");
-    assert_eq!(js(&b, "return document.forms.length + document.scripts.length;").await, json!(0), "forms or scripts survived");
-    let inner = js(&b, "return performance.getEntriesByType('resource').map(e => e.name);").await;
-    assert!(inner.as_array().unwrap().iter().all(|u| u.as_str().unwrap().starts_with(&url)), "the frame loaded {inner}");
+    let inside = b
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        inside.contains("Harmless paragraph"),
+        "the message's HTML is shown: {inside}"
+    );
+    assert_eq!(
+        js(&b, "return typeof window.__pwned;").await,
+        json!("undefined"),
+        "a script of the message ran in its frame"
+    );
+    assert_eq!(
+        js(
+            &b,
+            "return document.forms.length + document.scripts.length;"
+        )
+        .await,
+        json!(0),
+        "forms or scripts survived"
+    );
+    let inner = js(
+        &b,
+        "return performance.getEntriesByType('resource').map(e => e.name);",
+    )
+    .await;
+    assert!(
+        inner
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u.as_str().unwrap().starts_with(&url)),
+        "the frame loaded {inner}"
+    );
     b.enter_parent_frame().await.unwrap();
     assert_only_loopback(&b, &url).await;
-    assert_eq!(canary.hits.load(Ordering::SeqCst), 0, "the message reached outside the server");
+    assert_eq!(
+        canary.hits.load(Ordering::SeqCst),
+        0,
+        "the message reached outside the server"
+    );
     // Allowing remote images for this message loads them (the check above can fail).
-    b.find(Locator::Css("article.message p.muted a")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("article.message p.muted a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let start = Instant::now();
     while canary.hits.load(Ordering::SeqCst) == 0 {
-        assert!(start.elapsed() < Duration::from_secs(5), "allowed remote images did not load");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "allowed remote images did not load"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(js(&b, "return typeof window.__pwned;").await, json!("undefined"));
+    assert_eq!(
+        js(&b, "return typeof window.__pwned;").await,
+        json!("undefined")
+    );
 
     // A tool run: the agent-mailbox channel sends; the run's decision is shown.
-    let (s, _) = call(&alpha, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active",
-        "username": mb.address.local_part(), "domain": mb.address.domain()}}}))).await;
+    let (s, _) = call(
+        &alpha,
+        Method::PUT,
+        "/v1/settings",
+        Some(json!({"channels": {"agent_email": {"status": "active",
+        "username": mb.address.local_part(), "domain": mb.address.domain()}}})),
+    )
+    .await;
     assert_eq!(s, 200);
     let (s, v) = call(&alpha, Method::POST, "/v1/tools/send_email/invoke", Some(json!({"email": "lead@customer.test",
         "subject": "Your quote", "message": "Here is the quote you asked for.", "site_id": site.id.to_string(), "from": "Sales"}))).await;
@@ -359,33 +677,104 @@ async fn story(driver: &Driver) {
     b.goto(&format!("{url}/tool-runs")).await.unwrap();
     let rows = b.find_all(Locator::Css("#runs tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 2, "both runs are listed");
-    b.find(Locator::Css("#runs tbody tr:last-child td a")).await.unwrap().click().await.unwrap();
-    b.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("#decision-h")).await.unwrap();
-    let decision = b.find(Locator::Css("p.decision")).await.unwrap().text().await.unwrap();
-    assert!(!decision.trim().is_empty() && decision != "—", "the decision is shown: {decision:?}");
+    b.find(Locator::Css("#runs tbody tr:last-child td a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("#decision-h"))
+        .await
+        .unwrap();
+    let decision = b
+        .find(Locator::Css("p.decision"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !decision.trim().is_empty() && decision != "—",
+        "the decision is shown: {decision:?}"
+    );
     let page = b.source().await.unwrap();
-    assert!(page.contains("Open the message") && page.contains("lead@customer.test"), "the run links to its message and shows its inputs");
+    assert!(
+        page.contains("Open the message") && page.contains("lead@customer.test"),
+        "the run links to its message and shows its inputs"
+    );
     shot(&b, "tool-run").await;
-    b.find(Locator::LinkText("Open the message")).await.unwrap().click().await.unwrap();
-    b.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("article.message")).await.unwrap();
+    b.find(Locator::LinkText("Open the message"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("article.message"))
+        .await
+        .unwrap();
     assert!(b.source().await.unwrap().contains("Your quote"));
 
     // The queue holds the reply to ann (delivery is off in this test), with retry and cancel.
     b.goto(&format!("{url}/queue")).await.unwrap();
-    let queue = b.find(Locator::Css("#queue")).await.unwrap().text().await.unwrap();
+    let queue = b
+        .find(Locator::Css("#queue"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(queue.contains("ann@customer.test"), "{queue}");
     shot(&b, "queue").await;
-    b.find(Locator::XPath("//tr[contains(., 'ann@customer.test')]//button[text()='Cancel']")).await.unwrap().click().await.unwrap();
-    b.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("p.notice")).await.unwrap();
-    let (_, msgs) = call(&alpha, Method::GET, &format!("/v1/mailboxes/{}/messages?direction=outbound&q=ships", mb.id), None).await;
+    b.find(Locator::XPath(
+        "//tr[contains(., 'ann@customer.test')]//button[text()='Cancel']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    let (_, msgs) = call(
+        &alpha,
+        Method::GET,
+        &format!(
+            "/v1/mailboxes/{}/messages?direction=outbound&q=ships",
+            mb.id
+        ),
+        None,
+    )
+    .await;
     let r = &msgs["items"][0]["recipients"][0];
-    assert_eq!((r["status"].as_str(), r["last_reply"].as_str()), (Some("failed"), Some("cancelled by an operator")), "{msgs}");
+    assert_eq!(
+        (r["status"].as_str(), r["last_reply"].as_str()),
+        (Some("failed"), Some("cancelled by an operator")),
+        "{msgs}"
+    );
 
     // Another site's key: alpha's mailbox by URL is a 404 page.
-    b.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     sign_in(&b, &url, &beta_key).await;
     b.goto(&format!("{url}/mailboxes/{}", mb.id)).await.unwrap();
-    let h1 = b.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    let h1 = b
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(h1.contains("Not Found"), "{h1}");
     assert!(!b.source().await.unwrap().contains("Where is my order?"));
 
@@ -402,7 +791,9 @@ async fn story(driver: &Driver) {
 async fn inbox_first_paint_with_ten_thousand_messages() {
     const MESSAGES: usize = 10_000;
     let _one = ONE_BROWSER.lock().await;
-    let Some(driver) = start_driver().await else { return };
+    let Some(driver) = start_driver().await else {
+        return;
+    };
     tokio::time::timeout(Duration::from_secs(300), async {
         // A local DNS server, so SPF/DKIM/DMARC lookups of the seeded mail answer at once.
         let dns = common::dns::TestDns::start().await;
