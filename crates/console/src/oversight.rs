@@ -306,6 +306,7 @@ pub(crate) async fn suppressions(
     Signed(s): Signed,
     Query(p): Query<Paging>,
 ) -> PageResult {
+    let lists = allow_block_lists(&c, &s).await;
     let cursor = nonempty(&p.cursor)
         .map(|c| format!("&cursor={}", enc(c)))
         .unwrap_or_default();
@@ -344,6 +345,7 @@ pub(crate) async fn suppressions(
             label { "Detail (optional) " input name="detail"; }
             button type="submit" { "Suppress" }
         }
+        (lists)
     };
     page(
         &c,
@@ -784,4 +786,37 @@ pub(crate) async fn delete_api_key(
         .call(&s, Method::DELETE, &format!("/v1/api-keys/{id}"), None)
         .await?;
     Ok(Redirect::to("/api-keys?done=Key+deleted.").into_response())
+}
+
+/// The site's allow and block lists, when this server has them (`/v1/lists`); their entries
+/// are shown as the API gives them.
+async fn allow_block_lists(c: &Console, s: &Session) -> Markup {
+    let Ok(lists) = c.api.list(s, "/v1/lists").await else {
+        return html! {};
+    };
+    let columns: Vec<String> = lists
+        .first()
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.keys()
+                .filter(|k| !k.ends_with("_id") && k.as_str() != "id")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        h2 { "Allow and block lists" }
+        @if lists.is_empty() { p class="empty" { "No list entry." } }
+        @else {
+            table class="list" {
+                thead { tr { @for col in &columns { th { (col) } } } }
+                tbody {
+                    @for entry in &lists {
+                        tr { @for col in &columns { td { (show(entry, col)) } } }
+                    }
+                }
+            }
+        }
+        p class="muted" { "Manage them with " code { "/v1/lists" } " or " code { "mailroom lists" } "." }
+    }
 }

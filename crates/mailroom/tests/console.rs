@@ -329,8 +329,58 @@ async fn tenant_isolation_csrf_and_sign_out_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let (s, list) = call(&app.client(&beta_key), Method::GET, "/v1/mailboxes", None).await;
+    let beta_box = r.headers()["location"].to_str().unwrap().to_string();
+    let beta = app.client(&beta_key);
+    let (s, list) = call(&beta, Method::GET, "/v1/mailboxes", None).await;
     assert_eq!((s, list["items"].as_array().unwrap().len()), (200, 1));
+
+    // Compose goes through the API's send path: a suppressed recipient is refused with the
+    // API's own code, and nothing is sent.
+    let (s, _) = call(
+        &beta,
+        Method::POST,
+        "/v1/suppressions",
+        Some(json!({"address": "gone@customer.test"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let compose = |to: &'static str| {
+        let token = token.clone();
+        let http = http.clone();
+        let url = format!("{url}{beta_box}/compose");
+        async move {
+            http.post(url)
+                .form(&[
+                    ("to", to),
+                    ("subject", "Console hello"),
+                    ("text", "Sent from the console."),
+                    ("csrf", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = compose("gone@customer.test").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("recipient_suppressed"));
+    let r = compose("friend@customer.test").await;
+    assert_eq!(r.status(), 303);
+    let thread = r.headers()["location"].to_str().unwrap().to_string();
+    let page = http
+        .get(format!("{url}{thread}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Console hello")
+            && page.contains("friend@customer.test")
+            && page.contains("queued"),
+        "{page}"
+    );
 
     // An admin can switch to alpha and see its mailbox.
     let admin = cookie_client();
@@ -386,7 +436,7 @@ async fn tenant_isolation_csrf_and_sign_out_over_http() {
     let r = http.get(format!("{url}/mailboxes")).send().await.unwrap();
     assert_eq!(r.status(), 303, "signed out");
 
-    // The message frame's policy: no script, no form, sandboxed.
+    // Console pages allow script and style from the server only, and no framing.
     let r = reqwest::get(format!("{url}/assets/htmx.min.js"))
         .await
         .unwrap();
@@ -397,8 +447,9 @@ async fn tenant_isolation_csrf_and_sign_out_over_http() {
         .unwrap()
         .to_string();
     assert!(
-        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline")
-            || csp.contains("style-src 'self'"),
+        csp.contains("script-src 'self'")
+            && !csp.contains("unsafe-inline")
+            && csp.contains("frame-ancestors 'none'"),
         "{csp}"
     );
 }
