@@ -655,7 +655,7 @@ pub(crate) async fn domain(
             thead { tr { th { "Type" } th { "Name" } th { "Value" } th { "Purpose" } } }
             tbody {
                 @for r in &records {
-                    tr { td { (str_of(r, "record_type")) } td { code { (str_of(r, "name")) } } td { code class="wrap" { (str_of(r, "value")) } } td { (str_of(r, "purpose")) } }
+                    tr { td { (str_of(r, "type")) } td { code { (str_of(r, "name")) } } td { code class="wrap" { (str_of(r, "value")) } } td { (str_of(r, "purpose")) } }
                 }
             }
         }
@@ -683,7 +683,7 @@ pub(crate) async fn events(
             thead { tr { th { "Cursor" } th { "Type" } th { "When" } th { "Data" } } }
             tbody {
                 @for e in &list {
-                    tr { td { code { (str_of(e, "cursor")) } } td { (str_of(e, "event_type")) } td { (time(e, "created_at")) }
+                    tr { td { code { (str_of(e, "cursor")) } } td { (str_of(e, "type")) } td { (time(e, "created_at")) }
                          td { details { summary { (event_summary(&e["data"])) } (json(&e["data"])) } } }
                 }
             }

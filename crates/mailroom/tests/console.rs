@@ -425,6 +425,68 @@ async fn tenant_isolation_csrf_and_sign_out_over_http() {
         .unwrap();
     assert!(page.contains(mb.address.as_str()));
 
+    // Every oversight page renders for a site key.
+    for (path, heading) in [
+        ("/tool-runs", "Tool runs"),
+        ("/contacts", "Contacts"),
+        ("/suppressions", "gone@customer.test"),
+        ("/queue", "friend@customer.test"),
+        ("/webhooks", "Webhooks"),
+        ("/domains", "Domains"),
+        ("/events", "mailbox.created"),
+        ("/api-keys", "beta key"),
+    ] {
+        let r = http.get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(
+            r.text().await.unwrap().contains(heading),
+            "{path} lacks {heading}"
+        );
+    }
+    // A domain added in the console shows the DNS records to publish.
+    let r = http
+        .post(format!("{url}/domains"))
+        .form(&[("name", "beta.example"), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let dns = http
+        .get(format!(
+            "{url}{}",
+            r.headers()["location"].to_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dns.contains("<td>TXT</td>")
+            && dns.contains("v=spf1")
+            && dns.contains("v=DKIM1")
+            && dns.contains("_dmarc"),
+        "{dns}"
+    );
+    // A new API key is shown once, and works.
+    let r = http
+        .post(format!("{url}/api-keys"))
+        .form(&[("name", "agent two"), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let at = page.find("id=\"new-key\">").expect("the key is shown") + "id=\"new-key\">".len();
+    let new_key = &page[at..at + page[at..].find('<').unwrap()];
+    let (s, list) = call(&app.client(new_key), Method::GET, "/v1/mailboxes", None).await;
+    assert_eq!(
+        (s, list["items"].as_array().unwrap().len()),
+        (200, 1),
+        "the new key is beta's"
+    );
+
     // Sign-out ends the session on the server.
     let r = http
         .post(format!("{url}/logout"))
