@@ -1,7 +1,9 @@
 //! The OpenAPI document and the Swagger UI page, both served by the binary itself.
 
 use crate::routes;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -34,8 +36,12 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::tool_runs::list, routes::tool_runs::get,
         routes::tools::list, routes::tools::invoke, routes::tools::send_email_alias,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &StandardErrors),
     tags(
+        (name = "health", description = "Liveness and readiness probes (no key needed)"),
+        (name = "sites", description = "Tenants (admin keys)"),
+        (name = "api-keys", description = "API keys: admin keys and site keys"),
+        (name = "attachments", description = "Attachment downloads"),
         (name = "mailboxes", description = "Addresses that send and receive"),
         (name = "messages", description = "Sending, reading and managing mail"),
         (name = "threads", description = "Conversations inside a mailbox"),
@@ -64,7 +70,161 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Documents the errors every route of a kind can give, so that no operation forgets them: 401
+/// on every keyed route, 400 where a query string, a body or an `Idempotency-Key` is read
+/// (`invalid_query`, `malformed_json`, `unknown_field`, `invalid_idempotency_key`), 404 where
+/// the path names an object, 413/415/422 where a JSON body is read, 403 on admin-only routes.
+/// A route's own annotation wins where it documents the same status.
+struct StandardErrors;
+
+/// Routes only an admin key may call.
+const ADMIN_ONLY: [&str; 2] = ["sites_create", "sites_list"];
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                add_standard_errors(path, op);
+            }
+        }
+    }
+}
+
+fn add_standard_errors(path: &str, op: &mut Operation) {
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+    let idempotent = params.iter().any(|p| p.name.eq_ignore_ascii_case("idempotency-key"));
+    let has_body = op.request_body.is_some();
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let admin_only = op.operation_id.as_deref().is_some_and(|id| ADMIN_ONLY.contains(&id));
+    let mut add = |status: &str, description: &str| {
+        if !op.responses.responses.contains_key(status) {
+            let content = ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody")))).build();
+            let response = ResponseBuilder::new().description(description).content("application/json", content).build();
+            op.responses.responses.insert(status.to_string(), RefOr::T(response));
+        }
+    };
+    if secured {
+        add("401", "No API key, or an unknown or deleted one (`missing_api_key`, `invalid_api_key`)");
+    }
+    if admin_only {
+        add("403", "The route needs an admin key (`forbidden`)");
+    }
+    if has_query || has_body || idempotent {
+        add(
+            "400",
+            "The request cannot be read: `invalid_query`, `malformed_json`, `unknown_field` (a field the route does not take), \
+             `invalid_idempotency_key`",
+        );
+    }
+    if path.contains('{') {
+        add("404", "No such object, or one of another site (`not_found`)");
+    }
+    if has_body {
+        add("413", "The body is larger than `http.max_body_bytes` (`payload_too_large`)");
+        add("415", "The body is not `application/json` (`unsupported_media_type`)");
+        add("422", "A field is missing or has the wrong type (`invalid_request`), or a value is refused (a specific code)");
+    }
+    if idempotent {
+        add("409", "Another request with the same `Idempotency-Key` is still running (`idempotency_key_in_progress`)");
+    }
+}
+
 /// Returns the routes `/v1/openapi.json` and `/docs`.
 pub fn docs<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
     axum::Router::from(SwaggerUi::new("/docs").url("/v1/openapi.json", ApiDoc::openapi()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiDoc;
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+    use utoipa::OpenApi;
+
+    fn operations() -> Vec<(String, String, Value)> {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                    out.push((path.clone(), method.clone(), op.clone()));
+                }
+            }
+        }
+        assert!(out.len() > 60, "the document lists {} operations", out.len());
+        out
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_named_resource_action() {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (path, method, op) in operations() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId")).to_string();
+            let (resource, action) = id.split_once('_').unwrap_or_else(|| panic!("{id} is not resource_action"));
+            assert!(!resource.is_empty() && !action.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{id}");
+            let tag = op["tags"][0].as_str().unwrap_or_else(|| panic!("{id} has no tag")).replace('-', "_");
+            assert!(id.starts_with(&format!("{tag}_")), "{id} does not start with its tag {tag}");
+            if let Some(other) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_in_the_path_and_the_others_are_not() {
+        for (path, method, op) in operations() {
+            for p in op["parameters"].as_array().cloned().unwrap_or_default() {
+                let name = p["name"].as_str().unwrap();
+                let placeholder = format!("{{{name}}}");
+                match p["in"].as_str().unwrap() {
+                    "path" => assert!(path.contains(&placeholder), "{method} {path}: `{name}` is declared in: path but is not in the path"),
+                    "query" | "header" => assert!(!path.contains(&placeholder), "{method} {path}: `{name}`"),
+                    other => panic!("{method} {path}: `{name}` is in {other}"),
+                }
+            }
+            let declared = op["parameters"].as_array().cloned().unwrap_or_default();
+            for segment in path.split('/').filter(|s| s.starts_with('{')) {
+                let name = segment.trim_matches(|c| c == '{' || c == '}');
+                assert!(declared.iter().any(|p| p["name"] == name && p["in"] == "path"), "{method} {path}: `{name}` is not declared");
+            }
+        }
+    }
+
+    #[test]
+    fn every_keyed_operation_documents_its_errors_with_the_error_schema() {
+        for (path, method, op) in operations() {
+            let responses = op["responses"].as_object().unwrap();
+            let keyed = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            assert_eq!(keyed, path.starts_with("/v1/"), "{method} {path}: only /v1 routes need a key");
+            if keyed {
+                assert!(responses.contains_key("401"), "{method} {path} does not document 401");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path} does not document {status}");
+                }
+            }
+            for (status, r) in responses {
+                if status.starts_with('4') {
+                    assert!(r["content"]["application/json"]["schema"].is_object(), "{method} {path} {status} has no body schema");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_are_typed() {
+        for (path, method, op) in operations() {
+            if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+                assert!(schema.get("$ref").is_some() || schema.get("oneOf").is_some(), "{method} {path}: untyped request body {schema}");
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if let Some(schema) = r.pointer("/content/application~1json/schema") {
+                    assert!(schema != &serde_json::json!({"type": "object"}), "{method} {path} {status}: untyped response body");
+                }
+            }
+        }
+    }
 }
