@@ -82,17 +82,54 @@ const ADMIN_ONLY: [&str; 2] = ["sites_create", "sites_list"];
 
 impl Modify for StandardErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let schemas: Vec<(String, serde_json::Value)> = openapi
+            .components
+            .as_ref()
+            .map(|c| c.schemas.iter().map(|(name, s)| (name.clone(), serde_json::to_value(s).unwrap_or_default())).collect())
+            .unwrap_or_default();
+        let with_site: Vec<String> =
+            schemas.iter().filter(|(_, v)| v.pointer("/properties/site_id").is_some()).map(|(n, _)| n.clone()).collect();
+        // Bodies whose every field is optional may be left out: the server reads an empty
+        // body as `{}` (an empty update).
+        let all_optional: Vec<String> = schemas
+            .iter()
+            .filter(|(_, v)| v.get("properties").is_some() && v.get("required").and_then(|r| r.as_array()).is_none_or(|r| r.is_empty()))
+            .map(|(n, _)| n.clone())
+            .collect();
         for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for op in ops.into_iter().flatten() {
-                add_standard_errors(path, op);
+                add_standard_errors(path, op, &with_site);
+                let body_ref = body_schema(op);
+                if let (Some(body), Some(name)) = (op.request_body.as_mut(), body_ref)
+                    && all_optional.contains(&name)
+                {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
             }
         }
     }
 }
 
-fn add_standard_errors(path: &str, op: &mut Operation) {
+/// Returns the name of the component schema of an operation's JSON body.
+fn body_schema(op: &Operation) -> Option<String> {
+    let v = serde_json::to_value(op.request_body.as_ref()?).ok()?;
+    let r = v.pointer("/content/application~1json/schema/$ref")?.as_str()?;
+    Some(r.rsplit('/').next().unwrap_or_default().to_string())
+}
+
+fn add_standard_errors(path: &str, op: &mut Operation, with_site: &[String]) {
+    let idempotency_pattern = "^[!-~]([ -~]{0,253}[!-~])?$";
+    for p in op.parameters.iter_mut().flatten() {
+        if p.name.eq_ignore_ascii_case("idempotency-key")
+            && let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(o))) = p.schema.as_mut()
+        {
+            o.pattern = Some(idempotency_pattern.into());
+        }
+    }
     let params = op.parameters.as_deref().unwrap_or_default();
+    let body_ref = body_schema(op);
+    let names_site = params.iter().any(|p| p.name == "site_id") || body_ref.is_some_and(|r| with_site.contains(&r));
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
     let idempotent = params.iter().any(|p| p.name.eq_ignore_ascii_case("idempotency-key"));
     let has_body = op.request_body.is_some();
@@ -120,6 +157,9 @@ fn add_standard_errors(path: &str, op: &mut Operation) {
     }
     if path.contains('{') {
         add("404", "No such object, or one of another site (`not_found`)");
+    }
+    if names_site {
+        add("404", "No site with this `site_id`, or one the key may not reach (`not_found`)");
     }
     if has_body {
         add("413", "The body is larger than `http.max_body_bytes` (`payload_too_large`)");

@@ -19,8 +19,10 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Admin keys: only this site.
     pub site_id: Option<SiteId>,
@@ -97,7 +99,8 @@ pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 
 /// Deletes a mailbox with all its messages.
 #[utoipa::path(delete, operation_id = "mailboxes_delete", path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, description = "A team member sends from this mailbox (`mailbox_in_use`)", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>) -> ApiResult<StatusCode> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
     state.engine.delete_mailbox(&mailbox).await?;

@@ -39,13 +39,15 @@ pub async fn send(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
 
 /// Lists a mailbox's messages, newest first.
 #[utoipa::path(get, operation_id = "messages_list", path = "/v1/mailboxes/{id}/messages", tag = "messages",
-    params(("id" = String, Path), ("direction" = Option<String>, Query, description = "inbound or outbound"),
-        ("thread_id" = Option<String>, Query), ("unread" = Option<bool>, Query), ("since" = Option<String>, Query, description = "RFC 3339"),
+    params(("id" = String, Path), ("direction" = Option<String>, Query, description = "inbound or outbound", pattern = "^(inbound|outbound)$"),
+        ("thread_id" = Option<String>, Query, format = Uuid), ("unread" = Option<bool>, Query),
+        ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"),
         ("label" = Option<String>, Query),
         ("q" = Option<String>, Query, description = "Full-text search of subject, text body, sender and recipients, 1-500 characters: \
             every word must appear, punctuation splits words (`alice@example.com` finds that address), the last word also matches \
-            as a prefix. Combines with the other filters; same order and cursor. 400 `invalid_query` when empty or too long."),
-        ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+            as a prefix. Combines with the other filters; same order and cursor. 400 `invalid_query` when empty or too long.",
+            min_length = 1, max_length = 500),
+        ("cursor" = Option<String>, Query, format = Uuid), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100)),
     responses((status = 200, body = Page<Message>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<MessageQuery>) -> ApiResult<Json<Page<Message>>> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;

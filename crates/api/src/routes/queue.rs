@@ -17,8 +17,10 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// Comma-separated statuses (default `queued,sending,deferred`; `all` for every status).
+    #[param(pattern = "^(all|(queued|sending|delivered|deferred|bounced|failed)(,(queued|sending|delivered|deferred|bounced|failed))*)$")]
     pub status: Option<String>,
     /// At most this many (1-1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Admin keys: only this site.
     pub site_id: Option<SiteId>,

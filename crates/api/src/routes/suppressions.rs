@@ -20,6 +20,7 @@ pub struct SuppressionQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Admin keys: only this site (list) or the site to act on (delete; default site).
     pub site_id: Option<SiteId>,
@@ -58,7 +59,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 
 /// Removes an address from the suppression list.
 #[utoipa::path(delete, operation_id = "suppressions_delete", path = "/v1/suppressions/{address}", tag = "suppressions", params(("address" = String, Path), SuppressionQuery),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, description = "Not an email address (`invalid_email_address`)", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, Path(address): Path<String>, ApiQuery(q): ApiQuery<SuppressionQuery>) -> ApiResult<StatusCode> {
     let site = target_site(&state, &auth, q.site_id).await?;
     let address = parse_address(&address)?;

@@ -31,8 +31,10 @@ pub struct ToolRunQuery {
     /// Only runs before this time (RFC 3339).
     pub until: Option<DateTime<Utc>>,
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Admin keys: only this site.
     #[param(value_type = Option<String>, format = Uuid)]

@@ -84,8 +84,10 @@ pub async fn rotate_secret(State(state): State<AppState>, auth: Auth, PathId(id)
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
