@@ -119,12 +119,14 @@ fn body_schema(op: &Operation) -> Option<String> {
 }
 
 fn add_standard_errors(path: &str, op: &mut Operation, with_site: &[String]) {
-    let idempotency_pattern = "^[!-~]([ -~]{0,253}[!-~])?$";
+    // What the server takes: visible ASCII, spaces and tabs, not blank (it trims).
+    let idempotency_pattern = "^[\t -~]*[!-~][\t -~]*$";
     for p in op.parameters.iter_mut().flatten() {
         if p.name.eq_ignore_ascii_case("idempotency-key")
             && let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(o))) = p.schema.as_mut()
         {
             o.pattern = Some(idempotency_pattern.into());
+            o.max_length = Some(255);
         }
     }
     let params = op.parameters.as_deref().unwrap_or_default();

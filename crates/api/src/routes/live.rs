@@ -28,7 +28,7 @@ use std::time::Duration;
 pub struct StreamQuery {
     /// Start after this cursor (`Last-Event-ID` wins when both are given); without either,
     /// the stream starts at the end of the log (new events only).
-    #[param(pattern = "^[0-9]*$")]
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub after: Option<String>,
     /// Only events of this mailbox.
     pub mailbox_id: Option<MailboxId>,
@@ -149,7 +149,7 @@ pub async fn stream(
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Wait for a message received after this event cursor; without it, after now.
-    #[param(pattern = "^[0-9]*$")]
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub after: Option<String>,
     /// Seconds to wait, 0-60 (default 30).
     #[param(minimum = 0, maximum = 60)]
