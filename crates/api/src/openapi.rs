@@ -36,7 +36,9 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::tool_runs::list, routes::tool_runs::get,
         routes::tools::list, routes::tools::invoke, routes::tools::send_email_alias,
     ),
-    modifiers(&BearerAuth, &StandardErrors),
+    components(schemas(DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
+        mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression)),
+    modifiers(&BearerAuth, &StandardErrors, &EventData),
     tags(
         (name = "health", description = "Liveness and readiness probes (no key needed)"),
         (name = "sites", description = "Tenants (admin keys)"),
@@ -60,6 +62,114 @@ use utoipa_swagger_ui::SwaggerUi;
     )
 )]
 pub struct ApiDoc;
+
+/// `data` of `message.delivered`, `message.deferred`, `message.bounced` and `message.failed`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct DeliveryEventData {
+    /// The message.
+    message_id: mailroom_core::MessageId,
+    /// Its mailbox.
+    mailbox_id: mailroom_core::MailboxId,
+    /// Its thread.
+    thread_id: mailroom_core::ThreadId,
+    /// The recipient this outcome is about.
+    recipient: String,
+    /// `delivered`, `deferred`, `bounced` or `failed`.
+    status: String,
+    /// The last SMTP reply.
+    last_reply: Option<String>,
+    /// Attempts so far.
+    attempts: u32,
+    /// `message.deferred`: when the next attempt is due.
+    next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `data` of `message.deleted`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct MessageDeletedEventData {
+    /// The deleted message.
+    id: mailroom_core::MessageId,
+    /// Its mailbox.
+    mailbox_id: mailroom_core::MailboxId,
+    /// Its thread.
+    thread_id: mailroom_core::ThreadId,
+}
+
+/// `data` of `mailbox.deleted`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct MailboxDeletedEventData {
+    /// The deleted mailbox.
+    id: mailroom_core::MailboxId,
+    /// Its address.
+    address: String,
+}
+
+/// `data` of `suppression.created`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SuppressionEventData {
+    /// The suppressed address.
+    address: String,
+    /// Why (`hard_bounce`, `complaint`, `manual`…).
+    reason: String,
+    /// The details (a bounce's SMTP reply).
+    detail: Option<String>,
+    /// The message whose bounce added it, if any.
+    message_id: Option<mailroom_core::MessageId>,
+    /// Its mailbox.
+    mailbox_id: Option<mailroom_core::MailboxId>,
+}
+
+/// `data` of `endpoint.disabled`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EndpointDisabledEventData {
+    /// The webhook endpoint.
+    endpoint_id: mailroom_core::WebhookId,
+    /// Its URL.
+    url: String,
+    /// Its description.
+    description: Option<String>,
+    /// `gone` (410) or `failing`.
+    reason: String,
+    /// The last failure.
+    detail: Option<String>,
+    /// When it started failing.
+    failing_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Describes `Event.data` type by type: the payload's schema depends on the event's `type`.
+struct EventData;
+
+impl Modify for EventData {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(RefOr::T(Schema::Object(event))) = components.schemas.get_mut("Event") else { return };
+        let by_type = [
+            ("Message", "`message.sent`, `message.received`: the message"),
+            ("Mailbox", "`mailbox.created`, `mailbox.updated`: the mailbox"),
+            ("MailboxDeletedEventData", "`mailbox.deleted`"),
+            ("DeliveryEventData", "`message.delivered`, `message.deferred`, `message.bounced`, `message.failed`"),
+            ("MessageDeletedEventData", "`message.deleted`"),
+            ("Domain", "`domain.created`: the domain"),
+            ("SuppressionEventData", "`suppression.created`"),
+            ("EndpointDisabledEventData", "`endpoint.disabled`"),
+        ];
+        let mut description = String::from("The event's payload; its shape depends on `type`:");
+        let mut any_of = AnyOfBuilder::new();
+        for (schema, types) in by_type {
+            description.push_str(&format!("\n- {types}: `{schema}`"));
+            any_of = any_of.item(RefOr::Ref(Ref::from_schema_name(schema)));
+        }
+        description.push_str("\n- the agent tools' events (`information_email.sent`…) and types added later: an object");
+        any_of = any_of.item(ObjectBuilder::new().schema_type(Type::Object).description(Some("Any other type")));
+        event.properties.insert("data".into(), RefOr::T(Schema::AnyOf(any_of.description(Some(description)).build())));
+    }
+}
 
 struct BearerAuth;
 

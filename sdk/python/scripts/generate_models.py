@@ -87,6 +87,10 @@ def py_type(s: Dict[str, Any]) -> str:
     for key in ("oneOf", "anyOf"):
         if key in s:
             parts = [py_type(x) for x in s[key]]
+            if key == "anyOf" and "Dict[str, Any]" in parts:
+                # "One of these shapes, or any object" (an event's `data`): a dict, which the
+                # caller reads by the event's type.
+                return "Dict[str, Any]"
             non_null = [p for p in parts if p != "None"]
             inner = non_null[0] if len(non_null) == 1 else f"Union[{', '.join(dict.fromkeys(non_null))}]"
             return f"Optional[{inner}]" if "None" in parts else inner

@@ -55,8 +55,10 @@ def test_agent_sends_waits_and_replies_in_thread(client: Mailroom, name: str) ->
     assert set(send_email.args) >= {"email", "subject", "message", "site_id"}
 
     # The customer answers the agent's first email (a person, in real life).
+    start = client.events.cursor()
+
     def customer_side() -> None:
-        got = client.messages.wait(customer.id, timeout=30)
+        got = client.messages.wait(customer.id, after=start, timeout=30)
         if got is not None:
             client.messages.reply(got.message.id, text="Yes please, 3 units.")
 

@@ -113,8 +113,10 @@ class _Search(BaseModel):
 
 
 def mailbox_tools(client: Mailroom, mailbox_id: str) -> List[AgentTool]:
-    """The tools that work on one mailbox: the model never handles the mailbox id."""
-    state: Dict[str, Optional[str]] = {"cursor": None}
+    """The tools that work on one mailbox: the model never handles the mailbox id.
+    ``wait_for_reply`` returns the mail that arrived since the tools were made, one message
+    per call, so a reply that lands before the model asks for it is not missed."""
+    state: Dict[str, Optional[str]] = {"cursor": client.events.cursor()}
 
     def list_threads(limit: int = 10) -> str:
         page = client.threads.list(mailbox_id, limit=limit)

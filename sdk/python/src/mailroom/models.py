@@ -269,6 +269,27 @@ class CreateWebhookRequest(_Request):
     """Where events are POSTed: an `https://` (or `http://`) URL of a public host."""
 
 
+class DeliveryEventData(_Response):
+    """`data` of `message.delivered`, `message.deferred`, `message.bounced` and `message.failed`."""
+
+    attempts: int
+    """Attempts so far."""
+    last_reply: Optional[str] = None
+    """The last SMTP reply."""
+    mailbox_id: MailboxId
+    """Its mailbox."""
+    message_id: MessageId
+    """The message."""
+    next_attempt_at: Optional[_dt.datetime] = None
+    """`message.deferred`: when the next attempt is due."""
+    recipient: str
+    """The recipient this outcome is about."""
+    status: str
+    """`delivered`, `deferred`, `bounced` or `failed`."""
+    thread_id: ThreadId
+    """Its thread."""
+
+
 class DkimKey(_Response):
     """A DKIM key of a domain. The private key is kept encrypted; only the engine decrypts it."""
 
@@ -340,6 +361,23 @@ class EmailChannel(_Request):
     """Free text kept as given (seed 002: `synced`)."""
 
 
+class EndpointDisabledEventData(_Response):
+    """`data` of `endpoint.disabled`."""
+
+    description: Optional[str] = None
+    """Its description."""
+    detail: Optional[str] = None
+    """The last failure."""
+    endpoint_id: WebhookId
+    """The webhook endpoint."""
+    failing_since: Optional[_dt.datetime] = None
+    """When it started failing."""
+    reason: str
+    """`gone` (410) or `failing`."""
+    url: str
+    """Its URL."""
+
+
 class ErrorBody(_Response):
     """The one error shape of the API: `{"error": {"code": "...", "message": "..."}}`."""
 
@@ -364,7 +402,7 @@ class Event(_Response):
     cursor: str
     """The position in the log: pass it as `after` to read what follows."""
     data: Dict[str, Any]
-    """The event's payload."""
+    """The event's payload; its shape depends on `type`: - `message.sent`, `message.received`: the message: `Message` - `mailbox.created`, `mailbox.updated`: the mailbox: `Mailbox` - `mailbox.deleted`: `MailboxDeletedEventData` - `message.delivered`, `message.deferred`, `message.bounced`, `message.failed`: `DeliveryEventData` - `message.deleted`: `MessageDeletedEventData` - `domain.created`: the domain: `Domain` - `suppression.created`: `SuppressionEventData` - `endpoint.disabled`: `EndpointDisabledEventData` - the agent tools' events (`information_email.sent`…) and types added later: an object"""
     id: EventId
     """The event's id."""
     mailbox_id: Optional[MailboxId] = None
@@ -471,6 +509,15 @@ class Mailbox(_Response):
     """When the mailbox was last changed."""
 
 
+class MailboxDeletedEventData(_Response):
+    """`data` of `mailbox.deleted`."""
+
+    address: str
+    """Its address."""
+    id: MailboxId
+    """The deleted mailbox."""
+
+
 class Message(_Response):
     """A stored message: one copy in one mailbox, with its raw bytes kept exactly and the parsed fields beside them."""
 
@@ -523,6 +570,17 @@ class Message(_Response):
     """The conversation this message belongs to in its mailbox."""
     to: Optional[List[NamedAddress]] = None
     """`To` recipients."""
+
+
+class MessageDeletedEventData(_Response):
+    """`data` of `message.deleted`."""
+
+    id: MessageId
+    """The deleted message."""
+    mailbox_id: MailboxId
+    """Its mailbox."""
+    thread_id: ThreadId
+    """Its thread."""
 
 
 class NamedAddress(_Response):
@@ -1019,6 +1077,19 @@ class Suppression(_Response):
     """The owning site."""
 
 
+class SuppressionEventData(_Response):
+    """`data` of `suppression.created`."""
+
+    address: str
+    """The suppressed address."""
+    detail: Optional[str] = None
+    """The details (a bounce's SMTP reply)."""
+    mailbox_id: Optional[MailboxId] = None
+    message_id: Optional[MessageId] = None
+    reason: str
+    """Why (`hard_bounce`, `complaint`, `manual`…)."""
+
+
 class TeamMember(_Response):
     """A human sender identity mapped to a mailbox."""
 
@@ -1369,8 +1440,8 @@ PortValue = Union[int, str]  # A port as a number or a string of digits (seed 00
 ToolInput = Union[SendEmailInput, SendOneToOneEmailInput, SendInformationEmailInput]  # The input of a tool: the shape of the tool invoked (a tool config takes its tool's input); `GET /v1/tools` gives each one's exact JSON Schema.
 ToolResult = Union[SendEmailOutput, OneToOneOutput, InformationOutput]  # What a tool answers when it ran (sent, skipped, consent required, failed or dry run).
 
-for _model in (AgentEmailChannel, Analysis, ApiKey, Attachment, AttachmentInput, Channels, ConsentRequest, Contact, ContactWithHistory, CreateApiKeyRequest, CreateDomainRequest, CreateMailboxRequest, CreateSecureTokenRequest, CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest, CreatedApiKey, DkimKey, DnsRecord, Domain, DomainDns, EmailChannel, ErrorBody, ErrorDetail, Event, ForwardRequest, Header, HealthStatus, InformationEmailSettings, InformationOutput, Mailbox, Message, NamedAddress, OneToOneOutput, Page_ApiKey, Page_Contact, Page_Domain, Page_Event, Page_Mailbox, Page_Message, Page_QueueEntry, Page_SecureToken, Page_Site, Page_Suppression, Page_TeamMember, Page_Thread, Page_ToolConfig, Page_ToolRun, Page_WebhookDelivery, Page_WebhookEndpoint, QueueEntry, RateLimitSettings, Recipient, RecipientStatus, ReplayRequest, ReplayResponse, ReplyRequest, SecureToken, SendEmailInput, SendEmailOutput, SendInformationEmailInput, SendMessageRequest, SendMessageResponse, SendOneToOneEmailInput, SentEmail, Site, SiteSettings, Suppression, TeamMember, Thread, ThreadWithMessages, ToolCatalog, ToolConfig, ToolEntry, ToolErrorBody, ToolRun, ToolSettings, UpdateContactRequest, UpdateMailboxRequest, UpdateMessageRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest, UpdateWebhookRequest, UpsertContactRequest, WaitResponse, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookResponse,):
+for _model in (AgentEmailChannel, Analysis, ApiKey, Attachment, AttachmentInput, Channels, ConsentRequest, Contact, ContactWithHistory, CreateApiKeyRequest, CreateDomainRequest, CreateMailboxRequest, CreateSecureTokenRequest, CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest, CreatedApiKey, DeliveryEventData, DkimKey, DnsRecord, Domain, DomainDns, EmailChannel, EndpointDisabledEventData, ErrorBody, ErrorDetail, Event, ForwardRequest, Header, HealthStatus, InformationEmailSettings, InformationOutput, Mailbox, MailboxDeletedEventData, Message, MessageDeletedEventData, NamedAddress, OneToOneOutput, Page_ApiKey, Page_Contact, Page_Domain, Page_Event, Page_Mailbox, Page_Message, Page_QueueEntry, Page_SecureToken, Page_Site, Page_Suppression, Page_TeamMember, Page_Thread, Page_ToolConfig, Page_ToolRun, Page_WebhookDelivery, Page_WebhookEndpoint, QueueEntry, RateLimitSettings, Recipient, RecipientStatus, ReplayRequest, ReplayResponse, ReplyRequest, SecureToken, SendEmailInput, SendEmailOutput, SendInformationEmailInput, SendMessageRequest, SendMessageResponse, SendOneToOneEmailInput, SentEmail, Site, SiteSettings, Suppression, SuppressionEventData, TeamMember, Thread, ThreadWithMessages, ToolCatalog, ToolConfig, ToolEntry, ToolErrorBody, ToolRun, ToolSettings, UpdateContactRequest, UpdateMailboxRequest, UpdateMessageRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest, UpdateWebhookRequest, UpsertContactRequest, WaitResponse, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookResponse,):
     _model.model_rebuild()
 
-SCHEMAS = ['AgentEmailChannel', 'Analysis', 'ApiKey', 'ApiKeyId', 'Attachment', 'AttachmentId', 'AttachmentInput', 'Channels', 'ConsentRequest', 'Contact', 'ContactId', 'ContactWithHistory', 'CreateApiKeyRequest', 'CreateDomainRequest', 'CreateMailboxRequest', 'CreateSecureTokenRequest', 'CreateSiteRequest', 'CreateSuppressionRequest', 'CreateTeamMemberRequest', 'CreateToolConfigRequest', 'CreateWebhookRequest', 'CreatedApiKey', 'DeliveryStatus', 'Direction', 'DkimKey', 'DnsRecord', 'Domain', 'DomainDns', 'DomainId', 'EmailAddress', 'EmailChannel', 'ErrorBody', 'ErrorDetail', 'Event', 'EventId', 'ForwardRequest', 'Header', 'HealthStatus', 'InformationEmailSettings', 'InformationOutput', 'Mailbox', 'MailboxId', 'Message', 'MessageId', 'NamedAddress', 'OneToOneOutput', 'Page_ApiKey', 'Page_Contact', 'Page_Domain', 'Page_Event', 'Page_Mailbox', 'Page_Message', 'Page_QueueEntry', 'Page_SecureToken', 'Page_Site', 'Page_Suppression', 'Page_TeamMember', 'Page_Thread', 'Page_ToolConfig', 'Page_ToolRun', 'Page_WebhookDelivery', 'Page_WebhookEndpoint', 'PortValue', 'QueueEntry', 'RateLimitSettings', 'Recipient', 'RecipientKind', 'RecipientStatus', 'ReplayRequest', 'ReplayResponse', 'ReplyRequest', 'SecureToken', 'SecureTokenId', 'SendEmailInput', 'SendEmailOutput', 'SendInformationEmailInput', 'SendMessageRequest', 'SendMessageResponse', 'SendOneToOneEmailInput', 'SentEmail', 'SentEmailId', 'Site', 'SiteId', 'SiteSettings', 'Suppression', 'TeamMember', 'TeamMemberId', 'Thread', 'ThreadId', 'ThreadWithMessages', 'ToolCatalog', 'ToolConfig', 'ToolConfigId', 'ToolEntry', 'ToolErrorBody', 'ToolInput', 'ToolResult', 'ToolRun', 'ToolRunId', 'ToolSettings', 'UpdateContactRequest', 'UpdateMailboxRequest', 'UpdateMessageRequest', 'UpdateTeamMemberRequest', 'UpdateToolConfigRequest', 'UpdateWebhookRequest', 'UpsertContactRequest', 'WaitResponse', 'WebhookAttempt', 'WebhookDelivery', 'WebhookDeliveryId', 'WebhookDeliveryStatus', 'WebhookEndpoint', 'WebhookId', 'WebhookResponse']
+SCHEMAS = ['AgentEmailChannel', 'Analysis', 'ApiKey', 'ApiKeyId', 'Attachment', 'AttachmentId', 'AttachmentInput', 'Channels', 'ConsentRequest', 'Contact', 'ContactId', 'ContactWithHistory', 'CreateApiKeyRequest', 'CreateDomainRequest', 'CreateMailboxRequest', 'CreateSecureTokenRequest', 'CreateSiteRequest', 'CreateSuppressionRequest', 'CreateTeamMemberRequest', 'CreateToolConfigRequest', 'CreateWebhookRequest', 'CreatedApiKey', 'DeliveryEventData', 'DeliveryStatus', 'Direction', 'DkimKey', 'DnsRecord', 'Domain', 'DomainDns', 'DomainId', 'EmailAddress', 'EmailChannel', 'EndpointDisabledEventData', 'ErrorBody', 'ErrorDetail', 'Event', 'EventId', 'ForwardRequest', 'Header', 'HealthStatus', 'InformationEmailSettings', 'InformationOutput', 'Mailbox', 'MailboxDeletedEventData', 'MailboxId', 'Message', 'MessageDeletedEventData', 'MessageId', 'NamedAddress', 'OneToOneOutput', 'Page_ApiKey', 'Page_Contact', 'Page_Domain', 'Page_Event', 'Page_Mailbox', 'Page_Message', 'Page_QueueEntry', 'Page_SecureToken', 'Page_Site', 'Page_Suppression', 'Page_TeamMember', 'Page_Thread', 'Page_ToolConfig', 'Page_ToolRun', 'Page_WebhookDelivery', 'Page_WebhookEndpoint', 'PortValue', 'QueueEntry', 'RateLimitSettings', 'Recipient', 'RecipientKind', 'RecipientStatus', 'ReplayRequest', 'ReplayResponse', 'ReplyRequest', 'SecureToken', 'SecureTokenId', 'SendEmailInput', 'SendEmailOutput', 'SendInformationEmailInput', 'SendMessageRequest', 'SendMessageResponse', 'SendOneToOneEmailInput', 'SentEmail', 'SentEmailId', 'Site', 'SiteId', 'SiteSettings', 'Suppression', 'SuppressionEventData', 'TeamMember', 'TeamMemberId', 'Thread', 'ThreadId', 'ThreadWithMessages', 'ToolCatalog', 'ToolConfig', 'ToolConfigId', 'ToolEntry', 'ToolErrorBody', 'ToolInput', 'ToolResult', 'ToolRun', 'ToolRunId', 'ToolSettings', 'UpdateContactRequest', 'UpdateMailboxRequest', 'UpdateMessageRequest', 'UpdateTeamMemberRequest', 'UpdateToolConfigRequest', 'UpdateWebhookRequest', 'UpsertContactRequest', 'WaitResponse', 'WebhookAttempt', 'WebhookDelivery', 'WebhookDeliveryId', 'WebhookDeliveryStatus', 'WebhookEndpoint', 'WebhookId', 'WebhookResponse']
 """Every schema of the OpenAPI document this module was generated from."""
