@@ -77,6 +77,7 @@ pub struct CreatedApiKey {
 /// `POST /v1/mailboxes`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "support", "display_name": "Support", "client_id": "support-agent"}))]
 pub struct CreateMailboxRequest {
     /// The part before the `@`: 1-64 of a-z, 0-9, `.`, `_`, `-`.
     #[schema(pattern = r"^[a-z0-9_-]([a-z0-9._-]{0,62}[a-z0-9_-])?$", example = "support")]
@@ -125,6 +126,8 @@ pub struct AttachmentInput {
 /// `POST /v1/mailboxes/{id}/messages`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": ["customer@example.com"], "subject": "Re: Your support request",
+    "text": "Thanks for the details. Here is the next step.", "html": "<p>Thanks for the details. Here is the next step.</p>"}))]
 pub struct SendMessageRequest {
     /// `To` recipients: `a@b.test` or `Name <a@b.test>`.
     #[serde(default)]
@@ -165,6 +168,7 @@ pub struct SendMessageRequest {
 /// `POST /v1/messages/{id}/reply`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Noon works for me."}))]
 pub struct ReplyRequest {
     /// The plain-text body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
