@@ -163,9 +163,10 @@ class Events(Resource):
 
 
 class Webhooks(Resource):
-    def create(self, *, url: str, **fields: Any) -> Any:
+    def create(self, *, url: str, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Registers an endpoint; the answer holds its signing ``secret`` (shown once)."""
-        return self._call("POST", "/v1/webhooks", body=_body(m.CreateWebhookRequest, dict(url=url, **fields)), cast=m.WebhookResponse)
+        return self._call("POST", "/v1/webhooks", body=_body(m.CreateWebhookRequest, dict(url=url, **fields)), cast=m.WebhookResponse,
+                          idempotency_key=idempotency_key)
 
     def list(self) -> Any:
         return self._list("/v1/webhooks", m.WebhookEndpoint)
@@ -191,9 +192,9 @@ class Webhooks(Resource):
 
 
 class Domains(Resource):
-    def create(self, *, name: str, site_id: Optional[str] = None) -> Any:
+    def create(self, *, name: str, site_id: Optional[str] = None, idempotency_key: Optional[str] = None) -> Any:
         body = _body(m.CreateDomainRequest, {k: v for k, v in dict(name=name, site_id=site_id).items() if v is not None})
-        return self._call("POST", "/v1/domains", body=body, cast=m.Domain)
+        return self._call("POST", "/v1/domains", body=body, cast=m.Domain, idempotency_key=idempotency_key)
 
     def list(self) -> Any:
         return self._list("/v1/domains", m.Domain)
@@ -210,8 +211,9 @@ class Domains(Resource):
 
 
 class Suppressions(Resource):
-    def create(self, *, address: str, **fields: Any) -> Any:
-        return self._call("POST", "/v1/suppressions", body=_body(m.CreateSuppressionRequest, dict(address=address, **fields)), cast=m.Suppression)
+    def create(self, *, address: str, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
+        return self._call("POST", "/v1/suppressions", body=_body(m.CreateSuppressionRequest, dict(address=address, **fields)), cast=m.Suppression,
+                          idempotency_key=idempotency_key)
 
     def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None, site_id: Optional[str] = None) -> Any:
         return self._list("/v1/suppressions", m.Suppression, dict(limit=limit, cursor=cursor, site_id=site_id))
@@ -221,9 +223,9 @@ class Suppressions(Resource):
 
 
 class Contacts(Resource):
-    def upsert(self, **fields: Any) -> Any:
+    def upsert(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Creates a contact, or updates the one with the same ``email`` or ``external_id``."""
-        return self._call("POST", "/v1/contacts", body=_body(m.UpsertContactRequest, fields), cast=m.Contact)
+        return self._call("POST", "/v1/contacts", body=_body(m.UpsertContactRequest, fields), cast=m.Contact, idempotency_key=idempotency_key)
 
     create = upsert
 
@@ -245,8 +247,9 @@ class Contacts(Resource):
 
 
 class TeamMembers(Resource):
-    def create(self, **fields: Any) -> Any:
-        return self._call("POST", "/v1/team-members", body=_body(m.CreateTeamMemberRequest, fields), cast=m.TeamMember)
+    def create(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
+        return self._call("POST", "/v1/team-members", body=_body(m.CreateTeamMemberRequest, fields), cast=m.TeamMember,
+                          idempotency_key=idempotency_key)
 
     def list(self) -> Any:
         return self._list("/v1/team-members", m.TeamMember)
@@ -277,9 +280,10 @@ class Settings(Resource):
 
 
 class SecureTokens(Resource):
-    def create(self, **fields: Any) -> Any:
+    def create(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Stores a sealed secret (``token_type``, ``identifier``, ``token_value``); the value is never shown again."""
-        return self._call("POST", "/v1/secure-tokens", body=_body(m.CreateSecureTokenRequest, fields), cast=m.SecureToken)
+        return self._call("POST", "/v1/secure-tokens", body=_body(m.CreateSecureTokenRequest, fields), cast=m.SecureToken,
+                          idempotency_key=idempotency_key)
 
     def list(self, *, site_id: Optional[str] = None) -> Any:
         return self._list("/v1/secure-tokens", m.SecureToken, dict(site_id=site_id))
@@ -296,12 +300,14 @@ class Tools(Resource):
         Anthropic function definitions."""
         return self._call("GET", "/v1/tools", params=dict(site_id=site_id), cast=m.ToolCatalog)
 
-    def invoke(self, name: str, input: Optional[Mapping[str, Any]] = None, *, site_id: Optional[str] = None, **fields: Any) -> Any:
+    def invoke(self, name: str, input: Optional[Mapping[str, Any]] = None, *, site_id: Optional[str] = None,
+               idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Runs a tool (``send_email``, ``send_one_to_one_email``, ``send_information_email`` or a
         tool config's name) and returns its outputs (a ``ToolResult`` model): a run that was skipped or failed
         by policy is an answer (``status``), a refused request raises."""
         payload = {**dict(input or {}), **fields}
-        return self._call("POST", f"/v1/tools/{_id(name)}/invoke", params=dict(site_id=site_id), body=payload, cast=m.ToolResult)
+        return self._call("POST", f"/v1/tools/{_id(name)}/invoke", params=dict(site_id=site_id), body=payload, cast=m.ToolResult,
+                          idempotency_key=idempotency_key)
 
     def send_email(self, **fields: Any) -> Any:
         """Seed 002's ``POST /v1/send-email``."""
@@ -320,8 +326,9 @@ class ToolRuns(Resource):
 
 
 class ToolConfigs(Resource):
-    def create(self, **fields: Any) -> Any:
-        return self._call("POST", "/v1/tool-configs", body=_body(m.CreateToolConfigRequest, fields), cast=m.ToolConfig)
+    def create(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
+        return self._call("POST", "/v1/tool-configs", body=_body(m.CreateToolConfigRequest, fields), cast=m.ToolConfig,
+                          idempotency_key=idempotency_key)
 
     def list(self) -> Any:
         return self._list("/v1/tool-configs", m.ToolConfig)
@@ -348,9 +355,10 @@ class Sites(Resource):
 
 
 class ApiKeys(Resource):
-    def create(self, *, name: str, **fields: Any) -> Any:
+    def create(self, *, name: str, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Creates a key; the secret is in the answer's ``key`` and nowhere else."""
-        return self._call("POST", "/v1/api-keys", body=_body(m.CreateApiKeyRequest, dict(name=name, **fields)), cast=m.CreatedApiKey)
+        return self._call("POST", "/v1/api-keys", body=_body(m.CreateApiKeyRequest, dict(name=name, **fields)), cast=m.CreatedApiKey,
+                          idempotency_key=idempotency_key)
 
     def list(self) -> Any:
         return self._list("/v1/api-keys", m.ApiKey)
