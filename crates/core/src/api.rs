@@ -43,6 +43,7 @@ pub struct Page<T> {
 #[serde(deny_unknown_fields)]
 pub struct CreateSiteRequest {
     /// A human name for the site.
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")]
     pub name: String,
 }
 
@@ -51,6 +52,7 @@ pub struct CreateSiteRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     /// A name to recognise the key by.
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")]
     pub name: String,
     /// `admin` (every site; admin keys only may create one) or `site` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,14 +77,17 @@ pub struct CreatedApiKey {
 /// `POST /v1/mailboxes`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "support", "display_name": "Support", "client_id": "support-agent"}))]
 pub struct CreateMailboxRequest {
     /// The part before the `@`: 1-64 of a-z, 0-9, `.`, `_`, `-`.
+    #[schema(pattern = r"^[a-z0-9_-]([a-z0-9._-]{0,62}[a-z0-9_-])?$", example = "support")]
     pub username: String,
     /// A hosted domain; the server's default domain when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// The name shown in `From`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[^\x00-\x1f\x7f]*$", example = "Support")]
     pub display_name: Option<String>,
     /// Your own id for this mailbox: creating again with the same `client_id` returns the
     /// same mailbox (200) instead of a new one.
@@ -121,6 +126,8 @@ pub struct AttachmentInput {
 /// `POST /v1/mailboxes/{id}/messages`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": ["customer@example.com"], "subject": "Re: Your support request",
+    "text": "Thanks for the details. Here is the next step.", "html": "<p>Thanks for the details. Here is the next step.</p>"}))]
 pub struct SendMessageRequest {
     /// `To` recipients: `a@b.test` or `Name <a@b.test>`.
     #[serde(default)]
@@ -161,6 +168,7 @@ pub struct SendMessageRequest {
 /// `POST /v1/messages/{id}/reply`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Noon works for me."}))]
 pub struct ReplyRequest {
     /// The plain-text body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -567,6 +575,7 @@ pub struct ContactWithHistory {
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamMemberRequest {
     /// The name shown in `From`.
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")]
     pub name: String,
     /// The mailbox the member sends from.
     #[schema(value_type = String, format = Uuid)]
@@ -602,6 +611,7 @@ pub struct CreateSecureTokenRequest {
     #[schema(value_type = String, format = Uuid)]
     pub site_id: SiteId,
     /// The kind, such as `email` (SMTP credentials).
+    #[schema(min_length = 1, max_length = 64)]
     pub token_type: String,
     /// What it is for, such as the SMTP account's address.
     pub identifier: String,
@@ -626,6 +636,7 @@ impl std::fmt::Debug for CreateSecureTokenRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateToolConfigRequest {
     /// The tool name agents call, unique per site: `[a-z0-9_]{1,64}`.
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
     pub name: String,
     /// `send_email`, `send_one_to_one_email` or `send_information_email`.
     pub tool: String,

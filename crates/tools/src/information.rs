@@ -125,7 +125,7 @@ impl InformationSettings {
 }
 
 /// The tool's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InformationOutput {
     /// `sent`, `skipped`, `consent_required`, `failure` or `dry_run`.
     pub status: String,
@@ -153,6 +153,7 @@ pub struct InformationOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     /// The rendered email: to, subject, body, language, translated, removed lines.
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Value>,
     /// The analysis (the caller's or the model's).
@@ -160,6 +161,7 @@ pub struct InformationOutput {
     pub analysis: Option<Analysis>,
     /// The server's decision: `send`, `status`, `code` and every check.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub decision: Option<decision::Decision>,
     /// Where the analysis came from: `caller` or `model`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -103,7 +103,7 @@ impl OneToOneSettings {
 }
 
 /// The tool's outputs (seed 000), plus the provider details of a send.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OneToOneOutput {
     /// `success`, `failure` or `skipped` (`dry_run` for a dry run that would send).
     pub status: String,
@@ -115,9 +115,11 @@ pub struct OneToOneOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_id: Option<String>,
     /// From, to, cc, bcc, subject, preview and body (success and dry runs).
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_email_options: Option<Value>,
     /// What the provider answered (success).
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_email_response: Option<Value>,
     /// Why it failed or was skipped.
@@ -130,6 +132,7 @@ pub struct OneToOneOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
     /// Dry runs: the rendered email.
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Value>,
 }

@@ -51,7 +51,7 @@ impl ToolError {
 }
 
 /// What a successful (or skipped, or dry) invocation answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SendEmailOutput {
     /// Always `true` here.
     pub success: bool,
@@ -92,12 +92,15 @@ pub struct SendEmailOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
     /// Dry runs: the email that would be sent.
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Value>,
     /// Each check made, in order (for the tool run; not part of the answer).
+    #[schema(value_type = Vec<Object>)]
     #[serde(skip)]
     pub checks: Vec<Value>,
     /// The decision taken and why (for the tool run).
+    #[schema(value_type = Object)]
     #[serde(skip)]
     pub decision: Value,
     /// The stored Mailroom message, when sent through a mailbox.
