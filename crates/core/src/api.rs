@@ -156,6 +156,10 @@ pub struct SendMessageRequest {
     /// Labels to put on the sent copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Sends even when the message replied to was machine-sent (`auto_submitted`), which is
+    /// otherwise refused with `auto_reply_loop`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_auto_reply: bool,
 }
 
 /// `POST /v1/messages/{id}/reply`.
@@ -186,6 +190,10 @@ pub struct ReplyRequest {
     /// Labels to put on the sent copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Sends even when the message replied to was machine-sent (`auto_submitted`), which is
+    /// otherwise refused with `auto_reply_loop`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_auto_reply: bool,
 }
 
 /// `POST /v1/messages/{id}/forward`: sends the message on from its mailbox as a new
@@ -433,6 +441,27 @@ pub struct UpdateWebhookRequest {
     pub enabled: Option<bool>,
 }
 
+/// Reads a consent flag as seed 001 writes it: `true`/`false`, or the strings `"true"` /
+/// `"false"` (any case), or `null`; absent stays `None`.
+fn subscribed_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<bool>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<Flag>::deserialize(d)? {
+        None => Ok(Some(None)),
+        Some(Flag::Bool(b)) => Ok(Some(Some(b))),
+        Some(Flag::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Some(Some(true))),
+            "false" => Ok(Some(Some(false))),
+            "" | "null" => Ok(Some(None)),
+            other => Err(serde::de::Error::custom(format!("`email_subscribed` must be true, false, \"true\", \"false\" or null, not \"{other}\""))),
+        },
+    }
+}
+
 /// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -495,8 +524,9 @@ pub struct UpsertContactRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Consent to informational email: `true`, `false` or `null` (unset).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    /// Consent to informational email: `true`, `false` or `null` (unset); seed 001's strings
+    /// `"true"` / `"false"` are accepted too.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "subscribed_flag")]
     #[schema(value_type = Option<bool>, nullable)]
     pub email_subscribed: Option<Option<bool>>,
     /// Opted out of marketing / one-to-one outreach.
@@ -531,8 +561,8 @@ pub struct UpdateContactRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Consent to informational email.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    /// Consent to informational email (`"true"` / `"false"` accepted too).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "subscribed_flag")]
     #[schema(value_type = Option<bool>, nullable)]
     pub email_subscribed: Option<Option<bool>>,
     /// Opted out of marketing / one-to-one outreach.

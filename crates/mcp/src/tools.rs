@@ -813,7 +813,9 @@ async fn invoke_agent_tool(client: &Client, name: &str, arguments: Option<JsonOb
         }
         Err(e) => {
             let failure = Failure::from(e);
-            if failure.status == Some(502) {
+            // Only a failed send of a tool configured with `complete_on_send_failure: false`
+            // ends the run; a model failure (llm_*) or a validation error never does.
+            if failure.status == Some(502) && !failure.code.starts_with("llm_") {
                 let message = format!(
                     "{} The tool is configured to end the run when sending fails: stop and report this.",
                     failure.message
