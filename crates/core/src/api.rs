@@ -758,3 +758,24 @@ mod tests {
         assert!(json(WaitResponse::schema()).contains("cursor"));
     }
 }
+
+/// `POST /v1/lists`: one allow or block entry, for the whole site or one mailbox.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateListEntryRequest {
+    /// `send` (recipients this site mails) or `receive` (senders it accepts mail from).
+    pub direction: crate::ListDirection,
+    /// `allow` or `block`.
+    pub kind: crate::ListKind,
+    /// An address (`+tag` ignored, case-insensitive) or a domain (`example.com`).
+    pub entry: String,
+    /// Only for this mailbox; absent: the whole site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<crate::MailboxId>,
+    /// Why (shown in refusals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Admin keys: the site (default: the default site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<crate::SiteId>,
+}

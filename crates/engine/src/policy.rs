@@ -128,3 +128,32 @@ impl Engine {
         Ok(())
     }
 }
+
+impl Engine {
+    /// Adds an allow/block list entry to `site` after checking it: the entry must be an
+    /// address or a domain (stored normalised), the mailbox one of the site's, the reason at
+    /// most 500 characters. The same entry twice is `list_entry_exists` (409).
+    pub async fn create_list_entry(&self, site: SiteId, req: &mailroom_core::api::CreateListEntryRequest) -> EngineResult<ListEntry> {
+        let entry = ListEntry::normalize(&req.entry).ok_or_else(|| {
+            EngineError::invalid("validation_error", format!("`entry` `{}` is neither an email address nor a domain such as example.com", req.entry.trim()))
+        })?;
+        if let Some(id) = req.mailbox_id
+            && self.store.get_mailbox(id).await?.filter(|m| m.site_id == site).is_none()
+        {
+            return Err(EngineError::invalid("validation_error", format!("`mailbox_id`: this site has no mailbox {id}")));
+        }
+        let reason = req.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
+        if reason.as_ref().is_some_and(|r| r.chars().count() > 500 || r.chars().any(char::is_control)) {
+            return Err(EngineError::invalid("validation_error", "`reason` must be at most 500 characters without control characters"));
+        }
+        let e = ListEntry { id: ListEntryId::new(), site_id: site, direction: req.direction, kind: req.kind, entry, mailbox_id: req.mailbox_id, reason, created_at: now() };
+        match self.store.create_list_entry(&e).await {
+            Ok(()) => Ok(e),
+            Err(mailroom_store::StoreError::Conflict { .. }) => Err(EngineError::Conflict {
+                code: "list_entry_exists",
+                message: format!("{} {} entry {} already exists for this {}", e.direction.as_str(), e.kind.as_str(), e.entry, if e.mailbox_id.is_some() { "mailbox" } else { "site" }),
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+}

@@ -331,6 +331,18 @@ fn yes() -> bool {
     true
 }
 
+/// Arguments of `list_lists`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ListListsArgs {
+    /// Only `send` or `receive` entries.
+    #[serde(default)]
+    direction: Option<String>,
+    /// Only this mailbox's own entries.
+    #[serde(default)]
+    mailbox_id: Option<String>,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GrantConsentArgs {
@@ -503,6 +515,14 @@ fn build_static_tools() -> Vec<Tool> {
              attributes (merged), consent and marketing opt-out. Returns the contact; its `id` is \
              what the agent email tools take as `send_to`.",
         ),
+        tool::<ListListsArgs>(
+            "list_lists",
+            "List allow/block lists",
+            Effect::Read,
+            "Lists the site's allow and block list entries (addresses or domains, for sending or \
+             receiving, site-wide or per mailbox). A send to a blocked recipient, or to one missing \
+             from a send allow list, is refused with recipient_blocked.",
+        ),
         tool::<GrantConsentArgs>(
             "grant_consent",
             "Record consent",
@@ -558,6 +578,7 @@ pub(crate) async fn call(client: &Client, name: &str, arguments: Option<JsonObje
         "list_contacts" => list_contacts(client, parse(arguments)?).await,
         "upsert_contact" => upsert_contact(client, parse(arguments)?).await,
         "grant_consent" => grant_consent(client, parse(arguments)?).await,
+        "list_lists" => list_lists(client, parse(arguments)?).await,
         _ => invoke_agent_tool(client, name, arguments).await,
     }
 }
@@ -793,6 +814,22 @@ async fn upsert_contact(client: &Client, a: UpsertContactArgs) -> Result<Success
     Ok(Success::new(format!("Contact {} ({who}) saved.", contact.id), contact))
 }
 
+async fn list_lists(client: &Client, a: ListListsArgs) -> Result<Success, Failure> {
+    let direction = match a.direction.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("send") => Some(mailroom_core::ListDirection::Send),
+        Some("receive") => Some(mailroom_core::ListDirection::Receive),
+        Some(other) => return Err(Failure::new("invalid_argument", format!("`direction` must be send or receive, not {other}"))),
+    };
+    let mailbox = match a.mailbox_id.as_deref() {
+        None => None,
+        Some(m) => Some(id::<MailboxId>("mailbox_id", "mailbox", m)?),
+    };
+    let page = client.list_list_entries(direction, mailbox).await?;
+    let n = page.items.len();
+    Ok(Success::new(format!("{}.", plural(n, "list entry", "list entries")), page))
+}
+
 async fn grant_consent(client: &Client, a: GrantConsentArgs) -> Result<Success, Failure> {
     let contact: ContactId = id("contact_id", "contact", &a.contact_id)?;
     let c = client.record_consent(contact, a.granted).await?;
@@ -828,5 +865,13 @@ async fn invoke_agent_tool(client: &Client, name: &str, arguments: Option<JsonOb
             }
             Err(failure)
         }
+    }
+}
+
+#[cfg(test)]
+mod builtin_names {
+    #[test]
+    fn tool_configs_know_every_builtin_name() {
+        assert_eq!(super::static_tool_names(), mailroom_core::agent::MCP_BUILTIN_TOOL_NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     }
 }
