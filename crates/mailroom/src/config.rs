@@ -508,7 +508,7 @@ api_key = ""
 timeout_secs = 60
 "#;
 
-const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm"];
+const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm", "security"];
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
