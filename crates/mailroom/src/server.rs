@@ -287,6 +287,7 @@ fn delivery_config(config: &Config) -> anyhow::Result<mailroom_delivery::Deliver
         lease: Duration::from_secs(d.lease_secs),
         allow_invalid_certs: d.allow_invalid_certs,
         dns,
+        allow_private_targets: config.allow_private_targets(),
         ..DeliveryConfig::default()
     })
 }
