@@ -232,11 +232,17 @@ async fn one_to_one_email_uses_the_smtp_route_never_falls_back_on_a_refusal_and_
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(seen.lock().unwrap().rcpt_to.is_empty(), "no fallback on a refusal");
 
-    // The mailbox channel switched off: the email is queued for the SMTP account's route and
-    // submitted by the delivery worker, to and both CCs in one transaction.
+    // The mailbox channel switched off: the same limit holds on the SMTP route (policy is the
+    // engine's, for every channel) ...
     let (s, _) = call(a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "inactive"},
         "email": {"email": "ana@alpha.test", "enabled": true}}}))).await;
     assert_eq!(s, 200);
+    let (s, v) = invoke(a, "send_one_to_one_email", req.clone()).await;
+    assert_eq!((s, v["code"].as_str()), (200, Some("too_many_recipients")), "{v}");
+    // ... and within it the email is queued for the SMTP account's route and submitted by the
+    // delivery worker, to and CC in one transaction.
+    let mut req = req;
+    req["cc"] = json!(["lead@alpha.test"]);
     let (s, v) = invoke(a, "send_one_to_one_email", req).await;
     assert_eq!((s, v["status"].as_str()), (201, Some("success")), "{v}");
     assert_eq!(v["create_email_response"]["provider"], "smtp", "{v}");
@@ -247,7 +253,7 @@ async fn one_to_one_email_uses_the_smtp_route_never_falls_back_on_a_refusal_and_
     {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.over_tls, vec![true]);
-        assert_eq!(seen.rcpt_to.len(), 3, "to and both CCs: {seen:?}");
+        assert_eq!(seen.rcpt_to.len(), 2, "to and the CC: {seen:?}");
         assert!(seen.data[0].contains(&external) && seen.data[0].contains("Ana Souza"), "{}", seen.data[0]);
     }
     // Recorded with the provider and its message id, so a sync never imports it twice.
