@@ -538,6 +538,12 @@ impl Engine {
             self.suppress(message.site_id, &recipient.address, "hard_bounce", Some(reply.clone())).await?;
             return Ok(Some((DeliveryStatus::Bounced, reply)));
         };
+        // The recipient mailbox's receive lists hold for mail between mailboxes here too.
+        if let Some(from) = &message.from
+            && !self.sender_allowed(&target, from.address.as_str()).await?
+        {
+            return Ok(Some((DeliveryStatus::Bounced, format!("550 5.7.1 <{}>: the sender is blocked by the recipient's list", recipient.address))));
+        }
         let bytes = match raw {
             Some(b) => b.clone(),
             None => raw.insert(self.blobs.get(&message.raw_blob_key).await?).clone(),

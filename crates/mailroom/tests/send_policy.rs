@@ -171,6 +171,14 @@ async fn lists_api_and_receive_blocks_at_rcpt() {
     let replies = smtp_dialogue(smtp, &rcpt("Boss+x@Corp.test", &boss_box.address.to_string()), None).await;
     assert!(replies.last().unwrap().starts_with("250"), "{replies:?}");
 
+    // Between mailboxes of this server too: a blocked local sender's copy bounces.
+    let pest = mailbox(&a, "pest").await;
+    let (s, _) = call(&a, Method::POST, "/v1/lists", Some(json!({"direction": "receive", "kind": "block",
+        "entry": pest.address.to_string(), "mailbox_id": inbox.id}))).await;
+    assert_eq!(s, 201);
+    let sent = a.send_message(pest.id, &text_message(&[inbox.address.as_str()], "Hi", "Hello"), None).await.unwrap();
+    assert_eq!(sent.recipients[0].status, DeliveryStatus::Bounced, "{sent:?}");
+
     assert_eq!(call(&a, Method::DELETE, &format!("/v1/lists/{id}"), None).await.0, 204);
     let replies = smtp_dialogue(smtp, &rcpt("bad@spammer.test", &inbox.address.to_string()), None).await;
     assert!(replies.last().unwrap().starts_with("250"), "unblocked: {replies:?}");

@@ -221,6 +221,11 @@ struct ReplyArgs {
     /// Files to attach.
     #[serde(default)]
     attachments: Vec<AttachmentArg>,
+    /// Reply even though the message was sent by a machine (`auto_submitted`: an
+    /// auto-reply, a list or bulk mail), which is otherwise refused with `auto_reply_loop`
+    /// to avoid mail loops. Only when a person really means to answer it.
+    #[serde(default)]
+    allow_auto_reply: bool,
     /// Any unique string: calling again with the same key returns the first answer instead
     /// of sending twice.
     #[serde(default)]
@@ -737,6 +742,7 @@ async fn reply_to_message(client: &Client, a: ReplyArgs) -> Result<Success, Fail
         cc: a.cc,
         bcc: a.bcc,
         attachments: a.attachments.into_iter().map(Into::into).collect(),
+        allow_auto_reply: a.allow_auto_reply,
         ..ReplyRequest::default()
     };
     let sent = client.reply(message, &req, a.idempotency_key.as_deref()).await?;
@@ -872,6 +878,10 @@ async fn invoke_agent_tool(client: &Client, name: &str, arguments: Option<JsonOb
 mod builtin_names {
     #[test]
     fn tool_configs_know_every_builtin_name() {
-        assert_eq!(super::static_tool_names(), mailroom_core::agent::MCP_BUILTIN_TOOL_NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let mut names = super::static_tool_names();
+        names.sort();
+        let mut known: Vec<String> = mailroom_core::agent::MCP_BUILTIN_TOOL_NAMES.iter().map(|s| s.to_string()).collect();
+        known.sort();
+        assert_eq!(names, known);
     }
 }
