@@ -156,9 +156,11 @@ impl Engine {
         account_from_token(address, &token.identifier, &value, channel)
     }
 
-    /// Checks an `email` secure token when it is saved: its `smtpHost` must resolve to
-    /// public addresses only (unless `allow_private_targets`), and its `smtpSecurity`, when
-    /// given, must be known. The error never says whether anything listens there.
+    /// Checks an `email` secure token when it is saved: its `smtpHost` must not be (or
+    /// resolve to) a loopback, private, link-local or other non-public address (unless
+    /// `allow_private_targets`), and its `smtpSecurity`, when given, must be known. A name
+    /// that does not resolve yet is accepted (checked again at connect time). The error never
+    /// says whether anything listens there.
     pub async fn check_smtp_token(&self, value: &Value) -> EngineResult<()> {
         if let Some(s) = str_at(value, "/smtpSecurity")
             && SmtpSecurity::parse(s).is_none()
@@ -172,11 +174,11 @@ impl Engine {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let ips: Vec<std::net::IpAddr> = match bare.parse::<std::net::IpAddr>() {
             Ok(ip) => vec![ip],
+            // A name that does not resolve now is kept: the delivery worker resolves it again
+            // at connect time and refuses forbidden answers then.
             Err(_) => match tokio::net::lookup_host((bare, 25)).await {
                 Ok(found) => found.map(|a| a.ip()).collect(),
-                Err(_) => {
-                    return Err(EngineError::invalid("invalid_smtp_host", format!("`smtpHost` {host} could not be resolved")));
-                }
+                Err(_) => Vec::new(),
             },
         };
         for ip in ips {
