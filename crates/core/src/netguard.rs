@@ -26,7 +26,11 @@ pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
 }
 
 fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
     u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
 }
 
@@ -37,7 +41,11 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
         ([10, 0, 0, 0], 8, "a private address (RFC 1918)"),
         ([172, 16, 0, 0], 12, "a private address (RFC 1918)"),
         ([192, 168, 0, 0], 16, "a private address (RFC 1918)"),
-        ([100, 64, 0, 0], 10, "a shared carrier-grade NAT address (RFC 6598)"),
+        (
+            [100, 64, 0, 0],
+            10,
+            "a shared carrier-grade NAT address (RFC 6598)",
+        ),
         ([127, 0, 0, 0], 8, "a loopback address"),
         ([169, 254, 0, 0], 16, "a link-local address"),
         ([192, 0, 0, 0], 24, "an IETF protocol address (RFC 6890)"),
@@ -49,11 +57,18 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
         ([224, 0, 0, 0], 4, "a multicast address"),
         ([240, 0, 0, 0], 4, "a reserved address"),
     ];
-    RANGES.iter().find(|(net, prefix, _)| in_v4(ip, *net, *prefix)).map(|(_, _, why)| *why)
+    RANGES
+        .iter()
+        .find(|(net, prefix, _)| in_v4(ip, *net, *prefix))
+        .map(|(_, _, why)| *why)
 }
 
 fn in_v6(ip: Ipv6Addr, net: Ipv6Addr, prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - prefix)
+    };
     u128::from(ip) & mask == u128::from(net) & mask
 }
 
@@ -67,7 +82,9 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
     // Forms that carry an IPv4 address are judged by that address: mapped ::ffff:a.b.c.d,
     // compatible ::a.b.c.d (deprecated) and NAT64 64:ff9b::a.b.c.d.
-    let embedded = |v4: u32| forbidden_v4(Ipv4Addr::from(v4)).map(|_| "an IPv6 form of a refused IPv4 address");
+    let embedded = |v4: u32| {
+        forbidden_v4(Ipv4Addr::from(v4)).map(|_| "an IPv6 form of a refused IPv4 address")
+    };
     let mapped = Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0);
     let nat64 = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0);
     if in_v6(ip, mapped, 96) || in_v6(ip, Ipv6Addr::UNSPECIFIED, 96) || in_v6(ip, nat64, 96) {
@@ -78,16 +95,51 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return embedded((bits >> 80) as u32);
     }
     const RANGES: &[(Ipv6Addr, u32, &str)] = &[
-        (Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254), 128, "a cloud metadata address"),
-        (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10, "a link-local address"),
-        (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10, "a site-local address"),
-        (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7, "a unique local (private) address"),
-        (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8, "a multicast address"),
-        (Ipv6Addr::new(0x0100, 0, 0, 0, 0, 0, 0, 0), 64, "a discard-only address"),
-        (Ipv6Addr::new(0x2001, 0x0db8, 0, 0, 0, 0, 0, 0), 32, "a documentation address"),
-        (Ipv6Addr::new(0x2001, 0x0002, 0, 0, 0, 0, 0, 0), 48, "a benchmarking address"),
+        (
+            Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254),
+            128,
+            "a cloud metadata address",
+        ),
+        (
+            Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),
+            10,
+            "a link-local address",
+        ),
+        (
+            Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0),
+            10,
+            "a site-local address",
+        ),
+        (
+            Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0),
+            7,
+            "a unique local (private) address",
+        ),
+        (
+            Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),
+            8,
+            "a multicast address",
+        ),
+        (
+            Ipv6Addr::new(0x0100, 0, 0, 0, 0, 0, 0, 0),
+            64,
+            "a discard-only address",
+        ),
+        (
+            Ipv6Addr::new(0x2001, 0x0db8, 0, 0, 0, 0, 0, 0),
+            32,
+            "a documentation address",
+        ),
+        (
+            Ipv6Addr::new(0x2001, 0x0002, 0, 0, 0, 0, 0, 0),
+            48,
+            "a benchmarking address",
+        ),
     ];
-    RANGES.iter().find(|(net, prefix, _)| in_v6(ip, *net, *prefix)).map(|(_, _, why)| *why)
+    RANGES
+        .iter()
+        .find(|(net, prefix, _)| in_v6(ip, *net, *prefix))
+        .map(|(_, _, why)| *why)
 }
 
 /// Refuses `ip` unless it is public (or `allow_private`), with a sentence that names the
@@ -97,7 +149,9 @@ pub fn check(ip: IpAddr, allow_private: bool) -> Result<(), String> {
         return Ok(());
     }
     match forbidden_reason(ip) {
-        Some(why) => Err(format!("{ip} is {why}; connections there are refused (set security.allow_private_targets to allow private targets in development)")),
+        Some(why) => Err(format!(
+            "{ip} is {why}; connections there are refused (set security.allow_private_targets to allow private targets in development)"
+        )),
         None => Ok(()),
     }
 }
@@ -108,7 +162,16 @@ mod tests {
 
     #[test]
     fn private_and_public_addresses() {
-        for ip in ["127.0.0.1", "::1", "10.1.2.3", "169.254.169.254", "192.168.0.1", "fd00:ec2::254", "::ffff:127.0.0.1", "0.0.0.0"] {
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "10.1.2.3",
+            "169.254.169.254",
+            "192.168.0.1",
+            "fd00:ec2::254",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+        ] {
             assert!(check(ip.parse().unwrap(), false).is_err(), "{ip}");
             assert!(check(ip.parse().unwrap(), true).is_ok(), "{ip}");
         }

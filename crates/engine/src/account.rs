@@ -40,7 +40,11 @@ impl SmtpSecurity {
     /// The default for a port: 465 implicit TLS, every other port STARTTLS (required). A
     /// password is never sent in clear text unless the token asks for it.
     pub fn for_port(port: u16) -> SmtpSecurity {
-        if port == 465 { SmtpSecurity::Tls } else { SmtpSecurity::StartTls }
+        if port == 465 {
+            SmtpSecurity::Tls
+        } else {
+            SmtpSecurity::StartTls
+        }
     }
 
     /// Returns `tls`, `starttls` or `none`.
@@ -96,29 +100,61 @@ pub enum AccountError {
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// Reads the account from a token's opened JSON value and the `channels.email` settings.
-pub fn account_from_token(address: EmailAddress, identifier: &str, value: &Value, channel: &Value) -> Result<SmtpAccount, AccountError> {
-    let hint = format!("store the SMTP credentials with POST /v1/secure-tokens (token_type `email`, identifier `{identifier}`)");
-    let host = str_at(value, "/smtpHost").or_else(|| str_at(channel, "/outgoingServer")).map(str::to_string);
+pub fn account_from_token(
+    address: EmailAddress,
+    identifier: &str,
+    value: &Value,
+    channel: &Value,
+) -> Result<SmtpAccount, AccountError> {
+    let hint = format!(
+        "store the SMTP credentials with POST /v1/secure-tokens (token_type `email`, identifier `{identifier}`)"
+    );
+    let host = str_at(value, "/smtpHost")
+        .or_else(|| str_at(channel, "/outgoingServer"))
+        .map(str::to_string);
     let port = value
         .get("smtpPort")
         .or_else(|| channel.get("outgoingPort"))
-        .and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.trim().parse().ok())))
+        .and_then(|p| {
+            p.as_u64()
+                .or_else(|| p.as_str().and_then(|s| s.trim().parse().ok()))
+        })
         .unwrap_or(587);
     let password = str_at(value, "/password").map(str::to_string);
     let (Some(host), Some(password), Ok(port)) = (host, password, u16::try_from(port)) else {
-        return Err(AccountError::ConfigNotFound(format!("the SMTP credentials lack `smtpHost`, a valid `smtpPort` or `password`; {hint}")));
+        return Err(AccountError::ConfigNotFound(format!(
+            "the SMTP credentials lack `smtpHost`, a valid `smtpPort` or `password`; {hint}"
+        )));
     };
-    let security = match str_at(value, "/smtpSecurity").or_else(|| str_at(channel, "/outgoingSecurity")) {
-        None => SmtpSecurity::for_port(port),
-        Some(s) => SmtpSecurity::parse(s)
-            .ok_or_else(|| AccountError::ConfigNotFound(format!("`smtpSecurity` `{s}` is not one of `tls`, `starttls` or `none`")))?,
-    };
-    let user = str_at(value, "/username").or_else(|| str_at(value, "/email")).unwrap_or(identifier).to_string();
-    Ok(SmtpAccount { address, identifier: identifier.to_string(), host, port, security, user, password })
+    let security =
+        match str_at(value, "/smtpSecurity").or_else(|| str_at(channel, "/outgoingSecurity")) {
+            None => SmtpSecurity::for_port(port),
+            Some(s) => SmtpSecurity::parse(s).ok_or_else(|| {
+                AccountError::ConfigNotFound(format!(
+                    "`smtpSecurity` `{s}` is not one of `tls`, `starttls` or `none`"
+                ))
+            })?,
+        };
+    let user = str_at(value, "/username")
+        .or_else(|| str_at(value, "/email"))
+        .unwrap_or(identifier)
+        .to_string();
+    Ok(SmtpAccount {
+        address,
+        identifier: identifier.to_string(),
+        host,
+        port,
+        security,
+        user,
+        password,
+    })
 }
 
 /// The route recorded with a message queued for the SMTP account.
@@ -127,30 +163,60 @@ const ACCOUNT_ROUTE: &str = "smtp_account";
 impl Engine {
     /// Loads and opens the site's SMTP account; `Ok(None)` when none is configured (or the
     /// channel is disabled).
-    pub async fn smtp_account(&self, site: SiteId, settings: &Value) -> Result<Option<SmtpAccount>, AccountError> {
-        let channel = settings.pointer("/channels/email").cloned().unwrap_or(Value::Null);
+    pub async fn smtp_account(
+        &self,
+        site: SiteId,
+        settings: &Value,
+    ) -> Result<Option<SmtpAccount>, AccountError> {
+        let channel = settings
+            .pointer("/channels/email")
+            .cloned()
+            .unwrap_or(Value::Null);
         let enabled = channel.get("enabled").and_then(Value::as_bool) != Some(false);
-        let Some(configured) = str_at(&channel, "/email").filter(|_| enabled) else { return Ok(None) };
-        let address = EmailAddress::parse(configured)
-            .map_err(|e| AccountError::InvalidConfiguredEmail(format!("the configured email `{configured}` is not a valid address: {e}")))?;
-        self.open_account(site, address, configured, &channel).await.map(Some)
+        let Some(configured) = str_at(&channel, "/email").filter(|_| enabled) else {
+            return Ok(None);
+        };
+        let address = EmailAddress::parse(configured).map_err(|e| {
+            AccountError::InvalidConfiguredEmail(format!(
+                "the configured email `{configured}` is not a valid address: {e}"
+            ))
+        })?;
+        self.open_account(site, address, configured, &channel)
+            .await
+            .map(Some)
     }
 
-    async fn open_account(&self, site: SiteId, address: EmailAddress, configured: &str, channel: &Value) -> Result<SmtpAccount, AccountError> {
+    async fn open_account(
+        &self,
+        site: SiteId,
+        address: EmailAddress,
+        configured: &str,
+        channel: &Value,
+    ) -> Result<SmtpAccount, AccountError> {
         let token = match self.store.get_secure_token(site, "email", configured).await {
             Ok(Some(t)) => Some(t),
-            Ok(None) => self.store.get_secure_token(site, "email", &address.canonical()).await.ok().flatten(),
-            Err(e) => return Err(AccountError::Internal(format!("the secure token could not be read: {e}"))),
+            Ok(None) => self
+                .store
+                .get_secure_token(site, "email", &address.canonical())
+                .await
+                .ok()
+                .flatten(),
+            Err(e) => {
+                return Err(AccountError::Internal(format!(
+                    "the secure token could not be read: {e}"
+                )));
+            }
         };
         let Some(token) = token else {
             return Err(AccountError::ConfigNotFound(format!(
                 "no SMTP credentials for {configured}; store them with POST /v1/secure-tokens (token_type `email`, identifier `{configured}`)"
             )));
         };
-        let plain = self
-            .secrets
-            .open(&token.value_encrypted)
-            .map_err(|_| AccountError::Internal("the secure token could not be opened with the server key".into()))?;
+        let plain = self.secrets.open(&token.value_encrypted).map_err(|_| {
+            AccountError::Internal(
+                "the secure token could not be opened with the server key".into(),
+            )
+        })?;
         let value: Value = serde_json::from_slice(&plain).unwrap_or(Value::Null);
         drop(plain);
         account_from_token(address, &token.identifier, &value, channel)
@@ -165,9 +231,14 @@ impl Engine {
         if let Some(s) = str_at(value, "/smtpSecurity")
             && SmtpSecurity::parse(s).is_none()
         {
-            return Err(EngineError::invalid("validation_error", format!("`smtpSecurity` `{s}` is not one of `tls`, `starttls` or `none`")));
+            return Err(EngineError::invalid(
+                "validation_error",
+                format!("`smtpSecurity` `{s}` is not one of `tls`, `starttls` or `none`"),
+            ));
         }
-        let Some(host) = str_at(value, "/smtpHost") else { return Ok(()) };
+        let Some(host) = str_at(value, "/smtpHost") else {
+            return Ok(());
+        };
         if self.config.allow_private_targets {
             return Ok(());
         }
@@ -183,7 +254,10 @@ impl Engine {
         };
         for ip in ips {
             if let Err(why) = netguard::check(ip, false) {
-                return Err(EngineError::invalid("forbidden_smtp_host", format!("`smtpHost` {host} is refused: {why}")));
+                return Err(EngineError::invalid(
+                    "forbidden_smtp_host",
+                    format!("`smtpHost` {host} is refused: {why}"),
+                ));
             }
         }
         Ok(())
@@ -192,7 +266,13 @@ impl Engine {
     /// Queues `req` for delivery through the site's SMTP account: stored in the account's
     /// mailbox (created on first use), its route recorded, every recipient checked by the
     /// one policy step. Returns once the message is durably queued.
-    pub async fn send_through_account(&self, site: SiteId, account: &SmtpAccount, from_name: Option<&str>, req: &SendMessageRequest) -> EngineResult<SendMessageResponse> {
+    pub async fn send_through_account(
+        &self,
+        site: SiteId,
+        account: &SmtpAccount,
+        from_name: Option<&str>,
+        req: &SendMessageRequest,
+    ) -> EngineResult<SendMessageResponse> {
         let mut mailbox = self.account_mailbox(site, &account.address).await?;
         mailbox.display_name = from_name.map(str::to_string);
         let route = json!({"kind": ACCOUNT_ROUTE, "identifier": account.identifier}).to_string();
@@ -202,11 +282,18 @@ impl Engine {
     /// Returns the mailbox that holds what was sent through the SMTP account at `address`,
     /// creating it on first use. Its domain is not hosted here, so it never receives mail.
     async fn account_mailbox(&self, site: SiteId, address: &EmailAddress) -> EngineResult<Mailbox> {
-        if let Some(mb) = self.store.get_mailbox_by_address(&address.canonical()).await? {
+        if let Some(mb) = self
+            .store
+            .get_mailbox_by_address(&address.canonical())
+            .await?
+        {
             if mb.site_id != site {
                 return Err(EngineError::invalid(
                     "invalid_configured_email",
-                    format!("{} is a mailbox of another site; the SMTP account's address must be this site's own", address),
+                    format!(
+                        "{} is a mailbox of another site; the SMTP account's address must be this site's own",
+                        address
+                    ),
                 ));
             }
             return Ok(mb);
@@ -221,7 +308,12 @@ impl Engine {
             created_at: t,
             updated_at: t,
         };
-        let event = NewEvent::new(site, Some(mb.id), MAILBOX_CREATED, serde_json::json!({"mailbox": mb, "source": "smtp_account"}));
+        let event = NewEvent::new(
+            site,
+            Some(mb.id),
+            MAILBOX_CREATED,
+            serde_json::json!({"mailbox": mb, "source": "smtp_account"}),
+        );
         match self.store.create_mailbox(&mb, &event).await {
             Ok(()) => Ok(mb),
             Err(mailroom_store::StoreError::Conflict { .. }) => self
@@ -246,14 +338,34 @@ impl Engine {
         if str_at(&route, "/kind") != Some(ACCOUNT_ROUTE) {
             return Ok(None);
         }
-        let identifier = str_at(&route, "/identifier").unwrap_or_default().to_string();
-        let address = message.from.as_ref().map(|f| f.address.clone()).ok_or("5.1.7 the message has no From address")?;
-        let settings = self.store.get_site_settings(message.site_id).await.ok().flatten().unwrap_or(Value::Null);
-        let channel = settings.pointer("/channels/email").cloned().unwrap_or(Value::Null);
-        self.open_account(message.site_id, address, &identifier, &channel).await.map(Some).map_err(|e| match e {
-            AccountError::Internal(m) => format!("4.3.0 {m}"),
-            AccountError::ConfigNotFound(m) | AccountError::InvalidConfiguredEmail(m) => format!("5.7.0 the SMTP account can no longer be used: {m}"),
-        })
+        let identifier = str_at(&route, "/identifier")
+            .unwrap_or_default()
+            .to_string();
+        let address = message
+            .from
+            .as_ref()
+            .map(|f| f.address.clone())
+            .ok_or("5.1.7 the message has no From address")?;
+        let settings = self
+            .store
+            .get_site_settings(message.site_id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(Value::Null);
+        let channel = settings
+            .pointer("/channels/email")
+            .cloned()
+            .unwrap_or(Value::Null);
+        self.open_account(message.site_id, address, &identifier, &channel)
+            .await
+            .map(Some)
+            .map_err(|e| match e {
+                AccountError::Internal(m) => format!("4.3.0 {m}"),
+                AccountError::ConfigNotFound(m) | AccountError::InvalidConfiguredEmail(m) => {
+                    format!("5.7.0 the SMTP account can no longer be used: {m}")
+                }
+            })
     }
 
     /// Returns the envelope sender for a message sent from `from`: `local+b-<token>@domain`,
@@ -261,11 +373,17 @@ impl Engine {
     /// delivery-status report can only be matched to the message by someone who saw the
     /// envelope (VERP). Falls back to `from` when the local part would grow past 64 octets.
     pub fn envelope_sender(&self, message: &Message, from: &str) -> String {
-        let Some((local, domain)) = from.rsplit_once('@') else { return from.to_string() };
+        let Some((local, domain)) = from.rsplit_once('@') else {
+            return from.to_string();
+        };
         let token = self.bounce_token(message.id);
         let local = local.split_once('+').map(|(b, _)| b).unwrap_or(local);
         let verp = format!("{local}+b-{token}");
-        if verp.len() > 64 { from.to_string() } else { format!("{verp}@{domain}") }
+        if verp.len() > 64 {
+            from.to_string()
+        } else {
+            format!("{verp}@{domain}")
+        }
     }
 
     /// The token of `message` in the envelope sender: its id (hex) and a keyed hash of it.

@@ -61,7 +61,11 @@ impl PolicyStore for PgStore {
         .await
         .map_err(db_err);
         match done {
-            Err(StoreError::Conflict { .. }) => return Err(StoreError::Conflict { constraint: "list_entry".into() }),
+            Err(StoreError::Conflict { .. }) => {
+                return Err(StoreError::Conflict {
+                    constraint: "list_entry".into(),
+                });
+            }
             other => other?,
         };
         tx.commit().await.map_err(db_err)?;
@@ -69,11 +73,20 @@ impl PolicyStore for PgStore {
     }
 
     async fn get_list_entry(&self, id: ListEntryId) -> StoreResult<Option<ListEntry>> {
-        let row = sqlx::query("SELECT * FROM list_entries WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let row = sqlx::query("SELECT * FROM list_entries WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
         row.as_ref().map(list_entry).transpose()
     }
 
-    async fn list_list_entries(&self, site: Option<SiteId>, direction: Option<ListDirection>, mailbox: Option<MailboxId>) -> StoreResult<Vec<ListEntry>> {
+    async fn list_list_entries(
+        &self,
+        site: Option<SiteId>,
+        direction: Option<ListDirection>,
+        mailbox: Option<MailboxId>,
+    ) -> StoreResult<Vec<ListEntry>> {
         let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM list_entries WHERE 1 = 1");
         if let Some(site) = site {
             q.push(" AND site_id = ").push_bind(site.as_uuid());
@@ -89,7 +102,12 @@ impl PolicyStore for PgStore {
         rows.iter().map(list_entry).collect()
     }
 
-    async fn applicable_list_entries(&self, site: SiteId, direction: ListDirection, mailbox: Option<MailboxId>) -> StoreResult<Vec<ListEntry>> {
+    async fn applicable_list_entries(
+        &self,
+        site: SiteId,
+        direction: ListDirection,
+        mailbox: Option<MailboxId>,
+    ) -> StoreResult<Vec<ListEntry>> {
         let rows = sqlx::query(
             "SELECT * FROM list_entries WHERE site_id = $1 AND direction = $2 AND (mailbox_id IS NULL OR mailbox_id = $3) ORDER BY created_at, id",
         )
@@ -104,7 +122,11 @@ impl PolicyStore for PgStore {
 
     async fn delete_list_entry(&self, id: ListEntryId) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let done = sqlx::query("DELETE FROM list_entries WHERE id = $1").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        let done = sqlx::query("DELETE FROM list_entries WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected() > 0)
     }
@@ -137,7 +159,12 @@ impl PolicyStore for PgStore {
         rows.iter().map(dsn_record).collect()
     }
 
-    async fn put_message_route(&self, message: MessageId, site: SiteId, route: &str) -> StoreResult<()> {
+    async fn put_message_route(
+        &self,
+        message: MessageId,
+        site: SiteId,
+        route: &str,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO message_routes (message_id, site_id, route) VALUES ($1, $2, $3) ON CONFLICT (message_id) DO UPDATE SET route = excluded.route")
             .bind(message.as_uuid())
             .bind(site.as_uuid())
@@ -149,7 +176,11 @@ impl PolicyStore for PgStore {
     }
 
     async fn get_message_route(&self, message: MessageId) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT route FROM message_routes WHERE message_id = $1").bind(message.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let row = sqlx::query("SELECT route FROM message_routes WHERE message_id = $1")
+            .bind(message.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
         row.map(|r| col(&r, "route")).transpose()
     }
 }

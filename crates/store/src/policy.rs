@@ -18,11 +18,21 @@ pub trait PolicyStore: Send + Sync {
 
     /// Lists entries, oldest first: of one site (or every site), optionally of one direction
     /// and of one mailbox (`mailbox`: only that mailbox's own entries).
-    async fn list_list_entries(&self, site: Option<SiteId>, direction: Option<ListDirection>, mailbox: Option<MailboxId>) -> StoreResult<Vec<ListEntry>>;
+    async fn list_list_entries(
+        &self,
+        site: Option<SiteId>,
+        direction: Option<ListDirection>,
+        mailbox: Option<MailboxId>,
+    ) -> StoreResult<Vec<ListEntry>>;
 
     /// Returns the entries that apply to mail of `direction` handled by `mailbox` (when
     /// given) of `site`: the site-wide ones and that mailbox's own.
-    async fn applicable_list_entries(&self, site: SiteId, direction: ListDirection, mailbox: Option<MailboxId>) -> StoreResult<Vec<ListEntry>>;
+    async fn applicable_list_entries(
+        &self,
+        site: SiteId,
+        direction: ListDirection,
+        mailbox: Option<MailboxId>,
+    ) -> StoreResult<Vec<ListEntry>>;
 
     /// Deletes an entry; `false` when there was none.
     async fn delete_list_entry(&self, id: ListEntryId) -> StoreResult<bool>;
@@ -38,7 +48,12 @@ pub trait PolicyStore: Send + Sync {
     /// Records the route an outbound message is to be delivered by (such as the site's SMTP
     /// account), before the message itself is stored, so the delivery worker never sees the
     /// message without it. Writing it again replaces it.
-    async fn put_message_route(&self, message: MessageId, site: SiteId, route: &str) -> StoreResult<()>;
+    async fn put_message_route(
+        &self,
+        message: MessageId,
+        site: SiteId,
+        route: &str,
+    ) -> StoreResult<()>;
 
     /// Returns the route recorded for `message`, if any.
     async fn get_message_route(&self, message: MessageId) -> StoreResult<Option<String>>;

@@ -29,27 +29,49 @@ pub struct ListQuery {
 #[utoipa::path(post, path = "/v1/lists", tag = "lists", operation_id = "lists_create", request_body = CreateListEntryRequest,
     responses((status = 201, body = ListEntry), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateListEntryRequest>) -> ApiResult<(StatusCode, Json<ListEntry>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<CreateListEntryRequest>,
+) -> ApiResult<(StatusCode, Json<ListEntry>)> {
     let site = target_site(&state, &auth, req.site_id).await?;
-    Ok((StatusCode::CREATED, Json(state.engine.create_list_entry(site, &req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.engine.create_list_entry(site, &req).await?),
+    ))
 }
 
 /// Lists the entries, oldest first.
 #[utoipa::path(get, path = "/v1/lists", tag = "lists", operation_id = "lists_list", params(ListQuery),
     responses((status = 200, body = Page<ListEntry>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Page<ListEntry>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<ListEntry>>> {
     let site = match auth.scope {
         KeyScope::Site(own) => Some(own),
         KeyScope::Admin => q.site_id,
     };
-    let items = state.engine.store().list_list_entries(site, q.direction, q.mailbox_id).await?;
-    Ok(Json(Page { items, next_cursor: None }))
+    let items = state
+        .engine
+        .store()
+        .list_list_entries(site, q.direction, q.mailbox_id)
+        .await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// Deletes an entry.
 #[utoipa::path(delete, path = "/v1/lists/{id}", tag = "lists", operation_id = "lists_delete", params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ListEntryId>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId<ListEntryId>,
+) -> ApiResult<StatusCode> {
     let visible = match state.engine.store().get_list_entry(id).await? {
         Some(e) => match auth.scope {
             KeyScope::Admin => true,

@@ -75,8 +75,14 @@ pub enum ListsCommand {
 
 pub(crate) async fn run(ctx: &Ctx, cmd: ListsCommand) -> anyhow::Result<()> {
     match cmd {
-        ListsCommand::List { direction, mailbox_id } => {
-            let page = ctx.client.list_list_entries(direction.map(Into::into), mailbox_id).await?;
+        ListsCommand::List {
+            direction,
+            mailbox_id,
+        } => {
+            let page = ctx
+                .client
+                .list_list_entries(direction.map(Into::into), mailbox_id)
+                .await?;
             if ctx.json {
                 return ctx.print_json(&page);
             }
@@ -86,18 +92,35 @@ pub(crate) async fn run(ctx: &Ctx, cmd: ListsCommand) -> anyhow::Result<()> {
             }
             out(&table(&page.items).render())
         }
-        ListsCommand::Add { direction, kind, entry, mailbox_id, reason, site_id } => {
+        ListsCommand::Add {
+            direction,
+            kind,
+            entry,
+            mailbox_id,
+            reason,
+            site_id,
+        } => {
             let kind = match kind {
                 Kind::Allow => ListKind::Allow,
                 Kind::Block => ListKind::Block,
             };
-            let req = CreateListEntryRequest { direction: direction.into(), kind, entry, mailbox_id, reason, site_id };
+            let req = CreateListEntryRequest {
+                direction: direction.into(),
+                kind,
+                entry,
+                mailbox_id,
+                reason,
+                site_id,
+            };
             let added = ctx.client.create_list_entry(&req).await?;
             if ctx.json {
                 return ctx.print_json(&added);
             }
             out(&table(std::slice::from_ref(&added)).render())?;
-            note(&format!("Added; remove it with `mailroom lists remove {}`.", added.id));
+            note(&format!(
+                "Added; remove it with `mailroom lists remove {}`.",
+                added.id
+            ));
             Ok(())
         }
         ListsCommand::Remove { id } => {
@@ -111,14 +134,24 @@ pub(crate) async fn run(ctx: &Ctx, cmd: ListsCommand) -> anyhow::Result<()> {
 }
 
 fn table(entries: &[ListEntry]) -> Table {
-    let mut t = Table::new(["ID", "DIRECTION", "KIND", "ENTRY", "MAILBOX", "CREATED (UTC)", "REASON"]);
+    let mut t = Table::new([
+        "ID",
+        "DIRECTION",
+        "KIND",
+        "ENTRY",
+        "MAILBOX",
+        "CREATED (UTC)",
+        "REASON",
+    ]);
     for e in entries {
         t.row(vec![
             e.id.to_string(),
             e.direction.as_str().to_string(),
             e.kind.as_str().to_string(),
             e.entry.clone(),
-            e.mailbox_id.map(|m| m.to_string()).unwrap_or_else(|| "(site)".into()),
+            e.mailbox_id
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "(site)".into()),
             time(&e.created_at),
             clip(&or_dash(e.reason.as_deref()), 60),
         ]);
