@@ -167,6 +167,10 @@ async fn suppressed_and_blocked_copies_get_no_mail_on_any_channel() {
         (200, Some("skipped"), Some("suppressed")),
         "{v}"
     );
+    assert!(
+        v["error_message"].as_str().unwrap().contains("x+tag@victim.test"),
+        "names the recipient: {v}"
+    );
     // A builder default bcc.
     let (s, _) = call(
         a,

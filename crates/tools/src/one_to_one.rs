@@ -215,7 +215,8 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
         run.output.status = status.into();
         run.output.code = code.map(str::to_string);
         run.decision = json!({"action": if status == "success" { "send" } else { status }, "code": code, "reason": message});
-        if status == "failure" {
+        // A failure says what failed; a skip by a refused recipient says which one and why.
+        if status == "failure" || (status == "skipped" && matches!(code, Some("suppressed" | "recipient_blocked" | "rate_limited"))) {
             run.output.error_message = message;
         }
         run.checks = checks;
