@@ -304,6 +304,29 @@ struct ListContactsArgs {
     cursor: Option<String>,
 }
 
+/// A consent flag as a boolean or as seed 001's strings `"true"` / `"false"`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum Subscribed {
+    /// `true` or `false`.
+    Bool(bool),
+    /// `"true"` or `"false"`.
+    Text(String),
+}
+
+impl Subscribed {
+    fn value(&self) -> Result<bool, Failure> {
+        match self {
+            Subscribed::Bool(b) => Ok(*b),
+            Subscribed::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(Failure::new("invalid_argument", format!("`email_subscribed` must be true or false, not \"{other}\""))),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpsertContactArgs {
@@ -320,9 +343,10 @@ struct UpsertContactArgs {
     /// Facts about the person (merged into the existing ones; `null` removes one).
     #[serde(default)]
     attributes: Option<serde_json::Map<String, Value>>,
-    /// Whether they agreed to informational email (prefer grant_consent to record an answer).
+    /// Whether they agreed to informational email: true or false (the strings "true" and
+    /// "false" too); prefer grant_consent to record an answer.
     #[serde(default)]
-    email_subscribed: Option<bool>,
+    email_subscribed: Option<Subscribed>,
     /// `true` when they opted out of marketing and one-to-one outreach.
     #[serde(default)]
     marketing_opt_out: Option<bool>,
@@ -809,7 +833,7 @@ async fn upsert_contact(client: &Client, a: UpsertContactArgs) -> Result<Success
         external_id: a.external_id,
         name: a.name,
         attributes: a.attributes,
-        email_subscribed: a.email_subscribed.map(Some),
+        email_subscribed: a.email_subscribed.as_ref().map(Subscribed::value).transpose()?.map(Some),
         marketing_opt_out: a.marketing_opt_out,
         owner_team_member_id: owner,
         site_id: None,
