@@ -76,6 +76,8 @@ pub fn router(state: AppState) -> Router {
         .route("/domains/{id}", get(domains::get).delete(domains::delete))
         .route("/domains/{id}/dns", get(domains::dns))
         .route("/suppressions", get(suppressions::list).post(suppressions::create))
+        .route("/lists", get(lists::list).post(lists::create))
+        .route("/lists/{id}", delete(lists::delete))
         .route("/suppressions/{address}", delete(suppressions::delete))
         .route("/queue", get(queue::list))
         .route("/messages/{id}/recipients/{address}/retry", axum::routing::post(queue::retry))

@@ -653,6 +653,36 @@ impl Client {
         self.json(Method::GET, &path, self.request(Method::GET, &path)).await
     }
 
+    // ----- allow/block lists ---------------------------------------------------------------
+
+    /// Lists allow/block list entries, oldest first (`GET /v1/lists`), optionally of one
+    /// direction and of one mailbox.
+    pub async fn list_list_entries(
+        &self,
+        direction: Option<mailroom_core::ListDirection>,
+        mailbox_id: Option<MailboxId>,
+    ) -> Result<Page<mailroom_core::ListEntry>, ClientError> {
+        #[derive(Serialize)]
+        struct Q {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            direction: Option<mailroom_core::ListDirection>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            mailbox_id: Option<MailboxId>,
+        }
+        let rb = self.request(Method::GET, "/v1/lists").query(&Q { direction, mailbox_id });
+        self.json(Method::GET, "/v1/lists", rb).await
+    }
+
+    /// Adds an allow or block entry (`POST /v1/lists`).
+    pub async fn create_list_entry(&self, req: &mailroom_core::api::CreateListEntryRequest) -> Result<mailroom_core::ListEntry, ClientError> {
+        self.json(Method::POST, "/v1/lists", self.request(Method::POST, "/v1/lists").json(req)).await
+    }
+
+    /// Deletes an entry (`DELETE /v1/lists/{id}`).
+    pub async fn delete_list_entry(&self, id: mailroom_core::ListEntryId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/lists/{id}"))).await
+    }
+
     // ----- suppressions -------------------------------------------------------------------
 
     /// Lists suppressed addresses alphabetically (`GET /v1/suppressions`); the cursor is the

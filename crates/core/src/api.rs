@@ -163,6 +163,10 @@ pub struct SendMessageRequest {
     /// Labels to put on the sent copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Sends even when the message replied to was machine-sent (`auto_submitted`), which is
+    /// otherwise refused with `auto_reply_loop`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_auto_reply: bool,
 }
 
 /// `POST /v1/messages/{id}/reply`.
@@ -194,6 +198,10 @@ pub struct ReplyRequest {
     /// Labels to put on the sent copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Sends even when the message replied to was machine-sent (`auto_submitted`), which is
+    /// otherwise refused with `auto_reply_loop`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_auto_reply: bool,
 }
 
 /// `POST /v1/messages/{id}/forward`: sends the message on from its mailbox as a new
@@ -441,6 +449,27 @@ pub struct UpdateWebhookRequest {
     pub enabled: Option<bool>,
 }
 
+/// Reads a consent flag as seed 001 writes it: `true`/`false`, or the strings `"true"` /
+/// `"false"` (any case), or `null`; absent stays `None`.
+fn subscribed_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<bool>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<Flag>::deserialize(d)? {
+        None => Ok(Some(None)),
+        Some(Flag::Bool(b)) => Ok(Some(Some(b))),
+        Some(Flag::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Some(Some(true))),
+            "false" => Ok(Some(Some(false))),
+            "" | "null" => Ok(Some(None)),
+            other => Err(serde::de::Error::custom(format!("`email_subscribed` must be true, false, \"true\", \"false\" or null, not \"{other}\""))),
+        },
+    }
+}
+
 /// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -503,8 +532,9 @@ pub struct UpsertContactRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Consent to informational email: `true`, `false` or `null` (unset).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    /// Consent to informational email: `true`, `false` or `null` (unset); seed 001's strings
+    /// `"true"` / `"false"` are accepted too.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "subscribed_flag")]
     #[schema(value_type = Option<bool>, nullable)]
     pub email_subscribed: Option<Option<bool>>,
     /// Opted out of marketing / one-to-one outreach.
@@ -539,8 +569,8 @@ pub struct UpdateContactRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Consent to informational email.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    /// Consent to informational email (`"true"` / `"false"` accepted too).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "subscribed_flag")]
     #[schema(value_type = Option<bool>, nullable)]
     pub email_subscribed: Option<Option<bool>>,
     /// Opted out of marketing / one-to-one outreach.
@@ -738,4 +768,25 @@ mod tests {
         assert_eq!((r.created, r.requeued, r.matched, r.next_cursor), (2, 1, None, None));
         assert!(json(WaitResponse::schema()).contains("cursor"));
     }
+}
+
+/// `POST /v1/lists`: one allow or block entry, for the whole site or one mailbox.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateListEntryRequest {
+    /// `send` (recipients this site mails) or `receive` (senders it accepts mail from).
+    pub direction: crate::ListDirection,
+    /// `allow` or `block`.
+    pub kind: crate::ListKind,
+    /// An address (`+tag` ignored, case-insensitive) or a domain (`example.com`).
+    pub entry: String,
+    /// Only for this mailbox; absent: the whole site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<crate::MailboxId>,
+    /// Why (shown in refusals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Admin keys: the site (default: the default site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<crate::SiteId>,
 }

@@ -45,6 +45,8 @@ pub struct Config {
     pub dns: DnsSection,
     /// Webhook deliveries.
     pub webhooks: WebhooksSection,
+    /// The SSRF guard on tenant-chosen and DNS-chosen targets.
+    pub security: SecuritySection,
     /// Message limits.
     pub limits: LimitsConfig,
     /// The OpenAI-compatible model behind `send_information_email`'s server-side analysis and
@@ -295,6 +297,28 @@ pub struct HttpConfig {
 pub struct LimitsConfig {
     /// The most recipients one message may have.
     pub max_recipients: usize,
+    /// The most messages one mailbox may send into one thread per hour (`thread_send_limit`
+    /// past it; 0: no limit): a guard against reply loops between agents.
+    pub thread_send_limit: u32,
+}
+
+/// Where Mailroom may connect on behalf of tenants and the DNS.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecuritySection {
+    /// Allows loopback, private, link-local, metadata and reserved addresses as webhook
+    /// targets, SMTP-account hosts and MX hosts (development and tests only). The operator's
+    /// relay and static routes are always allowed. `webhooks.allow_private_targets` is an
+    /// alias.
+    pub allow_private_targets: bool,
+}
+
+impl Config {
+    /// Returns whether private targets are allowed (`security.allow_private_targets`, or its
+    /// alias `webhooks.allow_private_targets`).
+    pub fn allow_private_targets(&self) -> bool {
+        self.security.allow_private_targets || self.webhooks.allow_private_targets
+    }
 }
 
 impl Default for Config {
@@ -314,6 +338,7 @@ impl Default for Config {
             delivery: DeliverySection::default(),
             dns: DnsSection::default(),
             webhooks: WebhooksSection::default(),
+            security: SecuritySection::default(),
             limits: LimitsConfig::default(),
             llm: LlmSection::default(),
         }
@@ -333,7 +358,7 @@ impl Default for HttpConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { max_recipients: 100 }
+        Self { max_recipients: 100, thread_send_limit: 10 }
     }
 }
 
@@ -439,10 +464,15 @@ allow_invalid_certs = false
 # Name servers (ip:port) for MX lookups and SPF/DKIM/DMARC checks; empty uses the system's.
 nameservers = []
 
+[security]
+# Allow loopback/private/link-local/metadata targets for webhooks, the sites' SMTP accounts
+# and MX hosts (development only: SSRF guard off). The relay and static routes are trusted.
+allow_private_targets = false
+
 [webhooks]
 # Run the webhook worker on this node.
 enabled = true
-# Allow endpoints on loopback/private/link-local addresses (development only: SSRF guard off).
+# Alias of security.allow_private_targets (kept for older configuration files).
 allow_private_targets = false
 # Seconds before each attempt; the first is immediate. Standard Webhooks schedule:
 # now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. The delivery fails after the last.
@@ -463,6 +493,8 @@ lease_secs = 60
 [limits]
 # The most recipients (to + cc + bcc) one message may have.
 max_recipients = 100
+# The most messages one mailbox may send into one thread per hour (0: no limit).
+thread_send_limit = 10
 
 [llm]
 # An OpenAI-compatible chat-completions API for send_information_email: it analyses the
@@ -476,7 +508,7 @@ api_key = ""
 timeout_secs = 60
 "#;
 
-const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm"];
+const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm", "security"];
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use mailroom_core::{Message, Recipient};
-use mailroom_delivery::{DeliveryHooks, DkimKeyMaterial, LocalOutcome};
+use mailroom_delivery::{AccountRoute, DeliveryHooks, DkimKeyMaterial, LocalOutcome, RouteLookup, TlsMode};
 use mailroom_engine::{Engine, InboundRecipient, InboundSession};
 use mailroom_smtp::{DeliveryOutcome, Envelope, InboundHandler, RcptDecision};
 
@@ -13,9 +13,10 @@ pub struct EngineInbound(pub Engine);
 
 #[async_trait]
 impl InboundHandler for EngineInbound {
-    async fn check_recipient(&self, _envelope: &Envelope, rcpt: &str) -> RcptDecision {
-        match self.0.check_inbound_recipient(rcpt).await {
+    async fn check_recipient(&self, envelope: &Envelope, rcpt: &str) -> RcptDecision {
+        match self.0.check_inbound(rcpt, &envelope.mail_from).await {
             Ok(InboundRecipient::Accept) => RcptDecision::Accept,
+            Ok(InboundRecipient::SenderRefused) => RcptDecision::Refused("Sender blocked by the recipient's list".into()),
             Ok(InboundRecipient::UnknownMailbox) => RcptDecision::UnknownMailbox,
             Ok(InboundRecipient::NotHosted) => RcptDecision::RelayDenied,
             Err(e) => {
@@ -68,5 +69,28 @@ impl DeliveryHooks for EngineHooks {
                 }
             }
         }
+    }
+
+    async fn route(&self, message: &Message) -> RouteLookup {
+        match self.0.message_account(message).await {
+            Ok(None) => RouteLookup::Default,
+            Ok(Some(a)) => RouteLookup::Account(AccountRoute {
+                host: a.host,
+                port: a.port,
+                tls: match a.security {
+                    mailroom_engine::SmtpSecurity::Tls => TlsMode::Implicit,
+                    mailroom_engine::SmtpSecurity::StartTls => TlsMode::StartTls,
+                    mailroom_engine::SmtpSecurity::None => TlsMode::None,
+                },
+                username: a.user,
+                password: a.password,
+                sender: a.address.to_string(),
+            }),
+            Err(reply) => RouteLookup::Unusable(reply),
+        }
+    }
+
+    async fn envelope_sender(&self, message: &Message, from: &str) -> String {
+        self.0.envelope_sender(message, from)
     }
 }

@@ -117,6 +117,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             extra_domains: config.domains.clone(),
             max_recipients: config.limits.max_recipients,
             hostname: config.hostname.clone(),
+            thread_send_limit: config.limits.thread_send_limit,
+            allow_private_targets: config.allow_private_targets(),
         },
         secrets,
     );
@@ -239,7 +241,7 @@ fn webhook_config(config: &Config, http_addr: SocketAddr) -> mailroom_webhooks::
         retry_schedule: w.retry_schedule_secs.iter().map(|s| Duration::from_secs(*s)).collect(),
         timeout: Duration::from_secs(w.timeout_secs),
         disable_after: Duration::from_secs(w.disable_after_secs),
-        allow_private_targets: w.allow_private_targets,
+        allow_private_targets: config.allow_private_targets(),
         max_payload_bytes: w.max_payload_bytes,
         public_url,
         rotation_overlap: Duration::from_secs(w.rotation_overlap_secs),
@@ -288,6 +290,7 @@ fn delivery_config(config: &Config) -> anyhow::Result<mailroom_delivery::Deliver
         lease: Duration::from_secs(d.lease_secs),
         allow_invalid_certs: d.allow_invalid_certs,
         dns,
+        allow_private_targets: config.allow_private_targets(),
         ..DeliveryConfig::default()
     })
 }

@@ -25,6 +25,7 @@
 
 mod codec;
 mod listen;
+mod policy;
 mod store;
 
 pub use listen::CHANNEL as EVENTS_CHANNEL;

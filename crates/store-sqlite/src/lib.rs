@@ -27,6 +27,7 @@
 mod codec;
 mod blobs;
 mod group;
+mod policy;
 mod store;
 
 use mailroom_store::{StoreError, StoreResult};

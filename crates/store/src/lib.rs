@@ -13,11 +13,13 @@
 #![warn(missing_docs)]
 
 pub mod blob;
+pub mod policy;
 pub mod search;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use blob::{BlobStore, LocalBlobStore, TieredBlobStore};
+pub use policy::PolicyStore;
 pub use search::SearchQuery;
 
 use async_trait::async_trait;
@@ -182,7 +184,7 @@ pub enum IdempotencyClaim {
 
 /// Everything Mailroom keeps, behind one trait with one implementation per database.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: PolicyStore + Send + Sync + 'static {
     /// Returns the backend's name (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
 

@@ -323,7 +323,7 @@ pub async fn run(
     let mut blocked: Option<Blocked> = None;
     let mut server_duplicate = None;
     if let (Some(to), Some(r)) = (&recipient, &rendered) {
-        let canonical = to.canonical();
+        let canonical = to.policy_key();
         blocked = policy::suppression(engine, site, &canonical, &mut checks).await.map_err(internal)?;
         if blocked.is_none() {
             match policy::rate_and_duplicates(engine, site, &policy, &canonical, &r.subject.text, &r.body.text, &mut checks).await.map_err(internal)? {
@@ -516,12 +516,21 @@ pub async fn run(
             run.decision = decision_json;
             Ok(run)
         }
+        Err(e @ channel::ChannelError::Refused { .. }) => {
+            output.status = "skipped".into();
+            output.code = e.refusal_code().map(str::to_string);
+            output.message = Some(e.message());
+            run.output = output;
+            run.checks = checks;
+            run.decision = decision_json;
+            Ok(run)
+        }
         Err(e) => {
             output.status = "failure".into();
             output.code = Some(match e {
                 channel::ChannelError::Internal(_) => "internal_error".into(),
                 channel::ChannelError::NotConfigured => "email_not_configured".into(),
-                _ => "send_error".into(),
+                _ => "resend_error".into(),
             });
             output.message = Some(e.message());
             run.output = output;

@@ -218,7 +218,8 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
         run.output.status = status.into();
         run.output.code = code.map(str::to_string);
         run.decision = json!({"action": if status == "success" { "send" } else { status }, "code": code, "reason": message});
-        if status == "failure" {
+        // A failure says what failed; a skip by a refused recipient says which one and why.
+        if status == "failure" || (status == "skipped" && matches!(code, Some("suppressed" | "recipient_blocked" | "rate_limited"))) {
             run.output.error_message = message;
         }
         run.checks = checks;
@@ -273,7 +274,7 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
         Err(e) => return Ok(finish(run, checks, "failure", Some("internal_error"), Some(format!("the settings could not be read: {e}")))),
     };
     let policy = Policy::from_settings(&site_settings);
-    let canonical = recipient.canonical();
+    let canonical = recipient.policy_key();
     let blocked = match policy::suppression(engine, site, &canonical, &mut checks).await {
         Ok(Some(b)) => Ok(Some(b)),
         Ok(None) => policy::rate_and_duplicates(engine, site, &policy, &canonical, &input.subject, &input.body, &mut checks).await,
@@ -356,10 +357,14 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
             let (code, message) = (b.code(), b.message());
             Ok(finish(run, checks, "skipped", Some(code), Some(message)))
         }
+        // A policy refusal (a suppressed or blocked cc, the loop guard…) skips; it is not a
+        // send failure and never stops the run.
+        Err(e @ ChannelError::Refused { .. }) => Ok(finish(run, checks, "skipped", e.refusal_code(), Some(e.message()))),
         Err(e) => {
+            // Seed 000's code for a failed send: "the sending provider failed".
             let code = match e {
                 ChannelError::Internal(_) => "internal_error",
-                _ => "send_error",
+                _ => "resend_error",
             };
             let mut r = finish(run, checks, "failure", Some(code), Some(e.message()));
             r.output.create_email_options = Some(options(&member.name));

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod queue;
 pub mod secure_tokens;
 pub mod settings;
+pub mod lists;
 pub mod suppressions;
 pub mod team_members;
 pub mod threads;

@@ -32,7 +32,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 /// Stores a secret for the site, sealed with the server key; a token with the same type and
 /// identifier is replaced. The answer holds the metadata only, never the value.
 #[utoipa::path(post, operation_id = "secure_tokens_create", path = "/v1/secure-tokens", tag = "secure-tokens", request_body = CreateSecureTokenRequest,
-    responses((status = 201, body = SecureToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = SecureToken), (status = 404, body = ErrorBody), (status = 422, description = "Invalid, or an `email` token whose smtpHost is not a public address (forbidden_smtp_host)", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateSecureTokenRequest>) -> ApiResult<(StatusCode, Json<SecureToken>)> {
     let site = target_site(&state, &auth, Some(req.site_id)).await?;
     let token_type = req.token_type.trim();
@@ -45,6 +45,10 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
     }
     if req.token_value.is_null() {
         return Err(invalid("`token_value` must not be null"));
+    }
+    // SMTP credentials: the host must be public (SSRF guard) and the security mode known.
+    if token_type == "email" {
+        state.engine.check_smtp_token(&req.token_value).await?;
     }
     let plain = serde_json::to_vec(&req.token_value).map_err(|_| ApiError::internal("secure token value does not serialise"))?;
     if plain.len() > MAX_VALUE_BYTES {

@@ -26,6 +26,12 @@ fn check_name(name: &str) -> ApiResult<()> {
     if TOOLS.contains(&name) {
         return Err(invalid("invalid_tool_config_name", format!("`{name}` is a built-in tool's name; choose another")));
     }
+    if mailroom_core::agent::MCP_BUILTIN_TOOL_NAMES.contains(&name) {
+        return Err(invalid(
+            "invalid_tool_config_name",
+            format!("`{name}` is the name of one of MCP's built-in tools, so MCP could not offer this config; choose another"),
+        ));
+    }
     Ok(())
 }
 

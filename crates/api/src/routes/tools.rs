@@ -173,13 +173,27 @@ async fn run_send_email(state: &AppState, auth: &Auth, config: Option<&ToolConfi
     if let (Some(c), Some(obj)) = (config, body.as_object_mut()) {
         obj.entry("site_id").or_insert_with(|| json!(c.site_id));
     }
-    let parsed: Result<SendEmailInput, ToolError> = serde_json::from_value(body.clone()).map_err(|e| invalid(format!("invalid input: {e}")));
+    let parsed: Result<SendEmailInput, ToolError> = if body.is_object() {
+        serde_json::from_value(body.clone()).map_err(|e| invalid(format!("invalid input: {e}")))
+    } else {
+        Err(invalid("the body must be a JSON object".into()))
+    };
     let input = match parsed.and_then(|i| send_email::validate(&i).map(|_| i)) {
         Ok(i) => i,
         Err(e) => {
-            // Recorded when the site is known (a config's), else there is no site to record in.
-            if let Some(c) = config {
-                let mut rec = RunRecord::new(c.site_id, "send_email", config, &body).refused(e.code, &e.message);
+            // Every invocation is a tool run: in the config's site, the `site_id` given (when
+            // the caller may see it), or the caller's own site.
+            let given = body.get("site_id").and_then(Value::as_str).map(str::to_string);
+            let site = match (config, given) {
+                (Some(c), _) => Some(c.site_id),
+                (None, Some(id)) => match visible_site(state, auth, &id).await {
+                    Ok(s) => Some(s),
+                    Err(_) => target_site(state, auth, None).await.ok(),
+                },
+                (None, None) => target_site(state, auth, None).await.ok(),
+            };
+            if let Some(site) = site {
+                let mut rec = RunRecord::new(site, "send_email", config, &body).refused(e.code, &e.message);
                 rec.outputs = e.body();
                 rec.store(state).await;
             }
@@ -306,10 +320,9 @@ pub struct ToolErrorBody {
 pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<String>, ApiQuery(q): ApiQuery<ToolsQuery>, body: Bytes) -> Response {
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(_) | Err(_) if name == "send_email" => {
-            let e = ToolError { status: 400, code: "INVALID_REQUEST", message: "the body must be a JSON object".into(), checks: Vec::new() };
-            return answer(e.status, e.body());
-        }
+        // Refused as INVALID_REQUEST, and recorded as a tool run like every invocation.
+        Ok(v) if name == "send_email" => return run_send_email(&state, &auth, None, v).await,
+        Err(_) if name == "send_email" => return run_send_email(&state, &auth, None, Value::Null).await,
         Ok(_) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the body must be a JSON object").into_response(),
         Err(e) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}")).into_response(),
     };
@@ -343,7 +356,10 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
         ToolKind::SendOneToOneEmail => {
             let input: SendOneToOneEmailInput = match serde_json::from_value(value) {
                 Ok(i) => i,
-                Err(e) => return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response(),
+                Err(e) => {
+                    rec.refused("validation_error", &e.to_string()).store(&state).await;
+                    return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response();
+                }
             };
             match one_to_one::run(&state.engine, site, config.as_ref(), input).await {
                 Err(e) => {
@@ -358,9 +374,10 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
                     if !run.completes {
                         let message = run.output.error_message.clone().unwrap_or_else(|| "the send failed".into());
                         let body = json!({
-                            "error": {"code": run.output.code.as_deref().unwrap_or("send_error"), "message": format!("{message} (complete_on_send_failure is false: stop the run)")},
+                            "error": {"code": run.output.code.as_deref().unwrap_or("resend_error"), "message": format!("{message} (complete_on_send_failure is false: stop the run)")},
                             "result": out,
                             "tool_run_id": run_id,
+                            "stop_run": true,
                         });
                         return answer(502, body);
                     }
@@ -372,7 +389,10 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
         ToolKind::SendInformationEmail => {
             let input: SendInformationEmailInput = match serde_json::from_value(value) {
                 Ok(i) => i,
-                Err(e) => return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response(),
+                Err(e) => {
+                    rec.refused("validation_error", &e.to_string()).store(&state).await;
+                    return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response();
+                }
             };
             match information::run(&state.engine, state.llm.as_deref(), site, config.as_ref(), input).await {
                 Err(e) => {
@@ -402,13 +422,7 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
         (status = 500, description = "AGENT_EMAIL_SEND_FAILED", body = ToolErrorBody)),
     security(("bearer" = [])))]
 pub async fn send_email_alias(State(state): State<AppState>, auth: Auth, body: Bytes) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => {
-            let e = ToolError { status: 400, code: "INVALID_REQUEST", message: "the body must be a JSON object".into(), checks: Vec::new() };
-            return answer(e.status, e.body());
-        }
-    };
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     run_send_email(&state, &auth, None, value).await
 }
 

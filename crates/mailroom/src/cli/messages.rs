@@ -239,6 +239,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
                 headers: content.headers,
                 in_reply_to: args.in_reply_to,
                 labels: content.labels,
+                ..Default::default()
             };
             let sent = ctx.client.send_message(args.from_mailbox, &req, args.idempotency_key.as_deref()).await?;
             print_sent(ctx, &sent)
@@ -254,6 +255,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
                 attachments: content.attachments,
                 headers: content.headers,
                 labels: content.labels,
+                ..Default::default()
             };
             let sent = ctx.client.reply(args.id, &req, args.idempotency_key.as_deref()).await?;
             print_sent(ctx, &sent)

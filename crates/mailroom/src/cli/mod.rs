@@ -14,6 +14,7 @@ mod mcp;
 mod messages;
 mod queue;
 mod sites;
+mod lists;
 mod suppressions;
 mod table;
 mod threads;
@@ -31,6 +32,7 @@ pub use mailboxes::MailboxesCommand;
 pub use messages::MessagesCommand;
 pub use queue::QueueCommand;
 pub use sites::SitesCommand;
+pub use lists::ListsCommand;
 pub use suppressions::SuppressionsCommand;
 pub use threads::ThreadsCommand;
 pub use webhooks::WebhooksCommand;
@@ -91,6 +93,9 @@ pub enum ClientCommand {
     /// List, add and remove addresses that must not be mailed.
     #[command(subcommand)]
     Suppressions(SuppressionsCommand),
+    /// Allow and block lists for sending and receiving (per site or mailbox).
+    #[command(subcommand)]
+    Lists(ListsCommand),
     /// Serve the MCP tools over stdio for an MCP client (Claude Desktop, Cursor, …), acting
     /// on the server at --url with --api-key.
     Mcp,
@@ -110,6 +115,7 @@ impl ClientCommand {
             ClientCommand::Domains(_) => "domains",
             ClientCommand::Queue(_) => "queue",
             ClientCommand::Suppressions(_) => "suppressions",
+            ClientCommand::Lists(_) => "lists",
             ClientCommand::Mcp => "mcp",
         }
     }
@@ -158,6 +164,7 @@ async fn execute(url: &str, args: ClientArgs, cmd: ClientCommand) -> anyhow::Res
         ClientCommand::Domains(c) => domains::run(&ctx, c).await,
         ClientCommand::Queue(c) => queue::run(&ctx, c).await,
         ClientCommand::Suppressions(c) => suppressions::run(&ctx, c).await,
+        ClientCommand::Lists(c) => lists::run(&ctx, c).await,
         ClientCommand::Mcp => mcp::run(ctx.client).await,
     }
 }
