@@ -621,7 +621,7 @@ impl Engine {
                     slots.push(Slot::SameAsEarlier(mid.clone()));
                     continue;
                 }
-                if let Some(existing) = self.store.find_message_by_message_id(mailbox.id, None, mid).await? {
+                if let Some(existing) = self.find_by_message_id(mailbox.id, mid).await? {
                     slots.push(Slot::Existing(existing));
                     continue;
                 }
@@ -679,8 +679,7 @@ impl Engine {
                 Slot::New(_) => (stored.remove(&i).ok_or_else(|| EngineError::Internal("an imported message was not stored".into()))?, true),
                 Slot::SameAsEarlier(mid) => {
                     let m = self
-                        .store
-                        .find_message_by_message_id(mailbox.id, None, &mid)
+                        .find_by_message_id(mailbox.id, &mid)
                         .await?
                         .ok_or_else(|| EngineError::Internal("an imported Message-ID has no stored copy".into()))?;
                     (m, false)
@@ -688,6 +687,17 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+
+    /// Returns the mailbox's message with this `Message-ID`, received or sent: one indexed
+    /// lookup per direction.
+    async fn find_by_message_id(&self, mailbox: MailboxId, message_id: &str) -> EngineResult<Option<Message>> {
+        for direction in [Direction::Inbound, Direction::Outbound] {
+            if let Some(m) = self.store.find_message_by_message_id(mailbox, Some(direction), message_id).await? {
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
     }
 
     /// Finishes local deliveries that a crash interrupted: every due recipient on a hosted
