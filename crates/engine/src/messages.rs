@@ -608,7 +608,7 @@ impl Engine {
     /// assigned in batch order, so listings keep the order of the input.
     pub async fn import_messages(&self, mailbox: &Mailbox, raws: Vec<Bytes>) -> EngineResult<Vec<(Message, bool)>> {
         enum Slot {
-            Existing(Message),
+            Existing(Box<Message>),
             SameAsEarlier(String),
             New(Option<Box<StoreParsed>>),
         }
@@ -622,7 +622,7 @@ impl Engine {
                     continue;
                 }
                 if let Some(existing) = self.find_by_message_id(mailbox.id, mid).await? {
-                    slots.push(Slot::Existing(existing));
+                    slots.push(Slot::Existing(Box::new(existing)));
                     continue;
                 }
             }
@@ -675,7 +675,7 @@ impl Engine {
         let mut out = Vec::with_capacity(slots.len());
         for (i, slot) in slots.into_iter().enumerate() {
             out.push(match slot {
-                Slot::Existing(m) => (m, false),
+                Slot::Existing(m) => (*m, false),
                 Slot::New(_) => (stored.remove(&i).ok_or_else(|| EngineError::Internal("an imported message was not stored".into()))?, true),
                 Slot::SameAsEarlier(mid) => {
                     let m = self

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 #[serde(untagged)]
 pub enum ImportResponse {
     /// The answer to a single message.
-    One(ImportedMessage),
+    One(Box<ImportedMessage>),
     /// The answer to a batch.
     Batch {
         /// One result per message, in the order sent.
@@ -84,7 +84,7 @@ pub async fn import(
     }
     let (message, imported) = state.engine.import_message(&mailbox, body).await?;
     let status = if imported { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(ImportResponse::One(ImportedMessage { imported, message }))))
+    Ok((status, Json(ImportResponse::One(Box::new(ImportedMessage { imported, message })))))
 }
 
 /// The most messages one batch may hold.
@@ -133,11 +133,12 @@ async fn import_batch(state: &AppState, mailbox: &mailroom_core::Mailbox, body: 
 }
 
 /// Tells whether the bytes start with a header field, so a file that is not mail (a JSON
-/// body, a stray mbox `From ` line) is refused instead of stored as a message with no headers.
+/// body, a stray mbox `From ` line) is refused instead of stored as a message without
+/// headers. Field names are held to letters, digits, `-` and `_`, as every real header is.
 fn looks_like_a_message(raw: &[u8]) -> bool {
     let first = raw.split(|&b| b == b'\n').next().unwrap_or_default();
     match first.iter().position(|&b| b == b':') {
-        Some(colon) if colon > 0 => first[..colon].iter().all(|&b| b.is_ascii_graphic() && b != b':'),
+        Some(colon) if colon > 0 => first[..colon].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
         _ => false,
     }
 }
