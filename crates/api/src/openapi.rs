@@ -36,6 +36,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::tool_configs::delete,
         routes::tool_runs::list, routes::tool_runs::get,
         routes::tools::list, routes::tools::invoke, routes::tools::send_email_alias,
+        routes::import::import, routes::status::get, routes::lookup::find,
     ),
     components(schemas(DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
         mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression)),
@@ -61,6 +62,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "tool-configs", description = "Configured instances of the agent email tools"),
         (name = "tool-runs", description = "The audit record of tool invocations"),
         (name = "tools", description = "The agent email tools: catalogue and invocation"),
+        (name = "status", description = "The server's version, listeners, store and backlogs"),
     )
 )]
 pub struct ApiDoc;

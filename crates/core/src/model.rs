@@ -602,6 +602,9 @@ pub mod event_types {
     pub const MESSAGE_SENT: &str = "message.sent";
     /// A mailbox received a message.
     pub const MESSAGE_RECEIVED: &str = "message.received";
+    /// A message was imported into a mailbox (from mbox, Maildir or .eml files): stored like
+    /// a received message, but not news.
+    pub const MESSAGE_IMPORTED: &str = "message.imported";
     /// A recipient's server accepted a message (or a local mailbox got it).
     pub const MESSAGE_DELIVERED: &str = "message.delivered";
     /// A delivery attempt failed temporarily.

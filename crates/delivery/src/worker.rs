@@ -298,6 +298,7 @@ impl Deliverer {
             Work::Record { job, recipient, outcome } => self.record(&job, &recipient, outcome).await,
             Work::Remote { job, destination, recipients } => {
                 let budget = self.config.attempt_budget();
+                let started = std::time::Instant::now();
                 let outcomes = match tokio::time::timeout(budget, self.deliver(&job, &destination, &recipients)).await {
                     Ok(outcomes) => outcomes,
                     Err(_) => {
@@ -305,6 +306,7 @@ impl Deliverer {
                         vec![Outcome::Temporary(reply); n]
                     }
                 };
+                metrics::histogram!("mailroom_delivery_attempt_duration_seconds").record(started.elapsed().as_secs_f64());
                 for (recipient, outcome) in recipients.iter().zip(outcomes) {
                     self.record(&job, recipient, outcome).await;
                 }
@@ -536,6 +538,11 @@ impl Deliverer {
             }),
         );
         tracing::info!(message_id = %message.id, recipient = %recipient.address, %status, attempts, reply = reply.as_str(), "delivery attempt recorded");
+        match status {
+            DeliveryStatus::Delivered => metrics::counter!("mailroom_messages_delivered_total").increment(1),
+            DeliveryStatus::Bounced => metrics::counter!("mailroom_messages_bounced_total").increment(1),
+            _ => {}
+        }
         if let Err(e) = self.store.update_recipient(message.id, &recipient.address, &update, std::slice::from_ref(&event)).await {
             tracing::error!(message_id = %message.id, recipient = %recipient.address, error = %e, "recording a delivery outcome failed; the recipient is retried when its lease expires");
             return;

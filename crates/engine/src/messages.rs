@@ -478,6 +478,12 @@ impl Engine {
             self.delete_blobs(written).await;
             return Err(e.into());
         }
+        match s.event_type {
+            MESSAGE_RECEIVED => metrics::counter!("mailroom_messages_received_total").increment(1),
+            MESSAGE_SENT => metrics::counter!("mailroom_messages_sent_total").increment(1),
+            MESSAGE_IMPORTED => metrics::counter!("mailroom_messages_imported_total").increment(1),
+            _ => {}
+        }
         Ok(new.message)
     }
 
@@ -509,6 +515,11 @@ impl Engine {
                 }),
             );
             self.store.update_recipient(message.id, &r.address, &update, std::slice::from_ref(&event)).await?;
+            if status == DeliveryStatus::Delivered {
+                metrics::counter!("mailroom_messages_delivered_total").increment(1);
+            } else {
+                metrics::counter!("mailroom_messages_bounced_total").increment(1);
+            }
             let rec = &mut message.recipients[i];
             rec.status = status;
             rec.last_reply = Some(reply);
@@ -603,6 +614,114 @@ impl Engine {
                 .ok_or_else(|| EngineError::Internal("duplicate Message-ID without a stored copy".into())),
             (other, _) => other,
         }
+    }
+
+    /// Imports `raw` into `mailbox` as a received message, exactly as given (nothing is sent)
+    /// and threaded by its `In-Reply-To` and `References` like mail arriving over SMTP.
+    /// Returns the message and whether it is new: a message whose `Message-ID` the mailbox
+    /// holds already, in either direction, is not stored twice, so an import can be re-run.
+    pub async fn import_message(&self, mailbox: &Mailbox, raw: Bytes) -> EngineResult<(Message, bool)> {
+        let mut out = self.import_messages(mailbox, vec![raw]).await?;
+        out.pop().ok_or_else(|| EngineError::Internal("an import of one message answered nothing".into()))
+    }
+
+    /// Imports a batch of messages in order, as [`Engine::import_message`] does for one, with
+    /// one answer per message. Threads are resolved in order first (a reply finds a parent
+    /// earlier in the same batch), then the messages are stored concurrently so the store can
+    /// commit them together: the messages that start a thread first, then the others. Ids are
+    /// assigned in batch order, so listings keep the order of the input.
+    pub async fn import_messages(&self, mailbox: &Mailbox, raws: Vec<Bytes>) -> EngineResult<Vec<(Message, bool)>> {
+        enum Slot {
+            Existing(Box<Message>),
+            SameAsEarlier(String),
+            New(Option<Box<StoreParsed>>),
+        }
+        let mut slots = Vec::with_capacity(raws.len());
+        let mut batch_threads: std::collections::HashMap<String, ThreadId> = std::collections::HashMap::new();
+        for raw in raws {
+            let parsed = mime::parse(&raw).unwrap_or_default();
+            if let Some(mid) = &parsed.message_id {
+                if batch_threads.contains_key(mid) {
+                    slots.push(Slot::SameAsEarlier(mid.clone()));
+                    continue;
+                }
+                if let Some(existing) = self.find_by_message_id(mailbox.id, mid).await? {
+                    slots.push(Slot::Existing(Box::new(existing)));
+                    continue;
+                }
+            }
+            let mut ids: Vec<String> = parsed.references.clone();
+            ids.extend(parsed.in_reply_to.clone());
+            let mut found = ids.iter().find_map(|id| batch_threads.get(id).copied());
+            if found.is_none() && !ids.is_empty() {
+                found = self.store.find_thread_by_message_ids(mailbox.id, &ids).await?;
+            }
+            let (thread_id, new_thread) = match found {
+                Some(t) => (t, false),
+                None => (ThreadId::new(), true),
+            };
+            if let Some(mid) = &parsed.message_id {
+                batch_threads.insert(mid.clone(), thread_id);
+            }
+            slots.push(Slot::New(Some(Box::new(StoreParsed {
+                id: MessageId::new(),
+                site_id: mailbox.site_id,
+                mailbox_id: mailbox.id,
+                thread_id,
+                new_thread,
+                direction: Direction::Inbound,
+                raw,
+                parsed,
+                bcc: Vec::new(),
+                labels: Vec::new(),
+                recipients: Vec::new(),
+                created_at: now(),
+                event_type: MESSAGE_IMPORTED,
+                auth_results: None,
+            }))));
+        }
+        // Store: thread starters first (the others update their thread), each group at once.
+        let mut stored: std::collections::HashMap<usize, Message> = std::collections::HashMap::new();
+        for starters in [true, false] {
+            let mut work = Vec::new();
+            for (i, slot) in slots.iter_mut().enumerate() {
+                if let Slot::New(pending) = slot
+                    && pending.as_ref().is_some_and(|p| p.new_thread == starters)
+                    && let Some(p) = pending.take()
+                {
+                    work.push(async move { (i, self.store_parsed(*p).await) });
+                }
+            }
+            for (i, result) in futures::future::join_all(work).await {
+                stored.insert(i, result?);
+            }
+        }
+        let mut out = Vec::with_capacity(slots.len());
+        for (i, slot) in slots.into_iter().enumerate() {
+            out.push(match slot {
+                Slot::Existing(m) => (*m, false),
+                Slot::New(_) => (stored.remove(&i).ok_or_else(|| EngineError::Internal("an imported message was not stored".into()))?, true),
+                Slot::SameAsEarlier(mid) => {
+                    let m = self
+                        .find_by_message_id(mailbox.id, &mid)
+                        .await?
+                        .ok_or_else(|| EngineError::Internal("an imported Message-ID has no stored copy".into()))?;
+                    (m, false)
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Returns the mailbox's message with this `Message-ID`, received or sent: one indexed
+    /// lookup per direction.
+    async fn find_by_message_id(&self, mailbox: MailboxId, message_id: &str) -> EngineResult<Option<Message>> {
+        for direction in [Direction::Inbound, Direction::Outbound] {
+            if let Some(m) = self.store.find_message_by_message_id(mailbox, Some(direction), message_id).await? {
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
     }
 
     /// Finishes local deliveries that a crash interrupted: every due recipient on a hosted

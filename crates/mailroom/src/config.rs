@@ -52,6 +52,41 @@ pub struct Config {
     /// The OpenAI-compatible model behind `send_information_email`'s server-side analysis and
     /// translation.
     pub llm: LlmSection,
+    /// How log lines are written.
+    pub log: LogSection,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSection,
+}
+
+/// How log lines are written (the filter is `log_level`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSection {
+    /// `text` (one readable line per event) or `json` (one JSON object per line).
+    pub format: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self { format: "text".into() }
+    }
+}
+
+/// The Prometheus endpoint `GET /metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsSection {
+    /// Serve `/metrics` at all.
+    pub enabled: bool,
+    /// Empty: `/metrics` on the HTTP listener. An address such as `127.0.0.1:9464`: on a
+    /// listener of its own, and not on the HTTP (API) port.
+    pub addr: String,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Self { enabled: true, addr: String::new() }
+    }
 }
 
 /// An OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama, LiteLLM…).
@@ -341,6 +376,8 @@ impl Default for Config {
             security: SecuritySection::default(),
             limits: LimitsConfig::default(),
             llm: LlmSection::default(),
+            log: LogSection::default(),
+            metrics: MetricsSection::default(),
         }
     }
 }
@@ -506,9 +543,21 @@ model = ""
 api_key = ""
 # Seconds one model request may take.
 timeout_secs = 60
+
+[log]
+# text: one readable line per event (colours only on a terminal); json: one JSON object per
+# line, for log collectors. Every API request and SMTP transaction gets one line at info.
+format = "text"
+
+[metrics]
+# Serve Prometheus metrics at GET /metrics (no API key: keep the port private).
+enabled = true
+# Empty: /metrics on the HTTP listener. An address such as "127.0.0.1:9464": on a listener of
+# its own, and no longer on the HTTP port.
+addr = ""
 "#;
 
-const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm", "security"];
+const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm", "security", "log", "metrics"];
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -634,6 +683,12 @@ impl Config {
                 bail!("llm.model must be set when llm.base_url is (such as gpt-4o-mini)");
             }
         }
+        if !["text", "json"].contains(&self.log.format.as_str()) {
+            bail!("log.format must be \"text\" or \"json\", not `{}`", self.log.format);
+        }
+        if !self.metrics.addr.trim().is_empty() {
+            self.metrics.addr.trim().parse::<std::net::SocketAddr>().with_context(|| format!("metrics.addr `{}` is not an address such as 127.0.0.1:9464", self.metrics.addr))?;
+        }
         if self.llm.timeout_secs == 0 {
             bail!("llm.timeout_secs must be at least 1");
         }
@@ -668,8 +723,11 @@ fn env_key(rest: &str) -> Option<(String, serde_json::Value)> {
     let k = rest.to_ascii_lowercase();
     let defaults = serde_json::to_value(Config::default()).ok()?;
     for s in SECTIONS {
-        if let Some(field) = k.strip_prefix(&format!("{s}_")) {
-            return defaults.get(*s)?.get(field).map(|d| (format!("{s}.{field}"), d.clone()));
+        // `LOG_LEVEL` is the top-level `log_level`, not a key of `[log]`.
+        if let Some(field) = k.strip_prefix(&format!("{s}_"))
+            && let Some(d) = defaults.get(*s).and_then(|section| section.get(field))
+        {
+            return Some((format!("{s}.{field}"), d.clone()));
         }
     }
     if k == "admin_api_key" || k == "encryption_key" {

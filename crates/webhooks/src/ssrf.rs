@@ -17,6 +17,10 @@ use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, SocketAddr};
 
+/// How to allow local receivers, named in every refusal so a developer knows the setting.
+const ALLOW_HINT: &str = "to allow local and private receivers (development only), set security.allow_private_targets = true \
+                          in the config file or MAILROOM_SECURITY_ALLOW_PRIVATE_TARGETS=true";
+
 /// The longest URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
 
@@ -89,7 +93,7 @@ pub async fn check_target(url: &Url, allow_private: bool) -> Result<Vec<SocketAd
 /// Refuses a forbidden address with a sentence saying why.
 pub fn check_ip(ip: IpAddr) -> Result<(), WebhookError> {
     match forbidden_reason(ip) {
-        Some(why) => Err(WebhookError::ForbiddenTarget(format!("webhooks may not be sent to {ip}: it is {why}"))),
+        Some(why) => Err(WebhookError::ForbiddenTarget(format!("webhooks may not be sent to {ip}: it is {why}; {ALLOW_HINT}"))),
         None => Ok(()),
     }
 }
@@ -117,7 +121,7 @@ impl Resolve for GuardedResolver {
             let (allowed, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found.into_iter().partition(|a| forbidden_reason(a.ip()).is_none());
             if allowed.is_empty() {
                 let list = refused.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
-                let err = WebhookError::ForbiddenTarget(format!("{host} resolves only to refused addresses ({list})"));
+                let err = WebhookError::ForbiddenTarget(format!("{host} resolves only to refused addresses ({list}); {ALLOW_HINT}"));
                 return Err(Box::new(err) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)

@@ -141,6 +141,7 @@ impl RunRecord {
                 obj.insert("tool_run_id".into(), json!(run.id));
             }
         }
+        metrics::counter!("mailroom_tool_runs_total", "tool" => run.tool.to_string(), "decision" => run.decision.get("action").and_then(|a| a.as_str()).unwrap_or(run.status.as_str()).to_string()).increment(1);
         if let Err(e) = state.engine.store().insert_tool_run(&run, &events).await {
             tracing::error!(error = %e, tool = %run.tool, "the tool run could not be recorded");
         }
