@@ -5,13 +5,26 @@ use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use mailroom_core::{KeyScope, SiteId};
+use mailroom_core::{ApiKeyId, KeyScope, SiteId};
+use std::time::Duration;
+
+/// How often a long-lived answer (an event stream, a long-poll wait) checks that its key still
+/// exists: a deleted key's streams end within this (plus one store read), on every node, since
+/// the store is what all nodes share.
+pub const KEY_RECHECK: Duration = Duration::from_secs(2);
 
 /// The authenticated caller.
 #[derive(Debug, Clone, Copy)]
 pub struct Auth {
     /// What the key may reach.
     pub scope: KeyScope,
+    /// The key the request was made with.
+    pub key_id: ApiKeyId,
+}
+
+/// The answer to a request whose key was deleted while it was being served.
+pub fn revoked() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key was deleted while the request was open")
 }
 
 impl Auth {
@@ -20,6 +33,18 @@ impl Auth {
         match self.scope {
             KeyScope::Admin => Ok(()),
             KeyScope::Site(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this route needs an admin API key")),
+        }
+    }
+
+    /// Tells whether the caller's key still exists. A store error counts as "still valid": a
+    /// database hiccup should not cut every stream; the next check decides.
+    pub async fn still_valid(&self, store: &dyn mailroom_store::Store) -> bool {
+        match store.get_api_key(self.key_id).await {
+            Ok(key) => key.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not re-check an API key; keeping the stream open");
+                true
+            }
         }
     }
 
@@ -53,6 +78,6 @@ impl FromRequestParts<AppState> for Auth {
         let key = state.engine.store().find_api_key_by_hash(&hash).await?.ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key is not valid (unknown or deleted)")
         })?;
-        Ok(Auth { scope: key.key_scope() })
+        Ok(Auth { scope: key.key_scope(), key_id: key.id })
     }
 }

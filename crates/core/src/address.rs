@@ -81,7 +81,9 @@ impl EmailAddress {
     pub fn without_tag(&self) -> (EmailAddress, Option<String>) {
         let local = self.local_part();
         let (base, tag) = match local.split_once('+') {
-            Some((b, t)) if !b.is_empty() => (b, Some(t.to_string()).filter(|t| !t.is_empty())),
+            // The base must itself be a valid local part (`a.+x` has none), so the result is
+            // still an address that could have been parsed.
+            Some((b, t)) if valid_local(b) => (b, Some(t.to_string()).filter(|t| !t.is_empty())),
             _ => (local, None),
         };
         (Self(format!("{}@{}", base.to_lowercase(), self.domain())), tag)
@@ -231,6 +233,60 @@ mod tests {
         assert_eq!(MailboxName::parse("Support-Agent_1").unwrap().as_str(), "support-agent_1");
         for bad in ["", ".a", "a.", "a+b", "a b", "ä", &"x".repeat(65)] {
             assert!(MailboxName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod round_trips {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Found by `addresses_round_trip`: `s.+x@…` gave the base `s.@…`, an address `parse`
+    /// refuses, built past the only constructor.
+    #[test]
+    fn a_tag_is_kept_when_removing_it_would_leave_an_invalid_address() {
+        let a = EmailAddress::parse("s.+x@y.test").unwrap();
+        let (base, tag) = a.without_tag();
+        assert_eq!((base.as_str(), tag), ("s.+x@y.test", None));
+        let (base, tag) = EmailAddress::parse("S+News@y.test").unwrap().without_tag();
+        assert_eq!((base.as_str(), tag.as_deref()), ("s@y.test", Some("News")));
+    }
+
+    proptest! {
+        /// A valid address formats to text that parses back to the same address.
+        #[test]
+        fn addresses_round_trip(local in "[A-Za-z0-9][A-Za-z0-9._+-]{0,20}[A-Za-z0-9]", labels in proptest::collection::vec("[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", 1..4), tld in "[a-zA-Z]{2,6}") {
+            prop_assume!(!local.contains(".."));
+            let input = format!("{local}@{}.{tld}", labels.join("."));
+            let parsed = EmailAddress::parse(&input).unwrap();
+            prop_assert_eq!(parsed.domain(), parsed.domain().to_lowercase());
+            prop_assert_eq!(parsed.local_part(), local.as_str());
+            let again = EmailAddress::parse(&parsed.to_string()).unwrap();
+            prop_assert_eq!(&again, &parsed);
+            let (base, tag) = parsed.without_tag();
+            prop_assert_eq!(EmailAddress::parse(base.as_str()).unwrap(), base.clone());
+            if let Some(tag) = tag {
+                prop_assert_eq!(format!("{}+{}", base.local_part(), tag.to_lowercase()), parsed.local_part().to_lowercase());
+            }
+        }
+
+        /// Whatever parses as `Name <address>` (or a bare address) formats to text that parses
+        /// to the same name and address.
+        #[test]
+        fn named_addresses_round_trip(input in "[ -~]{0,30}<[a-z]{1,8}@[a-z]{1,8}\\.test>|[a-z]{1,8}@[a-z]{1,8}\\.test") {
+            if let Ok(named) = NamedAddress::parse(&input) {
+                let again = NamedAddress::parse(&named.to_string()).unwrap();
+                prop_assert_eq!(again, named);
+            }
+        }
+
+        /// Parsing never panics, whatever the input.
+        #[test]
+        fn parsing_any_text_is_total(input in "\\PC{0,60}") {
+            let _ = EmailAddress::parse(&input);
+            let _ = NamedAddress::parse(&input);
+            let _ = MailboxName::parse(&input);
         }
     }
 }

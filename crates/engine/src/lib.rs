@@ -20,7 +20,7 @@ pub mod secrets;
 pub use auth::{AuthResults, AuthVerifier};
 pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
 pub use error::{EngineError, EngineResult};
-pub use inbound::{InboundRecipient, InboundSession};
+pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED};
 pub use secrets::SecretBox;
 pub use keys::{GeneratedKey, generate_api_key, hash_api_key, key_parts};
 pub use messages::{ListMessages, message_event_data, page_limit};
@@ -40,11 +40,19 @@ pub struct EngineConfig {
     pub max_recipients: usize,
     /// This server's host name: the MX target of hosted domains and the EHLO name.
     pub hostname: String,
+    /// Structural limits on received messages, checked before they are parsed.
+    pub mime_limits: mailroom_core::mime::MimeLimits,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { default_domain: "mailroom.localhost".into(), extra_domains: Vec::new(), max_recipients: 100, hostname: "localhost".into() }
+        Self {
+            default_domain: "mailroom.localhost".into(),
+            extra_domains: Vec::new(),
+            max_recipients: 100,
+            hostname: "localhost".into(),
+            mime_limits: Default::default(),
+        }
     }
 }
 

@@ -30,6 +30,10 @@ impl InboundHandler for EngineInbound {
         match self.0.accept_inbound(&session, &envelope.rcpt_to, Bytes::from(message)).await {
             Ok(stored) if !stored.is_empty() => DeliveryOutcome::Accepted { queue_id: stored[0].id.to_string() },
             Ok(_) => DeliveryOutcome::TemporaryFailure("no recipient mailbox exists any more".into()),
+            Err(mailroom_engine::EngineError::Invalid { code: mailroom_engine::MESSAGE_LIMIT_EXCEEDED, message }) => {
+                tracing::info!(remote_addr = %envelope.remote_addr, reason = %message, "received message refused");
+                DeliveryOutcome::Rejected(message)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "could not store a received message");
                 DeliveryOutcome::TemporaryFailure("the message could not be stored, try again later".into())

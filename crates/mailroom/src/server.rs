@@ -117,6 +117,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             extra_domains: config.domains.clone(),
             max_recipients: config.limits.max_recipients,
             hostname: config.hostname.clone(),
+            mime_limits: config.limits.mime(),
         },
         secrets,
     );
@@ -152,7 +153,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     };
     let state = AppState {
         engine: engine.clone(),
-        config: Arc::new(ApiConfig { max_body_bytes: config.http.max_body_bytes }),
+        config: Arc::new(ApiConfig { max_body_bytes: config.http.max_body_bytes, max_header_entries: config.limits.api_max_header_entries }),
         ready: ready.clone(),
         webhooks: webhook_config,
         webhook_waker,
@@ -160,15 +161,18 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         llm: llm_client(&config)?,
     };
     let mut http_rx = rx.clone();
+    let http_limits = mailroom_api::listener::HttpLimits {
+        header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+        body_read_timeout: Duration::from_secs(config.http.body_read_timeout_secs),
+        max_connections_per_ip: config.http.max_connections_per_ip,
+    };
     let mcp = crate::mcp::router(state.clone(), &config, http_addr, rx.clone())?;
     let app = mailroom_api::router(state).merge(mcp);
     tasks.push(tokio::spawn(async move {
         let stop = async move {
             let _ = http_rx.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-            tracing::error!(error = %e, "the HTTP server failed");
-        }
+        mailroom_api::listener::serve(listener, app, http_limits, stop).await;
     }));
     tasks.push(tokio::spawn(purge_idempotency_keys(engine.clone(), rx.clone())));
 
@@ -192,6 +196,14 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             max_errors: config.smtp.max_errors,
             idle_timeout: Duration::from_secs(config.smtp.idle_timeout_secs),
             max_connections: config.smtp.max_connections,
+            max_session_time: Duration::from_secs(config.smtp.max_session_secs),
+            command_timeout: Duration::from_secs(config.smtp.command_timeout_secs),
+            min_data_rate: config.smtp.min_data_rate,
+            data_rate_window: Duration::from_secs(config.smtp.data_rate_window_secs),
+            max_connections_per_ip: config.smtp.max_connections_per_ip,
+            max_new_sessions_per_ip_per_minute: config.smtp.max_new_sessions_per_ip_per_minute,
+            per_ip_exempt: config.smtp.per_ip_exempt.iter().map(|n| n.parse()).collect::<Result<_, _>>()?,
+            max_inflight_bytes: config.smtp.max_inflight_bytes,
             tls: Some(tls),
             ..mailroom_smtp::SmtpConfig::default()
         };
