@@ -45,7 +45,11 @@ pub struct HttpLimits {
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        Self { header_read_timeout: Duration::from_secs(30), body_read_timeout: Duration::from_secs(300), max_connections_per_ip: 512 }
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(300),
+            max_connections_per_ip: 512,
+        }
     }
 }
 
@@ -171,7 +175,10 @@ fn too_many_connections() -> String {
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
 pub async fn serve(listener: TcpListener, app: Router, limits: HttpLimits, shutdown: impl Future<Output = ()> + Send + 'static) {
-    let per_ip = Arc::new(PerIp { max: limits.max_connections_per_ip, open: Mutex::new(HashMap::new()) });
+    let per_ip = Arc::new(PerIp {
+        max: limits.max_connections_per_ip,
+        open: Mutex::new(HashMap::new()),
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -204,12 +211,19 @@ pub async fn serve(listener: TcpListener, app: Router, limits: HttpLimits, shutd
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
                 let req = req.map(|inner| {
-                    Body::new(TimedBody { inner, deadline: tokio::time::sleep_until(Instant::now() + body_timeout), expired: false })
+                    Body::new(TimedBody {
+                        inner,
+                        deadline: tokio::time::sleep_until(Instant::now() + body_timeout),
+                        expired: false,
+                    })
                 });
                 app.oneshot(req)
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .keep_alive(true);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             let mut conn = std::pin::pin!(conn);
             let result = tokio::select! {

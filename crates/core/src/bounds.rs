@@ -76,7 +76,13 @@ enum Frame {
 
 /// Walks `raw` once and returns the first limit it crosses.
 pub fn check_limits(raw: &[u8], limits: &MimeLimits) -> Result<(), LimitExceeded> {
-    let mut walk = Walk { limits, stack: Vec::new(), total_fields: 0, total_bytes: 0, parts: 1 };
+    let mut walk = Walk {
+        limits,
+        stack: Vec::new(),
+        total_fields: 0,
+        total_bytes: 0,
+        parts: 1,
+    };
     let mut block = Block::default();
     let mut in_headers = true;
     let mut rest = raw;
@@ -261,7 +267,14 @@ mod tests {
     use super::*;
 
     fn small() -> MimeLimits {
-        MimeLimits { max_header_fields: 5, max_header_bytes: 200, max_total_header_fields: 12, max_total_header_bytes: 1000, max_parts: 4, max_depth: 2 }
+        MimeLimits {
+            max_header_fields: 5,
+            max_header_bytes: 200,
+            max_total_header_fields: 12,
+            max_total_header_bytes: 1000,
+            max_parts: 4,
+            max_depth: 2,
+        }
     }
 
     #[test]

@@ -23,7 +23,10 @@ struct CheckingHandler;
 #[async_trait::async_trait]
 impl InboundHandler for CheckingHandler {
     async fn check_recipient(&self, envelope: &Envelope, rcpt: &str) -> RcptDecision {
-        assert!(!envelope.rcpt_to.iter().any(|r| r == rcpt), "duplicate recipient accepted");
+        assert!(
+            !envelope.rcpt_to.iter().any(|r| r == rcpt),
+            "duplicate recipient accepted"
+        );
         if rcpt.contains("unknown") {
             RcptDecision::UnknownMailbox
         } else if rcpt.contains("temp") {
@@ -34,8 +37,14 @@ impl InboundHandler for CheckingHandler {
     }
 
     async fn deliver(&self, envelope: &Envelope, message: Vec<u8>) -> DeliveryOutcome {
-        assert!(!envelope.rcpt_to.is_empty(), "DATA accepted without recipients");
-        assert!(message.len() <= MAX_MESSAGE, "a message over the size limit was delivered");
+        assert!(
+            !envelope.rcpt_to.is_empty(),
+            "DATA accepted without recipients"
+        );
+        assert!(
+            message.len() <= MAX_MESSAGE,
+            "a message over the size limit was delivered"
+        );
         for (i, &b) in message.iter().enumerate() {
             match b {
                 b'\n' => assert!(i > 0 && message[i - 1] == b'\r', "bare LF delivered"),
@@ -46,7 +55,9 @@ impl InboundHandler for CheckingHandler {
         if message.starts_with(b"reject") {
             DeliveryOutcome::Rejected("no\r\nthanks".into())
         } else {
-            DeliveryOutcome::Accepted { queue_id: "q1".into() }
+            DeliveryOutcome::Accepted {
+                queue_id: "q1".into(),
+            }
         }
     }
 }
@@ -85,7 +96,10 @@ pub fn session(input: &[u8], chunk: usize) -> Vec<u8> {
         };
         let (_, _, out) = tokio::join!(run_stream(server, remote, shared, shutdown), write, read);
         for line in out.split(|&b| b == b'\n') {
-            assert!(!line.contains(&b'\r') || line.ends_with(b"\r"), "bare CR in a reply");
+            assert!(
+                !line.contains(&b'\r') || line.ends_with(b"\r"),
+                "bare CR in a reply"
+            );
         }
         out
     })
@@ -110,7 +124,11 @@ pub fn dot_round_trip(data: &[u8], chunk: usize) {
             break;
         }
     }
-    assert_eq!(ended, Some(wire.len() - b"MAIL FROM:<x>\r\n".len()), "end marker not found where it was put");
+    assert_eq!(
+        ended,
+        Some(wire.len() - b"MAIL FROM:<x>\r\n".len()),
+        "end marker not found where it was put"
+    );
     assert_eq!(decoder.verdict(), Verdict::Ok);
     assert_eq!(out, message, "unstuffing did not give the message back");
 }

@@ -41,7 +41,7 @@ mod session;
 mod tls;
 
 pub use config::SmtpConfig;
-pub use limits::{IpNet, IpNetError};
 pub use handler::{DeliveryOutcome, Envelope, InboundHandler, RcptDecision};
+pub use limits::{IpNet, IpNetError};
 pub use server::serve;
 pub use tls::{TlsError, self_signed_tls, tls_from_pem_files};

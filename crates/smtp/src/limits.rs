@@ -32,10 +32,17 @@ impl IpNet {
     /// Tells whether `ip` lies in this network.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => mask(u32::from(net).into(), 32, self.prefix) == mask(u32::from(ip).into(), 32, self.prefix),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => mask(u128::from(net), 128, self.prefix) == mask(u128::from(ip), 128, self.prefix),
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                mask(u32::from(net).into(), 32, self.prefix)
+                    == mask(u32::from(ip).into(), 32, self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                mask(u128::from(net), 128, self.prefix) == mask(u128::from(ip), 128, self.prefix)
+            }
             (IpAddr::V6(_), IpAddr::V4(v4)) => self.contains(IpAddr::V6(v4.to_ipv6_mapped())),
-            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().is_some_and(|v4| self.contains(IpAddr::V4(v4))),
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6
+                .to_ipv4_mapped()
+                .is_some_and(|v4| self.contains(IpAddr::V4(v4))),
         }
     }
 }
@@ -101,8 +108,12 @@ pub(crate) enum Refusal {
 impl Refusal {
     pub(crate) fn reply(self, host: &str) -> String {
         match self {
-            Refusal::TooManySessions => format!("421 4.7.0 {host} Too many concurrent sessions from your address, try again later\r\n"),
-            Refusal::TooManyNewSessions => format!("421 4.7.0 {host} Too many new sessions from your address, try again later\r\n"),
+            Refusal::TooManySessions => format!(
+                "421 4.7.0 {host} Too many concurrent sessions from your address, try again later\r\n"
+            ),
+            Refusal::TooManyNewSessions => format!(
+                "421 4.7.0 {host} Too many new sessions from your address, try again later\r\n"
+            ),
         }
     }
 }
@@ -129,13 +140,23 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 impl PerIp {
     pub(crate) fn new(max_active: usize, max_per_minute: usize, exempt: Vec<IpNet>) -> Arc<Self> {
-        Arc::new(Self { max_active, max_per_minute, exempt, entries: Mutex::new(HashMap::new()) })
+        Arc::new(Self {
+            max_active,
+            max_per_minute,
+            exempt,
+            entries: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Admits a new session from `ip` or says why not; the guard ends the session's count.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<IpGuard, Refusal> {
-        if (self.max_active == 0 && self.max_per_minute == 0) || self.exempt.iter().any(|n| n.contains(ip)) {
-            return Ok(IpGuard { per_ip: None, key: ip });
+        if (self.max_active == 0 && self.max_per_minute == 0)
+            || self.exempt.iter().any(|n| n.contains(ip))
+        {
+            return Ok(IpGuard {
+                per_ip: None,
+                key: ip,
+            });
         }
         let key = client_key(ip);
         let now = Instant::now();
@@ -143,7 +164,11 @@ impl PerIp {
         if entries.len() >= PRUNE_AT {
             entries.retain(|_, e| e.active > 0 || now.duration_since(e.minute_start) < MINUTE);
         }
-        let entry = entries.entry(key).or_insert(Entry { active: 0, minute_start: now, opened: 0 });
+        let entry = entries.entry(key).or_insert(Entry {
+            active: 0,
+            minute_start: now,
+            opened: 0,
+        });
         if now.duration_since(entry.minute_start) >= MINUTE {
             entry.minute_start = now;
             entry.opened = 0;
@@ -156,7 +181,10 @@ impl PerIp {
         }
         entry.active += 1;
         entry.opened += 1;
-        Ok(IpGuard { per_ip: Some(self.clone()), key })
+        Ok(IpGuard {
+            per_ip: Some(self.clone()),
+            key,
+        })
     }
 }
 
@@ -169,7 +197,9 @@ pub(crate) struct IpGuard {
 
 impl Drop for IpGuard {
     fn drop(&mut self) {
-        let Some(per_ip) = self.per_ip.take() else { return };
+        let Some(per_ip) = self.per_ip.take() else {
+            return;
+        };
         let mut entries = per_ip.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = entries.get_mut(&self.key) {
             entry.active = entry.active.saturating_sub(1);
@@ -187,7 +217,10 @@ pub(crate) struct Budget {
 impl Budget {
     /// A budget of `max` bytes; 0 means no limit.
     pub(crate) fn new(max: usize) -> Arc<Self> {
-        Arc::new(Self { max, used: AtomicUsize::new(0) })
+        Arc::new(Self {
+            max,
+            used: AtomicUsize::new(0),
+        })
     }
 
     #[cfg(test)]
@@ -205,7 +238,10 @@ pub(crate) struct Reservation {
 
 impl Reservation {
     pub(crate) fn new(budget: &Arc<Budget>) -> Self {
-        Self { budget: budget.clone(), held: 0 }
+        Self {
+            budget: budget.clone(),
+            held: 0,
+        }
     }
 
     /// Makes the reservation at least `bytes`; returns `false` (holding what it held) when
@@ -222,7 +258,10 @@ impl Reservation {
         let granted = self
             .budget
             .used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| used.checked_add(more).filter(|total| *total <= self.budget.max));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(more)
+                    .filter(|total| *total <= self.budget.max)
+            });
         if granted.is_ok() {
             self.held = bytes;
         }
@@ -258,10 +297,18 @@ impl Deadline {
     pub(crate) fn reply(self, host: &str) -> String {
         match self {
             Deadline::Idle => format!("421 4.4.2 {host} Timeout exceeded, closing connection"),
-            Deadline::Session => format!("421 4.4.2 {host} Session time limit exceeded, closing connection"),
-            Deadline::Command => format!("421 4.4.2 {host} Command not completed in time, closing connection"),
-            Deadline::DataRate => format!("421 4.4.2 {host} Message data arriving too slowly, closing connection"),
-            Deadline::Shutdown => format!("421 4.3.2 {host} Service shutting down, closing connection"),
+            Deadline::Session => {
+                format!("421 4.4.2 {host} Session time limit exceeded, closing connection")
+            }
+            Deadline::Command => {
+                format!("421 4.4.2 {host} Command not completed in time, closing connection")
+            }
+            Deadline::DataRate => {
+                format!("421 4.4.2 {host} Message data arriving too slowly, closing connection")
+            }
+            Deadline::Shutdown => {
+                format!("421 4.3.2 {host} Service shutting down, closing connection")
+            }
         }
     }
 }
@@ -289,7 +336,12 @@ pub(crate) struct Clock {
 impl Clock {
     pub(crate) fn start(limits: ClockLimits) -> Self {
         let now = Instant::now();
-        Self { limits, session_end: now + limits.session, command_end: now + limits.command, window: None }
+        Self {
+            limits,
+            session_end: now + limits.session,
+            command_end: now + limits.command,
+            window: None,
+        }
     }
 
     /// A command was read: the next one has its full time.
@@ -325,7 +377,10 @@ impl Clock {
             if let Some((end, bytes)) = self.window
                 && end <= now
             {
-                let needed = self.limits.min_rate.saturating_mul(self.limits.window.as_secs().max(1) as usize);
+                let needed = self
+                    .limits
+                    .min_rate
+                    .saturating_mul(self.limits.window.as_secs().max(1) as usize);
                 if bytes < needed {
                     return (end, Deadline::DataRate);
                 }
@@ -358,7 +413,12 @@ mod tests {
         assert!(one.contains("::ffff:127.0.0.1".parse().unwrap()));
         let v6: IpNet = "2001:db8::/32".parse().unwrap();
         assert!(v6.contains("2001:db8:1::5".parse().unwrap()));
-        assert!("0.0.0.0/0".parse::<IpNet>().unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(
+            "0.0.0.0/0"
+                .parse::<IpNet>()
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
         for bad in ["", "10.0.0.0/33", "x", "::/129", "1.2.3.4/"] {
             assert!(bad.parse::<IpNet>().is_err(), "{bad}");
         }
@@ -371,7 +431,10 @@ mod tests {
         let g1 = per_ip.admit(a).unwrap();
         let g2 = per_ip.admit(a).unwrap();
         assert_eq!(per_ip.admit(a).unwrap_err(), Refusal::TooManySessions);
-        assert!(per_ip.admit("192.0.2.2".parse().unwrap()).is_ok(), "another address has its own count");
+        assert!(
+            per_ip.admit("192.0.2.2".parse().unwrap()).is_ok(),
+            "another address has its own count"
+        );
         drop(g1);
         let _g3 = per_ip.admit(a).unwrap();
         drop(g2);
@@ -406,23 +469,46 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_clock_times_commands_sessions_and_data_rate() {
-        let limits = ClockLimits { session: Duration::from_secs(100), command: Duration::from_secs(10), min_rate: 10, window: Duration::from_secs(5) };
+        let limits = ClockLimits {
+            session: Duration::from_secs(100),
+            command: Duration::from_secs(10),
+            min_rate: 10,
+            window: Duration::from_secs(5),
+        };
         let mut clock = Clock::start(limits);
         let t0 = Instant::now();
-        assert_eq!(clock.next(t0, false), (t0 + Duration::from_secs(10), Deadline::Command));
+        assert_eq!(
+            clock.next(t0, false),
+            (t0 + Duration::from_secs(10), Deadline::Command)
+        );
         clock.data_started();
-        assert_eq!(clock.next(t0, true), (t0 + Duration::from_secs(5), Deadline::DataRate));
+        assert_eq!(
+            clock.next(t0, true),
+            (t0 + Duration::from_secs(5), Deadline::DataRate)
+        );
         clock.read(60);
         tokio::time::advance(Duration::from_secs(5)).await;
         let t1 = Instant::now();
-        assert_eq!(clock.next(t1, true), (t1 + Duration::from_secs(5), Deadline::DataRate), "enough bytes renew the window");
+        assert_eq!(
+            clock.next(t1, true),
+            (t1 + Duration::from_secs(5), Deadline::DataRate),
+            "enough bytes renew the window"
+        );
         clock.read(49);
         tokio::time::advance(Duration::from_secs(5)).await;
         let t2 = Instant::now();
-        assert_eq!(clock.next(t2, true), (t2, Deadline::DataRate), "too few bytes end it");
+        assert_eq!(
+            clock.next(t2, true),
+            (t2, Deadline::DataRate),
+            "too few bytes end it"
+        );
         clock.data_ended();
         tokio::time::advance(Duration::from_secs(85)).await;
         clock.command_done();
-        assert_eq!(clock.next(Instant::now(), false), (t0 + Duration::from_secs(100), Deadline::Session), "the session limit does not move");
+        assert_eq!(
+            clock.next(Instant::now(), false),
+            (t0 + Duration::from_secs(100), Deadline::Session),
+            "the session limit does not move"
+        );
     }
 }

@@ -7,9 +7,9 @@
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Flow, MAX_PREALLOCATION, Session, reply_text};
-use crate::limits::Reservation;
 use crate::DeliveryOutcome;
 use crate::dot::{DotDecoder, Verdict};
+use crate::limits::Reservation;
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
     /// Answers DATA: `354` and switches to reading the message, when a transaction with at

@@ -415,7 +415,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             return;
         }
         let needed = self.message.capacity();
-        let Some(reservation) = self.reservation.as_mut() else { return };
+        let Some(reservation) = self.reservation.as_mut() else {
+            return;
+        };
         if !reservation.grow_to(needed) {
             tracing::debug!(remote_addr = %self.envelope.remote_addr, "in-flight message budget exhausted");
             self.over_budget = true;
@@ -439,7 +441,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
         if self.out.is_empty() {
             return true;
         }
-        let timeout = self.shared.config.idle_timeout.min(self.shared.config.command_timeout);
+        let timeout = self
+            .shared
+            .config
+            .idle_timeout
+            .min(self.shared.config.command_timeout);
         let write = async {
             self.stream.write_all(&self.out).await?;
             self.stream.flush().await
