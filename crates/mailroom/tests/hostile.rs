@@ -332,6 +332,15 @@ async fn http_requests_with_unfinished_headers_or_bodies_are_cut_off() {
     let (_, took) = until_closed(&mut slow, Duration::from_secs(4)).await;
     assert!(took < Duration::from_secs(3), "closed after {took:?}");
 
+    // A connection that sends nothing at all, and one idle after a first request, go too.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let (_, took) = until_closed(&mut silent, Duration::from_secs(4)).await;
+    assert!(took < Duration::from_secs(3), "silent connection closed after {took:?}");
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let (said, took) = until_closed(&mut idle, Duration::from_secs(4)).await;
+    assert!(said.starts_with("HTTP/1.1 200") && took < Duration::from_secs(3), "{said} after {took:?}");
+
     let mut body = TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "POST /v1/mailboxes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user",
