@@ -429,3 +429,33 @@ async fn deleting_a_key_ends_its_event_streams_and_long_polls() {
     assert_eq!(body["error"]["code"], "invalid_api_key");
     assert!(revoked_at.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_deleted_on_one_node_ends_its_streams_on_another() {
+    common::pg::with_database("the two-node revocation test", |url| async move {
+        let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut config = common::test_config(dirs.0.path().to_path_buf());
+        config.database_url = url.clone();
+        let node_a = common::start(config).await;
+        let mut config = common::test_config(dirs.1.path().to_path_buf());
+        config.database_url = url.clone();
+        config.admin_api_key = Some(node_a.admin_key.clone());
+        let node_b = common::start(config).await;
+
+        let site = node_a.admin.create_site(&CreateSiteRequest { name: "two nodes".into() }).await.unwrap();
+        let created = node_a
+            .admin
+            .create_api_key(&CreateApiKeyRequest { name: "doomed".into(), scope: Some("site".into()), site_id: Some(site.id) })
+            .await
+            .unwrap();
+        let mut stream = reqwest::Client::new().get(format!("{}/v1/events/stream", node_b.url)).bearer_auth(&created.key).send().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        tokio::time::timeout(Duration::from_secs(5), stream.chunk()).await.unwrap().unwrap().unwrap();
+
+        node_a.admin.delete_api_key(created.api_key.id).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), async { while let Ok(Some(_)) = stream.chunk().await {} })
+            .await
+            .expect("the stream on the other node ended within 5 s of the deletion");
+    })
+    .await;
+}
