@@ -445,10 +445,19 @@ async fn a_key_deleted_on_one_node_ends_its_streams_on_another() {
         let site = node_a.admin.create_site(&CreateSiteRequest { name: "two nodes".into() }).await.unwrap();
         let created = node_a
             .admin
-            .create_api_key(&CreateApiKeyRequest { name: "doomed".into(), scope: Some("site".into()), site_id: Some(site.id) })
+            .create_api_key(&CreateApiKeyRequest {
+                name: "doomed".into(),
+                scope: Some("site".into()),
+                site_id: Some(site.id),
+            })
             .await
             .unwrap();
-        let mut stream = reqwest::Client::new().get(format!("{}/v1/events/stream", node_b.url)).bearer_auth(&created.key).send().await.unwrap();
+        let mut stream = reqwest::Client::new()
+            .get(format!("{}/v1/events/stream", node_b.url))
+            .bearer_auth(&created.key)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(stream.status(), 200);
         tokio::time::timeout(Duration::from_secs(5), stream.chunk()).await.unwrap().unwrap().unwrap();
 
