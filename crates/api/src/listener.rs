@@ -4,6 +4,7 @@
 //! - A header read timeout: a client that does not finish a request's headers in time (the
 //!   slowloris attack) has its connection closed.
 //! - A body read timeout: a request body not received in time fails with 408.
+//! - Each request carries the client's address as `axum::extract::ConnectInfo<SocketAddr>`.
 //! - A cap on open connections per client address (an IPv6 /64 counts as one), so one address
 //!   cannot hold every socket; past it the connection gets a 503 in the project's error shape
 //!   and is closed.
@@ -210,6 +211,10 @@ pub async fn serve(listener: TcpListener, app: Router, limits: HttpLimits, shutd
             let body_timeout = limits.body_read_timeout;
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
+                let mut req = req;
+                // What `into_make_service_with_connect_info` gives: handlers and layers can
+                // read the client's address.
+                req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
                 let req = req.map(|inner| {
                     Body::new(TimedBody {
                         inner,
