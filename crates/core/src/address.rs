@@ -148,8 +148,13 @@ impl NamedAddress {
         match (s.rfind('<'), s.ends_with('>')) {
             (Some(open), true) => {
                 let address = EmailAddress::parse(&s[open + 1..s.len() - 1])?;
-                let name = s[..open].trim().trim_matches('"').trim();
-                Ok(Self { name: (!name.is_empty()).then(|| name.to_string()), address })
+                let raw = s[..open].trim();
+                let name = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                    // A quoted string: `\x` stands for `x`.
+                    Some(quoted) => unescape(quoted).trim().to_string(),
+                    None => raw.trim_matches('"').trim().to_string(),
+                };
+                Ok(Self { name: (!name.is_empty()).then_some(name), address })
             }
             (None, false) => Ok(Self { name: None, address: EmailAddress::parse(s)? }),
             _ => Err(AddressError::Malformed(s.to_string())),
@@ -157,9 +162,31 @@ impl NamedAddress {
     }
 }
 
+/// Undoes quoted-pair escaping (`\"` → `"`, `\\` → `\`).
+fn unescape(quoted: &str) -> String {
+    let mut out = String::with_capacity(quoted.len());
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl fmt::Display for NamedAddress {
+    /// Writes `Name <address>`; a name with quotes, backslashes or other RFC 5322 specials is
+    /// written as a quoted string, so what is written parses back to the same name.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
+            Some(n) if n.chars().any(|c| "\"\\<>()[]:;@,".contains(c)) => {
+                let escaped = n.replace('\\', "\\\\").replace('"', "\\\"");
+                write!(f, "\"{escaped}\" <{}>", self.address)
+            }
             Some(n) => write!(f, "{n} <{}>", self.address),
             None => write!(f, "{}", self.address),
         }
@@ -241,6 +268,19 @@ mod tests {
 mod round_trips {
     use super::*;
     use proptest::prelude::*;
+
+    /// Found by the `address_parse` fuzz target: the name `X'@<"` was written unquoted, and
+    /// parsing that stripped its trailing quote.
+    #[test]
+    fn names_with_quotes_and_specials_round_trip() {
+        for input in ["X'@<\" \"<z@X>", "\"Doe, Jane\" <j@x.test>", "\"a\\\"b\\\\\" <a@x.test>", "Plain Name <p@x.test>"] {
+            let named = NamedAddress::parse(input).unwrap();
+            assert_eq!(NamedAddress::parse(&named.to_string()).unwrap(), named, "{input} -> {named}");
+        }
+        assert_eq!(NamedAddress::parse("\"Doe, Jane\" <j@x.test>").unwrap().name.as_deref(), Some("Doe, Jane"));
+        assert_eq!(NamedAddress::parse("\"a\\\"b\" <a@x.test>").unwrap().name.as_deref(), Some("a\"b"));
+        assert_eq!(NamedAddress::parse("Doe, Jane <j@x.test>").unwrap().to_string(), "\"Doe, Jane\" <j@x.test>");
+    }
 
     /// Found by `addresses_round_trip`: `s.+x@…` gave the base `s.@…`, an address `parse`
     /// refuses, built past the only constructor.
