@@ -5,7 +5,13 @@ use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use mailroom_core::{KeyScope, SiteId};
+use mailroom_core::{ApiKeyId, KeyScope, SiteId};
+use std::time::Duration;
+
+/// How often a long-lived answer (an event stream, a long-poll wait) checks that its key still
+/// exists: a deleted key's streams end within this (plus one store read), on every node, since
+/// the store is what all nodes share.
+pub const KEY_RECHECK: Duration = Duration::from_secs(2);
 
 /// Where the access log learns which key a request used: the logging layer puts an empty
 /// slot into the request, and [`Auth`] fills it with the key's id (never its secret).
@@ -17,6 +23,13 @@ pub struct KeySlot(pub std::sync::Arc<std::sync::OnceLock<String>>);
 pub struct Auth {
     /// What the key may reach.
     pub scope: KeyScope,
+    /// The key the request was made with.
+    pub key_id: ApiKeyId,
+}
+
+/// The answer to a request whose key was deleted while it was being served.
+pub fn revoked() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key was deleted while the request was open")
 }
 
 impl Auth {
@@ -25,6 +38,18 @@ impl Auth {
         match self.scope {
             KeyScope::Admin => Ok(()),
             KeyScope::Site(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this route needs an admin API key")),
+        }
+    }
+
+    /// Tells whether the caller's key still exists. A store error counts as "still valid": a
+    /// database hiccup should not cut every stream; the next check decides.
+    pub async fn still_valid(&self, store: &dyn mailroom_store::Store) -> bool {
+        match store.get_api_key(self.key_id).await {
+            Ok(key) => key.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not re-check an API key; keeping the stream open");
+                true
+            }
         }
     }
 
@@ -61,6 +86,6 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(slot) = parts.extensions.get::<KeySlot>() {
             let _ = slot.0.set(key.id.to_string());
         }
-        Ok(Auth { scope: key.key_scope() })
+        Ok(Auth { scope: key.key_scope(), key_id: key.id })
     }
 }

@@ -129,7 +129,9 @@ pub async fn read_body(req: Request) -> ApiResult<(axum::http::HeaderMap, Bytes)
     }
     let headers = req.headers().clone();
     let bytes = Bytes::from_request(req, &()).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if crate::listener::is_body_timeout(&rejection) {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", crate::listener::BODY_TIMEOUT_MESSAGE)
+        } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than this server accepts (`http.max_body_bytes`)")
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", rejection.body_text())

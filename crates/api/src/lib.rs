@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod idempotency;
+pub mod listener;
 pub mod openapi;
 pub mod routes;
 
@@ -23,6 +24,15 @@ use tower_http::trace::TraceLayer;
 pub struct ApiConfig {
     /// The largest request body accepted, in bytes (413 past it).
     pub max_body_bytes: usize,
+    /// The most header entries `GET /v1/messages/{id}` returns (`headers_truncated` says when
+    /// there were more; `/raw` has them all).
+    pub max_header_entries: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: 35 * 1024 * 1024, max_header_entries: 200 }
+    }
 }
 
 /// What every handler gets.

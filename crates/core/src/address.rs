@@ -81,10 +81,16 @@ impl EmailAddress {
     pub fn without_tag(&self) -> (EmailAddress, Option<String>) {
         let local = self.local_part();
         let (base, tag) = match local.split_once('+') {
-            Some((b, t)) if !b.is_empty() => (b, Some(t.to_string()).filter(|t| !t.is_empty())),
+            // The base must itself be a valid local part (`a.+x` has none), so the result is
+            // still an address that could have been parsed.
+            Some((b, t)) if valid_local(b) => (b, Some(t.to_string()).filter(|t| !t.is_empty())),
             _ => (local, None),
         };
-        (Self(format!("{}@{}", base.to_lowercase(), self.domain())), tag)
+        // Lower-case where that keeps a valid local part: some characters lower-case to more
+        // than one (`İ` becomes `i` and a combining dot, which a local part may not hold).
+        let folded = base.to_lowercase();
+        let base = if valid_local(&folded) { folded } else { base.to_string() };
+        (Self(format!("{base}@{}", self.domain())), tag)
     }
 
     /// Returns the key policy compares addresses by (suppression, allow/block lists, rate
@@ -153,8 +159,13 @@ impl NamedAddress {
         match (s.rfind('<'), s.ends_with('>')) {
             (Some(open), true) => {
                 let address = EmailAddress::parse(&s[open + 1..s.len() - 1])?;
-                let name = s[..open].trim().trim_matches('"').trim();
-                Ok(Self { name: (!name.is_empty()).then(|| name.to_string()), address })
+                let raw = s[..open].trim();
+                let name = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                    // A quoted string: `\x` stands for `x`.
+                    Some(quoted) => unescape(quoted).trim().to_string(),
+                    None => raw.trim_matches('"').trim().to_string(),
+                };
+                Ok(Self { name: (!name.is_empty()).then_some(name), address })
             }
             (None, false) => Ok(Self { name: None, address: EmailAddress::parse(s)? }),
             _ => Err(AddressError::Malformed(s.to_string())),
@@ -162,9 +173,31 @@ impl NamedAddress {
     }
 }
 
+/// Undoes quoted-pair escaping (`\"` → `"`, `\\` → `\`).
+fn unescape(quoted: &str) -> String {
+    let mut out = String::with_capacity(quoted.len());
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl fmt::Display for NamedAddress {
+    /// Writes `Name <address>`; a name with quotes, backslashes or other RFC 5322 specials is
+    /// written as a quoted string, so what is written parses back to the same name.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
+            Some(n) if n.chars().any(|c| "\"\\<>()[]:;@,".contains(c)) => {
+                let escaped = n.replace('\\', "\\\\").replace('"', "\\\"");
+                write!(f, "\"{escaped}\" <{}>", self.address)
+            }
             Some(n) => write!(f, "{n} <{}>", self.address),
             None => write!(f, "{}", self.address),
         }
@@ -238,6 +271,86 @@ mod tests {
         assert_eq!(MailboxName::parse("Support-Agent_1").unwrap().as_str(), "support-agent_1");
         for bad in ["", ".a", "a.", "a+b", "a b", "ä", &"x".repeat(65)] {
             assert!(MailboxName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod round_trips {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Found by the `address_parse` fuzz target: the name `X'@<"` was written unquoted, and
+    /// parsing that stripped its trailing quote.
+    #[test]
+    fn names_with_quotes_and_specials_round_trip() {
+        for input in ["X'@<\" \"<z@X>", "\"Doe, Jane\" <j@x.test>", "\"a\\\"b\\\\\" <a@x.test>", "Plain Name <p@x.test>"] {
+            let named = NamedAddress::parse(input).unwrap();
+            assert_eq!(NamedAddress::parse(&named.to_string()).unwrap(), named, "{input} -> {named}");
+        }
+        assert_eq!(NamedAddress::parse("\"Doe, Jane\" <j@x.test>").unwrap().name.as_deref(), Some("Doe, Jane"));
+        assert_eq!(NamedAddress::parse("\"a\\\"b\" <a@x.test>").unwrap().name.as_deref(), Some("a\"b"));
+        assert_eq!(NamedAddress::parse("Doe, Jane <j@x.test>").unwrap().to_string(), "\"Doe, Jane\" <j@x.test>");
+    }
+
+    /// Found by the `address_parse` fuzz target (in its 10-minute re-run): `İ` lower-cases to
+    /// `i` and a combining dot, so `44344İ@3` lost its tag-free form.
+    #[test]
+    fn removing_a_tag_never_lower_cases_into_an_invalid_address() {
+        for input in ["44344İ@3", "İ+news@x.test", "Kelvin\u{212A}@x.test"] {
+            let Ok(a) = EmailAddress::parse(input) else { continue };
+            let (base, _) = a.without_tag();
+            assert!(EmailAddress::parse(base.as_str()).is_ok(), "{input} -> {base}");
+        }
+        let (base, tag) = EmailAddress::parse("İ+news@x.test").unwrap().without_tag();
+        assert_eq!((base.as_str(), tag.as_deref()), ("İ@x.test", Some("news")));
+    }
+
+    /// Found by `addresses_round_trip`: `s.+x@…` gave the base `s.@…`, an address `parse`
+    /// refuses, built past the only constructor.
+    #[test]
+    fn a_tag_is_kept_when_removing_it_would_leave_an_invalid_address() {
+        let a = EmailAddress::parse("s.+x@y.test").unwrap();
+        let (base, tag) = a.without_tag();
+        assert_eq!((base.as_str(), tag), ("s.+x@y.test", None));
+        let (base, tag) = EmailAddress::parse("S+News@y.test").unwrap().without_tag();
+        assert_eq!((base.as_str(), tag.as_deref()), ("s@y.test", Some("News")));
+    }
+
+    proptest! {
+        /// A valid address formats to text that parses back to the same address.
+        #[test]
+        fn addresses_round_trip(local in "[A-Za-z0-9][A-Za-z0-9._+-]{0,20}[A-Za-z0-9]", labels in proptest::collection::vec("[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", 1..4), tld in "[a-zA-Z]{2,6}") {
+            prop_assume!(!local.contains(".."));
+            let input = format!("{local}@{}.{tld}", labels.join("."));
+            let parsed = EmailAddress::parse(&input).unwrap();
+            prop_assert_eq!(parsed.domain(), parsed.domain().to_lowercase());
+            prop_assert_eq!(parsed.local_part(), local.as_str());
+            let again = EmailAddress::parse(&parsed.to_string()).unwrap();
+            prop_assert_eq!(&again, &parsed);
+            let (base, tag) = parsed.without_tag();
+            prop_assert_eq!(EmailAddress::parse(base.as_str()).unwrap(), base.clone());
+            if let Some(tag) = tag {
+                prop_assert_eq!(format!("{}+{}", base.local_part(), tag.to_lowercase()), parsed.local_part().to_lowercase());
+            }
+        }
+
+        /// Whatever parses as `Name <address>` (or a bare address) formats to text that parses
+        /// to the same name and address.
+        #[test]
+        fn named_addresses_round_trip(input in "[ -~]{0,30}<[a-z]{1,8}@[a-z]{1,8}\\.test>|[a-z]{1,8}@[a-z]{1,8}\\.test") {
+            if let Ok(named) = NamedAddress::parse(&input) {
+                let again = NamedAddress::parse(&named.to_string()).unwrap();
+                prop_assert_eq!(again, named);
+            }
+        }
+
+        /// Parsing never panics, whatever the input.
+        #[test]
+        fn parsing_any_text_is_total(input in "\\PC{0,60}") {
+            let _ = EmailAddress::parse(&input);
+            let _ = NamedAddress::parse(&input);
+            let _ = MailboxName::parse(&input);
         }
     }
 }

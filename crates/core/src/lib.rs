@@ -10,6 +10,7 @@
 pub mod address;
 pub mod agent;
 pub mod api;
+pub mod bounds;
 pub mod dsn;
 pub mod ids;
 pub mod mime;

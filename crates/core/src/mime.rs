@@ -4,6 +4,7 @@
 //! into stored fields by the same code: what the API shows for a sent message is what its
 //! recipient's parser will see.
 
+pub use crate::bounds::{LimitExceeded, MimeLimits, check_limits};
 use crate::address::{EmailAddress, NamedAddress};
 use crate::model::{Header, make_snippet};
 use chrono::{DateTime, Utc};

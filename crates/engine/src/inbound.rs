@@ -1,7 +1,10 @@
 //! Mail arriving over SMTP: which recipients to accept (no open relay), storing a copy per
 //! mailbox before the `250`, and reading bounce reports about mail this server sent.
 
-use crate::{Engine, EngineResult};
+use crate::{Engine, EngineError, EngineResult};
+
+/// The error code of a received message refused for crossing a structural limit.
+pub const MESSAGE_LIMIT_EXCEEDED: &str = "message_limit_exceeded";
 use bytes::Bytes;
 use mailroom_core::event_types::{MESSAGE_BOUNCED, SUPPRESSION_CREATED};
 use mailroom_core::*;
@@ -95,7 +98,14 @@ impl Engine {
     /// copies are on disk and recorded) with its SPF/DKIM/DMARC verdicts, then applies it if
     /// it is a bounce report about mail this server sent. Recipients that are no longer valid
     /// are skipped.
+    ///
+    /// A message past the structural limits (header fields, header bytes, MIME parts, nesting)
+    /// is refused with `Invalid { code: "message_limit_exceeded" }` naming the limit, before
+    /// anything — DKIM verification included — parses it.
     pub async fn accept_inbound(&self, session: &InboundSession, rcpts: &[String], raw: Bytes) -> EngineResult<Vec<Message>> {
+        if let Err(limit) = mailroom_core::mime::check_limits(&raw, &self.config().mime_limits) {
+            return Err(EngineError::invalid(MESSAGE_LIMIT_EXCEEDED, format!("message refused: {limit}")));
+        }
         let auth = match &self.auth {
             Some(verifier) => {
                 let results = verifier.verify(session.remote_ip, &session.helo, &session.mail_from, &raw).await;

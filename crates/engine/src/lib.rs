@@ -23,7 +23,7 @@ pub use account::{AccountError, SmtpAccount, SmtpSecurity, account_from_token};
 pub use auth::{AuthResults, AuthVerifier};
 pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
 pub use error::{EngineError, EngineResult};
-pub use inbound::{InboundRecipient, InboundSession};
+pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED};
 pub use secrets::SecretBox;
 pub use keys::{GeneratedKey, generate_api_key, hash_api_key, key_parts};
 pub use messages::{ListMessages, message_event_data, page_limit};
@@ -48,11 +48,13 @@ pub struct EngineConfig {
     /// Lifts the SSRF guard on tenant-chosen hosts (the SMTP account's `smtpHost`): for
     /// development and tests (`security.allow_private_targets`).
     pub allow_private_targets: bool,
+    /// Structural limits on received messages, checked before they are parsed.
+    pub mime_limits: mailroom_core::mime::MimeLimits,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { default_domain: "mailroom.localhost".into(), extra_domains: Vec::new(), max_recipients: 100, hostname: "localhost".into(), thread_send_limit: 10, allow_private_targets: false }
+        Self { default_domain: "mailroom.localhost".into(), extra_domains: Vec::new(), max_recipients: 100, hostname: "localhost".into(), thread_send_limit: 10, allow_private_targets: false, mime_limits: Default::default() }
     }
 }
 

@@ -137,6 +137,22 @@ pub struct SmtpSection {
     pub idle_timeout_secs: u64,
     /// Concurrent sessions.
     pub max_connections: usize,
+    /// Seconds one session may last in all.
+    pub max_session_secs: u64,
+    /// Seconds the client has for each complete command line (not reset by single bytes).
+    pub command_timeout_secs: u64,
+    /// Slowest accepted DATA rate in bytes per second over each `data_rate_window_secs`; 0: off.
+    pub min_data_rate: usize,
+    /// The window `min_data_rate` is measured over, in seconds.
+    pub data_rate_window_secs: u64,
+    /// Concurrent sessions from one client address (IPv6: one /64); 0: no limit.
+    pub max_connections_per_ip: usize,
+    /// New sessions one client address may open per minute; 0: no limit.
+    pub max_new_sessions_per_ip_per_minute: usize,
+    /// Client addresses or networks (`10.0.0.0/8`) the per-address limits skip.
+    pub per_ip_exempt: Vec<String>,
+    /// Message bytes all sessions together may hold while receiving; past it 451 4.3.1.
+    pub max_inflight_bytes: usize,
     /// PEM certificate chain for STARTTLS; empty: a self-signed one generated at start.
     pub tls_cert: String,
     /// PEM private key for STARTTLS.
@@ -283,6 +299,14 @@ impl Default for SmtpSection {
             max_errors: 10,
             idle_timeout_secs: 300,
             max_connections: 1000,
+            max_session_secs: 600,
+            command_timeout_secs: 300,
+            min_data_rate: 1024,
+            data_rate_window_secs: 30,
+            max_connections_per_ip: 50,
+            max_new_sessions_per_ip_per_minute: 300,
+            per_ip_exempt: vec!["127.0.0.1".into(), "::1".into()],
+            max_inflight_bytes: 256 * 1024 * 1024,
             tls_cert: String::new(),
             tls_key: String::new(),
         }
@@ -324,6 +348,12 @@ pub struct HttpConfig {
     /// `127.0.0.1`, `::1`, the host of `public_url` and the listen address: `host` or
     /// `host:port`; `"*"` accepts any host. Other hosts get 403 (DNS rebinding protection).
     pub mcp_allowed_hosts: Vec<String>,
+    /// Seconds a client has to send a request's headers; then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's body; then 408.
+    pub body_read_timeout_secs: u64,
+    /// Open connections from one client address (IPv6: one /64); 0: no limit.
+    pub max_connections_per_ip: usize,
 }
 
 /// Message limits.
@@ -332,9 +362,37 @@ pub struct HttpConfig {
 pub struct LimitsConfig {
     /// The most recipients one message may have.
     pub max_recipients: usize,
+    /// Header fields in one header block (the message's or one MIME part's).
+    pub max_header_fields: usize,
+    /// Bytes of one header block.
+    pub max_header_bytes: usize,
+    /// Header fields in a whole message, every part included.
+    pub max_total_header_fields: usize,
+    /// Header bytes in a whole message, every part included.
+    pub max_total_header_bytes: usize,
+    /// MIME parts in one message.
+    pub max_mime_parts: usize,
+    /// Nesting depth of multiparts and enclosed messages.
+    pub max_mime_depth: usize,
+    /// Header entries `GET /v1/messages/{id}` lists (`headers_truncated` when there are more).
+    pub api_max_header_entries: usize,
     /// The most messages one mailbox may send into one thread per hour (`thread_send_limit`
     /// past it; 0: no limit): a guard against reply loops between agents.
     pub thread_send_limit: u32,
+}
+
+impl LimitsConfig {
+    /// The structural limits on received messages.
+    pub fn mime(&self) -> mailroom_core::mime::MimeLimits {
+        mailroom_core::mime::MimeLimits {
+            max_header_fields: self.max_header_fields,
+            max_header_bytes: self.max_header_bytes,
+            max_total_header_fields: self.max_total_header_fields,
+            max_total_header_bytes: self.max_total_header_bytes,
+            max_parts: self.max_mime_parts,
+            max_depth: self.max_mime_depth,
+        }
+    }
 }
 
 /// Where Mailroom may connect on behalf of tenants and the DNS.
@@ -389,13 +447,27 @@ impl Default for HttpConfig {
             max_body_bytes: 35 * 1024 * 1024,
             public_url: String::new(),
             mcp_allowed_hosts: Vec::new(),
+            header_read_timeout_secs: 30,
+            body_read_timeout_secs: 300,
+            max_connections_per_ip: 512,
         }
     }
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { max_recipients: 100, thread_send_limit: 10 }
+        let mime = mailroom_core::mime::MimeLimits::default();
+        Self {
+            max_recipients: 100,
+            max_header_fields: mime.max_header_fields,
+            max_header_bytes: mime.max_header_bytes,
+            max_total_header_fields: mime.max_total_header_fields,
+            max_total_header_bytes: mime.max_total_header_bytes,
+            max_mime_parts: mime.max_parts,
+            max_mime_depth: mime.max_depth,
+            api_max_header_entries: 200,
+            thread_send_limit: 10,
+        }
     }
 }
 
@@ -457,6 +529,12 @@ public_url = ""
 # host of public_url and the listen address ("host" or "host:port"; "*" accepts any host).
 # Other hosts get 403, which stops DNS rebinding attacks from a browser.
 mcp_allowed_hosts = []
+# Seconds a client has to send a request's headers (then the connection is closed) and
+# its body (then 408).
+header_read_timeout_secs = 30
+body_read_timeout_secs = 300
+# Open connections from one client address (IPv6: one /64); 0: no limit.
+max_connections_per_ip = 512
 
 [smtp]
 # Inbound SMTP. Port 0 picks a free port; an empty address disables the listener.
@@ -470,6 +548,20 @@ max_errors = 10
 # Seconds of silence before 421.
 idle_timeout_secs = 300
 max_connections = 1000
+# Seconds one session may last in all.
+max_session_secs = 600
+# Seconds the client has for each whole command line (a trickle of bytes does not extend it).
+command_timeout_secs = 300
+# Slowest DATA accepted, bytes per second over each window (0: off); slower gets 421.
+min_data_rate = 1024
+data_rate_window_secs = 30
+# Per client address (IPv6: per /64): concurrent sessions and new sessions per minute
+# (0: no limit); past them 421 4.7.0. Addresses or networks in per_ip_exempt skip both.
+max_connections_per_ip = 50
+max_new_sessions_per_ip_per_minute = 300
+per_ip_exempt = ["127.0.0.1", "::1"]
+# Message bytes all sessions together may hold while receiving (0: no limit); past it 451 4.3.1.
+max_inflight_bytes = 268435456
 # PEM files for STARTTLS. Empty: a self-signed certificate is generated at start (development).
 tls_cert = ""
 tls_key = ""
@@ -532,6 +624,18 @@ lease_secs = 60
 max_recipients = 100
 # The most messages one mailbox may send into one thread per hour (0: no limit).
 thread_send_limit = 10
+# Received messages past these are refused (SMTP 554 5.6.0 naming the limit), checked before
+# anything is parsed: header fields and bytes per header block (the message's or one part's),
+# in the whole message, MIME parts and nesting depth.
+max_header_fields = 1000
+max_header_bytes = 1048576
+max_total_header_fields = 10000
+max_total_header_bytes = 4194304
+max_mime_parts = 1000
+max_mime_depth = 20
+# Header entries GET /v1/messages/{id} lists; past it `headers_truncated` is true (the raw
+# route has them all).
+api_max_header_entries = 200
 
 [llm]
 # An OpenAI-compatible chat-completions API for send_information_email: it analyses the
@@ -673,6 +777,33 @@ impl Config {
         }
         if self.limits.max_recipients == 0 {
             bail!("limits.max_recipients must be at least 1");
+        }
+        for (key, value) in [
+            ("limits.max_header_fields", self.limits.max_header_fields),
+            ("limits.max_header_bytes", self.limits.max_header_bytes),
+            ("limits.max_total_header_fields", self.limits.max_total_header_fields),
+            ("limits.max_total_header_bytes", self.limits.max_total_header_bytes),
+            ("limits.max_mime_parts", self.limits.max_mime_parts),
+            ("limits.max_mime_depth", self.limits.max_mime_depth),
+            ("limits.api_max_header_entries", self.limits.api_max_header_entries),
+        ] {
+            if value == 0 {
+                bail!("{key} must be at least 1");
+            }
+        }
+        for (key, value) in [
+            ("smtp.max_session_secs", self.smtp.max_session_secs),
+            ("smtp.command_timeout_secs", self.smtp.command_timeout_secs),
+            ("smtp.data_rate_window_secs", self.smtp.data_rate_window_secs),
+            ("http.header_read_timeout_secs", self.http.header_read_timeout_secs),
+            ("http.body_read_timeout_secs", self.http.body_read_timeout_secs),
+        ] {
+            if value == 0 {
+                bail!("{key} must be at least 1");
+            }
+        }
+        for net in &self.smtp.per_ip_exempt {
+            net.parse::<mailroom_smtp::IpNet>().with_context(|| format!("smtp.per_ip_exempt: `{net}`"))?;
         }
         let base = self.llm.base_url.trim();
         if !base.is_empty() {

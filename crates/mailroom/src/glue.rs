@@ -36,6 +36,10 @@ impl InboundHandler for EngineInbound {
                 (DeliveryOutcome::Accepted { queue_id: stored[0].id.to_string() }, 250, message_id)
             }
             Ok(_) => (DeliveryOutcome::TemporaryFailure("no recipient mailbox exists any more".into()), 451, String::new()),
+            Err(mailroom_engine::EngineError::Invalid { code: mailroom_engine::MESSAGE_LIMIT_EXCEEDED, message }) => {
+                tracing::info!(remote_addr = %envelope.remote_addr, reason = %message, "received message refused");
+                (DeliveryOutcome::Rejected(message), 554, String::new())
+            }
             Err(e) => {
                 tracing::error!(error = %e, "could not store a received message");
                 (DeliveryOutcome::TemporaryFailure("the message could not be stored, try again later".into()), 451, String::new())

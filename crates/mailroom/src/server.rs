@@ -121,6 +121,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             hostname: config.hostname.clone(),
             thread_send_limit: config.limits.thread_send_limit,
             allow_private_targets: config.allow_private_targets(),
+            mime_limits: config.limits.mime(),
         },
         secrets,
     );
@@ -156,7 +157,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     };
     let state = AppState {
         engine: engine.clone(),
-        config: Arc::new(ApiConfig { max_body_bytes: config.http.max_body_bytes }),
+        config: Arc::new(ApiConfig { max_body_bytes: config.http.max_body_bytes, max_header_entries: config.limits.api_max_header_entries }),
         ready: ready.clone(),
         webhooks: webhook_config,
         webhook_waker,
@@ -164,6 +165,11 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         llm: llm_client(&config)?,
     };
     let mut http_rx = rx.clone();
+    let http_limits = mailroom_api::listener::HttpLimits {
+        header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+        body_read_timeout: Duration::from_secs(config.http.body_read_timeout_secs),
+        max_connections_per_ip: config.http.max_connections_per_ip,
+    };
     let mcp = crate::mcp::router(state.clone(), &config, http_addr, rx.clone())?;
     let info = server_info(&config, http_addr);
     let api = mailroom_api::router(state);
@@ -176,9 +182,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         let stop = async move {
             let _ = http_rx.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-            tracing::error!(error = %e, "the HTTP server failed");
-        }
+        mailroom_api::listener::serve(listener, app, http_limits, stop).await;
     }));
     tasks.push(tokio::spawn(purge_idempotency_keys(engine.clone(), rx.clone())));
 
@@ -202,6 +206,14 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             max_errors: config.smtp.max_errors,
             idle_timeout: Duration::from_secs(config.smtp.idle_timeout_secs),
             max_connections: config.smtp.max_connections,
+            max_session_time: Duration::from_secs(config.smtp.max_session_secs),
+            command_timeout: Duration::from_secs(config.smtp.command_timeout_secs),
+            min_data_rate: config.smtp.min_data_rate,
+            data_rate_window: Duration::from_secs(config.smtp.data_rate_window_secs),
+            max_connections_per_ip: config.smtp.max_connections_per_ip,
+            max_new_sessions_per_ip_per_minute: config.smtp.max_new_sessions_per_ip_per_minute,
+            per_ip_exempt: config.smtp.per_ip_exempt.iter().map(|n| n.parse()).collect::<Result<_, _>>()?,
+            max_inflight_bytes: config.smtp.max_inflight_bytes,
             tls: Some(tls),
             ..mailroom_smtp::SmtpConfig::default()
         };

@@ -130,6 +130,13 @@ impl DotDecoder {
         None
     }
 
+    /// Stops keeping the message (its bytes are still read to the end marker and counted):
+    /// used when the server has no room for it.
+    pub(crate) fn stop_buffering(&mut self, out: &mut Vec<u8>) {
+        self.discarding = true;
+        *out = Vec::new();
+    }
+
     /// Returns what to make of the message; meaningful once [`DotDecoder::feed`] has returned
     /// `Some`.
     pub(crate) fn verdict(&self) -> Verdict {
@@ -164,6 +171,26 @@ impl DotDecoder {
         }
         out.extend_from_slice(bytes);
     }
+}
+
+/// Dot-stuffs a message of CRLF lines for the wire (RFC 5321 section 4.5.2) and appends the end
+/// marker: the sending side of what [`DotDecoder`] undoes, for the round-trip tests.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn stuff(message: &[u8]) -> Vec<u8> {
+    let mut wire = Vec::with_capacity(message.len() + message.len() / 64 + 8);
+    let mut line_start = true;
+    for &b in message {
+        if line_start && b == b'.' {
+            wire.push(b'.');
+        }
+        wire.push(b);
+        line_start = b == b'\n';
+    }
+    if !message.is_empty() && !message.ends_with(b"\r\n") {
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b".\r\n");
+    wire
 }
 
 #[cfg(test)]
@@ -347,6 +374,40 @@ mod tests {
         }
         assert_eq!(d.feed(b".\r\nNOOP\r\n", &mut out), Some(3));
         assert_eq!(d.verdict(), Verdict::TooLarge);
+    }
+
+    proptest::proptest! {
+        /// Stuffing then decoding gives the message back, whatever its lines hold (dots at
+        /// line starts included) and however the network splits the wire bytes.
+        #[test]
+        fn dot_stuffing_round_trips(
+            lines in proptest::collection::vec("[.]{0,3}[ -~]{0,40}", 0..30),
+            cuts in proptest::collection::vec(1usize..64, 1..8),
+        ) {
+            let mut message = Vec::new();
+            for line in &lines {
+                message.extend_from_slice(line.as_bytes());
+                message.extend_from_slice(b"\r\n");
+            }
+            let mut wire = stuff(&message);
+            let end = wire.len();
+            wire.extend_from_slice(b"QUIT\r\n");
+            let mut d = DotDecoder::new(usize::MAX);
+            let mut out = Vec::new();
+            let (mut at, mut consumed, mut k) = (0, None, 0);
+            while at < wire.len() {
+                let piece = &wire[at..(at + cuts[k % cuts.len()]).min(wire.len())];
+                k += 1;
+                if let Some(n) = d.feed(piece, &mut out) {
+                    consumed = Some(at + n);
+                    break;
+                }
+                at += piece.len();
+            }
+            proptest::prop_assert_eq!(consumed, Some(end));
+            proptest::prop_assert_eq!(d.verdict(), Verdict::Ok);
+            proptest::prop_assert_eq!(out, message);
+        }
     }
 
     #[test]

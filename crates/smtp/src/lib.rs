@@ -19,6 +19,10 @@
 //! - Command lines are capped at 512 octets, messages at [`SmtpConfig::max_message_size`]
 //!   (enforced while reading, without buffering past the limit), recipients, errors, idle time
 //!   and concurrent connections all have limits.
+//! - Slow and greedy clients are bounded too (see `limits`): a whole session, each command and
+//!   the DATA rate have deadlines that a trickle of bytes does not reset; one client address
+//!   has its own caps on concurrent and new sessions; the message bytes held by all sessions
+//!   together have a budget.
 //! - No input makes the server panic; I/O errors end the session quietly.
 
 #![forbid(unsafe_code)]
@@ -26,7 +30,11 @@
 
 mod config;
 mod dot;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
+mod limits;
 mod line;
 mod server;
 mod session;
@@ -34,5 +42,6 @@ mod tls;
 
 pub use config::SmtpConfig;
 pub use handler::{DeliveryOutcome, Envelope, InboundHandler, RcptDecision};
+pub use limits::{IpNet, IpNetError};
 pub use server::serve;
 pub use tls::{TlsError, self_signed_tls, tls_from_pem_files};

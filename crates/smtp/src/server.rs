@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::limits::PerIp;
 use crate::session::{Shared, handle_connection};
 use crate::{InboundHandler, SmtpConfig};
 
@@ -30,6 +31,11 @@ pub async fn serve(
 ) {
     let grace = config.shutdown_grace;
     let permits = Arc::new(Semaphore::new(config.max_connections));
+    let per_ip = PerIp::new(
+        config.max_connections_per_ip,
+        config.max_new_sessions_per_ip_per_minute,
+        config.per_ip_exempt.clone(),
+    );
     let shared = Arc::new(Shared::new(config, handler));
     let busy_reply = shared.busy_reply();
     let mut sessions = JoinSet::new();
@@ -56,11 +62,20 @@ pub async fn serve(
                     let _ = stream.try_write(busy_reply.as_bytes());
                     continue;
                 };
+                let ip_guard = match per_ip.admit(remote_addr.ip()) {
+                    Ok(guard) => guard,
+                    Err(refusal) => {
+                        tracing::debug!(%remote_addr, ?refusal, "SMTP connection refused: per-address limit");
+                        let _ = stream.try_write(refusal.reply(&shared.config.hostname).as_bytes());
+                        continue;
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
                 let shutdown = shutdown.clone();
                 sessions.spawn(async move {
                     handle_connection(stream, remote_addr, shared, shutdown).await;
+                    drop(ip_guard);
                     drop(permit);
                 });
             }

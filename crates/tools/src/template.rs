@@ -1310,3 +1310,62 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod placeholder_filling {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text_of(names: &[String]) -> String {
+        names.iter().enumerate().map(|(i, n)| format!("Line {i}: [{n}]\n")).collect()
+    }
+
+    proptest! {
+        /// Every placeholder with a value is replaced by it, and no line is removed.
+        #[test]
+        fn placeholders_with_values_are_filled(
+            names in proptest::collection::vec("[a-z_][a-z0-9_]{0,8}", 1..6),
+            values in proptest::collection::vec("[A-Za-z0-9][A-Za-z0-9 ,.!?-]{0,20}", 6),
+        ) {
+            let text = text_of(&names);
+            let map: Map<String, Value> = names.iter().zip(&values).map(|(n, v)| (n.clone(), Value::String(v.clone()))).collect();
+            let out = render(&text, &map, RenderOptions { kind: TextKind::PlainText });
+            prop_assert!(out.missing.is_empty());
+            prop_assert!(out.removed_lines.is_empty());
+            for (i, n) in names.iter().enumerate() {
+                let value = map[n].as_str().unwrap().trim();
+                let expected = format!("Line {i}: {value}\n");
+                prop_assert!(out.text.contains(&expected), "{:?} lacks {:?}", out.text, expected);
+            }
+            prop_assert!(!out.text.contains('['), "{:?}", out.text);
+        }
+
+        /// A line whose placeholder has no value (or a blank one) is removed whole; the other
+        /// lines stay, filled, in order.
+        #[test]
+        fn lines_with_missing_values_are_removed(
+            names in proptest::collection::vec("[a-z][a-z0-9_]{0,8}", 1..6),
+            given in proptest::collection::vec(proptest::option::of("[A-Za-z0-9][A-Za-z0-9 ]{0,12}| {0,3}"), 6),
+        ) {
+            let text = text_of(&names);
+            let map: Map<String, Value> = names
+                .iter()
+                .zip(&given)
+                .filter_map(|(n, v)| v.clone().map(|v| (n.clone(), Value::String(v))))
+                .collect();
+            let out = render(&text, &map, RenderOptions { kind: TextKind::PlainText });
+            let filled = |n: &String| map.get(n).and_then(|v| v.as_str()).is_some_and(|s| !s.trim().is_empty());
+            let mut expected = String::new();
+            for (i, n) in names.iter().enumerate() {
+                if filled(n) {
+                    expected.push_str(&format!("Line {i}: {}\n", map[n].as_str().unwrap().trim()));
+                } else {
+                    prop_assert!(out.missing.contains(n));
+                    let line = format!("Line {i}: [{n}]");
+                    prop_assert!(out.removed_lines.contains(&line), "{:?} not removed", line);
+                }
+            }
+            prop_assert_eq!(out.text, expected);
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 use super::mailboxes::visible_mailbox;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, KEY_RECHECK, revoked};
 use crate::error::{ApiError, ApiQuery, ApiResult, PathId};
 use axum::Json;
 use axum::extract::State;
@@ -58,6 +58,10 @@ impl Filter {
 
 struct StreamState {
     store: std::sync::Arc<dyn mailroom_store::Store>,
+    /// The stream ends when this key is deleted (checked every [`KEY_RECHECK`] and before
+    /// each batch of events is sent).
+    auth: Auth,
+    next_check: tokio::time::Instant,
     signal: tokio::sync::watch::Receiver<u64>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     /// The position to announce before the first event, so a client that connected without a
@@ -97,6 +101,8 @@ pub async fn stream(
     let types = q.types.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
     let init = StreamState {
         store,
+        auth,
+        next_check: tokio::time::Instant::now() + KEY_RECHECK,
         signal,
         shutdown: state.shutdown.clone(),
         announce: Some(cursor),
@@ -113,6 +119,13 @@ pub async fn stream(
             if *st.shutdown.borrow() {
                 return None;
             }
+            if tokio::time::Instant::now() >= st.next_check {
+                if !st.auth.still_valid(st.store.as_ref()).await {
+                    tracing::debug!(key_id = %st.auth.key_id, "event stream ended: its API key was deleted");
+                    return None;
+                }
+                st.next_check = tokio::time::Instant::now() + KEY_RECHECK;
+            }
             if let Some(e) = st.buffer.pop_front() {
                 let data = serde_json::to_string(&e).unwrap_or_default();
                 let sse = SseEvent::default().id(e.cursor.clone()).event(e.event_type.clone()).data(data);
@@ -122,6 +135,10 @@ pub async fn stream(
             st.signal.borrow_and_update();
             match st.store.list_events(st.filter.site, Some(st.cursor), 500).await {
                 Ok(batch) if !batch.is_empty() => {
+                    // Never hand events to a key deleted since the last check.
+                    if !st.auth.still_valid(st.store.as_ref()).await {
+                        return None;
+                    }
                     if let Some(last) = batch.last() {
                         st.cursor = last.cursor.parse().unwrap_or(st.cursor);
                     }
@@ -131,6 +148,7 @@ pub async fn stream(
                     tokio::select! {
                         changed = st.signal.changed() => if changed.is_err() { return None },
                         _ = st.shutdown.wait_for(|s| *s) => return None,
+                        () = tokio::time::sleep_until(st.next_check) => {}
                     }
                 }
                 Err(e) => {
@@ -160,7 +178,8 @@ pub struct WaitQuery {
 /// when `timeout` passes first.
 #[utoipa::path(get, operation_id = "messages_wait", path = "/v1/mailboxes/{id}/messages/wait", tag = "messages", params(("id" = String, Path), WaitQuery),
     responses((status = 200, body = WaitResponse), (status = 204, description = "Nothing arrived before the timeout"),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "The key is unknown, or was deleted while the request waited"),
+        (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<WaitQuery>) -> ApiResult<Response> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
     let timeout = match q.timeout {
@@ -175,6 +194,7 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
         None => store.last_event_cursor().await?,
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    let mut next_check = tokio::time::Instant::now() + KEY_RECHECK;
     let mut shutdown = state.shutdown.clone();
     loop {
         signal.borrow_and_update();
@@ -187,6 +207,10 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
                     Some(mid) => store.get_message(mid).await?,
                     None => None,
                 } {
+                    // The key may have been deleted while this request waited.
+                    if !auth.still_valid(store.as_ref()).await {
+                        return Err(revoked());
+                    }
                     return Ok(Json(WaitResponse { cursor: e.cursor.clone(), message }).into_response());
                 }
             }
@@ -200,7 +224,16 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
                 Ok(Err(_)) | Err(_) => return Ok(StatusCode::NO_CONTENT.into_response()),
             },
             // The server is stopping: answer as a timeout; the client waits again elsewhere.
-            _ = shutdown.wait_for(|s| *s) => return Ok(StatusCode::NO_CONTENT.into_response()),
+            () = async { let _ = shutdown.wait_for(|s| *s).await; } => return Ok(StatusCode::NO_CONTENT.into_response()),
+            () = tokio::time::sleep_until(next_check.min(deadline)) => {
+                if !auth.still_valid(store.as_ref()).await {
+                    return Err(revoked());
+                }
+                next_check = tokio::time::Instant::now() + KEY_RECHECK;
+                if tokio::time::Instant::now() >= deadline {
+                    return Ok(StatusCode::NO_CONTENT.into_response());
+                }
+            }
         }
     }
 }

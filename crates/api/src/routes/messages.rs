@@ -57,11 +57,37 @@ pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
     Ok(Json(page_by_last(items, limit, |m| m.id)))
 }
 
-/// Returns a message with its parsed fields.
+/// A message as `GET /v1/messages/{id}` returns it: its fields, with at most
+/// `limits.api_max_header_entries` header entries.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MessageResponse {
+    /// The message.
+    #[serde(flatten)]
+    pub message: Message,
+    /// Whether `headers` holds only the first entries: the message has more (`headers_total`);
+    /// `GET /v1/messages/{id}/raw` has them all.
+    pub headers_truncated: bool,
+    /// How many header entries the message has.
+    pub headers_total: usize,
+}
+
+impl MessageResponse {
+    /// Keeps the first `max` header entries of `message`.
+    pub fn capped(mut message: Message, max: usize) -> Self {
+        let headers_total = message.headers.len();
+        message.headers.truncate(max);
+        message.headers.shrink_to_fit();
+        Self { message, headers_truncated: headers_total > max, headers_total }
+    }
+}
+
+/// Returns a message with its parsed fields. At most `limits.api_max_header_entries` headers
+/// are listed; `headers_truncated` says when there were more (the raw route has them all).
 #[utoipa::path(get, operation_id = "messages_get", path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
-    responses((status = 200, body = Message), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<Json<Message>> {
-    Ok(Json(visible_message(&state, &auth, id).await?))
+    responses((status = 200, body = MessageResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<Json<MessageResponse>> {
+    let message = visible_message(&state, &auth, id).await?;
+    Ok(Json(MessageResponse::capped(message, state.config.max_header_entries)))
 }
 
 /// Returns the message exactly as stored (`message/rfc822`).

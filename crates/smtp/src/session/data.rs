@@ -9,6 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::{Flow, MAX_PREALLOCATION, Session, reply_text};
 use crate::DeliveryOutcome;
 use crate::dot::{DotDecoder, Verdict};
+use crate::limits::Reservation;
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
     /// Answers DATA: `354` and switches to reading the message, when a transaction with at
@@ -23,8 +24,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
         self.reply("354 End data with <CR><LF>.<CR><LF>");
         let max = self.shared.config.max_message_size;
         let expected = self.declared_size.min(max).min(MAX_PREALLOCATION);
-        self.message = Vec::with_capacity(expected.max(16 * 1024));
-        self.data = Some(DotDecoder::new(max));
+        let mut reservation = Reservation::new(&self.shared.budget);
+        let mut decoder = DotDecoder::new(max);
+        let initial = expected.max(16 * 1024);
+        if reservation.grow_to(initial) {
+            self.message = Vec::with_capacity(initial);
+        } else {
+            tracing::debug!(remote_addr = %self.envelope.remote_addr, "in-flight message budget exhausted");
+            self.over_budget = true;
+            decoder.stop_buffering(&mut self.message);
+        }
+        self.reservation = Some(reservation);
+        self.data = Some(decoder);
+        self.clock.data_started();
         Flow::Continue
     }
 
@@ -32,6 +44,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
     /// transaction.
     pub(super) async fn end_of_data(&mut self, verdict: Verdict) -> Flow {
         let message = std::mem::take(&mut self.message);
+        self.clock.data_ended();
         let flow = match verdict {
             Verdict::BareLineEnding => {
                 tracing::debug!(remote_addr = %self.envelope.remote_addr, "message refused: bare CR or LF");
@@ -39,6 +52,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             }
             Verdict::TooLarge => {
                 self.reply("552 5.3.4 Message size exceeds fixed maximum message size");
+                Flow::Continue
+            }
+            Verdict::Ok if self.over_budget => {
+                self.reply("451 4.3.1 Insufficient system resources: too much mail in flight, try again later");
                 Flow::Continue
             }
             Verdict::Ok => {

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use crate::dot::DotDecoder;
+use crate::limits::{Budget, Clock, ClockLimits, Deadline, Reservation};
 use crate::line::{Framed, LineFramer};
 use crate::{Envelope, InboundHandler, SmtpConfig};
 
@@ -41,6 +42,9 @@ pub(crate) struct Shared {
     pub(crate) config: SmtpConfig,
     pub(crate) handler: Arc<dyn InboundHandler>,
     pub(crate) tls: Option<TlsAcceptor>,
+    /// The message bytes all sessions may hold at once.
+    pub(crate) budget: Arc<Budget>,
+    clock_limits: ClockLimits,
     banner: String,
     ehlo_plain: String,
     ehlo_tls: String,
@@ -63,7 +67,15 @@ impl Shared {
             caps.push("STARTTLS");
         }
         let ehlo_plain = ehlo_reply(host, &caps);
+        let clock_limits = ClockLimits {
+            session: config.max_session_time,
+            command: config.command_timeout,
+            min_rate: config.min_data_rate,
+            window: config.data_rate_window,
+        };
         Self {
+            budget: Budget::new(config.max_inflight_bytes),
+            clock_limits,
             banner: format!("220 {host} ESMTP Mailroom"),
             ehlo_plain,
             ehlo_tls,
@@ -117,6 +129,7 @@ struct Carry {
     shutdown: watch::Receiver<bool>,
     shutdown_seen: bool,
     shutdown_deadline: Option<Instant>,
+    clock: Clock,
 }
 
 /// One SMTP session over a plain or TLS stream.
@@ -132,6 +145,12 @@ pub(crate) struct Session<T> {
     /// Set while reading message data.
     data: Option<DotDecoder>,
     message: Vec<u8>,
+    /// The share of the in-flight budget the message being read holds.
+    reservation: Option<Reservation>,
+    /// The budget had no room for the message being read: it is read to its end and refused.
+    over_budget: bool,
+    /// Deadlines of the whole session, of each command and of the DATA rate.
+    clock: Clock,
     envelope: Envelope,
     /// EHLO or HELO was given (since the session started or was upgraded to TLS).
     greeted: bool,
@@ -155,6 +174,7 @@ pub(crate) async fn handle_connection(
 ) {
     tracing::debug!(%remote_addr, "SMTP session started");
     let carry = Carry {
+        clock: Clock::start(shared.clock_limits),
         shared,
         remote_addr,
         errors: 0,
@@ -172,6 +192,30 @@ pub(crate) async fn handle_connection(
         session.run().await;
     }
     tracing::debug!(%remote_addr, "SMTP session ended");
+}
+
+/// Runs a session over any stream, without STARTTLS (a `STARTTLS` ends it): what the fuzz
+/// target drives over an in-memory pipe.
+#[cfg(feature = "fuzzing")]
+pub(crate) async fn run_stream<T: AsyncRead + AsyncWrite + Unpin + Send>(
+    stream: T,
+    remote_addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let carry = Carry {
+        clock: Clock::start(shared.clock_limits),
+        shared,
+        remote_addr,
+        errors: 0,
+        shutdown,
+        shutdown_seen: false,
+        shutdown_deadline: None,
+    };
+    let mut session = Session::resume(stream, carry, false);
+    let banner = session.shared.banner.clone();
+    session.reply(&banner);
+    session.run().await;
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
@@ -194,6 +238,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             framer: LineFramer::default(),
             data: None,
             message: Vec::new(),
+            reservation: None,
+            over_budget: false,
+            clock: carry.clock,
             envelope,
             greeted: false,
             esmtp: false,
@@ -214,6 +261,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             shutdown: self.shutdown,
             shutdown_seen: self.shutdown_seen,
             shutdown_deadline: self.shutdown_deadline,
+            clock: self.clock,
         };
         (self.stream, carry)
     }
@@ -225,11 +273,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
                 match decoder.feed(&self.rbuf[self.pos..], &mut self.message) {
                     None => {
                         self.pos = self.rbuf.len();
+                        self.charge_budget();
                         None
                     }
                     Some(used) => {
                         self.pos += used;
                         let verdict = decoder.verdict();
+                        self.charge_budget();
                         self.data = None;
                         Some(self.end_of_data(verdict).await)
                     }
@@ -241,17 +291,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
                         None
                     }
                     Framed::Line { len } => {
+                        self.clock.command_done();
                         let start = self.pos;
                         self.pos += len;
                         Some(self.command(start, len).await)
                     }
                     Framed::BareLineEnding { len } => {
+                        self.clock.command_done();
                         self.pos += len;
                         Some(
                             self.error("500 5.5.2 bare CR or LF in command; use CRLF line endings"),
                         )
                     }
                     Framed::TooLong { len } => {
+                        self.clock.command_done();
                         self.pos += len;
                         Some(self.error("500 5.5.2 Line too long"))
                     }
@@ -351,6 +404,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
         self.envelope.smtputf8 = false;
         self.in_transaction = false;
         self.declared_size = 0;
+        self.reservation = None;
+        self.over_budget = false;
+    }
+
+    /// Holds budget for the memory the message being read takes; without room, stops keeping
+    /// the message (it is still read to its end, then refused with `451 4.3.1`).
+    fn charge_budget(&mut self) {
+        if self.over_budget {
+            return;
+        }
+        let needed = self.message.capacity();
+        let Some(reservation) = self.reservation.as_mut() else {
+            return;
+        };
+        if !reservation.grow_to(needed) {
+            tracing::debug!(remote_addr = %self.envelope.remote_addr, "in-flight message budget exhausted");
+            self.over_budget = true;
+            match self.data.as_mut() {
+                Some(decoder) => decoder.stop_buffering(&mut self.message),
+                None => self.message = Vec::new(),
+            }
+        }
     }
 
     /// Says whether the session may be closed at once on shutdown: nothing is in progress.
@@ -366,7 +441,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
         if self.out.is_empty() {
             return true;
         }
-        let timeout = self.shared.config.idle_timeout;
+        let timeout = self
+            .shared
+            .config
+            .idle_timeout
+            .min(self.shared.config.command_timeout);
         let write = async {
             self.stream.write_all(&self.out).await?;
             self.stream.flush().await
@@ -418,7 +497,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
         };
         self.rbuf.reserve(chunk);
 
-        let idle = self.shared.config.idle_timeout;
+        // Reading resets the idle timeout only; the session, command and DATA-rate deadlines
+        // of the clock do not move for a byte.
+        let idle_deadline = Instant::now() + self.shared.config.idle_timeout;
         loop {
             if self.shutdown_deadline.is_some() && self.is_idle() {
                 // Shutting down and the transaction that was in progress has ended.
@@ -426,13 +507,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
                 return false;
             }
             let now = Instant::now();
-            let idle_deadline = now + idle;
-            let (deadline, shutting_down) = match self.shutdown_deadline {
-                Some(at) if at <= idle_deadline => (at, true),
-                _ => (idle_deadline, false),
-            };
-            if deadline <= now {
-                self.close_shutting_down().await;
+            let mut deadline = (idle_deadline, Deadline::Idle);
+            let clock = self.clock.next(now, self.data.is_some());
+            if clock.0 < deadline.0 {
+                deadline = clock;
+            }
+            if let Some(at) = self.shutdown_deadline
+                && at <= deadline.0
+            {
+                deadline = (at, Deadline::Shutdown);
+            }
+            if deadline.0 <= now {
+                self.expire(deadline.1).await;
                 return false;
             }
             let shutdown = &mut self.shutdown;
@@ -445,7 +531,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
                             tracing::debug!(remote_addr = %self.envelope.remote_addr, "client closed the connection");
                             false
                         }
-                        Ok(_) => true,
+                        Ok(n) => {
+                            if self.data.is_some() {
+                                self.clock.read(n);
+                            }
+                            true
+                        }
                         Err(err) => {
                             tracing::debug!(remote_addr = %self.envelope.remote_addr, error = %err, "SMTP read failed");
                             false
@@ -462,29 +553,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
                         self.shutdown_deadline = Some(now + self.shared.config.shutdown_grace);
                     }
                 }
-                () = tokio::time::sleep_until(deadline) => {
-                    if shutting_down {
-                        self.close_shutting_down().await;
-                    } else {
-                        tracing::debug!(remote_addr = %self.envelope.remote_addr, "SMTP session idle for too long");
-                        let reply = format!(
-                            "421 4.4.2 {} Timeout exceeded, closing connection",
-                            self.shared.config.hostname
-                        );
-                        self.close_with(&reply).await;
-                    }
-                    return false;
-                }
+                // Looping re-evaluates: a DATA-rate window that got enough bytes is renewed.
+                () = tokio::time::sleep_until(deadline.0) => {}
             }
         }
     }
 
-    async fn close_shutting_down(&mut self) {
-        let reply = format!(
-            "421 4.3.2 {} Service shutting down, closing connection",
-            self.shared.config.hostname
-        );
+    /// Closes the session because `deadline` passed.
+    async fn expire(&mut self, deadline: Deadline) {
+        if deadline != Deadline::Shutdown {
+            tracing::debug!(remote_addr = %self.envelope.remote_addr, ?deadline, "SMTP session timed out");
+        }
+        let reply = deadline.reply(&self.shared.config.hostname);
         self.close_with(&reply).await;
+    }
+
+    async fn close_shutting_down(&mut self) {
+        self.expire(Deadline::Shutdown).await;
     }
 }
 

@@ -41,7 +41,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             return None;
         }
         let acceptor = self.shared.tls.clone()?;
-        let timeout = self.shared.config.idle_timeout;
+        let timeout = self
+            .shared
+            .config
+            .idle_timeout
+            .min(self.shared.config.command_timeout);
         let (stream, carry) = self.into_parts();
         let remote_addr = carry.remote_addr;
         match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
