@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod blob;
+pub mod runner;
 pub mod search;
 #[cfg(feature = "testkit")]
 pub mod testkit;
