@@ -35,7 +35,7 @@ impl MessageStore for SqliteStore {
 
     async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {
         self.read(move |conn| {
-            let row = query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?"))
+            let row = query(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?"))
                 .bind(id.as_uuid())
                 .fetch_optional(conn)
                 .map_err(db_err)?;
@@ -220,7 +220,7 @@ impl MessageStore for SqliteStore {
 
     async fn list_thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>> {
         self.read(move |conn| {
-            let rows = query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = ? ORDER BY m.id"))
+            let rows = query(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = ? ORDER BY m.id"))
                 .bind(thread.as_uuid())
                 .fetch_all(conn)
                 .map_err(db_err)?;

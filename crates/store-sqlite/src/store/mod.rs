@@ -46,7 +46,7 @@ impl SqliteStore {
     /// whether it existed.
     async fn delete_by_id(&self, table: &'static str, id: uuid::Uuid) -> StoreResult<bool> {
         self.write(move |tx| {
-            let done = query(&format!("DELETE FROM {table} WHERE id = ?")).bind(id).execute(tx).map_err(db_err)?;
+            let done = query(format!("DELETE FROM {table} WHERE id = ?")).bind(id).execute(tx).map_err(db_err)?;
             Ok(done.rows_affected() > 0)
         })
         .await
