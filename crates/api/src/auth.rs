@@ -7,6 +7,11 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use mailroom_core::{KeyScope, SiteId};
 
+/// Where the access log learns which key a request used: the logging layer puts an empty
+/// slot into the request, and [`Auth`] fills it with the key's id (never its secret).
+#[derive(Debug, Clone, Default)]
+pub struct KeySlot(pub std::sync::Arc<std::sync::OnceLock<String>>);
+
 /// The authenticated caller.
 #[derive(Debug, Clone, Copy)]
 pub struct Auth {
@@ -53,6 +58,9 @@ impl FromRequestParts<AppState> for Auth {
         let key = state.engine.store().find_api_key_by_hash(&hash).await?.ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key is not valid (unknown or deleted)")
         })?;
+        if let Some(slot) = parts.extensions.get::<KeySlot>() {
+            let _ = slot.0.set(key.id.to_string());
+        }
         Ok(Auth { scope: key.key_scope() })
     }
 }

@@ -93,6 +93,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// a missing field or a wrong type.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    // serde reads a struct from a JSON array too (`[null, null]` as positional fields): every
+    // typed body of this API is an object, so an array is refused before it gets that far.
+    // Routes that take any JSON (`Value`) check its shape themselves, with their own code.
+    let any_json = std::any::type_name::<T>() == std::any::type_name::<serde_json::Value>();
+    if !any_json && body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "the body must be a JSON object, not an array"));
+    }
     serde_json::from_slice(body).map_err(|e| {
         use serde_json::error::Category;
         let text = e.to_string();
@@ -179,5 +186,19 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
             .await
             .map(|q| ApiQuery(q.0))
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_json;
+    use mailroom_core::api::UpdateMailboxRequest;
+
+    #[test]
+    fn a_body_is_an_object_never_an_array() {
+        let e = decode_json::<UpdateMailboxRequest>(b" [null]").err().unwrap();
+        assert_eq!((e.status.as_u16(), e.code), (422, "invalid_request"));
+        assert!(decode_json::<UpdateMailboxRequest>(b"").is_ok());
+        assert_eq!(decode_json::<UpdateMailboxRequest>(b"{\"nope\": 1}").err().unwrap().code, "unknown_field");
     }
 }

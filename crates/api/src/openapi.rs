@@ -1,7 +1,9 @@
 //! The OpenAPI document and the Swagger UI page, both served by the binary itself.
 
 use crate::routes;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -20,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::events::list, routes::live::stream, routes::live::wait,
         routes::domains::create, routes::domains::list, routes::domains::get, routes::domains::dns, routes::domains::delete,
         routes::suppressions::list, routes::suppressions::create, routes::suppressions::delete,
+        routes::lists::create, routes::lists::list, routes::lists::delete,
         routes::queue::list, routes::queue::retry, routes::queue::cancel,
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::update, routes::webhooks::delete,
         routes::webhooks::rotate_secret, routes::webhooks::deliveries, routes::webhooks::replay,
@@ -33,15 +36,23 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::tool_configs::delete,
         routes::tool_runs::list, routes::tool_runs::get,
         routes::tools::list, routes::tools::invoke, routes::tools::send_email_alias,
+        routes::import::import, routes::status::get, routes::lookup::find,
     ),
-    modifiers(&BearerAuth),
+    components(schemas(DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
+        mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression)),
+    modifiers(&BearerAuth, &StandardErrors, &EventData),
     tags(
+        (name = "health", description = "Liveness and readiness probes (no key needed)"),
+        (name = "sites", description = "Tenants (admin keys)"),
+        (name = "api-keys", description = "API keys: admin keys and site keys"),
+        (name = "attachments", description = "Attachment downloads"),
         (name = "mailboxes", description = "Addresses that send and receive"),
         (name = "messages", description = "Sending, reading and managing mail"),
         (name = "threads", description = "Conversations inside a mailbox"),
         (name = "events", description = "The ordered, durable event log"),
         (name = "domains", description = "Hosted domains, DKIM keys and DNS records"),
         (name = "suppressions", description = "Addresses a site must not mail"),
+        (name = "lists", description = "Allow and block lists for sending and receiving, per site or mailbox"),
         (name = "queue", description = "The durable outbound delivery queue"),
         (name = "webhooks", description = "Signed event deliveries (Standard Webhooks)"),
         (name = "contacts", description = "People a site emails, with consent and history"),
@@ -51,9 +62,118 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "tool-configs", description = "Configured instances of the agent email tools"),
         (name = "tool-runs", description = "The audit record of tool invocations"),
         (name = "tools", description = "The agent email tools: catalogue and invocation"),
+        (name = "status", description = "The server's version, listeners, store and backlogs"),
     )
 )]
 pub struct ApiDoc;
+
+/// `data` of `message.delivered`, `message.deferred`, `message.bounced` and `message.failed`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct DeliveryEventData {
+    /// The message.
+    message_id: mailroom_core::MessageId,
+    /// Its mailbox.
+    mailbox_id: mailroom_core::MailboxId,
+    /// Its thread.
+    thread_id: mailroom_core::ThreadId,
+    /// The recipient this outcome is about.
+    recipient: String,
+    /// `delivered`, `deferred`, `bounced` or `failed`.
+    status: String,
+    /// The last SMTP reply.
+    last_reply: Option<String>,
+    /// Attempts so far.
+    attempts: u32,
+    /// `message.deferred`: when the next attempt is due.
+    next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `data` of `message.deleted`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct MessageDeletedEventData {
+    /// The deleted message.
+    id: mailroom_core::MessageId,
+    /// Its mailbox.
+    mailbox_id: mailroom_core::MailboxId,
+    /// Its thread.
+    thread_id: mailroom_core::ThreadId,
+}
+
+/// `data` of `mailbox.deleted`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct MailboxDeletedEventData {
+    /// The deleted mailbox.
+    id: mailroom_core::MailboxId,
+    /// Its address.
+    address: String,
+}
+
+/// `data` of `suppression.created`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SuppressionEventData {
+    /// The suppressed address.
+    address: String,
+    /// Why (`hard_bounce`, `complaint`, `manual`…).
+    reason: String,
+    /// The details (a bounce's SMTP reply).
+    detail: Option<String>,
+    /// The message whose bounce added it, if any.
+    message_id: Option<mailroom_core::MessageId>,
+    /// Its mailbox.
+    mailbox_id: Option<mailroom_core::MailboxId>,
+}
+
+/// `data` of `endpoint.disabled`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EndpointDisabledEventData {
+    /// The webhook endpoint.
+    endpoint_id: mailroom_core::WebhookId,
+    /// Its URL.
+    url: String,
+    /// Its description.
+    description: Option<String>,
+    /// `gone` (410) or `failing`.
+    reason: String,
+    /// The last failure.
+    detail: Option<String>,
+    /// When it started failing.
+    failing_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Describes `Event.data` type by type: the payload's schema depends on the event's `type`.
+struct EventData;
+
+impl Modify for EventData {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(RefOr::T(Schema::Object(event))) = components.schemas.get_mut("Event") else { return };
+        let by_type = [
+            ("Message", "`message.sent`, `message.received`: the message"),
+            ("Mailbox", "`mailbox.created`, `mailbox.updated`: the mailbox"),
+            ("MailboxDeletedEventData", "`mailbox.deleted`"),
+            ("DeliveryEventData", "`message.delivered`, `message.deferred`, `message.bounced`, `message.failed`"),
+            ("MessageDeletedEventData", "`message.deleted`"),
+            ("Domain", "`domain.created`: the domain"),
+            ("SuppressionEventData", "`suppression.created`"),
+            ("EndpointDisabledEventData", "`endpoint.disabled`"),
+        ];
+        let mut description = String::from("The event's payload; its shape depends on `type`:");
+        let mut any_of = AnyOfBuilder::new();
+        for (schema, types) in by_type {
+            description.push_str(&format!("\n- {types}: `{schema}`"));
+            any_of = any_of.item(RefOr::Ref(Ref::from_schema_name(schema)));
+        }
+        description.push_str("\n- the agent tools' events (`information_email.sent`…) and types added later: an object");
+        any_of = any_of.item(ObjectBuilder::new().schema_type(Type::Object).description(Some("Any other type")));
+        event.properties.insert("data".into(), RefOr::T(Schema::AnyOf(any_of.description(Some(description)).build())));
+    }
+}
 
 struct BearerAuth;
 
@@ -64,7 +184,203 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Documents the errors every route of a kind can give, so that no operation forgets them: 401
+/// on every keyed route, 400 where a query string, a body or an `Idempotency-Key` is read
+/// (`invalid_query`, `malformed_json`, `unknown_field`, `invalid_idempotency_key`), 404 where
+/// the path names an object, 413/415/422 where a JSON body is read, 403 on admin-only routes.
+/// A route's own annotation wins where it documents the same status.
+struct StandardErrors;
+
+/// Routes only an admin key may call.
+const ADMIN_ONLY: [&str; 2] = ["sites_create", "sites_list"];
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let schemas: Vec<(String, serde_json::Value)> = openapi
+            .components
+            .as_ref()
+            .map(|c| c.schemas.iter().map(|(name, s)| (name.clone(), serde_json::to_value(s).unwrap_or_default())).collect())
+            .unwrap_or_default();
+        let with_site: Vec<String> =
+            schemas.iter().filter(|(_, v)| v.pointer("/properties/site_id").is_some()).map(|(n, _)| n.clone()).collect();
+        // Bodies whose every field is optional may be left out: the server reads an empty
+        // body as `{}` (an empty update).
+        let all_optional: Vec<String> = schemas
+            .iter()
+            .filter(|(_, v)| v.get("properties").is_some() && v.get("required").and_then(|r| r.as_array()).is_none_or(|r| r.is_empty()))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                add_standard_errors(path, op, &with_site);
+                let body_ref = body_schema(op);
+                if let (Some(body), Some(name)) = (op.request_body.as_mut(), body_ref)
+                    && all_optional.contains(&name)
+                {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+            }
+        }
+    }
+}
+
+/// Returns the name of the component schema of an operation's JSON body.
+fn body_schema(op: &Operation) -> Option<String> {
+    let v = serde_json::to_value(op.request_body.as_ref()?).ok()?;
+    let r = v.pointer("/content/application~1json/schema/$ref")?.as_str()?;
+    Some(r.rsplit('/').next().unwrap_or_default().to_string())
+}
+
+fn add_standard_errors(path: &str, op: &mut Operation, with_site: &[String]) {
+    // What the server takes: visible ASCII, spaces and tabs, not blank (it trims).
+    let idempotency_pattern = "^[\t -~]*[!-~][\t -~]*$";
+    for p in op.parameters.iter_mut().flatten() {
+        if p.name.eq_ignore_ascii_case("idempotency-key")
+            && let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(o))) = p.schema.as_mut()
+        {
+            o.pattern = Some(idempotency_pattern.into());
+            o.max_length = Some(255);
+        }
+    }
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let body_ref = body_schema(op);
+    let names_site = params.iter().any(|p| p.name == "site_id") || body_ref.is_some_and(|r| with_site.contains(&r));
+    let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+    let idempotent = params.iter().any(|p| p.name.eq_ignore_ascii_case("idempotency-key"));
+    let has_body = op.request_body.is_some();
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let admin_only = op.operation_id.as_deref().is_some_and(|id| ADMIN_ONLY.contains(&id));
+    let mut add = |status: &str, description: &str| {
+        if !op.responses.responses.contains_key(status) {
+            let content = ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody")))).build();
+            let response = ResponseBuilder::new().description(description).content("application/json", content).build();
+            op.responses.responses.insert(status.to_string(), RefOr::T(response));
+        }
+    };
+    if secured {
+        add("401", "No API key, or an unknown or deleted one (`missing_api_key`, `invalid_api_key`)");
+    }
+    if admin_only {
+        add("403", "The route needs an admin key (`forbidden`)");
+    }
+    if has_query || has_body || idempotent {
+        add(
+            "400",
+            "The request cannot be read: `invalid_query`, `malformed_json`, `unknown_field` (a field the route does not take), \
+             `invalid_idempotency_key`",
+        );
+    }
+    if path.contains('{') {
+        add("404", "No such object, or one of another site (`not_found`)");
+    }
+    if names_site {
+        add("404", "No site with this `site_id`, or one the key may not reach (`not_found`)");
+    }
+    if has_body {
+        add("413", "The body is larger than `http.max_body_bytes` (`payload_too_large`)");
+        add("415", "The body is not `application/json` (`unsupported_media_type`)");
+        add("422", "A field is missing or has the wrong type (`invalid_request`), or a value is refused (a specific code)");
+    }
+    if idempotent {
+        add("409", "Another request with the same `Idempotency-Key` is still running (`idempotency_key_in_progress`)");
+    }
+}
+
 /// Returns the routes `/v1/openapi.json` and `/docs`.
 pub fn docs<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
     axum::Router::from(SwaggerUi::new("/docs").url("/v1/openapi.json", ApiDoc::openapi()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiDoc;
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+    use utoipa::OpenApi;
+
+    fn operations() -> Vec<(String, String, Value)> {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                    out.push((path.clone(), method.clone(), op.clone()));
+                }
+            }
+        }
+        assert!(out.len() > 60, "the document lists {} operations", out.len());
+        out
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_named_resource_action() {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (path, method, op) in operations() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId")).to_string();
+            let (resource, action) = id.split_once('_').unwrap_or_else(|| panic!("{id} is not resource_action"));
+            assert!(!resource.is_empty() && !action.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{id}");
+            let tag = op["tags"][0].as_str().unwrap_or_else(|| panic!("{id} has no tag")).replace('-', "_");
+            assert!(id.starts_with(&format!("{tag}_")), "{id} does not start with its tag {tag}");
+            if let Some(other) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_in_the_path_and_the_others_are_not() {
+        for (path, method, op) in operations() {
+            for p in op["parameters"].as_array().cloned().unwrap_or_default() {
+                let name = p["name"].as_str().unwrap();
+                let placeholder = format!("{{{name}}}");
+                match p["in"].as_str().unwrap() {
+                    "path" => assert!(path.contains(&placeholder), "{method} {path}: `{name}` is declared in: path but is not in the path"),
+                    "query" | "header" => assert!(!path.contains(&placeholder), "{method} {path}: `{name}`"),
+                    other => panic!("{method} {path}: `{name}` is in {other}"),
+                }
+            }
+            let declared = op["parameters"].as_array().cloned().unwrap_or_default();
+            for segment in path.split('/').filter(|s| s.starts_with('{')) {
+                let name = segment.trim_matches(|c| c == '{' || c == '}');
+                assert!(declared.iter().any(|p| p["name"] == name && p["in"] == "path"), "{method} {path}: `{name}` is not declared");
+            }
+        }
+    }
+
+    #[test]
+    fn every_keyed_operation_documents_its_errors_with_the_error_schema() {
+        for (path, method, op) in operations() {
+            let responses = op["responses"].as_object().unwrap();
+            let keyed = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            assert_eq!(keyed, path.starts_with("/v1/"), "{method} {path}: only /v1 routes need a key");
+            if keyed {
+                assert!(responses.contains_key("401"), "{method} {path} does not document 401");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path} does not document {status}");
+                }
+            }
+            for (status, r) in responses {
+                if status.starts_with('4') {
+                    assert!(r["content"]["application/json"]["schema"].is_object(), "{method} {path} {status} has no body schema");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_are_typed() {
+        for (path, method, op) in operations() {
+            if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+                assert!(schema.get("$ref").is_some() || schema.get("oneOf").is_some(), "{method} {path}: untyped request body {schema}");
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if let Some(schema) = r.pointer("/content/application~1json/schema") {
+                    assert!(schema != &serde_json::json!({"type": "object"}), "{method} {path} {status}: untyped response body");
+                }
+            }
+        }
+    }
 }

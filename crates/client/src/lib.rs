@@ -41,26 +41,29 @@ mod stream;
 
 pub use error::ClientError;
 pub use reqwest::Method;
+pub use reqwest::Response;
 pub use reqwest::header::HeaderMap;
 pub use stream::{EventStream, IDLE_TIMEOUT, RECONNECT_MAX, RECONNECT_MIN, StreamStatus};
 
 use bytes::Bytes;
-use mailroom_core::agent::{Contact, TeamMember};
+use mailroom_core::agent::{Contact, TeamMember, ToolConfig, ToolRun};
 use mailroom_core::api::{
     ConsentRequest, ContactWithHistory, CreateApiKeyRequest, CreateDomainRequest, CreateMailboxRequest,
-    CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateWebhookRequest, CreatedApiKey,
+    CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest,
+    CreatedApiKey, UpdateContactRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest,
     DomainDns, ForwardRequest, HealthStatus, MessageQuery, Page, QueueEntry, ReplayRequest, ReplayResponse,
     ReplyRequest, SendMessageRequest, SendMessageResponse, ThreadWithMessages, UpdateMailboxRequest,
     UpdateMessageRequest, UpdateWebhookRequest, UpsertContactRequest, WaitResponse, WebhookWithSecret,
 };
 use mailroom_core::ids::{
-    ApiKeyId, AttachmentId, ContactId, DomainId, MailboxId, MessageId, SiteId, ThreadId, WebhookId,
+    ApiKeyId, AttachmentId, ContactId, DomainId, MailboxId, MessageId, SiteId, TeamMemberId, ThreadId, ToolConfigId,
+    ToolRunId, WebhookId,
 };
 use mailroom_core::model::{
     ApiKey, Domain, Event, Mailbox, Message, Site, Suppression, Thread, WebhookDelivery, WebhookEndpoint,
 };
 use reqwest::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderName, HeaderValue};
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -149,6 +152,70 @@ pub struct ToolDescriptor {
     /// Whether the schema follows the strict function-calling rules.
     #[serde(default)]
     pub strict: bool,
+}
+
+/// The answer to `GET /v1/status`: the server's version, listeners, store and backlogs.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+pub struct ServerStatus {
+    /// The server's version.
+    pub version: String,
+    /// The store: `sqlite (path)` or `postgres (host/db)`.
+    #[serde(default)]
+    pub store: String,
+    /// The domain mailboxes get when none is given.
+    #[serde(default)]
+    pub default_domain: String,
+    /// The listening sockets of the node that answered.
+    #[serde(default)]
+    pub listeners: Vec<StatusListener>,
+    /// Outbound recipients queued, sending or deferred.
+    pub queue_depth: u64,
+    /// Seconds since the oldest message with a waiting recipient was created.
+    #[serde(default)]
+    pub oldest_queued_secs: f64,
+    /// Webhook deliveries waiting for an attempt.
+    pub webhook_backlog: u64,
+}
+
+/// One listener in [`ServerStatus`].
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+pub struct StatusListener {
+    /// `http`, `smtp` or `metrics`.
+    pub name: String,
+    /// Where it listens.
+    pub addr: String,
+}
+
+/// The answer to `POST /v1/mailboxes/{id}/import`.
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+pub struct ImportResult {
+    /// `false` when the mailbox already held a message with this `Message-ID`.
+    pub imported: bool,
+    /// The stored message (the existing one when not imported).
+    pub message: Message,
+}
+
+/// Filters of [`Client::list_tool_runs`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ToolRunFilter {
+    /// Only this tool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// Only runs about this contact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<ContactId>,
+    /// Only runs with this status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Only runs at or after this RFC 3339 time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// The previous page's `next_cursor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size, 1-100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
 }
 
 /// Query of the plain paginated lists.
@@ -545,6 +612,151 @@ impl Client {
         self.json(Method::POST, "/v1/team-members", self.request(Method::POST, "/v1/team-members").json(req)).await
     }
 
+    /// Changes a contact (`PATCH /v1/contacts/{id}`); absent fields keep their value.
+    pub async fn update_contact(&self, id: ContactId, req: &UpdateContactRequest) -> Result<Contact, ClientError> {
+        let path = format!("/v1/contacts/{id}");
+        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(req)).await
+    }
+
+    /// Deletes a contact (`DELETE /v1/contacts/{id}`).
+    pub async fn delete_contact(&self, id: ContactId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/contacts/{id}"))).await
+    }
+
+    /// Lists the team members (`GET /v1/team-members`).
+    pub async fn list_team_members(&self) -> Result<Page<TeamMember>, ClientError> {
+        self.json(Method::GET, "/v1/team-members", self.request(Method::GET, "/v1/team-members")).await
+    }
+
+    /// Returns one team member (`GET /v1/team-members/{id}`).
+    pub async fn get_team_member(&self, id: TeamMemberId) -> Result<TeamMember, ClientError> {
+        let path = format!("/v1/team-members/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Changes a team member (`PATCH /v1/team-members/{id}`).
+    pub async fn update_team_member(&self, id: TeamMemberId, req: &UpdateTeamMemberRequest) -> Result<TeamMember, ClientError> {
+        let path = format!("/v1/team-members/{id}");
+        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(req)).await
+    }
+
+    /// Deletes a team member (`DELETE /v1/team-members/{id}`).
+    pub async fn delete_team_member(&self, id: TeamMemberId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/team-members/{id}"))).await
+    }
+
+    // ----- settings, tool configs and tool runs -------------------------------------------
+
+    /// Returns the site's sending settings document (`GET /v1/settings`).
+    pub async fn get_settings(&self) -> Result<serde_json::Value, ClientError> {
+        self.json(Method::GET, "/v1/settings", self.request(Method::GET, "/v1/settings")).await
+    }
+
+    /// Replaces the site's sending settings document (`PUT /v1/settings`).
+    pub async fn put_settings(&self, doc: &serde_json::Value) -> Result<serde_json::Value, ClientError> {
+        self.json(Method::PUT, "/v1/settings", self.request(Method::PUT, "/v1/settings").json(doc)).await
+    }
+
+    /// Creates a tool config (`POST /v1/tool-configs`).
+    pub async fn create_tool_config(&self, req: &CreateToolConfigRequest) -> Result<ToolConfig, ClientError> {
+        self.json(Method::POST, "/v1/tool-configs", self.request(Method::POST, "/v1/tool-configs").json(req)).await
+    }
+
+    /// Lists the tool configs (`GET /v1/tool-configs`).
+    pub async fn list_tool_configs(&self) -> Result<Page<ToolConfig>, ClientError> {
+        self.json(Method::GET, "/v1/tool-configs", self.request(Method::GET, "/v1/tool-configs")).await
+    }
+
+    /// Returns one tool config (`GET /v1/tool-configs/{id}`).
+    pub async fn get_tool_config(&self, id: ToolConfigId) -> Result<ToolConfig, ClientError> {
+        let path = format!("/v1/tool-configs/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Changes a tool config (`PATCH /v1/tool-configs/{id}`).
+    pub async fn update_tool_config(&self, id: ToolConfigId, req: &UpdateToolConfigRequest) -> Result<ToolConfig, ClientError> {
+        let path = format!("/v1/tool-configs/{id}");
+        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(req)).await
+    }
+
+    /// Deletes a tool config (`DELETE /v1/tool-configs/{id}`).
+    pub async fn delete_tool_config(&self, id: ToolConfigId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/tool-configs/{id}"))).await
+    }
+
+    /// Lists tool runs, newest first (`GET /v1/tool-runs`).
+    pub async fn list_tool_runs(&self, filter: &ToolRunFilter) -> Result<Page<ToolRun>, ClientError> {
+        self.json(Method::GET, "/v1/tool-runs", self.request(Method::GET, "/v1/tool-runs").query(filter)).await
+    }
+
+    /// Returns one tool run with its inputs, checks, decision and outputs
+    /// (`GET /v1/tool-runs/{id}`).
+    pub async fn get_tool_run(&self, id: ToolRunId) -> Result<ToolRun, ClientError> {
+        let path = format!("/v1/tool-runs/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    // ----- operations ---------------------------------------------------------------------
+
+    /// Returns the server's version, listeners, store and backlogs (`GET /v1/status`, admin
+    /// keys).
+    pub async fn status(&self) -> Result<ServerStatus, ClientError> {
+        self.json(Method::GET, "/v1/status", self.request(Method::GET, "/v1/status")).await
+    }
+
+    /// Imports one message's raw bytes into a mailbox as received mail, sending nothing
+    /// (`POST /v1/mailboxes/{id}/import`); a message whose `Message-ID` the mailbox holds
+    /// already is not stored again (`imported: false`).
+    pub async fn import_message(&self, mailbox: MailboxId, raw: Bytes) -> Result<ImportResult, ClientError> {
+        let path = format!("/v1/mailboxes/{mailbox}/import");
+        let rb = self.request(Method::POST, &path).header(CONTENT_TYPE, "message/rfc822").body(raw);
+        self.json(Method::POST, &path, rb).await
+    }
+
+    /// Imports a batch of messages, in order, into a mailbox as received mail
+    /// (`POST /v1/mailboxes/{id}/import` with a JSON batch of up to 1,000): replies find their
+    /// parents earlier in the batch. Returns one result per message, in order.
+    pub async fn import_messages(&self, mailbox: MailboxId, raws: &[Bytes]) -> Result<Vec<ImportResult>, ClientError> {
+        use base64::Engine as _;
+        #[derive(Serialize)]
+        struct Item {
+            raw_base64: String,
+        }
+        #[derive(Serialize)]
+        struct Batch {
+            messages: Vec<Item>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Results {
+            results: Vec<ImportResult>,
+        }
+        let body = Batch {
+            messages: raws.iter().map(|r| Item { raw_base64: base64::engine::general_purpose::STANDARD.encode(r) }).collect(),
+        };
+        let path = format!("/v1/mailboxes/{mailbox}/import");
+        let answer: Results = self.json(Method::POST, &path, self.request(Method::POST, &path).json(&body)).await?;
+        Ok(answer.results)
+    }
+
+    /// Finds the messages this key can see that carry a `Message-ID` (with or without the
+    /// angle brackets) (`GET /v1/messages?message_id=`).
+    pub async fn find_messages_by_message_id(&self, message_id: &str) -> Result<Page<Message>, ClientError> {
+        let rb = self.request(Method::GET, "/v1/messages").query(&[("message_id", message_id)]);
+        self.json(Method::GET, "/v1/messages", rb).await
+    }
+
+    /// Starts downloading an attachment (`GET /v1/attachments/{id}`) and returns the open
+    /// response, to read its length, headers and body chunk by chunk (large files need not
+    /// fit in memory).
+    pub async fn attachment_response(&self, id: AttachmentId) -> Result<Response, ClientError> {
+        self.send(self.request(Method::GET, &format!("/v1/attachments/{id}"))).await
+    }
+
+    /// Returns the file name an attachment response names in `Content-Disposition`.
+    pub fn attachment_filename(resp: &Response) -> Option<String> {
+        resp.headers().get(CONTENT_DISPOSITION).and_then(|v| v.to_str().ok()).and_then(filename_from_disposition)
+    }
+
     // ----- agent tools --------------------------------------------------------------------
 
     /// Lists the agent email tools this key may call (`GET /v1/tools`): the built-in tools and
@@ -651,6 +863,36 @@ impl Client {
     pub async fn domain_dns(&self, id: DomainId) -> Result<DomainDns, ClientError> {
         let path = format!("/v1/domains/{id}/dns");
         self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    // ----- allow/block lists ---------------------------------------------------------------
+
+    /// Lists allow/block list entries, oldest first (`GET /v1/lists`), optionally of one
+    /// direction and of one mailbox.
+    pub async fn list_list_entries(
+        &self,
+        direction: Option<mailroom_core::ListDirection>,
+        mailbox_id: Option<MailboxId>,
+    ) -> Result<Page<mailroom_core::ListEntry>, ClientError> {
+        #[derive(Serialize)]
+        struct Q {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            direction: Option<mailroom_core::ListDirection>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            mailbox_id: Option<MailboxId>,
+        }
+        let rb = self.request(Method::GET, "/v1/lists").query(&Q { direction, mailbox_id });
+        self.json(Method::GET, "/v1/lists", rb).await
+    }
+
+    /// Adds an allow or block entry (`POST /v1/lists`).
+    pub async fn create_list_entry(&self, req: &mailroom_core::api::CreateListEntryRequest) -> Result<mailroom_core::ListEntry, ClientError> {
+        self.json(Method::POST, "/v1/lists", self.request(Method::POST, "/v1/lists").json(req)).await
+    }
+
+    /// Deletes an entry (`DELETE /v1/lists/{id}`).
+    pub async fn delete_list_entry(&self, id: mailroom_core::ListEntryId) -> Result<(), ClientError> {
+        self.empty(self.request(Method::DELETE, &format!("/v1/lists/{id}"))).await
     }
 
     // ----- suppressions -------------------------------------------------------------------

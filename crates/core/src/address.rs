@@ -87,6 +87,13 @@ impl EmailAddress {
         (Self(format!("{}@{}", base.to_lowercase(), self.domain())), tag)
     }
 
+    /// Returns the key policy compares addresses by (suppression, allow/block lists, rate
+    /// limits): `+tag` removed, the whole address lower-cased, so `X+News@Victim.TEST` and
+    /// `x@victim.test` are one recipient.
+    pub fn policy_key(&self) -> String {
+        self.without_tag().0.canonical()
+    }
+
     /// Returns the canonical form used to look mailboxes up: the whole address lower-cased.
     pub fn canonical(&self) -> String {
         self.0.to_lowercase()

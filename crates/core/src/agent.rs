@@ -186,3 +186,24 @@ pub struct SentEmail {
     /// When it was sent.
     pub created_at: DateTime<Utc>,
 }
+
+/// The names of MCP's built-in tools (mailbox tools). A tool config may not take one of these
+/// names: MCP would have two tools of one name and leave the config out.
+pub const MCP_BUILTIN_TOOL_NAMES: &[&str] = &[
+    "list_mailboxes",
+    "create_mailbox",
+    "delete_mailbox",
+    "list_threads",
+    "get_thread",
+    "get_message",
+    "search_messages",
+    "send_message",
+    "reply_to_message",
+    "forward_message",
+    "update_message",
+    "wait_for_message",
+    "list_contacts",
+    "upsert_contact",
+    "grant_consent",
+    "list_lists",
+];

@@ -43,6 +43,7 @@ pub struct Page<T> {
 #[serde(deny_unknown_fields)]
 pub struct CreateSiteRequest {
     /// A human name for the site.
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")]
     pub name: String,
 }
 
@@ -51,6 +52,7 @@ pub struct CreateSiteRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     /// A name to recognise the key by.
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")]
     pub name: String,
     /// `admin` (every site; admin keys only may create one) or `site` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,14 +77,17 @@ pub struct CreatedApiKey {
 /// `POST /v1/mailboxes`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "support", "display_name": "Support", "client_id": "support-agent"}))]
 pub struct CreateMailboxRequest {
     /// The part before the `@`: 1-64 of a-z, 0-9, `.`, `_`, `-`.
+    #[schema(pattern = r"^[a-z0-9_-]([a-z0-9._-]{0,62}[a-z0-9_-])?$", example = "support")]
     pub username: String,
     /// A hosted domain; the server's default domain when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// The name shown in `From`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[^\x00-\x1f\x7f]*$", example = "Support")]
     pub display_name: Option<String>,
     /// Your own id for this mailbox: creating again with the same `client_id` returns the
     /// same mailbox (200) instead of a new one.
@@ -121,6 +126,8 @@ pub struct AttachmentInput {
 /// `POST /v1/mailboxes/{id}/messages`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": ["customer@example.com"], "subject": "Re: Your support request",
+    "text": "Thanks for the details. Here is the next step.", "html": "<p>Thanks for the details. Here is the next step.</p>"}))]
 pub struct SendMessageRequest {
     /// `To` recipients: `a@b.test` or `Name <a@b.test>`.
     #[serde(default)]
@@ -156,11 +163,16 @@ pub struct SendMessageRequest {
     /// Labels to put on the sent copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Sends even when the message replied to was machine-sent (`auto_submitted`), which is
+    /// otherwise refused with `auto_reply_loop`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_auto_reply: bool,
 }
 
 /// `POST /v1/messages/{id}/reply`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Noon works for me."}))]
 pub struct ReplyRequest {
     /// The plain-text body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -186,6 +198,10 @@ pub struct ReplyRequest {
     /// Labels to put on the sent copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Sends even when the message replied to was machine-sent (`auto_submitted`), which is
+    /// otherwise refused with `auto_reply_loop`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_auto_reply: bool,
 }
 
 /// `POST /v1/messages/{id}/forward`: sends the message on from its mailbox as a new
@@ -433,6 +449,27 @@ pub struct UpdateWebhookRequest {
     pub enabled: Option<bool>,
 }
 
+/// Reads a consent flag as seed 001 writes it: `true`/`false`, or the strings `"true"` /
+/// `"false"` (any case), or `null`; absent stays `None`.
+fn subscribed_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<bool>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<Flag>::deserialize(d)? {
+        None => Ok(Some(None)),
+        Some(Flag::Bool(b)) => Ok(Some(Some(b))),
+        Some(Flag::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Some(Some(true))),
+            "false" => Ok(Some(Some(false))),
+            "" | "null" => Ok(Some(None)),
+            other => Err(serde::de::Error::custom(format!("`email_subscribed` must be true, false, \"true\", \"false\" or null, not \"{other}\""))),
+        },
+    }
+}
+
 /// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -495,8 +532,9 @@ pub struct UpsertContactRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Consent to informational email: `true`, `false` or `null` (unset).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    /// Consent to informational email: `true`, `false` or `null` (unset); seed 001's strings
+    /// `"true"` / `"false"` are accepted too.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "subscribed_flag")]
     #[schema(value_type = Option<bool>, nullable)]
     pub email_subscribed: Option<Option<bool>>,
     /// Opted out of marketing / one-to-one outreach.
@@ -531,8 +569,8 @@ pub struct UpdateContactRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Consent to informational email.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    /// Consent to informational email (`"true"` / `"false"` accepted too).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "subscribed_flag")]
     #[schema(value_type = Option<bool>, nullable)]
     pub email_subscribed: Option<Option<bool>>,
     /// Opted out of marketing / one-to-one outreach.
@@ -567,6 +605,7 @@ pub struct ContactWithHistory {
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamMemberRequest {
     /// The name shown in `From`.
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")]
     pub name: String,
     /// The mailbox the member sends from.
     #[schema(value_type = String, format = Uuid)]
@@ -602,6 +641,7 @@ pub struct CreateSecureTokenRequest {
     #[schema(value_type = String, format = Uuid)]
     pub site_id: SiteId,
     /// The kind, such as `email` (SMTP credentials).
+    #[schema(min_length = 1, max_length = 64)]
     pub token_type: String,
     /// What it is for, such as the SMTP account's address.
     pub identifier: String,
@@ -626,6 +666,7 @@ impl std::fmt::Debug for CreateSecureTokenRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateToolConfigRequest {
     /// The tool name agents call, unique per site: `[a-z0-9_]{1,64}`.
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
     pub name: String,
     /// `send_email`, `send_one_to_one_email` or `send_information_email`.
     pub tool: String,
@@ -727,4 +768,25 @@ mod tests {
         assert_eq!((r.created, r.requeued, r.matched, r.next_cursor), (2, 1, None, None));
         assert!(json(WaitResponse::schema()).contains("cursor"));
     }
+}
+
+/// `POST /v1/lists`: one allow or block entry, for the whole site or one mailbox.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateListEntryRequest {
+    /// `send` (recipients this site mails) or `receive` (senders it accepts mail from).
+    pub direction: crate::ListDirection,
+    /// `allow` or `block`.
+    pub kind: crate::ListKind,
+    /// An address (`+tag` ignored, case-insensitive) or a domain (`example.com`).
+    pub entry: String,
+    /// Only for this mailbox; absent: the whole site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<crate::MailboxId>,
+    /// Why (shown in refusals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Admin keys: the site (default: the default site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<crate::SiteId>,
 }

@@ -119,3 +119,7 @@ id_type!(
     /// Identifies a record of an email sent through the tools' send path.
     SentEmailId
 );
+id_type!(
+    /// Identifies an allow/block list entry.
+    ListEntryId
+);

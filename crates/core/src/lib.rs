@@ -14,6 +14,7 @@ pub mod dsn;
 pub mod ids;
 pub mod mime;
 pub mod model;
+pub mod netguard;
 
 pub use address::{AddressError, EmailAddress, MailboxName, NamedAddress};
 pub use ids::*;

@@ -37,7 +37,8 @@ pub enum MimeError {
 pub const RESERVED_HEADERS: &[&str] = &[
     "from", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id", "in-reply-to", "references",
     "mime-version", "content-type", "content-transfer-encoding", "content-disposition", "sender", "return-path",
-    "received", "dkim-signature",
+    "received", "dkim-signature", "authentication-results", "arc-seal", "arc-message-signature",
+    "arc-authentication-results", "received-spf",
 ];
 
 /// Checks one custom header given through the API.
@@ -45,7 +46,10 @@ pub fn validate_custom_header(name: &str, value: &str) -> Result<(), MimeError> 
     if name.is_empty() || name.len() > 76 || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
         return Err(MimeError::InvalidHeaderName(name.to_string()));
     }
-    if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+    let lower = name.to_ascii_lowercase();
+    // Trace and authentication headers are written by the servers a message passes; a
+    // caller-supplied one would forge a verdict (`ARC-*` includes any future ARC header).
+    if RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("arc-") {
         return Err(MimeError::ReservedHeader(name.to_string()));
     }
     if value.chars().any(|c| c.is_control() && c != '\t') {

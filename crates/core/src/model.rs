@@ -350,6 +350,16 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub auth_results: Option<serde_json::Value>,
+    /// Whether the message was sent by a machine (`Auto-Submitted` other than `no`,
+    /// `Precedence: bulk|junk|list`, `List-Id`, auto-reply markers): replies to it are refused
+    /// with `auto_reply_loop` unless the call says `allow_auto_reply: true`. Derived from the
+    /// headers.
+    #[serde(default)]
+    pub auto_submitted: bool,
+    /// For a received delivery-status report: what was done with it, `applied` or
+    /// `ignored: <reason>` (see the README's DSN rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsn: Option<String>,
     /// When the message was stored.
     pub created_at: DateTime<Utc>,
     /// Where the raw bytes are kept in the blob store.
@@ -592,6 +602,9 @@ pub mod event_types {
     pub const MESSAGE_SENT: &str = "message.sent";
     /// A mailbox received a message.
     pub const MESSAGE_RECEIVED: &str = "message.received";
+    /// A message was imported into a mailbox (from mbox, Maildir or .eml files): stored like
+    /// a received message, but not news.
+    pub const MESSAGE_IMPORTED: &str = "message.imported";
     /// A recipient's server accepted a message (or a local mailbox got it).
     pub const MESSAGE_DELIVERED: &str = "message.delivered";
     /// A delivery attempt failed temporarily.
@@ -654,5 +667,141 @@ mod tests {
     fn snippets_fold_whitespace_and_cut_on_char_boundaries() {
         assert_eq!(make_snippet("a\n\n b  c", 10), "a b c");
         assert_eq!(make_snippet("ééééé", 3), "ééé…");
+    }
+}
+
+/// Tells whether headers mark a message as machine-sent: `Auto-Submitted` other than `no`
+/// (RFC 3834), `Precedence: bulk | junk | list`, a `List-Id`, or a common auto-reply marker
+/// (`X-Autoreply`, `X-Autorespond`, `X-Auto-Response-Suppress: All|OOF|AutoReply`).
+pub fn is_auto_submitted(headers: &[Header]) -> bool {
+    headers.iter().any(|h| {
+        let v = h.value.trim().to_ascii_lowercase();
+        let v = v.split(';').next().unwrap_or_default().trim().to_string();
+        match h.name.to_ascii_lowercase().as_str() {
+            "auto-submitted" => !v.is_empty() && v != "no",
+            "precedence" => matches!(v.as_str(), "bulk" | "junk" | "list"),
+            "list-id" => true,
+            "x-autoreply" | "x-autorespond" | "x-autoresponder" => !v.is_empty() && v != "no",
+            "x-auto-response-suppress" => v.split(',').any(|p| matches!(p.trim(), "all" | "oof" | "autoreply")),
+            _ => false,
+        }
+    })
+}
+
+/// Which way an allow/block list entry applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ListDirection {
+    /// Mail this site sends: the entry names recipients.
+    Send,
+    /// Mail this site receives: the entry names senders.
+    Receive,
+}
+
+/// Whether a list entry allows or blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ListKind {
+    /// Only allowed addresses pass once a scope has any allow entry.
+    Allow,
+    /// Blocked addresses never pass.
+    Block,
+}
+
+impl ListDirection {
+    /// Returns `send` or `receive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListDirection::Send => "send",
+            ListDirection::Receive => "receive",
+        }
+    }
+}
+
+impl ListKind {
+    /// Returns `allow` or `block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListKind::Allow => "allow",
+            ListKind::Block => "block",
+        }
+    }
+}
+
+/// One entry of a site's (or one mailbox's) allow or block list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ListEntry {
+    /// The entry's id.
+    pub id: ListEntryId,
+    /// The owning site.
+    pub site_id: SiteId,
+    /// `send` or `receive`.
+    pub direction: ListDirection,
+    /// `allow` or `block`.
+    pub kind: ListKind,
+    /// A lower-cased address (without `+tag`) or a domain.
+    pub entry: String,
+    /// The mailbox it applies to; `None`: every mailbox of the site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<MailboxId>,
+    /// Why it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+impl ListEntry {
+    /// Normalises an entry: an address loses its `+tag` and is lower-cased; a domain (with or
+    /// without a leading `@`) is lower-cased. `None` when it is neither.
+    pub fn normalize(entry: &str) -> Option<String> {
+        let e = entry.trim().trim_start_matches('@');
+        if e.contains('@') {
+            let a = crate::EmailAddress::parse(e).ok()?;
+            return Some(a.policy_key());
+        }
+        let d = e.trim_end_matches('.').to_ascii_lowercase();
+        let ok = !d.is_empty()
+            && d.len() <= 253
+            && d.contains('.')
+            && d.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        ok.then_some(d)
+    }
+
+    /// Tells whether the entry names `address` (a [`crate::EmailAddress::policy_key`]): the
+    /// same address, or its domain.
+    pub fn matches(&self, key: &str) -> bool {
+        if self.entry.contains('@') {
+            self.entry == key
+        } else {
+            key.rsplit_once('@').is_some_and(|(_, d)| d == self.entry)
+        }
+    }
+}
+
+/// A delivery-status report that was applied to a recipient of a message this server sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DsnRecord {
+    /// The owning site.
+    pub site_id: SiteId,
+    /// The report as stored (an inbound message).
+    pub report_message_id: MessageId,
+    /// The outbound message it is about.
+    pub original_message_id: MessageId,
+    /// The recipient it is about (policy key).
+    pub recipient: String,
+    /// `applied` or `ignored: <reason>`.
+    pub decision: String,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Message {
+    /// Returns the message with the fields derived from its stored ones filled in:
+    /// `auto_submitted` from the headers, `dsn` from `auth_results.dsn`.
+    pub fn derived(mut self) -> Self {
+        self.auto_submitted = is_auto_submitted(&self.headers);
+        self.dsn = self.auth_results.as_ref().and_then(|a| a.get("dsn")).and_then(|d| d.as_str()).map(str::to_string);
+        self
     }
 }

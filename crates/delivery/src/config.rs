@@ -77,6 +77,10 @@ pub struct DeliveryConfig {
     pub allow_invalid_certs: bool,
     /// Name servers for MX and address lookups; `None` uses the system configuration.
     pub dns: Option<Vec<SocketAddr>>,
+    /// Lets MX hosts and sites' SMTP accounts resolve to loopback, private, link-local and
+    /// other non-public addresses (development and tests). The relay and static routes are
+    /// the operator's own and always allowed.
+    pub allow_private_targets: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -94,6 +98,7 @@ impl Default for DeliveryConfig {
             connect_timeout: Duration::from_secs(30),
             allow_invalid_certs: false,
             dns: None,
+            allow_private_targets: false,
         }
     }
 }

@@ -49,7 +49,7 @@ mod tls;
 mod worker;
 
 pub use config::{DeliveryConfig, RelayConfig, TlsMode};
-pub use hooks::{DeliveryHooks, DkimKeyMaterial, LocalOutcome};
+pub use hooks::{AccountRoute, DeliveryHooks, DkimKeyMaterial, LocalOutcome, RouteLookup};
 pub use worker::Deliverer;
 
 /// Errors of a delivery round. Per-recipient problems are never errors: they are recorded

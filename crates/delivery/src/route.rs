@@ -17,6 +17,8 @@ pub(crate) enum Destination {
     Relay,
     /// The MX hosts of this domain.
     Mx(String),
+    /// The site's own SMTP account (`host`, `port`): the route the message was queued for.
+    Account(String, u16),
 }
 
 /// What the MX records of a domain say.

@@ -33,6 +33,10 @@ pub(crate) struct Options<'a> {
     pub connector: &'a TlsConnector,
     /// `AUTH` credentials.
     pub credentials: Option<(&'a str, &'a str)>,
+    /// Whether the credentials may be sent over a connection without TLS (only when the
+    /// operator or the token said so explicitly: TLS mode `none`). Otherwise a session that
+    /// ends up in plain text never sends `AUTH` and is deferred instead.
+    pub plain_auth: bool,
     /// Limit for connecting, the TLS handshake and the greeting.
     pub connect_timeout: Duration,
     /// Limit for each command's reply.
@@ -141,6 +145,12 @@ async fn session(ep: &Endpoint<'_>, opts: &Options<'_>, env: &Envelope<'_>, hand
         }
         // Opportunistic: the session is unchanged by a refused STARTTLS; go on in plain text.
         tracing::info!(server = ep.name, reply = %format_reply(&reply), "STARTTLS refused; continuing without TLS");
+    }
+    if opts.credentials.is_some() && !opts.plain_auth {
+        return Err(Outcome::Temporary(note(
+            "4.7.10",
+            format_args!("{} offers no TLS; the password is never sent over a plain connection (use a TLS port, or say smtpSecurity \"none\" explicitly)", ep.name),
+        )));
     }
     authenticated(ep, &mut client, opts, &caps, env).await
 }

@@ -2,7 +2,7 @@
 //! and records each recipient's outcome with its event.
 
 use crate::config::{DeliveryConfig, TlsMode};
-use crate::hooks::DeliveryHooks;
+use crate::hooks::{AccountRoute, DeliveryHooks, RouteLookup};
 use crate::outcome::Outcome;
 use crate::route::{self, Addresses, Destination, MxAnswer};
 use crate::session::{self, Endpoint, Envelope, Options, Transaction};
@@ -34,6 +34,8 @@ struct Job {
     sender: Option<String>,
     /// The raw message with its DKIM signatures prepended.
     body: Bytes,
+    /// The site's SMTP account, when the message was queued for that route.
+    route: Option<AccountRoute>,
 }
 
 /// One unit of work of a batch.
@@ -194,7 +196,10 @@ impl Deliverer {
                     work.push(Work::Record { job: job.clone(), recipient, outcome });
                     continue;
                 }
-                let destination = self.destination(recipient.address.domain());
+                let destination = match &job.route {
+                    Some(r) => Destination::Account(r.host.clone(), r.port),
+                    None => self.destination(recipient.address.domain()),
+                };
                 match remote.iter_mut().find(|(d, list)| *d == destination && list.len() < MAX_RCPTS_PER_TRANSACTION) {
                     Some((_, list)) => list.push(recipient),
                     None => remote.push((destination, vec![recipient])),
@@ -222,7 +227,7 @@ impl Deliverer {
         };
         let Some(from) = message.from.as_ref().map(|f| f.address.clone()) else {
             let outcome = Outcome::Failed("5.1.7 the message has no From address to send it from".to_string());
-            return Some((Job { message, sender: None, body: Bytes::new() }, Some(outcome)));
+            return Some((Job { message, sender: None, body: Bytes::new(), route: None }, Some(outcome)));
         };
         let raw = match self.blobs.get(&message.raw_blob_key).await {
             Ok(raw) => raw,
@@ -233,12 +238,22 @@ impl Deliverer {
                     tracing::error!(message_id = %id, error = %e, "reading a queued message's bytes failed");
                     Outcome::Temporary(format!("4.3.0 reading the message from the blob store failed: {e}"))
                 };
-                return Some((Job { message, sender: Some(from.to_string()), body: Bytes::new() }, Some(outcome)));
+                return Some((Job { message, sender: Some(from.to_string()), body: Bytes::new(), route: None }, Some(outcome)));
+            }
+        };
+        let (route, sender) = match self.hooks.route(&message).await {
+            RouteLookup::Default => (None, self.hooks.envelope_sender(&message, from.as_str()).await),
+            RouteLookup::Account(r) => {
+                let sender = r.sender.clone();
+                (Some(r), sender)
+            }
+            RouteLookup::Unusable(reply) => {
+                return Some((Job { message, sender: Some(from.to_string()), body: Bytes::new(), route: None }, Some(Outcome::Failed(reply))));
             }
         };
         let keys = self.hooks.dkim_keys(from.domain()).await;
         let body = if keys.is_empty() { raw } else { Bytes::from(dkim::sign(&raw, from.domain(), &keys)) };
-        Some((Job { message, sender: Some(from.to_string()), body }, None))
+        Some((Job { message, sender: Some(sender), body, route }, None))
     }
 
     fn destination(&self, domain: &str) -> Destination {
@@ -257,6 +272,7 @@ impl Deliverer {
             Work::Record { job, recipient, outcome } => self.record(&job, &recipient, outcome).await,
             Work::Remote { job, destination, recipients } => {
                 let budget = self.config.attempt_budget();
+                let started = std::time::Instant::now();
                 let outcomes = match tokio::time::timeout(budget, self.deliver(&job, &destination, &recipients)).await {
                     Ok(outcomes) => outcomes,
                     Err(_) => {
@@ -264,6 +280,7 @@ impl Deliverer {
                         vec![Outcome::Temporary(reply); n]
                     }
                 };
+                metrics::histogram!("mailroom_delivery_attempt_duration_seconds").record(started.elapsed().as_secs_f64());
                 for (recipient, outcome) in recipients.iter().zip(outcomes) {
                     self.record(&job, recipient, outcome).await;
                 }
@@ -284,12 +301,21 @@ impl Deliverer {
             return all(Outcome::Failed("5.1.7 the message has no From address".to_string()));
         };
         let relay = self.config.relay.as_ref();
+        let mut plain_auth = false;
         let (hosts, port, tls, credentials, implicit_mx) = match destination {
             Destination::Static(host, port) => (vec![host.clone()], *port, TlsMode::Opportunistic, None, false),
             Destination::Relay => {
                 let Some(r) = relay else { return all(Outcome::Temporary("4.3.5 no relay configured".to_string())) };
                 let creds = r.username.as_deref().map(|u| (u, r.password.as_deref().unwrap_or_default()));
+                // The operator chose the relay's TLS mode; `none` is an explicit choice.
+                plain_auth = r.tls == TlsMode::None;
                 (vec![r.host.clone()], r.port, r.tls, creds, false)
+            }
+            Destination::Account(host, port) => {
+                let Some(r) = job.route.as_ref() else { return all(Outcome::Failed("5.3.5 the SMTP account route is missing".to_string())) };
+                // Only a token that says `smtpSecurity: "none"` gets `TlsMode::None`.
+                plain_auth = r.tls == TlsMode::None;
+                (vec![host.clone()], *port, r.tls, Some((r.username.as_str(), r.password.as_str())), false)
             }
             Destination::Mx(domain) => {
                 let resolver = match self.resolver().await {
@@ -308,7 +334,10 @@ impl Deliverer {
                 }
             }
         };
-        let verify = matches!(tls, TlsMode::StartTls | TlsMode::Implicit) && !self.config.allow_invalid_certs;
+        // A loopback SMTP account (allowed only with allow_private_targets) is a local test
+        // or development server with a self-signed certificate.
+        let loopback_account = matches!(destination, Destination::Account(h, _) if is_loopback_name(h));
+        let verify = matches!(tls, TlsMode::StartTls | TlsMode::Implicit) && !self.config.allow_invalid_certs && !loopback_account;
         let connector = match self.connector(verify) {
             Ok(c) => c,
             Err(e) => return all(Outcome::Temporary(format!("4.7.5 {e}"))),
@@ -318,6 +347,7 @@ impl Deliverer {
             tls,
             connector,
             credentials,
+            plain_auth,
             connect_timeout: self.config.connect_timeout,
             command_timeout: self.config.attempt_budget(),
         };
@@ -325,9 +355,17 @@ impl Deliverer {
 
         let mut last = "4.4.1 no server could be reached".to_string();
         let mut connections = 0;
+        let mut refused: Option<String> = None;
         for host in &hosts {
             let addrs = match self.addresses(destination, host, port).await {
-                Ok(Some(addrs)) => addrs,
+                Ok(Some(addrs)) => match self.guard(destination, host, addrs) {
+                    Ok(addrs) => addrs,
+                    Err(why) => {
+                        tracing::warn!(server = host.as_str(), reason = why.as_str(), "refused a non-public delivery target");
+                        refused = Some(why);
+                        continue;
+                    }
+                },
                 Ok(None) if implicit_mx => {
                     return all(Outcome::Permanent { reply: format!("550 5.1.2 {host} has no MX and no address records"), suppress: true });
                 }
@@ -346,7 +384,16 @@ impl Deliverer {
                 }
                 connections += 1;
                 let endpoint = Endpoint { name: host, addr };
-                match session::transact(&endpoint, &opts, &envelope).await {
+                let transaction = session::transact(&endpoint, &opts, &envelope).await;
+                let transaction = match (destination, transaction) {
+                    // A tenant chose this server: say that it could not be reached, never
+                    // how (refused, timed out, reset), so the queue is no port scanner.
+                    (Destination::Account(..), Transaction::Whole(Outcome::Temporary(reply))) if reply.starts_with("4.4.") => {
+                        Transaction::Whole(Outcome::Temporary(format!("4.4.1 the SMTP account's server {host}:{port} could not be reached")))
+                    }
+                    (_, t) => t,
+                };
+                match transaction {
                     Transaction::PerRecipient(outcomes) => return outcomes,
                     Transaction::Whole(Outcome::Temporary(reply)) => {
                         tracing::info!(server = host.as_str(), %addr, reply = reply.as_str(), "temporary failure; trying the next server if any");
@@ -356,7 +403,42 @@ impl Deliverer {
                 }
             }
         }
+        if connections == 0
+            && let Some(why) = refused
+        {
+            return all(Outcome::Failed(format!("5.7.1 {why}")));
+        }
         all(Outcome::Temporary(last))
+    }
+
+    /// Drops the addresses the SSRF guard refuses for targets that tenants or the DNS
+    /// choose (MX hosts, SMTP accounts), unless `allow_private_targets`; the relay and static
+    /// routes are the operator's and pass. `Err` when nothing is left, saying why.
+    fn guard(&self, destination: &Destination, host: &str, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, String> {
+        if self.config.allow_private_targets || matches!(destination, Destination::Static(..) | Destination::Relay) {
+            return Ok(addrs);
+        }
+        let mut why = String::new();
+        let kept: Vec<SocketAddr> = addrs
+            .into_iter()
+            .filter(|a| match mailroom_core::netguard::forbidden_reason(a.ip()) {
+                None => true,
+                Some(reason) => {
+                    why = format!("{} ({})", a.ip(), reason);
+                    false
+                }
+            })
+            .collect();
+        if kept.is_empty() {
+            let what = match destination {
+                Destination::Account(..) => "the site's SMTP account server",
+                _ => "the mail server",
+            };
+            return Err(format!(
+                "{what} {host} resolves only to non-public addresses such as {why}, which Mailroom does not connect to (security.allow_private_targets lifts this in development)"
+            ));
+        }
+        Ok(kept)
     }
 
     /// Returns the TLS connector that verifies certificates (`verify`) or accepts any.
@@ -430,6 +512,11 @@ impl Deliverer {
             }),
         );
         tracing::info!(message_id = %message.id, recipient = %recipient.address, %status, attempts, reply = reply.as_str(), "delivery attempt recorded");
+        match status {
+            DeliveryStatus::Delivered => metrics::counter!("mailroom_messages_delivered_total").increment(1),
+            DeliveryStatus::Bounced => metrics::counter!("mailroom_messages_bounced_total").increment(1),
+            _ => {}
+        }
         if let Err(e) = self.store.update_recipient(message.id, &recipient.address, &update, std::slice::from_ref(&event)).await {
             tracing::error!(message_id = %message.id, recipient = %recipient.address, error = %e, "recording a delivery outcome failed; the recipient is retried when its lease expires");
             return;
@@ -463,6 +550,12 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// Tells whether a host name is loopback (`localhost` or a loopback literal).
+fn is_loopback_name(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -506,7 +599,7 @@ mod tests {
         let msg = h
             .queue(&["bob@remote.test", "carol@bare.test", "dan@nullmx.test", "erin@nowhere.test", "fay@broken.test", "gus@nomail.test"])
             .await;
-        let mut d = h.deliverer(TestHooks::none(), crate::DeliveryConfig { dns: Some(vec![dns]), ..config(&[]) });
+        let mut d = h.deliverer(TestHooks::none(), crate::DeliveryConfig { dns: Some(vec![dns]), allow_private_targets: true, ..config(&[]) });
         d.set_mx_port(server.port());
         assert_eq!(d.run_once().await.expect("run_once"), 6);
 

@@ -18,6 +18,18 @@ pub struct InboundSession {
     pub mail_from: String,
 }
 
+/// A judged delivery-status report.
+struct Judged {
+    /// `applied` or `ignored: <reason>`.
+    decision: String,
+    /// The message it is about, when the report passed the envelope checks.
+    original: Option<Message>,
+    /// The failed recipients to mark bounced: the report's block and our recipient.
+    apply: Vec<(mailroom_core::dsn::DsnRecipient, Recipient)>,
+    /// The recipient blocks left alone, and why.
+    skipped: Vec<(String, String)>,
+}
+
 /// The answer to one `RCPT TO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboundRecipient {
@@ -27,21 +39,56 @@ pub enum InboundRecipient {
     UnknownMailbox,
     /// Not a domain this server hosts: relaying denied, `550 5.7.1`.
     NotHosted,
+    /// The mailbox's (or site's) receive lists refuse this sender: `550 5.7.1`.
+    SenderRefused,
 }
 
 impl Engine {
     /// Decides one `RCPT TO`: only existing mailboxes on hosted domains are accepted
     /// (plus-addressing resolves to the base mailbox).
     pub async fn check_inbound_recipient(&self, rcpt: &str) -> EngineResult<InboundRecipient> {
+        self.check_inbound(rcpt, "").await
+    }
+
+    /// Decides one `RCPT TO` from `mail_from` (the envelope sender; empty for bounces): as
+    /// [`Engine::check_inbound_recipient`], then the receive lists of the mailbox and its
+    /// site: a blocked sender is refused, and when any allow entry applies, only allowed
+    /// senders are accepted. Bounces (`<>`) pass the lists: they answer our own mail.
+    pub async fn check_inbound(&self, rcpt: &str, mail_from: &str) -> EngineResult<InboundRecipient> {
         let Ok(address) = EmailAddress::parse(rcpt) else { return Ok(InboundRecipient::UnknownMailbox) };
         if !self.is_hosted(address.domain()).await? {
             return Ok(InboundRecipient::NotHosted);
         }
         let (base, _) = address.without_tag();
-        Ok(match self.store.get_mailbox_by_address(&base.canonical()).await? {
-            Some(_) => InboundRecipient::Accept,
-            None => InboundRecipient::UnknownMailbox,
-        })
+        let Some(mailbox) = self.store.get_mailbox_by_address(&base.canonical()).await? else {
+            return Ok(InboundRecipient::UnknownMailbox);
+        };
+        let sender = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
+        if sender.is_empty() {
+            return Ok(InboundRecipient::Accept);
+        }
+        if !self.sender_allowed(&mailbox, sender).await? {
+            return Ok(InboundRecipient::SenderRefused);
+        }
+        Ok(InboundRecipient::Accept)
+    }
+
+    /// Tells whether the receive lists of `mailbox` (site-wide and its own) let `sender`
+    /// through.
+    pub async fn sender_allowed(&self, mailbox: &Mailbox, sender: &str) -> EngineResult<bool> {
+        let lists = self.store.applicable_list_entries(mailbox.site_id, ListDirection::Receive, Some(mailbox.id)).await?;
+        if lists.is_empty() {
+            return Ok(true);
+        }
+        let key = match EmailAddress::parse(sender) {
+            Ok(a) => a.policy_key(),
+            Err(_) => sender.to_ascii_lowercase(),
+        };
+        if lists.iter().any(|e| e.kind == ListKind::Block && e.matches(&key)) {
+            return Ok(false);
+        }
+        let allows: Vec<&ListEntry> = lists.iter().filter(|e| e.kind == ListKind::Allow).collect();
+        Ok(allows.is_empty() || allows.iter().any(|e| e.matches(&key)))
     }
 
     /// Stores a received message once per recipient mailbox (durably: when this returns the
@@ -56,6 +103,7 @@ impl Engine {
             }
             None => None,
         };
+        let report = mailroom_core::dsn::parse(&raw);
         let mut stored: Vec<Message> = Vec::new();
         for rcpt in rcpts {
             let Ok(address) = EmailAddress::parse(rcpt) else { continue };
@@ -64,28 +112,99 @@ impl Engine {
             if stored.iter().any(|m| m.mailbox_id == mailbox.id) {
                 continue;
             }
-            let message = self.store_inbound_copy(&mailbox, raw.clone(), tag, auth.clone()).await?;
-            stored.push(message);
-        }
-        if let Some(report) = mailroom_core::dsn::parse(&raw) {
-            for copy in &stored {
-                if let Err(e) = self.apply_bounce_report(copy.mailbox_id, &report).await {
-                    tracing::warn!(error = %e, "could not apply a bounce report");
+            // A delivery-status report: decide before storing, so the decision is on the copy.
+            let judged = match &report {
+                Some(r) => Some(self.judge_bounce_report(session, &mailbox, tag.as_deref(), r).await?),
+                None => None,
+            };
+            let mut auth = auth.clone();
+            if let Some(j) = &judged {
+                let mut a = auth.take().unwrap_or_else(|| serde_json::json!({}));
+                if let Some(obj) = a.as_object_mut() {
+                    obj.insert("dsn".into(), serde_json::Value::String(j.decision.clone()));
                 }
+                auth = Some(a);
+                tracing::info!(mailbox = %mailbox.address, decision = j.decision.as_str(), "delivery-status report judged");
             }
+            let message = self.store_inbound_copy(&mailbox, raw.clone(), tag, auth).await?;
+            if let Some(j) = judged
+                && let Err(e) = self.apply_bounce_report(&message, j).await
+            {
+                tracing::warn!(error = %e, "could not apply a bounce report");
+            }
+            stored.push(message);
         }
         Ok(stored)
     }
 
-    /// Marks the failed recipients of a report about a message `mailbox` sent as bounced, and
-    /// suppresses hard-bounced addresses.
-    async fn apply_bounce_report(&self, mailbox: MailboxId, report: &mailroom_core::dsn::Dsn) -> EngineResult<()> {
-        let Some(original_id) = &report.original_message_id else { return Ok(()) };
-        let Some(original) = self.store.find_message_by_message_id(mailbox, Some(Direction::Outbound), original_id).await? else {
-            return Ok(());
+    /// Decides whether a delivery-status report may change anything: only when its envelope
+    /// sender is the null sender `<>`, it came to a bounce address of this server
+    /// (`local+b-<token>@domain`, the VERP envelope sender of our outbound mail, whose keyed
+    /// token names the message), that message was sent by this very mailbox, and the failed
+    /// recipient it names was a recipient of that message not already `delivered`.
+    async fn judge_bounce_report(&self, session: &InboundSession, mailbox: &Mailbox, tag: Option<&str>, report: &mailroom_core::dsn::Dsn) -> EngineResult<Judged> {
+        let ignored = |why: &str| Judged { decision: format!("ignored: {why}"), original: None, apply: Vec::new(), skipped: Vec::new() };
+        if !session.mail_from.trim().trim_start_matches('<').trim_end_matches('>').is_empty() {
+            return Ok(ignored("the envelope sender is not the null sender <>"));
+        }
+        let Some(id) = tag.and_then(|t| t.strip_prefix("b-").or_else(|| t.strip_prefix("B-"))).and_then(|t| self.parse_bounce_token(t)) else {
+            return Ok(ignored("not sent to a bounce address of this server (no valid token in the address)"));
         };
-        for r in report.recipients.iter().filter(|r| r.action == "failed") {
-            let Some(ours) = original.recipients.iter().find(|x| x.address.canonical() == r.address.canonical()) else { continue };
+        let Some(original) = self.store.get_message(id).await?.filter(|m| m.direction == Direction::Outbound && m.mailbox_id == mailbox.id) else {
+            return Ok(ignored("the token names no message this mailbox sent"));
+        };
+        let mut apply = Vec::new();
+        let mut skipped = Vec::new();
+        for r in &report.recipients {
+            if !r.action.eq_ignore_ascii_case("failed") {
+                skipped.push((r.address.policy_key(), format!("action {} is not a failure", r.action)));
+                continue;
+            }
+            let Some(ours) = original.recipients.iter().find(|x| x.address.policy_key() == r.address.policy_key()) else {
+                skipped.push((r.address.policy_key(), "not a recipient of the message".into()));
+                continue;
+            };
+            if ours.status == DeliveryStatus::Delivered {
+                skipped.push((r.address.policy_key(), "the recipient is already delivered".into()));
+                continue;
+            }
+            apply.push((r.clone(), ours.clone()));
+        }
+        let decision = if !apply.is_empty() {
+            "applied".to_string()
+        } else {
+            format!("ignored: {}", skipped.first().map(|(_, why)| why.as_str()).unwrap_or("the report names no recipient"))
+        };
+        Ok(Judged { decision, original: Some(original), apply, skipped })
+    }
+
+    /// Marks the recipients a judged report applies to as bounced, suppresses hard-bounced
+    /// addresses, and records what was done with every recipient block (once per report).
+    async fn apply_bounce_report(&self, report: &Message, judged: Judged) -> EngineResult<()> {
+        let Some(original) = judged.original else { return Ok(()) };
+        for (key, why) in &judged.skipped {
+            let record = DsnRecord {
+                site_id: original.site_id,
+                report_message_id: report.id,
+                original_message_id: original.id,
+                recipient: key.clone(),
+                decision: format!("ignored: {why}"),
+                created_at: now(),
+            };
+            self.store.record_dsn(&record).await?;
+        }
+        for (r, ours) in judged.apply {
+            let record = DsnRecord {
+                site_id: original.site_id,
+                report_message_id: report.id,
+                original_message_id: original.id,
+                recipient: ours.address.policy_key(),
+                decision: "applied".into(),
+                created_at: now(),
+            };
+            if !self.store.record_dsn(&record).await? {
+                continue;
+            }
             let reply = r.diagnostic.clone().unwrap_or_else(|| format!("bounce report: status {}", r.status));
             let update = RecipientUpdate { status: DeliveryStatus::Bounced, last_reply: Some(reply.clone()), attempts: ours.attempts, next_attempt_at: None };
             let event = NewEvent::new(
@@ -95,6 +214,7 @@ impl Engine {
                 serde_json::json!({
                     "message_id": original.id, "mailbox_id": original.mailbox_id, "thread_id": original.thread_id,
                     "recipient": ours.address, "status": DeliveryStatus::Bounced, "last_reply": reply, "source": "bounce_report",
+                    "report_message_id": report.id,
                 }),
             );
             self.store.update_recipient(original.id, &ours.address, &update, std::slice::from_ref(&event)).await?;

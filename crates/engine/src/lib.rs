@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod account;
 mod auth;
 mod domains;
 mod error;
@@ -15,8 +16,10 @@ mod inbound;
 mod keys;
 mod mailboxes;
 mod messages;
+pub mod policy;
 pub mod secrets;
 
+pub use account::{AccountError, SmtpAccount, SmtpSecurity, account_from_token};
 pub use auth::{AuthResults, AuthVerifier};
 pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
 pub use error::{EngineError, EngineResult};
@@ -40,11 +43,16 @@ pub struct EngineConfig {
     pub max_recipients: usize,
     /// This server's host name: the MX target of hosted domains and the EHLO name.
     pub hostname: String,
+    /// The most messages one mailbox may send into one thread per hour (0: no limit).
+    pub thread_send_limit: u32,
+    /// Lifts the SSRF guard on tenant-chosen hosts (the SMTP account's `smtpHost`): for
+    /// development and tests (`security.allow_private_targets`).
+    pub allow_private_targets: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { default_domain: "mailroom.localhost".into(), extra_domains: Vec::new(), max_recipients: 100, hostname: "localhost".into() }
+        Self { default_domain: "mailroom.localhost".into(), extra_domains: Vec::new(), max_recipients: 100, hostname: "localhost".into(), thread_send_limit: 10, allow_private_targets: false }
     }
 }
 

@@ -144,16 +144,29 @@ impl Engine {
     pub async fn send_message(&self, mailbox: &Mailbox, req: &SendMessageRequest) -> EngineResult<SendMessageResponse> {
         let reply = match req.in_reply_to.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
-            Some(target) => Some(self.resolve_reply_target(mailbox, target).await?),
+            Some(target) => Some(self.resolve_reply_target(mailbox, target, req.allow_auto_reply).await?),
         };
-        self.send_internal(mailbox, req, reply, Vec::new()).await
+        self.send_internal(mailbox, req, reply, Vec::new(), None).await
     }
 
-    async fn resolve_reply_target(&self, mailbox: &Mailbox, target: &str) -> EngineResult<ReplyContext> {
+    /// Sends like [`Engine::send_message`], with `route` recorded for the delivery worker
+    /// before the message is stored.
+    pub(crate) async fn send_with_route(&self, mailbox: &Mailbox, req: &SendMessageRequest, route: &str) -> EngineResult<SendMessageResponse> {
+        let reply = match req.in_reply_to.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(target) => Some(self.resolve_reply_target(mailbox, target, req.allow_auto_reply).await?),
+        };
+        self.send_internal(mailbox, req, reply, Vec::new(), Some(route)).await
+    }
+
+    async fn resolve_reply_target(&self, mailbox: &Mailbox, target: &str, allow_auto_reply: bool) -> EngineResult<ReplyContext> {
         if let Ok(id) = target.parse::<MessageId>() {
             let original = self.store.get_message(id).await?.filter(|m| m.mailbox_id == mailbox.id).ok_or_else(|| {
                 EngineError::invalid("invalid_in_reply_to", format!("`in_reply_to`: this mailbox has no message with id {id}"))
             })?;
+            if original.auto_submitted && original.direction == Direction::Inbound && !allow_auto_reply {
+                return Err(crate::policy::auto_reply_refusal(&original));
+            }
             return Ok(Self::reply_context(&original));
         }
         let header = strip_angles(target);
@@ -164,6 +177,9 @@ impl Engine {
             ));
         }
         Ok(match self.store.find_message_by_message_id(mailbox.id, None, &header).await? {
+            Some(original) if original.auto_submitted && original.direction == Direction::Inbound && !allow_auto_reply => {
+                return Err(crate::policy::auto_reply_refusal(&original));
+            }
             Some(original) => Self::reply_context(&original),
             None => ReplyContext { in_reply_to: header.clone(), references: vec![header], thread: None },
         })
@@ -217,8 +233,12 @@ impl Engine {
             headers: req.headers.clone(),
             in_reply_to: None,
             labels: req.labels.clone(),
+            allow_auto_reply: req.allow_auto_reply,
         };
-        self.send_internal(mailbox, &send, Some(Self::reply_context(original)), Vec::new()).await
+        if original.auto_submitted && original.direction == Direction::Inbound && !req.allow_auto_reply {
+            return Err(crate::policy::auto_reply_refusal(original));
+        }
+        self.send_internal(mailbox, &send, Some(Self::reply_context(original)), Vec::new(), None).await
     }
 
     /// Forwards `original` from its mailbox as a new conversation: the subject gets `Fwd:`,
@@ -262,7 +282,7 @@ impl Engine {
             html,
             ..SendMessageRequest::default()
         };
-        self.send_internal(mailbox, &send, None, attachments).await
+        self.send_internal(mailbox, &send, None, attachments, None).await
     }
 
     async fn send_internal(
@@ -271,6 +291,7 @@ impl Engine {
         req: &SendMessageRequest,
         reply: Option<ReplyContext>,
         extra_attachments: Vec<OutgoingAttachment>,
+        route: Option<&str>,
     ) -> EngineResult<SendMessageResponse> {
         let to = parse_list("to", &req.to)?;
         let cc = parse_list("cc", &req.cc)?;
@@ -287,20 +308,11 @@ impl Engine {
         if recipients.is_empty() {
             return Err(EngineError::invalid("validation_error", "give at least one recipient in `to`, `cc` or `bcc`"));
         }
-        let mut suppressed = Vec::new();
-        for (address, _) in &recipients {
-            if self.store.get_suppression(mailbox.site_id, &address.canonical()).await?.is_some() {
-                suppressed.push(address.to_string());
-            }
-        }
-        if !suppressed.is_empty() {
-            return Err(EngineError::invalid(
-                "recipient_suppressed",
-                format!(
-                    "not sent: {} on this site's suppression list (an earlier hard bounce, complaint or manual entry); remove them with DELETE /v1/suppressions/{{address}} if that is wrong",
-                    suppressed.join(", ")
-                ),
-            ));
+        // The one policy step: every recipient (to, cc, bcc), by its address without `+tag`.
+        let addresses: Vec<EmailAddress> = recipients.iter().map(|(a, _)| a.clone()).collect();
+        self.enforce_send_policy(mailbox.site_id, Some(mailbox.id), &addresses).await?;
+        if let Some(thread) = reply.as_ref().and_then(|r| r.thread) {
+            self.enforce_thread_limit(mailbox, thread).await?;
         }
         if recipients.len() > self.config.max_recipients {
             return Err(EngineError::invalid(
@@ -347,6 +359,9 @@ impl Engine {
             Some(t) => (t, false),
             None => (ThreadId::new(), true),
         };
+        if let Some(route) = route {
+            self.store.put_message_route(id, mailbox.site_id, route).await?;
+        }
         let recipients = recipients
             .into_iter()
             .map(|(address, kind)| Recipient {
@@ -453,12 +468,21 @@ impl Engine {
             created_at: s.created_at,
             raw_blob_key: raw_key,
             auth_results: s.auth_results,
-        };
+            auto_submitted: false,
+            dsn: None,
+        }
+        .derived();
         let event = NewEvent::new(s.site_id, Some(s.mailbox_id), s.event_type, message_event_data(&message));
         let new = NewMessage { message, new_thread: s.new_thread };
         if let Err(e) = self.store.insert_message_with_blobs(&new, std::slice::from_ref(&event), inline).await {
             self.delete_blobs(written).await;
             return Err(e.into());
+        }
+        match s.event_type {
+            MESSAGE_RECEIVED => metrics::counter!("mailroom_messages_received_total").increment(1),
+            MESSAGE_SENT => metrics::counter!("mailroom_messages_sent_total").increment(1),
+            MESSAGE_IMPORTED => metrics::counter!("mailroom_messages_imported_total").increment(1),
+            _ => {}
         }
         Ok(new.message)
     }
@@ -491,6 +515,11 @@ impl Engine {
                 }),
             );
             self.store.update_recipient(message.id, &r.address, &update, std::slice::from_ref(&event)).await?;
+            if status == DeliveryStatus::Delivered {
+                metrics::counter!("mailroom_messages_delivered_total").increment(1);
+            } else {
+                metrics::counter!("mailroom_messages_bounced_total").increment(1);
+            }
             let rec = &mut message.recipients[i];
             rec.status = status;
             rec.last_reply = Some(reply);
@@ -520,6 +549,12 @@ impl Engine {
             self.suppress(message.site_id, &recipient.address, "hard_bounce", Some(reply.clone())).await?;
             return Ok(Some((DeliveryStatus::Bounced, reply)));
         };
+        // The recipient mailbox's receive lists hold for mail between mailboxes here too.
+        if let Some(from) = &message.from
+            && !self.sender_allowed(&target, from.address.as_str()).await?
+        {
+            return Ok(Some((DeliveryStatus::Bounced, format!("550 5.7.1 <{}>: the sender is blocked by the recipient's list", recipient.address))));
+        }
         let bytes = match raw {
             Some(b) => b.clone(),
             None => raw.insert(self.blobs.get(&message.raw_blob_key).await?).clone(),
@@ -579,6 +614,114 @@ impl Engine {
                 .ok_or_else(|| EngineError::Internal("duplicate Message-ID without a stored copy".into())),
             (other, _) => other,
         }
+    }
+
+    /// Imports `raw` into `mailbox` as a received message, exactly as given (nothing is sent)
+    /// and threaded by its `In-Reply-To` and `References` like mail arriving over SMTP.
+    /// Returns the message and whether it is new: a message whose `Message-ID` the mailbox
+    /// holds already, in either direction, is not stored twice, so an import can be re-run.
+    pub async fn import_message(&self, mailbox: &Mailbox, raw: Bytes) -> EngineResult<(Message, bool)> {
+        let mut out = self.import_messages(mailbox, vec![raw]).await?;
+        out.pop().ok_or_else(|| EngineError::Internal("an import of one message answered nothing".into()))
+    }
+
+    /// Imports a batch of messages in order, as [`Engine::import_message`] does for one, with
+    /// one answer per message. Threads are resolved in order first (a reply finds a parent
+    /// earlier in the same batch), then the messages are stored concurrently so the store can
+    /// commit them together: the messages that start a thread first, then the others. Ids are
+    /// assigned in batch order, so listings keep the order of the input.
+    pub async fn import_messages(&self, mailbox: &Mailbox, raws: Vec<Bytes>) -> EngineResult<Vec<(Message, bool)>> {
+        enum Slot {
+            Existing(Box<Message>),
+            SameAsEarlier(String),
+            New(Option<Box<StoreParsed>>),
+        }
+        let mut slots = Vec::with_capacity(raws.len());
+        let mut batch_threads: std::collections::HashMap<String, ThreadId> = std::collections::HashMap::new();
+        for raw in raws {
+            let parsed = mime::parse(&raw).unwrap_or_default();
+            if let Some(mid) = &parsed.message_id {
+                if batch_threads.contains_key(mid) {
+                    slots.push(Slot::SameAsEarlier(mid.clone()));
+                    continue;
+                }
+                if let Some(existing) = self.find_by_message_id(mailbox.id, mid).await? {
+                    slots.push(Slot::Existing(Box::new(existing)));
+                    continue;
+                }
+            }
+            let mut ids: Vec<String> = parsed.references.clone();
+            ids.extend(parsed.in_reply_to.clone());
+            let mut found = ids.iter().find_map(|id| batch_threads.get(id).copied());
+            if found.is_none() && !ids.is_empty() {
+                found = self.store.find_thread_by_message_ids(mailbox.id, &ids).await?;
+            }
+            let (thread_id, new_thread) = match found {
+                Some(t) => (t, false),
+                None => (ThreadId::new(), true),
+            };
+            if let Some(mid) = &parsed.message_id {
+                batch_threads.insert(mid.clone(), thread_id);
+            }
+            slots.push(Slot::New(Some(Box::new(StoreParsed {
+                id: MessageId::new(),
+                site_id: mailbox.site_id,
+                mailbox_id: mailbox.id,
+                thread_id,
+                new_thread,
+                direction: Direction::Inbound,
+                raw,
+                parsed,
+                bcc: Vec::new(),
+                labels: Vec::new(),
+                recipients: Vec::new(),
+                created_at: now(),
+                event_type: MESSAGE_IMPORTED,
+                auth_results: None,
+            }))));
+        }
+        // Store: thread starters first (the others update their thread), each group at once.
+        let mut stored: std::collections::HashMap<usize, Message> = std::collections::HashMap::new();
+        for starters in [true, false] {
+            let mut work = Vec::new();
+            for (i, slot) in slots.iter_mut().enumerate() {
+                if let Slot::New(pending) = slot
+                    && pending.as_ref().is_some_and(|p| p.new_thread == starters)
+                    && let Some(p) = pending.take()
+                {
+                    work.push(async move { (i, self.store_parsed(*p).await) });
+                }
+            }
+            for (i, result) in futures::future::join_all(work).await {
+                stored.insert(i, result?);
+            }
+        }
+        let mut out = Vec::with_capacity(slots.len());
+        for (i, slot) in slots.into_iter().enumerate() {
+            out.push(match slot {
+                Slot::Existing(m) => (*m, false),
+                Slot::New(_) => (stored.remove(&i).ok_or_else(|| EngineError::Internal("an imported message was not stored".into()))?, true),
+                Slot::SameAsEarlier(mid) => {
+                    let m = self
+                        .find_by_message_id(mailbox.id, &mid)
+                        .await?
+                        .ok_or_else(|| EngineError::Internal("an imported Message-ID has no stored copy".into()))?;
+                    (m, false)
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Returns the mailbox's message with this `Message-ID`, received or sent: one indexed
+    /// lookup per direction.
+    async fn find_by_message_id(&self, mailbox: MailboxId, message_id: &str) -> EngineResult<Option<Message>> {
+        for direction in [Direction::Inbound, Direction::Outbound] {
+            if let Some(m) = self.store.find_message_by_message_id(mailbox, Some(direction), message_id).await? {
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
     }
 
     /// Finishes local deliveries that a crash interrupted: every due recipient on a hosted

@@ -36,6 +36,9 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// A key for keyed hashes (bounce tokens), derived from the server key so that sealing
+    /// and hashing never share key material.
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -47,7 +50,16 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     /// Returns a box for a 32-byte key.
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { cipher: XChaCha20Poly1305::new(key.into()) }
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"mailroom mac key v1");
+        h.update(key);
+        Self { cipher: XChaCha20Poly1305::new(key.into()), mac_key: h.finalize().into() }
+    }
+
+    /// Returns the key for keyed hashes (never the sealing key).
+    pub fn mac_key(&self) -> &[u8; 32] {
+        &self.mac_key
     }
 
     /// Returns a box for a base64-encoded 32-byte key.

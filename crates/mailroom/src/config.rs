@@ -45,11 +45,48 @@ pub struct Config {
     pub dns: DnsSection,
     /// Webhook deliveries.
     pub webhooks: WebhooksSection,
+    /// The SSRF guard on tenant-chosen and DNS-chosen targets.
+    pub security: SecuritySection,
     /// Message limits.
     pub limits: LimitsConfig,
     /// The OpenAI-compatible model behind `send_information_email`'s server-side analysis and
     /// translation.
     pub llm: LlmSection,
+    /// How log lines are written.
+    pub log: LogSection,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSection,
+}
+
+/// How log lines are written (the filter is `log_level`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSection {
+    /// `text` (one readable line per event) or `json` (one JSON object per line).
+    pub format: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self { format: "text".into() }
+    }
+}
+
+/// The Prometheus endpoint `GET /metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsSection {
+    /// Serve `/metrics` at all.
+    pub enabled: bool,
+    /// Empty: `/metrics` on the HTTP listener. An address such as `127.0.0.1:9464`: on a
+    /// listener of its own, and not on the HTTP (API) port.
+    pub addr: String,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Self { enabled: true, addr: String::new() }
+    }
 }
 
 /// An OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama, LiteLLM…).
@@ -295,6 +332,28 @@ pub struct HttpConfig {
 pub struct LimitsConfig {
     /// The most recipients one message may have.
     pub max_recipients: usize,
+    /// The most messages one mailbox may send into one thread per hour (`thread_send_limit`
+    /// past it; 0: no limit): a guard against reply loops between agents.
+    pub thread_send_limit: u32,
+}
+
+/// Where Mailroom may connect on behalf of tenants and the DNS.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecuritySection {
+    /// Allows loopback, private, link-local, metadata and reserved addresses as webhook
+    /// targets, SMTP-account hosts and MX hosts (development and tests only). The operator's
+    /// relay and static routes are always allowed. `webhooks.allow_private_targets` is an
+    /// alias.
+    pub allow_private_targets: bool,
+}
+
+impl Config {
+    /// Returns whether private targets are allowed (`security.allow_private_targets`, or its
+    /// alias `webhooks.allow_private_targets`).
+    pub fn allow_private_targets(&self) -> bool {
+        self.security.allow_private_targets || self.webhooks.allow_private_targets
+    }
 }
 
 impl Default for Config {
@@ -314,8 +373,11 @@ impl Default for Config {
             delivery: DeliverySection::default(),
             dns: DnsSection::default(),
             webhooks: WebhooksSection::default(),
+            security: SecuritySection::default(),
             limits: LimitsConfig::default(),
             llm: LlmSection::default(),
+            log: LogSection::default(),
+            metrics: MetricsSection::default(),
         }
     }
 }
@@ -333,7 +395,7 @@ impl Default for HttpConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { max_recipients: 100 }
+        Self { max_recipients: 100, thread_send_limit: 10 }
     }
 }
 
@@ -439,10 +501,15 @@ allow_invalid_certs = false
 # Name servers (ip:port) for MX lookups and SPF/DKIM/DMARC checks; empty uses the system's.
 nameservers = []
 
+[security]
+# Allow loopback/private/link-local/metadata targets for webhooks, the sites' SMTP accounts
+# and MX hosts (development only: SSRF guard off). The relay and static routes are trusted.
+allow_private_targets = false
+
 [webhooks]
 # Run the webhook worker on this node.
 enabled = true
-# Allow endpoints on loopback/private/link-local addresses (development only: SSRF guard off).
+# Alias of security.allow_private_targets (kept for older configuration files).
 allow_private_targets = false
 # Seconds before each attempt; the first is immediate. Standard Webhooks schedule:
 # now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. The delivery fails after the last.
@@ -463,6 +530,8 @@ lease_secs = 60
 [limits]
 # The most recipients (to + cc + bcc) one message may have.
 max_recipients = 100
+# The most messages one mailbox may send into one thread per hour (0: no limit).
+thread_send_limit = 10
 
 [llm]
 # An OpenAI-compatible chat-completions API for send_information_email: it analyses the
@@ -474,9 +543,21 @@ model = ""
 api_key = ""
 # Seconds one model request may take.
 timeout_secs = 60
+
+[log]
+# text: one readable line per event (colours only on a terminal); json: one JSON object per
+# line, for log collectors. Every API request and SMTP transaction gets one line at info.
+format = "text"
+
+[metrics]
+# Serve Prometheus metrics at GET /metrics (no API key: keep the port private).
+enabled = true
+# Empty: /metrics on the HTTP listener. An address such as "127.0.0.1:9464": on a listener of
+# its own, and no longer on the HTTP port.
+addr = ""
 "#;
 
-const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm"];
+const SECTIONS: &[&str] = &["blobs", "http", "smtp", "delivery", "dns", "webhooks", "limits", "llm", "security", "log", "metrics"];
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -602,6 +683,12 @@ impl Config {
                 bail!("llm.model must be set when llm.base_url is (such as gpt-4o-mini)");
             }
         }
+        if !["text", "json"].contains(&self.log.format.as_str()) {
+            bail!("log.format must be \"text\" or \"json\", not `{}`", self.log.format);
+        }
+        if !self.metrics.addr.trim().is_empty() {
+            self.metrics.addr.trim().parse::<std::net::SocketAddr>().with_context(|| format!("metrics.addr `{}` is not an address such as 127.0.0.1:9464", self.metrics.addr))?;
+        }
         if self.llm.timeout_secs == 0 {
             bail!("llm.timeout_secs must be at least 1");
         }
@@ -636,8 +723,11 @@ fn env_key(rest: &str) -> Option<(String, serde_json::Value)> {
     let k = rest.to_ascii_lowercase();
     let defaults = serde_json::to_value(Config::default()).ok()?;
     for s in SECTIONS {
-        if let Some(field) = k.strip_prefix(&format!("{s}_")) {
-            return defaults.get(*s)?.get(field).map(|d| (format!("{s}.{field}"), d.clone()));
+        // `LOG_LEVEL` is the top-level `log_level`, not a key of `[log]`.
+        if let Some(field) = k.strip_prefix(&format!("{s}_"))
+            && let Some(d) = defaults.get(*s).and_then(|section| section.get(field))
+        {
+            return Some((format!("{s}.{field}"), d.clone()));
         }
     }
     if k == "admin_api_key" || k == "encryption_key" {

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use mailroom_core::{Message, Recipient};
-use mailroom_delivery::{DeliveryHooks, DkimKeyMaterial, LocalOutcome};
+use mailroom_delivery::{AccountRoute, DeliveryHooks, DkimKeyMaterial, LocalOutcome, RouteLookup, TlsMode};
 use mailroom_engine::{Engine, InboundRecipient, InboundSession};
 use mailroom_smtp::{DeliveryOutcome, Envelope, InboundHandler, RcptDecision};
 
@@ -13,9 +13,10 @@ pub struct EngineInbound(pub Engine);
 
 #[async_trait]
 impl InboundHandler for EngineInbound {
-    async fn check_recipient(&self, _envelope: &Envelope, rcpt: &str) -> RcptDecision {
-        match self.0.check_inbound_recipient(rcpt).await {
+    async fn check_recipient(&self, envelope: &Envelope, rcpt: &str) -> RcptDecision {
+        match self.0.check_inbound(rcpt, &envelope.mail_from).await {
             Ok(InboundRecipient::Accept) => RcptDecision::Accept,
+            Ok(InboundRecipient::SenderRefused) => RcptDecision::Refused("Sender blocked by the recipient's list".into()),
             Ok(InboundRecipient::UnknownMailbox) => RcptDecision::UnknownMailbox,
             Ok(InboundRecipient::NotHosted) => RcptDecision::RelayDenied,
             Err(e) => {
@@ -26,15 +27,38 @@ impl InboundHandler for EngineInbound {
     }
 
     async fn deliver(&self, envelope: &Envelope, message: Vec<u8>) -> DeliveryOutcome {
+        let started = std::time::Instant::now();
+        let size = message.len();
         let session = InboundSession { remote_ip: envelope.remote_addr.ip(), helo: envelope.helo.clone(), mail_from: envelope.mail_from.clone() };
-        match self.0.accept_inbound(&session, &envelope.rcpt_to, Bytes::from(message)).await {
-            Ok(stored) if !stored.is_empty() => DeliveryOutcome::Accepted { queue_id: stored[0].id.to_string() },
-            Ok(_) => DeliveryOutcome::TemporaryFailure("no recipient mailbox exists any more".into()),
+        let (outcome, code, message_id) = match self.0.accept_inbound(&session, &envelope.rcpt_to, Bytes::from(message)).await {
+            Ok(stored) if !stored.is_empty() => {
+                let message_id = stored[0].message_id.clone().unwrap_or_default();
+                (DeliveryOutcome::Accepted { queue_id: stored[0].id.to_string() }, 250, message_id)
+            }
+            Ok(_) => (DeliveryOutcome::TemporaryFailure("no recipient mailbox exists any more".into()), 451, String::new()),
             Err(e) => {
                 tracing::error!(error = %e, "could not store a received message");
-                DeliveryOutcome::TemporaryFailure("the message could not be stored, try again later".into())
+                (DeliveryOutcome::TemporaryFailure("the message could not be stored, try again later".into()), 451, String::new())
             }
+        };
+        let elapsed = started.elapsed();
+        // The transaction's one line: who, from whom, for how many, how big, the answer.
+        tracing::info!(
+            target: "mailroom::smtp",
+            client_ip = %envelope.remote_addr.ip(),
+            mail_from = envelope.mail_from.as_str(),
+            recipients = envelope.rcpt_to.len(),
+            size,
+            reply = code,
+            message_id = message_id.as_str(),
+            store_ms = elapsed.as_secs_f64() * 1000.0,
+            "smtp transaction"
+        );
+        metrics::counter!("mailroom_smtp_transactions_total", "reply" => crate::observe::reply_class(code)).increment(1);
+        if code == 250 {
+            metrics::histogram!("mailroom_smtp_store_duration_seconds").record(elapsed.as_secs_f64());
         }
+        outcome
     }
 }
 
@@ -68,5 +92,28 @@ impl DeliveryHooks for EngineHooks {
                 }
             }
         }
+    }
+
+    async fn route(&self, message: &Message) -> RouteLookup {
+        match self.0.message_account(message).await {
+            Ok(None) => RouteLookup::Default,
+            Ok(Some(a)) => RouteLookup::Account(AccountRoute {
+                host: a.host,
+                port: a.port,
+                tls: match a.security {
+                    mailroom_engine::SmtpSecurity::Tls => TlsMode::Implicit,
+                    mailroom_engine::SmtpSecurity::StartTls => TlsMode::StartTls,
+                    mailroom_engine::SmtpSecurity::None => TlsMode::None,
+                },
+                username: a.user,
+                password: a.password,
+                sender: a.address.to_string(),
+            }),
+            Err(reply) => RouteLookup::Unusable(reply),
+        }
+    }
+
+    async fn envelope_sender(&self, message: &Message, from: &str) -> String {
+        self.0.envelope_sender(message, from)
     }
 }

@@ -5,4 +5,5 @@
 pub mod config;
 pub mod glue;
 pub mod mcp;
+pub mod observe;
 pub mod server;

@@ -3,7 +3,6 @@
 
 mod cli;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mailroom::config::{Config, DEFAULT_FILE, FlagOverrides};
 use std::io::Write;
@@ -77,11 +76,10 @@ fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = load_config(&args)?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log_level))
-        .context("log_level is not a valid log filter")?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    mailroom::observe::init_logging(&config.log_level, &config.log.format)?;
     let data_dir = config.data_dir.clone();
+    let default_domain = config.default_domain.clone();
+    let metrics_on_http = config.metrics.enabled && config.metrics.addr.trim().is_empty();
     let server = mailroom::server::start(config).await?;
     let mut out = std::io::stdout().lock();
     if let Some(key) = &server.generated_admin_key {
@@ -91,6 +89,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(smtp) = server.smtp_addr {
         writeln!(out, "smtp listening on {smtp}")?;
     }
+    writeln!(out, "API docs at http://{}/docs", server.http_addr)?;
+    if let Some(metrics) = server.metrics_addr {
+        writeln!(out, "metrics at http://{metrics}/metrics")?;
+    } else if metrics_on_http {
+        writeln!(out, "metrics at http://{}/metrics", server.http_addr)?;
+    }
+    writeln!(out, "mailboxes created without a domain get @{default_domain}")?;
     out.flush()?;
     drop(out);
     let stop = server.shutdown_handle();

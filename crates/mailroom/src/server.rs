@@ -23,6 +23,8 @@ pub struct Server {
     pub http_addr: SocketAddr,
     /// Where SMTP listens, when enabled.
     pub smtp_addr: Option<SocketAddr>,
+    /// Where `/metrics` has a listener of its own (`metrics.addr`), when it has one.
+    pub metrics_addr: Option<SocketAddr>,
     /// The admin key generated at this start (first start only).
     pub generated_admin_key: Option<String>,
     /// The engine, for tests that look below the API.
@@ -117,6 +119,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             extra_domains: config.domains.clone(),
             max_recipients: config.limits.max_recipients,
             hostname: config.hostname.clone(),
+            thread_send_limit: config.limits.thread_send_limit,
+            allow_private_targets: config.allow_private_targets(),
         },
         secrets,
     );
@@ -161,7 +165,13 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     };
     let mut http_rx = rx.clone();
     let mcp = crate::mcp::router(state.clone(), &config, http_addr, rx.clone())?;
-    let app = mailroom_api::router(state).merge(mcp);
+    let info = server_info(&config, http_addr);
+    let api = mailroom_api::router(state);
+    // The web console at `/` calls the REST router in process, with the signed-in key.
+    let console = mailroom_console::ConsoleConfig { secure_cookies: config.http.public_url.trim().starts_with("https://") };
+    let mut app = api.clone().merge(mcp).merge(mailroom_console::router(api, console));
+    let metrics_addr = crate::observe::serve_metrics(&config, &engine, &mut app, &mut tasks, rx.clone()).await?;
+    let app = app.layer(axum::Extension(info.clone())).layer(axum::middleware::from_fn(crate::observe::access_log));
     tasks.push(tokio::spawn(async move {
         let stop = async move {
             let _ = http_rx.wait_for(|s| *s).await;
@@ -221,8 +231,30 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         tasks.push(tokio::spawn(deliverer.run(rx.clone())));
     }
 
+    if let Ok(mut facts) = info.0.write() {
+        facts.listeners.extend(smtp_addr.map(|a| mailroom_api::routes::status::Listener { name: "smtp".into(), addr: a.to_string() }));
+        facts.listeners.extend(metrics_addr.map(|a| mailroom_api::routes::status::Listener { name: "metrics".into(), addr: a.to_string() }));
+    }
     ready.store(true, Ordering::Release);
-    Ok(Server { http_addr, smtp_addr, generated_admin_key, engine, shutdown: tx, tasks })
+    Ok(Server { http_addr, smtp_addr, metrics_addr, generated_admin_key, engine, shutdown: tx, tasks })
+}
+
+/// What `GET /v1/status` reports about this node; the SMTP and metrics listeners are added
+/// once bound.
+fn server_info(config: &Config, http_addr: SocketAddr) -> mailroom_api::routes::status::ServerInfo {
+    let url = config.effective_database_url();
+    let store = match url.split_once("://") {
+        Some(("sqlite", path)) => format!("sqlite ({path})"),
+        // Only the host and database: the URL may carry a password.
+        Some((_, rest)) => format!("postgres ({})", rest.rsplit_once('@').map_or(rest, |(_, host)| host)),
+        None => url,
+    };
+    let facts = mailroom_api::routes::status::ServerFacts {
+        store,
+        default_domain: config.default_domain.clone(),
+        listeners: vec![mailroom_api::routes::status::Listener { name: "http".into(), addr: http_addr.to_string() }],
+    };
+    mailroom_api::routes::status::ServerInfo(Arc::new(std::sync::RwLock::new(facts)))
 }
 
 fn webhook_config(config: &Config, http_addr: SocketAddr) -> mailroom_webhooks::WebhookConfig {
@@ -236,7 +268,7 @@ fn webhook_config(config: &Config, http_addr: SocketAddr) -> mailroom_webhooks::
         retry_schedule: w.retry_schedule_secs.iter().map(|s| Duration::from_secs(*s)).collect(),
         timeout: Duration::from_secs(w.timeout_secs),
         disable_after: Duration::from_secs(w.disable_after_secs),
-        allow_private_targets: w.allow_private_targets,
+        allow_private_targets: config.allow_private_targets(),
         max_payload_bytes: w.max_payload_bytes,
         public_url,
         rotation_overlap: Duration::from_secs(w.rotation_overlap_secs),
@@ -285,6 +317,7 @@ fn delivery_config(config: &Config) -> anyhow::Result<mailroom_delivery::Deliver
         lease: Duration::from_secs(d.lease_secs),
         allow_invalid_certs: d.allow_invalid_certs,
         dns,
+        allow_private_targets: config.allow_private_targets(),
         ..DeliveryConfig::default()
     })
 }

@@ -297,6 +297,10 @@ async fn settings_round_trip_per_site() {
         let (s, e) = call(&a, Method::PUT, "/v1/settings", Some(body.clone())).await;
         assert_eq!((s, error_code(&e)), (422, want), "{body}");
     }
+    // Unknown keys are refused like in every other body, naming their path (issue 19).
+    let (s, e) = call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_emial": {"status": "active"}}}))).await;
+    assert_eq!((s, error_code(&e)), (400, "unknown_field"), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("`channels.agent_emial`"), "{e}");
     let (_, still) = call(&a, Method::GET, "/v1/settings", None).await;
     assert_eq!(still, doc);
 }

@@ -203,10 +203,15 @@ async fn one_to_one_email_walks_every_status_and_code() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_to_one_email_falls_back_to_smtp_and_stops_the_run_when_told() {
+async fn one_to_one_email_uses_the_smtp_route_never_falls_back_on_a_refusal_and_stops_the_run_when_told() {
     const PASSWORD: &str = "fallback-pa55";
-    // At most 2 recipients per message: a send with two CCs fails in the mailbox channel.
-    let app = spawn_app_with(|c| c.limits.max_recipients = 2).await;
+    // At most 2 recipients per message: a send with two CCs is refused by the policy step.
+    let app = spawn_app_with(|c| {
+        c.limits.max_recipients = 2;
+        delivering(c);
+    })
+    .await;
+    let engine = &app.server.as_ref().unwrap().engine;
     let f = fixture(&app, "alpha").await;
     let a = &f.a;
     let (port, seen) = submission_server(Security::StartTls, "ana@alpha.test", PASSWORD).await;
@@ -217,51 +222,75 @@ async fn one_to_one_email_falls_back_to_smtp_and_stops_the_run_when_told() {
         "smtpPort": port, "smtpSecurity": "starttls"}}))).await;
     assert_eq!(s, 201);
 
-    // The mailbox refuses (too many recipients): the same email goes out over SMTP.
+    // The mailbox refuses (too many recipients): a refusal, not a channel failure, so the
+    // email is skipped and the SMTP account never sees it.
     let req = json!({"send_to": f.contact, "subject": "Your onboarding plan", "body": "<p>Hi Carla,</p><p>Here is the onboarding plan we discussed, with the three milestones for May.</p>",
         "cc": ["cs@alpha.test", "lead@alpha.test"]});
+    let (s, v) = invoke(a, "send_one_to_one_email", req.clone()).await;
+    assert_eq!((s, v["status"].as_str(), v["code"].as_str()), (200, Some("skipped"), Some("too_many_recipients")), "{v}");
+    assert!(outbound(a, &f.mailbox).await.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(seen.lock().unwrap().rcpt_to.is_empty(), "no fallback on a refusal");
+
+    // The mailbox channel switched off: the same limit holds on the SMTP route (policy is the
+    // engine's, for every channel) ...
+    let (s, _) = call(a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "inactive"},
+        "email": {"email": "ana@alpha.test", "enabled": true}}}))).await;
+    assert_eq!(s, 200);
+    let (s, v) = invoke(a, "send_one_to_one_email", req.clone()).await;
+    assert_eq!((s, v["code"].as_str()), (200, Some("too_many_recipients")), "{v}");
+    // ... and within it the email is queued for the SMTP account's route and submitted by the
+    // delivery worker, to and CC in one transaction.
+    let mut req = req;
+    req["cc"] = json!(["lead@alpha.test"]);
     let (s, v) = invoke(a, "send_one_to_one_email", req).await;
     assert_eq!((s, v["status"].as_str()), (201, Some("success")), "{v}");
     assert_eq!(v["create_email_response"]["provider"], "smtp", "{v}");
     let external = v["create_email_response"]["external_message_id"].as_str().unwrap().to_string();
-    assert!(outbound(a, &f.mailbox).await.is_empty(), "nothing went out through the mailbox");
+    let id: mailroom_core::MessageId = v["create_email_response"]["message_id"].as_str().unwrap().parse().unwrap();
+    assert!(outbound(a, &f.mailbox).await.is_empty(), "nothing went out through the member's mailbox");
+    wait_recipient(engine, id, "lead@alpha.test", |r| r.status == mailroom_core::DeliveryStatus::Delivered).await;
     {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.over_tls, vec![true]);
-        assert_eq!(seen.rcpt_to.len(), 3, "to and both CCs: {seen:?}");
+        assert_eq!(seen.rcpt_to.len(), 2, "to and the CC: {seen:?}");
         assert!(seen.data[0].contains(&external) && seen.data[0].contains("Ana Souza"), "{}", seen.data[0]);
     }
     // Recorded with the provider and its message id, so a sync never imports it twice.
-    let engine = &app.server.as_ref().unwrap().engine;
     let rec = engine.store().find_sent_email(f.site.id, "smtp", &external).await.unwrap().expect("recorded");
     assert_eq!(rec.contact_id.map(|c| c.to_string()), Some(f.contact.clone()));
     let (_, runs) = call(a, Method::GET, "/v1/tool-runs?tool=send_one_to_one_email&status=success", None).await;
     let run = &runs["items"][0];
-    assert_eq!((run["decision"]["provider"].as_str(), run["decision"]["fallback"].as_bool()), (Some("smtp"), Some(true)), "{run}");
+    assert_eq!(run["decision"]["provider"].as_str(), Some("smtp"), "{run}");
     assert!(!runs.to_string().contains(PASSWORD));
 
-    // The SMTP server goes away too: failure / send_error; the run completes (default).
-    let (s, _) = call(a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": f.site.id.to_string(), "token_type": "email",
-        "identifier": "ana@alpha.test", "token_value": {"email": "ana@alpha.test", "password": PASSWORD, "smtpHost": "127.0.0.1", "smtpPort": 1}}))).await;
-    assert!(s == 200 || s == 201);
+    // The SMTP account cannot be used (no credentials for its address): failure /
+    // resend_error (seed 000: the sending provider failed); the run completes (default).
     let (s, _) = call(a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "inactive"},
-        "email": {"email": "ana@alpha.test", "enabled": true}}}))).await;
+        "email": {"email": "nobody@alpha.test", "enabled": true}}}))).await;
     assert_eq!(s, 200);
     let req = json!({"send_to": f.contact, "subject": "Checking in", "body": "Hi Carla, how is the rollout going with the support team this week?"});
     let (s, v) = invoke(a, "send_one_to_one_email", req.clone()).await;
-    assert_eq!((s, v["status"].as_str(), v["code"].as_str()), (200, Some("failure"), Some("send_error")), "{v}");
-    assert!(v["error_message"].as_str().unwrap().contains("127.0.0.1:1"), "{v}");
+    assert_eq!((s, v["status"].as_str(), v["code"].as_str()), (200, Some("failure"), Some("resend_error")), "{v}");
+    assert!(v["error_message"].as_str().unwrap().contains("nobody@alpha.test"), "{v}");
 
     // With complete_on_send_failure false the invocation itself fails: 502, the run must stop.
     let (s, _) = call(a, Method::POST, "/v1/tool-configs", Some(json!({"name": "critical_followup", "tool": "send_one_to_one_email",
         "prompt": "Must reach the customer.", "settings": {"complete_on_send_failure": false}}))).await;
     assert_eq!(s, 201);
     let (s, v) = invoke(a, "critical_followup", req).await;
-    assert_eq!((s, error_code(&v)), (502, "send_error"), "{v}");
+    assert_eq!((s, error_code(&v), v["stop_run"].as_bool()), (502, "resend_error", Some(true)), "{v}");
     assert_eq!(v["result"]["status"], "failure");
     let (_, run) = call(a, Method::GET, &format!("/v1/tool-runs/{}", v["tool_run_id"].as_str().unwrap()), None).await;
-    assert_eq!((run["status"].as_str(), run["code"].as_str()), (Some("failure"), Some("send_error")), "{run}");
+    assert_eq!((run["status"].as_str(), run["code"].as_str()), (Some("failure"), Some("resend_error")), "{run}");
     assert_eq!(run["decision"]["complete_on_send_failure"], false);
+
+    // A refusal (a suppressed cc) never stops the run, even with complete_on_send_failure false.
+    let (s, _) = call(a, Method::POST, "/v1/suppressions", Some(json!({"address": "cs@alpha.test"}))).await;
+    assert_eq!(s, 201);
+    let (s, v) = invoke(a, "critical_followup", json!({"send_to": f.contact, "subject": "Another", "body": "Hi Carla, one more note about May.",
+        "cc": ["cs@alpha.test", "lead@alpha.test"]})).await;
+    assert_eq!((s, v["status"].as_str(), v["code"].as_str()), (200, Some("skipped"), Some("suppressed")), "{v}");
 }
 
 const APPOINTMENT_BODY: &str = "<p>Hi [name],</p><p>Your appointment is confirmed for [appointment_date].</p>\

@@ -109,10 +109,29 @@ async fn agent_channel_sends_from_the_mailbox_and_errors_have_the_seed_shape() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
+/// Waits until the submission server saw `n` messages.
+async fn wait_data(seen: &std::sync::Arc<std::sync::Mutex<common::submission::Seen>>, n: usize) -> common::submission::Seen {
+    for _ in 0..300 {
+        let s = seen.lock().unwrap().clone();
+        if s.data.len() >= n {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the SMTP server never got {n} message(s): {:?}", seen.lock().unwrap());
+}
+
+/// The message a tool send recorded (the SMTP account's queued message).
+async fn queued_message(app: &TestApp, site: mailroom_core::SiteId, external: &str) -> mailroom_core::MessageId {
+    let engine = &app.server.as_ref().unwrap().engine;
+    let rec = engine.store().find_sent_email(site, "smtp", external).await.unwrap().expect("recorded");
+    rec.message_id.expect("the SMTP send is a queued message")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
+async fn smtp_fallback_is_a_queue_route_with_auth_and_never_shows_the_password() {
     const PASSWORD: &str = "s3cret-SMTP-pa55";
-    let app = spawn_app().await;
+    let app = spawn_app_with(delivering).await;
     let (site, a) = app.site_client("alpha").await;
     let (port, seen) = submission_server(Security::Plain, "agent@alpha.test", PASSWORD).await;
 
@@ -133,20 +152,23 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     let settings = json!({"channels": {"agent_email": {"status": "inactive", "username": "x", "domain": "y.test"},
         "email": {"email": "agent@alpha.test", "enabled": true}}});
     call(&a, Method::PUT, "/v1/settings", Some(settings)).await;
+    // A plain-text server: the token must say so explicitly, or no password is ever sent.
     let (s, tok) = call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
-        "smtpHost": "127.0.0.1", "smtpPort": port, "imapHost": "127.0.0.1", "imapPort": 993}}))).await;
+        "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "none", "imapHost": "127.0.0.1", "imapPort": 993}}))).await;
     assert_eq!(s, 201, "{tok}");
 
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead@customer.test"))).await;
     assert_eq!(s, 201, "{v}");
-    assert_eq!((v["status"].as_str(), v["sender"].as_str()), (Some("sent"), Some("agent@alpha.test")));
-    assert!(v.get("thread_id").is_none(), "no thread_id over SMTP: {v}");
+    assert_eq!((v["status"].as_str(), v["sender"].as_str(), v["provider"].as_str()), (Some("sent"), Some("agent@alpha.test"), Some("smtp")));
     let external = v["external_message_id"].as_str().unwrap().to_string();
     assert!(!v.to_string().contains(PASSWORD));
 
-    // The server saw AUTH PLAIN with the stored credentials, and the message.
-    let seen = seen.lock().unwrap().clone();
+    // Queued, then submitted by the delivery worker with AUTH PLAIN and the stored credentials.
+    let id = queued_message(&app, site.id, &external).await;
+    let engine = &app.server.as_ref().unwrap().engine;
+    wait_recipient(engine, id, "lead@customer.test", |r| r.status == mailroom_core::DeliveryStatus::Delivered).await;
+    let seen = wait_data(&seen, 1).await;
     assert_eq!(seen.auth, vec![("agent@alpha.test".to_string(), PASSWORD.to_string())]);
     assert!(seen.mail_from[0].contains("agent@alpha.test"), "{seen:?}");
     assert!(seen.rcpt_to[0].contains("lead@customer.test"), "{seen:?}");
@@ -154,79 +176,92 @@ async fn smtp_fallback_submits_with_auth_and_never_shows_the_password() {
     assert!(data.contains("Subject: Thank you for your interest") && data.contains(&external), "{data}");
     assert!(data.contains("Support Team"));
 
-    // Recorded with provider smtp; no tool run and no listing holds the password.
-    let engine = &app.server.as_ref().unwrap().engine;
-    let rec = engine.store().find_sent_email(site.id, "smtp", &external).await.unwrap().expect("recorded");
-    assert_eq!(rec.message_id, None);
+    // No tool run and no listing holds the password.
     let (_, runs) = call(&a, Method::GET, "/v1/tool-runs?tool=send_email", None).await;
     assert!(runs["items"].as_array().unwrap().iter().any(|r| r["status"] == "sent" && r["decision"]["provider"] == "smtp"), "{runs}");
     assert!(!runs.to_string().contains(PASSWORD));
     let (_, tokens) = call(&a, Method::GET, "/v1/secure-tokens", None).await;
     assert!(!tokens.to_string().contains(PASSWORD) && !tok.to_string().contains(PASSWORD));
 
-    // A wrong password on the server side: the send fails with 500, still without the secret.
+    // A wrong password on the server side: queued (201), then deferred by the worker with
+    // the server's refusal, never the secret.
     let (port2, _) = submission_server(Security::Plain, "agent@alpha.test", "another-password").await;
     call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
-        "smtpHost": "127.0.0.1", "smtpPort": port2}}))).await;
+        "smtpHost": "127.0.0.1", "smtpPort": port2, "smtpSecurity": "none"}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead2@customer.test"))).await;
-    assert_eq!((s, error_code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
-    assert!(!v.to_string().contains(PASSWORD));
+    assert_eq!(s, 201, "{v}");
+    let id = queued_message(&app, site.id, v["external_message_id"].as_str().unwrap()).await;
+    let r = wait_recipient(engine, id, "lead2@customer.test", |r| r.status == mailroom_core::DeliveryStatus::Deferred).await;
+    let reply = r.last_reply.unwrap_or_default();
+    assert!(reply.contains("authentication") && !reply.contains(PASSWORD), "{reply}");
 
     // Agent channel active but its mailbox is gone, SMTP still there: falls back (201).
     call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
-        "smtpHost": "127.0.0.1", "smtpPort": port}}))).await;
+        "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "none"}}))).await;
     call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active", "username": "gone", "domain": "nowhere.test"},
         "email": {"email": "agent@alpha.test"}}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead3@customer.test"))).await;
     assert_eq!((s, v["status"].as_str()), (201, Some("sent")), "{v}");
-    // Without SMTP, the same failure is AGENT_EMAIL_SEND_FAILED.
+    // Without SMTP, the same failure is seed 002's AGENTMAIL_SEND_FAILED.
     call(&a, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active", "username": "gone", "domain": "nowhere.test"}}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "lead4@customer.test"))).await;
-    assert_eq!((s, error_code(&v)), (500, "AGENT_EMAIL_SEND_FAILED"), "{v}");
+    assert_eq!((s, error_code(&v)), (500, "AGENTMAIL_SEND_FAILED"), "{v}");
 }
 
 /// The SMTP channel over implicit TLS (as on port 465) and STARTTLS (as on 587): the
-/// submission reaches the server encrypted, with AUTH, and a server that wants STARTTLS is
-/// never sent credentials in the clear.
+/// submission reaches the server encrypted, with AUTH; with no `smtpSecurity`, a server that
+/// offers no TLS is never sent the password; a 451 is retried.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn smtp_channel_submits_over_implicit_tls_and_starttls() {
+async fn smtp_channel_submits_over_tls_never_sends_a_password_in_clear_and_retries_a_451() {
     const PASSWORD: &str = "tls-pa55word";
-    let app = spawn_app().await;
+    let app = spawn_app_with(delivering).await;
+    let engine = &app.server.as_ref().unwrap().engine;
     let (site, a) = app.site_client("alpha").await;
     let settings = json!({"channels": {"email": {"email": "agent@alpha.test", "enabled": true}}});
     assert_eq!(call(&a, Method::PUT, "/v1/settings", Some(settings)).await.0, 200);
-    for (n, (security, setting)) in [(Security::Tls, "tls"), (Security::StartTls, "starttls")].into_iter().enumerate() {
+    for (n, (security, setting)) in [(Security::Tls, Some("tls")), (Security::StartTls, Some("starttls")), (Security::StartTls, None)].into_iter().enumerate() {
         let (port, seen) = submission_server(security, "agent@alpha.test", PASSWORD).await;
+        let mut value = json!({"email": "agent@alpha.test", "password": PASSWORD, "smtpHost": "127.0.0.1", "smtpPort": port});
+        if let Some(setting) = setting {
+            value["smtpSecurity"] = json!(setting);
+        }
         let (s, _) = call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
-            "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
-            "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": setting}}))).await;
+            "identifier": "agent@alpha.test", "token_value": value}))).await;
         assert!(s == 200 || s == 201, "{s}");
+        // The first submission gets a 451: the worker retries it.
+        seen.lock().unwrap().tempfail_data = 1;
         let to = format!("tls{n}@customer.test");
         let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, &to))).await;
-        assert_eq!((s, v["status"].as_str(), v["provider"].as_str()), (201, Some("sent"), Some("smtp")), "{setting}: {v}");
-        let seen = seen.lock().unwrap().clone();
-        assert_eq!(seen.over_tls, vec![true], "{setting}: {seen:?}");
-        assert_eq!(seen.auth, vec![("agent@alpha.test".to_string(), PASSWORD.to_string())], "{setting}");
-        assert!(seen.rcpt_to[0].contains(&to) && seen.data[0].contains("Subject: Thank you for your interest"), "{seen:?}");
+        assert_eq!((s, v["status"].as_str(), v["provider"].as_str()), (201, Some("sent"), Some("smtp")), "{setting:?}: {v}");
+        let id = queued_message(&app, site.id, v["external_message_id"].as_str().unwrap()).await;
+        let r = wait_recipient(engine, id, &to, |r| r.status == mailroom_core::DeliveryStatus::Delivered).await;
+        assert_eq!(r.attempts, 2, "a 451, then delivered: {r:?}");
+        let seen = wait_data(&seen, 1).await;
+        assert_eq!(seen.over_tls, vec![true], "{setting:?}: {seen:?}");
+        assert_eq!(seen.auth.len(), 2, "one login per attempt: {seen:?}");
+        assert!(seen.rcpt_to.iter().all(|r| r.contains(&to)) && seen.data[0].contains("Subject: Thank you for your interest"), "{seen:?}");
     }
 
-    // Plain text against a server that requires STARTTLS: refused, and no password was sent.
-    let (port, seen) = submission_server(Security::StartTls, "agent@alpha.test", PASSWORD).await;
+    // A plain-text server and no `smtpSecurity`: TLS is required, so the attempt is deferred
+    // and the server never sees AUTH.
+    let (port, seen) = submission_server(Security::Plain, "agent@alpha.test", PASSWORD).await;
     call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
-        "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "none"}}))).await;
+        "smtpHost": "127.0.0.1", "smtpPort": port}}))).await;
     let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "plain@customer.test"))).await;
-    assert_eq!((s, error_code(&v)), (500, "INTERNAL_SERVER_ERROR"), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("SMTP submission"), "{v}");
+    assert_eq!(s, 201, "{v}");
+    let id = queued_message(&app, site.id, v["external_message_id"].as_str().unwrap()).await;
+    let r = wait_recipient(engine, id, "plain@customer.test", |r| r.status == mailroom_core::DeliveryStatus::Deferred).await;
+    assert!(r.last_reply.as_deref().unwrap_or_default().contains("STARTTLS"), "{r:?}");
     let seen = seen.lock().unwrap().clone();
     assert!(seen.auth.is_empty() && seen.data.is_empty(), "{seen:?}");
-    // An unknown security setting names the field.
-    call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
+
+    // An unknown security setting is refused when the token is saved, naming the field.
+    let (s, v) = call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "agent@alpha.test", "token_value": {"email": "agent@alpha.test", "password": PASSWORD,
         "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "sometimes"}}))).await;
-    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(site.id, "plain2@customer.test"))).await;
-    assert_eq!((s, error_code(&v)), (404, "EMAIL_CONFIG_NOT_FOUND"), "{v}");
+    assert_eq!((s, error_code(&v)), (422, "validation_error"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("smtpSecurity"), "{v}");
 }

@@ -221,6 +221,11 @@ struct ReplyArgs {
     /// Files to attach.
     #[serde(default)]
     attachments: Vec<AttachmentArg>,
+    /// Reply even though the message was sent by a machine (`auto_submitted`: an
+    /// auto-reply, a list or bulk mail), which is otherwise refused with `auto_reply_loop`
+    /// to avoid mail loops. Only when a person really means to answer it.
+    #[serde(default)]
+    allow_auto_reply: bool,
     /// Any unique string: calling again with the same key returns the first answer instead
     /// of sending twice.
     #[serde(default)]
@@ -299,6 +304,29 @@ struct ListContactsArgs {
     cursor: Option<String>,
 }
 
+/// A consent flag as a boolean or as seed 001's strings `"true"` / `"false"`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum Subscribed {
+    /// `true` or `false`.
+    Bool(bool),
+    /// `"true"` or `"false"`.
+    Text(String),
+}
+
+impl Subscribed {
+    fn value(&self) -> Result<bool, Failure> {
+        match self {
+            Subscribed::Bool(b) => Ok(*b),
+            Subscribed::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(Failure::new("invalid_argument", format!("`email_subscribed` must be true or false, not \"{other}\""))),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpsertContactArgs {
@@ -315,9 +343,10 @@ struct UpsertContactArgs {
     /// Facts about the person (merged into the existing ones; `null` removes one).
     #[serde(default)]
     attributes: Option<serde_json::Map<String, Value>>,
-    /// Whether they agreed to informational email (prefer grant_consent to record an answer).
+    /// Whether they agreed to informational email: true or false (the strings "true" and
+    /// "false" too); prefer grant_consent to record an answer.
     #[serde(default)]
-    email_subscribed: Option<bool>,
+    email_subscribed: Option<Subscribed>,
     /// `true` when they opted out of marketing and one-to-one outreach.
     #[serde(default)]
     marketing_opt_out: Option<bool>,
@@ -329,6 +358,18 @@ struct UpsertContactArgs {
 
 fn yes() -> bool {
     true
+}
+
+/// Arguments of `list_lists`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ListListsArgs {
+    /// Only `send` or `receive` entries.
+    #[serde(default)]
+    direction: Option<String>,
+    /// Only this mailbox's own entries.
+    #[serde(default)]
+    mailbox_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -503,6 +544,14 @@ fn build_static_tools() -> Vec<Tool> {
              attributes (merged), consent and marketing opt-out. Returns the contact; its `id` is \
              what the agent email tools take as `send_to`.",
         ),
+        tool::<ListListsArgs>(
+            "list_lists",
+            "List allow/block lists",
+            Effect::Read,
+            "Lists the site's allow and block list entries (addresses or domains, for sending or \
+             receiving, site-wide or per mailbox). A send to a blocked recipient, or to one missing \
+             from a send allow list, is refused with recipient_blocked.",
+        ),
         tool::<GrantConsentArgs>(
             "grant_consent",
             "Record consent",
@@ -558,6 +607,7 @@ pub(crate) async fn call(client: &Client, name: &str, arguments: Option<JsonObje
         "list_contacts" => list_contacts(client, parse(arguments)?).await,
         "upsert_contact" => upsert_contact(client, parse(arguments)?).await,
         "grant_consent" => grant_consent(client, parse(arguments)?).await,
+        "list_lists" => list_lists(client, parse(arguments)?).await,
         _ => invoke_agent_tool(client, name, arguments).await,
     }
 }
@@ -716,6 +766,7 @@ async fn reply_to_message(client: &Client, a: ReplyArgs) -> Result<Success, Fail
         cc: a.cc,
         bcc: a.bcc,
         attachments: a.attachments.into_iter().map(Into::into).collect(),
+        allow_auto_reply: a.allow_auto_reply,
         ..ReplyRequest::default()
     };
     let sent = client.reply(message, &req, a.idempotency_key.as_deref()).await?;
@@ -782,7 +833,7 @@ async fn upsert_contact(client: &Client, a: UpsertContactArgs) -> Result<Success
         external_id: a.external_id,
         name: a.name,
         attributes: a.attributes,
-        email_subscribed: a.email_subscribed.map(Some),
+        email_subscribed: a.email_subscribed.as_ref().map(Subscribed::value).transpose()?.map(Some),
         marketing_opt_out: a.marketing_opt_out,
         owner_team_member_id: owner,
         site_id: None,
@@ -791,6 +842,22 @@ async fn upsert_contact(client: &Client, a: UpsertContactArgs) -> Result<Success
     let who =
         contact.email.as_ref().map(ToString::to_string).or_else(|| contact.external_id.clone()).unwrap_or_default();
     Ok(Success::new(format!("Contact {} ({who}) saved.", contact.id), contact))
+}
+
+async fn list_lists(client: &Client, a: ListListsArgs) -> Result<Success, Failure> {
+    let direction = match a.direction.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("send") => Some(mailroom_core::ListDirection::Send),
+        Some("receive") => Some(mailroom_core::ListDirection::Receive),
+        Some(other) => return Err(Failure::new("invalid_argument", format!("`direction` must be send or receive, not {other}"))),
+    };
+    let mailbox = match a.mailbox_id.as_deref() {
+        None => None,
+        Some(m) => Some(id::<MailboxId>("mailbox_id", "mailbox", m)?),
+    };
+    let page = client.list_list_entries(direction, mailbox).await?;
+    let n = page.items.len();
+    Ok(Success::new(format!("{}.", plural(n, "list entry", "list entries")), page))
 }
 
 async fn grant_consent(client: &Client, a: GrantConsentArgs) -> Result<Success, Failure> {
@@ -813,7 +880,9 @@ async fn invoke_agent_tool(client: &Client, name: &str, arguments: Option<JsonOb
         }
         Err(e) => {
             let failure = Failure::from(e);
-            if failure.status == Some(502) {
+            // Only a failed send of a tool configured with `complete_on_send_failure: false`
+            // ends the run; a model failure (llm_*) or a validation error never does.
+            if failure.status == Some(502) && !failure.code.starts_with("llm_") {
                 let message = format!(
                     "{} The tool is configured to end the run when sending fails: stop and report this.",
                     failure.message
@@ -826,5 +895,17 @@ async fn invoke_agent_tool(client: &Client, name: &str, arguments: Option<JsonOb
             }
             Err(failure)
         }
+    }
+}
+
+#[cfg(test)]
+mod builtin_names {
+    #[test]
+    fn tool_configs_know_every_builtin_name() {
+        let mut names = super::static_tool_names();
+        names.sort();
+        let mut known: Vec<String> = mailroom_core::agent::MCP_BUILTIN_TOOL_NAMES.iter().map(|s| s.to_string()).collect();
+        known.sort();
+        assert_eq!(names, known);
     }
 }

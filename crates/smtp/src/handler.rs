@@ -32,6 +32,9 @@ pub enum RcptDecision {
     RelayDenied,
     /// The recipient cannot be checked right now; the client should retry: `451 4.3.0`.
     TemporaryFailure(String),
+    /// The sender may not mail this recipient (a receive block or allow list): `550 5.7.1`
+    /// with this text.
+    Refused(String),
 }
 
 /// Says what became of a message handed to [`InboundHandler::deliver`].

@@ -49,6 +49,7 @@ pub async fn serve(
                         continue;
                     }
                 };
+                metrics::counter!("mailroom_smtp_connections_total").increment(1);
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     tracing::debug!(%remote_addr, "SMTP connection refused: too many connections");
                     // A fresh socket's send buffer is empty, so this does not block.

@@ -236,9 +236,12 @@ pub(crate) fn message(row: &SqliteRow) -> StoreResult<Message> {
         size: unsigned(row, "size")?,
         recipients: Vec::new(),
         auth_results: opt_json(row, "auth_results")?,
+        auto_submitted: false,
+        dsn: None,
         created_at: time(row, "created_at")?,
         raw_blob_key: col(row, "raw_blob_key")?,
-    })
+    }
+    .derived())
 }
 
 /// Decodes an `attachments` row.

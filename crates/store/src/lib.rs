@@ -187,7 +187,9 @@ pub enum IdempotencyClaim {
 /// Everything Mailroom keeps: every area trait, with one implementation per database. Callers
 /// hold an `Arc<dyn Store>` and call any area's methods on it.
 #[async_trait]
-pub trait Store: MailboxStore + MessageStore + QueueStore + DomainStore + WebhookStore + EventStore + AgentStore + SettingsStore {
+pub trait Store:
+    MailboxStore + MessageStore + QueueStore + DomainStore + WebhookStore + EventStore + AgentStore + SettingsStore + PolicyStore
+{
     /// Returns the backend's name (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
 

@@ -174,6 +174,9 @@ macro_rules! conformance_tests {
             list_sent_emails_window_and_order,
             sent_email_reservations_complete_or_vanish,
             contact_history_and_what_outlives_a_contact,
+            list_entries_round_trip_and_scope,
+            dsn_records_are_recorded_once,
+            message_routes_round_trip,
         );
     };
 }
@@ -282,6 +285,8 @@ pub fn message_value(mb: &Mailbox, thread: ThreadId, at: DateTime<Utc>) -> Messa
         created_at: at,
         raw_blob_key: format!("messages/{id}.eml"),
         auth_results: None,
+        auto_submitted: false,
+        dsn: None,
     }
 }
 
@@ -351,6 +356,8 @@ mod agent;
 pub use agent::*;
 mod settings;
 pub use settings::*;
+mod policy;
+pub use policy::*;
 
 // --- cases: basics ---------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ pub const ANALYSIS_SCHEMA_NAME: &str = "send_information_email_analysis";
 ///
 /// Every flag is a claim by the model or the calling agent; [`crate::decision::recompute`]
 /// checks each against what the server knows before anything is sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Analysis {
     /// Whether the user's email address is available.
@@ -50,6 +50,7 @@ pub struct Analysis {
     pub template: Option<String>,
     /// The placeholder values taken from the conversation; `null` when unknown.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub placeholders: Map<String, Value>,
 }
 

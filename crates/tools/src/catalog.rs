@@ -207,7 +207,7 @@ pub fn send_information_email_schema(templates: &Templates) -> Value {
 }
 
 /// The input of `send_email`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendEmailInput {
     /// Recipient email address.
@@ -236,7 +236,7 @@ pub struct SendEmailInput {
 }
 
 /// The input of `send_one_to_one_email`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendOneToOneEmailInput {
     /// Contact ID of the recipient.
@@ -263,7 +263,7 @@ pub struct SendOneToOneEmailInput {
 }
 
 /// The input of `send_information_email`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendInformationEmailInput {
     /// Contact ID of the recipient.

@@ -8,8 +8,15 @@
 //!    site set `channels.agent_email.status` to `inactive`;
 //! 2. **`smtp`** — the site's own SMTP account (`channels.email.email`, credentials in the
 //!    secure token `email` / that address), used when there is no usable mailbox or its send
-//!    fails. The submission is real SMTP with AUTH, over implicit TLS, STARTTLS or plain text
-//!    ([`SmtpSecurity`]).
+//!    fails. It is a *route* of the delivery queue: the message is stored and queued like any
+//!    other (the tool answers once it is durable), and the delivery worker submits it with
+//!    AUTH over implicit TLS or STARTTLS — plain text only when the token says
+//!    `smtpSecurity: "none"` — retrying and reporting like any other delivery.
+//!
+//! A policy refusal (suppressed, blocked, rate-limited, invalid, loop guard…) is never a
+//! channel failure: it ends the send on every channel, and no fallback is tried. Every
+//! recipient — to, cc and bcc — is checked by the engine's one policy step and by the tools'
+//! per-recipient rate limit before anything is recorded.
 //!
 //! Every send is recorded as a [`SentEmail`] with the provider and its external message id
 //! (the `Message-ID`), so duplicate checks see it and a later sync of that account can never
@@ -20,14 +27,9 @@ use crate::policy::{Blocked, Policy};
 use chrono::{DateTime, Utc};
 use mailroom_core::agent::SentEmail;
 use mailroom_core::api::SendMessageRequest;
-use mailroom_core::mime::{self, OutgoingMessage};
 use mailroom_core::{ContactId, EmailAddress, Mailbox, MailboxId, MessageId, NamedAddress, SentEmailId, SiteId, ThreadId};
-use mailroom_engine::Engine;
+use mailroom_engine::{AccountError, Engine, EngineError};
 use serde_json::{Value, json};
-use std::time::Duration;
-
-/// How long one SMTP submission may take.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Appends `{name, passed, detail}` to a tool run's checks.
 pub fn check(checks: &mut Vec<Value>, name: &str, passed: bool, detail: impl Into<String>) {
@@ -136,6 +138,14 @@ pub enum ChannelError {
     },
     /// Something on our side (store, key) failed.
     Internal(String),
+    /// The engine's policy step (or its validation) refused the send: never a channel
+    /// failure, so no other channel was tried.
+    Refused {
+        /// The engine's code (`recipient_suppressed`, `recipient_blocked`, …).
+        code: &'static str,
+        /// Its sentence.
+        message: String,
+    },
     /// A concurrent send of the same (or a similar) email, or of one past the rate limit, was
     /// recorded first — on this node or another — so this one is not sent.
     Blocked(Blocked),
@@ -157,58 +167,27 @@ impl ChannelError {
             }
             ChannelError::SmtpFailed { mailbox_failure: None, detail } => detail.clone(),
             ChannelError::Blocked(b) => b.message(),
+            ChannelError::Refused { message, .. } => message.clone(),
         }
     }
-}
 
-/// How the SMTP submission is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmtpSecurity {
-    /// TLS from the first byte (port 465).
-    Tls,
-    /// Plain text upgraded with STARTTLS, which is required (port 587).
-    StartTls,
-    /// No TLS (only sensible on a trusted network or loopback).
-    None,
-}
-
-impl SmtpSecurity {
-    /// Parses `ssl`/`tls`/`implicit`, `starttls` or `none`/`plain`; `None` for anything else.
-    pub fn parse(s: &str) -> Option<SmtpSecurity> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ssl" | "tls" | "implicit" | "implicit_tls" => Some(SmtpSecurity::Tls),
-            "starttls" | "start_tls" => Some(SmtpSecurity::StartTls),
-            "none" | "plain" | "off" => Some(SmtpSecurity::None),
+    /// The tools' skip code of a refusal: `suppressed`, `recipient_blocked`, … (the engine's
+    /// code, with `recipient_suppressed` named as the tools name it).
+    pub fn refusal_code(&self) -> Option<&'static str> {
+        match self {
+            ChannelError::Refused { code: "recipient_suppressed", .. } => Some("suppressed"),
+            ChannelError::Refused { code, .. } => Some(code),
             _ => None,
         }
     }
-
-    /// The default for a port: 465 implicit TLS, 587 and 25 STARTTLS, others none.
-    pub fn for_port(port: u16) -> SmtpSecurity {
-        match port {
-            465 => SmtpSecurity::Tls,
-            587 | 25 => SmtpSecurity::StartTls,
-            _ => SmtpSecurity::None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            SmtpSecurity::Tls => "tls",
-            SmtpSecurity::StartTls => "starttls",
-            SmtpSecurity::None => "none",
-        }
-    }
 }
 
-/// The site's SMTP account, credentials opened.
-struct SmtpAccount {
-    address: EmailAddress,
-    host: String,
-    port: u16,
-    security: SmtpSecurity,
-    user: String,
-    password: String,
+fn refusal(e: EngineError) -> ChannelError {
+    match e {
+        EngineError::Invalid { code, message } | EngineError::Conflict { code, message } => ChannelError::Refused { code, message },
+        EngineError::NotFound(message) => ChannelError::Refused { code: "not_found", message },
+        other => ChannelError::Internal(other.to_string()),
+    }
 }
 
 /// Whether the site switched its mailbox channel off (`channels.agent_email.status: inactive`).
@@ -264,46 +243,96 @@ pub async fn deliver(
     dry_run: bool,
     checks: &mut Vec<Value>,
 ) -> Result<Delivered, ChannelError> {
+    // Every recipient, copies included, through the engine's policy step (suppression and
+    // allow/block lists, `+tag` removed) and the per-recipient rate limit.
+    check_recipients(engine, site, mailbox.as_ref().map(|m| m.id), email, policy, checks).await?;
     if dry_run {
         return send(engine, site, settings, mailbox, mailbox_problem, email, true, checks).await.map(|(d, _)| d);
     }
     // Recorded before it is sent, and checked against what was recorded before it: of two
     // concurrent sends of one email (on any nodes) exactly one goes out.
-    let reservation = reserve(engine, site, email, origin, policy, checks).await?;
+    let reservations = reserve(engine, site, email, origin, policy, checks).await?;
+    let reservation = reservations[0];
     match send(engine, site, settings, mailbox, mailbox_problem, email, false, checks).await {
         Ok((mut d, external)) => {
             let external = external.unwrap_or_default();
-            match engine.store().complete_sent_email(reservation, d.provider, &external, d.message_id).await {
-                Ok(true) => {}
-                Ok(false) => check(checks, "record", false, "the send's record vanished before it was completed"),
-                Err(e) => {
-                    tracing::error!(error = %e, "the sent email could not be completed");
-                    check(checks, "record", false, format!("the send could not be recorded: {e}"));
+            for (i, id) in reservations.iter().enumerate() {
+                // The copies' records share the message; their external ids stay unique.
+                let ext = if i == 0 { external.clone() } else { format!("{external}#{i}") };
+                match engine.store().complete_sent_email(*id, d.provider, &ext, d.message_id).await {
+                    Ok(true) => {}
+                    Ok(false) => check(checks, "record", false, "the send's record vanished before it was completed"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the sent email could not be completed");
+                        check(checks, "record", false, format!("the send could not be recorded: {e}"));
+                    }
                 }
             }
             d.email_id = Some(reservation);
             Ok(d)
         }
         Err(e) => {
-            if let Err(err) = engine.store().delete_sent_email(reservation).await {
-                tracing::warn!(error = %err, "an abandoned send's reservation could not be removed");
+            for id in reservations {
+                if let Err(err) = engine.store().delete_sent_email(id).await {
+                    tracing::warn!(error = %err, "an abandoned send's reservation could not be removed");
+                }
             }
             Err(e)
         }
     }
 }
 
+/// Checks every recipient of `email`: the engine's policy step (suppression, allow/block
+/// lists) for all, the per-recipient rate limit for the copies (the main recipient's is
+/// checked with the duplicate rule, and again at the reservation). The refusal names the
+/// recipient and why.
+async fn check_recipients(
+    engine: &Engine,
+    site: SiteId,
+    mailbox: Option<MailboxId>,
+    email: &Email,
+    policy: &Policy,
+    checks: &mut Vec<Value>,
+) -> Result<(), ChannelError> {
+    let all: Vec<EmailAddress> = std::iter::once(&email.to).chain(&email.cc).chain(&email.bcc).cloned().collect();
+    let refused = engine.refused_recipients(site, mailbox, &all).await.map_err(|e| ChannelError::Internal(e.to_string()))?;
+    if let Some(first) = refused.first() {
+        let detail = refused.iter().map(|r| format!("{}: {}", r.address, r.reason)).collect::<Vec<_>>().join("; ");
+        check(checks, "recipients_allowed", false, detail.clone());
+        return Err(ChannelError::Refused { code: first.code, message: format!("not sent: {detail}") });
+    }
+    check(checks, "recipients_allowed", true, format!("{} recipient(s) checked against the suppression and allow/block lists", all.len()));
+    if let Some(limit) = policy.per_recipient_per_day {
+        let now = Utc::now();
+        for copy in email.cc.iter().chain(&email.bcc) {
+            let earlier = engine
+                .store()
+                .list_sent_emails(site, &copy.policy_key(), now - chrono::Duration::days(1), limit + 1)
+                .await
+                .map_err(|e| ChannelError::Internal(format!("the earlier emails could not be read: {e}")))?;
+            let sent = policy.sent_today(&earlier, now);
+            if sent >= limit as usize {
+                let b = Blocked::RateLimited { sent, limit };
+                let message = format!("{}: {}", copy.as_str(), b.message());
+                check(checks, "rate_limit", false, message);
+                return Err(ChannelError::Blocked(b));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Records `email` as sent (provider `pending`) and re-applies the rate limit and the duplicate
 /// rule against the emails recorded before it (read in the same atomic step); a blocked
 /// reservation is removed again.
-async fn reserve(engine: &Engine, site: SiteId, email: &Email, origin: &Origin, policy: &Policy, checks: &mut Vec<Value>) -> Result<SentEmailId, ChannelError> {
+async fn reserve(engine: &Engine, site: SiteId, email: &Email, origin: &Origin, policy: &Policy, checks: &mut Vec<Value>) -> Result<Vec<SentEmailId>, ChannelError> {
     let fp = dedupe::fingerprint(&origin.fingerprint_subject, &origin.fingerprint_body);
     let id = SentEmailId::new();
     let now = Utc::now();
     let sent = SentEmail {
         id,
         site_id: site,
-        recipient: email.to.canonical(),
+        recipient: email.to.policy_key(),
         contact_id: origin.contact_id,
         tool: origin.tool.clone(),
         provider: "pending".into(),
@@ -326,7 +355,35 @@ async fn reserve(engine: &Engine, site: SiteId, email: &Email, origin: &Origin, 
         check(checks, "reservation", false, format!("{} (recorded concurrently, before this one)", b.message()));
         return Err(ChannelError::Blocked(b));
     }
-    Ok(id)
+    // Each copy is recorded too, so the per-recipient rate limit counts cc'd and bcc'd
+    // addresses as well; a copy over the limit (recorded concurrently) stops the send.
+    let mut ids = vec![id];
+    for copy in email.cc.iter().chain(&email.bcc) {
+        let cid = SentEmailId::new();
+        let record = SentEmail { id: cid, recipient: copy.policy_key(), external_message_id: format!("pending:{cid}"), ..sent.clone() };
+        let earlier = match engine.store().reserve_sent_email(&record, now - chrono::Duration::days(1), 1000).await {
+            Ok(e) => e,
+            Err(e) => {
+                for id in &ids {
+                    let _ = engine.store().delete_sent_email(*id).await;
+                }
+                return Err(internal(e));
+            }
+        };
+        ids.push(cid);
+        if let Some(limit) = policy.per_recipient_per_day {
+            let sent_today = policy.sent_today(&earlier, now);
+            if sent_today >= limit as usize {
+                for id in &ids {
+                    let _ = engine.store().delete_sent_email(*id).await;
+                }
+                let b = Blocked::RateLimited { sent: sent_today, limit };
+                check(checks, "reservation", false, format!("{}: {}", copy.as_str(), b.message()));
+                return Err(ChannelError::Blocked(b));
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// Sends through the mailbox, else the SMTP account; returns how, and the `Message-ID`.
@@ -377,6 +434,10 @@ async fn send(
                 };
                 return Ok((delivered, Some(sent.message_id)));
             }
+            Err(e) if mailroom_engine::policy::is_refusal(&e) => {
+                check(checks, "send", false, format!("refused by policy: {e} (not a channel failure: no fallback)"));
+                return Err(refusal(e));
+            }
             Err(e) => {
                 check(checks, "send", false, format!("the mailbox {} could not send: {e}; trying the SMTP channel", mb.address));
                 mailbox_failure = Some(e.to_string());
@@ -400,44 +461,43 @@ async fn send(
     if dry_run {
         return Ok((Delivered::dry("smtp", sender.clone(), fallback, Some(server), email.to_json(&sender)), None));
     }
-    let now = Utc::now();
-    let header_id = format!("{}@{}", uuid::Uuid::now_v7().simple(), account.address.domain());
-    let msg = OutgoingMessage {
-        from: sender.clone(),
-        to: vec![NamedAddress { name: None, address: email.to.clone() }],
-        cc: email.cc.iter().map(|a| NamedAddress { name: None, address: a.clone() }).collect(),
-        reply_to: Vec::new(),
+    let req = SendMessageRequest {
+        to: vec![email.to.as_str().to_string()],
+        cc: email.cc.iter().map(|a| a.as_str().to_string()).collect(),
+        bcc: email.bcc.iter().map(|a| a.as_str().to_string()).collect(),
         subject: email.subject.clone(),
         text: email.text.clone(),
         html: email.html.clone(),
-        attachments: Vec::new(),
-        headers: Vec::new(),
-        message_id: header_id.clone(),
-        in_reply_to: None,
-        references: Vec::new(),
-        date: now,
+        ..Default::default()
     };
-    let raw = mime::build(&msg).map_err(|e| ChannelError::Internal(format!("the email could not be built: {e}")))?;
-    let rcpts: Vec<String> = std::iter::once(&email.to).chain(&email.cc).chain(&email.bcc).map(|a| a.as_str().to_string()).collect();
-    if let Err(e) = submit(&account, &rcpts, raw).await {
-        let detail = format!("SMTP submission to {server} ({}) failed: {e}", account.security.as_str());
-        check(checks, "send", false, detail.clone());
-        return Err(ChannelError::SmtpFailed { mailbox_failure, detail });
-    }
-    check(checks, "send", true, format!("accepted by the SMTP server {server}"));
+    // Queued for the account's route: durable when this returns; the delivery worker submits
+    // it, retries it and reports it (message.delivered / bounced / failed).
+    let queued = match engine.send_through_account(site, &account, email.from_name.as_deref(), &req).await {
+        Ok(q) => q,
+        Err(e) if mailroom_engine::policy::is_refusal(&e) => {
+            check(checks, "send", false, format!("refused by policy: {e}"));
+            return Err(refusal(e));
+        }
+        Err(e) => {
+            let detail = format!("the email could not be queued for the SMTP account {server}: {e}");
+            check(checks, "send", false, detail.clone());
+            return Err(ChannelError::SmtpFailed { mailbox_failure, detail });
+        }
+    };
+    check(checks, "send", true, format!("queued as message {} for the SMTP account {server} ({})", queued.id, account.security.as_str()));
     let delivered = Delivered {
         provider: "smtp",
         email: email.to_json(&sender),
         sender,
         fallback,
         email_id: None,
-        external_message_id: Some(header_id.clone()),
-        message_id: None,
+        external_message_id: Some(queued.message_id.clone()),
+        message_id: Some(queued.id),
         thread_id: None,
-        sent_at: Some(now),
+        sent_at: Some(Utc::now()),
         smtp_server: Some(server),
     };
-    Ok((delivered, Some(header_id)))
+    Ok((delivered, Some(queued.message_id)))
 }
 
 impl Delivered {
@@ -463,80 +523,25 @@ impl Delivered {
 }
 
 /// Loads and opens the site's SMTP account; `Ok(None)` when none is configured (or disabled).
-async fn smtp_account(engine: &Engine, site: SiteId, settings: &Value, checks: &mut Vec<Value>) -> Result<Option<SmtpAccount>, ChannelError> {
-    let channel = settings.pointer("/channels/email").cloned().unwrap_or(Value::Null);
-    let enabled = channel.get("enabled").and_then(Value::as_bool) != Some(false);
-    let Some(configured) = str_at(&channel, "/email").filter(|_| enabled) else {
-        check(checks, "smtp", false, "`channels.email.email` is not configured (or the channel is disabled)");
-        return Ok(None);
-    };
-    let address = EmailAddress::parse(configured).map_err(|e| {
-        check(checks, "smtp", false, "the configured address is invalid");
-        ChannelError::InvalidConfiguredEmail(format!("the configured email `{configured}` is not a valid address: {e}"))
-    })?;
-    let token = match engine.store().get_secure_token(site, "email", configured).await {
-        Ok(Some(t)) => Some(t),
-        Ok(None) => engine.store().get_secure_token(site, "email", &address.canonical()).await.ok().flatten(),
-        Err(e) => return Err(ChannelError::Internal(format!("the secure token could not be read: {e}"))),
-    };
-    let hint = format!("store the SMTP credentials with POST /v1/secure-tokens (token_type `email`, identifier `{configured}`)");
-    let Some(token) = token else {
-        check(checks, "smtp_token", false, "no secure token");
-        return Err(ChannelError::ConfigNotFound(format!("no SMTP credentials for {configured}; {hint}")));
-    };
-    let plain = engine
-        .secrets()
-        .open(&token.value_encrypted)
-        .map_err(|_| ChannelError::Internal("the secure token could not be opened with the server key".into()))?;
-    let value: Value = serde_json::from_slice(&plain).unwrap_or(Value::Null);
-    drop(plain);
-    let host = str_at(&value, "/smtpHost").or_else(|| str_at(&channel, "/outgoingServer")).map(str::to_string);
-    let port = value
-        .get("smtpPort")
-        .or_else(|| channel.get("outgoingPort"))
-        .and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.trim().parse().ok())))
-        .unwrap_or(587);
-    let password = str_at(&value, "/password").map(str::to_string);
-    let (Some(host), Some(password), Ok(port)) = (host, password, u16::try_from(port)) else {
-        check(checks, "smtp_token", false, "the token lacks smtpHost, smtpPort or password");
-        return Err(ChannelError::ConfigNotFound(format!(
-            "the SMTP credentials lack `smtpHost`, a valid `smtpPort` or `password`; {hint}"
-        )));
-    };
-    let security_setting = str_at(&value, "/smtpSecurity").or_else(|| str_at(&channel, "/outgoingSecurity"));
-    let security = match security_setting {
-        None => SmtpSecurity::for_port(port),
-        Some(s) => SmtpSecurity::parse(s).ok_or_else(|| {
-            ChannelError::ConfigNotFound(format!("`smtpSecurity` `{s}` is not one of `tls`, `starttls` or `none`"))
-        })?,
-    };
-    let user = str_at(&value, "/username").or_else(|| str_at(&value, "/email")).unwrap_or(configured).to_string();
-    check(checks, "smtp_token", true, format!("SMTP account {user} at {host}:{port} ({})", security.as_str()));
-    Ok(Some(SmtpAccount { address, host, port, security, user, password }))
-}
-
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Submits one message to the account's server. Certificates are checked unless the host is
-/// a loopback address (a local relay with a self-signed certificate).
-async fn submit(account: &SmtpAccount, rcpts: &[String], raw: Vec<u8>) -> Result<(), String> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut builder = mail_send::SmtpClientBuilder::new(account.host.clone(), account.port)?
-        .credentials((account.user.clone(), account.password.clone()))
-        .timeout(SMTP_TIMEOUT)
-        .helo_host("mailroom.localhost");
-    if is_loopback(&account.host) {
-        builder = builder.allow_invalid_certs();
-    }
-    let message = mail_send::smtp::message::Message::new(account.address.as_str(), rcpts.iter().map(String::as_str), raw);
-    let e = |e: mail_send::Error| e.to_string();
-    match account.security {
-        SmtpSecurity::Tls => builder.implicit_tls(true).connect().await.map_err(e)?.send(message).await.map_err(e),
-        SmtpSecurity::StartTls => builder.implicit_tls(false).connect().await.map_err(e)?.send(message).await.map_err(e),
-        SmtpSecurity::None => builder.connect_plain().await.map_err(e)?.send(message).await.map_err(e),
+async fn smtp_account(engine: &Engine, site: SiteId, settings: &Value, checks: &mut Vec<Value>) -> Result<Option<mailroom_engine::SmtpAccount>, ChannelError> {
+    match engine.smtp_account(site, settings).await {
+        Ok(None) => {
+            check(checks, "smtp", false, "`channels.email.email` is not configured (or the channel is disabled)");
+            Ok(None)
+        }
+        Ok(Some(a)) => {
+            check(checks, "smtp_token", true, format!("SMTP account {} at {}:{} ({})", a.user, a.host, a.port, a.security.as_str()));
+            Ok(Some(a))
+        }
+        Err(AccountError::InvalidConfiguredEmail(m)) => {
+            check(checks, "smtp", false, "the configured address is invalid");
+            Err(ChannelError::InvalidConfiguredEmail(m))
+        }
+        Err(AccountError::ConfigNotFound(m)) => {
+            check(checks, "smtp_token", false, m.clone());
+            Err(ChannelError::ConfigNotFound(m))
+        }
+        Err(AccountError::Internal(m)) => Err(ChannelError::Internal(m)),
     }
 }
 
@@ -626,16 +631,4 @@ mod tests {
         assert_eq!(with_preheader("<p>x</p>", "  "), "<p>x</p>");
     }
 
-    #[test]
-    fn security_defaults_by_port_and_parses() {
-        assert_eq!(SmtpSecurity::for_port(465), SmtpSecurity::Tls);
-        assert_eq!(SmtpSecurity::for_port(587), SmtpSecurity::StartTls);
-        assert_eq!(SmtpSecurity::for_port(2525), SmtpSecurity::None);
-        assert_eq!(SmtpSecurity::parse("SSL"), Some(SmtpSecurity::Tls));
-        assert_eq!(SmtpSecurity::parse("starttls"), Some(SmtpSecurity::StartTls));
-        assert_eq!(SmtpSecurity::parse("plain"), Some(SmtpSecurity::None));
-        assert_eq!(SmtpSecurity::parse("maybe"), None);
-        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("[::1]"));
-        assert!(!is_loopback("smtp.example.com"));
-    }
 }

@@ -125,7 +125,7 @@ impl InformationSettings {
 }
 
 /// The tool's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InformationOutput {
     /// `sent`, `skipped`, `consent_required`, `failure` or `dry_run`.
     pub status: String,
@@ -153,6 +153,7 @@ pub struct InformationOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     /// The rendered email: to, subject, body, language, translated, removed lines.
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Value>,
     /// The analysis (the caller's or the model's).
@@ -160,6 +161,7 @@ pub struct InformationOutput {
     pub analysis: Option<Analysis>,
     /// The server's decision: `send`, `status`, `code` and every check.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub decision: Option<decision::Decision>,
     /// Where the analysis came from: `caller` or `model`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -321,7 +323,7 @@ pub async fn run(
     let mut blocked: Option<Blocked> = None;
     let mut server_duplicate = None;
     if let (Some(to), Some(r)) = (&recipient, &rendered) {
-        let canonical = to.canonical();
+        let canonical = to.policy_key();
         blocked = policy::suppression(engine, site, &canonical, &mut checks).await.map_err(internal)?;
         if blocked.is_none() {
             match policy::rate_and_duplicates(engine, site, &policy, &canonical, &r.subject.text, &r.body.text, &mut checks).await.map_err(internal)? {
@@ -514,12 +516,21 @@ pub async fn run(
             run.decision = decision_json;
             Ok(run)
         }
+        Err(e @ channel::ChannelError::Refused { .. }) => {
+            output.status = "skipped".into();
+            output.code = e.refusal_code().map(str::to_string);
+            output.message = Some(e.message());
+            run.output = output;
+            run.checks = checks;
+            run.decision = decision_json;
+            Ok(run)
+        }
         Err(e) => {
             output.status = "failure".into();
             output.code = Some(match e {
                 channel::ChannelError::Internal(_) => "internal_error".into(),
                 channel::ChannelError::NotConfigured => "email_not_configured".into(),
-                _ => "send_error".into(),
+                _ => "resend_error".into(),
             });
             output.message = Some(e.message());
             run.output = output;

@@ -103,7 +103,7 @@ impl OneToOneSettings {
 }
 
 /// The tool's outputs (seed 000), plus the provider details of a send.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OneToOneOutput {
     /// `success`, `failure` or `skipped` (`dry_run` for a dry run that would send).
     pub status: String,
@@ -115,9 +115,11 @@ pub struct OneToOneOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_id: Option<String>,
     /// From, to, cc, bcc, subject, preview and body (success and dry runs).
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_email_options: Option<Value>,
     /// What the provider answered (success).
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_email_response: Option<Value>,
     /// Why it failed or was skipped.
@@ -130,6 +132,7 @@ pub struct OneToOneOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
     /// Dry runs: the rendered email.
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Value>,
 }
@@ -215,7 +218,8 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
         run.output.status = status.into();
         run.output.code = code.map(str::to_string);
         run.decision = json!({"action": if status == "success" { "send" } else { status }, "code": code, "reason": message});
-        if status == "failure" {
+        // A failure says what failed; a skip by a refused recipient says which one and why.
+        if status == "failure" || (status == "skipped" && matches!(code, Some("suppressed" | "recipient_blocked" | "rate_limited"))) {
             run.output.error_message = message;
         }
         run.checks = checks;
@@ -270,7 +274,7 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
         Err(e) => return Ok(finish(run, checks, "failure", Some("internal_error"), Some(format!("the settings could not be read: {e}")))),
     };
     let policy = Policy::from_settings(&site_settings);
-    let canonical = recipient.canonical();
+    let canonical = recipient.policy_key();
     let blocked = match policy::suppression(engine, site, &canonical, &mut checks).await {
         Ok(Some(b)) => Ok(Some(b)),
         Ok(None) => policy::rate_and_duplicates(engine, site, &policy, &canonical, &input.subject, &input.body, &mut checks).await,
@@ -353,10 +357,14 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
             let (code, message) = (b.code(), b.message());
             Ok(finish(run, checks, "skipped", Some(code), Some(message)))
         }
+        // A policy refusal (a suppressed or blocked cc, the loop guard…) skips; it is not a
+        // send failure and never stops the run.
+        Err(e @ ChannelError::Refused { .. }) => Ok(finish(run, checks, "skipped", e.refusal_code(), Some(e.message()))),
         Err(e) => {
+            // Seed 000's code for a failed send: "the sending provider failed".
             let code = match e {
                 ChannelError::Internal(_) => "internal_error",
-                _ => "send_error",
+                _ => "resend_error",
             };
             let mut r = finish(run, checks, "failure", Some(code), Some(e.message()));
             r.output.create_email_options = Some(options(&member.name));

@@ -30,7 +30,7 @@ pub struct ToolError {
     /// The HTTP status (400, 404, 500).
     pub status: u16,
     /// `INVALID_REQUEST`, `SITE_CONFIG_NOT_FOUND`, `EMAIL_NOT_CONFIGURED`,
-    /// `INVALID_CONFIGURED_EMAIL`, `EMAIL_CONFIG_NOT_FOUND`, `AGENT_EMAIL_SEND_FAILED` or
+    /// `INVALID_CONFIGURED_EMAIL`, `EMAIL_CONFIG_NOT_FOUND`, `AGENTMAIL_SEND_FAILED` or
     /// `INTERNAL_SERVER_ERROR`.
     pub code: &'static str,
     /// What went wrong.
@@ -51,7 +51,7 @@ impl ToolError {
 }
 
 /// What a successful (or skipped, or dry) invocation answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SendEmailOutput {
     /// Always `true` here.
     pub success: bool,
@@ -92,12 +92,15 @@ pub struct SendEmailOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
     /// Dry runs: the email that would be sent.
+    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Value>,
     /// Each check made, in order (for the tool run; not part of the answer).
+    #[schema(value_type = Vec<Object>)]
     #[serde(skip)]
     pub checks: Vec<Value>,
     /// The decision taken and why (for the tool run).
+    #[schema(value_type = Object)]
     #[serde(skip)]
     pub decision: Value,
     /// The stored Mailroom message, when sent through a mailbox.
@@ -222,9 +225,9 @@ pub async fn send_email(engine: &Engine, site: SiteId, input: SendEmailInput, dr
 
     // The shared checks: suppression list, rate limit, duplicates.
     let policy = Policy::from_settings(&settings);
-    let blocked = match policy::suppression(engine, site, &recipient.canonical(), &mut checks).await.map_err(internal)? {
+    let blocked = match policy::suppression(engine, site, &recipient.policy_key(), &mut checks).await.map_err(internal)? {
         Some(b) => Some(b),
-        None => policy::rate_and_duplicates(engine, site, &policy, &recipient.canonical(), &input.subject, &input.message, &mut checks)
+        None => policy::rate_and_duplicates(engine, site, &policy, &recipient.policy_key(), &input.subject, &input.message, &mut checks)
             .await
             .map_err(internal)?,
     };
@@ -269,16 +272,20 @@ pub async fn send_email(engine: &Engine, site: SiteId, input: SendEmailInput, dr
         out.duplicate_of = b.duplicate_of();
         return skip(out, checks, b.code(), b.message());
     }
+    // A policy refusal is never a channel failure: skipped, whichever channel was tried.
+    if let Err(e @ ChannelError::Refused { .. }) = &result {
+        return skip(out, checks, e.refusal_code().unwrap_or("refused"), e.message());
+    }
     let delivered = result.map_err(|e| {
         let err = match &e {
-            ChannelError::Blocked(_) => unreachable!("answered above"),
+            ChannelError::Blocked(_) | ChannelError::Refused { .. } => unreachable!("answered above"),
             ChannelError::NotConfigured => ToolError::new(400, "EMAIL_NOT_CONFIGURED", e.message()),
             ChannelError::InvalidConfiguredEmail(_) => ToolError::new(400, "INVALID_CONFIGURED_EMAIL", e.message()),
             ChannelError::ConfigNotFound(_) => ToolError::new(404, "EMAIL_CONFIG_NOT_FOUND", e.message()),
-            ChannelError::MailboxFailedNoFallback(_) | ChannelError::SmtpFailed { mailbox_failure: Some(_), .. } => {
-                ToolError::new(500, "AGENT_EMAIL_SEND_FAILED", e.message())
-            }
-            ChannelError::SmtpFailed { mailbox_failure: None, .. } | ChannelError::Internal(_) => ToolError::new(500, "INTERNAL_SERVER_ERROR", e.message()),
+            // Seed 002: AGENTMAIL_SEND_FAILED only when there is no SMTP fallback; a fallback
+            // that fails too is the table's INTERNAL_SERVER_ERROR.
+            ChannelError::MailboxFailedNoFallback(_) => ToolError::new(500, "AGENTMAIL_SEND_FAILED", e.message()),
+            ChannelError::SmtpFailed { .. } | ChannelError::Internal(_) => ToolError::new(500, "INTERNAL_SERVER_ERROR", e.message()),
         };
         with_checks(err, &checks)
     })?;

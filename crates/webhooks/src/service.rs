@@ -23,6 +23,7 @@ pub const EVENT_TYPES: &[&str] = &[
     event_types::MAILBOX_DELETED,
     event_types::MESSAGE_SENT,
     event_types::MESSAGE_RECEIVED,
+    event_types::MESSAGE_IMPORTED,
     event_types::MESSAGE_DELIVERED,
     event_types::MESSAGE_DEFERRED,
     event_types::MESSAGE_BOUNCED,

@@ -15,7 +15,11 @@
 use crate::WebhookError;
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+
+/// How to allow local receivers, named in every refusal so a developer knows the setting.
+const ALLOW_HINT: &str = "to allow local and private receivers (development only), set security.allow_private_targets = true \
+                          in the config file or MAILROOM_SECURITY_ALLOW_PRIVATE_TARGETS=true";
 
 /// The longest URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
@@ -89,90 +93,12 @@ pub async fn check_target(url: &Url, allow_private: bool) -> Result<Vec<SocketAd
 /// Refuses a forbidden address with a sentence saying why.
 pub fn check_ip(ip: IpAddr) -> Result<(), WebhookError> {
     match forbidden_reason(ip) {
-        Some(why) => Err(WebhookError::ForbiddenTarget(format!("webhooks may not be sent to {ip}: it is {why}"))),
+        Some(why) => Err(WebhookError::ForbiddenTarget(format!("webhooks may not be sent to {ip}: it is {why}; {ALLOW_HINT}"))),
         None => Ok(()),
     }
 }
 
-/// Returns why Mailroom must not connect to `ip`, or `None` when it is a public address.
-///
-/// Refused: unspecified, loopback, RFC 1918 private, CGNAT (100.64.0.0/10), link-local
-/// (169.254.0.0/16, fe80::/10, which holds the 169.254.169.254 metadata service), unique local
-/// (fc00::/7, which holds AWS's fd00:ec2::254), multicast, broadcast and reserved ranges,
-/// documentation and benchmarking ranges, the IETF protocol block 192.0.0.0/24, and the IPv6
-/// forms that embed an IPv4 address (mapped, compatible, NAT64 64:ff9b::/96, 6to4 2002::/16)
-/// when the embedded address is refused.
-pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => forbidden_v6(v6),
-    }
-}
-
-fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
-    u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
-}
-
-fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    const RANGES: &[([u8; 4], u32, &str)] = &[
-        ([169, 254, 169, 254], 32, "a cloud metadata address"),
-        ([0, 0, 0, 0], 8, "an unspecified (\"this network\") address"),
-        ([10, 0, 0, 0], 8, "a private address (RFC 1918)"),
-        ([172, 16, 0, 0], 12, "a private address (RFC 1918)"),
-        ([192, 168, 0, 0], 16, "a private address (RFC 1918)"),
-        ([100, 64, 0, 0], 10, "a shared carrier-grade NAT address (RFC 6598)"),
-        ([127, 0, 0, 0], 8, "a loopback address"),
-        ([169, 254, 0, 0], 16, "a link-local address"),
-        ([192, 0, 0, 0], 24, "an IETF protocol address (RFC 6890)"),
-        ([192, 0, 2, 0], 24, "a documentation address"),
-        ([198, 51, 100, 0], 24, "a documentation address"),
-        ([203, 0, 113, 0], 24, "a documentation address"),
-        ([198, 18, 0, 0], 15, "a benchmarking address"),
-        ([255, 255, 255, 255], 32, "the broadcast address"),
-        ([224, 0, 0, 0], 4, "a multicast address"),
-        ([240, 0, 0, 0], 4, "a reserved address"),
-    ];
-    RANGES.iter().find(|(net, prefix, _)| in_v4(ip, *net, *prefix)).map(|(_, _, why)| *why)
-}
-
-fn in_v6(ip: Ipv6Addr, net: Ipv6Addr, prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
-    u128::from(ip) & mask == u128::from(net) & mask
-}
-
-fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let bits = u128::from(ip);
-    if ip.is_unspecified() {
-        return Some("an unspecified address");
-    }
-    if ip.is_loopback() {
-        return Some("a loopback address");
-    }
-    // Forms that carry an IPv4 address are judged by that address: mapped ::ffff:a.b.c.d,
-    // compatible ::a.b.c.d (deprecated) and NAT64 64:ff9b::a.b.c.d.
-    let embedded = |v4: u32| forbidden_v4(Ipv4Addr::from(v4)).map(|_| "an IPv6 form of a refused IPv4 address");
-    let mapped = Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0);
-    let nat64 = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0);
-    if in_v6(ip, mapped, 96) || in_v6(ip, Ipv6Addr::UNSPECIFIED, 96) || in_v6(ip, nat64, 96) {
-        return embedded(bits as u32);
-    }
-    if in_v6(ip, Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16) {
-        // 6to4: 2002:AABB:CCDD::/48 routes to a.b.c.d.
-        return embedded((bits >> 80) as u32);
-    }
-    const RANGES: &[(Ipv6Addr, u32, &str)] = &[
-        (Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254), 128, "a cloud metadata address"),
-        (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10, "a link-local address"),
-        (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10, "a site-local address"),
-        (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7, "a unique local (private) address"),
-        (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8, "a multicast address"),
-        (Ipv6Addr::new(0x0100, 0, 0, 0, 0, 0, 0, 0), 64, "a discard-only address"),
-        (Ipv6Addr::new(0x2001, 0x0db8, 0, 0, 0, 0, 0, 0), 32, "a documentation address"),
-        (Ipv6Addr::new(0x2001, 0x0002, 0, 0, 0, 0, 0, 0), 48, "a benchmarking address"),
-    ];
-    RANGES.iter().find(|(net, prefix, _)| in_v6(ip, *net, *prefix)).map(|(_, _, why)| *why)
-}
+pub use mailroom_core::netguard::forbidden_reason;
 
 /// The HTTP client's resolver: the system resolver, with every forbidden address removed
 /// from each answer (unless private targets are allowed). An answer left empty is an error
@@ -195,7 +121,7 @@ impl Resolve for GuardedResolver {
             let (allowed, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found.into_iter().partition(|a| forbidden_reason(a.ip()).is_none());
             if allowed.is_empty() {
                 let list = refused.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
-                let err = WebhookError::ForbiddenTarget(format!("{host} resolves only to refused addresses ({list})"));
+                let err = WebhookError::ForbiddenTarget(format!("{host} resolves only to refused addresses ({list}); {ALLOW_HINT}"));
                 return Err(Box::new(err) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)

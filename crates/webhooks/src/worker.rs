@@ -300,6 +300,15 @@ impl WebhookWorker {
             latency_ms: u64::try_from(sent.latency.as_millis()).unwrap_or(u64::MAX),
             error: sent.error.clone(),
         };
+        let outcome = match status {
+            WebhookDeliveryStatus::Succeeded => "succeeded",
+            WebhookDeliveryStatus::Pending => "retrying",
+            _ => "failed",
+        };
+        metrics::counter!("mailroom_webhook_deliveries_total", "outcome" => outcome).increment(1);
+        if sent.status_code.is_some() {
+            metrics::histogram!("mailroom_webhook_duration_seconds").record(sent.latency.as_secs_f64());
+        }
         match status {
             WebhookDeliveryStatus::Succeeded => {
                 tracing::debug!(delivery = %d.id, endpoint = %d.endpoint_id, attempt, latency_ms = record.latency_ms, "webhook delivered")

@@ -12,7 +12,8 @@ use mailroom_core::api::{CreateApiKeyRequest, CreateSiteRequest, CreatedApiKey, 
 use mailroom_core::{ApiKey, ApiKeyId, KeyScope, Site};
 
 /// Creates a site (admin keys only).
-#[utoipa::path(post, path = "/v1/sites", tag = "sites", request_body = CreateSiteRequest,
+#[utoipa::path(post, operation_id = "sites_create", path = "/v1/sites", tag = "sites", request_body = CreateSiteRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = Site), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_site(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
     auth.require_admin()?;
@@ -26,27 +27,27 @@ pub async fn create_site(State(state): State<AppState>, auth: Auth, RawBody(head
 }
 
 /// Lists sites (admin keys only).
-#[utoipa::path(get, path = "/v1/sites", tag = "sites", responses((status = 200, body = Page<Site>)), security(("bearer" = [])))]
+#[utoipa::path(get, operation_id = "sites_list", path = "/v1/sites", tag = "sites", responses((status = 200, body = Page<Site>)), security(("bearer" = [])))]
 pub async fn list_sites(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<Site>>> {
     auth.require_admin()?;
     Ok(Json(Page { items: state.engine.store().list_sites().await?, next_cursor: None }))
 }
 
 /// Creates an API key; the secret is in the answer and nowhere else.
-#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = CreateApiKeyRequest,
+#[utoipa::path(post, operation_id = "api_keys_create", path = "/v1/api-keys", tag = "api-keys", request_body = CreateApiKeyRequest,
     responses((status = 201, body = CreatedApiKey), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_api_key(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateApiKeyRequest>) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     Ok((StatusCode::CREATED, Json(state.engine.create_api_key(auth.scope, &req).await?)))
 }
 
 /// Lists API keys: all of them for admin keys, the site's for site keys.
-#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", responses((status = 200, body = Page<ApiKey>)), security(("bearer" = [])))]
+#[utoipa::path(get, operation_id = "api_keys_list", path = "/v1/api-keys", tag = "api-keys", responses((status = 200, body = Page<ApiKey>)), security(("bearer" = [])))]
 pub async fn list_api_keys(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<ApiKey>>> {
     Ok(Json(Page { items: state.engine.store().list_api_keys(auth.scope.site()).await?, next_cursor: None }))
 }
 
 /// Deletes an API key. Site keys may delete only their site's keys.
-#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "api_keys_delete", path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_api_key(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApiKeyId>) -> ApiResult<StatusCode> {
     let key = state.engine.store().get_api_key(id).await?.ok_or_else(|| ApiError::not_found("API key", id))?;

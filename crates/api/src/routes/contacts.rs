@@ -65,7 +65,7 @@ pub async fn visible_contact(state: &AppState, auth: &Auth, id: ContactId) -> Ap
 
 /// Creates a contact, or updates the site's contact with the same email (case-insensitive)
 /// or, failing that, the same external id. Attributes are merged into the existing ones.
-#[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = UpsertContactRequest,
+#[utoipa::path(post, operation_id = "contacts_upsert", path = "/v1/contacts", tag = "contacts", request_body = UpsertContactRequest,
     responses((status = 201, body = Contact), (status = 200, description = "An existing contact, updated", body = Contact),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn upsert(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<UpsertContactRequest>) -> ApiResult<(StatusCode, Json<Contact>)> {
@@ -134,7 +134,7 @@ pub async fn upsert(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 }
 
 /// Lists contacts, newest first.
-#[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(ListQuery),
+#[utoipa::path(get, operation_id = "contacts_list", path = "/v1/contacts", tag = "contacts", params(ListQuery),
     responses((status = 200, body = Page<Contact>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Page<Contact>>> {
     let limit = limit(q.limit)?;
@@ -153,7 +153,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
 }
 
 /// Returns a contact with `history`: the emails the tools sent it, newest first.
-#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "contacts_get", path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
     responses((status = 200, body = ContactWithHistory), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ContactId>) -> ApiResult<Json<ContactWithHistory>> {
     let contact = visible_contact(&state, &auth, id).await?;
@@ -162,7 +162,7 @@ pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<C
 }
 
 /// Changes a contact: only the fields given; attributes are merged.
-#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)), request_body = UpdateContactRequest,
+#[utoipa::path(patch, operation_id = "contacts_update", path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)), request_body = UpdateContactRequest,
     responses((status = 200, body = Contact), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ContactId>, ApiJson(req): ApiJson<UpdateContactRequest>) -> ApiResult<Json<Contact>> {
@@ -205,7 +205,7 @@ pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 }
 
 /// Deletes a contact; the emails sent to it and the tool runs about it stay (without it).
-#[utoipa::path(delete, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "contacts_delete", path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ContactId>) -> ApiResult<StatusCode> {
     let contact = visible_contact(&state, &auth, id).await?;
@@ -217,7 +217,7 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 }
 
 /// Records the contact's answer to the consent request: sets `email_subscribed`.
-#[utoipa::path(post, path = "/v1/contacts/{id}/consent", tag = "contacts", params(("id" = String, Path)), request_body = ConsentRequest,
+#[utoipa::path(post, operation_id = "contacts_consent", path = "/v1/contacts/{id}/consent", tag = "contacts", params(("id" = String, Path)), request_body = ConsentRequest,
     responses((status = 200, body = Contact), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn consent(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ContactId>, ApiJson(req): ApiJson<ConsentRequest>) -> ApiResult<Json<Contact>> {
     let mut contact = visible_contact(&state, &auth, id).await?;

@@ -15,7 +15,7 @@ async fn visible_domain(state: &AppState, auth: &Auth, id: DomainId) -> ApiResul
 }
 
 /// Adds a hosted domain and generates its DKIM keys (Ed25519 and RSA-2048).
-#[utoipa::path(post, path = "/v1/domains", tag = "domains", request_body = CreateDomainRequest,
+#[utoipa::path(post, operation_id = "domains_create", path = "/v1/domains", tag = "domains", request_body = CreateDomainRequest,
     responses((status = 201, body = Domain), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateDomainRequest>) -> ApiResult<(StatusCode, Json<Domain>)> {
     let site = target_site(&state, &auth, req.site_id).await?;
@@ -23,20 +23,20 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 }
 
 /// Lists the site's domains (all domains for admin keys).
-#[utoipa::path(get, path = "/v1/domains", tag = "domains", responses((status = 200, body = Page<Domain>)), security(("bearer" = [])))]
+#[utoipa::path(get, operation_id = "domains_list", path = "/v1/domains", tag = "domains", responses((status = 200, body = Page<Domain>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<Domain>>> {
     Ok(Json(Page { items: state.engine.store().list_domains(auth.scope.site()).await?, next_cursor: None }))
 }
 
 /// Returns a domain with its DKIM public keys.
-#[utoipa::path(get, path = "/v1/domains/{id}", tag = "domains", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "domains_get", path = "/v1/domains/{id}", tag = "domains", params(("id" = String, Path)),
     responses((status = 200, body = Domain), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<DomainId>) -> ApiResult<Json<Domain>> {
     Ok(Json(visible_domain(&state, &auth, id).await?))
 }
 
 /// Returns the DNS records to publish for a domain: MX, SPF, DKIM and DMARC.
-#[utoipa::path(get, path = "/v1/domains/{id}/dns", tag = "domains", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "domains_dns", path = "/v1/domains/{id}/dns", tag = "domains", params(("id" = String, Path)),
     responses((status = 200, body = DomainDns), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn dns(State(state): State<AppState>, auth: Auth, PathId(id): PathId<DomainId>) -> ApiResult<Json<DomainDns>> {
     let domain = visible_domain(&state, &auth, id).await?;
@@ -44,7 +44,7 @@ pub async fn dns(State(state): State<AppState>, auth: Auth, PathId(id): PathId<D
 }
 
 /// Removes a hosted domain (its mailboxes stay, but receive no more mail).
-#[utoipa::path(delete, path = "/v1/domains/{id}", tag = "domains", params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "domains_delete", path = "/v1/domains/{id}", tag = "domains", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<DomainId>) -> ApiResult<StatusCode> {
     let domain = visible_domain(&state, &auth, id).await?;

@@ -12,11 +12,14 @@ use serde::Deserialize;
 
 /// Reading position in the event log.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Only events after this cursor (exclusive); from the start when absent.
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Admin keys: only this site's events.
     pub site_id: Option<SiteId>,
@@ -24,7 +27,7 @@ pub struct EventQuery {
 
 /// Reads the site's ordered, durable event log. `next_cursor` is always the cursor to pass
 /// as `after` next time (the same one when nothing new happened).
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventQuery),
+#[utoipa::path(get, operation_id = "events_list", path = "/v1/events", tag = "events", params(EventQuery),
     responses((status = 200, body = Page<Event>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<EventQuery>) -> ApiResult<Json<Page<Event>>> {
     let after = q

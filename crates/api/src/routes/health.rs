@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Liveness: answers 200 while the process serves HTTP.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = HealthStatus)))]
+#[utoipa::path(get, operation_id = "health_live", path = "/healthz", tag = "health", responses((status = 200, body = HealthStatus)))]
 pub async fn healthz() -> Json<HealthStatus> {
     Json(HealthStatus { status: "ok".into(), checks: BTreeMap::new() })
 }
@@ -21,7 +21,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Readiness: 200 when the database and the blob store answer (for S3: the bucket is reachable
 /// with the configured credentials) and every listener is up; 503 otherwise, naming what failed.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = HealthStatus), (status = 503, body = HealthStatus)))]
+#[utoipa::path(get, operation_id = "health_ready", path = "/readyz", tag = "health", responses((status = 200, body = HealthStatus), (status = 503, body = HealthStatus)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<HealthStatus>) {
     let store = state.engine.store();
     let (db, blobs) = tokio::join!(

@@ -23,10 +23,12 @@ use std::time::Duration;
 
 /// Filters and position of `GET /v1/events/stream`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// Start after this cursor (`Last-Event-ID` wins when both are given); without either,
     /// the stream starts at the end of the log (new events only).
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub after: Option<String>,
     /// Only events of this mailbox.
     pub mailbox_id: Option<MailboxId>,
@@ -69,7 +71,7 @@ struct StreamState {
 /// Streams the site's events as server-sent events. Each event's `id:` is its cursor; a client
 /// that reconnects with `Last-Event-ID` (or `?after=`) resumes right after it. A comment
 /// heartbeat is sent every 15 s.
-#[utoipa::path(get, path = "/v1/events/stream", tag = "events", params(StreamQuery, ("Last-Event-ID" = Option<String>, Header)),
+#[utoipa::path(get, operation_id = "events_stream", path = "/v1/events/stream", tag = "events", params(StreamQuery, ("Last-Event-ID" = Option<String>, Header)),
     responses((status = 200, content_type = "text/event-stream", description = "One SSE event per log entry: `id` = cursor, `event` = type, `data` = the event JSON"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn stream(
@@ -143,17 +145,20 @@ pub async fn stream(
 
 /// Position and timeout of a long-poll wait.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Wait for a message received after this event cursor; without it, after now.
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub after: Option<String>,
     /// Seconds to wait, 0-60 (default 30).
+    #[param(minimum = 0, maximum = 60)]
     pub timeout: Option<u64>,
 }
 
 /// Waits for the next inbound message of a mailbox: answers as soon as one arrives, or 204
 /// when `timeout` passes first.
-#[utoipa::path(get, path = "/v1/mailboxes/{id}/messages/wait", tag = "messages", params(("id" = String, Path), WaitQuery),
+#[utoipa::path(get, operation_id = "messages_wait", path = "/v1/mailboxes/{id}/messages/wait", tag = "messages", params(("id" = String, Path), WaitQuery),
     responses((status = 200, body = WaitResponse), (status = 204, description = "Nothing arrived before the timeout"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<WaitQuery>) -> ApiResult<Response> {

@@ -15,11 +15,14 @@ use serde::Deserialize;
 
 /// Paging of simple listings.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Admin keys: only this site.
     pub site_id: Option<SiteId>,
@@ -45,7 +48,8 @@ pub async fn target_site(state: &AppState, auth: &Auth, requested: Option<SiteId
 }
 
 /// Creates a mailbox; with a `client_id` already used in the site, returns that mailbox (200).
-#[utoipa::path(post, path = "/v1/mailboxes", tag = "mailboxes", request_body = CreateMailboxRequest,
+#[utoipa::path(post, operation_id = "mailboxes_create", path = "/v1/mailboxes", tag = "mailboxes", request_body = CreateMailboxRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = Mailbox), (status = 200, description = "The mailbox created earlier with this client_id", body = Mailbox),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
@@ -60,7 +64,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, 
 }
 
 /// Lists mailboxes, newest first.
-#[utoipa::path(get, path = "/v1/mailboxes", tag = "mailboxes", params(ListQuery),
+#[utoipa::path(get, operation_id = "mailboxes_list", path = "/v1/mailboxes", tag = "mailboxes", params(ListQuery),
     responses((status = 200, body = Page<Mailbox>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Page<Mailbox>>> {
     let limit = limit(q.limit)?;
@@ -79,14 +83,14 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
 }
 
 /// Returns a mailbox.
-#[utoipa::path(get, path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "mailboxes_get", path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)),
     responses((status = 200, body = Mailbox), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>) -> ApiResult<Json<Mailbox>> {
     Ok(Json(visible_mailbox(&state, &auth, id).await?))
 }
 
 /// Changes a mailbox's display name.
-#[utoipa::path(patch, path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)), request_body = UpdateMailboxRequest,
+#[utoipa::path(patch, operation_id = "mailboxes_update", path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)), request_body = UpdateMailboxRequest,
     responses((status = 200, body = Mailbox), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiJson(req): ApiJson<UpdateMailboxRequest>) -> ApiResult<Json<Mailbox>> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
@@ -94,8 +98,9 @@ pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 }
 
 /// Deletes a mailbox with all its messages.
-#[utoipa::path(delete, path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(delete, operation_id = "mailboxes_delete", path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, description = "A team member sends from this mailbox (`mailbox_in_use`)", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>) -> ApiResult<StatusCode> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
     state.engine.delete_mailbox(&mailbox).await?;

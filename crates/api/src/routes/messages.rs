@@ -21,7 +21,7 @@ pub async fn visible_message(state: &AppState, auth: &Auth, id: MessageId) -> Ap
 
 /// Sends a message. Answers 202 once the message and one queued job per recipient are durable;
 /// mailboxes of this server get their copy before the answer.
-#[utoipa::path(post, path = "/v1/mailboxes/{id}/messages", tag = "messages", params(("id" = String, Path),
+#[utoipa::path(post, operation_id = "messages_send", path = "/v1/mailboxes/{id}/messages", tag = "messages", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     request_body = SendMessageRequest,
     responses((status = 202, body = SendMessageResponse), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
@@ -38,14 +38,16 @@ pub async fn send(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
 }
 
 /// Lists a mailbox's messages, newest first.
-#[utoipa::path(get, path = "/v1/mailboxes/{id}/messages", tag = "messages",
-    params(("id" = String, Path), ("direction" = Option<String>, Query, description = "inbound or outbound"),
-        ("thread_id" = Option<String>, Query), ("unread" = Option<bool>, Query), ("since" = Option<String>, Query, description = "RFC 3339"),
+#[utoipa::path(get, operation_id = "messages_list", path = "/v1/mailboxes/{id}/messages", tag = "messages",
+    params(("id" = String, Path), ("direction" = Option<String>, Query, description = "inbound or outbound", pattern = "^(inbound|outbound)$"),
+        ("thread_id" = Option<String>, Query, format = Uuid), ("unread" = Option<bool>, Query),
+        ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"),
         ("label" = Option<String>, Query),
         ("q" = Option<String>, Query, description = "Full-text search of subject, text body, sender and recipients, 1-500 characters: \
             every word must appear, punctuation splits words (`alice@example.com` finds that address), the last word also matches \
-            as a prefix. Combines with the other filters; same order and cursor. 400 `invalid_query` when empty or too long."),
-        ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+            as a prefix. Combines with the other filters; same order and cursor. 400 `invalid_query` when empty or too long.",
+            min_length = 1, max_length = 500),
+        ("cursor" = Option<String>, Query, format = Uuid), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100)),
     responses((status = 200, body = Page<Message>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<MessageQuery>) -> ApiResult<Json<Page<Message>>> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
@@ -56,14 +58,14 @@ pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
 }
 
 /// Returns a message with its parsed fields.
-#[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "messages_get", path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
     responses((status = 200, body = Message), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<Json<Message>> {
     Ok(Json(visible_message(&state, &auth, id).await?))
 }
 
 /// Returns the message exactly as stored (`message/rfc822`).
-#[utoipa::path(get, path = "/v1/messages/{id}/raw", tag = "messages", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "messages_raw", path = "/v1/messages/{id}/raw", tag = "messages", params(("id" = String, Path)),
     responses((status = 200, content_type = "message/rfc822", body = Vec<u8>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn raw(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<Response> {
     let message = visible_message(&state, &auth, id).await?;
@@ -72,7 +74,7 @@ pub async fn raw(State(state): State<AppState>, auth: Auth, PathId(id): PathId<M
 }
 
 /// Marks a message read or unread and changes its labels.
-#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)), request_body = UpdateMessageRequest,
+#[utoipa::path(patch, operation_id = "messages_update", path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)), request_body = UpdateMessageRequest,
     responses((status = 200, body = Message), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>, ApiJson(req): ApiJson<UpdateMessageRequest>) -> ApiResult<Json<Message>> {
     let message = visible_message(&state, &auth, id).await?;
@@ -80,7 +82,7 @@ pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 }
 
 /// Deletes a message.
-#[utoipa::path(delete, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "messages_delete", path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<StatusCode> {
     let message = visible_message(&state, &auth, id).await?;
@@ -89,7 +91,7 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 }
 
 /// Replies to a message in its thread, from its mailbox.
-#[utoipa::path(post, path = "/v1/messages/{id}/reply", tag = "messages", params(("id" = String, Path),
+#[utoipa::path(post, operation_id = "messages_reply", path = "/v1/messages/{id}/reply", tag = "messages", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header)), request_body = ReplyRequest,
     responses((status = 202, body = SendMessageResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn reply(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>, RawBody(headers, body): RawBody) -> ApiResult<Response> {
@@ -106,7 +108,7 @@ pub async fn reply(State(state): State<AppState>, auth: Auth, PathId(id): PathId
 
 /// Forwards a message from its mailbox as a new conversation: "Fwd: <subject>", the
 /// original quoted below `text`, with its attachments.
-#[utoipa::path(post, path = "/v1/messages/{id}/forward", tag = "messages", params(("id" = String, Path),
+#[utoipa::path(post, operation_id = "messages_forward", path = "/v1/messages/{id}/forward", tag = "messages", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header)), request_body = ForwardRequest,
     responses((status = 202, body = SendMessageResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>, RawBody(headers, body): RawBody) -> ApiResult<Response> {
@@ -122,7 +124,7 @@ pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): Path
 }
 
 /// Downloads an attachment.
-#[utoipa::path(get, path = "/v1/attachments/{id}", tag = "messages", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "attachments_download", path = "/v1/attachments/{id}", tag = "attachments", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn attachment(State(state): State<AppState>, auth: Auth, PathId(id): PathId<AttachmentId>) -> ApiResult<Response> {
     let (att, _, _) = state

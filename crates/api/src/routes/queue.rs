@@ -13,18 +13,21 @@ use serde::Deserialize;
 
 /// Filters of the queue listing.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// Comma-separated statuses (default `queued,sending,deferred`; `all` for every status).
+    #[param(pattern = "^(all|(queued|sending|delivered|deferred|bounced|failed)(,(queued|sending|delivered|deferred|bounced|failed))*)$")]
     pub status: Option<String>,
     /// At most this many (1-1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Admin keys: only this site.
     pub site_id: Option<SiteId>,
 }
 
 /// Lists outbound recipients that are waiting (or in the given statuses), oldest first.
-#[utoipa::path(get, path = "/v1/queue", tag = "queue", params(QueueQuery),
+#[utoipa::path(get, operation_id = "queue_list", path = "/v1/queue", tag = "queue", params(QueueQuery),
     responses((status = 200, body = Page<QueueEntry>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<QueueQuery>) -> ApiResult<Json<Page<QueueEntry>>> {
     let statuses: Vec<DeliveryStatus> = match q.status.as_deref() {
@@ -66,7 +69,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
 }
 
 /// Schedules a deferred, bounced or failed recipient for another attempt now.
-#[utoipa::path(post, path = "/v1/messages/{id}/recipients/{address}/retry", tag = "queue", params(("id" = String, Path), ("address" = String, Path)),
+#[utoipa::path(post, operation_id = "queue_retry", path = "/v1/messages/{id}/recipients/{address}/retry", tag = "queue", params(("id" = String, Path), ("address" = String, Path)),
     responses((status = 200, body = mailroom_core::Message), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn retry(State(state): State<AppState>, auth: Auth, Path((id, address)): Path<(String, String)>) -> ApiResult<Json<mailroom_core::Message>> {
     let id: MessageId = id.parse().map_err(|_| ApiError::not_found("message", &id))?;
@@ -75,7 +78,7 @@ pub async fn retry(State(state): State<AppState>, auth: Auth, Path((id, address)
 }
 
 /// Gives up on a waiting recipient (it becomes `failed`).
-#[utoipa::path(post, path = "/v1/messages/{id}/recipients/{address}/cancel", tag = "queue", params(("id" = String, Path), ("address" = String, Path)),
+#[utoipa::path(post, operation_id = "queue_cancel", path = "/v1/messages/{id}/recipients/{address}/cancel", tag = "queue", params(("id" = String, Path), ("address" = String, Path)),
     responses((status = 200, body = mailroom_core::Message), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn cancel(State(state): State<AppState>, auth: Auth, Path((id, address)): Path<(String, String)>) -> ApiResult<Json<mailroom_core::Message>> {
     let id: MessageId = id.parse().map_err(|_| ApiError::not_found("message", &id))?;

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 /// The site of secure-token listings.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TokenQuery {
     /// Admin keys: the site (default: the default site).
@@ -30,8 +31,8 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 /// Stores a secret for the site, sealed with the server key; a token with the same type and
 /// identifier is replaced. The answer holds the metadata only, never the value.
-#[utoipa::path(post, path = "/v1/secure-tokens", tag = "secure-tokens", request_body = CreateSecureTokenRequest,
-    responses((status = 201, body = SecureToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, operation_id = "secure_tokens_create", path = "/v1/secure-tokens", tag = "secure-tokens", request_body = CreateSecureTokenRequest,
+    responses((status = 201, body = SecureToken), (status = 404, body = ErrorBody), (status = 422, description = "Invalid, or an `email` token whose smtpHost is not a public address (forbidden_smtp_host)", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateSecureTokenRequest>) -> ApiResult<(StatusCode, Json<SecureToken>)> {
     let site = target_site(&state, &auth, Some(req.site_id)).await?;
     let token_type = req.token_type.trim();
@@ -44,6 +45,10 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
     }
     if req.token_value.is_null() {
         return Err(invalid("`token_value` must not be null"));
+    }
+    // SMTP credentials: the host must be public (SSRF guard) and the security mode known.
+    if token_type == "email" {
+        state.engine.check_smtp_token(&req.token_value).await?;
     }
     let plain = serde_json::to_vec(&req.token_value).map_err(|_| ApiError::internal("secure token value does not serialise"))?;
     if plain.len() > MAX_VALUE_BYTES {
@@ -65,7 +70,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 }
 
 /// Lists the site's tokens (type, identifier, times), oldest first; values are never shown.
-#[utoipa::path(get, path = "/v1/secure-tokens", tag = "secure-tokens", params(TokenQuery),
+#[utoipa::path(get, operation_id = "secure_tokens_list", path = "/v1/secure-tokens", tag = "secure-tokens", params(TokenQuery),
     responses((status = 200, body = Page<SecureToken>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<TokenQuery>) -> ApiResult<Json<Page<SecureToken>>> {
     let site = target_site(&state, &auth, q.site_id).await?;
@@ -73,7 +78,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
 }
 
 /// Deletes a token (admin keys: of any site, or of `site_id`).
-#[utoipa::path(delete, path = "/v1/secure-tokens/{id}", tag = "secure-tokens", params(("id" = String, Path), TokenQuery),
+#[utoipa::path(delete, operation_id = "secure_tokens_delete", path = "/v1/secure-tokens/{id}", tag = "secure-tokens", params(("id" = String, Path), TokenQuery),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<SecureTokenId>, ApiQuery(q): ApiQuery<TokenQuery>) -> ApiResult<StatusCode> {
     // The store lists tokens by site: look among the sites the caller may reach.

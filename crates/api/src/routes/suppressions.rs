@@ -14,11 +14,13 @@ use serde::Deserialize;
 
 /// Paging and site of suppression routes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SuppressionQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Admin keys: only this site (list) or the site to act on (delete; default site).
     pub site_id: Option<SiteId>,
@@ -29,7 +31,7 @@ fn parse_address(a: &str) -> ApiResult<EmailAddress> {
 }
 
 /// Lists suppressed addresses, alphabetically.
-#[utoipa::path(get, path = "/v1/suppressions", tag = "suppressions", params(SuppressionQuery),
+#[utoipa::path(get, operation_id = "suppressions_list", path = "/v1/suppressions", tag = "suppressions", params(SuppressionQuery),
     responses((status = 200, body = Page<Suppression>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<SuppressionQuery>) -> ApiResult<Json<Page<Suppression>>> {
     let limit = limit(q.limit)?;
@@ -43,7 +45,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
 }
 
 /// Adds an address to the suppression list; sends to it are refused until it is removed.
-#[utoipa::path(post, path = "/v1/suppressions", tag = "suppressions", request_body = CreateSuppressionRequest,
+#[utoipa::path(post, operation_id = "suppressions_create", path = "/v1/suppressions", tag = "suppressions", request_body = CreateSuppressionRequest,
     responses((status = 201, body = Suppression), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateSuppressionRequest>) -> ApiResult<(StatusCode, Json<Suppression>)> {
     let site = target_site(&state, &auth, req.site_id).await?;
@@ -56,8 +58,8 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 }
 
 /// Removes an address from the suppression list.
-#[utoipa::path(delete, path = "/v1/suppressions/{address}", tag = "suppressions", params(("address" = String, Path), SuppressionQuery),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(delete, operation_id = "suppressions_delete", path = "/v1/suppressions/{address}", tag = "suppressions", params(("address" = String, Path), SuppressionQuery),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, description = "Not an email address (`invalid_email_address`)", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, Path(address): Path<String>, ApiQuery(q): ApiQuery<SuppressionQuery>) -> ApiResult<StatusCode> {
     let site = target_site(&state, &auth, q.site_id).await?;
     let address = parse_address(&address)?;

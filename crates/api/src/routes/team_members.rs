@@ -39,7 +39,7 @@ pub async fn visible_member(state: &AppState, auth: &Auth, id: TeamMemberId) -> 
 }
 
 /// Creates a team member sending from a mailbox; the member belongs to the mailbox's site.
-#[utoipa::path(post, path = "/v1/team-members", tag = "team-members", request_body = CreateTeamMemberRequest,
+#[utoipa::path(post, operation_id = "team_members_create", path = "/v1/team-members", tag = "team-members", request_body = CreateTeamMemberRequest,
     responses((status = 201, body = TeamMember), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateTeamMemberRequest>) -> ApiResult<(StatusCode, Json<TeamMember>)> {
     let name = check_name(&req.name)?;
@@ -62,20 +62,20 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 }
 
 /// Lists team members, oldest first.
-#[utoipa::path(get, path = "/v1/team-members", tag = "team-members", responses((status = 200, body = Page<TeamMember>)), security(("bearer" = [])))]
+#[utoipa::path(get, operation_id = "team_members_list", path = "/v1/team-members", tag = "team-members", responses((status = 200, body = Page<TeamMember>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<TeamMember>>> {
     Ok(Json(Page { items: state.engine.store().list_team_members(auth.scope.site()).await?, next_cursor: None }))
 }
 
 /// Returns a team member.
-#[utoipa::path(get, path = "/v1/team-members/{id}", tag = "team-members", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "team_members_get", path = "/v1/team-members/{id}", tag = "team-members", params(("id" = String, Path)),
     responses((status = 200, body = TeamMember), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<TeamMemberId>) -> ApiResult<Json<TeamMember>> {
     Ok(Json(visible_member(&state, &auth, id).await?))
 }
 
 /// Changes a team member's name, mailbox (of the same site) or signature.
-#[utoipa::path(patch, path = "/v1/team-members/{id}", tag = "team-members", params(("id" = String, Path)), request_body = UpdateTeamMemberRequest,
+#[utoipa::path(patch, operation_id = "team_members_update", path = "/v1/team-members/{id}", tag = "team-members", params(("id" = String, Path)), request_body = UpdateTeamMemberRequest,
     responses((status = 200, body = TeamMember), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<TeamMemberId>, ApiJson(req): ApiJson<UpdateTeamMemberRequest>) -> ApiResult<Json<TeamMember>> {
     let mut member = visible_member(&state, &auth, id).await?;
@@ -101,7 +101,7 @@ pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 }
 
 /// Deletes a team member; the contacts they owned are left without an owner.
-#[utoipa::path(delete, path = "/v1/team-members/{id}", tag = "team-members", params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "team_members_delete", path = "/v1/team-members/{id}", tag = "team-members", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<TeamMemberId>) -> ApiResult<StatusCode> {
     let member = visible_member(&state, &auth, id).await?;

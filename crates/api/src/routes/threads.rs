@@ -17,11 +17,13 @@ use serde::Deserialize;
 
 /// Paging of thread listings.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -37,7 +39,7 @@ fn decode_cursor(c: &str) -> Option<ThreadCursor> {
 }
 
 /// Lists a mailbox's threads, latest activity first.
-#[utoipa::path(get, path = "/v1/mailboxes/{id}/threads", tag = "threads", params(("id" = String, Path), ThreadQuery),
+#[utoipa::path(get, operation_id = "threads_list", path = "/v1/mailboxes/{id}/threads", tag = "threads", params(("id" = String, Path), ThreadQuery),
     responses((status = 200, body = Page<Thread>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<ThreadQuery>) -> ApiResult<Json<Page<Thread>>> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
@@ -53,7 +55,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
 }
 
 /// Returns a thread with its messages, oldest first.
-#[utoipa::path(get, path = "/v1/threads/{id}", tag = "threads", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "threads_get", path = "/v1/threads/{id}", tag = "threads", params(("id" = String, Path)),
     responses((status = 200, body = ThreadWithMessages), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ThreadId>) -> ApiResult<Json<ThreadWithMessages>> {
     let store = state.engine.store();

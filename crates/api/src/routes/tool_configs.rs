@@ -26,6 +26,12 @@ fn check_name(name: &str) -> ApiResult<()> {
     if TOOLS.contains(&name) {
         return Err(invalid("invalid_tool_config_name", format!("`{name}` is a built-in tool's name; choose another")));
     }
+    if mailroom_core::agent::MCP_BUILTIN_TOOL_NAMES.contains(&name) {
+        return Err(invalid(
+            "invalid_tool_config_name",
+            format!("`{name}` is the name of one of MCP's built-in tools, so MCP could not offer this config; choose another"),
+        ));
+    }
     Ok(())
 }
 
@@ -63,7 +69,7 @@ pub async fn visible_config(state: &AppState, auth: &Auth, id: ToolConfigId) -> 
 }
 
 /// Creates a tool config; its name is unique in the site (409 `tool_config_name_taken`).
-#[utoipa::path(post, path = "/v1/tool-configs", tag = "tool-configs", request_body = CreateToolConfigRequest,
+#[utoipa::path(post, operation_id = "tool_configs_create", path = "/v1/tool-configs", tag = "tool-configs", request_body = CreateToolConfigRequest,
     responses((status = 201, body = ToolConfig), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateToolConfigRequest>) -> ApiResult<(StatusCode, Json<ToolConfig>)> {
     let site = target_site(&state, &auth, req.site_id).await?;
@@ -80,20 +86,20 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 }
 
 /// Lists tool configs by name.
-#[utoipa::path(get, path = "/v1/tool-configs", tag = "tool-configs", responses((status = 200, body = Page<ToolConfig>)), security(("bearer" = [])))]
+#[utoipa::path(get, operation_id = "tool_configs_list", path = "/v1/tool-configs", tag = "tool-configs", responses((status = 200, body = Page<ToolConfig>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<ToolConfig>>> {
     Ok(Json(Page { items: state.engine.store().list_tool_configs(auth.scope.site()).await?, next_cursor: None }))
 }
 
 /// Returns a tool config.
-#[utoipa::path(get, path = "/v1/tool-configs/{id}", tag = "tool-configs", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "tool_configs_get", path = "/v1/tool-configs/{id}", tag = "tool-configs", params(("id" = String, Path)),
     responses((status = 200, body = ToolConfig), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ToolConfigId>) -> ApiResult<Json<ToolConfig>> {
     Ok(Json(visible_config(&state, &auth, id).await?))
 }
 
 /// Changes a tool config's name, prompt or settings (the tool itself cannot change).
-#[utoipa::path(patch, path = "/v1/tool-configs/{id}", tag = "tool-configs", params(("id" = String, Path)), request_body = UpdateToolConfigRequest,
+#[utoipa::path(patch, operation_id = "tool_configs_update", path = "/v1/tool-configs/{id}", tag = "tool-configs", params(("id" = String, Path)), request_body = UpdateToolConfigRequest,
     responses((status = 200, body = ToolConfig), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ToolConfigId>, ApiJson(req): ApiJson<UpdateToolConfigRequest>) -> ApiResult<Json<ToolConfig>> {
@@ -115,7 +121,7 @@ pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 }
 
 /// Deletes a tool config; its runs stay (without it).
-#[utoipa::path(delete, path = "/v1/tool-configs/{id}", tag = "tool-configs", params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "tool_configs_delete", path = "/v1/tool-configs/{id}", tag = "tool-configs", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ToolConfigId>) -> ApiResult<StatusCode> {
     let config = visible_config(&state, &auth, id).await?;

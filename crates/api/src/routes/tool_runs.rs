@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 /// Filters and paging of the tool-run listing.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ToolRunQuery {
     /// Only this tool.
@@ -30,8 +31,10 @@ pub struct ToolRunQuery {
     /// Only runs before this time (RFC 3339).
     pub until: Option<DateTime<Utc>>,
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Admin keys: only this site.
     #[param(value_type = Option<String>, format = Uuid)]
@@ -39,7 +42,7 @@ pub struct ToolRunQuery {
 }
 
 /// Lists tool runs, newest first.
-#[utoipa::path(get, path = "/v1/tool-runs", tag = "tool-runs", params(ToolRunQuery),
+#[utoipa::path(get, operation_id = "tool_runs_list", path = "/v1/tool-runs", tag = "tool-runs", params(ToolRunQuery),
     responses((status = 200, body = Page<ToolRun>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ToolRunQuery>) -> ApiResult<Json<Page<ToolRun>>> {
     let limit = limit(q.limit)?;
@@ -59,7 +62,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
 }
 
 /// Returns a tool run: inputs, checks, decision and outputs.
-#[utoipa::path(get, path = "/v1/tool-runs/{id}", tag = "tool-runs", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "tool_runs_get", path = "/v1/tool-runs/{id}", tag = "tool-runs", params(("id" = String, Path)),
     responses((status = 200, body = ToolRun), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ToolRunId>) -> ApiResult<Json<ToolRun>> {
     let run = state.engine.store().get_tool_run(id).await?.filter(|r| auth.allows(r.site_id)).ok_or_else(|| ApiError::not_found("tool run", id))?;

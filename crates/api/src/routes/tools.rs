@@ -141,6 +141,7 @@ impl RunRecord {
                 obj.insert("tool_run_id".into(), json!(run.id));
             }
         }
+        metrics::counter!("mailroom_tool_runs_total", "tool" => run.tool.to_string(), "decision" => run.decision.get("action").and_then(|a| a.as_str()).unwrap_or(run.status.as_str()).to_string()).increment(1);
         if let Err(e) = state.engine.store().insert_tool_run(&run, &events).await {
             tracing::error!(error = %e, tool = %run.tool, "the tool run could not be recorded");
         }
@@ -173,13 +174,27 @@ async fn run_send_email(state: &AppState, auth: &Auth, config: Option<&ToolConfi
     if let (Some(c), Some(obj)) = (config, body.as_object_mut()) {
         obj.entry("site_id").or_insert_with(|| json!(c.site_id));
     }
-    let parsed: Result<SendEmailInput, ToolError> = serde_json::from_value(body.clone()).map_err(|e| invalid(format!("invalid input: {e}")));
+    let parsed: Result<SendEmailInput, ToolError> = if body.is_object() {
+        serde_json::from_value(body.clone()).map_err(|e| invalid(format!("invalid input: {e}")))
+    } else {
+        Err(invalid("the body must be a JSON object".into()))
+    };
     let input = match parsed.and_then(|i| send_email::validate(&i).map(|_| i)) {
         Ok(i) => i,
         Err(e) => {
-            // Recorded when the site is known (a config's), else there is no site to record in.
-            if let Some(c) = config {
-                let mut rec = RunRecord::new(c.site_id, "send_email", config, &body).refused(e.code, &e.message);
+            // Every invocation is a tool run: in the config's site, the `site_id` given (when
+            // the caller may see it), or the caller's own site.
+            let given = body.get("site_id").and_then(Value::as_str).map(str::to_string);
+            let site = match (config, given) {
+                (Some(c), _) => Some(c.site_id),
+                (None, Some(id)) => match visible_site(state, auth, &id).await {
+                    Ok(s) => Some(s),
+                    Err(_) => target_site(state, auth, None).await.ok(),
+                },
+                (None, None) => target_site(state, auth, None).await.ok(),
+            };
+            if let Some(site) = site {
+                let mut rec = RunRecord::new(site, "send_email", config, &body).refused(e.code, &e.message);
                 rec.outputs = e.body();
                 rec.store(state).await;
             }
@@ -243,30 +258,72 @@ fn information_templates(site_settings: &Value, config: Option<&ToolConfig>) -> 
 
 /// `site_id` for admin keys; site keys use their own site.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsQuery {
     /// The site (admin keys; default: the default site).
     pub site_id: Option<SiteId>,
 }
 
+/// The input of a tool: the shape of the tool invoked (a tool config takes its tool's input);
+/// `GET /v1/tools` gives each one's exact JSON Schema.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ToolInput {
+    /// `send_email` (seed 002).
+    SendEmail(SendEmailInput),
+    /// `send_one_to_one_email` (seed 000).
+    SendOneToOneEmail(SendOneToOneEmailInput),
+    /// `send_information_email` (seed 001).
+    SendInformationEmail(SendInformationEmailInput),
+}
+
+/// What a tool answers when it ran (sent, skipped, consent required, failed or dry run).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ToolResult {
+    /// `send_email`'s answer (`success`, `status`: `sent`, `skipped` or `dry_run`).
+    SendEmail(send_email::SendEmailOutput),
+    /// `send_one_to_one_email`'s outputs (`status`: `success`, `failure`, `skipped` or `dry_run`).
+    SendOneToOneEmail(one_to_one::OneToOneOutput),
+    /// `send_information_email`'s outputs.
+    SendInformationEmail(information::InformationOutput),
+}
+
+/// A tool's refusal: the API's error shape; `send_email` adds `"success": false` (seed 002's
+/// shape, with its upper-case codes such as `INVALID_REQUEST` or `SITE_CONFIG_NOT_FOUND`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ToolErrorBody {
+    /// `false` (`send_email` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    /// The code and message.
+    pub error: mailroom_core::api::ErrorDetail,
+    /// 502 of `send_one_to_one_email`: the outputs of the failed send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<one_to_one::OneToOneOutput>,
+    /// 502 of `send_one_to_one_email`: the tool run that recorded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_run_id: Option<ToolRunId>,
+}
+
 /// Runs a tool by name: a built-in tool or a tool config of the site.
-#[utoipa::path(post, path = "/v1/tools/{name}/invoke", tag = "tools", request_body = Object,
+#[utoipa::path(post, operation_id = "tools_invoke", path = "/v1/tools/{name}/invoke", tag = "tools", request_body = ToolInput,
     params(("name" = String, Path, description = "send_email, send_one_to_one_email, send_information_email or a tool config's name"), ToolsQuery),
-    responses((status = 201, description = "An email was sent", body = Object),
-        (status = 200, description = "Skipped, consent_required, failure (the run completes) or dry run", body = Object),
-        (status = 400, description = "Invalid input (send_email: INVALID_REQUEST in the seed's shape)", body = Object),
-        (status = 404, description = "No such tool, contact or site", body = Object),
-        (status = 422, description = "No model configured for a transcript, invalid settings", body = ErrorBody),
-        (status = 500, description = "AGENT_EMAIL_SEND_FAILED, INTERNAL_SERVER_ERROR (send_email)", body = Object),
-        (status = 502, description = "send_one_to_one_email: the send failed and complete_on_send_failure is false; the model failed", body = Object)),
+    responses((status = 201, description = "An email was sent", body = ToolResult),
+        (status = 200, description = "Skipped, consent_required, failure (the run completes) or dry run", body = ToolResult),
+        (status = 400, description = "Invalid input (send_email: INVALID_REQUEST in the seed's shape)", body = ToolErrorBody),
+        (status = 404, description = "No such tool, contact or site", body = ToolErrorBody),
+        (status = 422, description = "No model configured for a transcript, invalid settings", body = ToolErrorBody),
+        (status = 500, description = "AGENT_EMAIL_SEND_FAILED, INTERNAL_SERVER_ERROR (send_email)", body = ToolErrorBody),
+        (status = 502, description = "send_one_to_one_email: the send failed and complete_on_send_failure is false; the model failed", body = ToolErrorBody)),
     security(("bearer" = [])))]
 pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<String>, ApiQuery(q): ApiQuery<ToolsQuery>, body: Bytes) -> Response {
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(_) | Err(_) if name == "send_email" => {
-            let e = ToolError { status: 400, code: "INVALID_REQUEST", message: "the body must be a JSON object".into(), checks: Vec::new() };
-            return answer(e.status, e.body());
-        }
+        // Refused as INVALID_REQUEST, and recorded as a tool run like every invocation.
+        Ok(v) if name == "send_email" => return run_send_email(&state, &auth, None, v).await,
+        Err(_) if name == "send_email" => return run_send_email(&state, &auth, None, Value::Null).await,
         Ok(_) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the body must be a JSON object").into_response(),
         Err(e) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}")).into_response(),
     };
@@ -300,7 +357,10 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
         ToolKind::SendOneToOneEmail => {
             let input: SendOneToOneEmailInput = match serde_json::from_value(value) {
                 Ok(i) => i,
-                Err(e) => return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response(),
+                Err(e) => {
+                    rec.refused("validation_error", &e.to_string()).store(&state).await;
+                    return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response();
+                }
             };
             match one_to_one::run(&state.engine, site, config.as_ref(), input).await {
                 Err(e) => {
@@ -315,9 +375,10 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
                     if !run.completes {
                         let message = run.output.error_message.clone().unwrap_or_else(|| "the send failed".into());
                         let body = json!({
-                            "error": {"code": run.output.code.as_deref().unwrap_or("send_error"), "message": format!("{message} (complete_on_send_failure is false: stop the run)")},
+                            "error": {"code": run.output.code.as_deref().unwrap_or("resend_error"), "message": format!("{message} (complete_on_send_failure is false: stop the run)")},
                             "result": out,
                             "tool_run_id": run_id,
+                            "stop_run": true,
                         });
                         return answer(502, body);
                     }
@@ -329,7 +390,10 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
         ToolKind::SendInformationEmail => {
             let input: SendInformationEmailInput = match serde_json::from_value(value) {
                 Ok(i) => i,
-                Err(e) => return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response(),
+                Err(e) => {
+                    rec.refused("validation_error", &e.to_string()).store(&state).await;
+                    return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response();
+                }
             };
             match information::run(&state.engine, state.llm.as_deref(), site, config.as_ref(), input).await {
                 Err(e) => {
@@ -353,18 +417,13 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
 }
 
 /// The seed's own path for `send_email`: the same as `POST /v1/tools/send_email/invoke`.
-#[utoipa::path(post, path = "/v1/send-email", tag = "tools", request_body = Object,
-    responses((status = 201, description = "Sent", body = Object), (status = 200, description = "Skipped or dry run", body = Object),
-        (status = 400, body = Object), (status = 404, body = Object), (status = 500, body = Object)),
+#[utoipa::path(post, operation_id = "tools_send_email", path = "/v1/send-email", tag = "tools", request_body = SendEmailInput,
+    responses((status = 201, description = "Sent", body = send_email::SendEmailOutput), (status = 200, description = "Skipped or dry run", body = send_email::SendEmailOutput),
+        (status = 400, description = "INVALID_REQUEST (seed 002's shape)", body = ToolErrorBody), (status = 404, description = "SITE_CONFIG_NOT_FOUND and the like", body = ToolErrorBody),
+        (status = 500, description = "AGENT_EMAIL_SEND_FAILED", body = ToolErrorBody)),
     security(("bearer" = [])))]
 pub async fn send_email_alias(State(state): State<AppState>, auth: Auth, body: Bytes) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => {
-            let e = ToolError { status: 400, code: "INVALID_REQUEST", message: "the body must be a JSON object".into(), checks: Vec::new() };
-            return answer(e.status, e.body());
-        }
-    };
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     run_send_email(&state, &auth, None, value).await
 }
 
@@ -400,7 +459,7 @@ pub struct ToolCatalog {
 }
 
 /// Lists the tools agents can call in the site: the three built-in tools and every tool config.
-#[utoipa::path(get, path = "/v1/tools", tag = "tools", params(ToolsQuery),
+#[utoipa::path(get, operation_id = "tools_list", path = "/v1/tools", tag = "tools", params(ToolsQuery),
     responses((status = 200, body = ToolCatalog), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ToolsQuery>) -> ApiResult<Json<ToolCatalog>> {
     let site = target_site(&state, &auth, q.site_id).await?;

@@ -30,7 +30,7 @@ async fn visible(state: &AppState, auth: &Auth, id: WebhookId) -> ApiResult<Webh
 
 /// Creates an endpoint. The answer holds its signing secret (`whsec_…`), shown only here.
 /// Admin keys may add `site_id` to choose the site whose events are sent.
-#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
+#[utoipa::path(post, operation_id = "webhooks_create", path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
     responses((status = 201, body = WebhookResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateWebhookRequest>) -> ApiResult<(StatusCode, Json<WebhookResponse>)> {
     let site = target_site(&state, &auth, req.site_id).await?;
@@ -39,20 +39,20 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 }
 
 /// Lists the site's endpoints (all for admin keys).
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", responses((status = 200, body = Page<WebhookEndpoint>)), security(("bearer" = [])))]
+#[utoipa::path(get, operation_id = "webhooks_list", path = "/v1/webhooks", tag = "webhooks", responses((status = 200, body = Page<WebhookEndpoint>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<WebhookEndpoint>>> {
     Ok(Json(Page { items: state.engine.store().list_webhooks(auth.scope.site()).await?, next_cursor: None }))
 }
 
 /// Returns an endpoint (never its secret).
-#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "webhooks_get", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookEndpoint), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>) -> ApiResult<Json<WebhookEndpoint>> {
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
 /// Changes an endpoint: URL, event types, mailbox filter, description, enabled.
-#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = UpdateWebhookRequest,
+#[utoipa::path(patch, operation_id = "webhooks_update", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = UpdateWebhookRequest,
     responses((status = 200, body = WebhookEndpoint), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, ApiJson(req): ApiJson<UpdateWebhookRequest>) -> ApiResult<Json<WebhookEndpoint>> {
     let endpoint = visible(&state, &auth, id).await?;
@@ -60,7 +60,7 @@ pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 }
 
 /// Deletes an endpoint and its deliveries.
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "webhooks_delete", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>) -> ApiResult<StatusCode> {
     let endpoint = visible(&state, &auth, id).await?;
@@ -70,7 +70,7 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 
 /// Issues a new signing secret. The previous one keeps signing beside it (both signatures are
 /// sent) for the configured overlap, so receivers can switch without losing a delivery.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "webhooks_rotate_secret", path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn rotate_secret(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>) -> ApiResult<Json<WebhookResponse>> {
     let endpoint = visible(&state, &auth, id).await?;
@@ -80,17 +80,20 @@ pub async fn rotate_secret(State(state): State<AppState>, auth: Auth, PathId(id)
 
 /// Paging of delivery listings.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
 /// Lists an endpoint's deliveries, newest first, each with its attempts (status code, latency,
 /// error).
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), DeliveryQuery),
+#[utoipa::path(get, operation_id = "webhooks_deliveries", path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), DeliveryQuery),
     responses((status = 200, body = Page<WebhookDelivery>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn deliveries(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, ApiQuery(q): ApiQuery<DeliveryQuery>) -> ApiResult<Json<Page<WebhookDelivery>>> {
     let endpoint = visible(&state, &auth, id).await?;
@@ -107,7 +110,7 @@ pub async fn deliveries(State(state): State<AppState>, auth: Auth, PathId(id): P
 
 /// Redelivers the endpoint's events after a cursor: events never sent get new deliveries,
 /// events already sent (or failed) are sent again.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path)), request_body = ReplayRequest,
+#[utoipa::path(post, operation_id = "webhooks_replay", path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = String, Path)), request_body = ReplayRequest,
     responses((status = 202, body = ReplayResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn replay(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, RawBody(_headers, body): RawBody) -> ApiResult<(StatusCode, Json<ReplayResponse>)> {
     let req: ReplayRequest = crate::error::decode_json(&body)?;

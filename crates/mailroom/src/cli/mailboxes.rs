@@ -1,9 +1,10 @@
 //! `mailroom mailboxes …`: addresses that send and receive.
 
 use super::table::{Table, clip, fields, or_dash, time, time_utc};
+use super::resolve::MailboxRef;
 use super::{Ctx, next_page_note, note, out};
 use mailroom_core::api::{CreateMailboxRequest, UpdateMailboxRequest};
-use mailroom_core::ids::{MailboxId, SiteId};
+use mailroom_core::ids::SiteId;
 use mailroom_core::model::Mailbox;
 
 /// `mailroom mailboxes <verb>`.
@@ -37,21 +38,21 @@ pub enum MailboxesCommand {
     },
     /// Show a mailbox.
     Get {
-        /// The mailbox's id.
-        id: MailboxId,
+        /// The mailbox: its address or id.
+        id: MailboxRef,
     },
     /// Change a mailbox's display name.
     Update {
-        /// The mailbox's id.
-        id: MailboxId,
+        /// The mailbox: its address or id.
+        id: MailboxRef,
         /// The new display name; an empty string removes it.
         #[arg(long)]
         display_name: String,
     },
     /// Delete a mailbox with all its messages.
     Delete {
-        /// The mailbox's id.
-        id: MailboxId,
+        /// The mailbox: its address or id.
+        id: MailboxRef,
     },
 }
 
@@ -85,7 +86,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MailboxesCommand) -> anyhow::Result<()> 
             Ok(())
         }
         MailboxesCommand::Get { id } => {
-            let mailbox = ctx.client.get_mailbox(id).await?;
+            let mailbox = ctx.client.get_mailbox(id.resolve(&ctx.client).await?).await?;
             if ctx.json {
                 return ctx.print_json(&mailbox);
             }
@@ -93,14 +94,14 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MailboxesCommand) -> anyhow::Result<()> 
         }
         MailboxesCommand::Update { id, display_name } => {
             let mailbox =
-                ctx.client.update_mailbox(id, &UpdateMailboxRequest { display_name: Some(display_name) }).await?;
+                ctx.client.update_mailbox(id.resolve(&ctx.client).await?, &UpdateMailboxRequest { display_name: Some(display_name) }).await?;
             if ctx.json {
                 return ctx.print_json(&mailbox);
             }
             out(&details(&mailbox))
         }
         MailboxesCommand::Delete { id } => {
-            ctx.client.delete_mailbox(id).await?;
+            ctx.client.delete_mailbox(id.resolve(&ctx.client).await?).await?;
             if !ctx.json {
                 note(&format!("Deleted mailbox {id}."));
             }

@@ -2,14 +2,15 @@
 
 use super::content_type;
 use super::table::{Table, clip, fields, or_dash, size, time, time_utc};
+use super::resolve::{MailboxRef, MessageRef};
 use super::{Ctx, Exit, Usage, next_page_note, note, out};
 use anyhow::Context as _;
 use base64::Engine as _;
 use mailroom_core::NamedAddress;
 use mailroom_core::api::{
-    AttachmentInput, MessageQuery, ReplyRequest, SendMessageRequest, SendMessageResponse, UpdateMessageRequest,
+    AttachmentInput, ForwardRequest, MessageQuery, ReplyRequest, SendMessageRequest, SendMessageResponse, UpdateMessageRequest,
 };
-use mailroom_core::ids::{MailboxId, MessageId, ThreadId};
+use mailroom_core::ids::ThreadId;
 use mailroom_core::model::{Direction, Message};
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
@@ -24,13 +25,13 @@ pub enum MessagesCommand {
     List(Box<ListArgs>),
     /// Show a message: headers, recipients' delivery state, attachments and the text body.
     Get {
-        /// The message's id.
-        id: MessageId,
+        /// The message's id, or its Message-ID when one message carries it.
+        id: MessageRef,
     },
     /// Write a message's raw RFC 5322 bytes, exactly as stored, to stdout.
     Raw {
-        /// The message's id.
-        id: MessageId,
+        /// The message's id, or its Message-ID when one message carries it.
+        id: MessageRef,
     },
     /// Wait for the next message to arrive in a mailbox and show it like `get`.
     ///
@@ -40,21 +41,46 @@ pub enum MessagesCommand {
     Wait(WaitArgs),
     /// Reply to a message in its thread.
     Reply(Box<ReplyArgs>),
+    /// Forward a message from its mailbox as a new conversation ("Fwd: subject"), quoted
+    /// below your note, with its attachments.
+    Forward(Box<ForwardArgs>),
     /// Mark a message read or unread and change its labels.
     Update(Box<UpdateArgs>),
     /// Delete a message.
     Delete {
-        /// The message's id.
-        id: MessageId,
+        /// The message's id, or its Message-ID when one message carries it.
+        id: MessageRef,
     },
+}
+
+/// `mailroom messages forward`.
+#[derive(Debug, clap::Args)]
+pub struct ForwardArgs {
+    /// The message to forward: its id, or its Message-ID when one message carries it.
+    id: MessageRef,
+    /// A To recipient (repeatable).
+    #[arg(long, value_name = "ADDRESS", required_unless_present_any = ["cc", "bcc"])]
+    to: Vec<String>,
+    /// A Cc recipient (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    cc: Vec<String>,
+    /// A blind-copy recipient (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    bcc: Vec<String>,
+    /// A note written above the forwarded message.
+    #[arg(long)]
+    text: Option<String>,
+    /// Makes the forward safe to retry: the same key returns the first answer.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
 }
 
 /// `mailroom messages send`.
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
-    /// The mailbox to send from.
-    #[arg(long, value_name = "ID")]
-    from_mailbox: MailboxId,
+    /// The mailbox to send from: its address or id.
+    #[arg(long, value_name = "MAILBOX")]
+    from_mailbox: MailboxRef,
     /// A To recipient, `a@b.test` or `Name <a@b.test>` (repeatable).
     #[arg(long, value_name = "ADDRESS", required_unless_present_any = ["cc", "bcc"])]
     to: Vec<String>,
@@ -90,8 +116,8 @@ const WAIT_EXIT_STATUS: &str = "Exit status: 0 when a message arrived (it is pri
 /// `mailroom messages wait`.
 #[derive(Debug, clap::Args)]
 pub struct WaitArgs {
-    /// The mailbox to watch.
-    mailbox: MailboxId,
+    /// The mailbox to watch: its address or id.
+    mailbox: MailboxRef,
     /// Wait for a message received after this cursor (printed by the previous wait); without
     /// it, for one received from now on.
     #[arg(long, value_name = "CURSOR")]
@@ -104,8 +130,8 @@ pub struct WaitArgs {
 /// `mailroom messages reply`.
 #[derive(Debug, clap::Args)]
 pub struct ReplyArgs {
-    /// The message to answer.
-    id: MessageId,
+    /// The message to answer: its id, or its Message-ID when one message carries it.
+    id: MessageRef,
     #[command(flatten)]
     content: ContentArgs,
     /// Also reply to every To and Cc recipient of the original.
@@ -151,8 +177,8 @@ pub struct ContentArgs {
 /// `mailroom messages list`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// The mailbox's id.
-    mailbox: MailboxId,
+    /// The mailbox: its address or id.
+    mailbox: MailboxRef,
     /// Only inbound or only outbound messages.
     #[arg(long, value_enum)]
     direction: Option<DirectionArg>,
@@ -186,8 +212,8 @@ pub struct ListArgs {
 /// `mailroom messages update`.
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
-    /// The message's id.
-    id: MessageId,
+    /// The message's id, or its Message-ID when one message carries it.
+    id: MessageRef,
     /// Mark the message read.
     #[arg(long, conflicts_with = "unread")]
     read: bool,
@@ -239,8 +265,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
                 headers: content.headers,
                 in_reply_to: args.in_reply_to,
                 labels: content.labels,
+                ..Default::default()
             };
-            let sent = ctx.client.send_message(args.from_mailbox, &req, args.idempotency_key.as_deref()).await?;
+            let from = args.from_mailbox.resolve(&ctx.client).await?;
+            let sent = ctx.client.send_message(from, &req, args.idempotency_key.as_deref()).await?;
             print_sent(ctx, &sent)
         }
         MessagesCommand::Reply(args) => {
@@ -254,8 +282,16 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
                 attachments: content.attachments,
                 headers: content.headers,
                 labels: content.labels,
+                ..Default::default()
             };
-            let sent = ctx.client.reply(args.id, &req, args.idempotency_key.as_deref()).await?;
+            let id = args.id.resolve(&ctx.client).await?;
+            let sent = ctx.client.reply(id, &req, args.idempotency_key.as_deref()).await?;
+            print_sent(ctx, &sent)
+        }
+        MessagesCommand::Forward(args) => {
+            let id = args.id.resolve(&ctx.client).await?;
+            let req = ForwardRequest { to: args.to, cc: args.cc, bcc: args.bcc, text: args.text };
+            let sent = ctx.client.forward(id, &req, args.idempotency_key.as_deref()).await?;
             print_sent(ctx, &sent)
         }
         MessagesCommand::List(args) => {
@@ -273,7 +309,8 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
                 cursor: args.cursor,
                 limit: args.limit,
             };
-            let page = ctx.client.list_messages(args.mailbox, &query).await?;
+            let mailbox = args.mailbox.resolve(&ctx.client).await?;
+            let page = ctx.client.list_messages(mailbox, &query).await?;
             if ctx.json {
                 return ctx.print_json(&page);
             }
@@ -286,14 +323,15 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
             Ok(())
         }
         MessagesCommand::Get { id } => {
-            let message = ctx.client.get_message(id).await?;
+            let message = ctx.client.get_message(id.resolve(&ctx.client).await?).await?;
             if ctx.json {
                 return ctx.print_json(&message);
             }
             out(&details(&message))
         }
         MessagesCommand::Wait(args) => {
-            let Some(got) = ctx.client.wait_for_message(args.mailbox, args.after.as_deref(), args.timeout).await?
+            let mailbox = args.mailbox.resolve(&ctx.client).await?;
+            let Some(got) = ctx.client.wait_for_message(mailbox, args.after.as_deref(), args.timeout).await?
             else {
                 note(&nothing_arrived(&args));
                 return Err(Exit(WAIT_TIMEOUT_EXIT).into());
@@ -309,7 +347,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
             Ok(())
         }
         MessagesCommand::Raw { id } => {
-            let raw = ctx.client.get_raw_message(id).await?;
+            let raw = ctx.client.get_raw_message(id.resolve(&ctx.client).await?).await?;
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(&raw).context("could not write to stdout")?;
             stdout.flush().context("could not write to stdout")?;
@@ -317,7 +355,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
         }
         MessagesCommand::Update(args) => {
             let req = update_request(args.read, args.unread, args.label, args.remove_label, args.replace_labels)?;
-            let message = ctx.client.update_message(args.id, &req).await?;
+            let message = ctx.client.update_message(args.id.resolve(&ctx.client).await?, &req).await?;
             if ctx.json {
                 return ctx.print_json(&message);
             }
@@ -328,6 +366,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
             ]))
         }
         MessagesCommand::Delete { id } => {
+            let id = id.resolve(&ctx.client).await?;
             ctx.client.delete_message(id).await?;
             if !ctx.json {
                 note(&format!("Deleted message {id}."));
@@ -651,7 +690,7 @@ mod tests {
     #[test]
     fn a_timed_out_wait_says_how_to_keep_waiting() {
         let args =
-            |after: Option<&str>| WaitArgs { mailbox: MailboxId::new(), after: after.map(str::to_string), timeout: 30 };
+            |after: Option<&str>| WaitArgs { mailbox: MailboxRef::Address("a@x.test".into()), after: after.map(str::to_string), timeout: 30 };
         assert_eq!(nothing_arrived(&args(None)), "No message arrived within 30 s.");
         assert_eq!(
             nothing_arrived(&args(Some("41"))),

@@ -5,6 +5,8 @@
 //! `error: <message> (<code>)` followed by a hint on what to do next, because the person (or
 //! agent) at the terminal acts on the hint, not on a stack of causes.
 
+mod agent;
+mod attachments;
 mod content_type;
 mod domains;
 mod events;
@@ -13,10 +15,15 @@ mod mailboxes;
 mod mcp;
 mod messages;
 mod queue;
+pub(crate) mod resolve;
+mod settings;
 mod sites;
+mod lists;
+mod status;
 mod suppressions;
 mod table;
 mod threads;
+mod transfer;
 mod webhooks;
 
 use anyhow::Context as _;
@@ -31,9 +38,14 @@ pub use mailboxes::MailboxesCommand;
 pub use messages::MessagesCommand;
 pub use queue::QueueCommand;
 pub use sites::SitesCommand;
+pub use lists::ListsCommand;
 pub use suppressions::SuppressionsCommand;
 pub use threads::ThreadsCommand;
 pub use webhooks::WebhooksCommand;
+pub use agent::{ContactsCommand, TeamMembersCommand, ToolConfigsCommand, ToolRunsCommand, ToolsCommand};
+pub use attachments::AttachmentsCommand;
+pub use settings::SettingsCommand;
+pub use transfer::{ExportArgs, ImportCommand};
 
 /// Where the server is and how to talk to it; shared by every client command.
 #[derive(Debug, Clone, clap::Args)]
@@ -91,6 +103,42 @@ pub enum ClientCommand {
     /// List, add and remove addresses that must not be mailed.
     #[command(subcommand)]
     Suppressions(SuppressionsCommand),
+    /// Allow and block lists for sending and receiving (per site or mailbox).
+    #[command(subcommand)]
+    Lists(ListsCommand),
+    /// Add, list, change and delete contacts (the people the agent tools email), and record
+    /// their consent.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Add, list, change and delete team members (human sender identities mapped to a
+    /// mailbox).
+    #[command(subcommand, name = "team-members")]
+    TeamMembers(TeamMembersCommand),
+    /// Read and change the site's sending settings document (channels, informational email,
+    /// tool rules).
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// List the agent email tools and invoke one.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+    /// Read the audit record of tool invocations.
+    #[command(subcommand, name = "tool-runs")]
+    ToolRuns(ToolRunsCommand),
+    /// Create, list, change and delete tool configs (builder-configured tool instances).
+    #[command(subcommand, name = "tool-configs")]
+    ToolConfigs(ToolConfigsCommand),
+    /// Download attachments.
+    #[command(subcommand)]
+    Attachments(AttachmentsCommand),
+    /// Show the server's version, listeners, store, queue depth and webhook backlog (admin
+    /// key).
+    Status,
+    /// Import mail from mbox, Maildir or .eml files into a mailbox (nothing is sent; a re-run
+    /// imports nothing twice).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export a mailbox's messages, raw bytes unchanged, as an mbox file or a Maildir.
+    Export(ExportArgs),
     /// Serve the MCP tools over stdio for an MCP client (Claude Desktop, Cursor, …), acting
     /// on the server at --url with --api-key.
     Mcp,
@@ -110,6 +158,17 @@ impl ClientCommand {
             ClientCommand::Domains(_) => "domains",
             ClientCommand::Queue(_) => "queue",
             ClientCommand::Suppressions(_) => "suppressions",
+            ClientCommand::Lists(_) => "lists",
+            ClientCommand::Contacts(_) => "contacts",
+            ClientCommand::TeamMembers(_) => "team-members",
+            ClientCommand::Settings(_) => "settings",
+            ClientCommand::Tools(_) => "tools",
+            ClientCommand::ToolRuns(_) => "tool-runs",
+            ClientCommand::ToolConfigs(_) => "tool-configs",
+            ClientCommand::Attachments(_) => "attachments",
+            ClientCommand::Status => "status",
+            ClientCommand::Import(_) => "import",
+            ClientCommand::Export(_) => "export",
             ClientCommand::Mcp => "mcp",
         }
     }
@@ -158,6 +217,17 @@ async fn execute(url: &str, args: ClientArgs, cmd: ClientCommand) -> anyhow::Res
         ClientCommand::Domains(c) => domains::run(&ctx, c).await,
         ClientCommand::Queue(c) => queue::run(&ctx, c).await,
         ClientCommand::Suppressions(c) => suppressions::run(&ctx, c).await,
+        ClientCommand::Lists(c) => lists::run(&ctx, c).await,
+        ClientCommand::Contacts(c) => agent::contacts(&ctx, c).await,
+        ClientCommand::TeamMembers(c) => agent::team_members(&ctx, c).await,
+        ClientCommand::Settings(c) => settings::run(&ctx, c).await,
+        ClientCommand::Tools(c) => agent::tools(&ctx, c).await,
+        ClientCommand::ToolRuns(c) => agent::tool_runs(&ctx, c).await,
+        ClientCommand::ToolConfigs(c) => agent::tool_configs(&ctx, c).await,
+        ClientCommand::Attachments(c) => attachments::run(&ctx, c).await,
+        ClientCommand::Status => status::run(&ctx).await,
+        ClientCommand::Import(c) => transfer::import(&ctx, c).await,
+        ClientCommand::Export(a) => transfer::export(&ctx, a).await,
         ClientCommand::Mcp => mcp::run(ctx.client).await,
     }
 }
@@ -212,6 +282,28 @@ impl std::fmt::Display for Usage {
     }
 }
 
+/// A failure found by the CLI itself (a name that matches nothing, an ambiguous Message-ID),
+/// with the command to run next.
+#[derive(Debug)]
+pub(crate) struct Hinted {
+    message: String,
+    hint: String,
+}
+
+impl std::error::Error for Hinted {}
+
+impl Hinted {
+    pub(crate) fn new(message: impl Into<String>, hint: impl Into<String>) -> Hinted {
+        Hinted { message: message.into(), hint: hint.into() }
+    }
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Ends a command with a non-zero exit status that is not an error: the command has said
 /// what there was to say (such as `messages wait` when nothing arrived in time).
 #[derive(Debug)]
@@ -239,6 +331,9 @@ fn render_error(err: &anyhow::Error, url: &str, noun: &str) -> Report {
     }
     if let Some(usage) = err.downcast_ref::<Usage>() {
         return Report { text: format!("error: {}\nhint: {}\n", usage.message, usage.hint), exit_code: 2 };
+    }
+    if let Some(h) = err.downcast_ref::<Hinted>() {
+        return Report { text: format!("error: {}\nhint: {}\n", h.message, h.hint), exit_code: 1 };
     }
     let Some(client_err) = err.chain().find_map(|e| e.downcast_ref::<ClientError>()) else {
         // A local failure (reading an attachment, writing output): the context chain says it all.
@@ -299,6 +394,11 @@ fn api_hint(status: u16, noun: &str) -> Option<String> {
                 .to_string(),
             "suppressions" => "check the address: `mailroom suppressions list` shows the suppressed addresses (with \
                                an admin key, pass --site-id for a site other than the default one)"
+                .to_string(),
+            "attachments" => "check the attachment id: `mailroom messages get MESSAGE_ID` lists a message's \
+                              attachments"
+                .to_string(),
+            "import" | "export" => "check the mailbox: `mailroom mailboxes list` shows the mailboxes this key can see"
                 .to_string(),
             _ => format!("check the id: `mailroom {noun} list` shows what this key can see"),
         },

@@ -4,7 +4,8 @@ use super::messages::dir;
 use super::table::{Table, clip, fields, or_dash, time, time_utc};
 use super::{Ctx, next_page_note, note, out};
 use mailroom_core::api::ThreadWithMessages;
-use mailroom_core::ids::{MailboxId, ThreadId};
+use super::resolve::MailboxRef;
+use mailroom_core::ids::ThreadId;
 use mailroom_core::model::Thread;
 
 /// `mailroom threads <verb>`.
@@ -12,8 +13,8 @@ use mailroom_core::model::Thread;
 pub enum ThreadsCommand {
     /// List a mailbox's threads, most recently active first.
     List {
-        /// The mailbox's id.
-        mailbox: MailboxId,
+        /// The mailbox: its address or id.
+        mailbox: MailboxRef,
         /// The cursor printed after the previous page.
         #[arg(long)]
         cursor: Option<String>,
@@ -31,6 +32,7 @@ pub enum ThreadsCommand {
 pub(crate) async fn run(ctx: &Ctx, cmd: ThreadsCommand) -> anyhow::Result<()> {
     match cmd {
         ThreadsCommand::List { mailbox, cursor, limit } => {
+            let mailbox = mailbox.resolve(&ctx.client).await?;
             let page = ctx.client.list_threads(mailbox, cursor.as_deref(), limit).await?;
             if ctx.json {
                 return ctx.print_json(&page);

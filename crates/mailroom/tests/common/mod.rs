@@ -128,3 +128,27 @@ pub fn assert_api_error<T: std::fmt::Debug>(result: Result<T, ClientError>, stat
         other => panic!("expected {status} {code}, got {other:?}"),
     }
 }
+
+/// Waits (up to 15 s) until `recipient` of message `id` satisfies `done`; returns it.
+pub async fn wait_recipient(engine: &mailroom_engine::Engine, id: MessageId, recipient: &str, done: impl Fn(&Recipient) -> bool) -> Recipient {
+    let mut last = None;
+    for _ in 0..300 {
+        let m = engine.store().get_message(id).await.unwrap().expect("message");
+        if let Some(r) = m.recipients.iter().find(|r| r.address.canonical() == recipient.to_ascii_lowercase()) {
+            if done(r) {
+                return r.clone();
+            }
+            last = Some(r.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{recipient} of {id} never reached the expected state; last: {last:?}");
+}
+
+/// A server with the delivery worker on, retries after 1 s, and private targets allowed (the
+/// test's SMTP servers listen on loopback).
+pub fn delivering(c: &mut Config) {
+    c.delivery.enabled = true;
+    c.delivery.retry_schedule_secs = vec![1];
+    c.security.allow_private_targets = true;
+}

@@ -33,6 +33,8 @@ pub struct Seen {
     pub data: Vec<String>,
     /// For each message: whether it came over TLS.
     pub over_tls: Vec<bool>,
+    /// How many of the next DATA commands get `451 4.3.0` (a temporary failure).
+    pub tempfail_data: usize,
 }
 
 /// Starts a server on a free loopback port; returns the port and what it sees.
@@ -152,9 +154,14 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 data.push_str(&l);
             }
             let mut s = seen.lock().unwrap();
-            s.data.push(data);
-            s.over_tls.push(tls);
-            "250 2.0.0 queued\r\n".into()
+            if s.tempfail_data > 0 {
+                s.tempfail_data -= 1;
+                "451 4.3.0 try again later\r\n".into()
+            } else {
+                s.data.push(data);
+                s.over_tls.push(tls);
+                "250 2.0.0 queued\r\n".into()
+            }
         } else if upper == "QUIT" {
             r.get_mut().write_all(b"221 2.0.0 bye\r\n").await.ok()?;
             let _ = r.get_mut().shutdown().await;

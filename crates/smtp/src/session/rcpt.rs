@@ -44,6 +44,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             }
             RcptDecision::UnknownMailbox => self.error("550 5.1.1 Mailbox does not exist"),
             RcptDecision::RelayDenied => self.error("550 5.7.1 Relay access denied"),
+            RcptDecision::Refused(reason) => {
+                let text = reply_text(&reason, "Sender refused by the recipient's policy");
+                self.error(&format!("550 5.7.1 {text}"))
+            }
             RcptDecision::TemporaryFailure(reason) => {
                 let text = reply_text(&reason, "Recipient cannot be verified now, try again later");
                 self.reply(&format!("451 4.3.0 {text}"));

@@ -21,6 +21,7 @@ mod webhooks;
 mod events;
 mod agent;
 mod settings;
+mod policy;
 
 #[async_trait]
 impl Store for PgStore {

@@ -77,7 +77,9 @@ impl MessageStore for SqliteStore {
             let mut best: Option<(MessageId, ThreadId)> = None;
             for chunk in message_ids.chunks(CHUNK) {
                 let mut q = QueryBuilder::new("SELECT id, thread_id FROM messages WHERE mailbox_id = ");
-                q.push_bind(mailbox.as_uuid()).push(" AND message_id_header IN (");
+                // Naming both directions lets the (mailbox_id, direction, message_id_header) index
+                // answer; without it every message of the mailbox is scanned.
+                q.push_bind(mailbox.as_uuid()).push(" AND direction IN ('inbound', 'outbound') AND message_id_header IN (");
                 let mut list = q.separated(", ");
                 for mid in chunk {
                     list.push_bind(mid);

@@ -9,6 +9,7 @@ mod webhooks;
 mod events;
 mod agent;
 mod settings;
+mod policy;
 
 pub use mailboxes::MailboxStore;
 pub use messages::MessageStore;
@@ -18,3 +19,4 @@ pub use webhooks::WebhookStore;
 pub use events::EventStore;
 pub use agent::AgentStore;
 pub use settings::SettingsStore;
+pub use policy::PolicyStore;

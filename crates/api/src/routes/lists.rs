@@ -1,0 +1,87 @@
+//! Allow and block lists (as AgentMail's): per site or per mailbox, for mail sent (checked in
+//! the engine's one policy step, `recipient_blocked`) and mail received (`550 5.7.1` at RCPT).
+
+use super::mailboxes::target_site;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use mailroom_core::api::{CreateListEntryRequest, ErrorBody, Page};
+use mailroom_core::{KeyScope, ListDirection, ListEntry, ListEntryId, MailboxId, SiteId};
+use serde::Deserialize;
+
+/// Filters of `GET /v1/lists`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only `send` or `receive` entries.
+    pub direction: Option<ListDirection>,
+    /// Only this mailbox's own entries.
+    pub mailbox_id: Option<MailboxId>,
+    /// Admin keys: only this site (list) or the site to act on (delete).
+    pub site_id: Option<SiteId>,
+}
+
+/// Adds an allow or block entry.
+#[utoipa::path(post, path = "/v1/lists", tag = "lists", operation_id = "lists_create", request_body = CreateListEntryRequest,
+    responses((status = 201, body = ListEntry), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<CreateListEntryRequest>,
+) -> ApiResult<(StatusCode, Json<ListEntry>)> {
+    let site = target_site(&state, &auth, req.site_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.engine.create_list_entry(site, &req).await?),
+    ))
+}
+
+/// Lists the entries, oldest first.
+#[utoipa::path(get, path = "/v1/lists", tag = "lists", operation_id = "lists_list", params(ListQuery),
+    responses((status = 200, body = Page<ListEntry>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<ListEntry>>> {
+    let site = match auth.scope {
+        KeyScope::Site(own) => Some(own),
+        KeyScope::Admin => q.site_id,
+    };
+    let items = state
+        .engine
+        .store()
+        .list_list_entries(site, q.direction, q.mailbox_id)
+        .await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Deletes an entry.
+#[utoipa::path(delete, path = "/v1/lists/{id}", tag = "lists", operation_id = "lists_delete", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId<ListEntryId>,
+) -> ApiResult<StatusCode> {
+    let visible = match state.engine.store().get_list_entry(id).await? {
+        Some(e) => match auth.scope {
+            KeyScope::Admin => true,
+            KeyScope::Site(own) => e.site_id == own,
+        },
+        None => false,
+    };
+    if visible && state.engine.store().delete_list_entry(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("list entry", id))
+    }
+}

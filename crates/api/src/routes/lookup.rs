@@ -1,0 +1,57 @@
+//! Finding a message by its `Message-ID` header across the mailboxes a key can see, so
+//! people and the CLI can name a message the way mail clients show it.
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiQuery, ApiResult};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use mailroom_core::api::{ErrorBody, Page};
+use mailroom_core::{KeyScope, Message};
+use serde::Deserialize;
+
+/// The query of the lookup.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FindQuery {
+    /// The `Message-ID` to look for, with or without the angle brackets.
+    pub message_id: String,
+}
+
+/// How many mailboxes are read per store call while searching.
+const MAILBOX_PAGE: u32 = 100;
+
+/// Lists the messages this key can see whose `Message-ID` is the one given: one per mailbox
+/// holding it (a message sent from one local mailbox to another is in both).
+#[utoipa::path(get, path = "/v1/messages", tag = "messages", operation_id = "messages_find", params(FindQuery),
+    responses((status = 200, body = Page<Message>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn find(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<FindQuery>) -> ApiResult<Json<Page<Message>>> {
+    let wanted = q.message_id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    if wanted.is_empty() || wanted.len() > 998 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "`message_id` must be a Message-ID such as <abc@example.com>"));
+    }
+    let site = match auth.scope {
+        KeyScope::Site(own) => Some(own),
+        KeyScope::Admin => None,
+    };
+    let store = state.engine.store();
+    let mut items = Vec::new();
+    let mut before = None;
+    loop {
+        let mailboxes = store.list_mailboxes(site, before, MAILBOX_PAGE).await?;
+        for mailbox in &mailboxes {
+            for direction in [mailroom_core::Direction::Inbound, mailroom_core::Direction::Outbound] {
+                if let Some(m) = store.find_message_by_message_id(mailbox.id, Some(direction), wanted).await? {
+                    items.push(m);
+                }
+            }
+        }
+        match mailboxes.last() {
+            Some(last) if mailboxes.len() as u32 == MAILBOX_PAGE => before = Some(last.id),
+            _ => break,
+        }
+    }
+    Ok(Json(Page { items, next_cursor: None }))
+}
