@@ -8,17 +8,16 @@ use crate::route::{self, Addresses, Destination, MxAnswer};
 use crate::session::{self, Endpoint, Envelope, Options, Transaction};
 use crate::{DeliveryError, dkim};
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use hickory_resolver::TokioResolver;
 use mailroom_core::event_types::*;
 use mailroom_core::{DeliveryStatus, EmailAddress, Message, MessageId, Recipient, Suppression, now};
+use mailroom_store::runner::{self, LeasedQueue, RetryClock};
 use mailroom_store::{BlobStore, NewEvent, PendingRecipient, RecipientUpdate, Store};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsConnector;
 
 /// RFC 5321 §4.5.3.1.8: servers must accept at least 100 recipients per transaction.
@@ -47,6 +46,9 @@ enum Work {
     Remote { job: Arc<Job>, destination: Destination, recipients: Vec<Recipient> },
 }
 
+/// One unit of delivery work as the worker runner sees it (what is inside stays here).
+pub struct WorkUnit(Work);
+
 impl Work {
     fn recipients(&self) -> usize {
         match self {
@@ -73,7 +75,30 @@ pub struct Deliverer {
     mx_port: u16,
     /// The earliest retry this worker scheduled, so that a long poll interval does not
     /// delay it.
-    earliest_retry: Mutex<Option<DateTime<Utc>>>,
+    retries: RetryClock,
+}
+
+#[async_trait::async_trait]
+impl LeasedQueue for Deliverer {
+    type Work = WorkUnit;
+
+    fn name(&self) -> &'static str {
+        "outbound delivery"
+    }
+
+    async fn claim_work(&self, limit: usize) -> Result<(usize, Vec<WorkUnit>), String> {
+        let claimed = self.claim(limit).await.map_err(|e| e.to_string())?;
+        let n = claimed.len();
+        Ok((n, self.plan(claimed).await.into_iter().map(WorkUnit).collect()))
+    }
+
+    async fn run_work(self: Arc<Self>, work: WorkUnit) {
+        self.execute(work.0).await;
+    }
+
+    fn idle_wait(&self) -> Duration {
+        self.retries.idle_wait(self.config.poll_interval)
+    }
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -98,7 +123,7 @@ impl Deliverer {
             verifying: std::sync::OnceLock::new(),
             unverified: std::sync::OnceLock::new(),
             mx_port: 25,
-            earliest_retry: Mutex::new(None),
+            retries: RetryClock::default(),
         }
     }
 
@@ -125,60 +150,9 @@ impl Deliverer {
     /// worker scheduled falls due. On shutdown it stops claiming and waits for the attempts
     /// under way, which end before their lease does; dropping this future instead is safe
     /// too, as unfinished recipients are claimed again when their lease expires.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let mut running: JoinSet<()> = JoinSet::new();
-        tracing::info!(concurrency = self.config.concurrency, "outbound delivery started");
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let free = slots.available_permits();
-            let mut full = false;
-            if free > 0 {
-                match self.claim(free).await {
-                    Ok(claimed) => {
-                        full = claimed.len() == free;
-                        for work in self.plan(claimed).await {
-                            let Ok(permit) = slots.clone().acquire_owned().await else { break };
-                            let this = self.clone();
-                            running.spawn(async move {
-                                this.execute(work).await;
-                                drop(permit);
-                            });
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "claiming due recipients failed; retrying after the poll interval"),
-                }
-            }
-            if full && slots.available_permits() > 0 {
-                continue;
-            }
-            let idle = self.idle_wait();
-            tokio::select! {
-                changed = shutdown.changed() => if changed.is_err() { break },
-                _ = self.waker.notified() => {}
-                _ = tokio::time::sleep(idle), if !full => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
-            }
-        }
-        tracing::info!(in_flight = running.len(), "outbound delivery stopping; finishing attempts under way");
-        while running.join_next().await.is_some() {}
-    }
-
-    fn idle_wait(&self) -> Duration {
-        let poll = self.config.poll_interval;
-        let mut earliest = self.earliest_retry.lock().unwrap_or_else(|e| e.into_inner());
-        match *earliest {
-            Some(t) => match (t - now()).to_std() {
-                Ok(d) if !d.is_zero() => d.min(poll),
-                _ => {
-                    *earliest = None;
-                    Duration::ZERO
-                }
-            },
-            None => poll,
-        }
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let (concurrency, waker) = (self.config.concurrency, self.waker.clone());
+        runner::run(self, concurrency, waker, None, shutdown).await;
     }
 
     async fn claim(&self, limit: usize) -> Result<Vec<PendingRecipient>, DeliveryError> {
@@ -548,8 +522,7 @@ impl Deliverer {
             return;
         }
         if let Some(next) = next_attempt_at {
-            let mut earliest = self.earliest_retry.lock().unwrap_or_else(|e| e.into_inner());
-            *earliest = Some(earliest.map_or(next, |e| e.min(next)));
+            self.retries.remember(next);
         }
         if suppress {
             let address = EmailAddress::parse(&recipient.address.canonical()).unwrap_or_else(|_| recipient.address.clone());

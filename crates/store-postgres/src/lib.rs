@@ -25,7 +25,6 @@
 
 mod codec;
 mod listen;
-mod policy;
 mod store;
 
 pub use listen::CHANNEL as EVENTS_CHANNEL;

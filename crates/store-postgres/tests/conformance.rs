@@ -6,6 +6,7 @@
 //! loudly.
 
 use mailroom_core::*;
+use mailroom_store::areas::*;
 use mailroom_store::testkit::{self, TestStore};
 use mailroom_store::{MessageFilter, NewEvent, Store, StoreError};
 use mailroom_store_postgres::{EVENT_LOG_LOCK, PgStore};

@@ -5,6 +5,7 @@
 //! Needs `MAILROOM_TEST_POSTGRES_URL` (see tests/conformance.rs); skipped loudly without it.
 
 use mailroom_core::*;
+use mailroom_store::areas::*;
 use mailroom_store::{NewEvent, Store};
 use mailroom_store_postgres::{MIGRATION_LOCK, MIGRATOR, PgStore};
 use sqlx::{Connection, PgConnection};

@@ -4,7 +4,8 @@
 //! Needs `MAILROOM_TEST_POSTGRES_URL` (see `conformance.rs`); skipped, loudly, without it.
 
 use mailroom_core::*;
-use mailroom_store::{MessageFilter, Store};
+use mailroom_store::areas::*;
+use mailroom_store::MessageFilter;
 use mailroom_store_postgres::PgStore;
 use sqlx::{Connection, PgConnection};
 

@@ -4,10 +4,11 @@
 //! [`mailroom_store::TieredBlobStore`], which sends large blobs to files.
 
 use crate::SqliteStore;
+use crate::codec::db_err;
+use crate::db::query;
 use async_trait::async_trait;
 use bytes::Bytes;
 use mailroom_store::{BlobStore, StoreError};
-use sqlx::Row;
 use std::io;
 
 fn io_err(e: StoreError) -> io::Error {
@@ -21,28 +22,42 @@ fn io_err(e: StoreError) -> io::Error {
 #[async_trait]
 impl BlobStore for SqliteStore {
     async fn put(&self, key: &str, data: Bytes) -> io::Result<()> {
-        self.group.put_blob(key.to_string(), data).await.map_err(io_err)
+        let key = key.to_string();
+        self.write(move |tx| {
+            query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(&key).bind(data.as_ref()).execute(tx).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+        .map_err(io_err)
     }
 
     async fn get(&self, key: &str) -> io::Result<Bytes> {
-        let row = sqlx::query("SELECT data FROM blobs WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.read)
+        let name = key.to_string();
+        let key = key.to_string();
+        let found = self
+            .read(move |conn| {
+                let row = query("SELECT data FROM blobs WHERE key = ?").bind(&key).fetch_optional(conn).map_err(db_err)?;
+                match row {
+                    Some(r) => r.try_get::<Vec<u8>>("data").map(|d| Some(Bytes::from(d))).map_err(StoreError::Corrupt),
+                    None => Ok(None),
+                }
+            })
             .await
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        match row {
-            Some(r) => Ok(Bytes::from(r.try_get::<Vec<u8>, _>("data").map_err(|e| io::Error::other(e.to_string()))?)),
-            None => Err(io::Error::new(io::ErrorKind::NotFound, format!("no blob `{key}`"))),
-        }
+            .map_err(io_err)?;
+        found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no blob `{name}`")))
     }
 
     async fn delete(&self, key: &str) -> io::Result<()> {
-        sqlx::query("DELETE FROM blobs WHERE key = ?").bind(key).execute(&self.write).await.map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(())
+        let key = key.to_string();
+        self.write(move |tx| {
+            query("DELETE FROM blobs WHERE key = ?").bind(&key).execute(tx).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+        .map_err(io_err)
     }
 
     async fn check(&self) -> io::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await.map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(())
+        self.read(|conn| query("SELECT 1").fetch_one(conn).map(|_| ()).map_err(db_err)).await.map_err(io_err)
     }
 }

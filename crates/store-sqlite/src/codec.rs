@@ -1,28 +1,28 @@
-//! Conversions between domain values and SQLite columns, and the mapping of sqlx errors.
+//! Conversions between domain values and SQLite columns, and the mapping of SQLite errors.
 //!
 //! Reading never panics: a value that cannot be decoded becomes [`StoreError::Corrupt`].
 
+use crate::db::Row as SqliteRow;
 use chrono::{DateTime, Timelike, Utc};
 use mailroom_core::agent::*;
 use mailroom_core::*;
 use mailroom_store::{StoreError, StoreResult};
+use rusqlite::ffi;
+use rusqlite::types::FromSql;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::error::ErrorKind;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite};
 use std::str::FromStr;
 use uuid::Uuid;
 
-/// Maps a sqlx error to a store error: unique violations become `Conflict` named after the
+/// Maps a SQLite error to a store error: unique violations become `Conflict` named after the
 /// rule they broke, foreign-key violations `NotFound`, everything else `Database`.
-pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err {
-        match db.kind() {
-            ErrorKind::UniqueViolation => {
-                return StoreError::Conflict { constraint: constraint_name(db.message()) };
+pub(crate) fn db_err(err: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(e, message) = &err {
+        match e.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                return StoreError::Conflict { constraint: constraint_name(message.as_deref().unwrap_or_default()) };
             }
-            ErrorKind::ForeignKeyViolation => {
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
                 return StoreError::NotFound("a record this one refers to (site, mailbox, thread or message)".into());
             }
             _ => {}
@@ -33,9 +33,9 @@ pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
 
 /// Maps the error of deleting a mailbox: a foreign-key violation there means a team member
 /// still sends from it.
-pub(crate) fn team_member_mailbox_err(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err
-        && db.kind() == ErrorKind::ForeignKeyViolation
+pub(crate) fn team_member_mailbox_err(err: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(e, _) = &err
+        && e.extended_code == ffi::SQLITE_CONSTRAINT_FOREIGNKEY
     {
         return StoreError::Conflict { constraint: "team_member_mailbox".into() };
     }
@@ -75,10 +75,7 @@ fn constraint_name(message: &str) -> String {
 }
 
 /// Reads a column, reporting an undecodable value as corrupt data.
-pub(crate) fn col<'r, T>(row: &'r SqliteRow, name: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-{
+pub(crate) fn col<T: FromSql>(row: &SqliteRow, name: &str) -> StoreResult<T> {
     row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
 }
 
@@ -387,9 +384,7 @@ pub(crate) fn event(row: &SqliteRow) -> StoreResult<Event> {
 /// Decodes a `contacts` row.
 pub(crate) fn contact(row: &SqliteRow) -> StoreResult<Contact> {
     let email: Option<String> = col(row, "email")?;
-    let email = email
-        .map(|e| EmailAddress::parse(&e).map_err(|err| StoreError::Corrupt(format!("column `email`: {err}"))))
-        .transpose()?;
+    let email = email.map(|e| EmailAddress::parse(&e).map_err(|err| StoreError::Corrupt(format!("column `email`: {err}")))).transpose()?;
     Ok(Contact {
         id: id(row, "id")?,
         site_id: id(row, "site_id")?,

@@ -1,156 +1,282 @@
-//! Group commit for the hot write: inserting messages.
+//! The threads that own the SQLite connections: one writer with group commit, and readers.
 //!
 //! SQLite has one writer and, with `synchronous=FULL`, every commit waits for an fsync of the
-//! WAL. Under load (many SMTP sessions delivering at once) committing each message alone makes
-//! that fsync the ceiling. Here concurrent `insert_message` calls queue up; one task takes
-//! everything queued (up to [`MAX_BATCH`]), runs each insert in its own savepoint inside one
-//! transaction, commits once and answers every caller. A failing insert rolls back to its
-//! savepoint and fails alone; a failed commit fails the whole batch. Nobody is answered before
-//! the commit that made their message durable.
+//! WAL. Every write of the store is a closure run whole on the writer thread, which owns the
+//! write connection: a caller pays one hand-off per transaction, not one per statement. The
+//! writer takes everything queued (up to [`MAX_BATCH`]), opens one `BEGIN IMMEDIATE`
+//! transaction, runs each closure in its own savepoint, commits once and then answers every
+//! caller. A failing closure rolls back to its savepoint and fails alone; a failed commit fails
+//! the whole batch. Nobody is answered before the commit that made their write durable.
+//!
+//! Reads run on a few reader threads, each with its own connection, so they never wait for
+//! the writer (WAL readers see the last commit). An in-memory database has no second
+//! connection to read from: its reads run on the writer thread, between batches.
 
-use crate::codec::db_err;
-use crate::store::insert_message_on;
-use mailroom_store::{NewEvent, NewMessage, StoreError, StoreResult};
-use sqlx::SqlitePool;
+use mailroom_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
-/// The most inserts committed together.
+/// The most transactions committed together.
 pub(crate) const MAX_BATCH: usize = 256;
 
-/// One write waiting for the next group commit.
-enum Work {
-    /// `insert_message`, with blobs stored in the same transaction.
-    Insert { new: Box<NewMessage>, events: Vec<NewEvent>, blobs: Vec<(String, bytes::Bytes)> },
-    /// A blob kept in the database.
-    Blob { key: String, data: bytes::Bytes },
+/// A write transaction in progress on the writer thread, handed to each write closure.
+pub(crate) struct Tx<'c> {
+    conn: &'c Connection,
+    appended: &'c Cell<bool>,
 }
 
-struct Job {
-    work: Work,
-    reply: oneshot::Sender<StoreResult<()>>,
+impl Tx<'_> {
+    /// Notes that this transaction appended events: the commit wakes the event signal.
+    pub(crate) fn appended(&self) {
+        self.appended.set(true);
+    }
 }
 
-/// The queue in front of the committing task.
-#[derive(Debug, Clone)]
-pub(crate) struct GroupCommit {
-    jobs: mpsc::UnboundedSender<Job>,
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
 }
 
-impl std::fmt::Debug for Job {
+/// Answers a caller once the commit's outcome is known.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A write closure: runs in the batch's transaction, says whether it succeeded.
+/// `None` when the batch failed before the closure could run: it only answers.
+type WriteJob = Box<dyn FnOnce(Option<&Tx<'_>>) -> (bool, Finish) + Send>;
+/// A read closure.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+enum WriterMsg {
+    Write(WriteJob),
+    Read(ReadJob),
+    Close(oneshot::Sender<()>),
+}
+
+enum ReaderMsg {
+    Read(ReadJob),
+    Close(oneshot::Sender<()>),
+}
+
+/// The handles to the connection threads; cloning shares them.
+#[derive(Clone)]
+pub(crate) struct Threads {
+    writer: flume::Sender<WriterMsg>,
+    /// `None` for an in-memory database (reads go to the writer).
+    readers: Option<(flume::Sender<ReaderMsg>, usize)>,
+}
+
+impl std::fmt::Debug for Threads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.work {
-            Work::Insert { new, .. } => f.debug_struct("Job").field("message", &new.message.id).finish_non_exhaustive(),
-            Work::Blob { key, .. } => f.debug_struct("Job").field("blob", key).finish_non_exhaustive(),
-        }
+        f.debug_struct("Threads").field("readers", &self.readers.as_ref().map(|r| r.1)).finish_non_exhaustive()
     }
 }
 
-impl GroupCommit {
-    /// Starts the committing task on the write pool; it ends when every handle is dropped.
-    pub(crate) fn start(write: SqlitePool, signal: Arc<watch::Sender<u64>>) -> Self {
-        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
-                let results = commit_batch(&write, &batch).await;
-                let appended = results.iter().any(|r| matches!(r, Ok(true)));
-                if appended {
-                    signal.send_modify(|v| *v = v.wrapping_add(1));
-                }
-                for (job, result) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(result.map(|_| ()));
-                }
+fn stopped() -> StoreError {
+    StoreError::Database("the SQLite store is closed".into())
+}
+
+impl Threads {
+    /// Starts the writer thread on `write` and one reader thread per connection of `read`.
+    pub(crate) fn start(write: Connection, read: Vec<Connection>, signal: Arc<watch::Sender<u64>>) -> std::io::Result<Threads> {
+        let (writer, rx) = flume::unbounded::<WriterMsg>();
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || writer_loop(write, rx, signal))?;
+        let readers = if read.is_empty() {
+            None
+        } else {
+            let (tx, rx) = flume::unbounded::<ReaderMsg>();
+            let n = read.len();
+            for (i, conn) in read.into_iter().enumerate() {
+                let rx = rx.clone();
+                std::thread::Builder::new().name(format!("sqlite-reader-{i}")).spawn(move || reader_loop(conn, rx))?;
             }
+            Some((tx, n))
+        };
+        Ok(Threads { writer, readers })
+    }
+
+    /// Runs `f` as (part of) a write transaction and returns its result once committed.
+    pub(crate) async fn write<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> StoreResult<R> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<StoreResult<R>>();
+        let job: WriteJob = Box::new(move |tx: Option<&Tx<'_>>| {
+            let result = match tx {
+                Some(tx) => f(tx),
+                None => Err(StoreError::Database("the write batch failed before this transaction ran".into())),
+            };
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit: Result<(), String>| {
+                let answer = match (result, commit) {
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(StoreError::Database(e.into())),
+                    (Ok(r), Ok(())) => Ok(r),
+                };
+                let _ = reply.send(answer);
+            });
+            (ok, finish)
         });
-        Self { jobs }
-    }
-
-    /// Inserts a message in the next group commit and returns once it is durable.
-    pub(crate) async fn insert(&self, new: NewMessage, events: Vec<NewEvent>, blobs: Vec<(String, bytes::Bytes)>) -> StoreResult<()> {
-        self.submit(Work::Insert { new: Box::new(new), events, blobs }).await
-    }
-
-    /// Stores a blob in the next group commit and returns once it is durable.
-    pub(crate) async fn put_blob(&self, key: String, data: bytes::Bytes) -> StoreResult<()> {
-        self.submit(Work::Blob { key, data }).await
-    }
-
-    async fn submit(&self, work: Work) -> StoreResult<()> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { work, reply })
-            .map_err(|_| StoreError::Database("the SQLite writer has stopped".into()))?;
+        self.writer.send(WriterMsg::Write(job)).map_err(|_| stopped())?;
         answer.await.map_err(|_| StoreError::Database("the SQLite writer stopped before committing".into()))?
     }
-}
 
-async fn commit_batch(write: &SqlitePool, batch: &[Job]) -> Vec<StoreResult<bool>> {
-    // Optimistic first: the whole batch in one transaction without savepoints (the common
-    // case, and fewer statements on SQLite's single writer). If any insert fails, that
-    // transaction is rolled back and the batch is run again with a savepoint per insert, so
-    // the failure stays with its own caller.
-    match run(write, batch, false).await {
-        Ok(results) if results.len() == batch.len() && results.iter().all(|r| r.is_ok()) => results,
-        _ => run(write, batch, true).await.unwrap_or_else(|e| batch.iter().map(|_| Err(StoreError::Database(e.clone().into()))).collect()),
+    /// Runs `f` on a read connection.
+    pub(crate) async fn read<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<StoreResult<R>>();
+        let job: ReadJob = Box::new(move |conn: &Connection| {
+            let _ = reply.send(f(conn));
+        });
+        match &self.readers {
+            Some((readers, _)) => readers.send(ReaderMsg::Read(job)).map_err(|_| stopped())?,
+            None => self.writer.send(WriterMsg::Read(job)).map_err(|_| stopped())?,
+        }
+        answer.await.map_err(|_| StoreError::Database("the SQLite reader stopped before answering".into()))?
     }
-}
 
-async fn run(write: &SqlitePool, batch: &[Job], savepoints: bool) -> Result<Vec<StoreResult<bool>>, String> {
-    let mut conn = write.acquire().await.map_err(|e| format!("no write connection: {e}"))?;
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(|e| format!("could not begin a write transaction: {e}"))?;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        if !savepoints {
-            match apply(&mut conn, &job.work).await {
-                Ok(appended) => results.push(Ok(appended)),
-                Err(e) => {
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                    results.push(Err(e));
-                    return Ok(results);
+    /// Stops every thread once the work queued before is done; their connections close.
+    pub(crate) async fn close(&self) {
+        if let Some((readers, n)) = &self.readers {
+            let mut waits = Vec::new();
+            for _ in 0..*n {
+                let (tx, rx) = oneshot::channel();
+                if readers.send(ReaderMsg::Close(tx)).is_ok() {
+                    waits.push(rx);
                 }
             }
-            continue;
-        }
-        if let Err(e) = sqlx::query("SAVEPOINT message").execute(&mut *conn).await {
-            results.push(Err(db_err(e)));
-            continue;
-        }
-        match apply(&mut conn, &job.work).await {
-            Ok(appended) => {
-                results.push(sqlx::query("RELEASE message").execute(&mut *conn).await.map(|_| appended).map_err(db_err));
-            }
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK TO message").execute(&mut *conn).await;
-                let _ = sqlx::query("RELEASE message").execute(&mut *conn).await;
-                results.push(Err(e));
+            for w in waits {
+                let _ = w.await;
             }
         }
+        let (tx, rx) = oneshot::channel();
+        if self.writer.send(WriterMsg::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
-    if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return Err(format!("the commit failed: {e}"));
-    }
-    Ok(results)
 }
 
-async fn apply(conn: &mut sqlx::SqliteConnection, work: &Work) -> StoreResult<bool> {
-    match work {
-        Work::Insert { new, events, blobs } => {
-            for (key, data) in blobs {
-                sqlx::query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(&mut *conn).await.map_err(db_err)?;
+fn reader_loop(conn: Connection, rx: flume::Receiver<ReaderMsg>) {
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            ReaderMsg::Read(job) => run_read(&conn, job),
+            ReaderMsg::Close(done) => {
+                drop(conn);
+                let _ = done.send(());
+                return;
             }
-            insert_message_on(conn, new, events).await
         }
-        Work::Blob { key, data } => {
-            sqlx::query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(&mut *conn).await.map_err(db_err)?;
-            Ok(false)
+    }
+}
+
+fn run_read(conn: &Connection, job: ReadJob) {
+    // A panic drops the reply: the caller gets an error, the thread lives on.
+    let _ = catch_unwind(AssertUnwindSafe(|| job(conn)));
+}
+
+fn writer_loop(conn: Connection, rx: flume::Receiver<WriterMsg>, signal: Arc<watch::Sender<u64>>) {
+    let mut close = None;
+    while close.is_none() {
+        let Ok(first) = rx.recv() else { break };
+        let mut writes = Vec::new();
+        let mut msg = Some(first);
+        while let Some(m) = msg.take() {
+            match m {
+                WriterMsg::Write(job) => writes.push(job),
+                WriterMsg::Read(job) => run_read(&conn, job),
+                WriterMsg::Close(done) => {
+                    close = Some(done);
+                    break;
+                }
+            }
+            if writes.len() < MAX_BATCH {
+                msg = rx.try_recv().ok();
+            }
         }
+        if !writes.is_empty() {
+            commit_batch(&conn, writes, &signal);
+        }
+    }
+    drop(conn);
+    if let Some(done) = close {
+        let _ = done.send(());
+    }
+}
+
+fn commit_batch(conn: &Connection, writes: Vec<WriteJob>, signal: &watch::Sender<u64>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let e = format!("could not begin a write transaction: {e}");
+        tracing::warn!(error = %e, "a SQLite write batch could not start");
+        for job in writes {
+            let (_, finish) = job(None);
+            finish(Err(e.clone()));
+        }
+        return;
+    }
+    let appended = Cell::new(false);
+    let single = writes.len() == 1;
+    let mut finishes: Vec<Finish> = Vec::with_capacity(writes.len());
+    let mut failed_alone = false;
+    for job in writes {
+        // A failure SQLite answers by rolling the whole transaction back (disk full, I/O
+        // error) ends the batch: what follows must not run outside a transaction.
+        if conn.is_autocommit() {
+            let (_, finish) = job(None);
+            finishes.push(finish);
+            continue;
+        }
+        if !single && conn.execute_batch("SAVEPOINT w").is_err() {
+            let (_, finish) = job(None);
+            finishes.push(finish);
+            continue;
+        }
+        let mine = Cell::new(false);
+        let tx = Tx { conn, appended: &mine };
+        let (ok, finish) = match catch_unwind(AssertUnwindSafe(|| job(Some(&tx)))) {
+            Ok(pair) => pair,
+            // The reply went with the closure: its caller gets an error.
+            Err(_) => (false, Box::new(|_| {}) as Finish),
+        };
+        if single {
+            failed_alone = !ok;
+        } else if ok {
+            let _ = conn.execute_batch("RELEASE w");
+        } else {
+            let _ = conn.execute_batch("ROLLBACK TO w; RELEASE w");
+        }
+        if ok && mine.get() {
+            appended.set(true);
+        }
+        finishes.push(finish);
+    }
+    let commit = if failed_alone {
+        // The batch's one transaction failed: nothing to keep.
+        let _ = conn.execute_batch("ROLLBACK");
+        Ok(())
+    } else if conn.is_autocommit() {
+        appended.set(false);
+        Err("the transaction was rolled back by SQLite".to_string())
+    } else {
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                appended.set(false);
+                Err(format!("the commit failed: {e}"))
+            }
+        }
+    };
+    if appended.get() {
+        signal.send_modify(|v| *v = v.wrapping_add(1));
+    }
+    for finish in finishes {
+        finish(commit.clone());
     }
 }

@@ -2,13 +2,15 @@
 //!
 //! This is the default, embedded backend: one database file beside the blob directory. It
 //! favours durability over speed (WAL journal, `synchronous=FULL`, so an acknowledged message
-//! survives a crash) and works around SQLite's single writer by giving writes a pool of one
-//! connection whose transactions start with `BEGIN IMMEDIATE`, while reads use a separate
-//! pool. Concurrent writers therefore queue inside the process instead of failing with
-//! `SQLITE_BUSY`, and the busy timeout covers other processes opening the same file.
+//! survives a crash) and works around SQLite's single writer by giving the write connection to
+//! one thread that runs every write transaction whole, as a closure (rusqlite, see `group.rs`):
+//! concurrent writers queue inside the process instead of failing with `SQLITE_BUSY`, a caller
+//! pays one thread hand-off per transaction rather than one per statement, and the busy
+//! timeout covers other processes opening the same file. Reads run on reader threads with
+//! connections of their own, so they never wait for the writer.
 //!
-//! Message inserts, the hot write, are group-committed: concurrent inserts share one
-//! transaction and one fsync, each in its own savepoint (see `group.rs`).
+//! Every write is group-committed: the transactions queued while the writer was busy share one
+//! `COMMIT` and one fsync, each in its own savepoint, and each caller is answered after it.
 //!
 //! Every commit that appended events bumps the store's event signal (see
 //! [`Store::event_signal`](mailroom_store::Store::event_signal)), shared by clones of the
@@ -24,43 +26,43 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod codec;
 mod blobs;
+mod codec;
+mod db;
 mod group;
-mod policy;
+mod migrate;
 mod store;
 
 use mailroom_store::{StoreError, StoreResult};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use std::str::FromStr;
+use rusqlite::{Connection, OpenFlags};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The migrations of the SQLite schema, run by [`SqliteStore::connect`].
+/// The migrations of the SQLite schema, run by [`SqliteStore::connect`] (sqlx's migration
+/// table and checksums, so databases made by earlier versions carry on).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// Blobs up to this size can be kept inside the database (see `blobs.rs`).
 pub const INLINE_BLOB_MAX: usize = 256 * 1024;
 
-/// How many connections serve reads of a file database.
-const READ_CONNECTIONS: u32 = 4;
+/// How many connections (and threads) serve reads of a file database.
+const READ_CONNECTIONS: usize = 4;
 
 /// How long a connection waits for a lock held by another connection or process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many prepared statements each connection keeps.
+const STATEMENT_CACHE: usize = 256;
+
 /// A [`Store`](mailroom_store::Store) kept in a SQLite database.
 ///
-/// Cloning is cheap and shares the connection pools.
+/// Cloning is cheap and shares the connection threads.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// One connection: every write transaction goes through it, one at a time.
-    write: SqlitePool,
-    /// Connections for reads (the write pool itself for an in-memory database).
-    read: SqlitePool,
+    /// The writer thread (group commit) and the reader threads.
+    threads: group::Threads,
     /// Bumped after every commit that appended events.
     signal: Arc<tokio::sync::watch::Sender<u64>>,
-    /// Commits concurrent message inserts together (see [`group`]).
-    group: group::GroupCommit,
 }
 
 impl SqliteStore {
@@ -70,55 +72,89 @@ impl SqliteStore {
     /// as `?mode=rwc` are accepted) or `sqlite::memory:` for a private in-memory database that
     /// lives as long as this store.
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Database(format!("invalid SQLite URL `{url}`: {e}").into()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let in_memory = is_memory_url(url);
-
-        // An in-memory database exists only as long as a connection to it is open, and each
-        // connection would otherwise see its own: keep exactly one, forever.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(u32::from(in_memory))
-            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
-            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
-            .connect_with(options.clone())
-            .await
-            .map_err(codec::db_err)?;
-        MIGRATOR.run(&write).await.map_err(|e| StoreError::Database(Box::new(e)))?;
-
-        let read = if in_memory {
-            write.clone()
-        } else {
-            SqlitePoolOptions::new().max_connections(READ_CONNECTIONS).connect_with(options).await.map_err(codec::db_err)?
-        };
+        let target = parse_url(url)?;
+        let (write, read) = tokio::task::spawn_blocking(move || -> StoreResult<(Connection, Vec<Connection>)> {
+            let mut write = open(&target)?;
+            migrate::run(&mut write)?;
+            let mut read = Vec::new();
+            if let Target::File(_) = &target {
+                for _ in 0..READ_CONNECTIONS {
+                    let conn = open(&target)?;
+                    conn.execute_batch("PRAGMA query_only = ON").map_err(codec::db_err)?;
+                    read.push(conn);
+                }
+            }
+            Ok((write, read))
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("opening the SQLite database failed: {e}").into()))??;
         let signal = Arc::new(tokio::sync::watch::Sender::new(0));
-        let group = group::GroupCommit::start(write.clone(), signal.clone());
-        Ok(SqliteStore { write, read, signal, group })
+        let threads = group::Threads::start(write, read, signal.clone())
+            .map_err(|e| StoreError::Database(format!("could not start the SQLite threads: {e}").into()))?;
+        Ok(SqliteStore { threads, signal })
     }
 
-    /// Closes every connection, waiting for those in use to be returned.
+    /// Closes every connection once the work already queued is done. Later calls on this
+    /// store (and its clones) fail.
     pub async fn close(&self) {
-        self.read.close().await;
-        self.write.close().await;
+        self.threads.close().await;
     }
 
-    /// Wakes the event signal's receivers when `appended`: call after a commit, with whether
-    /// it appended events.
-    fn notify_if(&self, appended: bool) {
-        if appended {
-            self.signal.send_modify(|v| *v = v.wrapping_add(1));
-        }
+    /// Runs `f` as a write transaction (group-committed); answers after the commit.
+    pub(crate) async fn write<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&group::Tx<'_>) -> StoreResult<R> + Send + 'static,
+    {
+        self.threads.write(f).await
     }
 
-    /// Starts a write transaction that holds SQLite's write lock from its first statement.
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(codec::db_err)
+    /// Runs `f` on a read connection.
+    pub(crate) async fn read<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    {
+        self.threads.read(f).await
     }
+}
+
+/// Where a database lives.
+#[derive(Debug, Clone)]
+enum Target {
+    File(String),
+    Memory,
+}
+
+fn parse_url(url: &str) -> StoreResult<Target> {
+    let invalid = |why: &str| StoreError::Database(format!("invalid SQLite URL `{url}`: {why}").into());
+    let rest = url.strip_prefix("sqlite:").ok_or_else(|| invalid("it must start with `sqlite:`"))?;
+    if is_memory_url(url) {
+        return Ok(Target::Memory);
+    }
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    if path.is_empty() {
+        return Err(invalid("no file name"));
+    }
+    Ok(Target::File(path.to_string()))
+}
+
+/// Opens one connection with the store's settings: WAL, `synchronous=FULL`, foreign keys,
+/// the busy timeout.
+fn open(target: &Target) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match target {
+        Target::File(path) => Connection::open_with_flags(path, flags),
+        Target::Memory => Connection::open_in_memory(),
+    }
+    .map_err(codec::db_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(codec::db_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // journal_mode answers with a row.
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(codec::db_err)?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(codec::db_err)?;
+    Ok(conn)
 }
 
 fn is_memory_url(url: &str) -> bool {
@@ -129,7 +165,6 @@ fn is_memory_url(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::Row;
 
     #[tokio::test]
     async fn file_databases_use_wal_full_sync_and_foreign_keys() {
@@ -137,16 +172,17 @@ mod tests {
         let path = dir.path().join("sub-does-not-matter.db");
         let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.unwrap();
         assert!(path.exists(), "the database file is created");
-        for pool in [&store.write, &store.read] {
-            let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(pool).await.unwrap().get(0);
-            assert_eq!(mode, "wal");
-            let sync: i64 = sqlx::query("PRAGMA synchronous").fetch_one(pool).await.unwrap().get(0);
-            assert_eq!(sync, 2, "synchronous=FULL");
-            let fk: i64 = sqlx::query("PRAGMA foreign_keys").fetch_one(pool).await.unwrap().get(0);
-            assert_eq!(fk, 1);
-            let busy: i64 = sqlx::query("PRAGMA busy_timeout").fetch_one(pool).await.unwrap().get(0);
-            assert_eq!(busy, 5000);
+        fn pragmas(conn: &Connection) -> StoreResult<(String, i64, i64, i64)> {
+            Ok((
+                conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap(),
+                conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap(),
+                conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap(),
+                conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap(),
+            ))
         }
+        let expected = ("wal".to_string(), 2, 1, 5000);
+        assert_eq!(store.read(pragmas).await.unwrap(), expected, "readers");
+        assert_eq!(store.write(|tx| pragmas(tx)).await.unwrap(), expected, "the writer");
         store.close().await;
     }
 
@@ -157,16 +193,23 @@ mod tests {
         assert!(!is_memory_url("sqlite://data/mailroom.db?mode=rwc"));
         let a = SqliteStore::connect("sqlite::memory:").await.unwrap();
         let b = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        sqlx::query("INSERT INTO settings (key, value) VALUES ('k', 'a')").execute(&a.write).await.unwrap();
+        a.write(|tx| tx.execute_batch("INSERT INTO settings (key, value) VALUES ('k', 'a')").map_err(codec::db_err)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM settings").fetch_one(&a.read).await.unwrap().get(0);
-        assert_eq!(n, 1);
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM settings").fetch_one(&b.read).await.unwrap().get(0);
-        assert_eq!(n, 0);
+        let count = |c: &Connection| c.query_row("SELECT COUNT(*) FROM settings", [], |r| r.get::<_, i64>(0)).map_err(codec::db_err);
+        assert_eq!(a.read(count).await.unwrap(), 1);
+        assert_eq!(b.read(count).await.unwrap(), 0);
     }
 
     #[tokio::test]
     async fn invalid_urls_are_errors() {
         assert!(matches!(SqliteStore::connect("postgres://x").await, Err(StoreError::Database(_))));
+    }
+
+    #[test]
+    fn urls_name_files() {
+        assert!(matches!(parse_url("sqlite://data/m.db?mode=rwc").unwrap(), Target::File(p) if p == "data/m.db"));
+        assert!(matches!(parse_url("sqlite:///tmp/m.db").unwrap(), Target::File(p) if p == "/tmp/m.db"));
+        assert!(matches!(parse_url("sqlite:m.db").unwrap(), Target::File(p) if p == "m.db"));
+        assert!(matches!(parse_url("sqlite::memory:").unwrap(), Target::Memory));
     }
 }

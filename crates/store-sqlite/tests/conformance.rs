@@ -3,6 +3,7 @@
 //! checks only SQLite needs (several stores on one file, corrupt rows).
 
 use mailroom_core::*;
+use mailroom_store::areas::*;
 use mailroom_store::testkit::{self, TestStore};
 use mailroom_store::{MessageFilter, NewEvent, NewMessage, Store, StoreError};
 use mailroom_store_sqlite::SqliteStore;

@@ -3,6 +3,7 @@
 //! it (the store, a cascade, raw SQL).
 
 use mailroom_core::*;
+use mailroom_store::areas::*;
 use mailroom_store::testkit;
 use mailroom_store::{MessageFilter, NewEvent, Store};
 use mailroom_store_sqlite::SqliteStore;

@@ -22,11 +22,11 @@ use mailroom_core::{
     Event, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookId, event_types, now,
 };
 use mailroom_engine::SecretBox;
+use mailroom_store::runner::{self, LeasedQueue, RetryClock};
 use mailroom_store::{NewEvent, Store};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, watch};
 
 /// The setting that holds the fan-out's position in the event log (a cursor).
 pub const FANOUT_CURSOR_SETTING: &str = "webhook_fanout_cursor";
@@ -72,7 +72,35 @@ pub struct WebhookWorker {
     /// Serializes read-modify-write of endpoint state (`failing_since`, disabling).
     endpoint_lock: tokio::sync::Mutex<()>,
     /// The earliest retry this worker scheduled, so a long poll interval does not delay it.
-    earliest_retry: Mutex<Option<DateTime<Utc>>>,
+    retries: RetryClock,
+}
+
+#[async_trait::async_trait]
+impl LeasedQueue for WebhookWorker {
+    type Work = WebhookDelivery;
+
+    fn name(&self) -> &'static str {
+        "webhook delivery"
+    }
+
+    async fn prepare(&self) {
+        if let Err(e) = self.fan_out_once().await {
+            tracing::error!(error = %e, "webhook fan-out failed; retrying after the poll interval");
+        }
+    }
+
+    async fn claim_work(&self, limit: usize) -> Result<(usize, Vec<WebhookDelivery>), String> {
+        let claimed = self.claim(limit).await.map_err(|e| e.to_string())?;
+        Ok((claimed.len(), claimed))
+    }
+
+    async fn run_work(self: Arc<Self>, work: WebhookDelivery) {
+        self.deliver(work).await;
+    }
+
+    fn idle_wait(&self) -> Duration {
+        self.retries.idle_wait(self.config.poll_interval)
+    }
 }
 
 impl std::fmt::Debug for WebhookWorker {
@@ -93,7 +121,7 @@ impl WebhookWorker {
             waker: Arc::new(Notify::new()),
             fan_out_lock: tokio::sync::Mutex::new(()),
             endpoint_lock: tokio::sync::Mutex::new(()),
-            earliest_retry: Mutex::new(None),
+            retries: RetryClock::default(),
         }
     }
 
@@ -178,74 +206,13 @@ impl WebhookWorker {
     /// on the store's event signal (fan-out, then delivery at once), on the waker, on retries
     /// it scheduled and on the poll interval. On shutdown it stops claiming and waits for the
     /// requests under way, which end within the timeout, before their lease does.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let mut running: JoinSet<()> = JoinSet::new();
-        let mut signal = self.store.event_signal();
-        signal.borrow_and_update();
-        let mut signal_open = true;
-        tracing::info!(concurrency = self.config.concurrency, "webhook delivery started");
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            if let Err(e) = self.fan_out_once().await {
-                tracing::error!(error = %e, "webhook fan-out failed; retrying after the poll interval");
-            }
-            let free = slots.available_permits();
-            let mut full = false;
-            if free > 0 {
-                match self.claim(free).await {
-                    Ok(claimed) => {
-                        full = claimed.len() == free;
-                        for d in claimed {
-                            let Ok(permit) = slots.clone().acquire_owned().await else { break };
-                            let this = self.clone();
-                            running.spawn(async move {
-                                this.deliver(d).await;
-                                drop(permit);
-                            });
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "claiming webhook deliveries failed; retrying after the poll interval"),
-                }
-            }
-            if full && slots.available_permits() > 0 {
-                continue;
-            }
-            let idle = self.idle_wait();
-            tokio::select! {
-                changed = shutdown.changed() => if changed.is_err() { break },
-                changed = signal.changed(), if signal_open => if changed.is_err() { signal_open = false },
-                _ = self.waker.notified() => {}
-                _ = tokio::time::sleep(idle), if !full => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
-            }
-        }
-        tracing::info!(in_flight = running.len(), "webhook delivery stopping; finishing requests under way");
-        while running.join_next().await.is_some() {}
-    }
-
-    fn idle_wait(&self) -> Duration {
-        let poll = self.config.poll_interval;
-        let mut earliest = self.earliest_retry.lock().unwrap_or_else(|e| e.into_inner());
-        match *earliest {
-            Some(t) => match (t - now()).to_std() {
-                Ok(d) if !d.is_zero() => d.min(poll),
-                _ => {
-                    *earliest = None;
-                    Duration::ZERO
-                }
-            },
-            None => poll,
-        }
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let (concurrency, waker, signal) = (self.config.concurrency, self.waker.clone(), self.store.event_signal());
+        runner::run(self, concurrency, waker, Some(signal), shutdown).await;
     }
 
     fn remember_retry(&self, at: DateTime<Utc>) {
-        let mut earliest = self.earliest_retry.lock().unwrap_or_else(|e| e.into_inner());
-        if earliest.is_none_or(|t| at < t) {
-            *earliest = Some(at);
-        }
+        self.retries.remember(at);
     }
 
     async fn claim(&self, limit: usize) -> Result<Vec<WebhookDelivery>, WebhookError> {

@@ -1,14 +1,14 @@
-//! [`PolicyStore`] on SQLite: allow/block lists and applied delivery-status reports.
+//! PostgreSQL: allow/block lists, applied delivery-status reports and message routes.
 
-use crate::SqliteStore;
+use crate::PgStore;
 use crate::codec::*;
 use async_trait::async_trait;
 use mailroom_core::*;
 use mailroom_store::{PolicyStore, StoreError, StoreResult};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder};
 
-fn list_entry(row: &SqliteRow) -> StoreResult<ListEntry> {
+fn list_entry(row: &PgRow) -> StoreResult<ListEntry> {
     let direction: String = col(row, "direction")?;
     let kind: String = col(row, "kind")?;
     Ok(ListEntry {
@@ -31,7 +31,7 @@ fn list_entry(row: &SqliteRow) -> StoreResult<ListEntry> {
     })
 }
 
-fn dsn_record(row: &SqliteRow) -> StoreResult<DsnRecord> {
+fn dsn_record(row: &PgRow) -> StoreResult<DsnRecord> {
     Ok(DsnRecord {
         site_id: id(row, "site_id")?,
         report_message_id: id(row, "report_message_id")?,
@@ -43,11 +43,11 @@ fn dsn_record(row: &SqliteRow) -> StoreResult<DsnRecord> {
 }
 
 #[async_trait]
-impl PolicyStore for SqliteStore {
+impl PolicyStore for PgStore {
     async fn create_list_entry(&self, entry: &ListEntry) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query(
-            "INSERT INTO list_entries (id, site_id, direction, kind, entry, mailbox_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO list_entries (id, site_id, direction, kind, entry, mailbox_id, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(entry.id.as_uuid())
         .bind(entry.site_id.as_uuid())
@@ -56,7 +56,7 @@ impl PolicyStore for SqliteStore {
         .bind(&entry.entry)
         .bind(entry.mailbox_id.map(|m| m.as_uuid()))
         .bind(&entry.reason)
-        .bind(ts(entry.created_at))
+        .bind(trunc(entry.created_at))
         .execute(&mut *tx)
         .await
         .map_err(db_err);
@@ -73,9 +73,9 @@ impl PolicyStore for SqliteStore {
     }
 
     async fn get_list_entry(&self, id: ListEntryId) -> StoreResult<Option<ListEntry>> {
-        let row = sqlx::query("SELECT * FROM list_entries WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM list_entries WHERE id = $1")
             .bind(id.as_uuid())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
         row.as_ref().map(list_entry).transpose()
@@ -87,7 +87,7 @@ impl PolicyStore for SqliteStore {
         direction: Option<ListDirection>,
         mailbox: Option<MailboxId>,
     ) -> StoreResult<Vec<ListEntry>> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM list_entries WHERE 1 = 1");
+        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM list_entries WHERE 1 = 1");
         if let Some(site) = site {
             q.push(" AND site_id = ").push_bind(site.as_uuid());
         }
@@ -98,7 +98,7 @@ impl PolicyStore for SqliteStore {
             q.push(" AND mailbox_id = ").push_bind(m.as_uuid());
         }
         q.push(" ORDER BY created_at, id LIMIT 10000");
-        let rows = q.build().fetch_all(&self.read).await.map_err(db_err)?;
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter().map(list_entry).collect()
     }
 
@@ -109,20 +109,20 @@ impl PolicyStore for SqliteStore {
         mailbox: Option<MailboxId>,
     ) -> StoreResult<Vec<ListEntry>> {
         let rows = sqlx::query(
-            "SELECT * FROM list_entries WHERE site_id = ? AND direction = ? AND (mailbox_id IS NULL OR mailbox_id = ?) ORDER BY created_at, id",
+            "SELECT * FROM list_entries WHERE site_id = $1 AND direction = $2 AND (mailbox_id IS NULL OR mailbox_id = $3) ORDER BY created_at, id",
         )
         .bind(site.as_uuid())
         .bind(direction.as_str())
         .bind(mailbox.map(|m| m.as_uuid()))
-        .fetch_all(&self.read)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(list_entry).collect()
     }
 
     async fn delete_list_entry(&self, id: ListEntryId) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM list_entries WHERE id = ?")
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let done = sqlx::query("DELETE FROM list_entries WHERE id = $1")
             .bind(id.as_uuid())
             .execute(&mut *tx)
             .await
@@ -132,17 +132,17 @@ impl PolicyStore for SqliteStore {
     }
 
     async fn record_dsn(&self, r: &DsnRecord) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query(
             "INSERT INTO dsn_records (report_message_id, recipient, site_id, original_message_id, decision, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (report_message_id, recipient) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_message_id, recipient) DO NOTHING",
         )
         .bind(r.report_message_id.as_uuid())
         .bind(&r.recipient)
         .bind(r.site_id.as_uuid())
         .bind(r.original_message_id.as_uuid())
         .bind(&r.decision)
-        .bind(ts(r.created_at))
+        .bind(trunc(r.created_at))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -151,9 +151,9 @@ impl PolicyStore for SqliteStore {
     }
 
     async fn list_dsn_records(&self, original: MessageId) -> StoreResult<Vec<DsnRecord>> {
-        let rows = sqlx::query("SELECT * FROM dsn_records WHERE original_message_id = ? ORDER BY created_at, recipient")
+        let rows = sqlx::query("SELECT * FROM dsn_records WHERE original_message_id = $1 ORDER BY created_at, recipient")
             .bind(original.as_uuid())
-            .fetch_all(&self.read)
+            .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
         rows.iter().map(dsn_record).collect()
@@ -165,22 +165,20 @@ impl PolicyStore for SqliteStore {
         site: SiteId,
         route: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO message_routes (message_id, site_id, route) VALUES (?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET route = excluded.route")
+        sqlx::query("INSERT INTO message_routes (message_id, site_id, route) VALUES ($1, $2, $3) ON CONFLICT (message_id) DO UPDATE SET route = excluded.route")
             .bind(message.as_uuid())
             .bind(site.as_uuid())
             .bind(route)
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
     async fn get_message_route(&self, message: MessageId) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT route FROM message_routes WHERE message_id = ?")
+        let row = sqlx::query("SELECT route FROM message_routes WHERE message_id = $1")
             .bind(message.as_uuid())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
         row.map(|r| col(&r, "route")).transpose()

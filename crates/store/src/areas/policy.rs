@@ -1,6 +1,5 @@
-//! The send-policy area of the store: allow/block lists, the bookkeeping of applied
-//! delivery-status reports, and the routes outbound messages were queued for. Its own trait (and its own file per backend) so the big
-//! [`Store`](crate::Store) does not grow; `Store` has it as a supertrait.
+//! Send policy: allow/block lists, the bookkeeping of applied delivery-status reports, and
+//! the routes outbound messages were queued for.
 
 use crate::StoreResult;
 use async_trait::async_trait;
@@ -8,7 +7,7 @@ use mailroom_core::*;
 
 /// Allow/block lists and DSN bookkeeping.
 #[async_trait]
-pub trait PolicyStore: Send + Sync {
+pub trait PolicyStore: Send + Sync + 'static {
     /// Adds a list entry. The same `(site, direction, kind, entry, mailbox)` twice is a
     /// `Conflict` on `list_entry`.
     async fn create_list_entry(&self, entry: &ListEntry) -> StoreResult<()>;

@@ -1,0 +1,307 @@
+//! PostgreSQL: messages with their attachments and recipients, and the threads they form.
+
+#[allow(unused_imports)]
+use super::*;
+
+#[async_trait]
+impl MessageStore for PgStore {
+    async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
+        let m = &new.message;
+        let created_at = trunc(m.created_at);
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR KEY SHARE")
+            .bind(m.mailbox_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if mailbox.is_none() {
+            return Err(StoreError::NotFound(format!("mailbox {}", m.mailbox_id)));
+        }
+        if new.new_thread {
+            sqlx::query(
+                "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
+            )
+            .bind(m.thread_id.as_uuid())
+            .bind(m.site_id.as_uuid())
+            .bind(m.mailbox_id.as_uuid())
+            .bind(m.subject.as_deref().map(base_subject))
+            .bind(to_json(&participants_of(m))?)
+            .bind(&m.snippet)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        } else {
+            let row = sqlx::query("SELECT participants, last_message_at FROM threads WHERE id = $1 AND mailbox_id = $2 FOR UPDATE")
+                .bind(m.thread_id.as_uuid())
+                .bind(m.mailbox_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .ok_or_else(|| StoreError::NotFound(format!("thread {} in mailbox {}", m.thread_id, m.mailbox_id)))?;
+            let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
+            merge_participants(&mut participants, participants_of(m));
+            let last = time(&row, "last_message_at")?;
+            let newest = created_at >= last;
+            sqlx::query(
+                "UPDATE threads SET message_count = message_count + 1, participants = $1, last_message_at = $2, \
+                 snippet = CASE WHEN $3 THEN $4 ELSE snippet END WHERE id = $5",
+            )
+            .bind(to_json(&participants)?)
+            .bind(created_at.max(last))
+            .bind(newest)
+            .bind(&m.snippet)
+            .bind(m.thread_id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
+             from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
+             labels, read, size, raw_blob_key, auth_results, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+        )
+        .bind(m.id.as_uuid())
+        .bind(m.site_id.as_uuid())
+        .bind(m.mailbox_id.as_uuid())
+        .bind(m.thread_id.as_uuid())
+        .bind(m.direction.as_str())
+        .bind(&m.message_id)
+        .bind(&m.in_reply_to)
+        .bind(to_json(&m.references)?)
+        .bind(m.from.as_ref().map(to_json).transpose()?)
+        .bind(to_json(&m.to)?)
+        .bind(to_json(&m.cc)?)
+        .bind(to_json(&m.bcc)?)
+        .bind(to_json(&m.reply_to)?)
+        .bind(&m.subject)
+        .bind(&m.text)
+        .bind(&m.html)
+        .bind(&m.snippet)
+        .bind(to_json(&m.headers)?)
+        .bind(to_json(&m.labels)?)
+        .bind(m.read)
+        .bind(signed::<i64, _>(m.size, "message size")?)
+        .bind(&m.raw_blob_key)
+        .bind(m.auth_results.as_ref().map(to_json).transpose()?)
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if !m.attachments.is_empty() {
+            let mut rows = Vec::with_capacity(m.attachments.len());
+            for (position, a) in m.attachments.iter().enumerate() {
+                rows.push((a, signed::<i32, _>(position, "attachment position")?, signed::<i64, _>(a.size, "attachment size")?));
+            }
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) ",
+            );
+            q.push_values(rows, |mut b, (a, position, size)| {
+                b.push_bind(a.id.as_uuid())
+                    .push_bind(m.id.as_uuid())
+                    .push_bind(m.site_id.as_uuid())
+                    .push_bind(position)
+                    .push_bind(&a.filename)
+                    .push_bind(&a.content_type)
+                    .push_bind(size)
+                    .push_bind(&a.content_id)
+                    .push_bind(a.inline)
+                    .push_bind(&a.blob_key);
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        if !m.recipients.is_empty() {
+            let mut rows = Vec::with_capacity(m.recipients.len());
+            for (position, r) in m.recipients.iter().enumerate() {
+                rows.push((r, signed::<i32, _>(position, "recipient position")?));
+            }
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, next_attempt_at, updated_at) ",
+            );
+            q.push_values(rows, |mut b, (r, position)| {
+                b.push_bind(m.id.as_uuid())
+                    .push_bind(r.address.as_str())
+                    .push_bind(position)
+                    .push_bind(r.kind.as_str())
+                    .push_bind(r.status.as_str())
+                    .push_bind(&r.last_reply)
+                    .push_bind(i64::from(r.attempts))
+                    .push_bind(r.next_attempt_at.map(trunc))
+                    .push_bind(trunc(r.updated_at));
+            });
+            q.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        let appended = append(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(())
+    }
+
+    async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1"))
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut messages = vec![codec::message(&row)?];
+        self.complete(&mut messages).await?;
+        Ok(messages.pop())
+    }
+
+    async fn find_message_by_message_id(
+        &self,
+        mailbox: MailboxId,
+        direction: Option<Direction>,
+        message_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+        q.push_bind(mailbox.as_uuid()).push(" AND m.message_id_header = ").push_bind(message_id);
+        if let Some(direction) = direction {
+            q.push(" AND m.direction = ").push_bind(direction.as_str());
+        }
+        q.push(" ORDER BY m.id DESC LIMIT 1");
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        self.complete(&mut messages).await?;
+        Ok(messages.pop())
+    }
+
+    async fn find_thread_by_message_ids(&self, mailbox: MailboxId, message_ids: &[String]) -> StoreResult<Option<ThreadId>> {
+        if message_ids.is_empty() {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT thread_id FROM messages WHERE mailbox_id = $1 AND message_id_header = ANY($2) ORDER BY id DESC LIMIT 1",
+        )
+        .bind(mailbox.as_uuid())
+        .bind(message_ids)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| id(&r, "thread_id")).transpose()
+    }
+
+    async fn list_messages(&self, mailbox: MailboxId, filter: &MessageFilter) -> StoreResult<Vec<Message>> {
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+        q.push_bind(mailbox.as_uuid());
+        if let Some(direction) = filter.direction {
+            q.push(" AND m.direction = ").push_bind(direction.as_str());
+        }
+        if let Some(thread) = filter.thread_id {
+            q.push(" AND m.thread_id = ").push_bind(thread.as_uuid());
+        }
+        if let Some(unread) = filter.unread {
+            q.push(" AND m.read = ").push_bind(!unread);
+        }
+        if let Some(since) = filter.since {
+            q.push(" AND m.created_at >= ").push_bind(trunc(since));
+        }
+        if let Some(label) = &filter.label {
+            q.push(" AND m.labels ? ").push_bind(label);
+        }
+        if let Some(text) = &filter.q {
+            let search = SearchQuery::parse(text);
+            if search.is_empty() {
+                return Ok(Vec::new());
+            }
+            q.push(" AND m.search @@ to_tsquery('simple', ").push_bind(codec::tsquery(&search)).push(")");
+        }
+        if let Some(before) = filter.before {
+            q.push(" AND m.id < ").push_bind(before.as_uuid());
+        }
+        q.push(" ORDER BY m.id DESC LIMIT ").push_bind(i64::from(filter.limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        self.complete(&mut messages).await?;
+        Ok(messages)
+    }
+
+    async fn update_message_flags(&self, id: MessageId, read: bool, labels: &[String]) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE messages SET read = $1, labels = $2 WHERE id = $3")
+            .bind(read)
+            .bind(to_json(labels)?)
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("message {id}")));
+        }
+        Ok(())
+    }
+
+    async fn delete_message(&self, id: MessageId, event: &NewEvent) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let not_found = || StoreError::NotFound(format!("message {id}"));
+        // A message never changes thread, so its thread can be read before locking: thread
+        // first, then the message, in the order a cascading mailbox deletion takes them.
+        let row = sqlx::query("SELECT thread_id FROM messages WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(not_found)?;
+        let thread: ThreadId = codec::id(&row, "thread_id")?;
+        sqlx::query("SELECT id FROM threads WHERE id = $1 FOR UPDATE").bind(thread.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        let row = sqlx::query("SELECT raw_blob_key FROM messages WHERE id = $1 FOR UPDATE")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(not_found)?;
+        let mut keys = vec![col::<String>(&row, "raw_blob_key")?];
+        let rows = sqlx::query("SELECT blob_key FROM attachments WHERE message_id = $1 ORDER BY position")
+            .bind(id.as_uuid())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for row in &rows {
+            keys.push(col(row, "blob_key")?);
+        }
+        sqlx::query("DELETE FROM messages WHERE id = $1").bind(id.as_uuid()).execute(&mut *tx).await.map_err(db_err)?;
+        recount_thread(&mut tx, thread).await?;
+        let keys = unreferenced(&mut tx, keys).await?;
+        let appended = append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.notify_if(appended);
+        Ok(keys)
+    }
+
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<(Attachment, MessageId, SiteId)>> {
+        let row =
+            sqlx::query("SELECT * FROM attachments WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((codec::attachment(&row)?, codec::id(&row, "message_id")?, codec::id(&row, "site_id")?)))
+    }
+
+    async fn get_thread(&self, id: ThreadId) -> StoreResult<Option<Thread>> {
+        let row =
+            sqlx::query("SELECT * FROM threads WHERE id = $1").bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        row.as_ref().map(codec::thread).transpose()
+    }
+
+    async fn list_threads(&self, mailbox: MailboxId, cursor: Option<ThreadCursor>, limit: u32) -> StoreResult<Vec<Thread>> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM threads WHERE mailbox_id = ");
+        q.push_bind(mailbox.as_uuid());
+        if let Some(c) = cursor {
+            q.push(" AND (last_message_at, id) < (").push_bind(trunc(c.last_message_at)).push(", ").push_bind(c.id.as_uuid()).push(")");
+        }
+        q.push(" ORDER BY last_message_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(codec::thread).collect()
+    }
+
+    async fn list_thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>> {
+        let rows = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = $1 ORDER BY m.id"))
+            .bind(thread.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+        self.complete(&mut messages).await?;
+        Ok(messages)
+    }
+}

@@ -1,0 +1,251 @@
+//! The [`Store`] implementation: one method per operation; every write that appends events
+//! takes the event-log lock last, just before inserting them.
+
+use crate::codec::{self, *};
+use crate::{EVENT_LOG_LOCK, PgStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mailroom_core::agent::*;
+use mailroom_core::*;
+use mailroom_store::*;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+mod mailboxes;
+mod messages;
+mod queue;
+mod domains;
+mod webhooks;
+mod events;
+mod agent;
+mod settings;
+mod policy;
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+        Ok(())
+    }
+}
+
+
+impl PgStore {
+    /// Loads the attempts of `deliveries`, oldest first (one query, not one per delivery).
+    async fn with_history(&self, deliveries: &mut [WebhookDelivery]) -> StoreResult<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = deliveries.iter().map(|d| d.id.as_uuid()).collect();
+        let rows = sqlx::query("SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt, seq")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut history: HashMap<WebhookDeliveryId, Vec<WebhookAttempt>> = HashMap::new();
+        for row in &rows {
+            history.entry(codec::id(row, "delivery_id")?).or_default().push(codec::webhook_attempt(row)?);
+        }
+        for d in deliveries {
+            d.history = history.remove(&d.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    /// Loads the DKIM keys of `domains`, in the order they were given.
+    async fn with_keys(&self, domains: &mut [Domain]) -> StoreResult<()> {
+        if domains.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = domains.iter().map(|d| d.id.as_uuid()).collect();
+        let rows = sqlx::query("SELECT * FROM dkim_keys WHERE domain_id = ANY($1) ORDER BY domain_id, position")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut keys: HashMap<DomainId, Vec<DkimKey>> = HashMap::new();
+        for row in &rows {
+            keys.entry(codec::id(row, "domain_id")?).or_default().push(codec::dkim_key(row)?);
+        }
+        for d in domains {
+            d.dkim = keys.remove(&d.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    /// Loads the attachments and recipients of `messages` (two queries, not two per message).
+    async fn complete(&self, messages: &mut [Message]) -> StoreResult<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = messages.iter().map(|m| m.id.as_uuid()).collect();
+        let mut attachments: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
+        let rows = sqlx::query("SELECT * FROM attachments WHERE message_id = ANY($1) ORDER BY message_id, position")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        for row in &rows {
+            attachments.entry(codec::id(row, "message_id")?).or_default().push(codec::attachment(row)?);
+        }
+        let mut recipients: HashMap<MessageId, Vec<Recipient>> = HashMap::new();
+        let rows = sqlx::query("SELECT * FROM message_recipients WHERE message_id = ANY($1) ORDER BY message_id, position")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        for row in &rows {
+            recipients.entry(codec::id(row, "message_id")?).or_default().push(codec::recipient(row)?);
+        }
+        for m in messages {
+            m.attachments = attachments.remove(&m.id).unwrap_or_default();
+            m.recipients = recipients.remove(&m.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+impl PgStore {
+    /// Deletes the row of `table` (a fixed table name, never input) with this id; returns
+    /// whether it existed.
+    async fn delete_by_id(&self, table: &'static str, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(id).execute(&self.pool).await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+/// Reads the earlier use of an idempotency key.
+fn existing_claim(row: &PgRow) -> StoreResult<IdempotencyClaim> {
+    let status: Option<i32> = col(row, "status_code")?;
+    let body: Option<String> = col(row, "response_body")?;
+    let response = match status {
+        Some(status) => {
+            let status = u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status code {status} is out of range")))?;
+            Some((status, body.unwrap_or_default()))
+        }
+        None => None,
+    };
+    Ok(IdempotencyClaim::Existing { request_hash: col(row, "request_hash")?, response })
+}
+
+/// Appends events inside the caller's transaction, after taking the event-log lock so that
+/// cursors are drawn in commit order. The lock is held until the transaction ends, so this is
+/// the last step of every write. The same statement queues a notification for the other
+/// nodes, which PostgreSQL delivers at commit (never for a rollback); its payload, this
+/// node's `application_name`, lets the node skip its own. Returns whether there were any (the
+/// commit then bumps the event signal).
+async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<bool> {
+    if events.is_empty() {
+        return Ok(false);
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, current_setting('application_name'))")
+        .bind(EVENT_LOG_LOCK)
+        .bind(crate::EVENTS_CHANNEL)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for e in events {
+        sqlx::query("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(e.id.as_uuid())
+            .bind(e.site_id.as_uuid())
+            .bind(e.mailbox_id.map(|m| m.as_uuid()))
+            .bind(&e.event_type)
+            .bind(to_json(&e.data)?)
+            .bind(trunc(e.created_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(true)
+}
+
+/// Overwrites (or creates) a setting, inside the caller's transaction if it has one.
+async fn upsert_setting(conn: &mut PgConnection, key: &str, value: &str) -> StoreResult<()> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Brings a (locked) thread's counters in line with its remaining messages, deleting it when
+/// empty.
+async fn recount_thread(conn: &mut PgConnection, thread: ThreadId) -> StoreResult<()> {
+    let latest = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM messages WHERE thread_id = $1) AS n, snippet, created_at \
+         FROM messages WHERE thread_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(thread.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match latest {
+        None => {
+            sqlx::query("DELETE FROM threads WHERE id = $1").bind(thread.as_uuid()).execute(&mut *conn).await.map_err(db_err)?;
+        }
+        Some(row) => {
+            sqlx::query("UPDATE threads SET message_count = $1, snippet = $2, last_message_at = $3 WHERE id = $4")
+                .bind(col::<i64>(&row, "n")?)
+                .bind(col::<String>(&row, "snippet")?)
+                .bind(time(&row, "created_at")?)
+                .bind(thread.as_uuid())
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Returns the keys, without duplicates, that no remaining message or attachment refers to.
+async fn unreferenced(conn: &mut PgConnection, keys: Vec<String>) -> StoreResult<Vec<String>> {
+    let mut seen = HashSet::new();
+    let keys: Vec<String> = keys.into_iter().filter(|k| seen.insert(k.clone())).collect();
+    if keys.is_empty() {
+        return Ok(keys);
+    }
+    let rows = sqlx::query(
+        "SELECT raw_blob_key AS k FROM messages WHERE raw_blob_key = ANY($1) \
+         UNION SELECT blob_key AS k FROM attachments WHERE blob_key = ANY($1)",
+    )
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let referenced = rows.iter().map(|r| col::<String>(r, "k")).collect::<StoreResult<HashSet<_>>>()?;
+    Ok(keys.into_iter().filter(|k| !referenced.contains(k)).collect())
+}
+
+/// Inserts a `sent_emails` row.
+async fn insert_sent(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, s: &SentEmail) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sent_emails (id, site_id, recipient, contact_id, tool, provider, external_message_id, message_id, \
+         subject, content_hash, simhash, template, context, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(s.id.as_uuid())
+    .bind(s.site_id.as_uuid())
+    .bind(s.recipient.trim().to_lowercase())
+    .bind(s.contact_id.map(|c| c.as_uuid()))
+    .bind(&s.tool)
+    .bind(&s.provider)
+    .bind(&s.external_message_id)
+    .bind(s.message_id.map(|m| m.as_uuid()))
+    .bind(&s.subject)
+    .bind(&s.content_hash)
+    .bind(&s.simhash)
+    .bind(&s.template)
+    .bind(to_json(&s.context)?)
+    .bind(trunc(s.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}

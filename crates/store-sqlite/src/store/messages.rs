@@ -1,0 +1,235 @@
+//! SQLite: messages with their attachments and recipients, and the threads they form.
+
+#[allow(unused_imports)]
+use super::*;
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
+        let (new, events) = (new.clone(), events.to_vec());
+        self.write(move |tx| insert_message_on(tx, &new, &events).map(drop)).await
+    }
+
+    fn inline_blob_max(&self) -> usize {
+        crate::INLINE_BLOB_MAX
+    }
+
+    async fn insert_message_with_blobs(
+        &self,
+        new: &NewMessage,
+        events: &[NewEvent],
+        blobs: Vec<(String, bytes::Bytes)>,
+    ) -> StoreResult<()> {
+        if let Some((key, _)) = blobs.iter().find(|(_, d)| d.len() > crate::INLINE_BLOB_MAX) {
+            return Err(StoreError::Database(format!("blob {key} is larger than the inline limit").into()));
+        }
+        let (new, events) = (new.clone(), events.to_vec());
+        self.write(move |tx| {
+            for (key, data) in &blobs {
+                query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(tx).map_err(db_err)?;
+            }
+            insert_message_on(tx, &new, &events).map(drop)
+        })
+        .await
+    }
+
+    async fn get_message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        self.read(move |conn| {
+            let row = query(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?"))
+                .bind(id.as_uuid())
+                .fetch_optional(conn)
+                .map_err(db_err)?;
+            let Some(row) = row else { return Ok(None) };
+            let mut messages = vec![codec::message(&row)?];
+            complete(conn, &mut messages)?;
+            Ok(messages.pop())
+        })
+        .await
+    }
+
+    async fn find_message_by_message_id(
+        &self,
+        mailbox: MailboxId,
+        direction: Option<Direction>,
+        message_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        let message_id = message_id.to_owned();
+        self.read(move |conn| {
+            let message_id = &message_id;
+            let mut q = QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+            q.push_bind(mailbox.as_uuid()).push(" AND m.message_id_header = ").push_bind(message_id);
+            if let Some(direction) = direction {
+                q.push(" AND m.direction = ").push_bind(direction.as_str());
+            }
+            q.push(" ORDER BY m.id DESC LIMIT 1");
+            let rows = q.build().fetch_all(conn).map_err(db_err)?;
+            let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+            complete(conn, &mut messages)?;
+            Ok(messages.pop())
+        })
+        .await
+    }
+
+    async fn find_thread_by_message_ids(&self, mailbox: MailboxId, message_ids: &[String]) -> StoreResult<Option<ThreadId>> {
+        let message_ids = message_ids.to_owned();
+        self.read(move |conn| {
+            let message_ids = &message_ids;
+            let mut best: Option<(MessageId, ThreadId)> = None;
+            for chunk in message_ids.chunks(CHUNK) {
+                let mut q = QueryBuilder::new("SELECT id, thread_id FROM messages WHERE mailbox_id = ");
+                // Naming both directions lets the (mailbox_id, direction, message_id_header) index
+                // answer; without it every message of the mailbox is scanned.
+                q.push_bind(mailbox.as_uuid()).push(" AND direction IN ('inbound', 'outbound') AND message_id_header IN (");
+                let mut list = q.separated(", ");
+                for mid in chunk {
+                    list.push_bind(mid);
+                }
+                q.push(") ORDER BY id DESC LIMIT 1");
+                if let Some(row) = q.build().fetch_optional(conn).map_err(db_err)? {
+                    let found: (MessageId, ThreadId) = (id(&row, "id")?, id(&row, "thread_id")?);
+                    if best.is_none_or(|b| found.0 > b.0) {
+                        best = Some(found);
+                    }
+                }
+            }
+            Ok(best.map(|(_, thread)| thread))
+        })
+        .await
+    }
+
+    async fn list_messages(&self, mailbox: MailboxId, filter: &MessageFilter) -> StoreResult<Vec<Message>> {
+        let filter = filter.to_owned();
+        self.read(move |conn| {
+            let filter = &filter;
+            let mut q = QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+            q.push_bind(mailbox.as_uuid());
+            if let Some(direction) = filter.direction {
+                q.push(" AND m.direction = ").push_bind(direction.as_str());
+            }
+            if let Some(thread) = filter.thread_id {
+                q.push(" AND m.thread_id = ").push_bind(thread.as_uuid());
+            }
+            if let Some(unread) = filter.unread {
+                q.push(" AND m.read = ").push_bind(!unread);
+            }
+            if let Some(since) = filter.since {
+                q.push(" AND m.created_at >= ").push_bind(ts(trunc(since)));
+            }
+            if let Some(label) = &filter.label {
+                q.push(" AND EXISTS (SELECT 1 FROM json_each(m.labels) l WHERE l.value = ").push_bind(label).push(")");
+            }
+            if let Some(text) = &filter.q {
+                let search = SearchQuery::parse(text);
+                if search.is_empty() {
+                    return Ok(Vec::new());
+                }
+                q.push(
+                    " AND m.id IN (SELECT s.message_id FROM message_search \
+                     JOIN message_search_ids s ON s.docid = message_search.rowid WHERE message_search MATCH ",
+                )
+                .push_bind(codec::fts5_query(&search))
+                .push(")");
+            }
+            if let Some(before) = filter.before {
+                q.push(" AND m.id < ").push_bind(before.as_uuid());
+            }
+            q.push(" ORDER BY m.id DESC LIMIT ").push_bind(i64::from(filter.limit));
+            let rows = q.build().fetch_all(conn).map_err(db_err)?;
+            let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+            complete(conn, &mut messages)?;
+            Ok(messages)
+        })
+        .await
+    }
+
+    async fn update_message_flags(&self, id: MessageId, read: bool, labels: &[String]) -> StoreResult<()> {
+        let labels = labels.to_owned();
+        self.write(move |tx| {
+            let labels = &labels;
+            let done = query("UPDATE messages SET read = ?, labels = ? WHERE id = ?")
+                .bind(read)
+                .bind(to_json(labels)?)
+                .bind(id.as_uuid())
+                .execute(tx)
+                .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("message {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_message(&self, id: MessageId, event: &NewEvent) -> StoreResult<Vec<String>> {
+        let event = event.to_owned();
+        self.write(move |tx| {
+            let event = &event;
+            let row = query("SELECT thread_id, raw_blob_key FROM messages WHERE id = ?")
+                .bind(id.as_uuid())
+                .fetch_optional(tx)
+                .map_err(db_err)?
+                .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
+            let thread: ThreadId = codec::id(&row, "thread_id")?;
+            let mut keys = vec![col::<String>(&row, "raw_blob_key")?];
+            let rows = query("SELECT blob_key FROM attachments WHERE message_id = ? ORDER BY position")
+                .bind(id.as_uuid())
+                .fetch_all(tx)
+                .map_err(db_err)?;
+            for row in &rows {
+                keys.push(col(row, "blob_key")?);
+            }
+            query("DELETE FROM messages WHERE id = ?").bind(id.as_uuid()).execute(tx).map_err(db_err)?;
+            recount_thread(tx, thread)?;
+            let keys = unreferenced(tx, keys)?;
+            append(tx, std::slice::from_ref(event))?;
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<(Attachment, MessageId, SiteId)>> {
+        self.read(move |conn| {
+            let row = query("SELECT * FROM attachments WHERE id = ?").bind(id.as_uuid()).fetch_optional(conn).map_err(db_err)?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some((codec::attachment(&row)?, codec::id(&row, "message_id")?, codec::id(&row, "site_id")?)))
+        })
+        .await
+    }
+
+    async fn get_thread(&self, id: ThreadId) -> StoreResult<Option<Thread>> {
+        self.read(move |conn| {
+            let row = query("SELECT * FROM threads WHERE id = ?").bind(id.as_uuid()).fetch_optional(conn).map_err(db_err)?;
+            row.as_ref().map(codec::thread).transpose()
+        })
+        .await
+    }
+
+    async fn list_threads(&self, mailbox: MailboxId, cursor: Option<ThreadCursor>, limit: u32) -> StoreResult<Vec<Thread>> {
+        self.read(move |conn| {
+            let mut q = QueryBuilder::new("SELECT * FROM threads WHERE mailbox_id = ");
+            q.push_bind(mailbox.as_uuid());
+            if let Some(c) = cursor {
+                let at = ts(trunc(c.last_message_at));
+                q.push(" AND (last_message_at < ").push_bind(at.clone());
+                q.push(" OR (last_message_at = ").push_bind(at).push(" AND id < ").push_bind(c.id.as_uuid()).push("))");
+            }
+            q.push(" ORDER BY last_message_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+            let rows = q.build().fetch_all(conn).map_err(db_err)?;
+            rows.iter().map(codec::thread).collect()
+        })
+        .await
+    }
+
+    async fn list_thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>> {
+        self.read(move |conn| {
+            let rows = query(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = ? ORDER BY m.id"))
+                .bind(thread.as_uuid())
+                .fetch_all(conn)
+                .map_err(db_err)?;
+            let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+            complete(conn, &mut messages)?;
+            Ok(messages)
+        })
+        .await
+    }
+}

@@ -1,0 +1,22 @@
+//! The area traits [`Store`](crate::Store) is made of, one file per area. Each backend
+//! implements them in files of the same names, and the conformance suite checks them area by area.
+
+mod mailboxes;
+mod messages;
+mod queue;
+mod domains;
+mod webhooks;
+mod events;
+mod agent;
+mod settings;
+mod policy;
+
+pub use mailboxes::MailboxStore;
+pub use messages::MessageStore;
+pub use queue::QueueStore;
+pub use domains::DomainStore;
+pub use webhooks::WebhookStore;
+pub use events::EventStore;
+pub use agent::AgentStore;
+pub use settings::SettingsStore;
+pub use policy::PolicyStore;

@@ -1,0 +1,141 @@
+//! The one loop of the workers that drain leased queues (outbound delivery, webhooks): claim
+//! as many due jobs as there are free slots, run each in its own task, and otherwise wait
+//! for a wake-up (the waker, the store's event signal, a finished job), the earliest retry
+//! this worker scheduled, or the poll interval.
+//!
+//! What is claimed and how it runs belongs to the queue ([`LeasedQueue`]); leases make the
+//! loop safe to stop at any point: a job claimed but not finished is claimed again when its
+//! lease runs out.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+
+/// A queue of leased jobs, as a worker sees it.
+#[async_trait]
+pub trait LeasedQueue: Send + Sync + 'static {
+    /// One unit of work, run in its own task with one slot.
+    type Work: Send + 'static;
+
+    /// Names the queue in logs (`outbound delivery`, `webhook delivery`).
+    fn name(&self) -> &'static str;
+
+    /// Runs before each claim (the webhook fan-out); failures are logged by the queue.
+    async fn prepare(&self) {}
+
+    /// Claims up to `limit` due jobs under a lease and returns them as units of work (there
+    /// may be fewer units than jobs: several recipients share one SMTP transaction), with
+    /// how many jobs were claimed.
+    async fn claim_work(&self, limit: usize) -> Result<(usize, Vec<Self::Work>), String>;
+
+    /// Runs one unit of work to its end, recording the outcome.
+    async fn run_work(self: Arc<Self>, work: Self::Work);
+
+    /// Returns how long to sleep when nothing is due: until the earliest retry this worker
+    /// scheduled, at most the poll interval.
+    fn idle_wait(&self) -> Duration;
+}
+
+/// Remembers the earliest retry a worker scheduled, so its idle wait ends in time for it.
+#[derive(Debug, Default)]
+pub struct RetryClock {
+    earliest: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl RetryClock {
+    /// Notes a retry due at `at`.
+    pub fn remember(&self, at: DateTime<Utc>) {
+        let mut earliest = self.earliest.lock().unwrap_or_else(|e| e.into_inner());
+        if earliest.is_none_or(|t| at < t) {
+            *earliest = Some(at);
+        }
+    }
+
+    /// Returns the time until the earliest remembered retry, at most `poll` (zero, and
+    /// forgotten, once it is due).
+    pub fn idle_wait(&self, poll: Duration) -> Duration {
+        let mut earliest = self.earliest.lock().unwrap_or_else(|e| e.into_inner());
+        match *earliest {
+            Some(t) => match (t - Utc::now()).to_std() {
+                Ok(d) if !d.is_zero() => d.min(poll),
+                _ => {
+                    *earliest = None;
+                    Duration::ZERO
+                }
+            },
+            None => poll,
+        }
+    }
+}
+
+/// Runs `queue` until `shutdown` turns `true` (or its sender is dropped), with at most
+/// `concurrency` units of work at once. Wakes on `waker`, on `signal` (the store's event
+/// signal, for queues fed by the event log) and when a unit of work ends. On shutdown it
+/// stops claiming and waits for the work under way.
+pub async fn run<Q: LeasedQueue>(
+    queue: Arc<Q>,
+    concurrency: usize,
+    waker: Arc<Notify>,
+    mut signal: Option<watch::Receiver<u64>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut running: JoinSet<()> = JoinSet::new();
+    if let Some(s) = signal.as_mut() {
+        s.borrow_and_update();
+    }
+    tracing::info!(concurrency, "{} started", queue.name());
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        queue.prepare().await;
+        let free = slots.available_permits();
+        let mut full = false;
+        if free > 0 {
+            match queue.claim_work(free).await {
+                Ok((claimed, work)) => {
+                    full = claimed == free;
+                    for w in work {
+                        let Ok(permit) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let q = queue.clone();
+                        running.spawn(async move {
+                            q.run_work(w).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "{}: claiming failed; retrying after the poll interval", queue.name())
+                }
+            }
+        }
+        if full && slots.available_permits() > 0 {
+            continue;
+        }
+        let idle = queue.idle_wait();
+        tokio::select! {
+            changed = shutdown.changed() => if changed.is_err() { break },
+            open = changed(&mut signal) => if !open { signal = None },
+            _ = waker.notified() => {}
+            _ = tokio::time::sleep(idle), if !full => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+        }
+    }
+    tracing::info!(in_flight = running.len(), "{} stopping; finishing the work under way", queue.name());
+    while running.join_next().await.is_some() {}
+}
+
+/// Waits for the signal to change; returns `false` once its sender is gone. Without a signal,
+/// never returns.
+async fn changed(signal: &mut Option<watch::Receiver<u64>>) -> bool {
+    match signal {
+        Some(s) => s.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
