@@ -61,3 +61,20 @@ async def test_async_event_stream(aclient: AsyncMailroom, name: str) -> None:
     await aclient.messages.send(a.id, to=b.address, subject="s1", text="1")
     await aclient.messages.send(a.id, to=b.address, subject="s2", text="2")
     assert await asyncio.wait_for(task, 20) == ["s1", "s2"]
+
+
+async def test_async_lists_status_import_and_find(aclient: AsyncMailroom, name: str) -> None:
+    box = await aclient.mailboxes.create(username=name)
+    entry = await aclient.lists.create(direction="receive", kind="block", entry="spam.example", mailbox_id=box.id)
+    assert isinstance(entry, models.ListEntry) and entry.entry == "spam.example"
+    page = await aclient.lists.list(mailbox_id=box.id)
+    assert [e.id for e in page.items] == [entry.id]
+    await aclient.lists.delete(entry.id)
+    assert [e async for e in aclient.lists.list(mailbox_id=box.id)] == []
+    status = await aclient.status.get()
+    assert isinstance(status, models.StatusResponse) and {"http", "smtp"} <= {listener.name for listener in status.listeners}
+    raw = f"From: a@example.com\r\nTo: {box.address}\r\nSubject: async import\r\nMessage-ID: <{name}@example.com>\r\n\r\nbody\r\n"
+    imported = await aclient.messages.import_(box.id, raw)
+    assert imported.imported and imported.message.subject == "async import"
+    found = await aclient.messages.find(f"<{name}@example.com>")
+    assert [m.id for m in found.items] == [imported.message.id]

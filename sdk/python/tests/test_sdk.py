@@ -255,3 +255,84 @@ def test_other_resources(client: Mailroom, name: str) -> None:
     client.secure_tokens.delete(token.id)
     assert list(client.tool_runs.list(limit=5)) is not None
     assert client.health().status == "ok"
+
+
+def test_lists_block_and_unblock_a_recipient(client: Mailroom, name: str) -> None:
+    a = client.mailboxes.create(username=f"{name}a")
+    b = client.mailboxes.create(username=f"{name}b")
+    local, domain = b.address.split("@")
+    # A mailbox-level entry (a site-wide one would reach the other tests' mailboxes).
+    entry = client.lists.create(direction="send", kind="block", entry=f"{local.upper()}+news@{domain}", mailbox_id=a,
+                                reason="asked us to stop")
+    assert isinstance(entry, models.ListEntry)
+    assert (entry.entry, entry.kind, entry.direction, entry.mailbox_id) == (b.address, "block", "send", a.id)
+    mine = list(client.lists.list(direction="send", mailbox_id=a.id))
+    assert [e.id for e in mine] == [entry.id]
+    assert entry.id not in [e.id for e in client.lists.list(direction="receive")]
+    with pytest.raises(mailroom.ConflictError) as dup:
+        client.lists.create(direction="send", kind="block", entry=b.address, mailbox_id=a.id)
+    assert dup.value.code == "list_entry_exists"
+    with pytest.raises(mailroom.ValidationError) as refused:
+        client.messages.send(a.id, to=b.address, subject="blocked", text="x")
+    assert refused.value.code == "recipient_blocked" and b.address in refused.value.message
+    with pytest.raises(mailroom.ValidationError):
+        client.lists.create(direction="sideways", kind="block", entry=b.address)
+    assert client.lists.delete(entry) is None
+    assert list(client.lists.list(mailbox_id=a.id)) == []
+    with pytest.raises(mailroom.NotFoundError):
+        client.lists.delete(entry.id)
+    assert client.messages.send(a.id, to=b.address, subject="allowed again", text="x").recipients[0].status == "delivered"
+
+
+def test_status_is_for_admin_keys(client: Mailroom, server) -> None:
+    status = client.status.get()
+    assert isinstance(status, models.StatusResponse)
+    assert status.version and status.default_domain
+    listeners = {listener.name: listener.addr for listener in status.listeners}
+    assert listeners["http"] == f"127.0.0.1:{server.http_port}" and listeners["smtp"] == f"127.0.0.1:{server.smtp_port}"
+    assert status.store.startswith("sqlite") and status.queue_depth >= 0 and status.webhook_backlog >= 0
+    site_key = client.api_keys.create(name="status-probe", scope="site")
+    try:
+        with pytest.raises(mailroom.PermissionDeniedError) as denied:
+            Mailroom(api_key=site_key.key, base_url=server.url).status.get()
+        assert denied.value.status == 403
+    finally:
+        client.api_keys.delete(site_key.id)
+
+
+def test_import_then_find_by_message_id(client: Mailroom, name: str) -> None:
+    box = client.mailboxes.create(username=name)
+    first = (f"From: Old Friend <old@example.com>\r\nTo: {box.address}\r\nSubject: From the archive\r\n"
+             f"Message-ID: <{name}-1@example.com>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nHello from 2024.\r\n").encode()
+    one = client.messages.import_(box.id, first)
+    assert isinstance(one, models.ImportedMessage) and one.imported is True
+    assert one.message.subject == "From the archive" and one.message.direction == "inbound"
+    assert client.messages.raw(one.message.id) == first  # kept byte for byte
+    again = client.messages.import_(box, first)
+    assert again.imported is False and again.message.id == one.message.id  # re-running is safe
+    reply = (f"From: {box.address}\r\nTo: old@example.com\r\nSubject: Re: From the archive\r\n"
+             f"Message-ID: <{name}-2@example.com>\r\nIn-Reply-To: <{name}-1@example.com>\r\n\r\nHi!\r\n")
+    batch = client.messages.import_(box.id, [first, reply])
+    assert isinstance(batch, models.ImportBatchResponse)
+    assert [r.imported for r in batch.results] == [False, True]
+    assert batch.results[1].message.thread_id == one.message.thread_id
+    found = client.messages.find(f"<{name}-2@example.com>")
+    assert [m.id for m in found] == [batch.results[1].message.id]
+    assert [m.id for m in client.messages.find(f"{name}-1@example.com")] == [one.message.id]
+    assert list(client.messages.find(f"nobody-{name}@example.com")) == []
+    with pytest.raises(mailroom.ValidationError) as bad:
+        client.messages.import_(box.id, b'{"not": "mail"}')
+    assert bad.value.code == "invalid_message"
+    with pytest.raises(mailroom.BadRequestError) as empty:
+        client.messages.find("<>")
+    assert empty.value.code == "invalid_query"
+
+
+def test_a_refused_non_object_invocation_is_a_readable_tool_run(client: Mailroom) -> None:
+    # send_email records every invocation, even a body that is not a JSON object; the record's
+    # `inputs` stays an object, so listing the runs still validates.
+    r = httpx.post(f"{client.base_url}/v1/tools/send_email/invoke", headers={"Authorization": f"Bearer {client.api_key}"}, json=0)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_REQUEST"
+    runs = list(client.tool_runs.list(tool="send_email", status="failure"))  # validates every run's model
+    refused = [t for t in runs if t.decision.get("reason") == "the body must be a JSON object"]
+    assert refused and all(t.inputs == {} and t.code == "INVALID_REQUEST" for t in refused)

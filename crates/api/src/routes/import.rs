@@ -20,10 +20,14 @@ pub enum ImportResponse {
     /// The answer to a single message.
     One(Box<ImportedMessage>),
     /// The answer to a batch.
-    Batch {
-        /// One result per message, in the order sent.
-        results: Vec<ImportedMessage>,
-    },
+    Batch(ImportBatchResponse),
+}
+
+/// The answer to a batch import.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportBatchResponse {
+    /// One result per message, in the order sent.
+    pub results: Vec<ImportedMessage>,
 }
 
 /// What became of one imported message.
@@ -129,7 +133,7 @@ async fn import_batch(state: &AppState, mailbox: &mailroom_core::Mailbox, body: 
     let results = state.engine.import_messages(mailbox, raws).await?;
     let any_new = results.iter().any(|(_, new)| *new);
     let items = results.into_iter().map(|(message, imported)| ImportedMessage { imported, message }).collect();
-    Ok((if any_new { StatusCode::CREATED } else { StatusCode::OK }, Json(ImportResponse::Batch { results: items })))
+    Ok((if any_new { StatusCode::CREATED } else { StatusCode::OK }, Json(ImportResponse::Batch(ImportBatchResponse { results: items }))))
 }
 
 /// Tells whether the bytes start with a header field, so a file that is not mail (a JSON

@@ -21,7 +21,7 @@ pub struct ListQuery {
     pub direction: Option<ListDirection>,
     /// Only this mailbox's own entries.
     pub mailbox_id: Option<MailboxId>,
-    /// Admin keys: only this site (list) or the site to act on (delete).
+    /// Admin keys: only this site's entries (site keys see their own site's).
     pub site_id: Option<SiteId>,
 }
 

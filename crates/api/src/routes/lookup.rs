@@ -14,10 +14,16 @@ use serde::Deserialize;
 /// The query of the lookup.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FindQuery {
-    /// The `Message-ID` to look for, with or without the angle brackets.
+    /// The `Message-ID` to look for, with or without the angle brackets (at most 1,000
+    /// characters, and something besides brackets and spaces).
+    #[param(min_length = 1, max_length = 1000, pattern = "[^\\t\\n\\f\\r <>]")]
     pub message_id: String,
 }
+
+/// The longest `message_id` taken: a Message-ID line's 998 characters and its brackets.
+const MAX_MESSAGE_ID_CHARS: usize = 1000;
 
 /// How many mailboxes are read per store call while searching.
 const MAILBOX_PAGE: u32 = 100;
@@ -28,10 +34,21 @@ const MAILBOX_PAGE: u32 = 100;
     responses((status = 200, body = Page<Message>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn find(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<FindQuery>) -> ApiResult<Json<Page<Message>>> {
-    let wanted = q.message_id.trim().trim_start_matches('<').trim_end_matches('>').trim();
-    if wanted.is_empty() || wanted.len() > 998 {
+    // The rule is the one the OpenAPI document states (`maxLength`, `pattern`), so that what
+    // the document accepts the server accepts, and the other way round.
+    let raw = q.message_id.as_str();
+    let meaningful = raw
+        .chars()
+        .any(|c| !c.is_ascii_whitespace() && c != '<' && c != '>');
+    if !meaningful || raw.chars().count() > MAX_MESSAGE_ID_CHARS {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "`message_id` must be a Message-ID such as <abc@example.com>"));
     }
+    let blank = |c: char| c.is_ascii_whitespace();
+    let wanted = raw
+        .trim_matches(blank)
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim_matches(blank);
     let site = match auth.scope {
         KeyScope::Site(own) => Some(own),
         KeyScope::Admin => None,

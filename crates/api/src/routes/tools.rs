@@ -75,7 +75,13 @@ struct RunRecord {
 
 impl RunRecord {
     fn new(site: SiteId, tool: &str, config: Option<&ToolConfig>, inputs: &Value) -> RunRecord {
-        let mut inputs = inputs.clone();
+        // `inputs` is an object (as `ToolRun.inputs` is documented): a body that was not one
+        // (refused as INVALID_REQUEST, and recorded all the same) is recorded as `{}`.
+        let mut inputs = if inputs.is_object() {
+            inputs.clone()
+        } else {
+            Value::Object(Default::default())
+        };
         redact(&mut inputs);
         RunRecord {
             site,

@@ -63,6 +63,7 @@ class Request:
         *,
         params: Optional[Mapping[str, Any]] = None,
         body: Any = None,
+        content: Optional[bytes] = None,
         cast: Any = None,
         idempotency_key: Optional[str] = None,
         replayable: bool = False,
@@ -74,6 +75,7 @@ class Request:
         self.path = path
         self.params = clean(params)
         self.body = to_json(body)
+        self.content = content  # a raw body (sent as is; the caller sets its Content-Type)
         self.cast = cast
         self.allow_empty = allow_empty
         self.timeout = timeout
@@ -130,7 +132,9 @@ class BaseClient:
 
     def _build(self, req: Request) -> Tuple[str, Dict[str, Any]]:
         kwargs: Dict[str, Any] = {"params": req.params or None, "headers": {**self._headers, **req.headers}}
-        if req.body is not None:
+        if req.content is not None:
+            kwargs["content"] = req.content
+        elif req.body is not None:
             kwargs["json"] = req.body
         if req.timeout is not None:
             kwargs["timeout"] = req.timeout

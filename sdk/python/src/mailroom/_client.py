@@ -57,6 +57,8 @@ class _Resources:
         self.sites = r.Sites(self)  # type: ignore[arg-type]
         self.api_keys = r.ApiKeys(self)  # type: ignore[arg-type]
         self.queue = r.Queue(self)  # type: ignore[arg-type]
+        self.lists = r.Lists(self)  # type: ignore[arg-type]
+        self.status = r.Status(self)  # type: ignore[arg-type]
 
 
 class Events(r.Events):

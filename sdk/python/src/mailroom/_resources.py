@@ -4,6 +4,7 @@ call and the client (sync or async) runs it, so ``client.mailboxes.create(...)``
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Mailboxes", "Messages", "Threads", "Attachments", "Events", "Webhooks", "Domains", "Suppressions",
     "Contacts", "TeamMembers", "Settings", "SecureTokens", "Tools", "ToolRuns", "ToolConfigs", "Sites",
-    "ApiKeys", "Queue",
+    "ApiKeys", "Queue", "Lists", "Status",
 ]
 
 
@@ -130,6 +131,25 @@ class Messages(Resource):
         payload = {k: v for k, v in dict(to=to_list, text=text, **fields).items() if v is not None}
         return self._call("POST", f"/v1/messages/{_id(message_id)}/forward", body=_body(m.ForwardRequest, payload),
                           cast=m.SendMessageResponse, idempotency_key=idempotency_key, replayable=True)
+
+    def find(self, message_id: str) -> Any:
+        """Finds messages by their ``Message-ID`` header (with or without the angle brackets)
+        across the mailboxes the key can see: one per mailbox holding it (mail between two local
+        mailboxes is in both). Returns a page of ``Message``."""
+        return self._list("/v1/messages", m.Message, dict(message_id=message_id))
+
+    def import_(self, mailbox_id: Any, raw: Union[bytes, str, Sequence[Union[bytes, str]]]) -> Any:
+        """Imports existing mail into a mailbox as received mail (threaded, searchable, never
+        sent). ``raw`` is one message's RFC 5322 bytes, or a list of them (a batch of up to 1,000,
+        stored in order). Returns an ``ImportedMessage`` for one message and an
+        ``ImportBatchResponse`` (``.results``) for a list; ``imported`` is ``False`` for a message
+        whose ``Message-ID`` the mailbox already held, so importing again is safe."""
+        path = f"/v1/mailboxes/{_id(mailbox_id)}/import"
+        if isinstance(raw, (bytes, bytearray, str)):
+            data = raw.encode() if isinstance(raw, str) else bytes(raw)
+            return self._call("POST", path, content=data, headers={"Content-Type": "message/rfc822"}, cast=m.ImportedMessage)
+        items = [{"raw_base64": base64.b64encode(r.encode() if isinstance(r, str) else bytes(r)).decode()} for r in raw]
+        return self._call("POST", path, body=_body(m.ImportBatchRequest, {"messages": items}), cast=m.ImportBatchResponse)
 
     def wait(self, mailbox_id: Any, *, after: Optional[str] = None, timeout: int = 30) -> Any:
         """Waits up to ``timeout`` seconds (0-60) for the next inbound message; returns a
@@ -380,6 +400,36 @@ class Queue(Resource):
         return self._call("POST", f"/v1/messages/{_id(message_id)}/recipients/{_id(address)}/cancel", cast=m.Message)
 
 
+class Lists(Resource):
+    """``/v1/lists``: allow and block lists for mail sent (``direction="send"``) and received
+    (``"receive"``), for the whole site or one mailbox."""
+
+    def create(self, *, direction: str, kind: str, entry: str, mailbox_id: Any = None, reason: Optional[str] = None,
+               site_id: Optional[str] = None, idempotency_key: Optional[str] = None) -> Any:
+        """Adds an entry: ``kind`` is ``allow`` or ``block``; ``entry`` an address (``+tag`` and case
+        ignored) or a domain. Returns the ``ListEntry``."""
+        fields = dict(direction=direction, kind=kind, entry=entry, mailbox_id=getattr(mailbox_id, "id", mailbox_id), reason=reason,
+                      site_id=site_id)
+        body = _body(m.CreateListEntryRequest, {k: v for k, v in fields.items() if v is not None})
+        return self._call("POST", "/v1/lists", body=body, cast=m.ListEntry, idempotency_key=idempotency_key)
+
+    def list(self, *, direction: Optional[str] = None, mailbox_id: Any = None, site_id: Optional[str] = None) -> Any:
+        """Lists the entries, oldest first (filters: ``direction``, a mailbox's own entries, an admin key's ``site_id``)."""
+        return self._list("/v1/lists", m.ListEntry, dict(direction=direction, mailbox_id=getattr(mailbox_id, "id", mailbox_id), site_id=site_id))
+
+    def delete(self, entry_id: Any) -> Any:
+        return self._call("DELETE", f"/v1/lists/{_id(entry_id)}")
+
+
+class Status(Resource):
+    """``GET /v1/status`` (admin keys)."""
+
+    def get(self) -> Any:
+        """Returns the server's version, listeners and store, the outbound queue's depth and
+        age, and the webhook backlog (a ``StatusResponse``)."""
+        return self._call("GET", "/v1/status", cast=m.StatusResponse)
+
+
 #: Every operation of the OpenAPI document and the SDK method that calls it; a test checks
 #: that the document has no operation missing here and that every method exists.
 OPERATIONS: Dict[str, str] = {
@@ -410,5 +460,7 @@ OPERATIONS: Dict[str, str] = {
     "sites_create": "sites.create", "sites_list": "sites.list",
     "api_keys_create": "api_keys.create", "api_keys_list": "api_keys.list", "api_keys_delete": "api_keys.delete",
     "queue_list": "queue.list", "queue_retry": "queue.retry", "queue_cancel": "queue.cancel",
+    "lists_create": "lists.create", "lists_list": "lists.list", "lists_delete": "lists.delete",
+    "status_get": "status.get", "messages_find": "messages.find", "messages_import": "messages.import_",
     "health_live": "health", "health_ready": "ready",
 }

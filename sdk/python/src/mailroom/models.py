@@ -24,6 +24,9 @@ Direction = str  # one of: 'inbound', 'outbound'
 DomainId = str  # Identifies a hosted domain.
 EmailAddress = str  # An email address (`local@domain`) that passed validation. The domain is lower-cased; the local part keeps its case, as RFC 5321 says it may be significant.
 EventId = str  # Identifies an event in the event log.
+ListDirection = str  # one of: 'send', 'receive'
+ListEntryId = str  # Identifies an allow/block list entry.
+ListKind = str  # one of: 'allow', 'block'
 MailboxId = str  # Identifies a mailbox.
 MessageId = str  # Identifies a stored message (one copy in one mailbox).
 RecipientKind = str  # one of: 'to', 'cc', 'bcc'
@@ -180,6 +183,21 @@ class CreateDomainRequest(_Request):
 
     name: str
     """The domain name, such as `agents.example.com`."""
+    site_id: Optional[SiteId] = None
+
+
+class CreateListEntryRequest(_Request):
+    """`POST /v1/lists`: one allow or block entry, for the whole site or one mailbox."""
+
+    direction: ListDirection
+    """`send` (recipients this site mails) or `receive` (senders it accepts mail from)."""
+    entry: str
+    """An address (`+tag` ignored, case-insensitive) or a domain (`example.com`)."""
+    kind: ListKind
+    """`allow` or `block`."""
+    mailbox_id: Optional[MailboxId] = None
+    reason: Optional[str] = None
+    """Why (shown in refusals)."""
     site_id: Optional[SiteId] = None
 
 
@@ -443,6 +461,36 @@ class HealthStatus(_Response):
     """`ok` or `unavailable`."""
 
 
+class ImportBatchItem(_Request):
+    """One message of a batch."""
+
+    raw_base64: str
+    """The message's raw RFC 5322 bytes, base64-encoded."""
+
+
+class ImportBatchRequest(_Request):
+    """A batch of messages to import, in order: `{"messages": [{"raw_base64": "…"}, …]}`."""
+
+    messages: List[ImportBatchItem]
+    """The messages, oldest first (1-1000)."""
+
+
+class ImportBatchResponse(_Response):
+    """The answer to a batch import."""
+
+    results: List[ImportedMessage]
+    """One result per message, in the order sent."""
+
+
+class ImportedMessage(_Response):
+    """What became of one imported message."""
+
+    imported: bool
+    """`true` when the message was stored now; `false` when the mailbox already held a message with its `Message-ID` (which is returned instead)."""
+    message: Message
+    """The stored message."""
+
+
 class InformationEmailSettings(_Request):
     """`send_information_email`'s site-wide configuration (a tool config's settings override it field by field)."""
 
@@ -490,6 +538,35 @@ class InformationOutput(_Response):
     """The template used."""
 
 
+class ListEntry(_Response):
+    """One entry of a site's (or one mailbox's) allow or block list."""
+
+    created_at: _dt.datetime
+    """When it was added."""
+    direction: ListDirection
+    """`send` or `receive`."""
+    entry: str
+    """A lower-cased address (without `+tag`) or a domain."""
+    id: ListEntryId
+    """The entry's id."""
+    kind: ListKind
+    """`allow` or `block`."""
+    mailbox_id: Optional[MailboxId] = None
+    reason: Optional[str] = None
+    """Why it was added."""
+    site_id: SiteId
+    """The owning site."""
+
+
+class Listener(_Response):
+    """One listening socket."""
+
+    addr: str
+    """The address it listens on, such as `127.0.0.1:8025`."""
+    name: str
+    """`http`, `smtp` or `metrics`."""
+
+
 class Mailbox(_Response):
     """A mailbox: an address on a hosted domain that can send and receive."""
 
@@ -525,6 +602,8 @@ class Message(_Response):
     """Attachment metadata."""
     auth_results: Optional[Dict[str, Any]] = None
     """SPF, DKIM and DMARC verdicts of a message received over SMTP: `{spf, dkim, dkim_domains, dmarc, header}`."""
+    auto_submitted: Optional[bool] = None
+    """Whether the message was sent by a machine (`Auto-Submitted` other than `no`, `Precedence: bulk|junk|list`, `List-Id`, auto-reply markers): replies to it are refused with `auto_reply_loop` unless the call says `allow_auto_reply: true`. Derived from the headers."""
     bcc: Optional[List[NamedAddress]] = None
     """`Bcc` recipients (outbound only: they never appear in the raw message)."""
     cc: Optional[List[NamedAddress]] = None
@@ -533,6 +612,8 @@ class Message(_Response):
     """When the message was stored."""
     direction: Direction
     """Inbound or outbound."""
+    dsn: Optional[str] = None
+    """For a received delivery-status report: what was done with it, `applied` or `ignored: <reason>` (see the README's DSN rule)."""
     from_: Optional[NamedAddress] = Field(None, alias="from")
     headers: Optional[List[Header]] = None
     """Every header, in order."""
@@ -645,6 +726,15 @@ class Page_Domain(_Response):
 
 
 class Page_Event(_Response):
+    """A page of a list, newest or oldest first as the route says."""
+
+    items: List[Dict[str, Any]]
+    """The items of this page."""
+    next_cursor: Optional[str] = None
+    """Pass as `cursor` (or `after` for events) to get the next page; absent on the last page."""
+
+
+class Page_ListEntry(_Response):
     """A page of a list, newest or oldest first as the route says."""
 
     items: List[Dict[str, Any]]
@@ -842,6 +932,8 @@ class ReplayResponse(_Response):
 class ReplyRequest(_Request):
     """`POST /v1/messages/{id}/reply`."""
 
+    allow_auto_reply: Optional[bool] = None
+    """Sends even when the message replied to was machine-sent (`auto_submitted`), which is otherwise refused with `auto_reply_loop`."""
     attachments: Optional[List[AttachmentInput]] = None
     """Files to attach."""
     bcc: Optional[List[str]] = None
@@ -952,6 +1044,8 @@ class SendInformationEmailInput(_Request):
 class SendMessageRequest(_Request):
     """`POST /v1/mailboxes/{id}/messages`."""
 
+    allow_auto_reply: Optional[bool] = None
+    """Sends even when the message replied to was machine-sent (`auto_submitted`), which is otherwise refused with `auto_reply_loop`."""
     attachments: Optional[List[AttachmentInput]] = None
     """Files to attach."""
     bcc: Optional[List[str]] = None
@@ -1060,6 +1154,25 @@ class SiteSettings(_Request):
     signature_html: Optional[str] = None
     """An HTML signature appended by `send_email` (before the channels' own)."""
     tools: Optional[ToolSettings] = None
+
+
+class StatusResponse(_Response):
+    """The answer to `GET /v1/status`."""
+
+    default_domain: str
+    """The domain mailboxes get when none is given."""
+    listeners: List[Listener]
+    """The listening sockets of the node that answered."""
+    oldest_queued_secs: float
+    """Seconds since the oldest message with a waiting recipient was created (0 when none)."""
+    queue_depth: int
+    """Outbound recipients queued, sending or deferred (every site; counted up to 10,000)."""
+    store: str
+    """The store: `sqlite` or `postgres`, with where it is (no credentials)."""
+    version: str
+    """The server's version."""
+    webhook_backlog: int
+    """Webhook deliveries pending or being sent (every site)."""
 
 
 class Suppression(_Response):
@@ -1239,7 +1352,7 @@ class UpdateContactRequest(_Request):
     email: Optional[str] = None
     """The new email address (`null` removes it, if the contact keeps an external id)."""
     email_subscribed: Optional[bool] = None
-    """Consent to informational email."""
+    """Consent to informational email (`"true"` / `"false"` accepted too)."""
     external_id: Optional[str] = None
     """The new external id (`null` removes it, if the contact keeps an email)."""
     marketing_opt_out: Optional[bool] = None
@@ -1315,7 +1428,7 @@ class UpsertContactRequest(_Request):
     email: Optional[str] = None
     """The email address; at least one of `email` and `external_id` is needed."""
     email_subscribed: Optional[bool] = None
-    """Consent to informational email: `true`, `false` or `null` (unset)."""
+    """Consent to informational email: `true`, `false` or `null` (unset); seed 001's strings `"true"` / `"false"` are accepted too."""
     external_id: Optional[str] = None
     """The caller's own id for this person."""
     marketing_opt_out: Optional[bool] = None
@@ -1436,12 +1549,13 @@ class WebhookResponse(WebhookEndpoint):
     """The signing secret (`whsec_…`): keep it, it is shown only this once. Verify requests with any Standard Webhooks library."""
 
 
+ImportResponse = Union[ImportedMessage, ImportBatchResponse]  # The answer to an import: one message's result, or a batch's results in order.
 PortValue = Union[int, str]  # A port as a number or a string of digits (seed 002 stores `"587"`).
 ToolInput = Union[SendEmailInput, SendOneToOneEmailInput, SendInformationEmailInput]  # The input of a tool: the shape of the tool invoked (a tool config takes its tool's input); `GET /v1/tools` gives each one's exact JSON Schema.
 ToolResult = Union[SendEmailOutput, OneToOneOutput, InformationOutput]  # What a tool answers when it ran (sent, skipped, consent required, failed or dry run).
 
-for _model in (AgentEmailChannel, Analysis, ApiKey, Attachment, AttachmentInput, Channels, ConsentRequest, Contact, ContactWithHistory, CreateApiKeyRequest, CreateDomainRequest, CreateMailboxRequest, CreateSecureTokenRequest, CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest, CreatedApiKey, DeliveryEventData, DkimKey, DnsRecord, Domain, DomainDns, EmailChannel, EndpointDisabledEventData, ErrorBody, ErrorDetail, Event, ForwardRequest, Header, HealthStatus, InformationEmailSettings, InformationOutput, Mailbox, MailboxDeletedEventData, Message, MessageDeletedEventData, NamedAddress, OneToOneOutput, Page_ApiKey, Page_Contact, Page_Domain, Page_Event, Page_Mailbox, Page_Message, Page_QueueEntry, Page_SecureToken, Page_Site, Page_Suppression, Page_TeamMember, Page_Thread, Page_ToolConfig, Page_ToolRun, Page_WebhookDelivery, Page_WebhookEndpoint, QueueEntry, RateLimitSettings, Recipient, RecipientStatus, ReplayRequest, ReplayResponse, ReplyRequest, SecureToken, SendEmailInput, SendEmailOutput, SendInformationEmailInput, SendMessageRequest, SendMessageResponse, SendOneToOneEmailInput, SentEmail, Site, SiteSettings, Suppression, SuppressionEventData, TeamMember, Thread, ThreadWithMessages, ToolCatalog, ToolConfig, ToolEntry, ToolErrorBody, ToolRun, ToolSettings, UpdateContactRequest, UpdateMailboxRequest, UpdateMessageRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest, UpdateWebhookRequest, UpsertContactRequest, WaitResponse, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookResponse,):
+for _model in (AgentEmailChannel, Analysis, ApiKey, Attachment, AttachmentInput, Channels, ConsentRequest, Contact, ContactWithHistory, CreateApiKeyRequest, CreateDomainRequest, CreateListEntryRequest, CreateMailboxRequest, CreateSecureTokenRequest, CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest, CreatedApiKey, DeliveryEventData, DkimKey, DnsRecord, Domain, DomainDns, EmailChannel, EndpointDisabledEventData, ErrorBody, ErrorDetail, Event, ForwardRequest, Header, HealthStatus, ImportBatchItem, ImportBatchRequest, ImportBatchResponse, ImportedMessage, InformationEmailSettings, InformationOutput, ListEntry, Listener, Mailbox, MailboxDeletedEventData, Message, MessageDeletedEventData, NamedAddress, OneToOneOutput, Page_ApiKey, Page_Contact, Page_Domain, Page_Event, Page_ListEntry, Page_Mailbox, Page_Message, Page_QueueEntry, Page_SecureToken, Page_Site, Page_Suppression, Page_TeamMember, Page_Thread, Page_ToolConfig, Page_ToolRun, Page_WebhookDelivery, Page_WebhookEndpoint, QueueEntry, RateLimitSettings, Recipient, RecipientStatus, ReplayRequest, ReplayResponse, ReplyRequest, SecureToken, SendEmailInput, SendEmailOutput, SendInformationEmailInput, SendMessageRequest, SendMessageResponse, SendOneToOneEmailInput, SentEmail, Site, SiteSettings, StatusResponse, Suppression, SuppressionEventData, TeamMember, Thread, ThreadWithMessages, ToolCatalog, ToolConfig, ToolEntry, ToolErrorBody, ToolRun, ToolSettings, UpdateContactRequest, UpdateMailboxRequest, UpdateMessageRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest, UpdateWebhookRequest, UpsertContactRequest, WaitResponse, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookResponse,):
     _model.model_rebuild()
 
-SCHEMAS = ['AgentEmailChannel', 'Analysis', 'ApiKey', 'ApiKeyId', 'Attachment', 'AttachmentId', 'AttachmentInput', 'Channels', 'ConsentRequest', 'Contact', 'ContactId', 'ContactWithHistory', 'CreateApiKeyRequest', 'CreateDomainRequest', 'CreateMailboxRequest', 'CreateSecureTokenRequest', 'CreateSiteRequest', 'CreateSuppressionRequest', 'CreateTeamMemberRequest', 'CreateToolConfigRequest', 'CreateWebhookRequest', 'CreatedApiKey', 'DeliveryEventData', 'DeliveryStatus', 'Direction', 'DkimKey', 'DnsRecord', 'Domain', 'DomainDns', 'DomainId', 'EmailAddress', 'EmailChannel', 'EndpointDisabledEventData', 'ErrorBody', 'ErrorDetail', 'Event', 'EventId', 'ForwardRequest', 'Header', 'HealthStatus', 'InformationEmailSettings', 'InformationOutput', 'Mailbox', 'MailboxDeletedEventData', 'MailboxId', 'Message', 'MessageDeletedEventData', 'MessageId', 'NamedAddress', 'OneToOneOutput', 'Page_ApiKey', 'Page_Contact', 'Page_Domain', 'Page_Event', 'Page_Mailbox', 'Page_Message', 'Page_QueueEntry', 'Page_SecureToken', 'Page_Site', 'Page_Suppression', 'Page_TeamMember', 'Page_Thread', 'Page_ToolConfig', 'Page_ToolRun', 'Page_WebhookDelivery', 'Page_WebhookEndpoint', 'PortValue', 'QueueEntry', 'RateLimitSettings', 'Recipient', 'RecipientKind', 'RecipientStatus', 'ReplayRequest', 'ReplayResponse', 'ReplyRequest', 'SecureToken', 'SecureTokenId', 'SendEmailInput', 'SendEmailOutput', 'SendInformationEmailInput', 'SendMessageRequest', 'SendMessageResponse', 'SendOneToOneEmailInput', 'SentEmail', 'SentEmailId', 'Site', 'SiteId', 'SiteSettings', 'Suppression', 'SuppressionEventData', 'TeamMember', 'TeamMemberId', 'Thread', 'ThreadId', 'ThreadWithMessages', 'ToolCatalog', 'ToolConfig', 'ToolConfigId', 'ToolEntry', 'ToolErrorBody', 'ToolInput', 'ToolResult', 'ToolRun', 'ToolRunId', 'ToolSettings', 'UpdateContactRequest', 'UpdateMailboxRequest', 'UpdateMessageRequest', 'UpdateTeamMemberRequest', 'UpdateToolConfigRequest', 'UpdateWebhookRequest', 'UpsertContactRequest', 'WaitResponse', 'WebhookAttempt', 'WebhookDelivery', 'WebhookDeliveryId', 'WebhookDeliveryStatus', 'WebhookEndpoint', 'WebhookId', 'WebhookResponse']
+SCHEMAS = ['AgentEmailChannel', 'Analysis', 'ApiKey', 'ApiKeyId', 'Attachment', 'AttachmentId', 'AttachmentInput', 'Channels', 'ConsentRequest', 'Contact', 'ContactId', 'ContactWithHistory', 'CreateApiKeyRequest', 'CreateDomainRequest', 'CreateListEntryRequest', 'CreateMailboxRequest', 'CreateSecureTokenRequest', 'CreateSiteRequest', 'CreateSuppressionRequest', 'CreateTeamMemberRequest', 'CreateToolConfigRequest', 'CreateWebhookRequest', 'CreatedApiKey', 'DeliveryEventData', 'DeliveryStatus', 'Direction', 'DkimKey', 'DnsRecord', 'Domain', 'DomainDns', 'DomainId', 'EmailAddress', 'EmailChannel', 'EndpointDisabledEventData', 'ErrorBody', 'ErrorDetail', 'Event', 'EventId', 'ForwardRequest', 'Header', 'HealthStatus', 'ImportBatchItem', 'ImportBatchRequest', 'ImportBatchResponse', 'ImportResponse', 'ImportedMessage', 'InformationEmailSettings', 'InformationOutput', 'ListDirection', 'ListEntry', 'ListEntryId', 'ListKind', 'Listener', 'Mailbox', 'MailboxDeletedEventData', 'MailboxId', 'Message', 'MessageDeletedEventData', 'MessageId', 'NamedAddress', 'OneToOneOutput', 'Page_ApiKey', 'Page_Contact', 'Page_Domain', 'Page_Event', 'Page_ListEntry', 'Page_Mailbox', 'Page_Message', 'Page_QueueEntry', 'Page_SecureToken', 'Page_Site', 'Page_Suppression', 'Page_TeamMember', 'Page_Thread', 'Page_ToolConfig', 'Page_ToolRun', 'Page_WebhookDelivery', 'Page_WebhookEndpoint', 'PortValue', 'QueueEntry', 'RateLimitSettings', 'Recipient', 'RecipientKind', 'RecipientStatus', 'ReplayRequest', 'ReplayResponse', 'ReplyRequest', 'SecureToken', 'SecureTokenId', 'SendEmailInput', 'SendEmailOutput', 'SendInformationEmailInput', 'SendMessageRequest', 'SendMessageResponse', 'SendOneToOneEmailInput', 'SentEmail', 'SentEmailId', 'Site', 'SiteId', 'SiteSettings', 'StatusResponse', 'Suppression', 'SuppressionEventData', 'TeamMember', 'TeamMemberId', 'Thread', 'ThreadId', 'ThreadWithMessages', 'ToolCatalog', 'ToolConfig', 'ToolConfigId', 'ToolEntry', 'ToolErrorBody', 'ToolInput', 'ToolResult', 'ToolRun', 'ToolRunId', 'ToolSettings', 'UpdateContactRequest', 'UpdateMailboxRequest', 'UpdateMessageRequest', 'UpdateTeamMemberRequest', 'UpdateToolConfigRequest', 'UpdateWebhookRequest', 'UpsertContactRequest', 'WaitResponse', 'WebhookAttempt', 'WebhookDelivery', 'WebhookDeliveryId', 'WebhookDeliveryStatus', 'WebhookEndpoint', 'WebhookId', 'WebhookResponse']
 """Every schema of the OpenAPI document this module was generated from."""
