@@ -105,7 +105,7 @@ class Messages(Resource):
         return self.list(mailbox_id, q=q, **filters)
 
     def get(self, message_id: Any) -> Any:
-        return self._call("GET", f"/v1/messages/{_id(message_id)}", cast=m.Message)
+        return self._call("GET", f"/v1/messages/{_id(message_id)}", cast=m.MessageResponse)
 
     def raw(self, message_id: Any) -> Any:
         """Returns the message exactly as stored (RFC 5322 bytes)."""
