@@ -139,7 +139,7 @@ impl Walk<'_> {
         if self.total_bytes > limits.max_total_header_bytes {
             return Err(LimitExceeded::TotalHeaderBytes(limits.max_total_header_bytes));
         }
-        if matches!(line[0], b' ' | b'\t') && block.fields > 0 {
+        if matches!(line.first(), Some(b' ' | b'\t')) && block.fields > 0 {
             // A continuation of the field before.
             if block.in_content_type
                 && let Some(ct) = block.content_type.as_mut()
