@@ -66,9 +66,7 @@ impl Drop for Driver {
     fn drop(&mut self) {
         // chromedriver leads its own process group; ending the group also ends the Chromium
         // it started, even when a failed assertion skipped closing the session.
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
-            .status();
+        common::process::kill_process_group(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -142,7 +142,9 @@ impl Drop for Postfix {
         }
         // `postfix stop` did not work: kill the master (its own process group) and the script.
         if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("queue/pid/master.pid")) {
-            let _ = Command::new("kill").args(["-KILL", &format!("-{}", pid.trim())]).status();
+            if let Ok(pid) = pid.trim().parse() {
+                common::process::kill_process_group(pid);
+            }
         }
         let _ = child.kill();
         let _ = child.wait();

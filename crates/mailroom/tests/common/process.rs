@@ -64,3 +64,13 @@ pub fn stop(mut s: Served) {
     panic!("the server did not stop within 5 s of Ctrl-C");
 }
 
+
+/// SIGKILL to the whole process group led by `pgid`.
+///
+/// procps `kill` reads `-KILL -1234` as signal options (it once sent SIGKILL to group -1, that
+/// is to every process, when a pid began with 1), so the group goes after `--`, and a group id
+/// that could mean "everyone" or "my own group" is refused outright.
+pub fn kill_process_group(pgid: u32) {
+    assert!(pgid > 1, "refusing to signal process group {pgid}");
+    let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{pgid}")]).status();
+}
