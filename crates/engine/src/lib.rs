@@ -18,6 +18,7 @@ mod mailboxes;
 mod messages;
 pub mod policy;
 pub mod secrets;
+mod status;
 
 pub use account::{AccountError, SmtpAccount, SmtpSecurity, account_from_token};
 pub use auth::{AuthResults, AuthVerifier};
@@ -25,6 +26,7 @@ pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
 pub use error::{EngineError, EngineResult};
 pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED};
 pub use secrets::SecretBox;
+pub use status::Backlog;
 pub use keys::{GeneratedKey, generate_api_key, hash_api_key, key_parts};
 pub use messages::{ListMessages, message_event_data, page_limit};
 

@@ -43,6 +43,7 @@ fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_counter!("mailroom_smtp_connections_total", "SMTP connections accepted.");
     describe_counter!("mailroom_smtp_transactions_total", "SMTP transactions that reached the end of DATA, by reply class (2xx, 4xx, 5xx).");
+    describe_counter!("mailroom_smtp_refusals_total", "SMTP refusals (4xx and 5xx replies) by the command they answer (CONNECT, EHLO, MAIL, RCPT, DATA, STARTTLS, AUTH, OTHER) and class.");
     describe_counter!("mailroom_messages_received_total", "Messages stored as received (one per recipient mailbox).");
     describe_counter!("mailroom_messages_sent_total", "Messages sent from a mailbox (API, tools, MCP, replies, forwards).");
     describe_counter!("mailroom_messages_delivered_total", "Outbound recipients delivered (locally or to a remote server).");
@@ -172,7 +173,7 @@ async fn render(State(engine): State<Engine>) -> Response {
 }
 
 async fn refresh_gauges(engine: &Engine) -> anyhow::Result<()> {
-    let b = mailroom_api::routes::status::backlog(engine).await?;
+    let b = engine.backlog().await?;
     metrics::gauge!("mailroom_queue_depth").set(b.queue_depth as f64);
     metrics::gauge!("mailroom_queue_oldest_age_seconds").set(b.oldest_queued_secs);
     metrics::gauge!("mailroom_webhook_backlog").set(b.webhook_backlog as f64);

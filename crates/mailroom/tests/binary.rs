@@ -56,6 +56,18 @@ fn serve_prints_the_key_once_and_the_cli_quickstart_works() {
     assert!(raw.contains("Subject: Lunch?") && raw.contains("\r\n"), "raw bytes with CRLF");
     let events = cli(&url, &key, &["events", "tail"]);
     assert!(events.contains("message.received"), "{events}");
+    // `--mailbox` takes an address wherever it takes an id.
+    let of_bob = cli(&url, &key, &["events", "tail", "--mailbox", "bob@mailroom.localhost", "--type", "message.received"]);
+    assert!(of_bob.contains("message.received") && of_bob.contains(&bob) && !of_bob.contains(&alice), "{of_bob}");
+    let hook = json(&cli(
+        &url,
+        &key,
+        &["--json", "webhooks", "create", "https://hooks.example.com/in", "--mailbox", "bob@mailroom.localhost"],
+    ));
+    assert_eq!(hook["mailbox_id"], bob.as_str(), "{hook}");
+    let hook_id = hook["id"].as_str().unwrap();
+    let updated = json(&cli(&url, &key, &["--json", "webhooks", "update", hook_id, "--mailbox", "alice@mailroom.localhost"]));
+    assert_eq!(updated["mailbox_id"], alice.as_str(), "{updated}");
 
     // Restart: no new key, the old one still works, the data is there.
     stop(s);

@@ -209,6 +209,17 @@ async fn metrics_move_with_smtp_api_and_webhooks_and_every_request_is_logged() {
     let text = cli(&s, &["status"]);
     assert!(text.contains("queue depth") && text.contains("webhook backlog") && text.contains(&format!("smtp {}", s.smtp)), "{text}");
 
+    // Refusals inside the session count too: an unknown recipient at RCPT, then DATA with no
+    // recipient left; neither reaches the end of DATA, so no transaction is counted.
+    let before = scrape(&s.url).await;
+    let replies =
+        common::smtp::smtp_send(s.smtp, "carol@peer.test", &["nobody@mailroom.localhost"], "Subject: x\r\n\r\nx\r\n").await;
+    assert!(replies.iter().any(|r| r.starts_with("550")) && replies.iter().any(|r| r.starts_with("554")), "{replies:?}");
+    let after = scrape(&s.url).await;
+    assert_eq!(delta(&before, &after, "mailroom_smtp_refusals_total{command=RCPT,reply=5xx}"), 1.0, "{after:?}");
+    assert_eq!(delta(&before, &after, "mailroom_smtp_refusals_total{command=DATA,reply=5xx}"), 1.0);
+    assert_eq!(delta(&before, &after, "mailroom_smtp_transactions_total{reply=5xx}"), 0.0);
+
     // The log: JSON lines, no colours, one line per request and per SMTP transaction, no secret.
     let log = std::fs::read_to_string(&s.log).unwrap();
     assert!(!log.contains('\u{1b}'), "no ANSI colours when not on a terminal");

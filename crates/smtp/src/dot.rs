@@ -150,7 +150,6 @@ impl DotDecoder {
     }
 
     /// Returns the size of the message so far, counting bytes no longer buffered.
-    #[cfg(test)]
     pub(crate) fn size(&self) -> usize {
         self.size
     }

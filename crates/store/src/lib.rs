@@ -137,6 +137,15 @@ pub struct RecipientUpdate {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
+/// What waits in the outbound queue of every site: [`QueueStore::queue_backlog`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct QueueBacklog {
+    /// Outbound recipients `queued`, `sending` or `deferred`.
+    pub waiting: u64,
+    /// When the oldest message with such a recipient was created.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
 /// A recipient still waiting for delivery, with the message it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingRecipient {

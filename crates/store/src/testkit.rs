@@ -133,6 +133,7 @@ macro_rules! conformance_tests {
             update_recipient_ends_the_lease,
             concurrent_claims_never_overlap,
             list_queue_filters_by_site_and_status,
+            queue_backlog_of_an_empty_queue,
             domains_round_trip,
             domain_names_conflict_across_sites,
             suppressions_upsert_and_look_up,

@@ -6,15 +6,9 @@ use crate::auth::Auth;
 use crate::error::ApiResult;
 use axum::extract::State;
 use axum::{Extension, Json};
-use mailroom_core::DeliveryStatus;
 use mailroom_core::api::ErrorBody;
-use mailroom_engine::Engine;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
-
-/// The most queued recipients or pending webhook deliveries (per endpoint) read to count a
-/// backlog; past it the count says this many.
-pub const BACKLOG_SCAN_LIMIT: u32 = 10_000;
 
 /// What the server knows about itself, set at start-up (listeners are added as they bind).
 #[derive(Debug, Clone, Default)]
@@ -51,42 +45,12 @@ pub struct StatusResponse {
     pub default_domain: String,
     /// The listening sockets of the node that answered.
     pub listeners: Vec<Listener>,
-    /// Outbound recipients queued, sending or deferred (every site; counted up to 10,000).
+    /// Outbound recipients queued, sending or deferred (every site).
     pub queue_depth: u64,
     /// Seconds since the oldest message with a waiting recipient was created (0 when none).
     pub oldest_queued_secs: f64,
     /// Webhook deliveries pending or being sent (every site).
     pub webhook_backlog: u64,
-}
-
-/// What is waiting: outbound recipients and webhook deliveries.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Backlog {
-    /// Outbound recipients queued, sending or deferred (at most [`BACKLOG_SCAN_LIMIT`]).
-    pub queue_depth: u64,
-    /// Seconds since the oldest message with a waiting recipient was created.
-    pub oldest_queued_secs: f64,
-    /// Webhook deliveries pending or being sent.
-    pub webhook_backlog: u64,
-}
-
-/// Reads the backlog of every site from the store.
-pub async fn backlog(engine: &Engine) -> Result<Backlog, mailroom_store::StoreError> {
-    let store = engine.store();
-    let waiting = store.list_queue(None, &[DeliveryStatus::Queued, DeliveryStatus::Sending, DeliveryStatus::Deferred], BACKLOG_SCAN_LIMIT).await?;
-    // Message ids are UUID v7: their timestamp is the message's creation time.
-    let oldest = waiting.iter().filter_map(|p| p.message_id.as_uuid().get_timestamp()).map(|t| t.to_unix()).min();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let oldest_queued_secs = oldest.map(|(secs, nanos)| (now.as_secs_f64() - (secs as f64 + f64::from(nanos) / 1e9)).max(0.0)).unwrap_or(0.0);
-    let mut webhook_backlog = 0u64;
-    for endpoint in store.list_webhooks(None).await? {
-        let deliveries = store.list_webhook_deliveries(endpoint.id, None, BACKLOG_SCAN_LIMIT).await?;
-        webhook_backlog += deliveries
-            .iter()
-            .filter(|d| matches!(d.status, mailroom_core::WebhookDeliveryStatus::Pending | mailroom_core::WebhookDeliveryStatus::Sending))
-            .count() as u64;
-    }
-    Ok(Backlog { queue_depth: waiting.len() as u64, oldest_queued_secs, webhook_backlog })
 }
 
 /// Returns the server's version, listeners and store, the outbound queue's depth and age, and
@@ -97,7 +61,7 @@ pub async fn backlog(engine: &Engine) -> Result<Backlog, mailroom_store::StoreEr
 pub async fn get(State(state): State<AppState>, auth: Auth, info: Option<Extension<ServerInfo>>) -> ApiResult<Json<StatusResponse>> {
     auth.require_admin()?;
     let facts = info.map(|Extension(i)| i.0.read().map(|f| f.clone()).unwrap_or_default()).unwrap_or_default();
-    let b = backlog(&state.engine).await?;
+    let b = state.engine.backlog().await?;
     Ok(Json(StatusResponse {
         version: env!("CARGO_PKG_VERSION").to_string(),
         store: facts.store,

@@ -6,6 +6,7 @@
 //! connection drops; this command only says so.
 
 use super::table::{Table, clip, or_dash, time};
+use super::resolve::MailboxRef;
 use super::{Ctx, note, out};
 use mailroom_client::{ClientError, StreamStatus};
 use mailroom_core::ids::MailboxId;
@@ -44,9 +45,12 @@ pub struct TailArgs {
     /// Print every event after this cursor instead of the last 20.
     #[arg(long, value_name = "CURSOR")]
     after: Option<String>,
-    /// Only events of this mailbox.
-    #[arg(long, value_name = "ID")]
-    mailbox: Option<MailboxId>,
+    /// Only events of this mailbox (its id or address).
+    #[arg(long, value_name = "MAILBOX")]
+    mailbox: Option<MailboxRef>,
+    /// `mailbox` looked up, set by `tail` before any event is read.
+    #[arg(skip)]
+    mailbox_id: Option<MailboxId>,
     /// Only events of this type, such as message.received (repeatable).
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_event_type)]
     types: Vec<String>,
@@ -54,7 +58,7 @@ pub struct TailArgs {
 
 impl TailArgs {
     fn matches(&self, e: &Event) -> bool {
-        self.mailbox.is_none_or(|m| e.mailbox_id == Some(m))
+        self.mailbox_id.is_none_or(|m| e.mailbox_id == Some(m))
             && (self.types.is_empty() || self.types.contains(&e.event_type))
     }
 }
@@ -91,7 +95,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: EventsCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn tail(ctx: &Ctx, args: TailArgs) -> anyhow::Result<()> {
+async fn tail(ctx: &Ctx, mut args: TailArgs) -> anyhow::Result<()> {
+    if let Some(m) = &args.mailbox {
+        args.mailbox_id = Some(m.resolve(&ctx.client).await?);
+    }
     let mut cursor = args.after.clone();
     if args.after.is_some() {
         drain(ctx, &mut cursor, |e| if args.matches(e) { print_event(ctx, e) } else { Ok(()) }).await?;
@@ -119,7 +126,7 @@ async fn tail(ctx: &Ctx, args: TailArgs) -> anyhow::Result<()> {
     note("Following the event log; Ctrl-C to stop.");
     let types = (!args.types.is_empty()).then(|| args.types.join(","));
     let mut offline = false;
-    let mut stream = ctx.client.stream_events(cursor.as_deref(), args.mailbox, types.as_deref()).on_status(move |s| {
+    let mut stream = ctx.client.stream_events(cursor.as_deref(), args.mailbox_id, types.as_deref()).on_status(move |s| {
         if let Some(text) = status_note(s, &mut offline) {
             note(&text);
         }
@@ -172,7 +179,7 @@ fn resume_hint(cursor: Option<&str>, args: &TailArgs, stopped: bool) -> String {
     let head = if stopped { "Stopped." } else { "The stream ended." };
     let Some(cursor) = cursor else { return head.to_string() };
     let mut cmd = format!("mailroom events tail --follow --after {cursor}");
-    if let Some(m) = args.mailbox {
+    if let Some(m) = &args.mailbox {
         cmd.push_str(&format!(" --mailbox {m}"));
     }
     for t in &args.types {
@@ -323,7 +330,13 @@ mod tests {
     }
 
     fn tail_args(mailbox: Option<MailboxId>, types: &[&str]) -> TailArgs {
-        TailArgs { follow: true, after: None, mailbox, types: types.iter().map(|t| t.to_string()).collect() }
+        TailArgs {
+            follow: true,
+            after: None,
+            mailbox: mailbox.map(MailboxRef::Id),
+            mailbox_id: mailbox,
+            types: types.iter().map(|t| t.to_string()).collect(),
+        }
     }
 
     #[test]

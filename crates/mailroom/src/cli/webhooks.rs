@@ -3,6 +3,7 @@
 
 use super::events::parse_event_type;
 use super::table::{Table, clip, fields, or_dash, time, time_utc};
+use super::resolve::MailboxRef;
 use super::{Ctx, Usage, next_page_note, note, out};
 use mailroom_core::api::{CreateWebhookRequest, ReplayResponse, UpdateWebhookRequest, WebhookWithSecret};
 use mailroom_core::ids::{MailboxId, SiteId, WebhookId};
@@ -70,9 +71,9 @@ pub struct CreateArgs {
     /// Send only events of this type, such as message.received (repeatable) [default: all].
     #[arg(long = "event", value_name = "TYPE", value_parser = parse_event_type)]
     events: Vec<String>,
-    /// Send only events of this mailbox.
-    #[arg(long, value_name = "ID")]
-    mailbox: Option<MailboxId>,
+    /// Send only events of this mailbox (its id or address).
+    #[arg(long, value_name = "MAILBOX")]
+    mailbox: Option<MailboxRef>,
     /// A note for humans.
     #[arg(long)]
     description: Option<String>,
@@ -98,9 +99,9 @@ pub struct UpdateArgs {
     /// Send events of every type.
     #[arg(long)]
     all_events: bool,
-    /// Send only events of this mailbox.
-    #[arg(long, value_name = "ID", conflicts_with = "all_mailboxes")]
-    mailbox: Option<MailboxId>,
+    /// Send only events of this mailbox (its id or address).
+    #[arg(long, value_name = "MAILBOX", conflicts_with = "all_mailboxes")]
+    mailbox: Option<MailboxRef>,
     /// Send events of every mailbox (removes the mailbox filter).
     #[arg(long)]
     all_mailboxes: bool,
@@ -118,7 +119,8 @@ pub struct UpdateArgs {
 pub(crate) async fn run(ctx: &Ctx, cmd: WebhooksCommand) -> anyhow::Result<()> {
     match cmd {
         WebhooksCommand::Create(args) => {
-            let created = ctx.client.create_webhook(&create_request(args)).await?;
+            let mailbox = resolve_mailbox(ctx, args.mailbox.as_ref()).await?;
+            let created = ctx.client.create_webhook(&create_request(args, mailbox)).await?;
             print_with_secret(ctx, &created, false)
         }
         WebhooksCommand::List => {
@@ -141,7 +143,8 @@ pub(crate) async fn run(ctx: &Ctx, cmd: WebhooksCommand) -> anyhow::Result<()> {
         }
         WebhooksCommand::Update(args) => {
             let id = args.id;
-            let endpoint = ctx.client.update_webhook(id, &update_request(args)?).await?;
+            let mailbox = resolve_mailbox(ctx, args.mailbox.as_ref()).await?;
+            let endpoint = ctx.client.update_webhook(id, &update_request(args, mailbox)?).await?;
             if ctx.json {
                 return ctx.print_json(&endpoint);
             }
@@ -187,19 +190,29 @@ pub(crate) async fn run(ctx: &Ctx, cmd: WebhooksCommand) -> anyhow::Result<()> {
     }
 }
 
-fn create_request(args: CreateArgs) -> CreateWebhookRequest {
+/// The id of the mailbox a `--mailbox` names, looked up when it is an address.
+async fn resolve_mailbox(ctx: &Ctx, mailbox: Option<&MailboxRef>) -> anyhow::Result<Option<MailboxId>> {
+    match mailbox {
+        Some(m) => Ok(Some(m.resolve(&ctx.client).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Builds the POST body; `mailbox` is `args.mailbox` resolved to its id.
+fn create_request(args: CreateArgs, mailbox: Option<MailboxId>) -> CreateWebhookRequest {
     CreateWebhookRequest {
         url: args.endpoint_url,
         event_types: (!args.events.is_empty()).then_some(args.events),
-        mailbox_id: args.mailbox,
+        mailbox_id: mailbox,
         description: args.description,
         enabled: args.disabled.then_some(false),
         site_id: args.site_id,
     }
 }
 
-/// Builds the PATCH body, refusing a request that would change nothing.
-fn update_request(args: UpdateArgs) -> Result<UpdateWebhookRequest, Usage> {
+/// Builds the PATCH body, refusing a request that would change nothing; `mailbox` is
+/// `args.mailbox` resolved to its id.
+fn update_request(args: UpdateArgs, mailbox: Option<MailboxId>) -> Result<UpdateWebhookRequest, Usage> {
     let req = UpdateWebhookRequest {
         url: args.endpoint_url,
         event_types: match (args.all_events, args.events.is_empty()) {
@@ -207,7 +220,7 @@ fn update_request(args: UpdateArgs) -> Result<UpdateWebhookRequest, Usage> {
             (false, false) => Some(args.events),
             (false, true) => None,
         },
-        mailbox_id: match (args.all_mailboxes, args.mailbox) {
+        mailbox_id: match (args.all_mailboxes, mailbox) {
             (true, _) => Some(None),
             (false, Some(m)) => Some(Some(m)),
             (false, None) => None,
@@ -363,6 +376,15 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    /// The id a parsed `--mailbox` gave; these tests pass ids, which need no lookup.
+    fn parsed_id(m: &Option<MailboxRef>) -> Option<MailboxId> {
+        match m {
+            Some(MailboxRef::Id(id)) => Some(*id),
+            Some(MailboxRef::Address(a)) => panic!("{a} would need the server"),
+            None => None,
+        }
+    }
+
     fn endpoint() -> WebhookEndpoint {
         serde_json::from_value(serde_json::json!({
             "id": "0190f5a0-0000-7000-8000-0000000000a1",
@@ -392,7 +414,7 @@ mod tests {
     #[test]
     fn create_sends_only_what_was_given() {
         let WebhooksCommand::Create(args) = parse(&["create", "https://x.test/h"]) else { panic!() };
-        assert_eq!(serde_json::to_value(create_request(args)).unwrap(), serde_json::json!({"url": "https://x.test/h"}));
+        assert_eq!(serde_json::to_value({ let m = parsed_id(&args.mailbox); create_request(args, m) }).unwrap(), serde_json::json!({"url": "https://x.test/h"}));
         let m = "0190f5a0-0000-7000-8000-000000000001";
         let WebhooksCommand::Create(args) = parse(&[
             "create",
@@ -410,7 +432,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            serde_json::to_value(create_request(args)).unwrap(),
+            serde_json::to_value({ let m = parsed_id(&args.mailbox); create_request(args, m) }).unwrap(),
             serde_json::json!({"url": "https://x.test/h", "event_types": ["message.received", "message.sent"],
                 "mailbox_id": m, "description": "CRM", "enabled": false})
         );
@@ -422,7 +444,8 @@ mod tests {
             let mut all = vec!["update", "0190f5a0-0000-7000-8000-0000000000a1"];
             all.extend_from_slice(args);
             let WebhooksCommand::Update(u) = parse(&all) else { panic!() };
-            update_request(u).map(|r| serde_json::to_value(r).unwrap())
+            let m = parsed_id(&u.mailbox);
+            update_request(u, m).map(|r| serde_json::to_value(r).unwrap())
         };
         assert_eq!(
             body(&["--all-events", "--all-mailboxes", "--description", "", "--enable"]).unwrap(),
@@ -445,6 +468,8 @@ mod tests {
         assert!(fails(&["update", id, "--mailbox", id, "--all-mailboxes"]));
         assert!(fails(&["create"]), "the URL is required");
         assert!(fails(&["create", "u", "--event", "a,b"]));
+        assert!(fails(&["create", "u", "--mailbox", "not a mailbox"]));
+        assert!(!fails(&["create", "u", "--mailbox", "alice@mailroom.localhost"]), "an address is a mailbox too");
         assert!(fails(&["deliveries", id, "--limit", "101"]));
         assert!(fails(&["get", "not-an-id"]));
     }

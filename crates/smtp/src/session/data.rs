@@ -42,19 +42,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
 
     /// Answers the end of the message, delivering it when it is acceptable, and ends the
     /// transaction.
-    pub(super) async fn end_of_data(&mut self, verdict: Verdict) -> Flow {
+    /// `size` is the message's whole size, bytes no longer buffered included.
+    pub(super) async fn end_of_data(&mut self, verdict: Verdict, size: usize) -> Flow {
         let message = std::mem::take(&mut self.message);
         self.clock.data_ended();
         let flow = match verdict {
             Verdict::BareLineEnding => {
                 tracing::debug!(remote_addr = %self.envelope.remote_addr, "message refused: bare CR or LF");
+                self.refused_here(550, size);
                 self.error("550 5.5.2 bare CR or LF in message; use CRLF line endings")
             }
             Verdict::TooLarge => {
+                self.refused_here(552, size);
                 self.reply("552 5.3.4 Message size exceeds fixed maximum message size");
                 Flow::Continue
             }
             Verdict::Ok if self.over_budget => {
+                self.refused_here(451, size);
                 self.reply("451 4.3.1 Insufficient system resources: too much mail in flight, try again later");
                 Flow::Continue
             }
@@ -82,5 +86,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
         };
         self.reset_transaction();
         flow
+    }
+
+    /// Logs and counts a transaction the session refuses at the end of DATA without handing it
+    /// to the handler (which logs and counts the ones it answers): the same one line per
+    /// transaction and the same `mailroom_smtp_transactions_total` counter.
+    fn refused_here(&self, code: u16, size: usize) {
+        tracing::info!(
+            target: "mailroom::smtp",
+            client_ip = %self.envelope.remote_addr.ip(),
+            mail_from = self.envelope.mail_from.as_str(),
+            recipients = self.envelope.rcpt_to.len(),
+            size,
+            reply = code,
+            message_id = "",
+            "smtp transaction"
+        );
+        let class = if code >= 500 { "5xx" } else { "4xx" };
+        metrics::counter!("mailroom_smtp_transactions_total", "reply" => class).increment(1);
     }
 }

@@ -160,6 +160,8 @@ pub(crate) struct Session<T> {
     in_transaction: bool,
     declared_size: usize,
     errors: usize,
+    /// The command being answered (`CONNECT` before the first), the label refusals are counted under.
+    verb: &'static str,
     shutdown: watch::Receiver<bool>,
     shutdown_seen: bool,
     shutdown_deadline: Option<Instant>,
@@ -247,6 +249,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             in_transaction: false,
             declared_size: 0,
             errors: carry.errors,
+            verb: "CONNECT",
             shutdown: carry.shutdown,
             shutdown_seen: carry.shutdown_seen,
             shutdown_deadline: carry.shutdown_deadline,
@@ -279,9 +282,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
                     Some(used) => {
                         self.pos += used;
                         let verdict = decoder.verdict();
+                        let size = decoder.size();
                         self.charge_budget();
                         self.data = None;
-                        Some(self.end_of_data(verdict).await)
+                        Some(self.end_of_data(verdict, size).await)
                     }
                 }
             } else {
@@ -339,6 +343,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
     /// Parses and runs the command line at `rbuf[start..start + len]`.
     async fn command(&mut self, start: usize, len: usize) -> Flow {
         let line = &self.rbuf[start..start + len];
+        self.verb = "OTHER";
         if std::str::from_utf8(line).is_err() {
             return self.error("500 5.5.2 Command is not valid UTF-8");
         }
@@ -361,6 +366,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             }
             other => other,
         };
+        self.verb = verb(&request);
         match request {
             Request::Ehlo { host } => self.ehlo(host, true),
             Request::Helo { host } => self.ehlo(host, false),
@@ -383,8 +389,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
         }
     }
 
-    /// Queues one reply line; `text` has no CRLF.
+    /// Queues one reply line; `text` has no CRLF. A refusal (4xx or 5xx) is counted in
+    /// `mailroom_smtp_refusals_total` by the command it answers and its class.
     fn reply(&mut self, text: &str) {
+        if let Some(class) = refusal_class(text) {
+            metrics::counter!("mailroom_smtp_refusals_total", "command" => self.verb, "reply" => class).increment(1);
+        }
         self.out.extend_from_slice(text.as_bytes());
         self.out.extend_from_slice(b"\r\n");
     }
@@ -574,6 +584,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
 }
 
 /// Makes handler-supplied text safe for a reply line: printable ASCII only, bounded length.
+/// The command a request is, as refusals are labelled.
+fn verb(request: &Request<String>) -> &'static str {
+    match request {
+        Request::Ehlo { .. } | Request::Helo { .. } | Request::Lhlo { .. } => "EHLO",
+        Request::Mail { .. } => "MAIL",
+        Request::Rcpt { .. } => "RCPT",
+        Request::Data | Request::Bdat { .. } => "DATA",
+        Request::StartTls => "STARTTLS",
+        Request::Auth { .. } => "AUTH",
+        _ => "OTHER",
+    }
+}
+
+/// `4xx` or `5xx` for a refusal, `None` for any other reply.
+fn refusal_class(text: &str) -> Option<&'static str> {
+    match text.as_bytes().first() {
+        Some(b'4') => Some("4xx"),
+        Some(b'5') => Some("5xx"),
+        _ => None,
+    }
+}
+
 fn reply_text(text: &str, fallback: &str) -> String {
     let cleaned: String = text
         .chars()

@@ -95,4 +95,16 @@ impl QueueStore for PgStore {
         let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter().map(codec::pending).collect()
     }
+
+    async fn queue_backlog(&self) -> StoreResult<QueueBacklog> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(m.created_at) AS oldest FROM message_recipients r \
+             JOIN messages m ON m.id = r.message_id WHERE r.status IN ('queued', 'sending', 'deferred')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let waiting: i64 = col(&row, "n")?;
+        Ok(QueueBacklog { waiting: waiting.max(0) as u64, oldest: col(&row, "oldest")? })
+    }
 }

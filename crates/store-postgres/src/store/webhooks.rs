@@ -240,4 +240,13 @@ impl WebhookStore for PgStore {
         .map_err(db_err)?;
         Ok(done.rows_affected())
     }
+
+    async fn webhook_backlog(&self) -> StoreResult<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status IN ('pending', 'sending')")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let n: i64 = col(&row, "n")?;
+        Ok(n.max(0) as u64)
+    }
 }

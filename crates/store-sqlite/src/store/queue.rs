@@ -114,4 +114,17 @@ impl QueueStore for SqliteStore {
         })
         .await
     }
+
+    async fn queue_backlog(&self) -> StoreResult<QueueBacklog> {
+        self.read(move |conn| {
+            let row = query(
+                "SELECT COUNT(*) AS n, MIN(m.created_at) AS oldest FROM message_recipients r \
+                 JOIN messages m ON m.id = r.message_id WHERE r.status IN ('queued', 'sending', 'deferred')",
+            )
+            .fetch_one(conn)
+            .map_err(db_err)?;
+            Ok(QueueBacklog { waiting: codec::unsigned(&row, "n")?, oldest: codec::opt_time(&row, "oldest")? })
+        })
+        .await
+    }
 }

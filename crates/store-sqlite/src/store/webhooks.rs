@@ -275,4 +275,14 @@ impl WebhookStore for SqliteStore {
         })
         .await
     }
+
+    async fn webhook_backlog(&self) -> StoreResult<u64> {
+        self.read(move |conn| {
+            let row = query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status IN ('pending', 'sending')")
+                .fetch_one(conn)
+                .map_err(db_err)?;
+            codec::unsigned(&row, "n")
+        })
+        .await
+    }
 }

@@ -37,4 +37,8 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Lists outbound recipients in one of `statuses` (every status when empty), of one site
     /// (`Some`) or all sites, oldest message first, at most `limit`.
     async fn list_queue(&self, site: Option<SiteId>, statuses: &[DeliveryStatus], limit: u32) -> StoreResult<Vec<PendingRecipient>>;
+
+    /// Counts the recipients of every site that are `queued`, `sending` or `deferred`, and
+    /// finds the creation time of the oldest message among them; exact however long the queue.
+    async fn queue_backlog(&self) -> StoreResult<QueueBacklog>;
 }

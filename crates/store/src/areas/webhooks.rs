@@ -63,4 +63,7 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// `sending` ones (an attempt is under way); returns how many. Ids, attempt counts and
     /// histories are kept.
     async fn requeue_webhook_deliveries(&self, ids: &[WebhookDeliveryId]) -> StoreResult<u64>;
+
+    /// Counts the webhook deliveries of every site that are `pending` or `sending`.
+    async fn webhook_backlog(&self) -> StoreResult<u64>;
 }

@@ -319,4 +319,21 @@ pub async fn list_queue_filters_by_site_and_status(store: Arc<dyn Store>) {
     assert!(list(Some(SiteId::new()), vec![], 100).await.is_empty());
     let full = store.list_queue(Some(a.id), &[DeliveryStatus::Deferred], 10).await.unwrap();
     assert_eq!(full, vec![PendingRecipient { message_id: m_a.id, site_id: a.id, recipient: m_a.recipients[1].clone() }]);
+
+    // The backlog counts queued, sending and deferred recipients of every site, and dates the
+    // oldest message that has one; delivered and bounced ones (m_b's) do not count.
+    assert_eq!(store.queue_backlog().await.unwrap(), QueueBacklog { waiting: 2, oldest: Some(m_a.created_at) });
+    let sending = outbound(
+        &store,
+        &mb_b,
+        t - Duration::minutes(5),
+        vec![recipient_value("s@y.test", RecipientKind::To, DeliveryStatus::Sending, None)],
+    )
+    .await;
+    assert_eq!(store.queue_backlog().await.unwrap(), QueueBacklog { waiting: 3, oldest: Some(sending.created_at) });
+}
+
+/// An empty queue has no backlog and no oldest message.
+pub async fn queue_backlog_of_an_empty_queue(store: Arc<dyn Store>) {
+    assert_eq!(store.queue_backlog().await.unwrap(), QueueBacklog::default());
 }

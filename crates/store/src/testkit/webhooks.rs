@@ -281,8 +281,10 @@ pub async fn claim_webhook_deliveries_leases_due_ones(store: Arc<dyn Store>) {
     let nine = delivery_value(&ep, EventId::new(), 9, Some(t));
     let done = WebhookDelivery { status: WebhookDeliveryStatus::Succeeded, ..delivery_value(&ep, EventId::new(), 1, None) };
     let failed = WebhookDelivery { status: WebhookDeliveryStatus::Failed, ..delivery_value(&ep, EventId::new(), 2, None) };
+    assert_eq!(store.webhook_backlog().await.unwrap(), 0);
     store.create_webhook_deliveries(&[later.clone(), ten.clone(), nine.clone(), done, failed], None).await.unwrap();
     let events = all_events(&store).await.len();
+    assert_eq!(store.webhook_backlog().await.unwrap(), 3, "pending ones count, finished ones do not");
 
     // A second before `t`, only the one without a time is due.
     let lease = t + Duration::minutes(5);
@@ -311,6 +313,7 @@ pub async fn claim_webhook_deliveries_leases_due_ones(store: Arc<dyn Store>) {
     assert_eq!(claim_webhooks(&store, far, far, 10).await, vec![nine.id, ten.id, later.id]);
     assert!(claim_webhooks(&store, far, far, 0).await.is_empty());
     assert_eq!(all_events(&store).await.len(), events, "claiming logs no event");
+    assert_eq!(store.webhook_backlog().await.unwrap(), 3, "deliveries being sent still count");
 }
 
 /// Claims webhook deliveries `limit` at a time until nothing is left; returns what it got.
