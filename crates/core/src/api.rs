@@ -108,7 +108,7 @@ pub struct UpdateMailboxRequest {
 }
 
 /// One attachment of a message to send.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentInput {
     /// The file name shown to the recipient.
@@ -124,7 +124,7 @@ pub struct AttachmentInput {
 }
 
 /// `POST /v1/mailboxes/{id}/messages`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"to": ["customer@example.com"], "subject": "Re: Your support request",
     "text": "Thanks for the details. Here is the next step.", "html": "<p>Thanks for the details. Here is the next step.</p>"}))]
@@ -167,6 +167,11 @@ pub struct SendMessageRequest {
     /// otherwise refused with `auto_reply_loop`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_auto_reply: bool,
+    /// Sends later: an RFC 3339 time (`2026-01-31T09:00:00Z`). The message is stored at once
+    /// and delivered at that time; the answer is `202` with `status: "scheduled"`. Cancel it
+    /// with `POST /v1/messages/{id}/cancel` before it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
 }
 
 /// `POST /v1/messages/{id}/reply`.
@@ -202,6 +207,11 @@ pub struct ReplyRequest {
     /// otherwise refused with `auto_reply_loop`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_auto_reply: bool,
+    /// Sends later: an RFC 3339 time (`2026-01-31T09:00:00Z`). The message is stored at once
+    /// and delivered at that time; the answer is `202` with `status: "scheduled"`. Cancel it
+    /// with `POST /v1/messages/{id}/cancel` before it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
 }
 
 /// `POST /v1/messages/{id}/forward`: sends the message on from its mailbox as a new
