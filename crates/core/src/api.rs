@@ -105,6 +105,11 @@ pub struct UpdateMailboxRequest {
     /// The new display name; an empty string removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// Whether outbound mail from this mailbox needs a person's approval: `none`, `all` or
+    /// `first_contact` (a recipient the site never mailed). The strictest of the site's, the
+    /// mailbox's and the tool config's applies. Read it with `GET /v1/mailboxes/{id}/approval-policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_policy: Option<crate::drafts::ApprovalPolicy>,
 }
 
 /// One attachment of a message to send.

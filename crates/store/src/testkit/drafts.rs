@@ -159,7 +159,7 @@ pub async fn due_drafts_are_claimed_under_a_lease(store: Arc<dyn Store>) {
     sent.status = DraftStatus::Sent;
     sent.version += 1;
     assert!(store.update_draft(&sent, again[0].version, &[]).await.unwrap());
-    assert!(store.claim_due_drafts(lease + Duration::seconds(100), lease + Duration::seconds(130), 10).await.unwrap().iter().all(|d| d.id != due.id));
+    assert!(store.claim_due_drafts(lease + Duration::seconds(2), lease + Duration::seconds(32), 10).await.unwrap().iter().all(|d| d.id != due.id));
     assert_eq!(store.next_draft_due().await.unwrap(), Some(t + Duration::seconds(60)));
 }
 
