@@ -417,8 +417,18 @@ async fn send(
             html: email.html.clone(),
             ..Default::default()
         };
-        match engine.send_message(&mb, &req).await {
-            Ok(sent) => {
+        // Issue 17: an approval policy (site or mailbox) may hold the message: the tool then
+        // answers `skipped` with code `pending_approval`.
+        let ctx = mailroom_engine::SendContext {
+            proposer: mailroom_core::drafts::Proposer { kind: "tool".into(), ..Default::default() },
+            tool_config: None,
+        };
+        match engine.send_or_hold(&mb, &req, &ctx).await {
+            Ok(mailroom_engine::SendOutcome::Held(h)) => {
+                check(checks, "approval", false, format!("held for approval {} as message {}", h.approval_id.map(|a| a.to_string()).unwrap_or_default(), h.id));
+                return Err(ChannelError::Blocked(crate::policy::Blocked::PendingApproval { message_id: h.id, approval_id: h.approval_id }));
+            }
+            Ok(mailroom_engine::SendOutcome::Sent(sent)) => {
                 check(checks, "send", true, format!("queued from {} as message {}", mb.address, sent.id));
                 let delivered = Delivered {
                     provider: "agent_email",
