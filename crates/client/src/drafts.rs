@@ -1,6 +1,8 @@
 //! Drafts, scheduled sends and approvals (issue 17).
 
 use super::*;
+use mailroom_core::api::Page;
+use mailroom_core::{MailboxId, MessageId, SiteId};
 use mailroom_core::api::{ReplyRequest, SendMessageRequest, SendMessageResponse};
 use mailroom_core::drafts::*;
 

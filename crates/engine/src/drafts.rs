@@ -456,7 +456,7 @@ impl Engine {
         }
         let mut events = Vec::new();
         if let Some(s) = &req.send_at {
-            let t = parse_send_at(Some(s))?;
+            let t = parse_send_at(Some(s.as_str()))?;
             match draft.status {
                 DraftStatus::Scheduled => {
                     draft.send_at = Some(t.unwrap_or_else(now).max(now()));

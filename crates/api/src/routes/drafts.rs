@@ -161,7 +161,7 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 /// (`status: "scheduled"`), or once approved (`status: "pending_approval"`).
 #[utoipa::path(post, operation_id = "drafts_send", path = "/v1/drafts/{id}/send", tag = "drafts", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
-    request_body(content = Option<SendDraftRequest>),
+    request_body = SendDraftRequest,
     responses((status = 202, description = "Sent, scheduled or held for approval", body = HeldSendResponse), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn send(State(state): State<AppState>, auth: Auth, PathId(id): PathId<DraftId>, RawBody(headers, body): RawBody) -> ApiResult<Response> {
@@ -240,7 +240,7 @@ fn decision(body: &[u8]) -> ApiResult<ApprovalDecision> {
 /// meanwhile answers `422 recipient_suppressed` and the approval stays pending); then it is
 /// sent (or scheduled for its `send_at`).
 #[utoipa::path(post, operation_id = "approvals_approve", path = "/v1/approvals/{id}/approve", tag = "approvals", params(("id" = String, Path)),
-    request_body(content = Option<ApprovalDecision>),
+    request_body = ApprovalDecision,
     responses((status = 200, body = ApprovalItem), (status = 404, body = ErrorBody), (status = 409, description = "Decided already (`approval_decided`)", body = ErrorBody),
         (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn approve(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApprovalId>, RawBody(_, body): RawBody) -> ApiResult<Json<ApprovalItem>> {
@@ -250,7 +250,7 @@ pub async fn approve(State(state): State<AppState>, auth: Auth, PathId(id): Path
 
 /// Rejects a held message: it is never sent.
 #[utoipa::path(post, operation_id = "approvals_reject", path = "/v1/approvals/{id}/reject", tag = "approvals", params(("id" = String, Path)),
-    request_body(content = Option<ApprovalDecision>),
+    request_body = ApprovalDecision,
     responses((status = 200, body = ApprovalItem), (status = 404, body = ErrorBody), (status = 409, description = "Decided already (`approval_decided`)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn reject(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApprovalId>, RawBody(_, body): RawBody) -> ApiResult<Json<ApprovalItem>> {
