@@ -710,6 +710,10 @@ pub struct UpdateToolConfigRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub settings: Option<serde_json::Value>,
+    /// Whether mail this tool config sends needs a person's approval: `none`, `all` or
+    /// `first_contact` (issue 17); the strictest of the site's, the mailbox's and this applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_policy: Option<crate::drafts::ApprovalPolicy>,
 }
 
 #[cfg(test)]

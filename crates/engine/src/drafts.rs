@@ -249,6 +249,19 @@ impl Engine {
         Ok(SendOutcome::Held(held_response(&held)?))
     }
 
+    /// Refuses a send that cannot be held (a forward, whose attachments come from the original)
+    /// when an approval policy applies to it: `422 approval_required`.
+    pub async fn refuse_if_approval_needed(&self, mailbox: &Mailbox, to: &[String], cc: &[String], bcc: &[String]) -> EngineResult<()> {
+        let req = SendMessageRequest { to: to.to_vec(), cc: cc.to_vec(), bcc: bcc.to_vec(), ..Default::default() };
+        if let Some(n) = self.approval_need(mailbox, None, &recipients_of(&req)?).await? {
+            return Err(EngineError::invalid(
+                "approval_required",
+                format!("the {} policy of the {} requires approval: forward by sending a draft instead", n.policy.as_str(), n.source),
+            ));
+        }
+        Ok(())
+    }
+
     /// Replies to `original`, or holds the reply like [`Engine::send_or_hold`].
     pub async fn reply_or_hold(&self, mailbox: &Mailbox, original: &Message, req: &ReplyRequest, ctx: &SendContext) -> EngineResult<SendOutcome> {
         let needs_hold = req.send_at.as_deref().is_some_and(|s| !s.trim().is_empty());
@@ -824,6 +837,11 @@ impl mailroom_store::runner::LeasedQueue for DraftScheduler {
 
     async fn claim_work(&self, limit: usize) -> Result<(usize, Vec<Draft>), String> {
         let t = Utc::now();
+        // `prepare` just read the next due time: claim (a write) only when something is due.
+        let next = *self.next_due.lock().unwrap_or_else(|e| e.into_inner());
+        if next.is_none_or(|due| due > t) {
+            return Ok((0, Vec::new()));
+        }
         let drafts = self
             .engine
             .store

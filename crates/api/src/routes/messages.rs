@@ -148,6 +148,7 @@ pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): Path
     let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
     let path = format!("POST /v1/messages/{id}/forward");
     idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
+        state.engine.refuse_if_approval_needed(&mailbox, &req.to, &req.cc, &req.bcc).await?; // issue 17
         let sent = state.engine.forward(&mailbox, &original, &req).await?;
         Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
     })
