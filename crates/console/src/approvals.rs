@@ -151,3 +151,33 @@ pub(crate) async fn edit(State(c): State<Console>, Path(id): Path<String>, Poste
     c.api.call(&s, Method::PATCH, &format!("/v1/drafts/{}", id_ok(&draft)?), Some(&Value::Object(patch))).await?;
     Ok(Redirect::to("/approvals?done=Saved+as+a+new+revision.").into_response())
 }
+
+/// A mailbox's drafts: kept, scheduled, waiting for approval, and finished ones.
+pub(crate) async fn drafts(State(c): State<Console>, Signed(s): Signed, Path(id): Path<String>) -> PageResult {
+    let id = id_ok(&id)?;
+    let v = c.api.get(&s, &format!("/v1/mailboxes/{id}/drafts?limit=100")).await?;
+    let list = items(&v);
+    let body = html! {
+        h1 { "Drafts" }
+        p class="muted" { "Messages of this mailbox that have not left: kept drafts, scheduled sends and ones waiting for approval. "
+            a href=(format!("/mailboxes/{id}")) { "Back to the mailbox" } }
+        table class="list" id="drafts" {
+            thead { tr { th { "Updated" } th { "Status" } th { "Subject" } th { "To" } th { "Send at" } th { "Thread" } th { "Revision" } } }
+            tbody {
+                @for d in &list {
+                    tr data-status=(str_of(d, "status")) {
+                        td { (time(d, "updated_at")) }
+                        td { (status(str_of(d, "status"))) }
+                        td { (str_of(&d["content"], "subject")) }
+                        td { (list_of(&d["content"], "to")) }
+                        td { (show(d, "send_at")) }
+                        td { @if let Some(t) = d["thread_id"].as_str() { a href=(format!("/threads/{t}")) { "thread" } } @else { "—" } }
+                        td { (show(d, "revision")) }
+                    }
+                }
+            }
+        }
+        @if list.is_empty() { p class="empty" { "No drafts." } }
+    };
+    Ok(layout::page(&s, &sites(&c, &s).await, Nav::Mail, "/mailboxes", "Drafts", body))
+}

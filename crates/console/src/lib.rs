@@ -90,6 +90,7 @@ pub fn router(api: Router, config: ConsoleConfig) -> Router {
         .route("/messages/{id}/reply", post(mail::reply))
         .route("/attachments/{id}", get(mail::attachment))
         .route("/approvals", get(approvals::approvals))
+        .route("/mailboxes/{id}/drafts", get(approvals::drafts))
         .route("/approvals/{id}/edit", post(approvals::edit))
         .route("/approvals/{id}/{action}", post(approvals::decide))
         .route("/tool-runs", get(oversight::tool_runs))
