@@ -2,7 +2,7 @@
 
 use super::*;
 use mailroom_core::api::Page;
-use mailroom_core::{MailboxId, MessageId, SiteId};
+use mailroom_core::{ApprovalId, DraftId, MailboxId, MessageId, SiteId};
 use mailroom_core::api::{ReplyRequest, SendMessageRequest, SendMessageResponse};
 use mailroom_core::drafts::*;
 

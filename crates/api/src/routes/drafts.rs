@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use mailroom_core::api::{ErrorBody, Page, SendMessageRequest};
 use mailroom_core::drafts::*;
-use mailroom_core::{MailboxId, MessageId, SiteId};
+use mailroom_core::{ApprovalId, DraftId, MailboxId, MessageId, SiteId};
 use mailroom_engine::SendContext;
 use serde::Deserialize;
 use std::time::Duration;
@@ -243,7 +243,7 @@ fn decision(body: &[u8]) -> ApiResult<ApprovalDecision> {
     request_body = ApprovalDecision,
     responses((status = 200, body = ApprovalItem), (status = 404, body = ErrorBody), (status = 409, description = "Decided already (`approval_decided`)", body = ErrorBody),
         (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn approve(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApprovalId>, RawBody(_, body): RawBody) -> ApiResult<Json<ApprovalItem>> {
+pub async fn approve(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApprovalId>, RawBody(_headers, body): RawBody) -> ApiResult<Json<ApprovalItem>> {
     let d = decision(&body)?;
     Ok(Json(state.engine.approve(draft_site(&auth), id, &format!("api_key:{}", auth.key_id), d.note).await?))
 }
@@ -253,7 +253,7 @@ pub async fn approve(State(state): State<AppState>, auth: Auth, PathId(id): Path
     request_body = ApprovalDecision,
     responses((status = 200, body = ApprovalItem), (status = 404, body = ErrorBody), (status = 409, description = "Decided already (`approval_decided`)", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn reject(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApprovalId>, RawBody(_, body): RawBody) -> ApiResult<Json<ApprovalItem>> {
+pub async fn reject(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApprovalId>, RawBody(_headers, body): RawBody) -> ApiResult<Json<ApprovalItem>> {
     let d = decision(&body)?;
     Ok(Json(state.engine.reject(draft_site(&auth), id, &format!("api_key:{}", auth.key_id), d.note).await?))
 }

@@ -7,7 +7,7 @@ use crate::outcome::{Failure, Success};
 use mailroom_client::{Client, SendResult};
 use mailroom_core::api::SendMessageRequest;
 use mailroom_core::drafts::*;
-use mailroom_core::{MailboxId, MessageId};
+use mailroom_core::{ApprovalId, DraftId, MailboxId, MessageId};
 use rmcp::model::{JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
