@@ -310,10 +310,23 @@ async fn a_scheduled_message_survives_sigkill_and_restart() {
 async fn two_nodes_send_each_scheduled_message_exactly_once() {
     with_database("two nodes and scheduled sends", |url| async move {
         let (sink, addr) = start_sink().await;
-        let one = app(addr, Some(url.clone())).await;
-        let two = app(addr, Some(url)).await;
-        let c1 = one.client(&one.admin_key);
-        let c2 = two.client(&one.admin_key);
+        const ADMIN: &str = "mr_admin_drafts_two_nodes_0123456789abcdef";
+        // One blob directory for both nodes (as one S3 bucket would be).
+        let blobs = tempfile::tempdir().unwrap();
+        let blobs_url = format!("file://{}", blobs.path().display());
+        let node = |url: String| {
+            let blobs_url = blobs_url.clone();
+            spawn_app_with(move |c| {
+                with_sink(c, addr);
+                c.database_url = url;
+                c.admin_api_key = Some(ADMIN.into());
+                c.blobs.url = blobs_url;
+            })
+        };
+        let one = node(url.clone()).await;
+        let two = node(url).await;
+        let c1 = one.client(ADMIN);
+        let c2 = two.client(ADMIN);
         let a = mailbox(&c1, "nodes").await;
         let due = in_secs(2.0);
         for i in 0..6 {
@@ -322,7 +335,17 @@ async fn two_nodes_send_each_scheduled_message_exactly_once() {
             held(c.send_or_hold(a.id, &req, None).await.unwrap());
         }
         for i in 0..6 {
-            assert_eq!(sink.wait_for(&format!("Node {i}"), Duration::from_secs(10)).await.len(), 1);
+            let got = sink.wait_for(&format!("Node {i}"), Duration::from_secs(10)).await.len();
+            if got != 1 {
+                let drafts = c1.list_drafts(a.id, None, None, None).await.unwrap();
+                for d in drafts.items {
+                    eprintln!("draft {} {:?} {:?} {:?} error={:?}", d.content.subject, d.status, d.send_at, d.message_id, d.error);
+                    if let Ok(m) = c1.get_message(d.message_id).await {
+                        eprintln!("  message recipients {:?}", m.recipients);
+                    }
+                }
+            }
+            assert_eq!(got, 1, "Node {i}");
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let mut per: HashMap<String, usize> = HashMap::new();
