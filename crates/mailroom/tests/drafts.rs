@@ -512,3 +512,58 @@ async fn an_agent_over_mcp_creates_a_draft_waits_for_approval_and_sees_the_outco
     mcp.cancel().await.unwrap();
     app.server.unwrap().shutdown().await;
 }
+
+// --- the console's approvals page -----------------------------------------------------------
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
+    html[at..at + 64].to_string()
+}
+
+/// A person signs in to the console, sees the pending message with its text and proposer,
+/// cannot approve without the form's CSRF token, edits it (a new revision) and approves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_lists_pending_approvals_and_approves_with_csrf() {
+    let (sink, addr) = start_sink().await;
+    let app = app(addr, None).await;
+    let (_, key) = app.site_key("console").await;
+    let c = app.client(&key);
+    let a = mailbox(&c, "held").await;
+    c.update_mailbox(a.id, &UpdateMailboxRequest { approval_policy: Some(ApprovalPolicy::All), ..Default::default() }).await.unwrap();
+    let h = held(c.send_or_hold(a.id, &text_message(&["kim@ext.test"], "Console check", "please approve me"), None).await.unwrap());
+    let approval = h.approval_id.unwrap();
+
+    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = &app.url;
+    let r = http.post(format!("{url}/login")).form(&[("api_key", key.as_str()), ("next", "/")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = http.get(format!("{url}/approvals")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Console check") && page.contains("please approve me"), "the pending item is rendered");
+    assert!(page.contains(&format!("/approvals/{approval}/approve")));
+    let drafts = http.get(format!("{url}/mailboxes/{}/drafts", a.id)).send().await.unwrap();
+    assert_eq!(drafts.status(), 200);
+    assert!(drafts.text().await.unwrap().contains("pending_approval"));
+
+    // Without the token: refused, nothing sent.
+    let r = http.post(format!("{url}/approvals/{approval}/approve")).form(&[("note", "x")]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(c.get_approval(approval).await.unwrap().approval.status, ApprovalStatus::Pending);
+
+    let token = csrf_of(&page);
+    let r = http
+        .post(format!("{url}/approvals/{approval}/edit"))
+        .form(&[("csrf", token.as_str()), ("subject", "Console check"), ("text", "edited in the console")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(c.get_draft(h.draft_id).await.unwrap().revision, 2);
+    let r = http.post(format!("{url}/approvals/{approval}/approve")).form(&[("csrf", token.as_str()), ("note", "fine")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let item = c.get_approval(approval).await.unwrap();
+    assert_eq!((item.approval.status, item.approval.note.as_deref()), (ApprovalStatus::Approved, Some("fine")));
+    assert_eq!(sink.wait_for("Console check", Duration::from_secs(10)).await.len(), 1);
+    let m = c.get_message(h.id).await.unwrap();
+    assert_eq!(m.text.as_deref().map(str::trim), Some("edited in the console"));
+    app.server.unwrap().shutdown().await;
+}
