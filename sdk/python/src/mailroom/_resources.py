@@ -27,6 +27,13 @@ def _id(value: Any) -> str:
     return quote(str(value), safe="")
 
 
+def _send_answer() -> Any:
+    """A send's answer: a ``SendMessageResponse``, or a ``HeldSendResponse`` (``status``
+    ``scheduled`` or ``pending_approval``) when it did not leave at once."""
+    held = getattr(m, "HeldSendResponse", None)
+    return Union[m.SendMessageResponse, held] if held is not None else m.SendMessageResponse
+
+
 def _body(model: Any, fields: Mapping[str, Any]) -> Any:
     """Validates ``fields`` against the request model (unknown fields raise at once)."""
     return model.model_validate(dict(fields))
@@ -72,7 +79,8 @@ class Messages(Resource):
     def send(self, mailbox_id: Any = None, *, to: Union[str, Sequence[str]], subject: str, text: Optional[str] = None,
              html: Optional[str] = None, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Sends a message from a mailbox (``cc``, ``bcc``, ``reply_to``, ``attachments``, ``headers``,
-        ``in_reply_to`` and ``labels`` are taken too). ``mailbox_id`` may also be passed by keyword."""
+        ``in_reply_to``, ``labels`` and ``send_at`` are taken too; a scheduled or held send answers a
+        ``HeldSendResponse``). ``mailbox_id`` may also be passed by keyword."""
         mailbox_id = mailbox_id if mailbox_id is not None else fields.pop("mailbox_id", None)
         if mailbox_id is None:
             raise TypeError("send() needs the sending mailbox: messages.send(mailbox_id, to=..., subject=...)")
@@ -83,7 +91,7 @@ class Messages(Resource):
         if html is not None:
             payload["html"] = html
         return self._call("POST", f"/v1/mailboxes/{_id(mailbox_id)}/messages", body=_body(m.SendMessageRequest, payload),
-                          cast=m.SendMessageResponse, idempotency_key=idempotency_key, replayable=True)
+                          cast=_send_answer(), idempotency_key=idempotency_key, replayable=True)
 
     def list(self, mailbox_id: Any = None, *, direction: Optional[str] = None, thread_id: Optional[str] = None,
              unread: Optional[bool] = None, status: Optional[str] = None, since: Optional[str] = None,
@@ -123,7 +131,7 @@ class Messages(Resource):
         """Replies in the message's thread, from its mailbox (``reply_all``, ``cc``, ``attachments``…)."""
         payload = {k: v for k, v in dict(text=text, html=html, **fields).items() if v is not None}
         return self._call("POST", f"/v1/messages/{_id(message_id)}/reply", body=_body(m.ReplyRequest, payload),
-                          cast=m.SendMessageResponse, idempotency_key=idempotency_key, replayable=True)
+                          cast=_send_answer(), idempotency_key=idempotency_key, replayable=True)
 
     def forward(self, message_id: Any, *, to: Union[str, Sequence[str]], text: Optional[str] = None,
                 idempotency_key: Optional[str] = None, **fields: Any) -> Any:
