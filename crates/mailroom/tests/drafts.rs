@@ -567,3 +567,32 @@ async fn the_console_lists_pending_approvals_and_approves_with_csrf() {
     assert_eq!(m.text.as_deref().map(str::trim), Some("edited in the console"));
     app.server.unwrap().shutdown().await;
 }
+
+// --- the agent email tools ------------------------------------------------------------------
+
+/// A tool's send from a mailbox that needs approval answers the seed's shape with status
+/// `skipped` and code `pending_approval`; nothing leaves until a person approves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_send_held_for_approval_is_skipped_with_pending_approval() {
+    let (sink, addr) = start_sink().await;
+    let app = app(addr, None).await;
+    let (site, c) = app.site_client("tools").await;
+    let mb = mailbox(&c, "sales").await;
+    let (s, _) = call(&c, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active",
+        "username": mb.address.local_part(), "domain": mb.address.domain()}}}))).await;
+    assert_eq!(s, 200);
+    c.set_site_approval_policy(site.id, ApprovalPolicy::FirstContact).await.unwrap();
+    let body = json!({"email": "lead@ext.test", "subject": "Tool hello", "message": "Dear lead,\n\nhello.", "site_id": site.id.to_string()});
+    let (s, v) = call(&c, Method::POST, "/v1/tools/send_email/invoke", Some(body)).await;
+    assert_eq!((v["status"].as_str(), v["code"].as_str()), (Some("skipped"), Some("pending_approval")), "{s} {v}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(sink.with_subject("Tool hello").is_empty());
+    let pending = c.list_approvals(Some("pending"), None).await.unwrap();
+    assert_eq!(pending.items.len(), 1);
+    let item = &pending.items[0];
+    assert_eq!(item.approval.proposed_by.kind, "tool");
+    assert_eq!(item.approval.proposed_by.label.as_deref(), Some("send_email"));
+    c.approve(item.approval.id, None).await.unwrap();
+    assert_eq!(sink.wait_for("Tool hello", Duration::from_secs(10)).await.len(), 1);
+    app.server.unwrap().shutdown().await;
+}
