@@ -44,7 +44,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::drafts::mailbox_policy,
     ),
     components(schemas(DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
-        mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression, mailroom_core::drafts::HeldSendResponse)),
+        mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression, mailroom_core::drafts::HeldSendResponse, mailroom_core::drafts::Approval)),
     modifiers(&BearerAuth, &StandardErrors, &EventData),
     tags(
         (name = "health", description = "Liveness and readiness probes (no key needed)"),
@@ -169,6 +169,7 @@ impl Modify for EventData {
             ("Domain", "`domain.created`: the domain"),
             ("SuppressionEventData", "`suppression.created`"),
             ("EndpointDisabledEventData", "`endpoint.disabled`"),
+            ("Approval", "`approval.requested`, `approval.approved`, `approval.rejected`: the approval (plus `subject`, `to`, `draft_status`)"),
         ];
         let mut description = String::from("The event's payload; its shape depends on `type`:");
         let mut any_of = AnyOfBuilder::new();
