@@ -37,9 +37,14 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::tool_runs::list, routes::tool_runs::get,
         routes::tools::list, routes::tools::invoke, routes::tools::send_email_alias,
         routes::import::import, routes::status::get, routes::lookup::find,
+        routes::drafts::create, routes::drafts::list, routes::drafts::get_in_mailbox, routes::drafts::update_in_mailbox,
+        routes::drafts::delete_in_mailbox, routes::drafts::get, routes::drafts::update, routes::drafts::delete, routes::drafts::send,
+        routes::drafts::cancel_message, routes::drafts::list_approvals, routes::drafts::get_approval, routes::drafts::wait_approval,
+        routes::drafts::approve, routes::drafts::reject, routes::drafts::update_site, routes::drafts::site_policy,
+        routes::drafts::mailbox_policy,
     ),
     components(schemas(DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
-        mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression)),
+        mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression, mailroom_core::drafts::HeldSendResponse, mailroom_core::drafts::Approval)),
     modifiers(&BearerAuth, &StandardErrors, &EventData),
     tags(
         (name = "health", description = "Liveness and readiness probes (no key needed)"),
@@ -48,6 +53,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "attachments", description = "Attachment downloads"),
         (name = "mailboxes", description = "Addresses that send and receive"),
         (name = "messages", description = "Sending, reading and managing mail"),
+        (name = "drafts", description = "Drafts and scheduled sends: messages kept, or due later"),
+        (name = "approvals", description = "Outbound messages held for a person's approval"),
         (name = "threads", description = "Conversations inside a mailbox"),
         (name = "events", description = "The ordered, durable event log"),
         (name = "domains", description = "Hosted domains, DKIM keys and DNS records"),
@@ -162,6 +169,7 @@ impl Modify for EventData {
             ("Domain", "`domain.created`: the domain"),
             ("SuppressionEventData", "`suppression.created`"),
             ("EndpointDisabledEventData", "`endpoint.disabled`"),
+            ("Approval", "`approval.requested`, `approval.approved`, `approval.rejected`: the approval (plus `subject`, `to`, `draft_status`)"),
         ];
         let mut description = String::from("The event's payload; its shape depends on `type`:");
         let mut any_of = AnyOfBuilder::new();

@@ -35,10 +35,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod drafts;
 mod error;
 mod sse;
 mod stream;
 
+pub use drafts::SendResult;
 pub use error::ClientError;
 pub use reqwest::Method;
 pub use reqwest::Response;

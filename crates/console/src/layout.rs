@@ -11,6 +11,7 @@ use serde_json::Value;
 pub enum Nav {
     Mail,
     ToolRuns,
+    Approvals,
     Contacts,
     Suppressions,
     Queue,
@@ -23,6 +24,7 @@ pub enum Nav {
 const SECTIONS: &[(Nav, &str, &str)] = &[
     (Nav::Mail, "/mailboxes", "Mail"),
     (Nav::ToolRuns, "/tool-runs", "Tool runs"),
+    (Nav::Approvals, "/approvals", "Approvals"),
     (Nav::Contacts, "/contacts", "Contacts"),
     (Nav::Suppressions, "/suppressions", "Suppressions"),
     (Nav::Queue, "/queue", "Queue"),

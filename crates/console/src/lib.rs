@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+mod approvals;
 mod layout;
 mod mail;
 mod oversight;
@@ -88,6 +89,10 @@ pub fn router(api: Router, config: ConsoleConfig) -> Router {
         .route("/messages/{id}/flags", post(mail::message_flags))
         .route("/messages/{id}/reply", post(mail::reply))
         .route("/attachments/{id}", get(mail::attachment))
+        .route("/approvals", get(approvals::approvals))
+        .route("/mailboxes/{id}/drafts", get(approvals::drafts))
+        .route("/approvals/{id}/edit", post(approvals::edit))
+        .route("/approvals/{id}/{action}", post(approvals::decide))
         .route("/tool-runs", get(oversight::tool_runs))
         .route("/tool-runs/{id}", get(oversight::tool_run))
         .route("/contacts", get(oversight::contacts))

@@ -84,7 +84,7 @@ pub(crate) async fn mailboxes(
                         }
                         td { code { (show(m, "client_id")) } }
                         td { (time(m, "created_at")) }
-                        td { a href=(format!("/mailboxes/{id}/delete")) { "Delete…" } }
+                        td { a href=(format!("/mailboxes/{id}/drafts")) { "Drafts" } " · " a href=(format!("/mailboxes/{id}/delete")) { "Delete…" } }
                     }
                 }
             }

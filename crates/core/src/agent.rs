@@ -202,6 +202,13 @@ pub const MCP_BUILTIN_TOOL_NAMES: &[&str] = &[
     "forward_message",
     "update_message",
     "wait_for_message",
+    // Issue 17: drafts and approvals.
+    "create_draft",
+    "update_draft",
+    "send_draft",
+    "list_drafts",
+    "delete_draft",
+    "wait_for_approval",
     "list_contacts",
     "upsert_contact",
     "grant_consent",

@@ -105,10 +105,15 @@ pub struct UpdateMailboxRequest {
     /// The new display name; an empty string removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// Whether outbound mail from this mailbox needs a person's approval: `none`, `all` or
+    /// `first_contact` (a recipient the site never mailed). The strictest of the site's, the
+    /// mailbox's and the tool config's applies. Read it with `GET /v1/mailboxes/{id}/approval-policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_policy: Option<crate::drafts::ApprovalPolicy>,
 }
 
 /// One attachment of a message to send.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentInput {
     /// The file name shown to the recipient.
@@ -124,7 +129,7 @@ pub struct AttachmentInput {
 }
 
 /// `POST /v1/mailboxes/{id}/messages`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"to": ["customer@example.com"], "subject": "Re: Your support request",
     "text": "Thanks for the details. Here is the next step.", "html": "<p>Thanks for the details. Here is the next step.</p>"}))]
@@ -167,6 +172,11 @@ pub struct SendMessageRequest {
     /// otherwise refused with `auto_reply_loop`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_auto_reply: bool,
+    /// Sends later: an RFC 3339 time (`2026-01-31T09:00:00Z`). The message is stored at once
+    /// and delivered at that time; the answer is `202` with `status: "scheduled"`. Cancel it
+    /// with `POST /v1/messages/{id}/cancel` before it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
 }
 
 /// `POST /v1/messages/{id}/reply`.
@@ -202,6 +212,11 @@ pub struct ReplyRequest {
     /// otherwise refused with `auto_reply_loop`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_auto_reply: bool,
+    /// Sends later: an RFC 3339 time (`2026-01-31T09:00:00Z`). The message is stored at once
+    /// and delivered at that time; the answer is `202` with `status: "scheduled"`. Cancel it
+    /// with `POST /v1/messages/{id}/cancel` before it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
 }
 
 /// `POST /v1/messages/{id}/forward`: sends the message on from its mailbox as a new
@@ -695,6 +710,10 @@ pub struct UpdateToolConfigRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub settings: Option<serde_json::Value>,
+    /// Whether mail this tool config sends needs a person's approval: `none`, `all` or
+    /// `first_contact` (issue 17); the strictest of the site's, the mailbox's and this applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_policy: Option<crate::drafts::ApprovalPolicy>,
 }
 
 #[cfg(test)]

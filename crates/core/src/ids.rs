@@ -123,3 +123,11 @@ id_type!(
     /// Identifies an allow/block list entry.
     ListEntryId
 );
+id_type!(
+    /// Identifies a draft (a message not sent yet: kept, scheduled or waiting for approval).
+    DraftId
+);
+id_type!(
+    /// Identifies an approval request for an outbound message.
+    ApprovalId
+);

@@ -11,6 +11,7 @@
 mod account;
 mod auth;
 mod domains;
+mod drafts;
 mod error;
 mod inbound;
 mod keys;
@@ -28,6 +29,7 @@ pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED};
 pub use secrets::SecretBox;
 pub use status::Backlog;
 pub use keys::{GeneratedKey, generate_api_key, hash_api_key, key_parts};
+pub use drafts::{DraftScheduler, SendContext, SendOutcome, reply_as_send};
 pub use messages::{ListMessages, message_event_data, page_limit};
 
 use mailroom_core::SiteId;
@@ -69,6 +71,8 @@ pub struct Engine {
     secrets: SecretBox,
     outbound: Arc<tokio::sync::Notify>,
     auth: Option<Arc<AuthVerifier>>,
+    /// Raised when a draft is scheduled or approved (issue 17), for the draft scheduler.
+    scheduler: Arc<tokio::sync::Notify>,
 }
 
 const DEFAULT_SITE_SETTING: &str = "default_site_id";
@@ -76,7 +80,7 @@ const DEFAULT_SITE_SETTING: &str = "default_site_id";
 impl Engine {
     /// Returns an engine over `store` and `blobs` that seals secrets with `secrets`.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: EngineConfig, secrets: SecretBox) -> Self {
-        Self { store, blobs, config: Arc::new(config), secrets, outbound: Arc::new(tokio::sync::Notify::new()), auth: None }
+        Self { store, blobs, config: Arc::new(config), secrets, outbound: Arc::new(tokio::sync::Notify::new()), auth: None, scheduler: Arc::new(tokio::sync::Notify::new()) }
     }
 
     /// Returns the engine with SPF/DKIM/DMARC verification of received mail.

@@ -142,6 +142,10 @@ impl Engine {
             check_text("display_name", d, 200)?;
             mailbox.display_name = Some(d.trim().to_string()).filter(|d| !d.is_empty());
         }
+        if let Some(p) = req.approval_policy {
+            // Issue 17: kept with the approval policies (see `drafts.rs`).
+            self.set_approval_policy("mailbox", &mailbox.id.to_string(), p).await?;
+        }
         mailbox.updated_at = now();
         let event = NewEvent::new(mailbox.site_id, Some(mailbox.id), MAILBOX_UPDATED, serde_json::to_value(&mailbox).unwrap_or_default());
         self.store.update_mailbox(&mailbox, &event).await?;

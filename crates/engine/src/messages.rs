@@ -234,6 +234,7 @@ impl Engine {
             in_reply_to: None,
             labels: req.labels.clone(),
             allow_auto_reply: req.allow_auto_reply,
+            send_at: None,
         };
         if original.auto_submitted && original.direction == Direction::Inbound && !req.allow_auto_reply {
             return Err(crate::policy::auto_reply_refusal(original));
@@ -285,6 +286,17 @@ impl Engine {
         self.send_internal(mailbox, &send, None, attachments, None).await
     }
 
+    // --- issue 17 hook: a draft released by the scheduler is sent with the message id it
+    // reserved, so a send retried after a crash finds its message instead of sending twice.
+    /// Sends like [`Engine::send_message`] with the message id `id` (a draft's reservation).
+    pub(crate) async fn send_reserved(&self, mailbox: &Mailbox, req: &SendMessageRequest, id: MessageId) -> EngineResult<SendMessageResponse> {
+        let reply = match req.in_reply_to.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(target) => Some(self.resolve_reply_target(mailbox, target, req.allow_auto_reply).await?),
+        };
+        self.send_internal_as(mailbox, req, reply, Vec::new(), None, Some(id)).await
+    }
+
     async fn send_internal(
         &self,
         mailbox: &Mailbox,
@@ -292,6 +304,19 @@ impl Engine {
         reply: Option<ReplyContext>,
         extra_attachments: Vec<OutgoingAttachment>,
         route: Option<&str>,
+    ) -> EngineResult<SendMessageResponse> {
+        self.send_internal_as(mailbox, req, reply, extra_attachments, route, None).await
+    }
+    // --- end of the issue 17 hook
+
+    async fn send_internal_as(
+        &self,
+        mailbox: &Mailbox,
+        req: &SendMessageRequest,
+        reply: Option<ReplyContext>,
+        extra_attachments: Vec<OutgoingAttachment>,
+        route: Option<&str>,
+        reserved: Option<MessageId>,
     ) -> EngineResult<SendMessageResponse> {
         let to = parse_list("to", &req.to)?;
         let cc = parse_list("cc", &req.cc)?;
@@ -335,7 +360,7 @@ impl Engine {
         let mut attachments = decode_attachments(&req.attachments)?;
         attachments.extend(extra_attachments);
 
-        let id = MessageId::new();
+        let id = reserved.unwrap_or_default();
         let now = now();
         let header_id = format!("{}@{}", id.as_uuid().simple(), mailbox.address.domain());
         let out = OutgoingMessage {

@@ -243,6 +243,9 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         tasks.push(tokio::spawn(deliverer.run(rx.clone())));
     }
 
+    // Issue 17: scheduled and approved drafts are sent when due (leased: once across nodes).
+    tasks.push(tokio::spawn(mailroom_engine::DraftScheduler::new(engine.clone(), Duration::from_secs(5)).run(rx.clone())));
+
     if let Ok(mut facts) = info.0.write() {
         facts.listeners.extend(smtp_addr.map(|a| mailroom_api::routes::status::Listener { name: "smtp".into(), addr: a.to_string() }));
         facts.listeners.extend(metrics_addr.map(|a| mailroom_api::routes::status::Listener { name: "metrics".into(), addr: a.to_string() }));

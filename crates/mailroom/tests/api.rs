@@ -115,7 +115,7 @@ async fn mailbox_crud_and_client_id_idempotency() {
     sorted.reverse();
     assert_eq!(seen, sorted, "newest first");
 
-    let updated = c.update_mailbox(mb.id, &UpdateMailboxRequest { display_name: Some("Renamed".into()) }).await.unwrap();
+    let updated = c.update_mailbox(mb.id, &UpdateMailboxRequest { display_name: Some("Renamed".into()), ..Default::default() }).await.unwrap();
     assert_eq!(updated.display_name.as_deref(), Some("Renamed"));
     assert_eq!(c.get_mailbox(mb.id).await.unwrap().display_name.as_deref(), Some("Renamed"));
     c.delete_mailbox(mb.id).await.unwrap();
@@ -433,7 +433,7 @@ async fn sites_are_isolated_on_every_route() {
     assert!(globex.list_mailboxes(None, None).await.unwrap().items.is_empty());
     assert!(globex.list_events(None, None).await.unwrap().items.is_empty());
     assert_api_error(globex.get_mailbox(a.id).await, 404, "not_found");
-    assert_api_error(globex.update_mailbox(a.id, &UpdateMailboxRequest { display_name: Some("pwned".into()) }).await, 404, "not_found");
+    assert_api_error(globex.update_mailbox(a.id, &UpdateMailboxRequest { display_name: Some("pwned".into()), ..Default::default() }).await, 404, "not_found");
     assert_api_error(globex.delete_mailbox(a.id).await, 404, "not_found");
     assert_api_error(globex.send_message(a.id, &text_message(&["x@y.test"], "s", "t"), None).await, 404, "not_found");
     assert_api_error(globex.list_messages(a.id, &MessageQuery::default()).await, 404, "not_found");

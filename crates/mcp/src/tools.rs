@@ -8,6 +8,8 @@
 //! server.
 
 use crate::args::{id, parse};
+
+mod drafts;
 use crate::outcome::{Failure, Success};
 use crate::view::{MessageSummary, MessageView};
 use mailroom_client::{Client, ToolDescriptor};
@@ -191,6 +193,9 @@ struct SendMessageArgs {
     /// Labels to put on the sent copy.
     #[serde(default)]
     labels: Vec<String>,
+    /// Send later: an RFC 3339 time such as 2026-01-31T09:00:00Z (cancel with delete_draft).
+    #[serde(default)]
+    send_at: Option<String>,
     /// Any unique string: calling again with the same key returns the first answer instead
     /// of sending twice.
     #[serde(default)]
@@ -226,6 +231,9 @@ struct ReplyArgs {
     /// to avoid mail loops. Only when a person really means to answer it.
     #[serde(default)]
     allow_auto_reply: bool,
+    /// Send later: an RFC 3339 time such as 2026-01-31T09:00:00Z (cancel with delete_draft).
+    #[serde(default)]
+    send_at: Option<String>,
     /// Any unique string: calling again with the same key returns the first answer instead
     /// of sending twice.
     #[serde(default)]
@@ -560,6 +568,9 @@ fn build_static_tools() -> Vec<Tool> {
              `granted: true` (the default) subscribes them, `false` records that they refused.",
         ),
     ]
+    .into_iter()
+    .chain(drafts::tools())
+    .collect()
 }
 
 /// Returns the names of the mailbox tools.
@@ -608,7 +619,10 @@ pub(crate) async fn call(client: &Client, name: &str, arguments: Option<JsonObje
         "upsert_contact" => upsert_contact(client, parse(arguments)?).await,
         "grant_consent" => grant_consent(client, parse(arguments)?).await,
         "list_lists" => list_lists(client, parse(arguments)?).await,
-        _ => invoke_agent_tool(client, name, arguments).await,
+        _ => match drafts::call(client, name, arguments.clone()).await {
+            Some(done) => done,
+            None => invoke_agent_tool(client, name, arguments).await,
+        },
     }
 }
 
@@ -751,10 +765,11 @@ async fn send_message(client: &Client, a: SendMessageArgs) -> Result<Success, Fa
         html: a.html,
         attachments: a.attachments.into_iter().map(Into::into).collect(),
         labels: a.labels,
+        send_at: a.send_at,
         ..SendMessageRequest::default()
     };
-    let sent = client.send_message(mailbox, &req, a.idempotency_key.as_deref()).await?;
-    Ok(Success::new(sent_summary("Sent", &sent), sent))
+    let sent = client.send_or_hold(mailbox, &req, a.idempotency_key.as_deref()).await?;
+    Ok(drafts::send_outcome("Sent", sent))
 }
 
 async fn reply_to_message(client: &Client, a: ReplyArgs) -> Result<Success, Failure> {
@@ -767,10 +782,11 @@ async fn reply_to_message(client: &Client, a: ReplyArgs) -> Result<Success, Fail
         bcc: a.bcc,
         attachments: a.attachments.into_iter().map(Into::into).collect(),
         allow_auto_reply: a.allow_auto_reply,
+        send_at: a.send_at,
         ..ReplyRequest::default()
     };
-    let sent = client.reply(message, &req, a.idempotency_key.as_deref()).await?;
-    Ok(Success::new(sent_summary("Sent reply", &sent), sent))
+    let sent = client.reply_or_hold(message, &req, a.idempotency_key.as_deref()).await?;
+    Ok(drafts::send_outcome("Sent reply", sent))
 }
 
 async fn forward_message(client: &Client, a: ForwardArgs) -> Result<Success, Failure> {

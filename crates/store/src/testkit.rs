@@ -178,6 +178,10 @@ macro_rules! conformance_tests {
             list_entries_round_trip_and_scope,
             dsn_records_are_recorded_once,
             message_routes_round_trip,
+            drafts_round_trip_and_compare_and_swap,
+            drafts_list_and_approvals_pending_first,
+            due_drafts_are_claimed_under_a_lease,
+            site_has_mailed_counts_outbound_recipients,
         );
     };
 }
@@ -359,6 +363,8 @@ mod settings;
 pub use settings::*;
 mod policy;
 pub use policy::*;
+mod drafts;
+pub use drafts::*;
 
 // --- cases: basics ---------------------------------------------------------------------------
 

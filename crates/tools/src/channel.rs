@@ -91,6 +91,8 @@ pub struct Origin {
     pub fingerprint_subject: String,
     /// See `fingerprint_subject`.
     pub fingerprint_body: String,
+    /// The tool config used, whose approval policy applies too (issue 17).
+    pub tool_config: Option<mailroom_core::ToolConfigId>,
 }
 
 /// The email was sent (or, in a dry run, would be) this way.
@@ -247,13 +249,13 @@ pub async fn deliver(
     // allow/block lists, `+tag` removed) and the per-recipient rate limit.
     check_recipients(engine, site, mailbox.as_ref().map(|m| m.id), email, policy, checks).await?;
     if dry_run {
-        return send(engine, site, settings, mailbox, mailbox_problem, email, true, checks).await.map(|(d, _)| d);
+        return send(engine, site, settings, mailbox, mailbox_problem, email, origin, true, checks).await.map(|(d, _)| d);
     }
     // Recorded before it is sent, and checked against what was recorded before it: of two
     // concurrent sends of one email (on any nodes) exactly one goes out.
     let reservations = reserve(engine, site, email, origin, policy, checks).await?;
     let reservation = reservations[0];
-    match send(engine, site, settings, mailbox, mailbox_problem, email, false, checks).await {
+    match send(engine, site, settings, mailbox, mailbox_problem, email, origin, false, checks).await {
         Ok((mut d, external)) => {
             let external = external.unwrap_or_default();
             for (i, id) in reservations.iter().enumerate() {
@@ -395,6 +397,7 @@ async fn send(
     mailbox: Option<Mailbox>,
     mailbox_problem: Option<String>,
     email: &Email,
+    origin: &Origin,
     dry_run: bool,
     checks: &mut Vec<Value>,
 ) -> Result<(Delivered, Option<String>), ChannelError> {
@@ -417,8 +420,23 @@ async fn send(
             html: email.html.clone(),
             ..Default::default()
         };
-        match engine.send_message(&mb, &req).await {
-            Ok(sent) => {
+        // Issue 17: an approval policy (site or mailbox) may hold the message: the tool then
+        // answers `skipped` with code `pending_approval`.
+        let ctx = mailroom_engine::SendContext {
+            proposer: mailroom_core::drafts::Proposer {
+                kind: "tool".into(),
+                tool_config_id: origin.tool_config,
+                label: Some(origin.tool.clone()),
+                ..Default::default()
+            },
+            tool_config: origin.tool_config,
+        };
+        match engine.send_or_hold(&mb, &req, &ctx).await {
+            Ok(mailroom_engine::SendOutcome::Held(h)) => {
+                check(checks, "approval", false, format!("held for approval {} as message {}", h.approval_id.map(|a| a.to_string()).unwrap_or_default(), h.id));
+                return Err(ChannelError::Blocked(crate::policy::Blocked::PendingApproval { message_id: h.id, approval_id: h.approval_id }));
+            }
+            Ok(mailroom_engine::SendOutcome::Sent(sent)) => {
                 check(checks, "send", true, format!("queued from {} as message {}", mb.address, sent.id));
                 let delivered = Delivered {
                     provider: "agent_email",

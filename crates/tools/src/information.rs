@@ -461,6 +461,7 @@ pub async fn run(
         context: json!({"tool_config": config.map(|c| c.name.clone()), "language": language}),
         fingerprint_subject: r.subject.text.clone(),
         fingerprint_body: r.body.text.clone(),
+        tool_config: config.map(|c| c.id),
     };
     match channel::deliver(engine, site, &site_settings, mailbox, problem, &email, &origin, &policy, dry_run, &mut checks).await {
         Ok(d) => {

@@ -312,6 +312,7 @@ pub async fn run(engine: &Engine, site: SiteId, config: Option<&ToolConfig>, inp
         context: json!({"tool_config": config.map(|c| c.name.clone())}),
         fingerprint_subject: input.subject.clone(),
         fingerprint_body: input.body.clone(),
+        tool_config: config.map(|c| c.id),
     };
     let options = |from: &str| {
         json!({

@@ -115,6 +115,13 @@ pub enum Blocked {
     },
     /// The same or similar content was sent earlier.
     Duplicate(DuplicateHit),
+    /// An approval policy holds the message until a person approves it (issue 17).
+    PendingApproval {
+        /// The id the message has once sent.
+        message_id: mailroom_core::MessageId,
+        /// The approval to decide (`POST /v1/approvals/{id}/approve`).
+        approval_id: Option<mailroom_core::ApprovalId>,
+    },
 }
 
 impl Blocked {
@@ -124,6 +131,7 @@ impl Blocked {
             Blocked::Suppressed(_) => "suppressed",
             Blocked::RateLimited { .. } => "rate_limited",
             Blocked::Duplicate(_) => "duplicate_email",
+            Blocked::PendingApproval { .. } => "pending_approval",
         }
     }
 
@@ -141,6 +149,10 @@ impl Blocked {
                     crate::dedupe::DuplicateKind::Exact => "exact",
                     crate::dedupe::DuplicateKind::Near => "near",
                 }
+            ),
+            Blocked::PendingApproval { message_id, approval_id } => format!(
+                "the message is held for a person's approval (approval {}); it is sent as message {message_id} once approved",
+                approval_id.map(|a| a.to_string()).unwrap_or_default()
             ),
         }
     }

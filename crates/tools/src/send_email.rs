@@ -266,6 +266,7 @@ pub async fn send_email(engine: &Engine, site: SiteId, input: SendEmailInput, dr
         context: context(&input),
         fingerprint_subject: input.subject.clone(),
         fingerprint_body: input.message.clone(),
+        tool_config: None,
     };
     let result = channel::deliver(engine, site, &settings, mailbox, problem, &email, &origin, &policy, dry_run, &mut checks).await;
     if let Err(ChannelError::Blocked(b)) = &result {

@@ -32,6 +32,11 @@ pub const EVENT_TYPES: &[&str] = &[
     event_types::DOMAIN_CREATED,
     event_types::SUPPRESSION_CREATED,
     event_types::ENDPOINT_DISABLED,
+    mailroom_core::drafts::draft_events::MESSAGE_SCHEDULED,
+    mailroom_core::drafts::draft_events::MESSAGE_CANCELLED,
+    mailroom_core::drafts::draft_events::APPROVAL_REQUESTED,
+    mailroom_core::drafts::draft_events::APPROVAL_APPROVED,
+    mailroom_core::drafts::draft_events::APPROVAL_REJECTED,
 ];
 
 /// How many deliveries one replay creates at most; `next_cursor` continues from there.

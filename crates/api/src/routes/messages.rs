@@ -24,15 +24,19 @@ pub async fn visible_message(state: &AppState, auth: &Auth, id: MessageId) -> Ap
 #[utoipa::path(post, operation_id = "messages_send", path = "/v1/mailboxes/{id}/messages", tag = "messages", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     request_body = SendMessageRequest,
-    responses((status = 202, body = SendMessageResponse), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+    responses((status = 202, description = "Sent (`SendMessageResponse` with `status: \"sent\"`), or held: `HeldSendResponse` with \
+        `status: \"scheduled\"` (a future `send_at`) or `\"pending_approval\"` (issue 17)", body = SendMessageResponse),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn send(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, RawBody(headers, body): RawBody) -> ApiResult<Response> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
     let req: SendMessageRequest = decode_json(&body)?;
     let path = format!("POST /v1/mailboxes/{id}/messages");
+    let ctx = super::drafts::send_context(&auth, &headers);
     idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
-        let sent = state.engine.send_message(&mailbox, &req).await?;
-        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
+        // Issue 17: with `send_at` or an approval policy the message is held (same 202).
+        let sent = state.engine.send_or_hold(&mailbox, &req, &ctx).await?;
+        Ok((StatusCode::ACCEPTED, sent.to_json()))
     })
     .await
 }
@@ -125,9 +129,10 @@ pub async fn reply(State(state): State<AppState>, auth: Auth, PathId(id): PathId
     let req: ReplyRequest = decode_json(&body)?;
     let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
     let path = format!("POST /v1/messages/{id}/reply");
+    let ctx = super::drafts::send_context(&auth, &headers);
     idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
-        let sent = state.engine.reply(&mailbox, &original, &req).await?;
-        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
+        let sent = state.engine.reply_or_hold(&mailbox, &original, &req, &ctx).await?;
+        Ok((StatusCode::ACCEPTED, sent.to_json()))
     })
     .await
 }
@@ -143,6 +148,7 @@ pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): Path
     let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
     let path = format!("POST /v1/messages/{id}/forward");
     idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
+        state.engine.refuse_if_approval_needed(&mailbox, &req.to, &req.cc, &req.bcc).await?; // issue 17
         let sent = state.engine.forward(&mailbox, &original, &req).await?;
         Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
     })

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod contacts;
 pub mod domains;
+pub mod drafts;
 pub mod events;
 pub mod health;
 pub mod import;

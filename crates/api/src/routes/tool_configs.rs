@@ -104,6 +104,10 @@ pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<T
     security(("bearer" = [])))]
 pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ToolConfigId>, ApiJson(req): ApiJson<UpdateToolConfigRequest>) -> ApiResult<Json<ToolConfig>> {
     let mut config = visible_config(&state, &auth, id).await?;
+    if let Some(p) = req.approval_policy {
+        // Issue 17: kept with the approval policies (engine `drafts.rs`).
+        state.engine.set_approval_policy("tool_config", &config.id.to_string(), p).await?;
+    }
     if let Some(n) = req.name {
         check_name(&n)?;
         config.name = n;

@@ -538,7 +538,7 @@ pub(crate) async fn tool_configs(ctx: &Ctx, cmd: ToolConfigsCommand) -> anyhow::
         }
         ToolConfigsCommand::Update { id, name, prompt, settings } => {
             let settings = json_arg("--settings", settings)?;
-            let c = ctx.client.update_tool_config(id, &UpdateToolConfigRequest { name, prompt, settings }).await?;
+            let c = ctx.client.update_tool_config(id, &UpdateToolConfigRequest { name, prompt, settings, ..Default::default() }).await?;
             print_config(ctx, &c)
         }
         ToolConfigsCommand::Delete { id } => {

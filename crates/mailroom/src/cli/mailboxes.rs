@@ -94,7 +94,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MailboxesCommand) -> anyhow::Result<()> 
         }
         MailboxesCommand::Update { id, display_name } => {
             let mailbox =
-                ctx.client.update_mailbox(id.resolve(&ctx.client).await?, &UpdateMailboxRequest { display_name: Some(display_name) }).await?;
+                ctx.client.update_mailbox(id.resolve(&ctx.client).await?, &UpdateMailboxRequest { display_name: Some(display_name), ..Default::default() }).await?;
             if ctx.json {
                 return ctx.print_json(&mailbox);
             }

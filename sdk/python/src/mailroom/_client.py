@@ -59,6 +59,8 @@ class _Resources:
         self.queue = r.Queue(self)  # type: ignore[arg-type]
         self.lists = r.Lists(self)  # type: ignore[arg-type]
         self.status = r.Status(self)  # type: ignore[arg-type]
+        self.drafts = r.Drafts(self)  # type: ignore[arg-type]
+        self.approvals = r.Approvals(self)  # type: ignore[arg-type]
 
 
 class Events(r.Events):

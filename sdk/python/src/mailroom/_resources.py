@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Mailboxes", "Messages", "Threads", "Attachments", "Events", "Webhooks", "Domains", "Suppressions",
     "Contacts", "TeamMembers", "Settings", "SecureTokens", "Tools", "ToolRuns", "ToolConfigs", "Sites",
-    "ApiKeys", "Queue", "Lists", "Status",
+    "ApiKeys", "Queue", "Lists", "Status", "Drafts", "Approvals",
 ]
 
 
@@ -25,6 +25,13 @@ def _id(value: Any) -> str:
     """Accepts an id or an object that has one."""
     value = getattr(value, "id", value)
     return quote(str(value), safe="")
+
+
+def _send_answer() -> Any:
+    """A send's answer: a ``SendMessageResponse``, or a ``HeldSendResponse`` (``status``
+    ``scheduled`` or ``pending_approval``) when it did not leave at once."""
+    held = getattr(m, "HeldSendResponse", None)
+    return Union[m.SendMessageResponse, held] if held is not None else m.SendMessageResponse
 
 
 def _body(model: Any, fields: Mapping[str, Any]) -> Any:
@@ -72,7 +79,8 @@ class Messages(Resource):
     def send(self, mailbox_id: Any = None, *, to: Union[str, Sequence[str]], subject: str, text: Optional[str] = None,
              html: Optional[str] = None, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Sends a message from a mailbox (``cc``, ``bcc``, ``reply_to``, ``attachments``, ``headers``,
-        ``in_reply_to`` and ``labels`` are taken too). ``mailbox_id`` may also be passed by keyword."""
+        ``in_reply_to``, ``labels`` and ``send_at`` are taken too; a scheduled or held send answers a
+        ``HeldSendResponse``). ``mailbox_id`` may also be passed by keyword."""
         mailbox_id = mailbox_id if mailbox_id is not None else fields.pop("mailbox_id", None)
         if mailbox_id is None:
             raise TypeError("send() needs the sending mailbox: messages.send(mailbox_id, to=..., subject=...)")
@@ -83,7 +91,7 @@ class Messages(Resource):
         if html is not None:
             payload["html"] = html
         return self._call("POST", f"/v1/mailboxes/{_id(mailbox_id)}/messages", body=_body(m.SendMessageRequest, payload),
-                          cast=m.SendMessageResponse, idempotency_key=idempotency_key, replayable=True)
+                          cast=_send_answer(), idempotency_key=idempotency_key, replayable=True)
 
     def list(self, mailbox_id: Any = None, *, direction: Optional[str] = None, thread_id: Optional[str] = None,
              unread: Optional[bool] = None, status: Optional[str] = None, since: Optional[str] = None,
@@ -123,7 +131,7 @@ class Messages(Resource):
         """Replies in the message's thread, from its mailbox (``reply_all``, ``cc``, ``attachments``…)."""
         payload = {k: v for k, v in dict(text=text, html=html, **fields).items() if v is not None}
         return self._call("POST", f"/v1/messages/{_id(message_id)}/reply", body=_body(m.ReplyRequest, payload),
-                          cast=m.SendMessageResponse, idempotency_key=idempotency_key, replayable=True)
+                          cast=_send_answer(), idempotency_key=idempotency_key, replayable=True)
 
     def forward(self, message_id: Any, *, to: Union[str, Sequence[str]], text: Optional[str] = None,
                 idempotency_key: Optional[str] = None, **fields: Any) -> Any:
@@ -430,6 +438,88 @@ class Status(Resource):
         return self._call("GET", "/v1/status", cast=m.StatusResponse)
 
 
+def _model(name: str) -> Any:
+    """The generated model ``name`` when the models know it (``None``: plain JSON)."""
+    return getattr(m, name, None)
+
+
+class Drafts(Resource):
+    """Drafts and scheduled sends (issue 17): ``/v1/mailboxes/{id}/drafts`` and ``/v1/drafts``."""
+
+    def create(self, mailbox_id: Any, *, to: Union[str, Sequence[str], None] = None, subject: str = "", text: Optional[str] = None,
+               html: Optional[str] = None, in_reply_to: Any = None, send_at: Optional[str] = None,
+               idempotency_key: Optional[str] = None, **fields: Any) -> Any:
+        """Stores a draft (nothing is sent). ``in_reply_to`` (a message or its id) makes a reply
+        draft in that thread; ``send_at`` (RFC 3339) is used when it is sent."""
+        payload: Dict[str, Any] = {"to": [to] if isinstance(to, str) else list(to or []), "subject": subject, **fields}
+        for k, v in dict(text=text, html=html, send_at=send_at, in_reply_to=getattr(in_reply_to, "id", in_reply_to)).items():
+            if v is not None:
+                payload[k] = str(v) if k == "in_reply_to" else v
+        return self._call("POST", f"/v1/mailboxes/{_id(mailbox_id)}/drafts", body=payload, cast=_model("Draft"),
+                          idempotency_key=idempotency_key, replayable=True)
+
+    def list(self, mailbox_id: Any, *, status: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
+        """Lists a mailbox's drafts, newest first (``status``: comma-separated draft statuses)."""
+        return self._list(f"/v1/mailboxes/{_id(mailbox_id)}/drafts", _model("Draft") or Any, dict(status=status, limit=limit, cursor=cursor))
+
+    def get(self, draft_id: Any) -> Any:
+        return self._call("GET", f"/v1/drafts/{_id(draft_id)}", cast=_model("Draft"))
+
+    def update(self, draft_id: Any, **fields: Any) -> Any:
+        """Edits an open draft (``to``, ``cc``, ``bcc``, ``subject``, ``text``, ``html``, ``send_at``); the
+        earlier content is kept as a revision."""
+        return self._call("PATCH", f"/v1/drafts/{_id(draft_id)}", body=dict(fields), cast=_model("Draft"))
+
+    def delete(self, draft_id: Any) -> Any:
+        """Deletes a draft; a scheduled or held one is cancelled (never sent)."""
+        return self._call("DELETE", f"/v1/drafts/{_id(draft_id)}")
+
+    def send(self, draft_id: Any, *, send_at: Optional[str] = None, idempotency_key: Optional[str] = None) -> Any:
+        """Sends a draft now, at ``send_at``, or once approved; answers ``status`` ``sent``,
+        ``scheduled`` or ``pending_approval``."""
+        body = {"send_at": send_at} if send_at is not None else {}
+        return self._call("POST", f"/v1/drafts/{_id(draft_id)}/send", body=body, idempotency_key=idempotency_key, replayable=True)
+
+    def cancel_message(self, message_id: Any) -> Any:
+        """Cancels a scheduled (or held) message by its id: ``POST /v1/messages/{id}/cancel``."""
+        return self._call("POST", f"/v1/messages/{_id(message_id)}/cancel", cast=_model("Draft"))
+
+
+class Approvals(Resource):
+    """``/v1/approvals``: outbound messages held for a person."""
+
+    def list(self, *, status: Optional[str] = None, limit: Optional[int] = None, site_id: Optional[str] = None) -> Any:
+        """Lists approvals, pending first."""
+        return self._list("/v1/approvals", _model("ApprovalItem") or Any, dict(status=status, limit=limit, site_id=site_id))
+
+    def get(self, approval_id: Any) -> Any:
+        return self._call("GET", f"/v1/approvals/{_id(approval_id)}", cast=_model("ApprovalItem"))
+
+    def wait(self, approval_id: Any, *, timeout: int = 30) -> Any:
+        """Waits up to ``timeout`` seconds (0-60) for a decision; ``status`` is still ``pending`` on timeout."""
+        return self._call("GET", f"/v1/approvals/{_id(approval_id)}/wait", params=dict(timeout=timeout), cast=_model("ApprovalItem"),
+                          timeout=float(timeout) + 30.0)
+
+    def approve(self, approval_id: Any, *, note: Optional[str] = None) -> Any:
+        return self._call("POST", f"/v1/approvals/{_id(approval_id)}/approve", body={"note": note} if note else {},
+                          cast=_model("ApprovalItem"))
+
+    def reject(self, approval_id: Any, *, note: Optional[str] = None) -> Any:
+        return self._call("POST", f"/v1/approvals/{_id(approval_id)}/reject", body={"note": note} if note else {},
+                          cast=_model("ApprovalItem"))
+
+    def set_site_policy(self, site_id: Any, policy: str) -> Any:
+        """Sets a site's ``approval_policy`` (``none``, ``all``, ``first_contact``): ``PATCH /v1/sites/{id}``."""
+        return self._call("PATCH", f"/v1/sites/{_id(site_id)}", body={"approval_policy": policy})
+
+    def site_policy(self, site_id: Any) -> Any:
+        return self._call("GET", f"/v1/sites/{_id(site_id)}/approval-policy")
+
+    def mailbox_policy(self, mailbox_id: Any) -> Any:
+        """A mailbox's policy (set it with ``mailboxes.update(id, approval_policy=...)``)."""
+        return self._call("GET", f"/v1/mailboxes/{_id(mailbox_id)}/approval-policy")
+
+
 #: Every operation of the OpenAPI document and the SDK method that calls it; a test checks
 #: that the document has no operation missing here and that every method exists.
 OPERATIONS: Dict[str, str] = {
@@ -463,4 +553,12 @@ OPERATIONS: Dict[str, str] = {
     "lists_create": "lists.create", "lists_list": "lists.list", "lists_delete": "lists.delete",
     "status_get": "status.get", "messages_find": "messages.find", "messages_import": "messages.import_",
     "health_live": "health", "health_ready": "ready",
+    "drafts_create": "drafts.create", "drafts_list": "drafts.list", "drafts_get": "drafts.get", "drafts_update": "drafts.update",
+    "drafts_delete": "drafts.delete", "drafts_send": "drafts.send", "drafts_get_in_mailbox": "drafts.get",
+    "drafts_update_in_mailbox": "drafts.update", "drafts_delete_in_mailbox": "drafts.delete",
+    "messages_cancel": "drafts.cancel_message",
+    "approvals_list": "approvals.list", "approvals_get": "approvals.get", "approvals_wait": "approvals.wait",
+    "approvals_approve": "approvals.approve", "approvals_reject": "approvals.reject",
+    "sites_update": "approvals.set_site_policy", "sites_approval_policy": "approvals.site_policy",
+    "mailboxes_approval_policy": "approvals.mailbox_policy",
 }
