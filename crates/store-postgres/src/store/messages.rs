@@ -135,7 +135,7 @@ impl MessageStore for PgStore {
         }
         let appended = append(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 
@@ -266,7 +266,7 @@ impl MessageStore for PgStore {
         let keys = unreferenced(&mut tx, keys).await?;
         let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(keys)
     }
 
