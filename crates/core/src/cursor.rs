@@ -63,6 +63,10 @@ pub fn parse(raw: &str) -> Result<(CursorScope, i64), CursorError> {
 
 /// Decodes a cursor that must be of `scope`.
 pub fn parse_scoped(raw: &str, scope: CursorScope) -> Result<i64, CursorError> {
+    // `0` meant "from the start" before cursors were per site, and still does in any scope.
+    if raw.trim() == "0" {
+        return Ok(0);
+    }
     match parse(raw)? {
         (s, n) if s == scope => Ok(n),
         _ => Err(CursorError::Invalid),
@@ -110,6 +114,8 @@ mod tests {
             assert_eq!(parse(bad), Err(CursorError::Invalid), "{bad}");
         }
         assert_eq!(parse_scoped("g5", CursorScope::Site), Err(CursorError::Invalid));
+        assert_eq!(parse_scoped("0", CursorScope::Site), Ok(0));
+        assert_eq!(parse_scoped("7", CursorScope::All), Err(CursorError::Legacy));
         assert_eq!(position("e10"), 36);
         assert_eq!(position("17"), 17);
     }
