@@ -46,3 +46,8 @@ ALTER TABLE messages ALTER COLUMN text_body SET STORAGE EXTERNAL;
 ALTER TABLE messages ALTER COLUMN html_body SET STORAGE EXTERNAL;
 ALTER TABLE messages ALTER COLUMN headers SET STORAGE EXTERNAL;
 ALTER TABLE messages ALTER COLUMN search SET STORAGE EXTERNAL;
+
+-- The search document is prepared by Mailroom (the same text `message_search_document`
+-- makes: bounded fields, punctuation as spaces) and only tokenised here, on insert; a stored
+-- generated column was also recomputed on every update of the row (read flags, labels).
+ALTER TABLE messages ALTER COLUMN search DROP EXPRESSION;

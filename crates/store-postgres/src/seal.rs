@@ -68,7 +68,7 @@ impl Sealer {
 pub(crate) async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>) -> StoreResult<u64> {
     let upto: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(pool).await.map_err(db_err)?;
     let started = Instant::now();
-    let mut pause = Duration::from_micros(500);
+    let mut pause = Duration::from_micros(200);
     let mut total = 0;
     loop {
         let (sealed, more) = seal_once(pool, node).await?;
@@ -88,7 +88,7 @@ pub(crate) async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duratio
         }
         if !more {
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
+            pause = (pause * 2).min(Duration::from_millis(2));
         }
     }
 }
