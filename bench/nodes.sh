@@ -23,6 +23,20 @@
 #   BLOBS=files|s3              the PostgreSQL runs' shared blob store (s3 needs MAILROOM_TEST_S3_URL)
 #   BENCH_DIR=dir               where the data lives (default: a new directory under ${TMPDIR:-/tmp})
 #   KEEP=1                      keep the data directory and logs
+#   PRIVATE_PG=1                run the PostgreSQL runs on a private server started for the
+#                               benchmark (initdb in the data directory, default settings, fsync
+#                               on, pg_stat_statements loaded): its CPU is only this benchmark's,
+#                               and the top statements of each run are printed
+#   PIN=1                       pin processes with taskset: the private PostgreSQL (PRIVATE_PG=1)
+#                               to CPU 0, the Mailroom nodes and smtp-source to CPU 1, so the
+#                               two sides cannot take each other's core and their CPU per
+#                               message is read apart
+#
+# Besides throughput it reports, per run: PostgreSQL CPU per message (the run database's
+# backends plus the server's own processes; with a shared server, other databases' backends
+# are left out), Mailroom CPU per message per node, and the share of samples of active
+# backends (pg_stat_activity every 100 ms) that wait on a lock (heavyweight `Lock`, and
+# `LWLock` apart), with the commonest wait events.
 # Needs smtp-source (Postfix: apt-get install postfix, "No configuration"), psql, python3, curl.
 set -euo pipefail
 
@@ -72,7 +86,14 @@ else
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/nodes.XXXXXX")
 fi
 
-DNS_PID= PIDS=() DATABASE=
+DNS_PID= PIDS=() DATABASE= SAMPLER_PID= PRIVATE_DIR=
+PIN=${PIN:-}
+NODE_PIN=() PG_PIN=()
+if [ -n "$PIN" ]; then
+  command -v taskset >/dev/null || die "PIN=1 needs taskset"
+  [ "$(nproc)" -ge 2 ] || die "PIN=1 needs two CPUs"
+  NODE_PIN=(taskset -c 1) PG_PIN=(taskset -c 0)
+fi
 stop_nodes() {
   for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
@@ -88,10 +109,18 @@ drop_database() {
     DATABASE=
   fi
 }
+stop_private_pg() {
+  if [ -n "$PRIVATE_DIR" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PRIVATE_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    PRIVATE_DIR=
+  fi
+}
 cleanup() {
   set +e
+  stop_sampler
   stop_nodes
   drop_database
+  stop_private_pg
   if [ -n "$DNS_PID" ]; then kill "$DNS_PID" 2>/dev/null; wait "$DNS_PID" 2>/dev/null; fi
   if [ -n "${KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
@@ -131,6 +160,43 @@ for p in os.listdir("/proc"):
     total += int(f[11]) + int(f[12])
 print(total / os.sysconf("SC_CLK_TCK"))
 EOF
+}
+# CPU seconds of each given process, one line "pid seconds" each.
+pid_cpu() { python3 - "$@" <<'EOF'
+import os, sys
+for pid in sys.argv[1:]:
+    try:
+        s = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    f = s[s.rindex(")") + 2:].split()
+    print(pid, (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"))
+EOF
+}
+# The PostgreSQL processes that work for the run: the run database's backends and the server's
+# own processes (WAL writer, checkpointer, background writer, autovacuum…), not other
+# databases' backends.
+run_pg_pids() {
+  psql "$POSTGRES_URL" -Atqc "SELECT pid FROM pg_stat_activity WHERE (datname = '$DATABASE' OR backend_type <> 'client backend') AND pid <> pg_backend_pid()" 2>/dev/null | tr '\n' ' '
+}
+# Samples pg_stat_activity every 100 ms until stopped: one line per sample,
+# "active|waiting on Lock|waiting on LWLock|wait events (type:event, comma-separated)".
+start_sampler() {
+  local out=$1
+  setsid bash -c "while :; do
+      echo \"SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FILTER (WHERE wait_event_type = 'LWLock'),
+        coalesce(string_agg(wait_event_type || ':' || wait_event, ','), '') FROM pg_stat_activity
+        WHERE datname = '$DATABASE' AND state = 'active' AND pid <> pg_backend_pid();\"
+      sleep 0.1
+    done | psql '$POSTGRES_URL' -Atq > '$out' 2>/dev/null" &
+  SAMPLER_PID=$!
+}
+stop_sampler() {
+  if [ -n "$SAMPLER_PID" ]; then
+    kill -s TERM -- -"$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=
+  fi
 }
 # Whole-machine jiffies: "busy total iowait".
 machine_cpu() { awk '/^cpu /{busy=$2+$3+$4+$7+$8+$9; print busy, busy+$5+$6, $6}' /proc/stat; }
@@ -172,7 +238,7 @@ start_nodes() {
     # shellcheck disable=SC2086
     env $unset_mailroom RUST_LOG=warn MAILROOM_DNS_NAMESERVERS="127.0.0.1:$DNS_PORT" \
       MAILROOM_ADMIN_API_KEY=$ADMIN_KEY MAILROOM_ENCRYPTION_KEY=$ENCRYPTION_KEY "$@" \
-      "$BIN" serve --data-dir "$dir" --http-addr 127.0.0.1:0 --smtp-addr 127.0.0.1:0 > "$dir/out" 2> "$dir/err" &
+      ${NODE_PIN[@]+"${NODE_PIN[@]}"} "$BIN" serve --data-dir "$dir" --http-addr 127.0.0.1:0 --smtp-addr 127.0.0.1:0 > "$dir/out" 2> "$dir/err" &
     PIDS+=($!)
   done
   for i in $(seq 0 $((n - 1))); do
@@ -210,13 +276,22 @@ run() {
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
   local mr0 pg0 b0 t0 io0 mr1 pg1 b1 tt1 io1
   mr0=$(procs_cpu "${PIDS[@]}"); pg0=$(postgres_cpu); read -r b0 t0 io0 < <(machine_cpu)
+  local pgpids0=""
+  if [ -n "$DATABASE" ]; then pgpids0=$(run_pg_pids); fi
+  # shellcheck disable=SC2086
+  pid_cpu $pgpids0 > "$WORK/$name/pg.cpu0"
+  pid_cpu "${PIDS[@]}" > "$WORK/$name/nodes.cpu0"
+  if [ -n "$DATABASE" ]; then
+    if [ -n "$PRIVATE_DIR" ]; then psql "$DB_URL" -Atqc "SELECT pg_stat_statements_reset()" >/dev/null 2>&1 || true; fi
+    start_sampler "$WORK/$name/samples"
+  fi
   local start; start=$(now)
   local gens=()
   for i in $(seq 0 $((n - 1))); do
     echo "$name: smtp-source -s $sessions -m $per -l $SIZE -c -f bench@bench.test -t sink@mailroom.localhost ${SMTP[$i]}" >&2
     ( s0=$(now)
       /usr/bin/time -f '%U %S' -o "$WORK/$name/gen$i.cpu" \
-        "$SMTP_SOURCE" -s "$sessions" -m "$per" -l "$SIZE" -c -f bench@bench.test -t sink@mailroom.localhost "${SMTP[$i]}" \
+        ${NODE_PIN[@]+"${NODE_PIN[@]}"} "$SMTP_SOURCE" -s "$sessions" -m "$per" -l "$SIZE" -c -f bench@bench.test -t sink@mailroom.localhost "${SMTP[$i]}" \
         > "$WORK/$name/gen$i.log" 2>&1 || { echo failed > "$WORK/$name/gen$i.failed"; }
       echo "$s0 $(now)" > "$WORK/$name/gen$i.time" ) &
     gens+=($!)
@@ -224,6 +299,51 @@ run() {
   for g in "${gens[@]}"; do wait "$g"; done
   local end; end=$(now)
   mr1=$(procs_cpu "${PIDS[@]}"); pg1=$(postgres_cpu); read -r b1 tt1 io1 < <(machine_cpu)
+  stop_sampler
+  pid_cpu "${PIDS[@]}" > "$WORK/$name/nodes.cpu1"
+  local pg_ms="-" node_ms locks="-"
+  if [ -n "$DATABASE" ]; then
+    # shellcheck disable=SC2086,SC2046
+    pid_cpu $pgpids0 $(run_pg_pids) | sort -u > "$WORK/$name/pg.cpu1"
+    pg_ms=$(python3 - "$WORK/$name/pg.cpu0" "$WORK/$name/pg.cpu1" "$count" <<'EOF'
+import sys
+def load(p):
+    return {l.split()[0]: float(l.split()[1]) for l in open(p) if l.strip()}
+a, b, n = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
+print(f"{1000 * sum(v - a.get(k, 0.0) for k, v in b.items()) / n:.2f}")
+EOF
+)
+    locks=$(python3 - "$WORK/$name/samples" <<'EOF'
+import collections, sys
+active = lock = lw = 0
+events = collections.Counter()
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("|")
+    if len(f) != 4 or not f[0].isdigit():
+        continue
+    active += int(f[0]); lock += int(f[1]); lw += int(f[2])
+    events.update(e for e in f[3].split(",") if e)
+if active == 0:
+    print("no active samples")
+else:
+    top = ", ".join(f"{e} {100 * c / active:.0f}%" for e, c in events.most_common(3))
+    print(f"Lock {100 * lock / active:.1f}%, LWLock {100 * lw / active:.1f}% of {active} ({top or 'no waits'})")
+EOF
+)
+    if [ -n "$PRIVATE_DIR" ]; then
+      echo "$name: top statements by total time (pg_stat_statements):" >&2
+      psql "$DB_URL" -Atqc "SELECT round(total_exec_time)::text || ' ms, ' || calls || ' calls, ' || round((total_exec_time / greatest(calls, 1))::numeric, 3) || ' ms/call: ' || left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 8" >&2 || true
+    fi
+  fi
+  node_ms=$(python3 - "$WORK/$name/nodes.cpu0" "$WORK/$name/nodes.cpu1" "$count" "$n" <<'EOF'
+import sys
+def load(p):
+    return [(l.split()[0], float(l.split()[1])) for l in open(p) if l.strip()]
+a, b, n, nodes = dict(load(sys.argv[1])), load(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+per = n / nodes
+print(" / ".join(f"{1000 * (v - a.get(k, 0.0)) / per:.2f}" for k, v in b))
+EOF
+)
   local rates=() gen_cpu=0
   for i in $(seq 0 $((n - 1))); do
     [ ! -e "$WORK/$name/gen$i.failed" ] || { tail -n 5 "$WORK/$name/gen$i.log" >&2; tail -n 20 "$WORK/$name/node$i/err" >&2; die "smtp-source against $name node $i failed"; }
@@ -239,13 +359,37 @@ run() {
   local per_node; per_node=$(python3 -c "print(' + '.join(f'{float(r):.0f}' for r in '${rates[*]}'.split()))")
   local busy; busy=$(calc "round(100 * ($b1 - $b0) / ($tt1 - $t0))")
   local iowait; iowait=$(calc "round(100 * ($io1 - $io0) / ($tt1 - $t0))")
-  printf '| %s | %d | %d | %.0f msg/s | %s | %.1f s | %.1f / %.1f / %.1f s | %s%% (%s%% iowait) | %s |\n' \
+  printf '| %s | %d | %d | %.0f msg/s | %s | %.1f s | %.1f / %.1f / %.1f s | %s | %s | %s | %s%% (%s%% iowait) | %s |\n' \
     "$name" "$n" "$count" "$wall_rate" "$([ "$n" = 1 ] && echo - || echo "$per_node = $(printf '%.0f' "$sum_rate")")" "$secs" \
-    "$(calc "$mr1 - $mr0")" "$(calc "$pg1 - $pg0")" "$gen_cpu" "$busy" "$iowait" "$load" >> "$WORK/rows"
+    "$(calc "$mr1 - $mr0")" "$(calc "$pg1 - $pg0")" "$gen_cpu" "$pg_ms" "$node_ms" "$locks" "$busy" "$iowait" "$load" >> "$WORK/rows"
   echo "$name: $count messages in $(printf '%.2f' "$secs") s = $(printf '%.1f' "$wall_rate") msg/s ($stored in the event log)" >&2
   stop_nodes
   drop_database
 }
+
+# Starts a private PostgreSQL server (PRIVATE_PG=1) and points POSTGRES_URL at it.
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+start_private_pg() {
+  [ -x "$PG_BIN/initdb" ] || die "PRIVATE_PG=1 needs the PostgreSQL server binaries (initdb)"
+  PRIVATE_DIR=$WORK/pg
+  mkdir -p "$PRIVATE_DIR" && chown postgres "$PRIVATE_DIR"
+  chmod o+x "$WORK"
+  local port=$((40000 + RANDOM % 20000))
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$PRIVATE_DIR/data" -A trust -U postgres >/dev/null || die "initdb failed"
+  cat >> "$PRIVATE_DIR/data/postgresql.conf" <<EOF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PRIVATE_DIR'
+max_connections = 200
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+EOF
+  runuser -u postgres -- ${PG_PIN[@]+"${PG_PIN[@]}"} "$PG_BIN/pg_ctl" -D "$PRIVATE_DIR/data" -l "$PRIVATE_DIR/log" -w start >/dev/null || { cat "$PRIVATE_DIR/log" >&2; die "the private PostgreSQL did not start"; }
+  POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+if [ -n "${PRIVATE_PG:-}" ]; then
+  case " $RUNS " in *" pg"*) start_private_pg ;; esac
+fi
 
 new_database() {
   DATABASE="mailroom_bench_$(date +%s)_$$_$RANDOM"
@@ -253,6 +397,7 @@ new_database() {
   local server=${POSTGRES_URL%%\?*} query=
   [ "$server" != "$POSTGRES_URL" ] && query="?${POSTGRES_URL#*\?}"
   DB_URL="${server%/*}/$DATABASE$query"
+  if [ -n "$PRIVATE_DIR" ]; then psql "$DB_URL" -Atqc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null; fi
 }
 
 # Sets BLOB_ENV: a new bucket, or a new directory, that all nodes of a run share.
@@ -286,8 +431,9 @@ cat <<EOF
 
 SMTP ingest: messages of $SIZE bytes, $SESSIONS sessions in all (smtp-source); PostgreSQL blobs: $BLOBS
 machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, $(awk '/^MemTotal/{printf "%.1f GB", $2/1048576}' /proc/meminfo) RAM; data on $FS; load average before: $LOAD0
+PostgreSQL: $([ -n "${PRIVATE_PG:-}" ] && echo "a private server for this benchmark" || echo "the shared server at $POSTGRES_URL"); pinning: $([ -n "$PIN" ] && echo "PostgreSQL on CPU 0 (private server only), nodes and smtp-source on CPU 1" || echo none)
 
-| Run | Nodes | Messages | Throughput (all acked / wall time) | Per node (sum) | Wall time | CPU: Mailroom / PostgreSQL / smtp-source | Machine busy | Load avg at start |
-|---|---|---|---|---|---|---|---|---|
+| Run | Nodes | Messages | Throughput (all acked / wall time) | Per node (sum) | Wall time | CPU s: Mailroom / all postgres processes / smtp-source | PostgreSQL CPU ms/msg (run's backends + server processes) | Mailroom CPU ms/msg per node | Active-backend samples waiting | Machine busy | Load avg at start |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 $(cat "$WORK/rows")
 EOF

@@ -470,7 +470,7 @@ async fn the_event_log_is_ordered_durable_and_resumable() {
     let page = c.list_events(None, None).await.unwrap();
     let types: Vec<_> = page.items.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, vec!["mailbox.created", "mailbox.created", "message.sent", "message.received", "message.delivered"]);
-    let cursors: Vec<i64> = page.items.iter().map(|e| e.cursor.parse().unwrap()).collect();
+    let cursors: Vec<i64> = page.items.iter().map(|e| mailroom_core::cursor::position(&e.cursor)).collect();
     assert!(cursors.windows(2).all(|w| w[0] < w[1]));
     let received = &page.items[3];
     assert_eq!(received.mailbox_id, Some(b.id));
@@ -486,6 +486,13 @@ async fn the_event_log_is_ordered_durable_and_resumable() {
     let end = c.list_events(next.next_cursor.as_deref(), None).await.unwrap();
     assert!(end.items.is_empty());
     assert_eq!(end.next_cursor, next.next_cursor);
+    // Cursors are the site's own (its first event is `e1`), and numeric cursors of earlier
+    // versions answer their own error code.
+    assert_eq!(page.items[0].cursor, "e1");
+    let old = c.list_events(Some("3"), None).await.unwrap_err();
+    assert_eq!(old.code(), Some("cursor_outdated"), "{old:?}");
+    let foreign = c.list_events(Some("g1"), None).await.unwrap_err();
+    assert_eq!(foreign.code(), Some("invalid_cursor"), "{foreign:?}");
 }
 
 #[tokio::test]

@@ -8,10 +8,11 @@
 //! releases the lock with its connection.
 //!
 //! The event log needs one guarantee that sequences alone do not give: a reader that has seen
-//! cursor N must never later see a smaller cursor appear (a transaction that drew N-1 but
-//! committed after N would be skipped for ever). Every transaction that appends events
-//! therefore takes a transaction-level advisory lock ([`EVENT_LOG_LOCK`]) just before
-//! inserting them, as its last step before commit, so cursors are assigned in commit order.
+//! position N must never later see a smaller position appear (a transaction that drew N-1 but
+//! committed after N would be skipped for ever). Writers take no lock for it: they insert
+//! events un-numbered, and after their commit a sealer (the `seal` module) numbers committed
+//! rows that no running transaction can precede any more, per site and for the whole log.
+//! Readers follow those numbers only.
 //!
 //! Every commit that appended events bumps this node's event signal (see
 //! [`Store::event_signal`](mailroom_store::Store::event_signal)), shared by clones of the
@@ -19,12 +20,13 @@
 //! whose signals fire on it; see the `listen` module for reconnection and the safety net.
 //!
 //! Lock order, to keep concurrent writers free of deadlocks: mailbox, then thread, then
-//! message, then the event-log lock.
+//! message.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod codec;
 mod listen;
+mod seal;
 mod store;
 
 pub use listen::CHANNEL as EVENTS_CHANNEL;
@@ -39,9 +41,11 @@ use std::time::Duration;
 /// The migrations of the PostgreSQL schema, run by [`PgStore::connect`].
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-/// The key of the transaction-level advisory lock taken before appending events
-/// (`mailroom` in ASCII).
+/// The key of the transaction-level advisory lock that versions before per-site cursors took
+/// before appending events (`mailroom` in ASCII). Nothing takes it any more.
 pub const EVENT_LOG_LOCK: i64 = 0x6d61_696c_726f_6f6d;
+
+pub use seal::SEAL_LOCK;
 
 /// The key of the session-level advisory lock held while migrating (`mailmigr` in ASCII).
 pub const MIGRATION_LOCK: i64 = 0x6d61_696c_6d69_6772;
@@ -59,6 +63,10 @@ pub struct PgStore {
     /// Bumped after every commit that appended events, on this node or (through
     /// `LISTEN/NOTIFY`) on another.
     signal: Arc<tokio::sync::watch::Sender<u64>>,
+    /// This node's `application_name`.
+    node: Arc<str>,
+    /// Numbers this node's events after their commits.
+    sealer: Arc<seal::Sealer>,
     /// Keeps the listener running while any clone lives.
     _listener: Arc<listen::Listener>,
 }
@@ -79,14 +87,18 @@ impl PgStore {
             .await
             .map_err(codec::db_err)?;
         let signal = Arc::new(tokio::sync::watch::Sender::new(0));
-        let listener = listen::start(pool.clone(), node, Arc::downgrade(&signal)).await.map_err(codec::db_err)?;
-        Ok(PgStore { pool, signal, _listener: Arc::new(listener) })
+        let listener = listen::start(pool.clone(), node.clone(), Arc::downgrade(&signal)).await.map_err(codec::db_err)?;
+        Ok(PgStore { pool, signal, node: node.into(), sealer: Arc::default(), _listener: Arc::new(listener) })
     }
 
-    /// Wakes the event signal's receivers when `appended`: call after a commit, with whether
-    /// it appended events.
-    fn notify_if(&self, appended: bool) {
+    /// After a commit that `appended` events: numbers them (so they are readable when the
+    /// write returns; other nodes are notified) and wakes the event signal's receivers.
+    async fn notify_if(&self, appended: bool) {
         if appended {
+            if let Err(e) = self.sealer.after_commit(&self.pool, &self.node).await {
+                // The commit stands; the poll task numbers the events within seconds.
+                tracing::warn!(error = %e, "numbering committed events failed; the poll task retries");
+            }
             self.signal.send_modify(|v| *v = v.wrapping_add(1));
         }
     }

@@ -42,8 +42,8 @@ pub(crate) async fn start(pool: PgPool, node: String, signal: Weak<watch::Sender
     let listener = subscribe(&pool).await?;
     let baseline = head(&pool).await?;
     let (stop, stopped) = watch::channel(());
-    tokio::spawn(listen(pool.clone(), node, signal.clone(), listener, stopped.clone()));
-    tokio::spawn(poll(pool, signal, baseline, stopped));
+    tokio::spawn(listen(pool.clone(), node.clone(), signal.clone(), listener, stopped.clone()));
+    tokio::spawn(poll(pool, node, signal, baseline, stopped));
     Ok(Listener { _stop: stop })
 }
 
@@ -116,7 +116,7 @@ async fn listen(pool: PgPool, node: String, signal: Weak<watch::Sender<u64>>, mu
 
 /// Bumps the signal whenever the log's head moved since the last look; `baseline` is the head
 /// when the store connected, so nothing appended after that goes unseen.
-async fn poll(pool: PgPool, signal: Weak<watch::Sender<u64>>, baseline: i64, mut stopped: watch::Receiver<()>) {
+async fn poll(pool: PgPool, node: String, signal: Weak<watch::Sender<u64>>, baseline: i64, mut stopped: watch::Receiver<()>) {
     let mut last = baseline;
     loop {
         tokio::select! {
@@ -125,6 +125,10 @@ async fn poll(pool: PgPool, signal: Weak<watch::Sender<u64>>, baseline: i64, mut
         }
         if pool.is_closed() {
             return;
+        }
+        // Events a node committed but died before numbering (see the `seal` module).
+        if let Err(e) = crate::seal::seal_orphans(&pool, &node).await {
+            tracing::debug!(error = %e, "could not number events left behind");
         }
         match head(&pool).await {
             Ok(head) => {
@@ -141,5 +145,7 @@ async fn poll(pool: PgPool, signal: Weak<watch::Sender<u64>>, baseline: i64, mut
 
 /// Returns the cursor of the newest event.
 async fn head(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(pool).await
+    sqlx::query_scalar("SELECT COALESCE(MAX(last), 0) FROM event_heads WHERE site_id = '00000000-0000-0000-0000-000000000000'")
+        .fetch_one(pool)
+        .await
 }

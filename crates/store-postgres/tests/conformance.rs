@@ -9,7 +9,7 @@ use mailroom_core::*;
 use mailroom_store::areas::*;
 use mailroom_store::testkit::{self, TestStore};
 use mailroom_store::{MessageFilter, NewEvent, Store, StoreError};
-use mailroom_store_postgres::{EVENT_LOG_LOCK, PgStore};
+use mailroom_store_postgres::PgStore;
 use sqlx::{Connection, PgConnection};
 use std::io::Write;
 use std::sync::Arc;
@@ -120,10 +120,12 @@ fn database_names_replace_the_path() {
     assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
 }
 
-/// An appender waits while another transaction holds the event-log lock, so the cursor it
-/// draws is greater than the other's even though it started first.
+/// No lock orders appenders: a transaction that wrote an event and is still running holds
+/// back only the *numbering* of later commits (they could otherwise be read before it and
+/// the reader would skip it). The later append commits at once, becomes readable when the
+/// slow one ends, and is read after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn appenders_wait_for_the_event_log_lock() {
+async fn a_running_writer_holds_back_later_events_until_it_ends() {
     with_db(appenders_wait).await;
 }
 
@@ -133,7 +135,8 @@ async fn appenders_wait(url: String) {
 
     let mut slow = PgConnection::connect(&url).await.unwrap();
     let mut tx = slow.begin().await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOG_LOCK).execute(&mut *tx).await.unwrap();
+    // The slow transaction takes its id (and so its place in the order) first.
+    sqlx::query("SELECT pg_current_xact_id()").execute(&mut *tx).await.unwrap();
     let waiting = {
         let store = store.clone();
         tokio::spawn(async move {
@@ -143,7 +146,10 @@ async fn appenders_wait(url: String) {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!waiting.is_finished(), "append_events must wait for the event-log lock");
+    let committed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&mut slow_reader(&url).await).await.unwrap();
+    assert_eq!(committed, 1, "the later append committed without waiting for a lock");
+    assert!(store.list_events(None, None, 10).await.unwrap().is_empty(), "but it is not readable before the older writer ends");
+    assert!(!waiting.is_finished(), "append_events returns once its events are readable");
     let slow_id = uuid::Uuid::now_v7();
     sqlx::query("INSERT INTO events (id, site_id, type, data, created_at) VALUES ($1, $2, 'test.slow', '{}', now())")
         .bind(slow_id)
@@ -155,9 +161,36 @@ async fn appenders_wait(url: String) {
     let waiting_id = waiting.await.unwrap();
     let events = store.list_events(None, None, 10).await.unwrap();
     assert_eq!(events.iter().map(|e| e.id.as_uuid()).collect::<Vec<_>>(), vec![slow_id, waiting_id.as_uuid()]);
+    let of_site = store.list_events(Some(site), None, 10).await.unwrap();
+    assert_eq!(of_site.iter().map(|e| e.cursor.as_str()).collect::<Vec<_>>(), vec!["e1", "e2"]);
 
     store.close().await;
     slow.close().await.ok();
+}
+
+async fn slow_reader(url: &str) -> PgConnection {
+    PgConnection::connect(url).await.unwrap()
+}
+
+/// A long transaction in another database of the same server does not hold this log back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_transaction_elsewhere_does_not_delay_events() {
+    with_db(|url| async move {
+        let other = TestDb::create().await.expect("a second database");
+        let mut elsewhere = PgConnection::connect(&other.url).await.unwrap();
+        let mut tx = elsewhere.begin().await.unwrap();
+        sqlx::query("SELECT pg_current_xact_id()").execute(&mut *tx).await.unwrap();
+        let store = PgStore::connect(&url).await.unwrap();
+        let started = std::time::Instant::now();
+        store.append_events(&[NewEvent::new(SiteId::new(), None, "test.quick", serde_json::json!({}))]).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        assert_eq!(store.list_events(None, None, 10).await.unwrap().len(), 1);
+        tx.rollback().await.unwrap();
+        elsewhere.close().await.ok();
+        store.close().await;
+        TestDb::drop_database(other.admin_url, other.name).await;
+    })
+    .await;
 }
 
 /// Rows that cannot be decoded are reported as `Corrupt`, never a panic.

@@ -192,8 +192,26 @@ async fn events_without_a_notification_wake_within_the_poll_interval() {
         let started = std::time::Instant::now();
         tokio::time::timeout(Duration::from_secs(8), rx_b.changed()).await.expect("the poll noticed the new event").unwrap();
         assert!(started.elapsed() > Duration::from_millis(500), "no notification was sent, so only the poll can have woken B");
+        // Nobody numbered the row (as if its node died between commit and numbering): the poll
+        // numbered it, so it is readable.
+        assert_eq!(b.list_events(None, None, 10).await.unwrap().len(), 1);
         b.close().await;
         raw.close().await.ok();
+    })
+    .await;
+}
+
+/// Many writers on two nodes and a tail per site on either node: every tail sees every event
+/// of its site exactly once, in order, without gaps in its site's positions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_on_two_nodes_and_site_tails_see_every_event_once_in_order() {
+    with_db(|url| async move {
+        let a = PgStore::connect(&url).await.unwrap();
+        let b = PgStore::connect(&url).await.unwrap();
+        let nodes: Vec<std::sync::Arc<dyn Store>> = vec![std::sync::Arc::new(a.clone()), std::sync::Arc::new(b.clone())];
+        mailroom_store::testkit::concurrent_writers_on_nodes_keep_site_order(&nodes).await;
+        a.close().await;
+        b.close().await;
     })
     .await;
 }

@@ -302,11 +302,10 @@ pub(crate) fn suppression(row: &SqliteRow) -> StoreResult<Suppression> {
     })
 }
 
-/// Returns the number deliveries are claimed in order of: the event's cursor, which this
-/// store makes of the event's sequence number. A cursor that is not a number (never one this
-/// store handed out) counts as 0.
+/// Returns the number deliveries are claimed in order of: the position in the event's
+/// (site) cursor. A cursor that is none (never one this store handed out) counts as 0.
 pub(crate) fn event_seq(cursor: &str) -> i64 {
-    cursor.trim().parse().unwrap_or(0)
+    mailroom_core::cursor::position(cursor)
 }
 
 /// Decodes a `webhook_endpoints` row.
@@ -367,12 +366,16 @@ pub(crate) fn pending(row: &SqliteRow) -> StoreResult<mailroom_store::PendingRec
     Ok(mailroom_store::PendingRecipient { message_id: id(row, "message_id")?, site_id: id(row, "site_id")?, recipient: recipient(row)? })
 }
 
-/// Decodes an `events` row.
-pub(crate) fn event(row: &SqliteRow) -> StoreResult<Event> {
-    let seq: i64 = col(row, "seq")?;
+/// Decodes an `events` row, its cursor in `scope`.
+pub(crate) fn event(row: &SqliteRow, scope: mailroom_core::cursor::CursorScope) -> StoreResult<Event> {
+    let column = match scope {
+        mailroom_core::cursor::CursorScope::Site => "site_pos",
+        mailroom_core::cursor::CursorScope::All => "seq",
+    };
+    let position: i64 = col(row, column)?;
     Ok(Event {
         id: id(row, "id")?,
-        cursor: seq.to_string(),
+        cursor: mailroom_core::cursor::encode(scope, position),
         event_type: col(row, "type")?,
         site_id: id(row, "site_id")?,
         mailbox_id: opt_id(row, "mailbox_id")?,

@@ -70,7 +70,7 @@ async fn two_stores_on_one_file_share_the_writer_lock() {
     }
     let events = a.list_events(None, None, 1000).await.unwrap();
     assert_eq!(events.len(), 1 + 16 * 4);
-    let cursors: Vec<i64> = events.iter().map(|e| e.cursor.parse().unwrap()).collect();
+    let cursors: Vec<i64> = events.iter().map(|e| mailroom_core::cursor::position(&e.cursor)).collect();
     assert!(cursors.windows(2).all(|w| w[0] < w[1]));
 }
 

@@ -40,7 +40,7 @@ async fn concurrent_inserts_commit_together_and_a_bad_one_fails_alone() {
     assert_eq!((ok, conflicts), (197, 3), "the first duplicate wins, the other three fail alone");
     let events = store.list_events(Some(site.id), None, 1000).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.event_type == "message.received").count(), 197, "a failed insert leaves no event");
-    let cursors: Vec<i64> = events.iter().map(|e| e.cursor.parse().unwrap()).collect();
+    let cursors: Vec<i64> = events.iter().map(|e| mailroom_core::cursor::position(&e.cursor)).collect();
     assert!(cursors.windows(2).all(|w| w[0] < w[1]));
 }
 

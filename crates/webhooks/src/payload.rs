@@ -76,8 +76,9 @@ fn resource_url(event: &Event, public_url: &str) -> Option<String> {
     if let Some(id) = message_id(&event.data) {
         return Some(format!("{base}/v1/messages/{id}"));
     }
-    let cursor: i64 = event.cursor.parse().ok()?;
-    Some(format!("{base}/v1/events?after={}&limit=1", cursor - 1))
+    let (scope, position) = mailroom_core::cursor::parse(&event.cursor).ok()?;
+    let before = mailroom_core::cursor::encode(scope, position - 1);
+    Some(format!("{base}/v1/events?after={before}&limit=1"))
 }
 
 /// Returns the Mailroom message id an event's data is about: its `id` when the data is a
@@ -97,7 +98,7 @@ mod tests {
     fn event(event_type: &str, data: Value) -> Event {
         Event {
             id: EventId::new(),
-            cursor: "42".into(),
+            cursor: "e16".into(),
             event_type: event_type.into(),
             site_id: SiteId::new(),
             mailbox_id: None,
@@ -157,7 +158,7 @@ mod tests {
     fn another_event_links_to_its_place_in_the_log() {
         let e = event(event_types::MAILBOX_UPDATED, json!({"blob": "x".repeat(10_000)}));
         let body = parse(&build_payload(&e, 1024, "http://h"));
-        assert_eq!(body["url"], "http://h/v1/events?after=41&limit=1");
+        assert_eq!(body["url"], "http://h/v1/events?after=e15&limit=1");
         assert_eq!(body["data"], json!({}));
     }
 

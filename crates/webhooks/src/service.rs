@@ -237,10 +237,10 @@ pub async fn replay(store: &dyn Store, endpoint: &WebhookEndpoint, after_cursor:
         let events = store.list_events(Some(endpoint.site_id), after, PAGE).await?;
         for event in &events {
             if report.matched as usize >= MAX_REPLAY {
-                report.next_cursor = after.map(|c| c.to_string());
+                report.next_cursor = after.map(|c| mailroom_core::cursor::encode(mailroom_core::cursor::CursorScope::Site, c));
                 break 'pages;
             }
-            after = event.cursor.parse().ok().or(after);
+            after = mailroom_core::cursor::parse_scoped(&event.cursor, mailroom_core::cursor::CursorScope::Site).ok().or(after);
             if !matches_filters(&endpoint, event) {
                 continue;
             }

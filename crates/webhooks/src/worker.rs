@@ -31,6 +31,11 @@ use tokio::sync::{Notify, watch};
 /// The setting that holds the fan-out's position in the event log (a cursor).
 pub const FANOUT_CURSOR_SETTING: &str = "webhook_fanout_cursor";
 
+/// The name of the cluster-wide lease under which one node fans out for all.
+pub const FANOUT_LEASE_NAME: &str = "webhook_fan_out";
+/// How long the fan-out lease lasts; its holder renews it when half has passed.
+const FANOUT_LEASE: Duration = Duration::from_secs(10);
+
 /// Events read per fan-out batch.
 const FANOUT_PAGE: u32 = 500;
 /// The longest `Retry-After` honoured.
@@ -73,6 +78,10 @@ pub struct WebhookWorker {
     endpoint_lock: tokio::sync::Mutex<()>,
     /// The earliest retry this worker scheduled, so a long poll interval does not delay it.
     retries: RetryClock,
+    /// This worker's name as a holder of the fan-out lease.
+    holder: String,
+    /// Whether this worker holds the fan-out lease, and until when (as last seen).
+    lease: std::sync::Mutex<Option<(bool, DateTime<Utc>)>>,
 }
 
 #[async_trait::async_trait]
@@ -122,6 +131,8 @@ impl WebhookWorker {
             fan_out_lock: tokio::sync::Mutex::new(()),
             endpoint_lock: tokio::sync::Mutex::new(()),
             retries: RetryClock::default(),
+            holder: format!("webhook-fan-out-{}", mailroom_core::EventId::new()),
+            lease: std::sync::Mutex::new(None),
         }
     }
 
@@ -146,12 +157,15 @@ impl WebhookWorker {
     /// no endpoint exists yet, else at its beginning.
     pub async fn fan_out_once(&self) -> Result<usize, WebhookError> {
         let _one = self.fan_out_lock.lock().await;
+        if !self.hold_fan_out_lease().await? {
+            return Ok(0);
+        }
         let mut cursor = self.fan_out_cursor().await?;
         let mut queued = 0;
         loop {
             let events = self.store.list_events(None, Some(cursor), FANOUT_PAGE).await?;
             let Some(last) = events.last() else { break };
-            let last_cursor: i64 = last.cursor.parse().map_err(|_| {
+            let last_cursor: i64 = mailroom_core::cursor::parse_scoped(&last.cursor, mailroom_core::cursor::CursorScope::All).map_err(|_| {
                 WebhookError::Store(mailroom_store::StoreError::Corrupt(format!("event cursor `{}` is not a number", last.cursor)))
             })?;
             let endpoints: Vec<WebhookEndpoint> = self.store.list_webhooks(None).await?.into_iter().filter(|e| e.enabled).collect();
@@ -177,13 +191,35 @@ impl WebhookWorker {
         Ok(queued)
     }
 
+    /// Takes or renews the cluster-wide fan-out lease: one node fans out for all, the others
+    /// skip the fan-out (without asking the store until the holder's lease could have run out)
+    /// and only deliver. A holder that dies is replaced when its lease ends.
+    async fn hold_fan_out_lease(&self) -> Result<bool, WebhookError> {
+        let t = now();
+        {
+            let known = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+            match *known {
+                // Ours, with more than half of it left: no need to renew yet.
+                Some((true, until)) if t + chrono_duration(FANOUT_LEASE / 2) < until => return Ok(true),
+                // Another node's, still running.
+                Some((false, until)) if t < until => return Ok(false),
+                _ => {}
+            }
+        }
+        let until = t + chrono_duration(FANOUT_LEASE);
+        let held = self.store.hold_lease(FANOUT_LEASE_NAME, &self.holder, t, until).await?;
+        // Not ours: assume the holder renewed just now, so look again after a full lease.
+        *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some((held, until));
+        Ok(held)
+    }
+
     async fn fan_out_cursor(&self) -> Result<i64, WebhookError> {
         let stored = match self.store.get_setting(FANOUT_CURSOR_SETTING).await? {
             Some(v) => v,
             None => {
                 // Read the end of the log before the endpoints: an endpoint created after
                 // this listing is newer than every event up to that end, so none would match.
-                let end = self.store.last_event_cursor().await?;
+                let end = self.store.last_event_cursor(None).await?;
                 let start = if self.store.list_webhooks(None).await?.is_empty() { end } else { 0 };
                 self.store.put_setting_if_absent(FANOUT_CURSOR_SETTING, &start.to_string()).await?
             }
@@ -242,10 +278,7 @@ impl WebhookWorker {
             self.record(&d, attempt, &sent, WebhookDeliveryStatus::Failed, None).await;
             return;
         }
-        let event = match d.event_cursor.parse::<i64>() {
-            Ok(cursor) => self.store.get_event(cursor).await,
-            Err(_) => Ok(None),
-        };
+        let event = self.store.get_event(d.event_id).await;
         let event = match event {
             Ok(Some(e)) if e.id == d.event_id => e,
             Ok(_) => {

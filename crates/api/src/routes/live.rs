@@ -3,6 +3,7 @@
 //! signal between reads, so nothing is lost however long a client was away and nothing is
 //! sent twice on one connection.
 
+use super::events::{parse_cursor, scope_of};
 use super::mailboxes::visible_mailbox;
 use crate::AppState;
 use crate::auth::{Auth, KEY_RECHECK, revoked};
@@ -27,8 +28,8 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// Start after this cursor (`Last-Event-ID` wins when both are given); without either,
-    /// the stream starts at the end of the log (new events only).
-    #[param(pattern = "^[0-9]{0,18}$")]
+    /// the stream starts at the end of the log (new events only). Cursors are opaque and per
+    /// site.
     pub after: Option<String>,
     /// Only events of this mailbox.
     pub mailbox_id: Option<MailboxId>,
@@ -36,12 +37,6 @@ pub struct StreamQuery {
     pub types: Option<String>,
     /// Admin keys: only this site.
     pub site_id: Option<SiteId>,
-}
-
-fn parse_cursor(raw: &str) -> ApiResult<i64> {
-    raw.trim().parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor (`after` or `Last-Event-ID`) is not one this server returned")
-    })
 }
 
 struct Filter {
@@ -67,6 +62,7 @@ struct StreamState {
     /// The position to announce before the first event, so a client that connected without a
     /// cursor knows where it is even if it loses the connection before any event.
     announce: Option<i64>,
+    scope: mailroom_core::cursor::CursorScope,
     cursor: i64,
     filter: Filter,
     buffer: VecDeque<Event>,
@@ -94,9 +90,10 @@ pub async fn stream(
     let store = state.engine.store().clone();
     let signal = store.event_signal();
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(q.after);
+    let scope = scope_of(site);
     let cursor = match resume.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(c) => parse_cursor(c)?,
-        None => store.last_event_cursor().await?,
+        Some(c) => parse_cursor(c, scope)?,
+        None => store.last_event_cursor(site).await?,
     };
     let types = q.types.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
     let init = StreamState {
@@ -106,6 +103,7 @@ pub async fn stream(
         signal,
         shutdown: state.shutdown.clone(),
         announce: Some(cursor),
+        scope,
         cursor,
         filter: Filter { site, mailbox: q.mailbox_id, types },
         buffer: VecDeque::new(),
@@ -113,7 +111,7 @@ pub async fn stream(
     let events = futures::stream::unfold(init, |mut st| async move {
         if let Some(position) = st.announce.take() {
             // An `id` without data: sets the client's Last-Event-ID, dispatches nothing.
-            return Some((Ok(SseEvent::default().id(position.to_string()).comment("position")), st));
+            return Some((Ok(SseEvent::default().id(mailroom_core::cursor::encode(st.scope, position)).comment("position")), st));
         }
         loop {
             if *st.shutdown.borrow() {
@@ -140,7 +138,7 @@ pub async fn stream(
                         return None;
                     }
                     if let Some(last) = batch.last() {
-                        st.cursor = last.cursor.parse().unwrap_or(st.cursor);
+                        st.cursor = mailroom_core::cursor::parse_scoped(&last.cursor, st.scope).unwrap_or(st.cursor);
                     }
                     st.buffer.extend(batch.into_iter().filter(|e| st.filter.matches(e)));
                 }
@@ -166,8 +164,8 @@ pub async fn stream(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
-    /// Wait for a message received after this event cursor; without it, after now.
-    #[param(pattern = "^[0-9]{0,18}$")]
+    /// Wait for a message received after this event cursor (opaque, of the mailbox's site);
+    /// without it, after now.
     pub after: Option<String>,
     /// Seconds to wait, 0-60 (default 30).
     #[param(minimum = 0, maximum = 60)]
@@ -189,9 +187,10 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
     };
     let store = state.engine.store().clone();
     let mut signal = store.event_signal();
+    let scope = mailroom_core::cursor::CursorScope::Site;
     let mut cursor = match q.after.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(c) => parse_cursor(c)?,
-        None => store.last_event_cursor().await?,
+        Some(c) => parse_cursor(c, scope)?,
+        None => store.last_event_cursor(Some(mailbox.site_id)).await?,
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     let mut next_check = tokio::time::Instant::now() + KEY_RECHECK;
@@ -200,7 +199,7 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
         signal.borrow_and_update();
         let batch = store.list_events(Some(mailbox.site_id), Some(cursor), 500).await?;
         for e in &batch {
-            cursor = e.cursor.parse().unwrap_or(cursor);
+            cursor = mailroom_core::cursor::parse_scoped(&e.cursor, scope).unwrap_or(cursor);
             if e.event_type == MESSAGE_RECEIVED && e.mailbox_id == Some(mailbox.id) {
                 let message_id = e.data.get("id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
                 if let Some(message) = match message_id {

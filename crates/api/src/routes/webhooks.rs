@@ -119,8 +119,7 @@ pub async fn replay(State(state): State<AppState>, auth: Auth, PathId(id): PathI
         .after
         .as_deref()
         .filter(|a| !a.trim().is_empty())
-        .map(|a| a.trim().parse::<i64>().ok().filter(|n| *n >= 0))
-        .map(|a| a.ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "`after` is not a cursor this server returned")))
+        .map(|a| super::events::parse_cursor(a, mailroom_core::cursor::CursorScope::Site))
         .transpose()?;
     let report = service::replay(state.engine.store().as_ref(), &endpoint, after).await?;
     let requeued = state.engine.store().requeue_webhook_deliveries(&report.existing).await?;

@@ -341,7 +341,7 @@ impl AgentStore for PgStore {
         .map_err(db_err)?;
         let appended = append(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 

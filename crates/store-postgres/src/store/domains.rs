@@ -32,7 +32,7 @@ impl DomainStore for PgStore {
         }
         let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 
@@ -89,7 +89,7 @@ impl DomainStore for PgStore {
         .map_err(db_err)?;
         let appended = append(&mut tx, event.map(std::slice::from_ref).unwrap_or_default()).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 

@@ -94,7 +94,7 @@ impl MailboxStore for PgStore {
         .map_err(db_err)?;
         let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 
@@ -150,7 +150,7 @@ impl MailboxStore for PgStore {
         }
         let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 
@@ -180,7 +180,7 @@ impl MailboxStore for PgStore {
         let keys = unreferenced(&mut tx, keys).await?;
         let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(keys)
     }
 }

@@ -60,8 +60,9 @@ impl MessageStore for PgStore {
         sqlx::query(
             "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
              from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
-             labels, read, size, raw_blob_key, auth_results, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+             labels, read, size, raw_blob_key, auth_results, created_at, search) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+             to_tsvector('simple', $25))",
         )
         .bind(m.id.as_uuid())
         .bind(m.site_id.as_uuid())
@@ -87,6 +88,7 @@ impl MessageStore for PgStore {
         .bind(&m.raw_blob_key)
         .bind(m.auth_results.as_ref().map(to_json).transpose()?)
         .bind(created_at)
+        .bind(search_document(m))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -135,7 +137,7 @@ impl MessageStore for PgStore {
         }
         let appended = append(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 
@@ -266,7 +268,7 @@ impl MessageStore for PgStore {
         let keys = unreferenced(&mut tx, keys).await?;
         let appended = append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(keys)
     }
 
@@ -304,4 +306,38 @@ impl MessageStore for PgStore {
         self.complete(&mut messages).await?;
         Ok(messages)
     }
+}
+
+/// The text `messages.search` is built from, prepared here rather than by the database: the
+/// subject (first [`INDEXED_FIELD_CHARS`] characters), the text body (first
+/// [`INDEXED_BODY_CHARS`]), the sender's display name and address, the To and Cc recipients'
+/// (each group bounded like the subject), ASCII punctuation turned into spaces. It is what
+/// the SQL function `message_search_document` computed for the former generated column, so
+/// old and new rows answer a query alike; the database now only tokenises it.
+fn search_document(m: &Message) -> String {
+    use mailroom_store::search::{INDEXED_BODY_CHARS, INDEXED_FIELD_CHARS};
+    fn left(s: &str, chars: usize) -> &str {
+        s.char_indices().nth(chars).map_or(s, |(i, _)| &s[..i])
+    }
+    // As jsonb orders an address object's keys: `name`, then `address`.
+    fn values<'a>(addresses: impl Iterator<Item = &'a NamedAddress>) -> String {
+        let mut out: Vec<&str> = Vec::new();
+        for a in addresses {
+            if let Some(name) = &a.name {
+                out.push(name);
+            }
+            out.push(a.address.as_str());
+        }
+        out.join(" ")
+    }
+    let sender = values(m.from.iter());
+    let recipients = values(m.to.iter().chain(m.cc.iter()));
+    let joined = [
+        left(m.subject.as_deref().unwrap_or(""), INDEXED_FIELD_CHARS),
+        left(m.text.as_deref().unwrap_or(""), INDEXED_BODY_CHARS),
+        left(&sender, INDEXED_FIELD_CHARS),
+        left(&recipients, INDEXED_FIELD_CHARS),
+    ]
+    .join(" ");
+    joined.chars().map(|c| if c.is_ascii_punctuation() { ' ' } else { c }).collect()
 }

@@ -1,8 +1,8 @@
-//! The [`Store`] implementation: one method per operation; every write that appends events
-//! takes the event-log lock last, just before inserting them.
+//! The [`Store`] implementation: one method per operation; a write that appends events inserts
+//! them un-numbered and has them numbered after its commit (see the `seal` module).
 
 use crate::codec::{self, *};
-use crate::{EVENT_LOG_LOCK, PgStore};
+use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mailroom_core::agent::*;
@@ -135,34 +135,24 @@ fn existing_claim(row: &PgRow) -> StoreResult<IdempotencyClaim> {
     Ok(IdempotencyClaim::Existing { request_hash: col(row, "request_hash")?, response })
 }
 
-/// Appends events inside the caller's transaction, after taking the event-log lock so that
-/// cursors are drawn in commit order. The lock is held until the transaction ends, so this is
-/// the last step of every write. The same statement queues a notification for the other
-/// nodes, which PostgreSQL delivers at commit (never for a rollback); its payload, this
-/// node's `application_name`, lets the node skip its own. Returns whether there were any (the
-/// commit then bumps the event signal).
+/// Appends events inside the caller's transaction, in one statement and without a lock: they
+/// are numbered after the commit (see the `seal` module), which [`PgStore::notify_if`] runs.
+/// Returns whether there were any.
 async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<bool> {
     if events.is_empty() {
         return Ok(false);
     }
-    sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, current_setting('application_name'))")
-        .bind(EVENT_LOG_LOCK)
-        .bind(crate::EVENTS_CHANNEL)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    for e in events {
-        sqlx::query("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(e.id.as_uuid())
-            .bind(e.site_id.as_uuid())
-            .bind(e.mailbox_id.map(|m| m.as_uuid()))
-            .bind(&e.event_type)
-            .bind(to_json(&e.data)?)
-            .bind(trunc(e.created_at))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-    }
+    let data = events.iter().map(|e| to_json(&e.data)).collect::<StoreResult<Vec<_>>>()?;
+    let mut q = QueryBuilder::<Postgres>::new("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) ");
+    q.push_values(events.iter().zip(data), |mut b, (e, data)| {
+        b.push_bind(e.id.as_uuid())
+            .push_bind(e.site_id.as_uuid())
+            .push_bind(e.mailbox_id.map(|m| m.as_uuid()))
+            .push_bind(e.event_type.clone())
+            .push_bind(data)
+            .push_bind(trunc(e.created_at));
+    });
+    q.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(true)
 }
 

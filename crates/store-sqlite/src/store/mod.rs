@@ -69,11 +69,16 @@ fn existing_claim(row: &SqliteRow) -> StoreResult<IdempotencyClaim> {
     Ok(IdempotencyClaim::Existing { request_hash: col(row, "request_hash")?, response })
 }
 
-/// Appends events inside the caller's write transaction; their cursors are assigned in order.
-/// Returns whether there were any (the commit then bumps the event signal).
+/// Appends events inside the caller's write transaction; their positions are assigned in
+/// order, across the log (`seq`) and within their site (`site_pos`, one more than the site's
+/// last: the one writer makes that safe). Returns whether there were any (the commit then
+/// bumps the event signal).
 fn append(conn: &Tx<'_>, events: &[NewEvent]) -> StoreResult<bool> {
     for e in events {
-        query("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        query(
+            "INSERT INTO events (id, site_id, mailbox_id, type, data, created_at, site_pos) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+             (SELECT COALESCE(MAX(site_pos), 0) + 1 FROM events WHERE site_id = ?2))",
+        )
             .bind(e.id.as_uuid())
             .bind(e.site_id.as_uuid())
             .bind(e.mailbox_id.map(|m| m.as_uuid()))

@@ -5,8 +5,8 @@ use super::*;
 
 // --- cases: the event log --------------------------------------------------------------------
 
-/// Events read back in append order with increasing decimal cursors, filtered by site and
-/// `after` (exclusive), limited.
+/// Events read back in append order with increasing cursors, filtered by site and `after`
+/// (exclusive), limited; a site's reads number its own events.
 pub async fn events_are_ordered_and_filtered(store: Arc<dyn Store>) {
     let (a, b) = (SiteId::new(), SiteId::new());
     let mb = MailboxId::new();
@@ -39,8 +39,13 @@ pub async fn events_are_ordered_and_filtered(store: Arc<dyn Store>) {
     assert_eq!(of_a.iter().map(|e| e.id).collect::<Vec<_>>(), vec![appended[0].id, appended[2].id, appended[3].id]);
     let after = store.list_events(None, Some(cursors[1]), 100).await.unwrap();
     assert_eq!(after, all[2..].to_vec());
-    let after_a = store.list_events(Some(a), Some(cursors[2]), 100).await.unwrap();
-    assert_eq!(after_a, vec![all[3].clone()]);
+    // Site reads number the site's own events 1, 2, 3…
+    assert_eq!(of_a.iter().map(cursor).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert!(of_a.iter().all(|e| mailroom_core::cursor::parse(&e.cursor).unwrap().0 == mailroom_core::cursor::CursorScope::Site));
+    assert!(all.iter().all(|e| mailroom_core::cursor::parse(&e.cursor).unwrap().0 == mailroom_core::cursor::CursorScope::All));
+    let after_a = store.list_events(Some(a), Some(cursor(&of_a[1])), 100).await.unwrap();
+    assert_eq!(after_a.iter().map(|e| e.id).collect::<Vec<_>>(), vec![all[3].id]);
+    assert_eq!(after_a, vec![of_a[2].clone()]);
     assert_eq!(store.list_events(None, Some(cursors[0]), 2).await.unwrap(), all[1..3].to_vec());
     assert!(store.list_events(None, Some(cursors[4]), 100).await.unwrap().is_empty());
     assert!(store.list_events(None, None, 0).await.unwrap().is_empty());
@@ -164,23 +169,134 @@ pub async fn concurrent_writers_keep_cursors_increasing(store: Arc<dyn Store>) {
     assert_eq!(store.list_threads(mb.id, None, 1000).await.unwrap().len() as u64, 1 + (WRITERS as u64 * 3 - joined));
 }
 
-/// `get_event` returns the event with a cursor, as listed; `last_event_cursor` the newest
-/// cursor, 0 for an empty log.
+/// `get_event` returns the event with an id, its cursor in its site's scope;
+/// `last_event_cursor` the newest position of a site or of the log, 0 when there is none.
 pub async fn get_event_and_last_event_cursor(store: Arc<dyn Store>) {
-    assert_eq!(store.last_event_cursor().await.unwrap(), 0);
-    assert_eq!(store.get_event(1).await.unwrap(), None);
-    let site = SiteId::new();
+    assert_eq!(store.last_event_cursor(None).await.unwrap(), 0);
+    assert_eq!(store.get_event(EventId::new()).await.unwrap(), None);
+    let (site, other) = (SiteId::new(), SiteId::new());
+    assert_eq!(store.last_event_cursor(Some(site)).await.unwrap(), 0);
     let mut e = event(site, Some(MailboxId::new()), "test.one");
     e.data = serde_json::json!({ "nested": [1, { "x": null }], "text": "ü ✓" });
-    store.append_events(&[e, event(site, None, "test.two"), event(site, None, "test.three")]).await.unwrap();
-    let all = all_events(&store).await;
-    for listed in &all {
-        assert_eq!(store.get_event(cursor(listed)).await.unwrap().as_ref(), Some(listed));
+    store.append_events(&[e, event(other, None, "test.other"), event(site, None, "test.two"), event(site, None, "test.three")]).await.unwrap();
+    let of_site = store.list_events(Some(site), None, 100).await.unwrap();
+    assert_eq!(of_site.len(), 3);
+    for listed in &of_site {
+        assert_eq!(store.get_event(listed.id).await.unwrap().as_ref(), Some(listed));
     }
-    assert_eq!(store.last_event_cursor().await.unwrap(), cursor(all.last().unwrap()));
-    assert_eq!(store.get_event(cursor(all.last().unwrap()) + 1).await.unwrap(), None);
-    assert_eq!(store.get_event(0).await.unwrap(), None);
-    assert_eq!(store.get_event(-1).await.unwrap(), None);
+    assert_eq!(store.last_event_cursor(Some(site)).await.unwrap(), 3);
+    assert_eq!(store.last_event_cursor(Some(other)).await.unwrap(), 1);
+    assert_eq!(store.last_event_cursor(Some(SiteId::new())).await.unwrap(), 0);
+    let all = all_events(&store).await;
+    assert_eq!(store.last_event_cursor(None).await.unwrap(), cursor(all.last().unwrap()));
+}
+
+/// A site's cursors depend on its own events only: two sites' first events carry the same
+/// cursor whatever other sites wrote before and between, and so do their later ones.
+pub async fn site_cursors_reveal_nothing_about_other_sites(store: Arc<dyn Store>) {
+    let (quiet, busy, noisy) = (SiteId::new(), SiteId::new(), SiteId::new());
+    let burst = |n: usize| (0..n).map(|_| event(noisy, None, "test.noise")).collect::<Vec<_>>();
+    store.append_events(&burst(7)).await.unwrap();
+    store.append_events(&[event(busy, None, "test.first")]).await.unwrap();
+    store.append_events(&burst(3)).await.unwrap();
+    store.append_events(&[event(quiet, None, "test.first")]).await.unwrap();
+    store.append_events(&[event(busy, None, "test.second"), event(noisy, None, "test.noise")]).await.unwrap();
+    store.append_events(&burst(11)).await.unwrap();
+    store.append_events(&[event(quiet, None, "test.second")]).await.unwrap();
+    let of = |site| {
+        let store = store.clone();
+        async move { store.list_events(Some(site), None, 100).await.unwrap().into_iter().map(|e| e.cursor).collect::<Vec<_>>() }
+    };
+    let (q, b) = (of(quiet).await, of(busy).await);
+    assert_eq!(q, b, "same cursors for the same own history, whatever other sites did");
+    assert_eq!(q.len(), 2);
+    assert_ne!(q[0], q[1]);
+    // Their starting positions (an SSE stream's announced position) are alike too.
+    assert_eq!(store.last_event_cursor(Some(quiet)).await.unwrap(), store.last_event_cursor(Some(busy)).await.unwrap());
+    // A site's cursor read in another site's scope means that site's own position: nothing leaks.
+    let after_first = store.list_events(Some(quiet), Some(cursor(&store.list_events(Some(busy), None, 1).await.unwrap()[0])), 100).await.unwrap();
+    assert_eq!(after_first.len(), 1);
+    assert_eq!(after_first[0].site_id, quiet);
+}
+
+/// Writers on several sites at once (messages and bare appends); a tail per site, following
+/// its site cursor, sees every event of its site exactly once, in order, and no other site's.
+pub async fn concurrent_writers_on_many_sites_keep_site_order(store: Arc<dyn Store>) {
+    concurrent_writers_on_nodes_keep_site_order(&[store]).await;
+}
+
+/// As [`concurrent_writers_on_many_sites_keep_site_order`], with the writers and the tails
+/// spread over several stores sharing one database (nodes): writer `i` writes through
+/// `nodes[i % n]`, the tail of site `k` reads through `nodes[k % n]`.
+pub async fn concurrent_writers_on_nodes_keep_site_order(nodes: &[Arc<dyn Store>]) {
+    let store = nodes[0].clone();
+    const SITES: usize = 3;
+    const WRITERS: usize = 8;
+    const ROUNDS: usize = 4;
+    let mut mailboxes = Vec::new();
+    for i in 0..SITES {
+        let site = new_site(&store, &format!("s{i}")).await;
+        mailboxes.push(new_mailbox(&store, site.id, &format!("agent{i}@x.test")).await);
+    }
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tails = Vec::new();
+    for (k, mb) in mailboxes.iter().enumerate() {
+        let (store, done, site) = (nodes[k % nodes.len()].clone(), done.clone(), mb.site_id);
+        let start = store.last_event_cursor(Some(site)).await.unwrap();
+        tails.push(tokio::spawn(async move {
+            let mut seen: Vec<Event> = Vec::new();
+            let mut after = start;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let batch = store.list_events(Some(site), Some(after), 7).await.unwrap();
+                for e in &batch {
+                    assert_eq!(e.site_id, site, "a site read returns its site's events only");
+                    assert_eq!(cursor(e), after + 1, "site positions follow one another without gaps");
+                    after = cursor(e);
+                }
+                let empty = batch.is_empty();
+                seen.extend(batch);
+                if finished && empty {
+                    return seen;
+                }
+                if empty {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
+        }));
+    }
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS {
+        let store = nodes[i % nodes.len()].clone();
+        let mailboxes = mailboxes.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for j in 0..ROUNDS {
+                let mb = &mailboxes[(i + j) % SITES];
+                let m = message_value(mb, ThreadId::new(), now());
+                let events = vec![event(mb.site_id, Some(mb.id), event_types::MESSAGE_RECEIVED)];
+                store.insert_message(&NewMessage { message: m, new_thread: true }, &events).await.expect("insert_message");
+                mine.extend(events.iter().map(|e| (e.site_id, e.id)));
+                let bare = vec![event(mb.site_id, None, "test.bare"), event(mailboxes[(i + j + 1) % SITES].site_id, None, "test.bare")];
+                store.append_events(&bare).await.expect("append_events");
+                mine.extend(bare.iter().map(|e| (e.site_id, e.id)));
+            }
+            mine
+        }));
+    }
+    let mut written: HashMap<SiteId, HashSet<EventId>> = HashMap::new();
+    for t in tasks {
+        for (site, id) in t.await.unwrap() {
+            written.entry(site).or_default().insert(id);
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    for (mb, tail) in mailboxes.iter().zip(tails) {
+        let seen = tail.await.unwrap();
+        let ids: HashSet<EventId> = seen.iter().map(|e| e.id).collect();
+        assert_eq!(ids.len(), seen.len(), "no event is read twice");
+        assert_eq!(Some(&ids), written.get(&mb.site_id), "the tail saw every event of its site");
+    }
 }
 
 /// Asserts that the signal moved by exactly one since last seen (`true`) or not at all.
@@ -283,7 +399,7 @@ pub async fn event_signal_bumps_after_commits_that_append(store: Arc<dyn Store>)
 pub async fn event_signal_wakes_a_waiter(store: Arc<dyn Store>) {
     let site = new_site(&store, "a").await;
     let mb = new_mailbox(&store, site.id, "agent@x.test").await;
-    let start = store.last_event_cursor().await.unwrap();
+    let start = store.last_event_cursor(None).await.unwrap();
     let mut rx = store.event_signal();
     let waiter = {
         let store = store.clone();
