@@ -47,7 +47,7 @@ impl DraftStore for PgStore {
         .map_err(db_err)?;
         let appended = append(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 
@@ -75,7 +75,7 @@ impl DraftStore for PgStore {
         }
         let appended = append(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(true)
     }
 
@@ -87,7 +87,7 @@ impl DraftStore for PgStore {
         }
         let appended = append(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(true)
     }
 
