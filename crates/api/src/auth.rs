@@ -43,14 +43,8 @@ impl Auth {
 
     /// Tells whether the caller's key still exists. A store error counts as "still valid": a
     /// database hiccup should not cut every stream; the next check decides.
-    pub async fn still_valid(&self, store: &dyn mailroom_store::Store) -> bool {
-        match store.get_api_key(self.key_id).await {
-            Ok(key) => key.is_some(),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not re-check an API key; keeping the stream open");
-                true
-            }
-        }
+    pub async fn still_valid(&self, engine: &mailroom_engine::Engine) -> bool {
+        engine.api_key_still_valid(self.key_id).await
     }
 
     /// Tells whether the caller may see objects of `site`.

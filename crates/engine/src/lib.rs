@@ -8,20 +8,29 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
 mod account;
+mod agent;
 mod auth;
+mod contacts;
 mod domains;
 mod error;
+mod events;
 mod inbound;
 mod keys;
+mod lists;
 mod mailboxes;
 mod messages;
 pub mod policy;
 pub mod secrets;
+mod threads;
 
+pub use access::{listing_site, not_found};
+pub use contacts::{CONTACT_HISTORY_LIMIT, MAX_SIGNATURE_BYTES};
 pub use account::{AccountError, SmtpAccount, SmtpSecurity, account_from_token};
 pub use auth::{AuthResults, AuthVerifier};
 pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
+pub use events::Backlog;
 pub use error::{EngineError, EngineResult};
 pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED};
 pub use secrets::SecretBox;

@@ -7,7 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::{ErrorBody, Page};
-use mailroom_core::{Event, KeyScope, SiteId};
+use mailroom_core::{Event, SiteId};
+use mailroom_engine::listing_site;
 use serde::Deserialize;
 
 /// Reading position in the event log.
@@ -42,11 +43,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
         Some(n @ 1..=1000) => n,
         Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "`limit` must be between 1 and 1000")),
     };
-    let site = match (auth.scope, q.site_id) {
-        (KeyScope::Site(own), _) => Some(own),
-        (KeyScope::Admin, s) => s,
-    };
-    let items = state.engine.store().list_events(site, after, limit).await?;
+    let items = state.engine.list_events(listing_site(auth.scope, q.site_id), after, limit).await?;
     let next_cursor = items.last().map(|e| e.cursor.clone()).or_else(|| after.map(|a| a.to_string()));
     Ok(Json(Page { items, next_cursor }))
 }

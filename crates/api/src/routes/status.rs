@@ -6,7 +6,6 @@ use crate::auth::Auth;
 use crate::error::ApiResult;
 use axum::extract::State;
 use axum::{Extension, Json};
-use mailroom_core::DeliveryStatus;
 use mailroom_core::api::ErrorBody;
 use mailroom_engine::Engine;
 use serde::{Deserialize, Serialize};
@@ -59,34 +58,11 @@ pub struct StatusResponse {
     pub webhook_backlog: u64,
 }
 
-/// What is waiting: outbound recipients and webhook deliveries.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Backlog {
-    /// Outbound recipients queued, sending or deferred (at most [`BACKLOG_SCAN_LIMIT`]).
-    pub queue_depth: u64,
-    /// Seconds since the oldest message with a waiting recipient was created.
-    pub oldest_queued_secs: f64,
-    /// Webhook deliveries pending or being sent.
-    pub webhook_backlog: u64,
-}
+pub use mailroom_engine::Backlog;
 
-/// Reads the backlog of every site from the store.
-pub async fn backlog(engine: &Engine) -> Result<Backlog, mailroom_store::StoreError> {
-    let store = engine.store();
-    let waiting = store.list_queue(None, &[DeliveryStatus::Queued, DeliveryStatus::Sending, DeliveryStatus::Deferred], BACKLOG_SCAN_LIMIT).await?;
-    // Message ids are UUID v7: their timestamp is the message's creation time.
-    let oldest = waiting.iter().filter_map(|p| p.message_id.as_uuid().get_timestamp()).map(|t| t.to_unix()).min();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let oldest_queued_secs = oldest.map(|(secs, nanos)| (now.as_secs_f64() - (secs as f64 + f64::from(nanos) / 1e9)).max(0.0)).unwrap_or(0.0);
-    let mut webhook_backlog = 0u64;
-    for endpoint in store.list_webhooks(None).await? {
-        let deliveries = store.list_webhook_deliveries(endpoint.id, None, BACKLOG_SCAN_LIMIT).await?;
-        webhook_backlog += deliveries
-            .iter()
-            .filter(|d| matches!(d.status, mailroom_core::WebhookDeliveryStatus::Pending | mailroom_core::WebhookDeliveryStatus::Sending))
-            .count() as u64;
-    }
-    Ok(Backlog { queue_depth: waiting.len() as u64, oldest_queued_secs, webhook_backlog })
+/// Reads the backlog of every site.
+pub async fn backlog(engine: &Engine) -> Result<Backlog, mailroom_engine::EngineError> {
+    engine.backlog(BACKLOG_SCAN_LIMIT).await
 }
 
 /// Returns the server's version, listeners and store, the outbound queue's depth and age, and
