@@ -34,6 +34,30 @@ pub trait RowAccess {
     fn opt_json<T: DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>>;
 }
 
+impl<A: RowAccess + ?Sized> RowAccess for &A {
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        (**self).opt_text(name)
+    }
+    fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
+        (**self).opt_uuid(name)
+    }
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        (**self).opt_int(name)
+    }
+    fn opt_bool(&self, name: &str) -> StoreResult<Option<bool>> {
+        (**self).opt_bool(name)
+    }
+    fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        (**self).opt_bytes(name)
+    }
+    fn opt_time(&self, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        (**self).opt_time(name)
+    }
+    fn opt_json<T: DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>> {
+        (**self).opt_json(name)
+    }
+}
+
 /// A value a column can be read as through [`RowAccess`].
 pub trait Column: Sized {
     /// Reads column `name` of `row`.
