@@ -74,7 +74,7 @@ impl FromRequestParts<AppState> for Auth {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the Authorization header must be `Bearer <key>`")
             })?;
         let hash = mailroom_engine::hash_api_key(secret);
-        let key = state.engine.store().find_api_key_by_hash(&hash).await?.ok_or_else(|| {
+        let key = state.engine.find_api_key_by_hash(&hash).await?.ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key is not valid (unknown or deleted)")
         })?;
         if let Some(slot) = parts.extensions.get::<KeySlot>() {

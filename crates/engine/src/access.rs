@@ -57,3 +57,26 @@ impl Engine {
         self.store.get_message(id).await?.filter(|m| scope.allows(m.site_id)).ok_or_else(|| not_found("message", id))
     }
 }
+
+impl Engine {
+    /// Returns the API key whose secret hashes to `secret_hash`, if any.
+    pub async fn find_api_key_by_hash(&self, secret_hash: &str) -> EngineResult<Option<mailroom_core::ApiKey>> {
+        Ok(self.store.find_api_key_by_hash(secret_hash).await?)
+    }
+
+    /// Claims an idempotency key of `site` for a request with this hash, or returns its
+    /// earlier use.
+    pub async fn claim_idempotency_key(&self, site: SiteId, key: &str, request_hash: &str) -> EngineResult<mailroom_store::IdempotencyClaim> {
+        Ok(self.store.claim_idempotency_key(site, key, request_hash).await?)
+    }
+
+    /// Records the answer given under a claimed idempotency key.
+    pub async fn complete_idempotency_key(&self, site: SiteId, key: &str, status: u16, body: &str) -> EngineResult<()> {
+        Ok(self.store.complete_idempotency_key(site, key, status, body).await?)
+    }
+
+    /// Releases a claimed idempotency key whose request failed, so a retry runs again.
+    pub async fn release_idempotency_key(&self, site: SiteId, key: &str) -> EngineResult<()> {
+        Ok(self.store.release_idempotency_key(site, key).await?)
+    }
+}
