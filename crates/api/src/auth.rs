@@ -43,14 +43,8 @@ impl Auth {
 
     /// Tells whether the caller's key still exists. A store error counts as "still valid": a
     /// database hiccup should not cut every stream; the next check decides.
-    pub async fn still_valid(&self, store: &dyn mailroom_store::Store) -> bool {
-        match store.get_api_key(self.key_id).await {
-            Ok(key) => key.is_some(),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not re-check an API key; keeping the stream open");
-                true
-            }
-        }
+    pub async fn still_valid(&self, engine: &mailroom_engine::Engine) -> bool {
+        engine.api_key_still_valid(self.key_id).await
     }
 
     /// Tells whether the caller may see objects of `site`.
@@ -80,7 +74,7 @@ impl FromRequestParts<AppState> for Auth {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the Authorization header must be `Bearer <key>`")
             })?;
         let hash = mailroom_engine::hash_api_key(secret);
-        let key = state.engine.store().find_api_key_by_hash(&hash).await?.ok_or_else(|| {
+        let key = state.engine.find_api_key_by_hash(&hash).await?.ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key is not valid (unknown or deleted)")
         })?;
         if let Some(slot) = parts.extensions.get::<KeySlot>() {

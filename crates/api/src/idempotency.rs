@@ -38,15 +38,15 @@ where
         hasher.update(&part);
     }
     let hash = hex::encode(hasher.finalize());
-    let store = state.engine.store();
-    match store.claim_idempotency_key(site, key, &hash).await? {
+    let engine = &state.engine;
+    match engine.claim_idempotency_key(site, key, &hash).await? {
         IdempotencyClaim::Claimed => match f().await {
             Ok((status, body)) => {
-                store.complete_idempotency_key(site, key, status.as_u16(), &body.to_string()).await?;
+                engine.complete_idempotency_key(site, key, status.as_u16(), &body.to_string()).await?;
                 Ok((status, axum::Json(body)).into_response())
             }
             Err(e) => {
-                store.release_idempotency_key(site, key).await?;
+                engine.release_idempotency_key(site, key).await?;
                 Err(e)
             }
         },

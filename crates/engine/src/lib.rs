@@ -8,19 +8,27 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
 mod account;
+mod agent;
 mod auth;
+mod contacts;
 mod domains;
 mod drafts;
 mod error;
+mod events;
 mod inbound;
 mod keys;
+mod lists;
 mod mailboxes;
 mod messages;
 pub mod policy;
 pub mod secrets;
 mod status;
+mod threads;
 
+pub use access::{listing_site, not_found};
+pub use contacts::{CONTACT_HISTORY_LIMIT, MAX_SIGNATURE_BYTES};
 pub use account::{AccountError, SmtpAccount, SmtpSecurity, account_from_token};
 pub use auth::{AuthResults, AuthVerifier};
 pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};

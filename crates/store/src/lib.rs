@@ -14,6 +14,7 @@
 
 pub mod areas;
 pub mod blob;
+pub mod codec;
 pub mod runner;
 pub mod search;
 #[cfg(feature = "testkit")]

@@ -20,6 +20,7 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod configs;
 pub mod channel;
 pub mod decision;
 pub mod dedupe;

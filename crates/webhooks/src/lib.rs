@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod config;
+pub mod endpoints;
 mod error;
 pub mod payload;
 pub mod service;

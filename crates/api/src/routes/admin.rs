@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use mailroom_core::api::{CreateApiKeyRequest, CreateSiteRequest, CreatedApiKey, ErrorBody, Page};
-use mailroom_core::{ApiKey, ApiKeyId, KeyScope, Site};
+use mailroom_core::{ApiKey, ApiKeyId, Site};
 
 /// Creates a site (admin keys only).
 #[utoipa::path(post, operation_id = "sites_create", path = "/v1/sites", tag = "sites", request_body = CreateSiteRequest,
@@ -30,7 +30,7 @@ pub async fn create_site(State(state): State<AppState>, auth: Auth, RawBody(head
 #[utoipa::path(get, operation_id = "sites_list", path = "/v1/sites", tag = "sites", responses((status = 200, body = Page<Site>)), security(("bearer" = [])))]
 pub async fn list_sites(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<Site>>> {
     auth.require_admin()?;
-    Ok(Json(Page { items: state.engine.store().list_sites().await?, next_cursor: None }))
+    Ok(Json(Page { items: state.engine.list_sites().await?, next_cursor: None }))
 }
 
 /// Creates an API key; the secret is in the answer and nowhere else.
@@ -43,22 +43,13 @@ pub async fn create_api_key(State(state): State<AppState>, auth: Auth, ApiJson(r
 /// Lists API keys: all of them for admin keys, the site's for site keys.
 #[utoipa::path(get, operation_id = "api_keys_list", path = "/v1/api-keys", tag = "api-keys", responses((status = 200, body = Page<ApiKey>)), security(("bearer" = [])))]
 pub async fn list_api_keys(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<ApiKey>>> {
-    Ok(Json(Page { items: state.engine.store().list_api_keys(auth.scope.site()).await?, next_cursor: None }))
+    Ok(Json(Page { items: state.engine.list_api_keys(auth.scope.site()).await?, next_cursor: None }))
 }
 
 /// Deletes an API key. Site keys may delete only their site's keys.
 #[utoipa::path(delete, operation_id = "api_keys_delete", path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_api_key(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApiKeyId>) -> ApiResult<StatusCode> {
-    let key = state.engine.store().get_api_key(id).await?.ok_or_else(|| ApiError::not_found("API key", id))?;
-    let visible = match (auth.scope, key.site_id) {
-        (KeyScope::Admin, _) => true,
-        (KeyScope::Site(own), Some(site)) => own == site,
-        (KeyScope::Site(_), None) => false,
-    };
-    if !visible {
-        return Err(ApiError::not_found("API key", id));
-    }
-    state.engine.store().delete_api_key(id).await?;
+    state.engine.delete_api_key(auth.scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

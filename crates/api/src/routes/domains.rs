@@ -3,7 +3,7 @@
 use super::mailboxes::target_site;
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiResult, PathId};
+use crate::error::{ApiJson, ApiResult, PathId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use mailroom_core::api::{CreateDomainRequest, DomainDns, ErrorBody, Page};
 use mailroom_core::{Domain, DomainId};
 
 async fn visible_domain(state: &AppState, auth: &Auth, id: DomainId) -> ApiResult<Domain> {
-    state.engine.store().get_domain(id).await?.filter(|d| auth.allows(d.site_id)).ok_or_else(|| ApiError::not_found("domain", id))
+    Ok(state.engine.visible_domain(auth.scope, id).await?)
 }
 
 /// Adds a hosted domain and generates its DKIM keys (Ed25519 and RSA-2048).
@@ -25,7 +25,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 /// Lists the site's domains (all domains for admin keys).
 #[utoipa::path(get, operation_id = "domains_list", path = "/v1/domains", tag = "domains", responses((status = 200, body = Page<Domain>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<Domain>>> {
-    Ok(Json(Page { items: state.engine.store().list_domains(auth.scope.site()).await?, next_cursor: None }))
+    Ok(Json(Page { items: state.engine.list_domains(auth.scope.site()).await?, next_cursor: None }))
 }
 
 /// Returns a domain with its DKIM public keys.
@@ -47,7 +47,6 @@ pub async fn dns(State(state): State<AppState>, auth: Auth, PathId(id): PathId<D
 #[utoipa::path(delete, operation_id = "domains_delete", path = "/v1/domains/{id}", tag = "domains", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<DomainId>) -> ApiResult<StatusCode> {
-    let domain = visible_domain(&state, &auth, id).await?;
-    state.engine.store().delete_domain(domain.id).await?;
+    state.engine.delete_domain(auth.scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

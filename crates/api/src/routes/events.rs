@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::{ErrorBody, Page};
 use mailroom_core::cursor::{self, CursorError, CursorScope};
-use mailroom_core::{Event, KeyScope, SiteId};
+use mailroom_core::{Event, SiteId};
+use mailroom_engine::listing_site;
 use serde::Deserialize;
 
 /// Reading position in the event log.
@@ -36,13 +37,10 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
         Some(n @ 1..=1000) => n,
         Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "`limit` must be between 1 and 1000")),
     };
-    let site = match (auth.scope, q.site_id) {
-        (KeyScope::Site(own), _) => Some(own),
-        (KeyScope::Admin, s) => s,
-    };
+    let site = listing_site(auth.scope, q.site_id);
     let scope = scope_of(site);
     let after = q.after.as_deref().filter(|a| !a.is_empty()).map(|a| parse_cursor(a, scope)).transpose()?;
-    let items = state.engine.store().list_events(site, after, limit).await?;
+    let items = state.engine.list_events(site, after, limit).await?;
     let next_cursor = items.last().map(|e| e.cursor.clone()).or_else(|| after.map(|a| cursor::encode(scope, a)));
     Ok(Json(Page { items, next_cursor }))
 }

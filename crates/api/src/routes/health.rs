@@ -23,14 +23,14 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// with the configured credentials) and every listener is up; 503 otherwise, naming what failed.
 #[utoipa::path(get, operation_id = "health_ready", path = "/readyz", tag = "health", responses((status = 200, body = HealthStatus), (status = 503, body = HealthStatus)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<HealthStatus>) {
-    let store = state.engine.store();
+    let engine = &state.engine;
     let (db, blobs) = tokio::join!(
-        within(CHECK_TIMEOUT, async { store.ping().await.map_err(|e| e.to_string()) }),
+        within(CHECK_TIMEOUT, async { engine.ping().await.map_err(|e| e.to_string()) }),
         within(CHECK_TIMEOUT, async { state.engine.blobs().check().await.map_err(|e| e.to_string()) }),
     );
     let listening = state.ready.load(Ordering::Acquire);
     let mut checks = BTreeMap::new();
-    checks.insert(format!("store ({})", store.backend()), db.clone().err().unwrap_or_else(|| "ok".into()));
+    checks.insert(format!("store ({})", engine.store_backend()), db.clone().err().unwrap_or_else(|| "ok".into()));
     checks.insert("blob_store".into(), blobs.clone().err().unwrap_or_else(|| "ok".into()));
     if !listening {
         checks.insert("listeners".into(), "starting".into());

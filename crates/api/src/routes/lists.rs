@@ -4,12 +4,13 @@
 use super::mailboxes::target_site;
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId};
+use crate::error::{ApiJson, ApiQuery, ApiResult, PathId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::{CreateListEntryRequest, ErrorBody, Page};
-use mailroom_core::{KeyScope, ListDirection, ListEntry, ListEntryId, MailboxId, SiteId};
+use mailroom_core::{ListDirection, ListEntry, ListEntryId, MailboxId, SiteId};
+use mailroom_engine::listing_site;
 use serde::Deserialize;
 
 /// Filters of `GET /v1/lists`.
@@ -49,14 +50,9 @@ pub async fn list(
     auth: Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<ListEntry>>> {
-    let site = match auth.scope {
-        KeyScope::Site(own) => Some(own),
-        KeyScope::Admin => q.site_id,
-    };
     let items = state
         .engine
-        .store()
-        .list_list_entries(site, q.direction, q.mailbox_id)
+        .list_list_entries(listing_site(auth.scope, q.site_id), q.direction, q.mailbox_id)
         .await?;
     Ok(Json(Page {
         items,
@@ -72,16 +68,6 @@ pub async fn delete(
     auth: Auth,
     PathId(id): PathId<ListEntryId>,
 ) -> ApiResult<StatusCode> {
-    let visible = match state.engine.store().get_list_entry(id).await? {
-        Some(e) => match auth.scope {
-            KeyScope::Admin => true,
-            KeyScope::Site(own) => e.site_id == own,
-        },
-        None => false,
-    };
-    if visible && state.engine.store().delete_list_entry(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("list entry", id))
-    }
+    state.engine.delete_list_entry(auth.scope, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

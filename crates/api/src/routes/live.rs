@@ -52,7 +52,7 @@ impl Filter {
 }
 
 struct StreamState {
-    store: std::sync::Arc<dyn mailroom_store::Store>,
+    engine: mailroom_engine::Engine,
     /// The stream ends when this key is deleted (checked every [`KEY_RECHECK`] and before
     /// each batch of events is sent).
     auth: Auth,
@@ -87,17 +87,17 @@ pub async fn stream(
     if let Some(m) = q.mailbox_id {
         visible_mailbox(&state, &auth, m).await?;
     }
-    let store = state.engine.store().clone();
-    let signal = store.event_signal();
+    let engine = state.engine.clone();
+    let signal = engine.event_signal();
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(q.after);
     let scope = scope_of(site);
     let cursor = match resume.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(c) => parse_cursor(c, scope)?,
-        None => store.last_event_cursor(site).await?,
+        None => engine.last_event_cursor(site).await?,
     };
     let types = q.types.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
     let init = StreamState {
-        store,
+        engine,
         auth,
         next_check: tokio::time::Instant::now() + KEY_RECHECK,
         signal,
@@ -118,7 +118,7 @@ pub async fn stream(
                 return None;
             }
             if tokio::time::Instant::now() >= st.next_check {
-                if !st.auth.still_valid(st.store.as_ref()).await {
+                if !st.auth.still_valid(&st.engine).await {
                     tracing::debug!(key_id = %st.auth.key_id, "event stream ended: its API key was deleted");
                     return None;
                 }
@@ -131,10 +131,10 @@ pub async fn stream(
             }
             // Mark the signal seen before reading, so a commit after the read wakes us.
             st.signal.borrow_and_update();
-            match st.store.list_events(st.filter.site, Some(st.cursor), 500).await {
+            match st.engine.list_events(st.filter.site, Some(st.cursor), 500).await {
                 Ok(batch) if !batch.is_empty() => {
                     // Never hand events to a key deleted since the last check.
-                    if !st.auth.still_valid(st.store.as_ref()).await {
+                    if !st.auth.still_valid(&st.engine).await {
                         return None;
                     }
                     if let Some(last) = batch.last() {
@@ -185,29 +185,29 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
         Some(t @ 0..=60) => t,
         Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "`timeout` must be between 0 and 60 seconds")),
     };
-    let store = state.engine.store().clone();
-    let mut signal = store.event_signal();
+    let engine = state.engine.clone();
+    let mut signal = engine.event_signal();
     let scope = mailroom_core::cursor::CursorScope::Site;
     let mut cursor = match q.after.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(c) => parse_cursor(c, scope)?,
-        None => store.last_event_cursor(Some(mailbox.site_id)).await?,
+        None => engine.last_event_cursor(Some(mailbox.site_id)).await?,
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     let mut next_check = tokio::time::Instant::now() + KEY_RECHECK;
     let mut shutdown = state.shutdown.clone();
     loop {
         signal.borrow_and_update();
-        let batch = store.list_events(Some(mailbox.site_id), Some(cursor), 500).await?;
+        let batch = engine.list_events(Some(mailbox.site_id), Some(cursor), 500).await?;
         for e in &batch {
             cursor = mailroom_core::cursor::parse_scoped(&e.cursor, scope).unwrap_or(cursor);
             if e.event_type == MESSAGE_RECEIVED && e.mailbox_id == Some(mailbox.id) {
                 let message_id = e.data.get("id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
                 if let Some(message) = match message_id {
-                    Some(mid) => store.get_message(mid).await?,
+                    Some(mid) => engine.get_message(mid).await?,
                     None => None,
                 } {
                     // The key may have been deleted while this request waited.
-                    if !auth.still_valid(store.as_ref()).await {
+                    if !auth.still_valid(&engine).await {
                         return Err(revoked());
                     }
                     return Ok(Json(WaitResponse { cursor: e.cursor.clone(), message }).into_response());
@@ -225,7 +225,7 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
             // The server is stopping: answer as a timeout; the client waits again elsewhere.
             () = async { let _ = shutdown.wait_for(|s| *s).await; } => return Ok(StatusCode::NO_CONTENT.into_response()),
             () = tokio::time::sleep_until(next_check.min(deadline)) => {
-                if !auth.still_valid(store.as_ref()).await {
+                if !auth.still_valid(&engine).await {
                     return Err(revoked());
                 }
                 next_check = tokio::time::Instant::now() + KEY_RECHECK;

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::{ErrorBody, Page};
-use mailroom_core::{KeyScope, Message};
+use mailroom_core::Message;
 use serde::Deserialize;
 
 /// The query of the lookup.
@@ -24,9 +24,6 @@ pub struct FindQuery {
 
 /// The longest `message_id` taken: a Message-ID line's 998 characters and its brackets.
 const MAX_MESSAGE_ID_CHARS: usize = 1000;
-
-/// How many mailboxes are read per store call while searching.
-const MAILBOX_PAGE: u32 = 100;
 
 /// Lists the messages this key can see whose `Message-ID` is the one given: one per mailbox
 /// holding it (a message sent from one local mailbox to another is in both).
@@ -49,26 +46,6 @@ pub async fn find(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
         .trim_start_matches('<')
         .trim_end_matches('>')
         .trim_matches(blank);
-    let site = match auth.scope {
-        KeyScope::Site(own) => Some(own),
-        KeyScope::Admin => None,
-    };
-    let store = state.engine.store();
-    let mut items = Vec::new();
-    let mut before = None;
-    loop {
-        let mailboxes = store.list_mailboxes(site, before, MAILBOX_PAGE).await?;
-        for mailbox in &mailboxes {
-            for direction in [mailroom_core::Direction::Inbound, mailroom_core::Direction::Outbound] {
-                if let Some(m) = store.find_message_by_message_id(mailbox.id, Some(direction), wanted).await? {
-                    items.push(m);
-                }
-            }
-        }
-        match mailboxes.last() {
-            Some(last) if mailboxes.len() as u32 == MAILBOX_PAGE => before = Some(last.id),
-            _ => break,
-        }
-    }
+    let items = state.engine.find_messages_by_message_id(auth.scope.site(), wanted).await?;
     Ok(Json(Page { items, next_cursor: None }))
 }

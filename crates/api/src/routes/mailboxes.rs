@@ -30,21 +30,13 @@ pub struct ListQuery {
 
 /// Loads a mailbox the caller may see, or answers 404.
 pub async fn visible_mailbox(state: &AppState, auth: &Auth, id: MailboxId) -> ApiResult<Mailbox> {
-    state.engine.store().get_mailbox(id).await?.filter(|m| auth.allows(m.site_id)).ok_or_else(|| ApiError::not_found("mailbox", id))
+    Ok(state.engine.visible_mailbox(auth.scope, id).await?)
 }
 
 /// Returns the site a create lands in: the key's own site, or for admin keys the `site_id`
 /// given (which must exist) or the default site.
 pub async fn target_site(state: &AppState, auth: &Auth, requested: Option<SiteId>) -> ApiResult<SiteId> {
-    match (auth.scope, requested) {
-        (KeyScope::Site(own), None) => Ok(own),
-        (KeyScope::Site(own), Some(s)) if s == own => Ok(own),
-        (KeyScope::Site(_), Some(s)) => Err(ApiError::not_found("site", s)),
-        (KeyScope::Admin, Some(s)) => {
-            state.engine.store().get_site(s).await?.map(|site| site.id).ok_or_else(|| ApiError::not_found("site", s))
-        }
-        (KeyScope::Admin, None) => Ok(state.engine.default_site_id().await?),
-    }
+    Ok(state.engine.target_site(auth.scope, requested).await?)
 }
 
 /// Creates a mailbox; with a `client_id` already used in the site, returns that mailbox (200).
@@ -78,7 +70,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
         (KeyScope::Site(own), _) => Some(own),
         (KeyScope::Admin, s) => s,
     };
-    let items = state.engine.store().list_mailboxes(site, before, limit).await?;
+    let items = state.engine.list_mailboxes(site, before, limit).await?;
     Ok(Json(page_by_last(items, limit, |m| m.id)))
 }
 

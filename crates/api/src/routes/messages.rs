@@ -16,7 +16,7 @@ use mailroom_engine::ListMessages;
 
 /// Loads a message the caller may see, or answers 404.
 pub async fn visible_message(state: &AppState, auth: &Auth, id: MessageId) -> ApiResult<Message> {
-    state.engine.store().get_message(id).await?.filter(|m| auth.allows(m.site_id)).ok_or_else(|| ApiError::not_found("message", id))
+    Ok(state.engine.visible_message(auth.scope, id).await?)
 }
 
 /// Sends a message. Answers 202 once the message and one queued job per recipient are durable;
@@ -57,7 +57,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
     let mailbox = visible_mailbox(&state, &auth, id).await?;
     let list = ListMessages::from_query(&q)?;
     let limit = list.filter.limit;
-    let items = state.engine.store().list_messages(mailbox.id, &list.filter).await?;
+    let items = state.engine.list_messages(mailbox.id, &list.filter).await?;
     Ok(Json(page_by_last(items, limit, |m| m.id)))
 }
 
@@ -159,13 +159,7 @@ pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): Path
 #[utoipa::path(get, operation_id = "attachments_download", path = "/v1/attachments/{id}", tag = "attachments", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn attachment(State(state): State<AppState>, auth: Auth, PathId(id): PathId<AttachmentId>) -> ApiResult<Response> {
-    let (att, _, _) = state
-        .engine
-        .store()
-        .get_attachment(id)
-        .await?
-        .filter(|(_, _, site)| auth.allows(*site))
-        .ok_or_else(|| ApiError::not_found("attachment", id))?;
+    let att = state.engine.visible_attachment(auth.scope, id).await?;
     let bytes = state.engine.attachment_content(&att).await?;
     let name = att.filename.clone().unwrap_or_else(|| format!("attachment-{id}"));
     let safe: String = name.chars().map(|c| if c == '"' || c == '\\' || c.is_control() { '_' } else { c }).collect();

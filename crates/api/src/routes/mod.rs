@@ -37,3 +37,26 @@ pub fn page_by_last<T, C: ToString>(items: Vec<T>, limit: u32, cursor: impl Fn(&
 pub fn limit(l: Option<u32>) -> Result<u32, ApiError> {
     mailroom_engine::page_limit(l).map_err(ApiError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Route handlers parse, call the engine and shape the answer: none reaches the store.
+    #[test]
+    fn route_handlers_call_the_engine_not_the_store_directly() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+        let needle = concat!(".store", "()");
+        let mut offenders = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    if line.contains(needle) {
+                        offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "route handlers must call the engine, not the store:\n{}", offenders.join("\n"));
+    }
+}

@@ -8,7 +8,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mailroom_core::api::{ErrorBody, Page, QueueEntry};
-use mailroom_core::{DeliveryStatus, KeyScope, MessageId, SiteId};
+use mailroom_core::{DeliveryStatus, MessageId, SiteId};
+use mailroom_engine::listing_site;
 use serde::Deserialize;
 
 /// Filters of the queue listing.
@@ -43,14 +44,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
         Some(n @ 1..=1000) => n,
         Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "`limit` must be between 1 and 1000")),
     };
-    let site = match auth.scope {
-        KeyScope::Site(own) => Some(own),
-        KeyScope::Admin => q.site_id,
-    };
     let items = state
         .engine
-        .store()
-        .list_queue(site, &statuses, limit)
+        .list_queue(listing_site(auth.scope, q.site_id), &statuses, limit)
         .await?
         .into_iter()
         .map(|p| QueueEntry {

@@ -256,7 +256,7 @@ pub fn validate(doc: &Value) -> ApiResult<()> {
     responses((status = 200, body = SiteSettings), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<SettingsQuery>) -> ApiResult<Json<Value>> {
     let site = target_site(&state, &auth, q.site_id).await?;
-    let doc = state.engine.store().get_site_settings(site).await?.unwrap_or_else(|| Value::Object(Default::default()));
+    let doc = state.engine.site_settings(site).await?.unwrap_or_else(|| Value::Object(Default::default()));
     Ok(Json(doc))
 }
 
@@ -267,7 +267,7 @@ pub async fn get(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuer
 pub async fn put(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<SettingsQuery>, ApiJson(doc): ApiJson<Value>) -> ApiResult<Json<Value>> {
     let site = target_site(&state, &auth, q.site_id).await?;
     validate(&doc)?;
-    state.engine.store().put_site_settings(site, &doc).await?;
+    state.engine.put_site_settings(site, &doc).await?;
     Ok(Json(doc))
 }
 

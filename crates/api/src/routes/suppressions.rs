@@ -9,7 +9,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mailroom_core::api::{CreateSuppressionRequest, ErrorBody, Page};
-use mailroom_core::{EmailAddress, KeyScope, SiteId, Suppression};
+use mailroom_core::{EmailAddress, SiteId, Suppression};
+use mailroom_engine::listing_site;
 use serde::Deserialize;
 
 /// Paging and site of suppression routes.
@@ -35,11 +36,7 @@ fn parse_address(a: &str) -> ApiResult<EmailAddress> {
     responses((status = 200, body = Page<Suppression>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<SuppressionQuery>) -> ApiResult<Json<Page<Suppression>>> {
     let limit = limit(q.limit)?;
-    let site = match auth.scope {
-        KeyScope::Site(own) => Some(own),
-        KeyScope::Admin => q.site_id,
-    };
-    let items = state.engine.store().list_suppressions(site, q.cursor.as_deref(), limit).await?;
+    let items = state.engine.list_suppressions(listing_site(auth.scope, q.site_id), q.cursor.as_deref(), limit).await?;
     let next_cursor = if items.len() as u32 >= limit { items.last().map(|s| s.address.to_string()) } else { None };
     Ok(Json(Page { items, next_cursor }))
 }
@@ -63,9 +60,6 @@ pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): Api
 pub async fn delete(State(state): State<AppState>, auth: Auth, Path(address): Path<String>, ApiQuery(q): ApiQuery<SuppressionQuery>) -> ApiResult<StatusCode> {
     let site = target_site(&state, &auth, q.site_id).await?;
     let address = parse_address(&address)?;
-    if state.engine.store().delete_suppression(site, &address.canonical()).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{address} is not on the suppression list")))
-    }
+    state.engine.unsuppress(site, &address).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

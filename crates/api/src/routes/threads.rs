@@ -49,7 +49,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
         .as_deref()
         .map(|c| decode_cursor(c).ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "`cursor` is not a cursor this server returned")))
         .transpose()?;
-    let items = state.engine.store().list_threads(mailbox.id, cursor, limit).await?;
+    let items = state.engine.list_threads(mailbox.id, cursor, limit).await?;
     let next_cursor = if items.len() as u32 >= limit { items.last().map(encode_cursor) } else { None };
     Ok(Json(Page { items, next_cursor }))
 }
@@ -58,8 +58,5 @@ pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
 #[utoipa::path(get, operation_id = "threads_get", path = "/v1/threads/{id}", tag = "threads", params(("id" = String, Path)),
     responses((status = 200, body = ThreadWithMessages), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ThreadId>) -> ApiResult<Json<ThreadWithMessages>> {
-    let store = state.engine.store();
-    let thread = store.get_thread(id).await?.filter(|t| auth.allows(t.site_id)).ok_or_else(|| ApiError::not_found("thread", id))?;
-    let messages = store.list_thread_messages(id).await?;
-    Ok(Json(ThreadWithMessages { thread, messages }))
+    Ok(Json(state.engine.thread_with_messages(auth.scope, id).await?))
 }

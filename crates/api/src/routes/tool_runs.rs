@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use mailroom_core::agent::ToolRun;
 use mailroom_core::api::{ErrorBody, Page};
-use mailroom_core::{ContactId, KeyScope, SiteId, ToolRunId};
+use mailroom_core::{ContactId, SiteId, ToolRunId};
+use mailroom_engine::listing_site;
 use mailroom_store::ToolRunFilter;
 use serde::Deserialize;
 
@@ -52,12 +53,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
         .map(|c| c.parse::<ToolRunId>())
         .transpose()
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "`cursor` is not a cursor this server returned"))?;
-    let site = match (auth.scope, q.site_id) {
-        (KeyScope::Site(own), _) => Some(own),
-        (KeyScope::Admin, s) => s,
-    };
+    let site = listing_site(auth.scope, q.site_id);
     let filter = ToolRunFilter { site, tool: q.tool, contact: q.contact_id, status: q.status, since: q.since, until: q.until, before, limit };
-    let items = state.engine.store().list_tool_runs(&filter).await?;
+    let items = state.engine.list_tool_runs(&filter).await?;
     Ok(Json(page_by_last(items, limit, |r| r.id)))
 }
 
@@ -65,6 +63,5 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
 #[utoipa::path(get, operation_id = "tool_runs_get", path = "/v1/tool-runs/{id}", tag = "tool-runs", params(("id" = String, Path)),
     responses((status = 200, body = ToolRun), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ToolRunId>) -> ApiResult<Json<ToolRun>> {
-    let run = state.engine.store().get_tool_run(id).await?.filter(|r| auth.allows(r.site_id)).ok_or_else(|| ApiError::not_found("tool run", id))?;
-    Ok(Json(run))
+    Ok(Json(state.engine.visible_tool_run(auth.scope, id).await?))
 }

@@ -148,7 +148,7 @@ impl RunRecord {
             }
         }
         metrics::counter!("mailroom_tool_runs_total", "tool" => run.tool.to_string(), "decision" => run.decision.get("action").and_then(|a| a.as_str()).unwrap_or(run.status.as_str()).to_string()).increment(1);
-        if let Err(e) = state.engine.store().insert_tool_run(&run, &events).await {
+        if let Err(e) = state.engine.record_tool_run(&run, &events).await {
             tracing::error!(error = %e, tool = %run.tool, "the tool run could not be recorded");
         }
         run.id
@@ -167,7 +167,7 @@ async fn visible_site(state: &AppState, auth: &Auth, raw: &str) -> Result<SiteId
     if !auth.allows(site) {
         return Err(not_found());
     }
-    match state.engine.store().get_site(site).await {
+    match state.engine.get_site(site).await {
         Ok(Some(_)) => Ok(site),
         Ok(None) => Err(not_found()),
         Err(e) => Err(ToolError { status: 500, code: "INTERNAL_SERVER_ERROR", message: format!("the site could not be read: {e}"), checks: Vec::new() }),
@@ -246,7 +246,7 @@ async fn resolve(state: &AppState, auth: &Auth, name: &str, site_id: Option<Site
     if let Some(kind) = ToolKind::parse(name) {
         return Ok((site, kind, None));
     }
-    let config = state.engine.store().get_tool_config_by_name(site, name).await?.ok_or_else(|| {
+    let config = mailroom_tools::configs::by_name(&state.engine, site, name).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "tool_not_found",
@@ -346,7 +346,7 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
     let mut rec = RunRecord::new(site, kind.name(), config.as_ref(), &value);
 
     // The schema, then the typed input.
-    let site_settings = match state.engine.store().get_site_settings(site).await {
+    let site_settings = match state.engine.site_settings(site).await {
         Ok(s) => s.unwrap_or(Value::Null),
         Err(e) => return ApiError::internal(e).into_response(),
     };
@@ -469,10 +469,10 @@ pub struct ToolCatalog {
     responses((status = 200, body = ToolCatalog), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ToolsQuery>) -> ApiResult<Json<ToolCatalog>> {
     let site = target_site(&state, &auth, q.site_id).await?;
-    let settings = state.engine.store().get_site_settings(site).await?.unwrap_or(Value::Null);
+    let settings = state.engine.site_settings(site).await?.unwrap_or(Value::Null);
     let mut specs: Vec<(ToolSpec, Option<ToolConfigId>)> =
         ToolKind::ALL.iter().map(|k| (ToolSpec::builtin(*k, &information_templates(&settings, None)), None)).collect();
-    for config in state.engine.store().list_tool_configs(Some(site)).await? {
+    for config in mailroom_tools::configs::list(&state.engine, Some(site)).await? {
         match ToolSpec::from_config(&config, &information_templates(&settings, Some(&config))) {
             Ok(spec) => specs.push((spec, Some(config.id))),
             Err(e) => tracing::warn!(config = %config.id, error = %e, "a tool config is not offered"),

@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::{ErrorBody, Page, ReplayRequest, ReplayResponse};
 use mailroom_core::{WebhookDelivery, WebhookDeliveryId, WebhookEndpoint, WebhookId};
-use mailroom_webhooks::service::{self, CreateWebhookRequest, UpdateWebhookRequest, WebhookResponse};
+use mailroom_webhooks::endpoints;
+use mailroom_webhooks::service::{CreateWebhookRequest, UpdateWebhookRequest, WebhookResponse};
 use mailroom_webhooks::WebhookError;
 use serde::Deserialize;
 
@@ -25,7 +26,7 @@ impl From<WebhookError> for ApiError {
 }
 
 async fn visible(state: &AppState, auth: &Auth, id: WebhookId) -> ApiResult<WebhookEndpoint> {
-    state.engine.store().get_webhook(id).await?.filter(|w| auth.allows(w.site_id)).ok_or_else(|| ApiError::not_found("webhook", id))
+    Ok(endpoints::visible(&state.engine, auth.scope, id).await?)
 }
 
 /// Creates an endpoint. The answer holds its signing secret (`whsec_…`), shown only here.
@@ -34,14 +35,14 @@ async fn visible(state: &AppState, auth: &Auth, id: WebhookId) -> ApiResult<Webh
     responses((status = 201, body = WebhookResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateWebhookRequest>) -> ApiResult<(StatusCode, Json<WebhookResponse>)> {
     let site = target_site(&state, &auth, req.site_id).await?;
-    let (endpoint, secret) = service::create_endpoint(state.engine.store().as_ref(), state.engine.secrets(), &state.webhooks, site, req).await?;
+    let (endpoint, secret) = endpoints::create(&state.engine, &state.webhooks, site, req).await?;
     Ok((StatusCode::CREATED, Json(WebhookResponse { endpoint, secret: Some(secret) })))
 }
 
 /// Lists the site's endpoints (all for admin keys).
 #[utoipa::path(get, operation_id = "webhooks_list", path = "/v1/webhooks", tag = "webhooks", responses((status = 200, body = Page<WebhookEndpoint>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Page<WebhookEndpoint>>> {
-    Ok(Json(Page { items: state.engine.store().list_webhooks(auth.scope.site()).await?, next_cursor: None }))
+    Ok(Json(Page { items: endpoints::list(&state.engine, auth.scope.site()).await?, next_cursor: None }))
 }
 
 /// Returns an endpoint (never its secret).
@@ -55,16 +56,14 @@ pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<W
 #[utoipa::path(patch, operation_id = "webhooks_update", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = UpdateWebhookRequest,
     responses((status = 200, body = WebhookEndpoint), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>, ApiJson(req): ApiJson<UpdateWebhookRequest>) -> ApiResult<Json<WebhookEndpoint>> {
-    let endpoint = visible(&state, &auth, id).await?;
-    Ok(Json(service::update_endpoint(state.engine.store().as_ref(), &state.webhooks, &endpoint, req).await?))
+    Ok(Json(endpoints::update(&state.engine, &state.webhooks, auth.scope, id, req).await?))
 }
 
 /// Deletes an endpoint and its deliveries.
 #[utoipa::path(delete, operation_id = "webhooks_delete", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>) -> ApiResult<StatusCode> {
-    let endpoint = visible(&state, &auth, id).await?;
-    state.engine.store().delete_webhook(endpoint.id).await?;
+    endpoints::delete(&state.engine, auth.scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -73,8 +72,7 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, PathId(id): PathI
 #[utoipa::path(post, operation_id = "webhooks_rotate_secret", path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn rotate_secret(State(state): State<AppState>, auth: Auth, PathId(id): PathId<WebhookId>) -> ApiResult<Json<WebhookResponse>> {
-    let endpoint = visible(&state, &auth, id).await?;
-    let (endpoint, secret) = service::rotate_secret(state.engine.store().as_ref(), state.engine.secrets(), &state.webhooks, &endpoint).await?;
+    let (endpoint, secret) = endpoints::rotate_secret(&state.engine, &state.webhooks, auth.scope, id).await?;
     Ok(Json(WebhookResponse { endpoint, secret: Some(secret) }))
 }
 
@@ -104,7 +102,7 @@ pub async fn deliveries(State(state): State<AppState>, auth: Auth, PathId(id): P
         .map(|c| c.parse::<WebhookDeliveryId>())
         .transpose()
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "`cursor` is not a cursor this server returned"))?;
-    let items = state.engine.store().list_webhook_deliveries(endpoint.id, before, limit).await?;
+    let items = endpoints::deliveries(&state.engine, &endpoint, before, limit).await?;
     Ok(Json(super::page_by_last(items, limit, |d| d.id)))
 }
 
@@ -121,8 +119,7 @@ pub async fn replay(State(state): State<AppState>, auth: Auth, PathId(id): PathI
         .filter(|a| !a.trim().is_empty())
         .map(|a| super::events::parse_cursor(a, mailroom_core::cursor::CursorScope::Site))
         .transpose()?;
-    let report = service::replay(state.engine.store().as_ref(), &endpoint, after).await?;
-    let requeued = state.engine.store().requeue_webhook_deliveries(&report.existing).await?;
+    let (report, requeued) = endpoints::replay(&state.engine, &endpoint, after).await?;
     if let Some(w) = &state.webhook_waker {
         w.notify_one();
     }
