@@ -11,6 +11,7 @@ pub mod address;
 pub mod agent;
 pub mod api;
 pub mod bounds;
+pub mod controls;
 pub mod dsn;
 pub mod ids;
 pub mod mime;

@@ -621,6 +621,10 @@ pub mod event_types {
     pub const SUPPRESSION_CREATED: &str = "suppression.created";
     /// A webhook endpoint was disabled automatically (410 Gone, or failing for too long).
     pub const ENDPOINT_DISABLED: &str = "endpoint.disabled";
+    /// An ephemeral mailbox reached its expiry and was deleted with its mail.
+    pub const MAILBOX_EXPIRED: &str = "mailbox.expired";
+    /// A message to or from a mailbox was refused because a storage quota is full.
+    pub const MAILBOX_QUOTA_EXCEEDED: &str = "mailbox.quota_exceeded";
 }
 
 /// Removes any number of `Re:`, `Fwd:`, `Fw:`, `AW:` and `WG:` prefixes from a subject.

@@ -10,6 +10,7 @@
 
 mod account;
 mod auth;
+pub mod controls;
 mod domains;
 mod error;
 mod inbound;
@@ -21,6 +22,7 @@ pub mod secrets;
 
 pub use account::{AccountError, SmtpAccount, SmtpSecurity, account_from_token};
 pub use auth::{AuthResults, AuthVerifier};
+pub use controls::{ControlSettings, RateNote};
 pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
 pub use error::{EngineError, EngineResult};
 pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED};
@@ -67,6 +69,7 @@ pub struct Engine {
     secrets: SecretBox,
     outbound: Arc<tokio::sync::Notify>,
     auth: Option<Arc<AuthVerifier>>,
+    controls: Arc<ControlSettings>,
 }
 
 const DEFAULT_SITE_SETTING: &str = "default_site_id";
@@ -74,7 +77,7 @@ const DEFAULT_SITE_SETTING: &str = "default_site_id";
 impl Engine {
     /// Returns an engine over `store` and `blobs` that seals secrets with `secrets`.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: EngineConfig, secrets: SecretBox) -> Self {
-        Self { store, blobs, config: Arc::new(config), secrets, outbound: Arc::new(tokio::sync::Notify::new()), auth: None }
+        Self { store, blobs, config: Arc::new(config), secrets, outbound: Arc::new(tokio::sync::Notify::new()), auth: None, controls: Arc::default() }
     }
 
     /// Returns the engine with SPF/DKIM/DMARC verification of received mail.

@@ -332,7 +332,12 @@ impl Engine {
             headers.push((name.clone(), value.clone()));
         }
         let labels = clean_labels(&req.labels)?;
-        let mut attachments = decode_attachments(&req.attachments)?;
+        // Controls hook (issue 15, crates/engine/src/controls.rs): uploaded attachments by id,
+        // then quotas and rate limits, after validation and before anything is built or stored.
+        let (inline_attachments, uploaded) = self.resolve_uploaded_attachments(mailbox.site_id, &req.attachments).await?;
+        self.check_send_controls(mailbox).await?;
+        let mut attachments = decode_attachments(&inline_attachments)?;
+        attachments.extend(uploaded);
         attachments.extend(extra_attachments);
 
         let id = MessageId::new();
