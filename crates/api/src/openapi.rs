@@ -37,6 +37,8 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::tool_runs::list, routes::tool_runs::get,
         routes::tools::list, routes::tools::invoke, routes::tools::send_email_alias,
         routes::import::import, routes::status::get, routes::lookup::find,
+        routes::controls::usage, routes::controls::update_site, routes::controls::upload, routes::controls::signed_url,
+        routes::controls::download,
     ),
     components(schemas(DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
         mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression)),
@@ -45,7 +47,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "health", description = "Liveness and readiness probes (no key needed)"),
         (name = "sites", description = "Tenants (admin keys)"),
         (name = "api-keys", description = "API keys: admin keys and site keys"),
-        (name = "attachments", description = "Attachment downloads"),
+        (name = "attachments", description = "Attachment uploads, downloads and signed time-limited URLs"),
         (name = "mailboxes", description = "Addresses that send and receive"),
         (name = "messages", description = "Sending, reading and managing mail"),
         (name = "threads", description = "Conversations inside a mailbox"),
@@ -63,6 +65,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "tool-runs", description = "The audit record of tool invocations"),
         (name = "tools", description = "The agent email tools: catalogue and invocation"),
         (name = "status", description = "The server's version, listeners, store and backlogs"),
+        (name = "controls", description = "Storage use, limits and quotas"),
     )
 )]
 pub struct ApiDoc;

@@ -206,3 +206,20 @@ pub struct MailboxUsage {
     /// When it expires, if it is ephemeral.
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// A mailbox as `GET`, `POST` and `PATCH /v1/mailboxes…` show it: its fields plus its
+/// expiry, limits, retention and storage use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MailboxView {
+    /// The mailbox.
+    #[serde(flatten)]
+    pub mailbox: crate::model::Mailbox,
+    /// When the mailbox expires and is deleted with its mail; `null`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The mailbox's limits in force (its site's apply too).
+    pub limits: Limits,
+    /// Days messages are kept; `null`: the site's rule, else forever.
+    pub retention_days: Option<u32>,
+    /// What the mailbox stores now.
+    pub usage: Usage,
+}

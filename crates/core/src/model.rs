@@ -268,6 +268,10 @@ pub struct Attachment {
     /// Where the content is kept in the blob store.
     #[serde(skip)]
     pub blob_key: String,
+    /// A signed, time-limited URL that downloads the content without an API key (set in
+    /// API answers; `POST /v1/attachments/{id}/url` makes one with another lifetime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
 }
 
 /// One header as it appeared in the message.

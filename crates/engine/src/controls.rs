@@ -63,6 +63,46 @@ pub struct ControlSettings {
     pub worker_interval: Duration,
     /// Messages the retention worker deletes per round.
     pub retention_batch: u32,
+    /// API requests one key may make per second on this node (`None`: unlimited).
+    pub api_requests_per_second: Option<u64>,
+    /// The per-node state of the API request limit.
+    pub api_limiter: Arc<ApiLimiter>,
+}
+
+/// The per-key API request limit of one node: GCRA state in memory, keyed by a hash of the
+/// key (never the key itself). Per node by design: a check per request must not cost a
+/// database write; the sending limits, which must hold across nodes, live in the store.
+#[derive(Debug, Default)]
+pub struct ApiLimiter {
+    tats: std::sync::Mutex<std::collections::HashMap<[u8; 32], i64>>,
+}
+
+impl ApiLimiter {
+    /// Takes one request of `key` against `per_second`; returns the note for the headers and
+    /// whether the request may run.
+    pub fn take(&self, key: &[u8], per_second: u64) -> (RateNote, bool) {
+        let hash: [u8; 32] = Sha256::digest(key).into();
+        let now_ms = now().timestamp_millis();
+        let bucket = RateBucket { key: String::new(), limit: per_second, period_ms: 1000 };
+        let mut tats = self.tats.lock().unwrap_or_else(|e| e.into_inner());
+        if tats.len() > 100_000 {
+            tats.retain(|_, t| *t > now_ms);
+        }
+        let stored = tats.get(&hash).copied().unwrap_or(0);
+        let (decision, new) = mailroom_store::gcra(std::slice::from_ref(&bucket), &[stored], 1, now_ms);
+        if decision.allowed {
+            tats.insert(hash, new[0]);
+        }
+        let st = decision.states[0];
+        let note = RateNote {
+            name: "api_key.requests_per_second".into(),
+            limit: per_second,
+            remaining: st.remaining,
+            reset_secs: ceil_secs(st.reset_ms),
+            retry_after_secs: (!decision.allowed).then_some(ceil_secs(st.retry_after_ms).max(1)),
+        };
+        (note, decision.allowed)
+    }
 }
 
 impl Default for ControlSettings {
@@ -79,6 +119,8 @@ impl Default for ControlSettings {
             public_url: "http://127.0.0.1:8025".into(),
             worker_interval: Duration::from_secs(1),
             retention_batch: 100,
+            api_requests_per_second: None,
+            api_limiter: Arc::default(),
         }
     }
 }
@@ -151,18 +193,11 @@ impl Engine {
 
     /// Returns a mailbox as the API shows it: its fields plus `expires_at`, `limits`,
     /// `retention_days` and `usage`.
-    pub async fn mailbox_view(&self, mailbox: &Mailbox) -> EngineResult<serde_json::Value> {
+    pub async fn mailbox_view(&self, mailbox: &Mailbox) -> EngineResult<MailboxView> {
         let scope = ControlScope::Mailbox(mailbox.id);
-        let (stored, _) = self.controls_of(scope).await?;
-        let view = self.controls_view(scope).await?;
-        let mut value = serde_json::to_value(mailbox).map_err(|e| EngineError::Internal(e.to_string()))?;
-        if let Some(obj) = value.as_object_mut() {
-            obj.insert("expires_at".into(), serde_json::to_value(stored.expires_at).unwrap_or_default());
-            obj.insert("limits".into(), serde_json::to_value(view.limits).unwrap_or_default());
-            obj.insert("retention_days".into(), serde_json::to_value(view.retention_days).unwrap_or_default());
-            obj.insert("usage".into(), serde_json::to_value(view.usage).unwrap_or_default());
-        }
-        Ok(value)
+        let (stored, limits) = self.controls_of(scope).await?;
+        let usage = self.store.usage(scope).await?;
+        Ok(MailboxView { mailbox: mailbox.clone(), expires_at: stored.expires_at, limits, retention_days: stored.retention_days, usage })
     }
 
     /// Returns `GET /v1/usage` for `site`.
@@ -553,7 +588,7 @@ impl Engine {
     }
 
     async fn find_attachment(&self, id: AttachmentId) -> EngineResult<Option<(DownloadInfo, SiteId, Option<String>)>> {
-        if let Some((a, site, _)) = self.store.find_attachment(id).await? {
+        if let Some((a, _, site)) = self.store.get_attachment(id).await? {
             return Ok(Some((DownloadInfo { filename: a.filename, content_type: a.content_type, blob_key: a.blob_key, size: a.size }, site, None)));
         }
         if let Some(u) = self.store.get_upload(id).await?.filter(|u| u.expires_at > now()) {
@@ -714,5 +749,14 @@ mod tests {
         assert!(expiry_of(Some(5), Some(None)).is_err());
         assert_eq!(expiry_of(None, Some(None)).unwrap(), Some(None));
         assert!(expiry_of(Some(2), None).unwrap().unwrap().is_some());
+    }
+}
+
+impl Engine {
+    /// Fills each attachment's `download_url` with a signed URL of the default lifetime.
+    pub fn sign_downloads(&self, message: &mut Message) {
+        for a in &mut message.attachments {
+            a.download_url = Some(self.download_url(message.site_id, a.id));
+        }
     }
 }

@@ -433,6 +433,7 @@ impl Engine {
                 content_id: a.content_id,
                 inline: a.inline,
                 blob_key: key.clone(),
+                download_url: None,
             });
             blobs.push((key, Bytes::from(a.content)));
         }

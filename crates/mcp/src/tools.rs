@@ -140,18 +140,25 @@ struct SearchMessagesArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AttachmentArg {
-    /// The file name shown to the recipient.
+    /// The id of an attachment uploaded first (`POST /v1/attachments`); then leave
+    /// `content_base64` out.
+    #[serde(default)]
+    attachment_id: Option<mailroom_core::AttachmentId>,
+    /// The file name shown to the recipient (required with `content_base64`).
+    #[serde(default)]
     filename: String,
     /// The MIME type, such as `text/csv`; `application/octet-stream` when absent.
     #[serde(default)]
     content_type: Option<String>,
-    /// The content, base64-encoded.
+    /// The content, base64-encoded (or give `attachment_id`).
+    #[serde(default)]
     content_base64: String,
 }
 
 impl From<AttachmentArg> for AttachmentInput {
     fn from(a: AttachmentArg) -> AttachmentInput {
         AttachmentInput {
+            attachment_id: a.attachment_id,
             filename: a.filename,
             content_type: a.content_type,
             content_base64: a.content_base64,
@@ -647,6 +654,8 @@ async fn create_mailbox(client: &Client, a: CreateMailboxArgs) -> Result<Success
         display_name: a.display_name,
         client_id: a.client_id,
         site_id: None,
+        ttl_seconds: None,
+        expires_at: None,
     };
     let (mailbox, created) = client.create_mailbox_with_status(&req).await?;
     let verb = if created { "Created" } else { "Found the existing" };

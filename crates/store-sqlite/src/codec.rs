@@ -254,6 +254,7 @@ pub(crate) fn attachment(row: &SqliteRow) -> StoreResult<Attachment> {
         content_id: col(row, "content_id")?,
         inline: col(row, "inline")?,
         blob_key: col(row, "blob_key")?,
+        download_url: None,
     })
 }
 

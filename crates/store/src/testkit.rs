@@ -99,6 +99,10 @@ macro_rules! conformance_tests {
         $crate::__conformance_cases!($factory;
             ping_and_backend,
             settings_are_written_once,
+            controls_round_trip_and_expiry,
+            usage_and_retention_candidates,
+            rate_buckets_take_all_or_nothing,
+            uploads_and_leases,
             sites_round_trip,
             api_keys_round_trip,
             mailboxes_round_trip,
@@ -300,6 +304,7 @@ fn attachment_value(name: &str) -> Attachment {
         content_id: None,
         inline: false,
         blob_key: format!("attachments/{id}"),
+        download_url: None,
     }
 }
 
@@ -358,6 +363,8 @@ mod settings;
 pub use settings::*;
 mod policy;
 pub use policy::*;
+mod controls;
+pub use controls::*;
 
 // --- cases: basics ---------------------------------------------------------------------------
 

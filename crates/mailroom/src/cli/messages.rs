@@ -486,6 +486,7 @@ fn attachment(path: &Path) -> anyhow::Result<AttachmentInput> {
         .map(|n| n.to_string_lossy().into_owned())
         .with_context(|| format!("`{}` does not name a file", path.display()))?;
     Ok(AttachmentInput {
+        attachment_id: None,
         filename,
         content_type: Some(content_type::guess(path).to_string()),
         content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),

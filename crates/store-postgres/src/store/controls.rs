@@ -204,14 +204,6 @@ impl ControlStore for PgStore {
         rows.iter().map(upload_row).collect()
     }
 
-    async fn find_attachment(&self, attachment: AttachmentId) -> StoreResult<Option<(Attachment, SiteId, MessageId)>> {
-        let row = sqlx::query("SELECT * FROM attachments WHERE id = $1").bind(attachment.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
-        match row {
-            Some(r) => Ok(Some((codec::attachment(&r)?, id(&r, "site_id")?, id(&r, "message_id")?))),
-            None => Ok(None),
-        }
-    }
-
     async fn acquire_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO worker_leases (name, holder, until) VALUES ($1, $2, $3) \

@@ -223,17 +223,6 @@ impl ControlStore for SqliteStore {
         .await
     }
 
-    async fn find_attachment(&self, attachment: AttachmentId) -> StoreResult<Option<(Attachment, SiteId, MessageId)>> {
-        self.read(move |conn| {
-            let row = query("SELECT * FROM attachments WHERE id = ?").bind(attachment.as_uuid()).fetch_optional(conn).map_err(db_err)?;
-            match row {
-                Some(r) => Ok(Some((codec::attachment(&r)?, id(&r, "site_id")?, id(&r, "message_id")?))),
-                None => Ok(None),
-            }
-        })
-        .await
-    }
-
     async fn acquire_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {
         let name = name.to_owned();
         let holder = holder.to_owned();

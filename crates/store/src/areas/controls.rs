@@ -117,9 +117,6 @@ pub trait ControlStore: Send + Sync + 'static {
     /// Deletes up to `limit` uploads that expired by `now`; returns them (to delete blobs).
     async fn delete_expired_uploads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<UploadedAttachment>>;
 
-    /// Returns a message attachment by id with the site and mailbox of its message.
-    async fn find_attachment(&self, id: AttachmentId) -> StoreResult<Option<(Attachment, SiteId, MessageId)>>;
-
     /// Takes or renews the lease `name` for `holder` until `until` when it is free, expired
     /// by `now` or already held by `holder`; returns whether `holder` holds it.
     async fn acquire_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool>;
