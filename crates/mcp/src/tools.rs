@@ -143,7 +143,7 @@ struct AttachmentArg {
     /// The id of an attachment uploaded first (`POST /v1/attachments`); then leave
     /// `content_base64` out.
     #[serde(default)]
-    attachment_id: Option<mailroom_core::AttachmentId>,
+    attachment_id: Option<String>,
     /// The file name shown to the recipient (required with `content_base64`).
     #[serde(default)]
     filename: String,
@@ -155,10 +155,14 @@ struct AttachmentArg {
     content_base64: String,
 }
 
+/// The id sent for an `attachment_id` that is not a UUID: it names no upload.
+const NO_UPLOAD: &str = "00000000-0000-7000-8000-000000000000";
+
 impl From<AttachmentArg> for AttachmentInput {
     fn from(a: AttachmentArg) -> AttachmentInput {
         AttachmentInput {
-            attachment_id: a.attachment_id,
+            // An id that is not a UUID names no upload: the server answers `invalid_attachment`.
+            attachment_id: a.attachment_id.map(|id| id.trim().parse().unwrap_or_else(|_| NO_UPLOAD.parse().expect("a valid id"))),
             filename: a.filename,
             content_type: a.content_type,
             content_base64: a.content_base64,

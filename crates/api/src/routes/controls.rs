@@ -166,7 +166,7 @@ pub struct DownloadQuery {
 /// Downloads an attachment through a signed URL, without an API key. An expired, altered or
 /// revoked URL (the attachment was deleted) answers 403 `invalid_signature` whether or not the
 /// attachment exists.
-#[utoipa::path(get, operation_id = "attachments_download", path = "/v1/attachments/{id}/download", tag = "attachments",
+#[utoipa::path(get, operation_id = "attachments_download_signed", path = "/v1/attachments/{id}/download", tag = "attachments",
     params(("id" = String, Path), DownloadQuery),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 403, body = ErrorBody)))]
 pub async fn download(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<DownloadQuery>) -> ApiResult<Response> {
