@@ -129,13 +129,16 @@ pub struct ControlQueue {
     engine: Engine,
     holder: String,
     interval: Duration,
+    /// When the last round started: rounds start at most once per interval (the runner also
+    /// wakes when a round ends).
+    last_round: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl ControlQueue {
     /// Returns the worker of this node.
     pub fn new(engine: Engine) -> Self {
         let interval = engine.control_settings().worker_interval;
-        Self { engine, holder: uuid::Uuid::now_v7().to_string(), interval }
+        Self { engine, holder: uuid::Uuid::now_v7().to_string(), interval, last_round: std::sync::Mutex::new(None) }
     }
 }
 
@@ -150,6 +153,13 @@ impl LeasedQueue for ControlQueue {
     async fn claim_work(&self, limit: usize) -> Result<(usize, Vec<ControlRound>), String> {
         if limit == 0 {
             return Ok((0, Vec::new()));
+        }
+        {
+            let mut last = self.last_round.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| t.elapsed() < self.interval) {
+                return Ok((0, Vec::new()));
+            }
+            *last = Some(std::time::Instant::now());
         }
         let now = mailroom_core::now();
         let lease = chrono::Duration::from_std(self.interval * 10 + Duration::from_secs(5)).unwrap_or(chrono::Duration::seconds(15));
@@ -177,7 +187,11 @@ impl LeasedQueue for ControlQueue {
     }
 
     fn idle_wait(&self) -> Duration {
-        self.interval
+        let last = self.last_round.lock().unwrap_or_else(|e| e.into_inner());
+        match *last {
+            Some(t) => self.interval.saturating_sub(t.elapsed()).max(Duration::from_millis(50)),
+            None => self.interval,
+        }
     }
 }
 
