@@ -442,6 +442,10 @@ fn cli(app: &TestApp, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_sets_limits_shows_usage_and_handles_uploads() {
     let app = spawn_app().await;
+    let (_, doc) = call(&app.admin, Method::GET, "/v1/openapi.json", None).await;
+    for path in ["/v1/attachments", "/v1/attachments/{id}/url", "/v1/attachments/{id}/download", "/v1/usage", "/v1/sites/{id}"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
     let site = app.admin.list_sites().await.unwrap().items[0].id.to_string();
     let created: serde_json::Value = serde_json::from_str(&cli(&app, &["--json", "mailboxes", "create", "temp", "--ttl", "1h"])).unwrap();
     assert!(created["expires_at"].is_string() || created["id"].is_string(), "{created}");
