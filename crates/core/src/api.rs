@@ -249,6 +249,10 @@ pub struct ForwardRequest {
     /// A note written above the forwarded message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Further attachments (inline base64 or `attachment_id` of an upload), after the
+    /// original's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentInput>,
 }
 
 /// One recipient's state in the answer to a send.

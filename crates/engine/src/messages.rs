@@ -280,6 +280,7 @@ impl Engine {
             subject,
             text: Some(text),
             html,
+            attachments: req.attachments.clone(),
             ..SendMessageRequest::default()
         };
         self.send_internal(mailbox, &send, None, attachments, None).await

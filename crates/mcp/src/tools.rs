@@ -788,7 +788,7 @@ async fn reply_to_message(client: &Client, a: ReplyArgs) -> Result<Success, Fail
 
 async fn forward_message(client: &Client, a: ForwardArgs) -> Result<Success, Failure> {
     let message: MessageId = id("message_id", "message", &a.message_id)?;
-    let req = ForwardRequest { to: a.to, cc: a.cc, bcc: a.bcc, text: a.text };
+    let req = ForwardRequest { to: a.to, cc: a.cc, bcc: a.bcc, text: a.text, attachments: Vec::new() };
     let sent = client.forward(message, &req, a.idempotency_key.as_deref()).await?;
     Ok(Success::new(sent_summary("Forwarded as", &sent), sent))
 }

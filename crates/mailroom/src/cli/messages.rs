@@ -290,7 +290,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
         }
         MessagesCommand::Forward(args) => {
             let id = args.id.resolve(&ctx.client).await?;
-            let req = ForwardRequest { to: args.to, cc: args.cc, bcc: args.bcc, text: args.text };
+            let req = ForwardRequest { to: args.to, cc: args.cc, bcc: args.bcc, text: args.text, attachments: Vec::new() };
             let sent = ctx.client.forward(id, &req, args.idempotency_key.as_deref()).await?;
             print_sent(ctx, &sent)
         }
