@@ -166,6 +166,9 @@ pub struct ContentArgs {
     /// Attach a file; its type is guessed from the extension (repeatable).
     #[arg(long, value_name = "PATH")]
     attach: Vec<PathBuf>,
+    /// Attach a file uploaded first (`mailroom attachments upload`), by its id (repeatable).
+    #[arg(long, value_name = "ID")]
+    attachment_id: Vec<mailroom_core::ids::AttachmentId>,
     /// Add a header such as `X-Ticket=42` (repeatable).
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_header)]
     header: Vec<(String, String)>,
@@ -464,7 +467,8 @@ impl Content {
             (None, Some(path)) => Some(read_text(&path).context("could not read the HTML body")?),
             (None, None) => None,
         };
-        let attachments = args.attach.iter().map(|p| attachment(p)).collect::<anyhow::Result<Vec<_>>>()?;
+        let mut attachments = args.attach.iter().map(|p| attachment(p)).collect::<anyhow::Result<Vec<_>>>()?;
+        attachments.extend(args.attachment_id.iter().map(|id| AttachmentInput { attachment_id: Some(*id), ..Default::default() }));
         Ok(Content { text, html, attachments, headers: args.header.into_iter().collect(), labels: args.label })
     }
 }
