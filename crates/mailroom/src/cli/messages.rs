@@ -754,6 +754,7 @@ mod tests {
             html: None,
             html_file: Some(html),
             attach: vec![],
+            attachment_id: vec![],
             header: vec![("X-A".into(), "1".into())],
             label: vec!["l".into()],
         })
