@@ -57,6 +57,9 @@ impl From<EngineError> for ApiError {
             EngineError::Invalid { code: code @ ("invalid_query" | "invalid_cursor"), message } => {
                 Self::new(StatusCode::BAD_REQUEST, code, message)
             }
+            EngineError::Invalid { code: code @ "rate_limited", message } => Self::new(StatusCode::TOO_MANY_REQUESTS, code, message),
+            EngineError::Invalid { code: code @ "quota_exceeded", message } => Self::new(StatusCode::INSUFFICIENT_STORAGE, code, message),
+            EngineError::Invalid { code: code @ "attachment_too_large", message } => Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message),
             EngineError::Invalid { code, message } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             EngineError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             EngineError::Store(StoreError::Conflict { constraint }) => match constraint.as_str() {

@@ -77,6 +77,12 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}/forward", axum::routing::post(messages::forward))
         .route("/threads/{id}", get(threads::get))
         .route("/attachments/{id}", get(messages::attachment))
+        // Operational controls (issue 15).
+        .route("/attachments", axum::routing::post(controls::upload))
+        .route("/attachments/{id}/url", axum::routing::post(controls::signed_url))
+        .route("/attachments/{id}/download", get(controls::download))
+        .route("/usage", get(controls::usage))
+        .route("/sites/{id}", axum::routing::patch(controls::update_site))
         .route("/events", get(events::list))
         .route("/events/stream", get(live::stream))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
@@ -122,9 +128,9 @@ pub fn router(state: AppState) -> Router {
         .route("/approvals/{id}/wait", get(drafts::wait_approval))
         .route("/approvals/{id}/approve", axum::routing::post(drafts::approve))
         .route("/approvals/{id}/reject", axum::routing::post(drafts::reject))
-        .route("/sites/{id}", axum::routing::patch(drafts::update_site))
         .route("/sites/{id}/approval-policy", get(drafts::site_policy))
-        .fallback(fallback);
+        .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), controls::rate_headers));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -40,8 +40,10 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::drafts::create, routes::drafts::list, routes::drafts::get_in_mailbox, routes::drafts::update_in_mailbox,
         routes::drafts::delete_in_mailbox, routes::drafts::get, routes::drafts::update, routes::drafts::delete, routes::drafts::send,
         routes::drafts::cancel_message, routes::drafts::list_approvals, routes::drafts::get_approval, routes::drafts::wait_approval,
-        routes::drafts::approve, routes::drafts::reject, routes::drafts::update_site, routes::drafts::site_policy,
+        routes::drafts::approve, routes::drafts::reject, routes::drafts::site_policy,
         routes::drafts::mailbox_policy,
+        routes::controls::usage, routes::controls::update_site, routes::controls::upload, routes::controls::signed_url,
+        routes::controls::download,
     ),
     components(schemas(DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
         mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression, mailroom_core::drafts::HeldSendResponse, mailroom_core::drafts::Approval)),
@@ -50,7 +52,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "health", description = "Liveness and readiness probes (no key needed)"),
         (name = "sites", description = "Tenants (admin keys)"),
         (name = "api-keys", description = "API keys: admin keys and site keys"),
-        (name = "attachments", description = "Attachment downloads"),
+        (name = "attachments", description = "Attachment uploads, downloads and signed time-limited URLs"),
         (name = "mailboxes", description = "Addresses that send and receive"),
         (name = "messages", description = "Sending, reading and managing mail"),
         (name = "drafts", description = "Drafts and scheduled sends: messages kept, or due later"),
@@ -70,6 +72,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "tool-runs", description = "The audit record of tool invocations"),
         (name = "tools", description = "The agent email tools: catalogue and invocation"),
         (name = "status", description = "The server's version, listeners, store and backlogs"),
+        (name = "controls", description = "Storage use, limits and quotas"),
     )
 )]
 pub struct ApiDoc;

@@ -152,10 +152,10 @@ impl Client {
         self.json(Method::POST, &path, self.request(Method::POST, &path).json(&body)).await
     }
 
-    /// Sets a site's approval policy (`PATCH /v1/sites/{id}`).
-    pub async fn set_site_approval_policy(&self, site: SiteId, policy: ApprovalPolicy) -> Result<ApprovalPolicySetting, ClientError> {
-        let path = format!("/v1/sites/{site}");
-        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(&ApprovalPolicyRequest { approval_policy: policy })).await
+    /// Sets a site's approval policy (`PATCH /v1/sites/{id}`, admin keys).
+    pub async fn set_site_approval_policy(&self, site: SiteId, policy: ApprovalPolicy) -> Result<mailroom_core::controls::ControlsView, ClientError> {
+        let req = mailroom_core::controls::UpdateSiteRequest { approval_policy: Some(policy), ..Default::default() };
+        self.update_site(site, &req).await
     }
 
     /// Returns a mailbox's approval policy (`GET /v1/mailboxes/{id}/approval-policy`).

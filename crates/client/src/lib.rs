@@ -754,6 +754,50 @@ impl Client {
         self.send(self.request(Method::GET, &format!("/v1/attachments/{id}"))).await
     }
 
+    // ----- operational controls (issue 15) --------------------------------------------------
+
+    /// Uploads an attachment to send later by id (`POST /v1/attachments`).
+    pub async fn upload_attachment(&self, filename: &str, content_type: &str, content: Bytes) -> Result<mailroom_core::controls::UploadedAttachment, ClientError> {
+        let path = "/v1/attachments";
+        let rb = self.request(Method::POST, path).query(&[("filename", filename)]).header(reqwest::header::CONTENT_TYPE, content_type).body(content);
+        self.json(Method::POST, path, rb).await
+    }
+
+    /// Returns a signed, time-limited download URL (`POST /v1/attachments/{id}/url`).
+    pub async fn attachment_url(&self, id: AttachmentId, expires_in_seconds: Option<u64>) -> Result<mailroom_core::controls::SignedUrl, ClientError> {
+        let path = format!("/v1/attachments/{id}/url");
+        let req = mailroom_core::controls::SignedUrlRequest { expires_in_seconds };
+        self.json(Method::POST, &path, self.request(Method::POST, &path).json(&req)).await
+    }
+
+    /// Returns the site's storage use, limits and retention, and each mailbox's (`GET /v1/usage`).
+    pub async fn usage(&self, site_id: Option<SiteId>) -> Result<mailroom_core::controls::UsageReport, ClientError> {
+        let path = "/v1/usage";
+        let mut rb = self.request(Method::GET, path);
+        if let Some(s) = site_id {
+            rb = rb.query(&[("site_id", s.to_string())]);
+        }
+        self.json(Method::GET, path, rb).await
+    }
+
+    /// Sets a site's limits and retention (`PATCH /v1/sites/{id}`, admin keys).
+    pub async fn update_site(&self, id: SiteId, req: &mailroom_core::controls::UpdateSiteRequest) -> Result<mailroom_core::controls::ControlsView, ClientError> {
+        let path = format!("/v1/sites/{id}");
+        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(req)).await
+    }
+
+    /// Returns a mailbox with its expiry, limits, retention and usage (`GET /v1/mailboxes/{id}`).
+    pub async fn mailbox_view(&self, id: MailboxId) -> Result<mailroom_core::controls::MailboxView, ClientError> {
+        let path = format!("/v1/mailboxes/{id}");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
+    /// Changes a mailbox and returns it with its controls (`PATCH /v1/mailboxes/{id}`).
+    pub async fn update_mailbox_view(&self, id: MailboxId, req: &UpdateMailboxRequest) -> Result<mailroom_core::controls::MailboxView, ClientError> {
+        let path = format!("/v1/mailboxes/{id}");
+        self.json(Method::PATCH, &path, self.request(Method::PATCH, &path).json(req)).await
+    }
+
     /// Returns the file name an attachment response names in `Content-Disposition`.
     pub fn attachment_filename(resp: &Response) -> Option<String> {
         resp.headers().get(CONTENT_DISPOSITION).and_then(|v| v.to_str().ok()).and_then(filename_from_disposition)

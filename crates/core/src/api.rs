@@ -96,6 +96,13 @@ pub struct CreateMailboxRequest {
     /// Admin keys only: the site to create the mailbox in (default site when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<SiteId>,
+    /// Makes the mailbox ephemeral: it is deleted with its mail this many seconds after
+    /// creation (`mailbox.expired`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+    /// Makes the mailbox ephemeral: it is deleted with its mail at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// `PATCH /v1/mailboxes/{id}`.
@@ -110,18 +117,39 @@ pub struct UpdateMailboxRequest {
     /// mailbox's and the tool config's applies. Read it with `GET /v1/mailboxes/{id}/approval-policy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_policy: Option<crate::drafts::ApprovalPolicy>,
+    /// Limits of this mailbox (they apply together with its site's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<crate::controls::LimitsPatch>,
+    /// Days messages are kept (`null`: the site's rule, else forever).
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u32>)]
+    pub retention_days: Option<Option<u32>>,
+    /// Sets the expiry this many seconds from now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+    /// Sets the expiry (`null`: the mailbox no longer expires).
+    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
 /// One attachment of a message to send.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentInput {
-    /// The file name shown to the recipient.
+    /// An attachment uploaded first (`POST /v1/attachments`); then only `filename` (to
+    /// rename it) and `content_id` may be given besides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment_id: Option<AttachmentId>,
+    /// The file name shown to the recipient (required with `content_base64`).
+    #[serde(default)]
     pub filename: String,
     /// The MIME type; `application/octet-stream` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// The content, base64-encoded (standard alphabet, padding optional).
+    /// The content, base64-encoded (standard alphabet, padding optional); not with
+    /// `attachment_id`.
+    #[serde(default)]
     pub content_base64: String,
     /// A `Content-ID` to reference the part from HTML (`cid:`); makes it inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,6 +264,10 @@ pub struct ForwardRequest {
     /// A note written above the forwarded message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Further attachments (inline base64 or `attachment_id` of an upload), after the
+    /// original's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentInput>,
 }
 
 /// One recipient's state in the answer to a send.

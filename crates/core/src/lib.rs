@@ -13,6 +13,7 @@ pub mod api;
 pub mod bounds;
 pub mod cursor;
 pub mod drafts;
+pub mod controls;
 pub mod dsn;
 pub mod ids;
 pub mod mime;

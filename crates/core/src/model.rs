@@ -268,6 +268,10 @@ pub struct Attachment {
     /// Where the content is kept in the blob store.
     #[serde(skip)]
     pub blob_key: String,
+    /// A signed, time-limited URL that downloads the content without an API key (set in
+    /// API answers; `POST /v1/attachments/{id}/url` makes one with another lifetime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
 }
 
 /// One header as it appeared in the message.
@@ -621,6 +625,10 @@ pub mod event_types {
     pub const SUPPRESSION_CREATED: &str = "suppression.created";
     /// A webhook endpoint was disabled automatically (410 Gone, or failing for too long).
     pub const ENDPOINT_DISABLED: &str = "endpoint.disabled";
+    /// An ephemeral mailbox reached its expiry and was deleted with its mail.
+    pub const MAILBOX_EXPIRED: &str = "mailbox.expired";
+    /// A message to or from a mailbox was refused because a storage quota is full.
+    pub const MAILBOX_QUOTA_EXCEEDED: &str = "mailbox.quota_exceeded";
 }
 
 /// Removes any number of `Re:`, `Fwd:`, `Fw:`, `AW:` and `WG:` prefixes from a subject.

@@ -34,7 +34,7 @@ struct Judged {
 }
 
 /// The answer to one `RCPT TO`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundRecipient {
     /// A mailbox here: accept.
     Accept,
@@ -44,6 +44,9 @@ pub enum InboundRecipient {
     NotHosted,
     /// The mailbox's (or site's) receive lists refuse this sender: `550 5.7.1`.
     SenderRefused,
+    /// A control refuses the recipient for now or for good: this SMTP reply (`452 4.2.2`
+    /// mailbox full, `451 4.7.1` receive rate exceeded).
+    Reply(String),
 }
 
 impl Engine {
@@ -58,6 +61,13 @@ impl Engine {
     /// site: a blocked sender is refused, and when any allow entry applies, only allowed
     /// senders are accepted. Bounces (`<>`) pass the lists: they answer our own mail.
     pub async fn check_inbound(&self, rcpt: &str, mail_from: &str) -> EngineResult<InboundRecipient> {
+        self.check_inbound_from(rcpt, mail_from, None).await
+    }
+
+    /// Like [`Engine::check_inbound`], also applying the receive controls (expiry, quotas,
+    /// receive rates) for a client at `client` (`Some((address, first recipient of the
+    /// transaction))`).
+    pub async fn check_inbound_from(&self, rcpt: &str, mail_from: &str, client: Option<(std::net::IpAddr, bool)>) -> EngineResult<InboundRecipient> {
         let Ok(address) = EmailAddress::parse(rcpt) else { return Ok(InboundRecipient::UnknownMailbox) };
         if !self.is_hosted(address.domain()).await? {
             return Ok(InboundRecipient::NotHosted);
@@ -66,6 +76,14 @@ impl Engine {
         let Some(mailbox) = self.store.get_mailbox_by_address(&base.canonical()).await? else {
             return Ok(InboundRecipient::UnknownMailbox);
         };
+        if self.mailbox_expired(mailbox.id).await? {
+            return Ok(InboundRecipient::UnknownMailbox);
+        }
+        if let Some((ip, first)) = client
+            && let Some(reply) = self.check_receive_controls(&mailbox, ip, first).await?
+        {
+            return Ok(InboundRecipient::Reply(reply));
+        }
         let sender = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
         if sender.is_empty() {
             return Ok(InboundRecipient::Accept);
@@ -113,6 +131,19 @@ impl Engine {
             }
             None => None,
         };
+        // Controls: quotas of every recipient mailbox, before anything is stored.
+        let mut targets: Vec<Mailbox> = Vec::new();
+        for rcpt in rcpts {
+            let Ok(address) = EmailAddress::parse(rcpt) else { continue };
+            if let Some(m) = self.store.get_mailbox_by_address(&address.without_tag().0.canonical()).await?
+                && !targets.iter().any(|t| t.id == m.id)
+            {
+                targets.push(m);
+            }
+        }
+        if let Some(reply) = self.check_inbound_quota(&targets, raw.len() as u64).await? {
+            return Err(EngineError::invalid(crate::controls::SMTP_REPLY, reply));
+        }
         let report = mailroom_core::dsn::parse(&raw);
         let mut stored: Vec<Message> = Vec::new();
         for rcpt in rcpts {

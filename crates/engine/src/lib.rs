@@ -13,6 +13,7 @@ mod account;
 mod agent;
 mod auth;
 mod contacts;
+pub mod controls;
 mod domains;
 mod drafts;
 mod error;
@@ -31,6 +32,7 @@ pub use access::{listing_site, not_found};
 pub use contacts::{CONTACT_HISTORY_LIMIT, MAX_SIGNATURE_BYTES};
 pub use account::{AccountError, SmtpAccount, SmtpSecurity, account_from_token};
 pub use auth::{AuthResults, AuthVerifier};
+pub use controls::{ControlSettings, RateNote};
 pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
 pub use error::{EngineError, EngineResult};
 pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED};
@@ -81,6 +83,7 @@ pub struct Engine {
     auth: Option<Arc<AuthVerifier>>,
     /// Raised when a draft is scheduled or approved (issue 17), for the draft scheduler.
     scheduler: Arc<tokio::sync::Notify>,
+    controls: Arc<ControlSettings>,
 }
 
 const DEFAULT_SITE_SETTING: &str = "default_site_id";
@@ -88,7 +91,7 @@ const DEFAULT_SITE_SETTING: &str = "default_site_id";
 impl Engine {
     /// Returns an engine over `store` and `blobs` that seals secrets with `secrets`.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: EngineConfig, secrets: SecretBox) -> Self {
-        Self { store, blobs, config: Arc::new(config), secrets, outbound: Arc::new(tokio::sync::Notify::new()), auth: None, scheduler: Arc::new(tokio::sync::Notify::new()) }
+        Self { store, blobs, config: Arc::new(config), secrets, outbound: Arc::new(tokio::sync::Notify::new()), auth: None, scheduler: Arc::new(tokio::sync::Notify::new()), controls: Arc::default() }
     }
 
     /// Returns the engine with SPF/DKIM/DMARC verification of received mail.

@@ -76,6 +76,7 @@ impl Engine {
     /// Creates a mailbox in `site`, or returns the site's existing mailbox with the same
     /// `client_id`. The boolean tells whether a mailbox was created.
     pub async fn create_mailbox(&self, site: SiteId, req: &CreateMailboxRequest) -> EngineResult<(Mailbox, bool)> {
+        Self::check_create_controls(req)?;
         let name = MailboxName::parse(&req.username).map_err(|e| EngineError::invalid("invalid_username", e.to_string()))?;
         let domain = req.domain.as_deref().map(|d| d.trim().to_ascii_lowercase()).unwrap_or_else(|| self.config.default_domain.clone());
         let site_domain = self.store.get_domain_by_name(&domain).await?;
@@ -114,7 +115,10 @@ impl Engine {
         };
         let event = NewEvent::new(site, Some(mailbox.id), MAILBOX_CREATED, serde_json::to_value(&mailbox).unwrap_or_default());
         match self.store.create_mailbox(&mailbox, &event).await {
-            Ok(()) => Ok((mailbox, true)),
+            Ok(()) => {
+                self.apply_create_controls(&mailbox, req).await?;
+                Ok((mailbox, true))
+            }
             // A concurrent create with the same client_id (on this node or another) won: the
             // database may report the address or the client_id as the clash, whichever it
             // checked first. Either way the winner's mailbox is the answer.
@@ -138,6 +142,7 @@ impl Engine {
 
     /// Changes a mailbox's display name.
     pub async fn update_mailbox(&self, mut mailbox: Mailbox, req: &UpdateMailboxRequest) -> EngineResult<Mailbox> {
+        Self::check_update_controls(req)?;
         if let Some(d) = &req.display_name {
             check_text("display_name", d, 200)?;
             mailbox.display_name = Some(d.trim().to_string()).filter(|d| !d.is_empty());
@@ -149,6 +154,7 @@ impl Engine {
         mailbox.updated_at = now();
         let event = NewEvent::new(mailbox.site_id, Some(mailbox.id), MAILBOX_UPDATED, serde_json::to_value(&mailbox).unwrap_or_default());
         self.store.update_mailbox(&mailbox, &event).await?;
+        self.apply_update_controls(&mailbox, req).await?;
         Ok(mailbox)
     }
 

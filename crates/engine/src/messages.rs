@@ -281,6 +281,7 @@ impl Engine {
             subject,
             text: Some(text),
             html,
+            attachments: req.attachments.clone(),
             ..SendMessageRequest::default()
         };
         self.send_internal(mailbox, &send, None, attachments, None).await
@@ -357,7 +358,12 @@ impl Engine {
             headers.push((name.clone(), value.clone()));
         }
         let labels = clean_labels(&req.labels)?;
-        let mut attachments = decode_attachments(&req.attachments)?;
+        // Controls hook (issue 15, crates/engine/src/controls.rs): uploaded attachments by id,
+        // then quotas and rate limits, after validation and before anything is built or stored.
+        let (inline_attachments, uploaded) = self.resolve_uploaded_attachments(mailbox.site_id, &req.attachments).await?;
+        self.check_send_controls(mailbox).await?;
+        let mut attachments = decode_attachments(&inline_attachments)?;
+        attachments.extend(uploaded);
         attachments.extend(extra_attachments);
 
         let id = reserved.unwrap_or_default();
@@ -453,6 +459,7 @@ impl Engine {
                 content_id: a.content_id,
                 inline: a.inline,
                 blob_key: key.clone(),
+                download_url: None,
             });
             blobs.push((key, Bytes::from(a.content)));
         }

@@ -49,6 +49,8 @@ pub struct Config {
     pub security: SecuritySection,
     /// Message limits.
     pub limits: LimitsConfig,
+    /// Rate limits, quotas, uploads, signed URLs, expiry and retention (issue 15).
+    pub controls: crate::controls::ControlsSection,
     /// The OpenAI-compatible model behind `send_information_email`'s server-side analysis and
     /// translation.
     pub llm: LlmSection,
@@ -433,6 +435,7 @@ impl Default for Config {
             webhooks: WebhooksSection::default(),
             security: SecuritySection::default(),
             limits: LimitsConfig::default(),
+            controls: crate::controls::ControlsSection::default(),
             llm: LlmSection::default(),
             log: LogSection::default(),
             metrics: MetricsSection::default(),
@@ -636,6 +639,38 @@ max_mime_depth = 20
 # Header entries GET /v1/messages/{id} lists; past it `headers_truncated` is true (the raw
 # route has them all).
 api_max_header_entries = 200
+
+[controls]
+# Server-wide default limits (0: unlimited). A mailbox's or site's own `limits` (PATCH
+# /v1/mailboxes/{id}, PATCH /v1/sites/{id}) replace these field by field. Past a sending rate:
+# HTTP 429 rate_limited with Retry-After and RateLimit-* headers. Past a storage quota: SMTP
+# 452 4.2.2 (552 5.2.2 when one message can never fit), API 507 quota_exceeded.
+mailbox_send_per_minute = 0
+mailbox_send_per_hour = 0
+mailbox_send_per_day = 0
+mailbox_storage_bytes = 0
+mailbox_max_messages = 0
+site_send_per_minute = 0
+site_send_per_hour = 0
+site_send_per_day = 0
+site_storage_bytes = 0
+site_max_messages = 0
+# API requests per second per key, counted on each node (0: unlimited); past it 429.
+api_requests_per_second = 0
+# SMTP receive rates per minute, per client address and per mailbox (0: unlimited);
+# past them 451 4.7.1.
+smtp_receive_per_minute_per_ip = 0
+smtp_receive_per_minute_per_mailbox = 0
+# Signed attachment URLs: default and longest lifetime in seconds (at most 7 days).
+signed_url_default_secs = 3600
+signed_url_max_secs = 604800
+# POST /v1/attachments: the largest upload (413 past it), and how long an upload lives.
+max_upload_bytes = 26214400
+upload_ttl_secs = 86400
+# The control worker (once per cluster, leased): seconds between rounds, and messages the
+# retention step deletes per round.
+worker_interval_secs = 1
+retention_batch = 100
 
 [llm]
 # An OpenAI-compatible chat-completions API for send_information_email: it analyses the

@@ -14,7 +14,9 @@ pub struct EngineInbound(pub Engine);
 #[async_trait]
 impl InboundHandler for EngineInbound {
     async fn check_recipient(&self, envelope: &Envelope, rcpt: &str) -> RcptDecision {
-        match self.0.check_inbound(rcpt, &envelope.mail_from).await {
+        let client = Some((envelope.remote_addr.ip(), envelope.rcpt_to.is_empty()));
+        match self.0.check_inbound_from(rcpt, &envelope.mail_from, client).await {
+            Ok(InboundRecipient::Reply(line)) => RcptDecision::Reply(line),
             Ok(InboundRecipient::Accept) => RcptDecision::Accept,
             Ok(InboundRecipient::SenderRefused) => RcptDecision::Refused("Sender blocked by the recipient's list".into()),
             Ok(InboundRecipient::UnknownMailbox) => RcptDecision::UnknownMailbox,
@@ -36,6 +38,11 @@ impl InboundHandler for EngineInbound {
                 (DeliveryOutcome::Accepted { queue_id: stored[0].id.to_string() }, 250, message_id)
             }
             Ok(_) => (DeliveryOutcome::TemporaryFailure("no recipient mailbox exists any more".into()), 451, String::new()),
+            Err(mailroom_engine::EngineError::Invalid { code: mailroom_engine::controls::SMTP_REPLY, message }) => {
+                tracing::info!(remote_addr = %envelope.remote_addr, reply = %message, "received message refused by a control");
+                let code = message.get(..3).and_then(|c| c.parse().ok()).unwrap_or(452);
+                (DeliveryOutcome::Reply(message), code, String::new())
+            }
             Err(mailroom_engine::EngineError::Invalid { code: mailroom_engine::MESSAGE_LIMIT_EXCEEDED, message }) => {
                 tracing::info!(remote_addr = %envelope.remote_addr, reason = %message, "received message refused");
                 (DeliveryOutcome::Rejected(message), 554, String::new())

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod controls;
 pub mod glue;
 pub mod mcp;
 pub mod observe;

@@ -143,6 +143,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("could not listen on {} (in use? set --http-addr)", config.http.addr))?;
     let http_addr = listener.local_addr()?;
+    let engine = engine.with_controls(config.controls.settings(&config.http.public_url, http_addr));
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
@@ -185,6 +186,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         mailroom_api::listener::serve(listener, app, http_limits, stop).await;
     }));
     tasks.push(tokio::spawn(purge_idempotency_keys(engine.clone(), rx.clone())));
+    tasks.push(tokio::spawn(crate::controls::run_worker(engine.clone(), rx.clone())));
 
     let smtp_addr = if config.smtp.addr.is_empty() {
         None

@@ -211,6 +211,7 @@ async fn mime_attachments_headers_and_remote_recipients() {
         text: Some("Voici le rapport.".into()),
         html: Some("<p>Voici le <b>rapport</b>.</p>".into()),
         attachments: vec![AttachmentInput {
+            attachment_id: None,
             filename: "rapport été.pdf".into(),
             content_type: Some("application/pdf".into()),
             content_base64: base64::engine::general_purpose::STANDARD.encode(&pdf),
@@ -419,7 +420,7 @@ async fn sites_are_isolated_on_every_route() {
         .send_message(
             a.id,
             &SendMessageRequest {
-                attachments: vec![AttachmentInput { filename: "f.txt".into(), content_type: Some("text/plain".into()), content_base64: "aGk=".into(), content_id: None }],
+                attachments: vec![AttachmentInput { attachment_id: None, filename: "f.txt".into(), content_type: Some("text/plain".into()), content_base64: "aGk=".into(), content_id: None }],
                 ..text_message(&[other.address.as_str()], "secret", "acme only")
             },
             None,
@@ -536,8 +537,8 @@ async fn large_attachments_go_to_files_and_small_ones_stay_in_the_database() {
     let big: Vec<u8> = (0..400 * 1024).map(|i| (i % 251) as u8).collect();
     let req = SendMessageRequest {
         attachments: vec![
-            AttachmentInput { filename: "big.bin".into(), content_type: Some("application/octet-stream".into()), content_base64: base64::engine::general_purpose::STANDARD.encode(&big), content_id: None },
-            AttachmentInput { filename: "small.txt".into(), content_type: Some("text/plain".into()), content_base64: base64::engine::general_purpose::STANDARD.encode(b"hello"), content_id: None },
+            AttachmentInput { attachment_id: None, filename: "big.bin".into(), content_type: Some("application/octet-stream".into()), content_base64: base64::engine::general_purpose::STANDARD.encode(&big), content_id: None },
+            AttachmentInput { attachment_id: None, filename: "small.txt".into(), content_type: Some("text/plain".into()), content_base64: base64::engine::general_purpose::STANDARD.encode(b"hello"), content_id: None },
         ],
         ..text_message(&["b@mailroom.localhost"], "sizes", "see attached")
     };
@@ -573,8 +574,8 @@ async fn forwarding_quotes_the_original_and_keeps_its_attachments() {
         text: Some("The report is attached.".into()),
         html: Some("<p>The report is attached. <img src=\"cid:logo\"></p>".into()),
         attachments: vec![
-            AttachmentInput { filename: "q3.pdf".into(), content_type: Some("application/pdf".into()), content_base64: b64(&pdf), content_id: None },
-            AttachmentInput { filename: "logo.png".into(), content_type: Some("image/png".into()), content_base64: b64(&png), content_id: Some("logo".into()) },
+            AttachmentInput { attachment_id: None, filename: "q3.pdf".into(), content_type: Some("application/pdf".into()), content_base64: b64(&pdf), content_id: None },
+            AttachmentInput { attachment_id: None, filename: "logo.png".into(), content_type: Some("image/png".into()), content_base64: b64(&png), content_id: Some("logo".into()) },
         ],
         ..Default::default()
     };

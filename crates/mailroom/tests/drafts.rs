@@ -425,7 +425,7 @@ async fn approval_scenario(database: Option<String>) {
 
     // First contact, set on the site: a known recipient goes at once, a new one waits.
     c.update_mailbox(a.id, &UpdateMailboxRequest { approval_policy: Some(ApprovalPolicy::None), ..Default::default() }).await.unwrap();
-    c.set_site_approval_policy(site.id, ApprovalPolicy::FirstContact).await.unwrap();
+    app.admin.set_site_approval_policy(site.id, ApprovalPolicy::FirstContact).await.unwrap();
     let known = c.send_or_hold(a.id, &text_message(&["fay@ext.test"], "Known", "again"), None).await.unwrap();
     assert!(matches!(known, SendResult::Sent(_)), "{known:?}");
     let new = held(c.send_or_hold(a.id, &text_message(&["ida@ext.test"], "Stranger", "hello"), None).await.unwrap());
@@ -581,7 +581,7 @@ async fn a_tool_send_held_for_approval_is_skipped_with_pending_approval() {
     let (s, _) = call(&c, Method::PUT, "/v1/settings", Some(json!({"channels": {"agent_email": {"status": "active",
         "username": mb.address.local_part(), "domain": mb.address.domain()}}}))).await;
     assert_eq!(s, 200);
-    c.set_site_approval_policy(site.id, ApprovalPolicy::FirstContact).await.unwrap();
+    app.admin.set_site_approval_policy(site.id, ApprovalPolicy::FirstContact).await.unwrap();
     let body = json!({"email": "lead@ext.test", "subject": "Tool hello", "message": "Dear lead,\n\nhello.", "site_id": site.id.to_string()});
     let (s, v) = call(&c, Method::POST, "/v1/tools/send_email/invoke", Some(body)).await;
     assert_eq!((v["status"].as_str(), v["code"].as_str()), (Some("skipped"), Some("pending_approval")), "{s} {v}");

@@ -52,6 +52,15 @@ impl Failure {
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Failure {
         match e {
+            ClientError::Api { status, code, message } if code == "rate_limited" => {
+                // The server's rate-limit message ends "retry after N s" (Retry-After's value).
+                let retry = retry_after_of(&message);
+                let f = Failure::new(code, message).with_status(status);
+                match retry {
+                    Some(secs) => f.with("retry_after", json!(secs)),
+                    None => f,
+                }
+            }
             ClientError::Api { status, code, message } => Failure::new(code, message).with_status(status),
             ClientError::Transport(_) => Failure::new("server_unreachable", e.to_string()),
             ClientError::Decode { .. } => Failure::new("unexpected_answer", e.to_string()),
@@ -59,6 +68,12 @@ impl From<ClientError> for Failure {
             ClientError::Protocol(message) => Failure::new("unexpected_answer", message),
         }
     }
+}
+
+/// Reads the seconds of "retry after N s" in a `rate_limited` message.
+fn retry_after_of(message: &str) -> Option<u64> {
+    let at = message.rfind("retry after ")? + "retry after ".len();
+    message[at..].split_whitespace().next()?.parse().ok()
 }
 
 /// Turns a tool's outcome into the MCP result: on success the summary and the JSON as text
@@ -99,6 +114,18 @@ mod tests {
         assert_eq!(r.content.len(), 2);
         assert_eq!(r.content[0].as_text().unwrap().text, "Done.");
         assert_eq!(r.content[1].as_text().unwrap().text, r#"{"id":"1"}"#);
+    }
+
+    #[test]
+    fn rate_limited_failures_carry_retry_after() {
+        let f = Failure::from(ClientError::Api {
+            status: 429,
+            code: "rate_limited".into(),
+            message: "rate limit mailbox.send_per_minute (5 per minute) reached; retry after 12 s".into(),
+        });
+        let r = into_result("send_message", Err(f));
+        assert_eq!(r.is_error, Some(true));
+        assert_eq!(r.structured_content.as_ref().unwrap()["retry_after"], json!(12));
     }
 
     #[test]

@@ -142,18 +142,29 @@ struct SearchMessagesArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AttachmentArg {
-    /// The file name shown to the recipient.
+    /// The id of an attachment uploaded first (`POST /v1/attachments`); then leave
+    /// `content_base64` out.
+    #[serde(default)]
+    attachment_id: Option<String>,
+    /// The file name shown to the recipient (required with `content_base64`).
+    #[serde(default)]
     filename: String,
     /// The MIME type, such as `text/csv`; `application/octet-stream` when absent.
     #[serde(default)]
     content_type: Option<String>,
-    /// The content, base64-encoded.
+    /// The content, base64-encoded (or give `attachment_id`).
+    #[serde(default)]
     content_base64: String,
 }
+
+/// The id sent for an `attachment_id` that is not a UUID: it names no upload.
+const NO_UPLOAD: &str = "00000000-0000-7000-8000-000000000000";
 
 impl From<AttachmentArg> for AttachmentInput {
     fn from(a: AttachmentArg) -> AttachmentInput {
         AttachmentInput {
+            // An id that is not a UUID names no upload: the server answers `invalid_attachment`.
+            attachment_id: a.attachment_id.map(|id| id.trim().parse().unwrap_or_else(|_| NO_UPLOAD.parse().expect("a valid id"))),
             filename: a.filename,
             content_type: a.content_type,
             content_base64: a.content_base64,
@@ -661,6 +672,8 @@ async fn create_mailbox(client: &Client, a: CreateMailboxArgs) -> Result<Success
         display_name: a.display_name,
         client_id: a.client_id,
         site_id: None,
+        ttl_seconds: None,
+        expires_at: None,
     };
     let (mailbox, created) = client.create_mailbox_with_status(&req).await?;
     let verb = if created { "Created" } else { "Found the existing" };
@@ -791,7 +804,7 @@ async fn reply_to_message(client: &Client, a: ReplyArgs) -> Result<Success, Fail
 
 async fn forward_message(client: &Client, a: ForwardArgs) -> Result<Success, Failure> {
     let message: MessageId = id("message_id", "message", &a.message_id)?;
-    let req = ForwardRequest { to: a.to, cc: a.cc, bcc: a.bcc, text: a.text };
+    let req = ForwardRequest { to: a.to, cc: a.cc, bcc: a.bcc, text: a.text, attachments: Vec::new() };
     let sent = client.forward(message, &req, a.idempotency_key.as_deref()).await?;
     Ok(Success::new(sent_summary("Forwarded as", &sent), sent))
 }

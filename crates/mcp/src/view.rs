@@ -65,6 +65,9 @@ pub(crate) struct AttachmentView {
     pub(crate) size: u64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) inline: bool,
+    /// A signed, time-limited URL that downloads the content without an API key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) download_url: Option<String>,
     /// The content, for text, CSV, JSON, XML and similar types.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) text: Option<String>,
@@ -219,6 +222,7 @@ impl AttachmentView {
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),
             size: a.size,
+            download_url: a.download_url.clone(),
             inline: a.inline,
             text: None,
             truncated: false,

@@ -35,6 +35,9 @@ pub enum RcptDecision {
     /// The sender may not mail this recipient (a receive block or allow list): `550 5.7.1`
     /// with this text.
     Refused(String),
+    /// A whole SMTP reply chosen by the handler, such as `452 4.2.2 Mailbox full` or
+    /// `451 4.7.1 …`; 4xx replies leave the session's error count alone.
+    Reply(String),
 }
 
 /// Says what became of a message handed to [`InboundHandler::deliver`].
@@ -49,6 +52,9 @@ pub enum DeliveryOutcome {
     TemporaryFailure(String),
     /// The message is refused for good: `554 5.6.0`.
     Rejected(String),
+    /// A whole SMTP reply chosen by the handler, such as `452 4.2.2 Mailbox full` or
+    /// `552 5.2.2 …`.
+    Reply(String),
 }
 
 /// Decides on recipients and takes delivery of messages for the SMTP server.

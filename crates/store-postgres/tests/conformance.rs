@@ -233,6 +233,7 @@ async fn corrupt_rows(url: String) {
             content_id: None,
             inline: false,
             blob_key: "a".into(),
+            download_url: None,
         }];
         testkit::insert(&store, &m, true).await;
         sqlx::query(sql).execute(&mut raw).await.unwrap();

@@ -112,6 +112,7 @@ async fn corrupt_rows_are_errors_not_panics() {
             content_id: None,
             inline: false,
             blob_key: "a".into(),
+            download_url: None,
         }];
         testkit::insert(&store, &m, true).await;
         sqlx::query("PRAGMA foreign_keys = OFF").execute(&raw).await.unwrap();

@@ -271,6 +271,7 @@ pub fn attachment<R: RowAccess + ?Sized>(row: &R) -> StoreResult<Attachment> {
         content_id: col(row, "content_id")?,
         inline: col(row, "inline")?,
         blob_key: col(row, "blob_key")?,
+        download_url: None,
     })
 }
 

@@ -99,6 +99,10 @@ macro_rules! conformance_tests {
         $crate::__conformance_cases!($factory;
             ping_and_backend,
             settings_are_written_once,
+            controls_round_trip_and_expiry,
+            usage_and_retention_candidates,
+            rate_buckets_take_all_or_nothing,
+            uploads_and_leases,
             sites_round_trip,
             api_keys_round_trip,
             mailboxes_round_trip,
@@ -307,6 +311,7 @@ fn attachment_value(name: &str) -> Attachment {
         content_id: None,
         inline: false,
         blob_key: format!("attachments/{id}"),
+        download_url: None,
     }
 }
 
@@ -368,6 +373,8 @@ mod policy;
 pub use policy::*;
 mod drafts;
 pub use drafts::*;
+mod controls;
+pub use controls::*;
 
 // --- cases: basics ---------------------------------------------------------------------------
 

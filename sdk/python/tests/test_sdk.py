@@ -336,3 +336,24 @@ def test_a_refused_non_object_invocation_is_a_readable_tool_run(client: Mailroom
     runs = list(client.tool_runs.list(tool="send_email", status="failure"))  # validates every run's model
     refused = [t for t in runs if t.decision.get("reason") == "the body must be a JSON object"]
     assert refused and all(t.inputs == {} and t.code == "INVALID_REQUEST" for t in refused)
+
+
+def test_attachments_upload_first_and_signed_urls(client: Mailroom, name: str) -> None:
+    a = client.mailboxes.create(username=f"{name}a")
+    b = client.mailboxes.create(username=f"{name}b")
+    payload = b"col1,col2\n1,2\n"
+    upload = client.attachments.upload(payload, filename="data.csv", content_type="text/csv")
+    assert upload["size"] == len(payload) and upload["content_type"] == "text/csv"
+    client.messages.send(a.id, to=b.address, subject="by id", text="see attached",
+                         attachments=[{"attachment_id": upload["id"]}])
+    msg = next(iter(client.messages.list(b.id)))
+    assert client.attachments.download(msg.attachments[0].id) == payload
+    signed = client.attachments.url(upload["id"], expires_in_seconds=60)
+    assert client.attachments.download_signed(signed["url"]) == payload
+    assert httpx.get(signed["url"] + "x").status_code == 403
+    usage = client.usage.get()
+    assert any(m["mailbox_id"] == str(b.id) and m["usage"]["messages"] == 1 for m in usage["mailboxes"])
+    site = usage["site_id"]
+    view = client.sites.update(site, limits={"send_per_day": 1000})
+    assert view["limits"]["send_per_day"] == 1000
+    client.sites.update(site, limits={"send_per_day": None})

@@ -258,16 +258,6 @@ pub async fn reject(State(state): State<AppState>, auth: Auth, PathId(id): PathI
     Ok(Json(state.engine.reject(draft_site(&auth), id, &format!("api_key:{}", auth.key_id), d.note).await?))
 }
 
-/// Sets a site's approval policy for outbound mail (`none`, `all`, `first_contact`); the
-/// strictest of the site's, the mailbox's and the tool config's applies.
-#[utoipa::path(patch, operation_id = "sites_update", path = "/v1/sites/{id}", tag = "sites", params(("id" = String, Path)),
-    request_body = ApprovalPolicyRequest,
-    responses((status = 200, body = ApprovalPolicySetting), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn update_site(State(state): State<AppState>, auth: Auth, PathId(id): PathId<SiteId>, ApiJson(req): ApiJson<ApprovalPolicyRequest>) -> ApiResult<Json<ApprovalPolicySetting>> {
-    let site = target_site(&state, &auth, Some(id)).await?;
-    Ok(Json(state.engine.set_approval_policy("site", &site.to_string(), req.approval_policy).await?))
-}
-
 /// Returns a site's approval policy.
 #[utoipa::path(get, operation_id = "sites_approval_policy", path = "/v1/sites/{id}/approval-policy", tag = "sites", params(("id" = String, Path)),
     responses((status = 200, body = ApprovalPolicySetting), (status = 404, body = ErrorBody)), security(("bearer" = [])))]

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use mailroom_core::api::{CreateMailboxRequest, ErrorBody, Page, UpdateMailboxRequest};
+use mailroom_core::controls::MailboxView;
 use mailroom_core::{KeyScope, Mailbox, MailboxId, SiteId};
 use serde::Deserialize;
 
@@ -42,7 +43,7 @@ pub async fn target_site(state: &AppState, auth: &Auth, requested: Option<SiteId
 /// Creates a mailbox; with a `client_id` already used in the site, returns that mailbox (200).
 #[utoipa::path(post, operation_id = "mailboxes_create", path = "/v1/mailboxes", tag = "mailboxes", request_body = CreateMailboxRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
-    responses((status = 201, body = Mailbox), (status = 200, description = "The mailbox created earlier with this client_id", body = Mailbox),
+    responses((status = 201, body = MailboxView), (status = 200, description = "The mailbox created earlier with this client_id", body = MailboxView),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
     let req: CreateMailboxRequest = decode_json(&body)?;
@@ -50,7 +51,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, 
     idempotency::run(&state, site, &headers, &[b"POST /v1/mailboxes", &body], || async {
         let (mailbox, created) = state.engine.create_mailbox(site, &req).await?;
         let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-        Ok((status, serde_json::to_value(mailbox).map_err(ApiError::internal)?))
+        Ok((status, serde_json::to_value(state.engine.mailbox_view(&mailbox).await?).map_err(ApiError::internal)?))
     })
     .await
 }
@@ -76,17 +77,19 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQue
 
 /// Returns a mailbox.
 #[utoipa::path(get, operation_id = "mailboxes_get", path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)),
-    responses((status = 200, body = Mailbox), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>) -> ApiResult<Json<Mailbox>> {
-    Ok(Json(visible_mailbox(&state, &auth, id).await?))
+    responses((status = 200, body = MailboxView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>) -> ApiResult<Json<MailboxView>> {
+    let mailbox = visible_mailbox(&state, &auth, id).await?;
+    Ok(Json(state.engine.mailbox_view(&mailbox).await?))
 }
 
 /// Changes a mailbox's display name.
 #[utoipa::path(patch, operation_id = "mailboxes_update", path = "/v1/mailboxes/{id}", tag = "mailboxes", params(("id" = String, Path)), request_body = UpdateMailboxRequest,
-    responses((status = 200, body = Mailbox), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiJson(req): ApiJson<UpdateMailboxRequest>) -> ApiResult<Json<Mailbox>> {
+    responses((status = 200, body = MailboxView), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn update(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiJson(req): ApiJson<UpdateMailboxRequest>) -> ApiResult<Json<MailboxView>> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
-    Ok(Json(state.engine.update_mailbox(mailbox, &req).await?))
+    let mailbox = state.engine.update_mailbox(mailbox, &req).await?;
+    Ok(Json(state.engine.mailbox_view(&mailbox).await?))
 }
 
 /// Deletes a mailbox with all its messages.

@@ -90,7 +90,8 @@ impl MessageResponse {
 #[utoipa::path(get, operation_id = "messages_get", path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)),
     responses((status = 200, body = MessageResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MessageId>) -> ApiResult<Json<MessageResponse>> {
-    let message = visible_message(&state, &auth, id).await?;
+    let mut message = visible_message(&state, &auth, id).await?;
+    state.engine.sign_downloads(&mut message);
     Ok(Json(MessageResponse::capped(message, state.config.max_header_entries)))
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod contacts;
+pub mod controls;
 pub mod domains;
 pub mod drafts;
 pub mod events;

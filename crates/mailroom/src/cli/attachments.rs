@@ -15,6 +15,23 @@ const PROGRESS_FROM_BYTES: u64 = 1024 * 1024;
 /// `mailroom attachments <verb>`.
 #[derive(Debug, clap::Subcommand)]
 pub enum AttachmentsCommand {
+    /// Upload a file to send later by id (`mailroom messages send --attachment-id ID`, or
+    /// `attachments: [{"attachment_id": "ID"}]` in the API); prints its id.
+    Upload {
+        /// The file.
+        path: PathBuf,
+        /// Its MIME type [default: guessed from the file name].
+        #[arg(long)]
+        content_type: Option<String>,
+    },
+    /// Print a signed URL that downloads an attachment without an API key until it expires.
+    Url {
+        /// The attachment's id (of a message, or uploaded).
+        id: AttachmentId,
+        /// How long the URL works (90, 15m, 2h, 7d) [default: 1 hour; at most 7 days].
+        #[arg(long, value_name = "DURATION", value_parser = super::usage::duration_secs)]
+        expires_in: Option<u64>,
+    },
     /// Download an attachment to a file (its own file name in the current directory by
     /// default); `mailroom messages get MESSAGE` lists a message's attachments.
     Download {
@@ -31,6 +48,27 @@ pub enum AttachmentsCommand {
 
 pub(crate) async fn run(ctx: &Ctx, cmd: AttachmentsCommand) -> anyhow::Result<()> {
     match cmd {
+        AttachmentsCommand::Upload { path, content_type } => {
+            let bytes = std::fs::read(&path).with_context(|| format!("could not read {}", path.display()))?;
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).with_context(|| format!("`{}` does not name a file", path.display()))?;
+            let ct = content_type.unwrap_or_else(|| super::content_type::guess(&path).to_string());
+            let upload = ctx.client.upload_attachment(&name, &ct, bytes.into()).await?;
+            if ctx.json {
+                return ctx.print_json(&upload);
+            }
+            super::out(&upload.id.to_string())?;
+            note(&format!("Uploaded {name} ({} bytes, {}); send it by id until {}.", upload.size, upload.content_type, upload.expires_at.format("%Y-%m-%d %H:%M UTC")));
+            Ok(())
+        }
+        AttachmentsCommand::Url { id, expires_in } => {
+            let url = ctx.client.attachment_url(id, expires_in).await?;
+            if ctx.json {
+                return ctx.print_json(&url);
+            }
+            super::out(&url.url)?;
+            note(&format!("Works without an API key until {}.", url.expires_at.format("%Y-%m-%d %H:%M:%S UTC")));
+            Ok(())
+        }
         AttachmentsCommand::Download { id, output, force } => {
             let resp = ctx.client.attachment_response(id).await?;
             let total = resp.content_length();

@@ -26,6 +26,9 @@ pub enum MailboxesCommand {
         /// Admin key only: the site to create the mailbox in [default: the default site].
         #[arg(long, value_name = "ID")]
         site_id: Option<SiteId>,
+        /// Make the mailbox ephemeral: delete it with its mail after this long (90, 15m, 2h, 7d).
+        #[arg(long, value_name = "DURATION", value_parser = super::usage::duration_secs)]
+        ttl: Option<u64>,
     },
     /// List mailboxes.
     List {
@@ -41,13 +44,21 @@ pub enum MailboxesCommand {
         /// The mailbox: its address or id.
         id: MailboxRef,
     },
-    /// Change a mailbox's display name.
+    /// Change a mailbox's display name, limits, retention or expiry.
     Update {
         /// The mailbox: its address or id.
         id: MailboxRef,
         /// The new display name; an empty string removes it.
         #[arg(long)]
-        display_name: String,
+        display_name: Option<String>,
+        /// Expire the mailbox this long from now (90, 15m, 2h, 7d).
+        #[arg(long, value_name = "DURATION", value_parser = super::usage::duration_secs, conflicts_with = "no_expiry")]
+        ttl: Option<u64>,
+        /// Keep the mailbox for good (clears its expiry).
+        #[arg(long)]
+        no_expiry: bool,
+        #[command(flatten)]
+        limits: super::usage::LimitArgs,
     },
     /// Delete a mailbox with all its messages.
     Delete {
@@ -58,8 +69,8 @@ pub enum MailboxesCommand {
 
 pub(crate) async fn run(ctx: &Ctx, cmd: MailboxesCommand) -> anyhow::Result<()> {
     match cmd {
-        MailboxesCommand::Create { username, domain, display_name, client_id, site_id } => {
-            let req = CreateMailboxRequest { username, domain, display_name, client_id, site_id };
+        MailboxesCommand::Create { username, domain, display_name, client_id, site_id, ttl } => {
+            let req = CreateMailboxRequest { username, domain, display_name, client_id, site_id, ttl_seconds: ttl, expires_at: None };
             let (mailbox, created) = ctx.client.create_mailbox_with_status(&req).await?;
             if ctx.json {
                 return ctx.print_json(&mailbox);
@@ -86,19 +97,25 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MailboxesCommand) -> anyhow::Result<()> 
             Ok(())
         }
         MailboxesCommand::Get { id } => {
-            let mailbox = ctx.client.get_mailbox(id.resolve(&ctx.client).await?).await?;
+            let view = ctx.client.mailbox_view(id.resolve(&ctx.client).await?).await?;
             if ctx.json {
-                return ctx.print_json(&mailbox);
+                return ctx.print_json(&view);
             }
-            out(&details(&mailbox))
+            out(&view_details(&view))
         }
-        MailboxesCommand::Update { id, display_name } => {
-            let mailbox =
-                ctx.client.update_mailbox(id.resolve(&ctx.client).await?, &UpdateMailboxRequest { display_name: Some(display_name), ..Default::default() }).await?;
+        MailboxesCommand::Update { id, display_name, ttl, no_expiry, limits } => {
+            let req = UpdateMailboxRequest {
+                display_name,
+                limits: limits.patch(),
+                retention_days: limits.retention()?,
+                ttl_seconds: ttl,
+                expires_at: no_expiry.then_some(None),
+            };
+            let view = ctx.client.update_mailbox_view(id.resolve(&ctx.client).await?, &req).await?;
             if ctx.json {
-                return ctx.print_json(&mailbox);
+                return ctx.print_json(&view);
             }
-            out(&details(&mailbox))
+            out(&view_details(&view))
         }
         MailboxesCommand::Delete { id } => {
             ctx.client.delete_mailbox(id.resolve(&ctx.client).await?).await?;
@@ -134,6 +151,14 @@ fn details(m: &Mailbox) -> String {
         ("created", time_utc(&m.created_at)),
         ("updated", time_utc(&m.updated_at)),
     ])
+}
+
+fn view_details(v: &mailroom_core::controls::MailboxView) -> String {
+    let mut text = details(&v.mailbox);
+    let mut extra = vec![("expires", v.expires_at.as_ref().map(time_utc).unwrap_or_else(|| "never".into()))];
+    extra.extend(super::usage::control_fields(&v.limits, v.retention_days, &v.usage));
+    text.push_str(&fields(&extra));
+    text
 }
 
 #[cfg(test)]

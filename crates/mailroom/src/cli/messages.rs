@@ -166,6 +166,9 @@ pub struct ContentArgs {
     /// Attach a file; its type is guessed from the extension (repeatable).
     #[arg(long, value_name = "PATH")]
     attach: Vec<PathBuf>,
+    /// Attach a file uploaded first (`mailroom attachments upload`), by its id (repeatable).
+    #[arg(long, value_name = "ID")]
+    attachment_id: Vec<mailroom_core::ids::AttachmentId>,
     /// Add a header such as `X-Ticket=42` (repeatable).
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_header)]
     header: Vec<(String, String)>,
@@ -290,7 +293,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MessagesCommand) -> anyhow::Result<()> {
         }
         MessagesCommand::Forward(args) => {
             let id = args.id.resolve(&ctx.client).await?;
-            let req = ForwardRequest { to: args.to, cc: args.cc, bcc: args.bcc, text: args.text };
+            let req = ForwardRequest { to: args.to, cc: args.cc, bcc: args.bcc, text: args.text, attachments: Vec::new() };
             let sent = ctx.client.forward(id, &req, args.idempotency_key.as_deref()).await?;
             print_sent(ctx, &sent)
         }
@@ -464,7 +467,8 @@ impl Content {
             (None, Some(path)) => Some(read_text(&path).context("could not read the HTML body")?),
             (None, None) => None,
         };
-        let attachments = args.attach.iter().map(|p| attachment(p)).collect::<anyhow::Result<Vec<_>>>()?;
+        let mut attachments = args.attach.iter().map(|p| attachment(p)).collect::<anyhow::Result<Vec<_>>>()?;
+        attachments.extend(args.attachment_id.iter().map(|id| AttachmentInput { attachment_id: Some(*id), ..Default::default() }));
         Ok(Content { text, html, attachments, headers: args.header.into_iter().collect(), labels: args.label })
     }
 }
@@ -486,6 +490,7 @@ fn attachment(path: &Path) -> anyhow::Result<AttachmentInput> {
         .map(|n| n.to_string_lossy().into_owned())
         .with_context(|| format!("`{}` does not name a file", path.display()))?;
     Ok(AttachmentInput {
+        attachment_id: None,
         filename,
         content_type: Some(content_type::guess(path).to_string()),
         content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -749,6 +754,7 @@ mod tests {
             html: None,
             html_file: Some(html),
             attach: vec![],
+            attachment_id: vec![],
             header: vec![("X-A".into(), "1".into())],
             label: vec!["l".into()],
         })

@@ -18,6 +18,7 @@ mod queue;
 pub(crate) mod resolve;
 mod settings;
 mod sites;
+mod usage;
 mod lists;
 mod status;
 mod suppressions;
@@ -127,12 +128,18 @@ pub enum ClientCommand {
     /// Create, list, change and delete tool configs (builder-configured tool instances).
     #[command(subcommand, name = "tool-configs")]
     ToolConfigs(ToolConfigsCommand),
-    /// Download attachments.
+    /// Upload attachments, make signed download URLs, download attachments.
     #[command(subcommand)]
     Attachments(AttachmentsCommand),
     /// Show the server's version, listeners, store, queue depth and webhook backlog (admin
     /// key).
     Status,
+    /// Show the site's storage use, limits and retention, and each mailbox's.
+    Usage {
+        /// Admin key: the site [default: the default site].
+        #[arg(long, value_name = "ID")]
+        site_id: Option<mailroom_core::ids::SiteId>,
+    },
     /// Import mail from mbox, Maildir or .eml files into a mailbox (nothing is sent; a re-run
     /// imports nothing twice).
     #[command(subcommand)]
@@ -167,6 +174,7 @@ impl ClientCommand {
             ClientCommand::ToolConfigs(_) => "tool-configs",
             ClientCommand::Attachments(_) => "attachments",
             ClientCommand::Status => "status",
+            ClientCommand::Usage { .. } => "usage",
             ClientCommand::Import(_) => "import",
             ClientCommand::Export(_) => "export",
             ClientCommand::Mcp => "mcp",
@@ -226,6 +234,7 @@ async fn execute(url: &str, args: ClientArgs, cmd: ClientCommand) -> anyhow::Res
         ClientCommand::ToolConfigs(c) => agent::tool_configs(&ctx, c).await,
         ClientCommand::Attachments(c) => attachments::run(&ctx, c).await,
         ClientCommand::Status => status::run(&ctx).await,
+        ClientCommand::Usage { site_id } => usage::run(&ctx, site_id).await,
         ClientCommand::Import(c) => transfer::import(&ctx, c).await,
         ClientCommand::Export(a) => transfer::export(&ctx, a).await,
         ClientCommand::Mcp => mcp::run(ctx.client).await,

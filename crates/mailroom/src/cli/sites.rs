@@ -16,6 +16,13 @@ pub enum SitesCommand {
     },
     /// List the sites.
     List,
+    /// Set a site's limits (shared by all its mailboxes) and retention.
+    Update {
+        /// The site's id.
+        id: mailroom_core::ids::SiteId,
+        #[command(flatten)]
+        limits: super::usage::LimitArgs,
+    },
 }
 
 pub(crate) async fn run(ctx: &Ctx, cmd: SitesCommand) -> anyhow::Result<()> {
@@ -31,6 +38,14 @@ pub(crate) async fn run(ctx: &Ctx, cmd: SitesCommand) -> anyhow::Result<()> {
                 site.id, site.id
             ));
             Ok(())
+        }
+        SitesCommand::Update { id, limits } => {
+            let req = mailroom_core::controls::UpdateSiteRequest { limits: limits.patch(), retention_days: limits.retention()?, ..Default::default() };
+            let view = ctx.client.update_site(id, &req).await?;
+            if ctx.json {
+                return ctx.print_json(&view);
+            }
+            out(&super::usage::controls(&view))
         }
         SitesCommand::List => {
             let page = ctx.client.list_sites().await?;

@@ -75,6 +75,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
                             reply_text(&reason, "Message cannot be stored now, try again later");
                         format!("451 4.3.0 {text}")
                     }
+                    DeliveryOutcome::Reply(line) => super::rcpt::handler_reply(&line),
                     DeliveryOutcome::Rejected(reason) => {
                         let text = reply_text(&reason, "Message refused");
                         format!("554 5.6.0 {text}")

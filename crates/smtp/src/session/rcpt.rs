@@ -48,6 +48,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
                 let text = reply_text(&reason, "Sender refused by the recipient's policy");
                 self.error(&format!("550 5.7.1 {text}"))
             }
+            RcptDecision::Reply(line) => {
+                let line = handler_reply(&line);
+                if line.starts_with('5') {
+                    self.error(&line)
+                } else {
+                    self.reply(&line);
+                    Flow::Continue
+                }
+            }
             RcptDecision::TemporaryFailure(reason) => {
                 let text = reply_text(&reason, "Recipient cannot be verified now, try again later");
                 self.reply(&format!("451 4.3.0 {text}"));
@@ -55,4 +64,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             }
         }
     }
+}
+
+/// Cleans a whole reply line chosen by the handler: it must start with a 4xx or 5xx code
+/// (anything else becomes `451 4.3.0`), and carries printable ASCII only.
+pub(super) fn handler_reply(line: &str) -> String {
+    let cleaned = reply_text(line, "451 4.3.0 Try again later");
+    let b = cleaned.as_bytes();
+    let coded = b.len() > 4 && (b[0] == b'4' || b[0] == b'5') && b[1].is_ascii_digit() && b[2].is_ascii_digit() && b[3] == b' ';
+    if coded { cleaned } else { format!("451 4.3.0 {cleaned}") }
 }

@@ -23,6 +23,7 @@ mod agent;
 mod settings;
 mod policy;
 mod drafts;
+mod controls;
 
 #[async_trait]
 impl Store for PgStore {

@@ -11,6 +11,7 @@ mod agent;
 mod settings;
 mod policy;
 mod drafts;
+mod controls;
 
 pub use mailboxes::MailboxStore;
 pub use messages::MessageStore;
@@ -22,3 +23,4 @@ pub use agent::AgentStore;
 pub use settings::SettingsStore;
 pub use policy::PolicyStore;
 pub use drafts::{DraftFilter, DraftStore};
+pub use controls::{BucketState, ControlStore, RateBucket, RateDecision, gcra};

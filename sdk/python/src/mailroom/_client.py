@@ -61,6 +61,7 @@ class _Resources:
         self.status = r.Status(self)  # type: ignore[arg-type]
         self.drafts = r.Drafts(self)  # type: ignore[arg-type]
         self.approvals = r.Approvals(self)  # type: ignore[arg-type]
+        self.usage = r.Usage(self)  # type: ignore[arg-type]
 
 
 class Events(r.Events):
@@ -200,6 +201,13 @@ class Mailroom(BaseClient, _Resources):
             sleep(self._backoff(attempt, response))
             attempt += 1
 
+    def fetch_unauthenticated(self, url: str) -> bytes:
+        """GETs ``url`` without the API key (signed download URLs); raises the API's errors."""
+        response = self._http.get(url)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response.content
+
     def page(self, path: str, params: Dict[str, Any], item: Any, cursor_param: str = "cursor") -> SyncPage[Any]:
         def fetch(cursor: Optional[str]) -> SyncPage[Any]:
             data = self.call(_page_request(path, params, cursor, cursor_param))
@@ -252,6 +260,13 @@ class AsyncMailroom(BaseClient, _Resources):
                 return self._finish(req, response)
             await asyncio.sleep(self._backoff(attempt, response))
             attempt += 1
+
+    async def fetch_unauthenticated(self, url: str) -> bytes:
+        """GETs ``url`` without the API key (signed download URLs); raises the API's errors."""
+        response = await self._http.get(url)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response.content
 
     def page(self, path: str, params: Dict[str, Any], item: Any, cursor_param: str = "cursor") -> AsyncPager[Any]:
         async def fetch(cursor: Optional[str]) -> AsyncPage[Any]:

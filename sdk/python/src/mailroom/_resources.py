@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Mailboxes", "Messages", "Threads", "Attachments", "Events", "Webhooks", "Domains", "Suppressions",
     "Contacts", "TeamMembers", "Settings", "SecureTokens", "Tools", "ToolRuns", "ToolConfigs", "Sites",
-    "ApiKeys", "Queue", "Lists", "Status", "Drafts", "Approvals",
+    "ApiKeys", "Queue", "Lists", "Status", "Drafts", "Approvals", "Usage",
 ]
 
 
@@ -180,6 +180,30 @@ class Attachments(Resource):
     def download(self, attachment_id: Any) -> Any:
         """Returns the attachment's bytes."""
         return self._call("GET", f"/v1/attachments/{_id(attachment_id)}", cast=bytes, headers={"Accept": "*/*"})
+
+    def upload(self, content: bytes, *, filename: str, content_type: str = "application/octet-stream",
+               site_id: Optional[str] = None) -> Any:
+        """Uploads a file to send later by id: ``attachments=[{"attachment_id": upload["id"]}]``.
+        Returns ``{id, site_id, filename, content_type, size, sha256, created_at, expires_at}``."""
+        return self._call("POST", "/v1/attachments", params=dict(filename=filename, site_id=site_id), content=bytes(content),
+                          headers={"Content-Type": content_type})
+
+    def url(self, attachment_id: Any, *, expires_in_seconds: Optional[int] = None) -> Any:
+        """Returns ``{url, expires_at}``: a signed URL that downloads the attachment without an API
+        key until it expires (default 1 hour, at most 7 days)."""
+        body = {} if expires_in_seconds is None else {"expires_in_seconds": expires_in_seconds}
+        return self._call("POST", f"/v1/attachments/{_id(attachment_id)}/url", body=body)
+
+    def download_signed(self, url: str) -> Any:
+        """Downloads through a signed URL (no API key is sent); returns the bytes."""
+        return self._c.fetch_unauthenticated(url)
+
+
+class Usage(Resource):
+    """``GET /v1/usage``: storage use, limits and retention of the site and each mailbox."""
+
+    def get(self, *, site_id: Optional[str] = None) -> Any:
+        return self._call("GET", "/v1/usage", params=dict(site_id=site_id))
 
 
 class Events(Resource):
@@ -381,6 +405,14 @@ class Sites(Resource):
     def list(self) -> Any:
         return self._list("/v1/sites", m.Site)
 
+    def update(self, site_id: Any, *, limits: Optional[Mapping[str, Any]] = None, **fields: Any) -> Any:
+        """Sets the site's ``limits`` (``send_per_minute``, ``send_per_hour``, ``send_per_day``,
+        ``storage_bytes``, ``max_messages``; ``None`` = unlimited) and ``retention_days``."""
+        body: Dict[str, Any] = dict(fields)
+        if limits is not None:
+            body["limits"] = dict(limits)
+        return self._call("PATCH", f"/v1/sites/{_id(site_id)}", body=body)
+
 
 class ApiKeys(Resource):
     def create(self, *, name: str, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
@@ -529,7 +561,8 @@ OPERATIONS: Dict[str, str] = {
     "messages_update": "messages.update", "messages_delete": "messages.delete", "messages_reply": "messages.reply",
     "messages_forward": "messages.forward", "messages_wait": "messages.wait",
     "threads_list": "threads.list", "threads_get": "threads.get",
-    "attachments_download": "attachments.download",
+    "attachments_download": "attachments.download", "attachments_upload": "attachments.upload",
+    "attachments_url": "attachments.url", "attachments_download_signed": "attachments.download_signed", "usage_get": "usage.get",
     "events_list": "events.list", "events_stream": "events.stream",
     "webhooks_create": "webhooks.create", "webhooks_list": "webhooks.list", "webhooks_get": "webhooks.get",
     "webhooks_update": "webhooks.update", "webhooks_delete": "webhooks.delete", "webhooks_rotate_secret": "webhooks.rotate_secret",
@@ -547,7 +580,7 @@ OPERATIONS: Dict[str, str] = {
     "tool_runs_list": "tool_runs.list", "tool_runs_get": "tool_runs.get",
     "tool_configs_create": "tool_configs.create", "tool_configs_list": "tool_configs.list", "tool_configs_get": "tool_configs.get",
     "tool_configs_update": "tool_configs.update", "tool_configs_delete": "tool_configs.delete",
-    "sites_create": "sites.create", "sites_list": "sites.list",
+    "sites_create": "sites.create", "sites_list": "sites.list", "sites_update": "sites.update",
     "api_keys_create": "api_keys.create", "api_keys_list": "api_keys.list", "api_keys_delete": "api_keys.delete",
     "queue_list": "queue.list", "queue_retry": "queue.retry", "queue_cancel": "queue.cancel",
     "lists_create": "lists.create", "lists_list": "lists.list", "lists_delete": "lists.delete",
