@@ -126,6 +126,31 @@ pub(crate) fn json<T: DeserializeOwned>(row: &PgRow, name: &str) -> StoreResult<
     shared::json(&Pg(row), name)
 }
 
+/// Reads a nullable timestamp column.
+pub(crate) fn opt_time(row: &PgRow, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    shared::opt_time(&Pg(row), name)
+}
+
+/// Reads a nullable JSONB column.
+pub(crate) fn opt_json<T: DeserializeOwned>(row: &PgRow, name: &str) -> StoreResult<Option<T>> {
+    shared::opt_json(&Pg(row), name)
+}
+
+/// Reads an enum stored as its wire name.
+pub(crate) fn parsed<T: std::str::FromStr<Err = String>>(row: &PgRow, name: &str) -> StoreResult<T> {
+    shared::parsed(&Pg(row), name)
+}
+
+/// Reads a non-negative integer column.
+pub(crate) fn unsigned<T: TryFrom<i64>>(row: &PgRow, name: &str) -> StoreResult<T> {
+    shared::unsigned(&Pg(row), name)
+}
+
+/// Reads a stored address.
+pub(crate) fn address(row: &PgRow, name: &str) -> StoreResult<mailroom_core::EmailAddress> {
+    shared::address(&Pg(row), name)
+}
+
 /// Declares the record decoders of this backend: each one the shared decoder over [`Pg`].
 macro_rules! decoders {
     ($($name:ident -> $ty:ty),* $(,)?) => {$(
@@ -160,7 +185,7 @@ decoders! {
 }
 
 /// Decodes an `events` row with its cursor in `scope` (the whole log's position is `pos`).
-pub(crate) fn event(row: &PgRow, scope: mailroom_core::cursor::CursorScope) -> StoreResult<Event> {
+pub(crate) fn event(row: &PgRow, scope: mailroom_core::cursor::CursorScope) -> StoreResult<mailroom_core::Event> {
     shared::event(&Pg(row), scope, "pos")
 }
 
