@@ -326,6 +326,16 @@ pub struct Message {
     /// The HTML body.
     #[serde(default)]
     pub html: Option<String>,
+    /// The new content of the text body: the reply without quoted history ("On … wrote:",
+    /// `>` blocks, Outlook header blocks, forwarded messages) and without the signature.
+    #[serde(default)]
+    pub extracted_text: Option<String>,
+    /// The HTML body without quoted history and signature (the sender's HTML otherwise).
+    #[serde(default)]
+    pub extracted_html: Option<String>,
+    /// The untrusted-content checks of an inbound message (absent on outbound ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<crate::reading::Security>,
     /// A short plain-text excerpt of the body.
     #[serde(default)]
     pub snippet: String,
@@ -621,6 +631,8 @@ pub mod event_types {
     pub const SUPPRESSION_CREATED: &str = "suppression.created";
     /// A webhook endpoint was disabled automatically (410 Gone, or failing for too long).
     pub const ENDPOINT_DISABLED: &str = "endpoint.disabled";
+    /// The text of an attachment was extracted (or found unsupported, or failed for good).
+    pub const ATTACHMENT_TEXT_EXTRACTED: &str = "attachment.text_extracted";
 }
 
 /// Removes any number of `Re:`, `Fwd:`, `Fw:`, `AW:` and `WG:` prefixes from a subject.

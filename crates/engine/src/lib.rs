@@ -17,6 +17,7 @@ mod keys;
 mod mailboxes;
 mod messages;
 pub mod policy;
+mod reading;
 pub mod secrets;
 
 pub use account::{AccountError, SmtpAccount, SmtpSecurity, account_from_token};

@@ -287,6 +287,9 @@ pub fn message_value(mb: &Mailbox, thread: ThreadId, at: DateTime<Utc>) -> Messa
         auth_results: None,
         auto_submitted: false,
         dsn: None,
+        extracted_text: None,
+        extracted_html: None,
+        security: None,
     }
 }
 

@@ -32,6 +32,7 @@ pub const EVENT_TYPES: &[&str] = &[
     event_types::DOMAIN_CREATED,
     event_types::SUPPRESSION_CREATED,
     event_types::ENDPOINT_DISABLED,
+    event_types::ATTACHMENT_TEXT_EXTRACTED,
 ];
 
 /// How many deliveries one replay creates at most; `next_cursor` continues from there.
