@@ -276,7 +276,7 @@ fn quote_container(tag: &Tag) -> Option<&'static str> {
     if name == "blockquote" && attr(tag, "type").is_some_and(|t| t.eq_ignore_ascii_case("cite")) {
         return Some("quote");
     }
-    for class in ["gmail_quote", "gmail_extra", "yahoo_quoted", "protonmail_quote", "moz-cite-prefix", "moz-forward-container", "gmail_signature", "moz-signature", "x_gmail_quote", "zmail_extra", "quote-container"] {
+    for class in ["gmail_quote", "gmail_extra", "yahoo_quoted", "protonmail_quote", "moz-cite-prefix", "moz-forward-container", "gmail_signature", "gmail_signature_prefix", "moz-signature", "x_gmail_quote", "zmail_extra", "quote-container"] {
         if has_class(tag, class) {
             return Some(if class.contains("signature") { "signature" } else { "quote" });
         }
@@ -369,7 +369,15 @@ impl State {
         let is_block = BLOCK.contains(&name.as_str());
         if is_block || name == "br" {
             self.end_hidden_run();
-            self.newline();
+            if name == "br" {
+                // A line break always ends a line, an empty one too (`<div><br></div>`).
+                self.visible.push('\n');
+                if !self.top_dropped() {
+                    self.reply.push('\n');
+                }
+            } else {
+                self.newline();
+            }
             if !self.top_dropped() {
                 self.blocks.push((self.out.len(), self.reply.len()));
                 if self.blocks.len() > 4096 {
@@ -609,9 +617,8 @@ fn push_text(out: &mut String, s: &str) {
                 out.push(' ');
             }
         } else if c == '\u{a0}' {
-            if !out.ends_with([' ', '\n']) && !out.is_empty() {
-                out.push(' ');
-            }
+            // Kept (a paragraph holding only `&nbsp;` is a blank line); trimmed when tidied.
+            out.push('\u{a0}');
         } else {
             out.push(c);
         }
