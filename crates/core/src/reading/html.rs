@@ -28,6 +28,8 @@ pub struct HiddenText {
     pub why: String,
     /// The text (at most a few hundred characters kept).
     pub text: String,
+    /// Whether it comes before any visible text (where newsletters put their "preheader").
+    pub leading: bool,
 }
 
 /// A link and the text shown for it.
@@ -340,7 +342,8 @@ impl State {
                     last.text.push(' ');
                     last.text.push_str(&t);
                 } else if self.hidden.len() < 100 {
-                    self.hidden.push(HiddenText { why, text: t });
+                    let leading = self.visible.trim().is_empty();
+                    self.hidden.push(HiddenText { why, text: t, leading });
                 }
             }
         }

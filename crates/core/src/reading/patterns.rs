@@ -143,7 +143,7 @@ pub fn is_mobile_signature(line: &str) -> bool {
 static AI_ADDRESSING: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     let p = |name: &'static str, re: &str| (name, Regex::new(re).expect("AI pattern compiles"));
     vec![
-        p("ignore previous instructions", r"(?i)\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+)*(previous|prior|above|earlier|preceding|former|existing|original|system|safety)\s+(instructions?|prompts?|messages?|rules|directions|guidelines|context|programming|constraints)"),
+        p("ignore previous instructions", r"(?i)\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+)*(previous|prior|above|earlier|preceding|former|existing|original|system|safety)\s+(instructions?|prompts?|rules|directions|guidelines|programming|constraints)"),
         p("ignore previous instructions", r"(?i)\b(ignore|disregard|forget)\s+(everything|all)\s+(you\s+were\s+told|above|before|that\s+came\s+before)"),
         p("new instructions", r"(?i)\b(new|updated|real|actual|true)\s+(system\s+)?instructions?\s*(for\s+(the\s+)?(ai|assistant|agent|model))?\s*:"),
         p("role change", r"(?i)\byou\s+are\s+now\s+(a|an|the|in|my|no\s+longer)?\s*(\w+\s+){0,3}(ai|assistant|agent|model|chatbot|bot|dan|jailbroken|unrestricted|unfiltered|developer\s+mode|free\s+of|without\s+(any\s+)?(restrictions|rules|limits))\b"),

@@ -210,7 +210,11 @@ fn hidden_flags(scan: &HtmlScan, out: &mut Vec<SecurityFlag>) {
             whys.push(&h.why);
         }
     }
-    let severity = if total > PREHEADER_MAX || meaningful.len() > 2 { Severity::Medium } else { Severity::Low };
+    // A short hidden run before any visible text is the usual newsletter "preheader" (the
+    // line mail clients show in the inbox list): worth knowing, not alarming. Hidden text
+    // anywhere else, or more of it, is.
+    let preheader = meaningful.len() == 1 && meaningful[0].leading && total <= PREHEADER_MAX;
+    let severity = if preheader { Severity::Low } else { Severity::Medium };
     let first = &meaningful[0].text;
     out.push(flag(
         FlagKind::HiddenText,
