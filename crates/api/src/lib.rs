@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}/forward", axum::routing::post(messages::forward))
         .route("/threads/{id}", get(threads::get))
         .route("/attachments/{id}", get(messages::attachment))
+        .route("/attachments/{id}/text", get(reading::attachment_text))
         .route("/events", get(events::list))
         .route("/events/stream", get(live::stream))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))

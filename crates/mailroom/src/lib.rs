@@ -6,4 +6,5 @@ pub mod config;
 pub mod glue;
 pub mod mcp;
 pub mod observe;
+pub mod reading;
 pub mod server;

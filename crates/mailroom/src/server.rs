@@ -185,6 +185,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         mailroom_api::listener::serve(listener, app, http_limits, stop).await;
     }));
     tasks.push(tokio::spawn(purge_idempotency_keys(engine.clone(), rx.clone())));
+    crate::reading::spawn_worker(&engine, &rx, &mut tasks);
 
     let smtp_addr = if config.smtp.addr.is_empty() {
         None

@@ -177,6 +177,8 @@ macro_rules! conformance_tests {
             list_entries_round_trip_and_scope,
             dsn_records_are_recorded_once,
             message_routes_round_trip,
+            message_reading_fields_round_trip,
+            attachment_texts_queue_claim_and_finish,
         );
     };
 }
@@ -361,6 +363,8 @@ mod settings;
 pub use settings::*;
 mod policy;
 pub use policy::*;
+mod reading;
+pub use reading::*;
 
 // --- cases: basics ---------------------------------------------------------------------------
 

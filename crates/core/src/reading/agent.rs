@@ -179,7 +179,7 @@ fn message_view(m: &Message, thread_subject: Option<&str>, texts: &HashMap<Attac
                 }
             })
             .collect(),
-        security: m.security.clone().filter(|s| s.level > Severity::None),
+        security: m.security.clone().filter(|s| s.level > Severity::None).map(Security::without_excerpts),
     }
 }
 
