@@ -141,7 +141,9 @@ pub fn is_mobile_signature(line: &str) -> bool {
 
 /// Phrases that speak to an AI model or try to change its instructions, with a name each.
 static AI_ADDRESSING: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
-    let p = |name: &'static str, re: &str| (name, Regex::new(re).expect("AI pattern compiles"));
+    // ASCII word boundaries: a Unicode `\b` keeps the regex engine off its fast DFA, and these
+    // run over every received body.
+    let p = |name: &'static str, re: &str| (name, Regex::new(&re.replace(r"\b", r"(?-u:\b)")).expect("AI pattern compiles"));
     vec![
         p("ignore previous instructions", r"(?i)\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+)*(previous|prior|above|earlier|preceding|former|existing|original|system|safety)\s+(instructions?|prompts?|rules|directions|guidelines|programming|constraints)"),
         p("ignore previous instructions", r"(?i)\b(ignore|disregard|forget)\s+(everything|all)\s+(you\s+were\s+told|above|before|that\s+came\s+before)"),
@@ -169,7 +171,7 @@ static TOOL_CALL: LazyLock<Regex> = LazyLock::new(|| {
             "(tool_calls?|function_call|tool_use|tool_name|tool_input)"\s*:
           | \{\s*"(name|tool|function)"\s*:\s*"[\w.\-]{2,64}"\s*,\s*"(arguments|parameters|input|args)"\s*:
           | "type"\s*:\s*"(function|tool_use)"\s*,
-          | </?(tool_call|function_calls?|invoke|antml:invoke|tool_use)\b
+          | </?(tool_call|function_calls?|invoke|antml:invoke|tool_use)(?-u:\b)
           | "recipient_name"\s*:\s*"functions\.
         )"#,
     )
