@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/attachments/{id}/download", get(controls::download))
         .route("/usage", get(controls::usage))
         .route("/sites/{id}", axum::routing::patch(controls::update_site))
+        .route("/attachments/{id}/text", get(reading::attachment_text))
         .route("/events", get(events::list))
         .route("/events/stream", get(live::stream))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))

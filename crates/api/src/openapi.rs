@@ -18,7 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::mailboxes::create, routes::mailboxes::list, routes::mailboxes::get, routes::mailboxes::update, routes::mailboxes::delete,
         routes::messages::send, routes::messages::list, routes::messages::get, routes::messages::raw, routes::messages::update,
         routes::messages::delete, routes::messages::reply, routes::messages::forward, routes::messages::attachment,
-        routes::threads::list, routes::threads::get,
+        routes::threads::list, routes::threads::get, routes::reading::attachment_text,
         routes::events::list, routes::live::stream, routes::live::wait,
         routes::domains::create, routes::domains::list, routes::domains::get, routes::domains::dns, routes::domains::delete,
         routes::suppressions::list, routes::suppressions::create, routes::suppressions::delete,
@@ -45,7 +45,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::controls::usage, routes::controls::update_site, routes::controls::upload, routes::controls::signed_url,
         routes::controls::download,
     ),
-    components(schemas(DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
+    components(schemas(AttachmentTextEventData, DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
         mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression, mailroom_core::drafts::HeldSendResponse, mailroom_core::drafts::Approval)),
     modifiers(&BearerAuth, &StandardErrors, &EventData),
     tags(
@@ -155,6 +155,26 @@ pub struct EndpointDisabledEventData {
     failing_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// `data` of `attachment.text_extracted`: the worker finished with an attachment.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct AttachmentTextEventData {
+    attachment_id: mailroom_core::AttachmentId,
+    message_id: mailroom_core::MessageId,
+    mailbox_id: mailroom_core::MailboxId,
+    filename: Option<String>,
+    content_type: String,
+    /// `done`, `unsupported` or `failed`.
+    text_status: mailroom_core::reading::TextStatus,
+    truncated: bool,
+    /// Characters of text extracted (`done`).
+    chars: Option<u64>,
+    /// The first 300 characters (`done`); the whole text is at `GET /v1/attachments/{id}/text`.
+    excerpt: Option<String>,
+    /// Why it is unsupported or failed.
+    error: Option<String>,
+}
+
 /// Describes `Event.data` type by type: the payload's schema depends on the event's `type`.
 struct EventData;
 
@@ -173,6 +193,7 @@ impl Modify for EventData {
             ("SuppressionEventData", "`suppression.created`"),
             ("EndpointDisabledEventData", "`endpoint.disabled`"),
             ("Approval", "`approval.requested`, `approval.approved`, `approval.rejected`: the approval (plus `subject`, `to`, `draft_status`)"),
+            ("AttachmentTextEventData", "`attachment.text_extracted`"),
         ];
         let mut description = String::from("The event's payload; its shape depends on `type`:");
         let mut any_of = AnyOfBuilder::new();

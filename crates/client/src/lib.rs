@@ -507,6 +507,23 @@ impl Client {
         self.json(Method::GET, &path, self.request(Method::GET, &path)).await
     }
 
+    /// Returns a thread as an agent should read it (`GET /v1/threads/{id}?view=agent`): new
+    /// text only, attachment excerpts, security flags, within `max_tokens` (default 4000).
+    pub async fn get_thread_agent_view(&self, id: ThreadId, max_tokens: Option<u32>) -> Result<mailroom_core::reading::agent::AgentThreadView, ClientError> {
+        let path = format!("/v1/threads/{id}");
+        let mut query = vec![("view", "agent".to_string())];
+        if let Some(n) = max_tokens {
+            query.push(("max_tokens", n.to_string()));
+        }
+        self.json(Method::GET, &path, self.request(Method::GET, &path).query(&query)).await
+    }
+
+    /// Returns the text extracted from an attachment (`GET /v1/attachments/{id}/text`).
+    pub async fn attachment_text(&self, id: AttachmentId) -> Result<mailroom_core::reading::AttachmentText, ClientError> {
+        let path = format!("/v1/attachments/{id}/text");
+        self.json(Method::GET, &path, self.request(Method::GET, &path)).await
+    }
+
     /// Downloads an attachment (`GET /v1/attachments/{id}`) and returns its content type, its
     /// file name (from `Content-Disposition`, if any) and its bytes.
     pub async fn get_attachment(&self, id: AttachmentId) -> Result<(String, Option<String>, Bytes), ClientError> {

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod mime;
 pub mod model;
 pub mod netguard;
+pub mod reading;
 
 pub use address::{AddressError, EmailAddress, MailboxName, NamedAddress};
 pub use ids::*;

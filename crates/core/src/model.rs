@@ -330,6 +330,16 @@ pub struct Message {
     /// The HTML body.
     #[serde(default)]
     pub html: Option<String>,
+    /// The new content of the text body: the reply without quoted history ("On … wrote:",
+    /// `>` blocks, Outlook header blocks, forwarded messages) and without the signature.
+    #[serde(default)]
+    pub extracted_text: Option<String>,
+    /// The HTML body without quoted history and signature (the sender's HTML otherwise).
+    #[serde(default)]
+    pub extracted_html: Option<String>,
+    /// The untrusted-content checks of an inbound message (absent on outbound ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<crate::reading::Security>,
     /// A short plain-text excerpt of the body.
     #[serde(default)]
     pub snippet: String,
@@ -629,6 +639,8 @@ pub mod event_types {
     pub const MAILBOX_EXPIRED: &str = "mailbox.expired";
     /// A message to or from a mailbox was refused because a storage quota is full.
     pub const MAILBOX_QUOTA_EXCEEDED: &str = "mailbox.quota_exceeded";
+    /// The text of an attachment was extracted (or found unsupported, or failed for good).
+    pub const ATTACHMENT_TEXT_EXTRACTED: &str = "attachment.text_extracted";
 }
 
 /// Removes any number of `Re:`, `Fwd:`, `Fw:`, `AW:` and `WG:` prefixes from a subject.

@@ -24,6 +24,7 @@ mod lists;
 mod mailboxes;
 mod messages;
 pub mod policy;
+mod reading;
 pub mod secrets;
 mod status;
 mod threads;

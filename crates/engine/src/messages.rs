@@ -502,8 +502,13 @@ impl Engine {
             auth_results: s.auth_results,
             auto_submitted: false,
             dsn: None,
+            extracted_text: None,
+            extracted_html: None,
+            security: None,
         }
         .derived();
+        // Reply extraction and untrusted-content flags (issue 18): see `crate::reading`.
+        let message = self.read_content(message).await;
         let event = NewEvent::new(s.site_id, Some(s.mailbox_id), s.event_type, message_event_data(&message));
         let new = NewMessage { message, new_thread: s.new_thread };
         if let Err(e) = self.store.insert_message_with_blobs(&new, std::slice::from_ref(&event), inline).await {

@@ -7,4 +7,5 @@ pub mod controls;
 pub mod glue;
 pub mod mcp;
 pub mod observe;
+pub mod reading;
 pub mod server;

@@ -187,6 +187,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     }));
     tasks.push(tokio::spawn(purge_idempotency_keys(engine.clone(), rx.clone())));
     tasks.push(tokio::spawn(crate::controls::run_worker(engine.clone(), rx.clone())));
+    crate::reading::spawn_worker(&engine, &rx, &mut tasks);
 
     let smtp_addr = if config.smtp.addr.is_empty() {
         None

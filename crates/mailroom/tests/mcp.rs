@@ -130,6 +130,16 @@ async fn tools_list_is_the_same_on_both_transports_and_matches_the_snapshot() {
     over_http.cancel().await.unwrap();
 }
 
+/// The content of an `<untrusted_email_content>` block (issue 18), or the text itself.
+fn untrusted(v: &Value) -> String {
+    let s = v.as_str().unwrap_or_default();
+    let inner = match (s.find(">\n"), s.rfind("\n</untrusted_email_content>")) {
+        (Some(a), Some(b)) if s.starts_with("<untrusted_email_content") && a < b => &s[a + 2..b],
+        _ => s,
+    };
+    inner.trim().to_string()
+}
+
 /// Creates a site with a key and returns the key's secret.
 async fn site_key(app: &TestApp, name: &str) -> String {
     use mailroom_core::api::{CreateApiKeyRequest, CreateSiteRequest};
@@ -204,7 +214,7 @@ async fn conversation(mcp: &McpClient, rest: &mailroom_client::Client, tag: &str
     let received = &arrived["message"];
     assert_eq!(received["subject"], format!("Order {tag}"));
     assert_eq!(received["direction"], "inbound");
-    assert_eq!(received["attachments"][0]["text"], "sku,qty\nA-1,3\n", "text attachments are inlined: {received}");
+    assert_eq!(untrusted(&received["attachments"][0]["text"]), "sku,qty\nA-1,3", "text attachments are inlined: {received}");
     let received_id = received["id"].as_str().unwrap().to_string();
 
     // Nothing else arrives: the wait times out as a result, not an error.
@@ -214,10 +224,10 @@ async fn conversation(mcp: &McpClient, rest: &mailroom_client::Client, tag: &str
     assert_eq!(quiet["received"], false);
 
     let full = ok(mcp, "get_message", json!({"message_id": received_id})).await;
-    assert_eq!(full["text"].as_str().unwrap().trim(), "Here is the order sheet.");
+    assert_eq!(untrusted(&full["text"]), "Here is the order sheet.");
     assert_eq!(full["from"], format!("Alice <{}>", alice["address"].as_str().unwrap()));
     assert_eq!(full["attachments"][0]["filename"], "order.csv");
-    assert_eq!(full["attachments"][0]["text"], "sku,qty\nA-1,3\n");
+    assert_eq!(untrusted(&full["attachments"][0]["text"]), "sku,qty\nA-1,3");
 
     let found = ok(mcp, "search_messages", json!({"mailbox_id": bob["id"], "query": "order sheet"})).await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
@@ -251,7 +261,7 @@ async fn conversation(mcp: &McpClient, rest: &mailroom_client::Client, tag: &str
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0]["direction"], "outbound");
     assert_eq!(messages[1]["direction"], "inbound");
-    assert_eq!(messages[1]["text"].as_str().unwrap().trim(), "Got it, shipping today.");
+    assert_eq!(untrusted(&messages[1]["text"]), "Got it, shipping today.");
     let threads = ok(mcp, "list_threads", json!({"mailbox_id": alice["id"]})).await;
     assert_eq!(threads["items"].as_array().unwrap().len(), 1, "{threads}");
 
@@ -266,13 +276,9 @@ async fn conversation(mcp: &McpClient, rest: &mailroom_client::Client, tag: &str
     let carol_has = ok(mcp, "search_messages", json!({"mailbox_id": carol["id"]})).await;
     let carol_msg = ok(mcp, "get_message", json!({"message_id": carol_has["items"][0]["id"]})).await;
     assert_eq!(carol_msg["subject"], format!("Fwd: Order {tag}"));
-    let text = carol_msg["text"].as_str().unwrap();
-    assert!(text.starts_with("Carol, can you pack this?"), "{text}");
-    assert!(
-        text.contains("---------- Forwarded message ---------") && text.contains("Here is the order sheet."),
-        "{text}"
-    );
-    assert_eq!(carol_msg["attachments"][0]["text"], "sku,qty\nA-1,3\n");
+    // The new text only (issue 18): the forwarded message is history, kept in the stored body.
+    assert_eq!(untrusted(&carol_msg["text"]), "Carol, can you pack this?", "{carol_msg}");
+    assert_eq!(untrusted(&carol_msg["attachments"][0]["text"]), "sku,qty\nA-1,3");
 
     let updated =
         ok(mcp, "update_message", json!({"message_id": received_id, "read": true, "add_labels": ["orders"]})).await;

@@ -53,6 +53,15 @@ pub(crate) struct MessageView {
     /// SPF, DKIM and DMARC verdicts (messages received over SMTP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) auth_results: Option<serde_json::Value>,
+    /// The untrusted-content flags of an inbound message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) security: Option<mailroom_core::reading::Security>,
+    /// How to read external content (inbound messages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) note: Option<&'static str>,
+    /// The external sender, for the attachment-text blocks.
+    #[serde(skip)]
+    pub(crate) source: Option<String>,
 }
 
 /// One attachment, with its text when it is text-like and small enough.
@@ -77,6 +86,9 @@ pub(crate) struct AttachmentView {
     /// Why a text-like attachment's content is not shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) note: Option<String>,
+    /// Where the worker's text extraction stands (`pending`, `done`, `unsupported`, `failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) text_status: Option<mailroom_core::reading::TextStatus>,
 }
 
 /// One recipient's delivery state.
@@ -136,7 +148,10 @@ impl MessageSummary {
 impl MessageView {
     /// Returns the message with its attachments listed (without their content).
     pub(crate) fn of(m: Message, include_html: bool) -> MessageView {
-        let html = if include_html || m.text.is_none() { m.html } else { None };
+        // Issue 18: the new text only, external content in marked blocks.
+        let (text, html) = crate::untrusted::bodies(&m, include_html);
+        let inbound = m.direction == Direction::Inbound;
+        let source = crate::untrusted::source(&m);
         MessageView {
             id: m.id,
             mailbox_id: m.mailbox_id,
@@ -147,8 +162,8 @@ impl MessageView {
             cc: addresses(&m.cc),
             bcc: addresses(&m.bcc),
             reply_to: addresses(&m.reply_to),
-            subject: m.subject.unwrap_or_default(),
-            text: m.text,
+            subject: m.subject.map(|s| if inbound { mailroom_core::reading::strip_invisible(&s) } else { s }).unwrap_or_default(),
+            text,
             html,
             created_at: m.created_at,
             read: m.read,
@@ -162,6 +177,9 @@ impl MessageView {
             message_id: m.message_id,
             in_reply_to: m.in_reply_to,
             auth_results: m.auth_results,
+            security: m.security.map(mailroom_core::reading::Security::without_excerpts),
+            note: inbound.then_some(crate::untrusted::NOTE),
+            source: inbound.then_some(source),
         }
     }
 
@@ -169,7 +187,25 @@ impl MessageView {
     /// [`ATTACHMENT_TEXT_MAX`] each and [`ATTACHMENT_TEXT_TOTAL`] in all.
     pub(crate) async fn load_attachment_text(&mut self, client: &Client) -> Result<(), mailroom_client::ClientError> {
         let mut budget = ATTACHMENT_TEXT_TOTAL;
+        let wrap_source = self.source.clone();
+        let wrap = |t: String| match &wrap_source {
+            Some(src) => mailroom_core::reading::untrusted_block(src, &t),
+            None => t,
+        };
         for a in &mut self.attachments {
+            // The worker's extracted text (PDF, DOCX, calendar, …) when it is there.
+            if budget > 0
+                && let Ok(t) = client.attachment_text(a.id).await
+            {
+                a.text_status = Some(t.text_status);
+                if let Some(text) = t.text {
+                    let (text, cut) = clip_text(text.as_bytes(), ATTACHMENT_TEXT_MAX.min(budget));
+                    budget -= text.len().min(budget);
+                    a.text = Some(wrap(text));
+                    a.truncated = cut || t.truncated;
+                    continue;
+                }
+            }
             if !is_text_like(&a.content_type, a.filename.as_deref()) {
                 continue;
             }
@@ -188,7 +224,7 @@ impl MessageView {
             let cap = ATTACHMENT_TEXT_MAX.min(budget);
             let (text, truncated) = clip_text(&bytes, cap);
             budget -= text.len().min(budget);
-            a.text = Some(text);
+            a.text = Some(wrap(text));
             a.truncated = truncated;
         }
         Ok(())
@@ -227,6 +263,7 @@ impl AttachmentView {
             text: None,
             truncated: false,
             note: None,
+            text_status: None,
         }
     }
 }

@@ -224,11 +224,11 @@ pub fn thread<R: RowAccess + ?Sized>(row: &R) -> StoreResult<Thread> {
 pub const MESSAGE_COLUMNS: &str = "m.id, m.site_id, m.mailbox_id, m.thread_id, m.direction, \
     m.message_id_header, m.in_reply_to, m.\"references\", m.from_address, m.to_addresses, m.cc_addresses, \
     m.bcc_addresses, m.reply_to, m.subject, m.text_body, m.html_body, m.snippet, m.headers, m.labels, \
-    m.read, m.size, m.raw_blob_key, m.auth_results, m.created_at";
+    m.read, m.size, m.raw_blob_key, m.auth_results, m.reading, m.created_at";
 
 /// Decodes a `messages` row (without its attachments and recipients).
 pub fn message<R: RowAccess + ?Sized>(row: &R) -> StoreResult<Message> {
-    Ok(Message {
+    let mut m = Message {
         id: id(row, "id")?,
         site_id: id(row, "site_id")?,
         mailbox_id: id(row, "mailbox_id")?,
@@ -257,8 +257,15 @@ pub fn message<R: RowAccess + ?Sized>(row: &R) -> StoreResult<Message> {
         dsn: None,
         created_at: time(row, "created_at")?,
         raw_blob_key: col(row, "raw_blob_key")?,
+        extracted_text: None,
+        extracted_html: None,
+        security: None,
     }
-    .derived())
+    .derived();
+    // The reading fields (extracted text, security flags); rows stored before they existed
+    // have none, and get them computed here.
+    mailroom_core::reading::restore(&mut m, opt_json(row, "reading")?);
+    Ok(m)
 }
 
 /// Decodes an `attachments` row.

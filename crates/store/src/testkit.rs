@@ -188,6 +188,8 @@ macro_rules! conformance_tests {
             drafts_list_and_approvals_pending_first,
             due_drafts_are_claimed_under_a_lease,
             site_has_mailed_counts_outbound_recipients,
+            message_reading_fields_round_trip,
+            attachment_texts_queue_claim_and_finish,
         );
     };
 }
@@ -298,6 +300,9 @@ pub fn message_value(mb: &Mailbox, thread: ThreadId, at: DateTime<Utc>) -> Messa
         auth_results: None,
         auto_submitted: false,
         dsn: None,
+        extracted_text: None,
+        extracted_html: None,
+        security: None,
     }
 }
 
@@ -375,6 +380,8 @@ mod drafts;
 pub use drafts::*;
 mod controls;
 pub use controls::*;
+mod reading;
+pub use reading::*;
 
 // --- cases: basics ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ pub mod status;
 pub mod suppressions;
 pub mod team_members;
 pub mod threads;
+pub mod reading;
 pub mod tool_configs;
 pub mod tool_runs;
 pub mod tools;

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use mailroom_core::api::{ErrorBody, Page, ThreadWithMessages};
+use mailroom_core::reading::agent::{AgentThreadView, MAX_TOKEN_BUDGET, MIN_TOKEN_BUDGET};
 use mailroom_core::{MailboxId, Thread, ThreadId};
 use mailroom_store::ThreadCursor;
 use serde::Deserialize;
@@ -54,9 +55,57 @@ pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
     Ok(Json(Page { items, next_cursor }))
 }
 
-/// Returns a thread with its messages, oldest first.
-#[utoipa::path(get, operation_id = "threads_get", path = "/v1/threads/{id}", tag = "threads", params(("id" = String, Path)),
-    responses((status = 200, body = ThreadWithMessages), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ThreadId>) -> ApiResult<Json<ThreadWithMessages>> {
-    Ok(Json(state.engine.thread_with_messages(auth.scope, id).await?))
+/// How to return a thread.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadViewQuery {
+    /// `agent`: the thread as an agent should read it (each message's new text only, hidden
+    /// text and invisible characters removed, attachment excerpts, security flags, newest last,
+    /// within `max_tokens`, older messages summarised or left out and said so). Absent: the
+    /// thread with its stored messages.
+    pub view: Option<String>,
+    /// The agent view's token budget, 200-100000 (default 4000).
+    #[param(minimum = 200, maximum = 100000)]
+    pub max_tokens: Option<u32>,
+}
+
+/// A thread: with its stored messages, or (`view=agent`) as an agent reads it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ThreadAnswer {
+    /// The default view.
+    Full(ThreadWithMessages),
+    /// `view=agent`.
+    Agent(AgentThreadView),
+}
+
+/// Returns a thread with its messages, oldest first; with `view=agent`, the agent view.
+#[utoipa::path(get, operation_id = "threads_get", path = "/v1/threads/{id}", tag = "threads", params(("id" = String, Path), ThreadViewQuery),
+    responses((status = 200, body = ThreadAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ThreadId>, ApiQuery(q): ApiQuery<ThreadViewQuery>) -> ApiResult<Json<ThreadAnswer>> {
+    match q.view.as_deref() {
+        None | Some("full") => {}
+        Some("agent") => {
+            if let Some(n) = q.max_tokens
+                && !(MIN_TOKEN_BUDGET..=MAX_TOKEN_BUDGET).contains(&n)
+            {
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, "validation_error", format!("`max_tokens` must be {MIN_TOKEN_BUDGET} to {MAX_TOKEN_BUDGET}")));
+            }
+            let (view, _) = state
+                .engine
+                .agent_thread_view(id, q.max_tokens)
+                .await?
+                .filter(|(_, site)| auth.allows(*site))
+                .ok_or_else(|| ApiError::not_found("thread", id))?;
+            return Ok(Json(ThreadAnswer::Agent(view)));
+        }
+        Some(other) => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "validation_error", format!("`view` must be `agent` or absent, not `{other}`")));
+        }
+    }
+    if q.max_tokens.is_some() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "validation_error", "`max_tokens` applies to `view=agent` only"));
+    }
+    Ok(Json(ThreadAnswer::Full(state.engine.thread_with_messages(auth.scope, id).await?)))
 }

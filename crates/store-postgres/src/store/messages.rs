@@ -60,9 +60,9 @@ impl MessageStore for PgStore {
         sqlx::query(
             "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
              from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
-             labels, read, size, raw_blob_key, auth_results, created_at, search) \
+             labels, read, size, raw_blob_key, auth_results, reading, created_at, search) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             to_tsvector('simple', $25))",
+             $25, to_tsvector('simple', $26))",
         )
         .bind(m.id.as_uuid())
         .bind(m.site_id.as_uuid())
@@ -87,6 +87,7 @@ impl MessageStore for PgStore {
         .bind(signed::<i64, _>(m.size, "message size")?)
         .bind(&m.raw_blob_key)
         .bind(m.auth_results.as_ref().map(to_json).transpose()?)
+        .bind(to_json(&mailroom_core::reading::stored(m))?)
         .bind(created_at)
         .bind(search_document(m))
         .execute(&mut *tx)

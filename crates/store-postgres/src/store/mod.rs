@@ -24,6 +24,7 @@ mod settings;
 mod policy;
 mod drafts;
 mod controls;
+mod reading;
 
 #[async_trait]
 impl Store for PgStore {

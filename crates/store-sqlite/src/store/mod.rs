@@ -27,6 +27,7 @@ mod settings;
 mod policy;
 mod drafts;
 mod controls;
+mod reading;
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -283,8 +284,8 @@ pub(crate) fn insert_message_on(tx: &Tx<'_>, new: &NewMessage, events: &[NewEven
     query(
         "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
          from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
-         labels, read, size, raw_blob_key, auth_results, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         labels, read, size, raw_blob_key, auth_results, reading, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(m.id.as_uuid())
     .bind(m.site_id.as_uuid())
@@ -309,6 +310,7 @@ pub(crate) fn insert_message_on(tx: &Tx<'_>, new: &NewMessage, events: &[NewEven
     .bind(signed(m.size, "message size")?)
     .bind(&m.raw_blob_key)
     .bind(m.auth_results.as_ref().map(to_json).transpose()?)
+    .bind(to_json(&mailroom_core::reading::stored(m))?)
     .bind(ts(created_at))
     .execute(tx)
     .map_err(db_err)?;

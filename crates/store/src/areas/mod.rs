@@ -12,6 +12,7 @@ mod settings;
 mod policy;
 mod drafts;
 mod controls;
+mod reading;
 
 pub use mailboxes::MailboxStore;
 pub use messages::MessageStore;
@@ -24,3 +25,4 @@ pub use settings::SettingsStore;
 pub use policy::PolicyStore;
 pub use drafts::{DraftFilter, DraftStore};
 pub use controls::{BucketState, ControlStore, RateBucket, RateDecision, gcra};
+pub use reading::{AttachmentTextJob, AttachmentTextUpdate, ReadingStore};

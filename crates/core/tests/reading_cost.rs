@@ -1,0 +1,46 @@
+//! What reply extraction and the security checks cost per message at ingest, on the body
+//! `bench/smtp-ingest.sh` sends (smtp-source: 5 KB of plain text) and on a 20 KB HTML reply.
+//! Run with `cargo test --release -p mailroom-core --test reading_cost -- --ignored --nocapture`.
+
+use mailroom_core::reading;
+use std::time::Instant;
+
+fn message(text: Option<String>, html: Option<String>) -> mailroom_core::Message {
+    let raw = "From: a@b.test\r\nTo: c@d.test\r\nSubject: x\r\n\r\nx\r\n";
+    let p = mailroom_core::mime::parse(raw.as_bytes()).unwrap();
+    let mut m: mailroom_core::Message = serde_json::from_value(serde_json::json!({
+        "id": mailroom_core::MessageId::new(), "site_id": mailroom_core::SiteId::new(), "mailbox_id": mailroom_core::MailboxId::new(),
+        "thread_id": mailroom_core::ThreadId::new(), "direction": "inbound", "read": false, "size": 100,
+        "created_at": mailroom_core::now(), "snippet": p.snippet,
+    }))
+    .unwrap();
+    m.subject = Some("Re: Quarterly figures".into());
+    m.text = text;
+    m.html = html;
+    m
+}
+
+fn per_message(m: &mailroom_core::Message, n: u32) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut x = m.clone();
+        reading::annotate(&mut x);
+        std::hint::black_box(&x);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+}
+
+#[test]
+#[ignore = "a measurement; run it in release"]
+fn cost_per_message() {
+    let line = "La La La La La La La La La La La La La La La La La La La La La La La La La La La\n";
+    let text = line.repeat(5120 / line.len());
+    let plain = message(Some(text), None);
+    let quote = "<div>".to_string() + &"Earlier text of the conversation, quoted in full. ".repeat(300) + "</div>";
+    let html = format!("<div dir=\"ltr\">Thanks, see below.</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon, Mar 4, 2024 at 9:12 AM Ana &lt;ana@x.test&gt; wrote:</div><blockquote>{quote}</blockquote></div>");
+    let rich = message(Some("Thanks, see below.\n\nOn Mon, Mar 4, 2024 at 9:12 AM Ana <ana@x.test> wrote:\n> old\n".repeat(40)), Some(html));
+    per_message(&plain, 200);
+    let a = per_message(&plain, 5000);
+    let b = per_message(&rich, 1000);
+    println!("reading cost per message: {a:.1} µs for the 5 KB smtp-source text body; {b:.1} µs for a 20 KB HTML reply with a text part");
+}

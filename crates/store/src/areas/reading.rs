@@ -1,0 +1,61 @@
+//! What agents read of messages: the durable queue of attachment-text extraction and its
+//! results (issue 18). The reply extraction and security flags of a message are stored on the
+//! message itself (the `reading` column) by [`MessageStore`](crate::MessageStore).
+
+#[allow(unused_imports)]
+use crate::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mailroom_core::reading::{AttachmentText, TextStatus};
+use mailroom_core::*;
+
+/// An attachment whose text is to be extracted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachmentTextJob {
+    /// The attachment.
+    pub attachment_id: AttachmentId,
+    /// Its message.
+    pub message_id: MessageId,
+    /// Its site.
+    pub site_id: SiteId,
+    /// Its mailbox (for the event).
+    pub mailbox_id: MailboxId,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// The outcome of one extraction attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachmentTextUpdate {
+    /// The new status (`pending` with `next_attempt_at` to retry).
+    pub status: TextStatus,
+    /// The text, when done.
+    pub text: Option<String>,
+    /// Whether the text stops at the output limit.
+    pub truncated: bool,
+    /// Why it failed or is unsupported.
+    pub error: Option<String>,
+    /// The attempt count after this attempt.
+    pub attempts: u32,
+    /// When to try again (`pending` only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// The attachment-text queue and its results.
+#[async_trait]
+pub trait ReadingStore: Send + Sync + 'static {
+    /// Queues `jobs` as `pending` (attachments already queued, or deleted meanwhile, are
+    /// skipped) and, in the same transaction, stores `cursor` as a setting `(key, value)`.
+    async fn queue_attachment_texts(&self, jobs: &[AttachmentTextJob], cursor: Option<(&str, &str)>) -> StoreResult<()>;
+
+    /// Claims up to `limit` due `pending` jobs (never attempted, retry due, or lease expired)
+    /// with a lease until `lease_until`. Concurrent callers never claim the same job.
+    async fn claim_attachment_texts(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<AttachmentTextJob>>;
+
+    /// Records an attempt's outcome (ending the lease) and appends `events`, in one
+    /// transaction. `NotFound` if the job is gone (its message was deleted).
+    async fn record_attachment_text(&self, id: AttachmentId, update: &AttachmentTextUpdate, events: &[NewEvent]) -> StoreResult<()>;
+
+    /// Returns the extraction state of these attachments (those with one).
+    async fn get_attachment_texts(&self, ids: &[AttachmentId]) -> StoreResult<Vec<AttachmentText>>;
+}
