@@ -57,6 +57,9 @@ pub enum MailboxesCommand {
         /// Keep the mailbox for good (clears its expiry).
         #[arg(long)]
         no_expiry: bool,
+        /// Whether its outbound mail needs a person's approval: none, all or first_contact.
+        #[arg(long, value_name = "POLICY")]
+        approval_policy: Option<mailroom_core::drafts::ApprovalPolicy>,
         #[command(flatten)]
         limits: super::usage::LimitArgs,
     },
@@ -103,13 +106,14 @@ pub(crate) async fn run(ctx: &Ctx, cmd: MailboxesCommand) -> anyhow::Result<()> 
             }
             out(&view_details(&view))
         }
-        MailboxesCommand::Update { id, display_name, ttl, no_expiry, limits } => {
+        MailboxesCommand::Update { id, display_name, ttl, no_expiry, approval_policy, limits } => {
             let req = UpdateMailboxRequest {
                 display_name,
                 limits: limits.patch(),
                 retention_days: limits.retention()?,
                 ttl_seconds: ttl,
                 expires_at: no_expiry.then_some(None),
+                approval_policy,
             };
             let view = ctx.client.update_mailbox_view(id.resolve(&ctx.client).await?, &req).await?;
             if ctx.json {
