@@ -189,6 +189,7 @@ pub enum IdempotencyClaim {
 #[async_trait]
 pub trait Store:
     MailboxStore + MessageStore + QueueStore + DomainStore + WebhookStore + EventStore + AgentStore + SettingsStore + PolicyStore
+    + SendStore
 {
     /// Returns the backend's name (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;

@@ -30,11 +30,7 @@ pub async fn send(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
     let mailbox = visible_mailbox(&state, &auth, id).await?;
     let req: SendMessageRequest = decode_json(&body)?;
     let path = format!("POST /v1/mailboxes/{id}/messages");
-    idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
-        let sent = state.engine.send_message(&mailbox, &req).await?;
-        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
-    })
-    .await
+    idempotency::send(&headers, &[path.as_bytes(), &body], |key| async move { state.engine.send_message_once(&mailbox, &req, key.as_ref()).await }).await
 }
 
 /// Lists a mailbox's messages, newest first.
@@ -125,11 +121,7 @@ pub async fn reply(State(state): State<AppState>, auth: Auth, PathId(id): PathId
     let req: ReplyRequest = decode_json(&body)?;
     let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
     let path = format!("POST /v1/messages/{id}/reply");
-    idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
-        let sent = state.engine.reply(&mailbox, &original, &req).await?;
-        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
-    })
-    .await
+    idempotency::send(&headers, &[path.as_bytes(), &body], |key| async move { state.engine.reply_once(&mailbox, &original, &req, key.as_ref()).await }).await
 }
 
 /// Forwards a message from its mailbox as a new conversation: "Fwd: <subject>", the
@@ -142,11 +134,7 @@ pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): Path
     let req: ForwardRequest = decode_json(&body)?;
     let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
     let path = format!("POST /v1/messages/{id}/forward");
-    idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
-        let sent = state.engine.forward(&mailbox, &original, &req).await?;
-        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
-    })
-    .await
+    idempotency::send(&headers, &[path.as_bytes(), &body], |key| async move { state.engine.forward_once(&mailbox, &original, &req, key.as_ref()).await }).await
 }
 
 /// Downloads an attachment.

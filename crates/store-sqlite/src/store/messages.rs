@@ -25,9 +25,7 @@ impl MessageStore for SqliteStore {
         }
         let (new, events) = (new.clone(), events.to_vec());
         self.write(move |tx| {
-            for (key, data) in &blobs {
-                query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(tx).map_err(db_err)?;
-            }
+            insert_blobs(tx, &blobs)?;
             insert_message_on(tx, &new, &events).map(drop)
         })
         .await
@@ -232,4 +230,12 @@ impl MessageStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Stores blobs `(key, bytes)` inside the caller's write transaction.
+pub(super) fn insert_blobs(tx: &Tx<'_>, blobs: &[(String, bytes::Bytes)]) -> StoreResult<()> {
+    for (key, data) in blobs {
+        query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(tx).map_err(db_err)?;
+    }
+    Ok(())
 }

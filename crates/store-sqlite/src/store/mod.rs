@@ -25,6 +25,7 @@ mod events;
 mod agent;
 mod settings;
 mod policy;
+mod send;
 
 #[async_trait]
 impl Store for SqliteStore {

@@ -10,6 +10,7 @@ mod events;
 mod agent;
 mod settings;
 mod policy;
+mod send;
 
 pub use mailboxes::MailboxStore;
 pub use messages::MessageStore;
@@ -20,3 +21,4 @@ pub use events::EventStore;
 pub use agent::AgentStore;
 pub use settings::SettingsStore;
 pub use policy::PolicyStore;
+pub use send::{IdempotentAnswer, NewSend, SendStore, SendWrite};
