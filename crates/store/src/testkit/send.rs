@@ -198,9 +198,9 @@ pub async fn commit_send_keeps_inline_blobs(store: Arc<dyn Store>) {
     }
     store.commit_send(NewSend { writes, ..NewSend::default() }).await.unwrap();
     // The copy shares the sender's raw blob: deleting one copy keeps it.
-    let deleted = event(site.id, Some(from.id), event_types::MESSAGE_DELETED);
-    assert_eq!(store.delete_message(sent.id, &deleted).await.unwrap(), Vec::<String>::new());
-    assert_eq!(store.delete_message(copy.id, &deleted).await.unwrap(), vec![copy.raw_blob_key.clone()]);
+    let deleted = || event(site.id, Some(from.id), event_types::MESSAGE_DELETED);
+    assert_eq!(store.delete_message(sent.id, &deleted()).await.unwrap(), Vec::<String>::new());
+    assert_eq!(store.delete_message(copy.id, &deleted()).await.unwrap(), vec![copy.raw_blob_key.clone()]);
     // Too large a blob is refused before anything is written.
     let (sent, _, mut writes) = local_send(&from, &to);
     if let SendWrite::Message { blobs, .. } = &mut writes[0] {
