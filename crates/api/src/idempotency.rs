@@ -6,6 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mailroom_core::SiteId;
+use mailroom_engine::{EngineError, IdempotencyKey, Sent};
 use mailroom_store::IdempotencyClaim;
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -25,19 +26,11 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ApiResult<(StatusCode, serde_json::Value)>>,
 {
-    let Some(key) = headers.get(HEADER) else {
+    let Some((key, hash)) = key_and_hash(headers, fingerprint)? else {
         let (status, body) = f().await?;
         return Ok((status, axum::Json(body)).into_response());
     };
-    let key = key.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "`Idempotency-Key` must be 1 to 255 printable ASCII characters")
-    })?;
-    let mut hasher = Sha256::new();
-    for part in fingerprint.iter().map(|p| canonical_json(p)) {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(&part);
-    }
-    let hash = hex::encode(hasher.finalize());
+    let key = key.as_str();
     let engine = &state.engine;
     match engine.claim_idempotency_key(site, key, &hash).await? {
         IdempotencyClaim::Claimed => match f().await {
@@ -60,13 +53,46 @@ where
             "idempotency_key_in_progress",
             "a request with this Idempotency-Key is still running; retry in a moment",
         )),
-        IdempotencyClaim::Existing { response: Some((status, body)), .. } => {
-            let status = StatusCode::from_u16(status).map_err(ApiError::internal)?;
-            let mut resp = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
-            resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(resp)
-        }
+        IdempotencyClaim::Existing { response: Some((status, body)), .. } => replayed(status, body),
     }
+}
+
+/// Runs a send (`f`: the engine's send, reply or forward) under the request's
+/// `Idempotency-Key`, if any: the engine claims the key and stores the answer in the send's own
+/// transaction. Answers `202` with the send's answer, or the first answer again.
+pub async fn send<F, Fut>(headers: &HeaderMap, fingerprint: &[&[u8]], f: F) -> ApiResult<Response>
+where
+    F: FnOnce(Option<IdempotencyKey>) -> Fut,
+    Fut: Future<Output = Result<Sent, EngineError>>,
+{
+    let key = key_and_hash(headers, fingerprint)?
+        .map(|(key, request_hash)| IdempotencyKey { key, request_hash, status: StatusCode::ACCEPTED.as_u16() });
+    match f(key).await? {
+        Sent::New(sent) => Ok((StatusCode::ACCEPTED, axum::Json(mailroom_engine::sent_answer(&sent))).into_response()),
+        Sent::Replayed { status, body } => replayed(status, body),
+    }
+}
+
+/// Returns the request's key and the hash of `fingerprint`, or `None` without the header.
+fn key_and_hash(headers: &HeaderMap, fingerprint: &[&[u8]]) -> ApiResult<Option<(String, String)>> {
+    let Some(key) = headers.get(HEADER) else { return Ok(None) };
+    let key = key.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "`Idempotency-Key` must be 1 to 255 printable ASCII characters")
+    })?;
+    let mut hasher = Sha256::new();
+    for part in fingerprint.iter().map(|p| canonical_json(p)) {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(&part);
+    }
+    Ok(Some((key.to_string(), hex::encode(hasher.finalize()))))
+}
+
+/// The first answer again, marked as a replay.
+fn replayed(status: u16, body: String) -> ApiResult<Response> {
+    let status = StatusCode::from_u16(status).map_err(ApiError::internal)?;
+    let mut resp = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
+    resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(resp)
 }
 
 /// Returns JSON with its object keys sorted and white space removed, so the same request

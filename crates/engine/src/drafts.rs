@@ -33,18 +33,22 @@ pub enum SendOutcome {
     Held(HeldSendResponse),
 }
 
+/// The JSON answer of a send that went at once: the [`SendMessageResponse`] with
+/// `status: "sent"`, which tells it from a held send's answer.
+pub fn sent_answer(s: &SendMessageResponse) -> serde_json::Value {
+    let mut v = serde_json::to_value(s).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("status".into(), "sent".into());
+    }
+    v
+}
+
 impl SendOutcome {
     /// The JSON answer of the send routes (both are `202`): a sent message gets
     /// `status: "sent"`.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
-            SendOutcome::Sent(s) => {
-                let mut v = serde_json::to_value(s).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("status".into(), "sent".into());
-                }
-                v
-            }
+            SendOutcome::Sent(s) => sent_answer(s),
             SendOutcome::Held(h) => serde_json::to_value(h).unwrap_or_default(),
         }
     }
@@ -247,6 +251,30 @@ impl Engine {
         let draft = self.new_draft(mailbox, req, ctx.proposer.clone()).await?;
         let held = self.hold(draft, send_at, need).await?;
         Ok(SendOutcome::Held(held_response(&held)?))
+    }
+
+    /// Tells whether [`Engine::send_or_hold`] would hold this send (a future `send_at`, or an
+    /// approval policy that applies), without doing anything: the send routes send the others
+    /// in one transaction with their Idempotency-Key.
+    pub async fn would_hold(&self, mailbox: &Mailbox, req: &SendMessageRequest, ctx: &SendContext) -> EngineResult<bool> {
+        let send_at = parse_send_at(req.send_at.as_deref())?;
+        if !send_at.is_none_or(|t| t <= Utc::now()) {
+            return Ok(true);
+        }
+        let recipients = recipients_of(req)?;
+        Ok(self.approval_need(mailbox, ctx.tool_config, &recipients).await?.is_some())
+    }
+
+    /// Tells whether [`Engine::reply_or_hold`] would hold this reply.
+    pub async fn reply_would_hold(&self, mailbox: &Mailbox, original: &Message, req: &ReplyRequest, ctx: &SendContext) -> EngineResult<bool> {
+        let send = reply_as_send(mailbox, original, req)?;
+        if req.send_at.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+            let send_at = parse_send_at(req.send_at.as_deref())?;
+            if !send_at.is_none_or(|t| t <= Utc::now()) {
+                return Ok(true);
+            }
+        }
+        Ok(self.approval_need(mailbox, ctx.tool_config, &recipients_of(&send)?).await?.is_some())
     }
 
     /// Refuses a send that cannot be held (a forward, whose attachments come from the original)

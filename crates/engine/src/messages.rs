@@ -14,7 +14,8 @@ use mailroom_core::event_types::*;
 use mailroom_core::mime::{self, OutgoingAttachment, OutgoingMessage, ParsedMessage};
 use mailroom_core::*;
 use mailroom_store::search::MAX_QUERY_CHARS;
-use mailroom_store::{MessageFilter, NewEvent, NewMessage, RecipientUpdate, StoreError};
+use crate::idempotency::{IdempotencyKey, Sent};
+use mailroom_store::{IdempotencyClaim, MessageFilter, NewEvent, NewMessage, NewSend, RecipientUpdate, SendWrite, StoreError};
 
 /// A validated message listing request.
 #[derive(Debug, Clone)]
@@ -142,11 +143,21 @@ impl Engine {
     /// it durably with one queued recipient each, delivers to mailboxes of this server at
     /// once, and leaves the others `queued` for the outbound queue.
     pub async fn send_message(&self, mailbox: &Mailbox, req: &SendMessageRequest) -> EngineResult<SendMessageResponse> {
+        self.send_message_once(mailbox, req, None).await?.fresh()
+    }
+
+    /// Sends like [`Engine::send_message`] under an optional `Idempotency-Key`: a key the
+    /// mailbox's site used before answers its first answer again (or an error for another
+    /// request); otherwise the key and its answer are committed with the message.
+    pub async fn send_message_once(&self, mailbox: &Mailbox, req: &SendMessageRequest, key: Option<&IdempotencyKey>) -> EngineResult<Sent> {
+        if let Some(earlier) = self.earlier_use(mailbox.site_id, key).await? {
+            return Ok(earlier);
+        }
         let reply = match req.in_reply_to.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(target) => Some(self.resolve_reply_target(mailbox, target, req.allow_auto_reply).await?),
         };
-        self.send_internal(mailbox, req, reply, Vec::new(), None).await
+        self.send_internal(mailbox, req, reply, Vec::new(), None, key).await
     }
 
     /// Sends like [`Engine::send_message`], with `route` recorded for the delivery worker
@@ -156,7 +167,7 @@ impl Engine {
             None => None,
             Some(target) => Some(self.resolve_reply_target(mailbox, target, req.allow_auto_reply).await?),
         };
-        self.send_internal(mailbox, req, reply, Vec::new(), Some(route)).await
+        self.send_internal(mailbox, req, reply, Vec::new(), Some(route), None).await?.fresh()
     }
 
     async fn resolve_reply_target(&self, mailbox: &Mailbox, target: &str, allow_auto_reply: bool) -> EngineResult<ReplyContext> {
@@ -200,6 +211,15 @@ impl Engine {
     /// Replies to `original` from its mailbox, to its sender (or `Reply-To`), and with
     /// `reply_all` to its other recipients too, in the same thread.
     pub async fn reply(&self, mailbox: &Mailbox, original: &Message, req: &ReplyRequest) -> EngineResult<SendMessageResponse> {
+        self.reply_once(mailbox, original, req, None).await?.fresh()
+    }
+
+    /// Replies like [`Engine::reply`] under an optional `Idempotency-Key` (see
+    /// [`Engine::send_message_once`]).
+    pub async fn reply_once(&self, mailbox: &Mailbox, original: &Message, req: &ReplyRequest, key: Option<&IdempotencyKey>) -> EngineResult<Sent> {
+        if let Some(earlier) = self.earlier_use(mailbox.site_id, key).await? {
+            return Ok(earlier);
+        }
         let own = mailbox.address.canonical();
         let mut to: Vec<NamedAddress> = match original.direction {
             Direction::Inbound if !original.reply_to.is_empty() => original.reply_to.clone(),
@@ -239,7 +259,7 @@ impl Engine {
         if original.auto_submitted && original.direction == Direction::Inbound && !req.allow_auto_reply {
             return Err(crate::policy::auto_reply_refusal(original));
         }
-        self.send_internal(mailbox, &send, Some(Self::reply_context(original)), Vec::new(), None).await
+        self.send_internal(mailbox, &send, Some(Self::reply_context(original)), Vec::new(), None, key).await
     }
 
     /// Forwards `original` from its mailbox as a new conversation: the subject gets `Fwd:`,
@@ -247,6 +267,15 @@ impl Engine {
     /// its HTML too when it has some), and every attachment of the original is attached again,
     /// inline parts keeping their `Content-ID` so the quoted HTML still shows them.
     pub async fn forward(&self, mailbox: &Mailbox, original: &Message, req: &ForwardRequest) -> EngineResult<SendMessageResponse> {
+        self.forward_once(mailbox, original, req, None).await?.fresh()
+    }
+
+    /// Forwards like [`Engine::forward`] under an optional `Idempotency-Key` (see
+    /// [`Engine::send_message_once`]).
+    pub async fn forward_once(&self, mailbox: &Mailbox, original: &Message, req: &ForwardRequest, key: Option<&IdempotencyKey>) -> EngineResult<Sent> {
+        if let Some(earlier) = self.earlier_use(mailbox.site_id, key).await? {
+            return Ok(earlier);
+        }
         let subject = original.subject.clone().unwrap_or_default();
         let lower = subject.to_ascii_lowercase();
         let subject = if lower.starts_with("fwd:") || lower.starts_with("fw:") { subject } else { format!("Fwd: {subject}") };
@@ -284,7 +313,7 @@ impl Engine {
             attachments: req.attachments.clone(),
             ..SendMessageRequest::default()
         };
-        self.send_internal(mailbox, &send, None, attachments, None).await
+        self.send_internal(mailbox, &send, None, attachments, None, key).await
     }
 
     // --- issue 17 hook: a draft released by the scheduler is sent with the message id it
@@ -295,7 +324,7 @@ impl Engine {
             None => None,
             Some(target) => Some(self.resolve_reply_target(mailbox, target, req.allow_auto_reply).await?),
         };
-        self.send_internal_as(mailbox, req, reply, Vec::new(), None, Some(id)).await
+        self.send_internal_as(mailbox, req, reply, Vec::new(), None, Some(id), None).await?.fresh()
     }
 
     async fn send_internal(
@@ -305,11 +334,13 @@ impl Engine {
         reply: Option<ReplyContext>,
         extra_attachments: Vec<OutgoingAttachment>,
         route: Option<&str>,
-    ) -> EngineResult<SendMessageResponse> {
-        self.send_internal_as(mailbox, req, reply, extra_attachments, route, None).await
+        key: Option<&IdempotencyKey>,
+    ) -> EngineResult<Sent> {
+        self.send_internal_as(mailbox, req, reply, extra_attachments, route, None, key).await
     }
     // --- end of the issue 17 hook
 
+    #[allow(clippy::too_many_arguments)]
     async fn send_internal_as(
         &self,
         mailbox: &Mailbox,
@@ -318,7 +349,8 @@ impl Engine {
         extra_attachments: Vec<OutgoingAttachment>,
         route: Option<&str>,
         reserved: Option<MessageId>,
-    ) -> EngineResult<SendMessageResponse> {
+        key: Option<&IdempotencyKey>,
+    ) -> EngineResult<Sent> {
         let to = parse_list("to", &req.to)?;
         let cc = parse_list("cc", &req.cc)?;
         let bcc = parse_list("bcc", &req.bcc)?;
@@ -390,9 +422,6 @@ impl Engine {
             Some(t) => (t, false),
             None => (ThreadId::new(), true),
         };
-        if let Some(route) = route {
-            self.store.put_message_route(id, mailbox.site_id, route).await?;
-        }
         let recipients = recipients
             .into_iter()
             .map(|(address, kind)| Recipient {
@@ -405,8 +434,9 @@ impl Engine {
                 updated_at: now,
             })
             .collect();
-        let mut message = self
-            .store_parsed(StoreParsed {
+        let parsed_bcc = parsed.bcc.clone();
+        let staged = self
+            .stage(StoreParsed {
                 id,
                 site_id: mailbox.site_id,
                 mailbox_id: mailbox.id,
@@ -423,21 +453,131 @@ impl Engine {
                 auth_results: None,
             })
             .await?;
-        self.deliver_locally(&mut message).await?;
-        if message.recipients.iter().any(|r| r.status == DeliveryStatus::Queued) {
-            self.outbound.notify_one();
+        let written = staged.written.clone();
+        let sent = self.commit_send(staged, parsed_bcc, header_id, route, key).await;
+        if !matches!(sent, Ok(Sent::New(_))) {
+            // Nothing refers to the blobs written for it.
+            self.delete_blobs(written).await;
         }
-        Ok(SendMessageResponse {
+        sent
+    }
+
+    /// Commits a staged outbound message in one store transaction with everything its send
+    /// writes: its local deliveries (a copy for each mailbox of this server it is addressed
+    /// to, sharing its blobs; a bounce for unknown or refusing ones), their events, its route,
+    /// and the idempotency key with its answer. Recipients elsewhere stay `queued` for the
+    /// outbound queue. Answers once the transaction is durable.
+    async fn commit_send(
+        &self,
+        staged: Staged,
+        parsed_bcc: Vec<NamedAddress>,
+        header_id: String,
+        route: Option<&str>,
+        key: Option<&IdempotencyKey>,
+    ) -> EngineResult<Sent> {
+        let Staged { mut message, event: sent_event, new_thread, inline, written: _ } = staged;
+        let mut writes = Vec::new();
+        let mut delivered_to: Vec<MailboxId> = Vec::new();
+        let mut outcomes = Vec::new();
+        for i in 0..message.recipients.len() {
+            let r = message.recipients[i].clone();
+            let Some(plan) = self.plan_local(&message, &r).await? else { continue };
+            let (status, reply) = match plan {
+                LocalPlan::Deliver { target, tag } => {
+                    // Two addresses of one mailbox (`a@` and `a+tag@`) get one copy.
+                    if !delivered_to.contains(&target.id) {
+                        delivered_to.push(target.id);
+                        writes.push(self.local_copy(&message, &parsed_bcc, &target, tag).await?);
+                    }
+                    (DeliveryStatus::Delivered, format!("250 2.0.0 delivered to local mailbox {}", target.address))
+                }
+                LocalPlan::Bounce { reply, suppression } => {
+                    if let Some(s) = suppression {
+                        let event = NewEvent::new(s.site_id, None, SUPPRESSION_CREATED, serde_json::to_value(&s).unwrap_or_default());
+                        writes.push(SendWrite::Suppression { suppression: s, event: Some(event) });
+                    }
+                    (DeliveryStatus::Bounced, reply)
+                }
+            };
+            let event_type = if status == DeliveryStatus::Delivered { MESSAGE_DELIVERED } else { MESSAGE_BOUNCED };
+            let attempts = r.attempts + 1;
+            let event = NewEvent::new(
+                message.site_id,
+                Some(message.mailbox_id),
+                event_type,
+                serde_json::json!({
+                    "message_id": message.id,
+                    "mailbox_id": message.mailbox_id,
+                    "thread_id": message.thread_id,
+                    "recipient": r.address,
+                    "status": status,
+                    "last_reply": reply,
+                    "attempts": attempts,
+                }),
+            );
+            let rec = &mut message.recipients[i];
+            rec.status = status;
+            rec.last_reply = Some(reply);
+            rec.attempts = attempts;
+            rec.updated_at = event.created_at;
+            writes.push(SendWrite::Events(vec![event]));
+            outcomes.push(status);
+        }
+        let response = SendMessageResponse {
             id: message.id,
             thread_id: message.thread_id,
             message_id: header_id,
             recipients: message.recipients.iter().map(|r| RecipientStatus { address: r.address.clone(), status: r.status }).collect(),
-        })
+        };
+        let queued = message.recipients.iter().any(|r| r.status == DeliveryStatus::Queued);
+        let copies = delivered_to.len();
+        let site = message.site_id;
+        // The sender's copy goes first, with the recipients' outcomes; its `message.sent` event
+        // shows them queued, as it was made before the deliveries.
+        writes.insert(0, SendWrite::Message { new: NewMessage { message, new_thread }, events: vec![sent_event], blobs: inline });
+        let send = NewSend {
+            idempotency: key.map(|k| k.answer(site, &response)).transpose()?,
+            route: route.map(|r| (response.id, site, r.to_string())),
+            writes,
+        };
+        match self.store.commit_send(send).await? {
+            IdempotencyClaim::Claimed => {}
+            // Another request with the same key committed first; nothing of this one was written.
+            earlier => return key.ok_or_else(|| EngineError::Internal("a send without a key met an earlier use".into()))?.replay(earlier),
+        }
+        metrics::counter!("mailroom_messages_sent_total").increment(1);
+        metrics::counter!("mailroom_messages_received_total").increment(copies as u64);
+        let delivered = outcomes.iter().filter(|s| **s == DeliveryStatus::Delivered).count() as u64;
+        metrics::counter!("mailroom_messages_delivered_total").increment(delivered);
+        metrics::counter!("mailroom_messages_bounced_total").increment(outcomes.len() as u64 - delivered);
+        if queued {
+            self.outbound.notify_one();
+        }
+        Ok(Sent::New(response))
     }
-
     /// Writes the blobs, then records the message, its thread and its event in one
     /// transaction. Returns the stored message.
     async fn store_parsed(&self, s: StoreParsed) -> EngineResult<Message> {
+        let event_type = s.event_type;
+        let Staged { message, event, new_thread, inline, written } = self.stage(s).await?;
+        let new = NewMessage { message, new_thread };
+        if let Err(e) = self.store.insert_message_with_blobs(&new, std::slice::from_ref(&event), inline).await {
+            self.delete_blobs(written).await;
+            return Err(e.into());
+        }
+        match event_type {
+            MESSAGE_RECEIVED => metrics::counter!("mailroom_messages_received_total").increment(1),
+            MESSAGE_SENT => metrics::counter!("mailroom_messages_sent_total").increment(1),
+            MESSAGE_IMPORTED => metrics::counter!("mailroom_messages_imported_total").increment(1),
+            _ => {}
+        }
+        Ok(new.message)
+    }
+
+    /// Writes the blobs the store cannot keep itself to the blob store (and fsyncs them) and
+    /// makes the message and its event, ready for one store transaction. On failure, nothing
+    /// written is left behind.
+    async fn stage(&self, s: StoreParsed) -> EngineResult<Staged> {
         let raw_key = format!("messages/{}.eml", s.id);
         let size = s.raw.len() as u64;
         // Blobs the store can keep itself go into the message's own transaction (one commit,
@@ -510,18 +650,62 @@ impl Engine {
         // Reply extraction and untrusted-content flags (issue 18): see `crate::reading`.
         let message = self.read_content(message).await;
         let event = NewEvent::new(s.site_id, Some(s.mailbox_id), s.event_type, message_event_data(&message));
-        let new = NewMessage { message, new_thread: s.new_thread };
-        if let Err(e) = self.store.insert_message_with_blobs(&new, std::slice::from_ref(&event), inline).await {
-            self.delete_blobs(written).await;
-            return Err(e.into());
+        Ok(Staged { message, event, new_thread: s.new_thread, inline, written })
+    }
+
+    /// Decides the local delivery of one recipient of an outbound message: `None` when its
+    /// domain is not hosted here (it stays queued for the outbound queue).
+    async fn plan_local(&self, message: &Message, recipient: &Recipient) -> EngineResult<Option<LocalPlan>> {
+        if !self.is_hosted(recipient.address.domain()).await? {
+            return Ok(None);
         }
-        match s.event_type {
-            MESSAGE_RECEIVED => metrics::counter!("mailroom_messages_received_total").increment(1),
-            MESSAGE_SENT => metrics::counter!("mailroom_messages_sent_total").increment(1),
-            MESSAGE_IMPORTED => metrics::counter!("mailroom_messages_imported_total").increment(1),
-            _ => {}
+        let (base, tag) = recipient.address.without_tag();
+        let Some(target) = self.store.get_mailbox_by_address(&base.canonical()).await? else {
+            let reply = format!("550 5.1.1 <{}>: no such mailbox here", recipient.address);
+            let canonical = EmailAddress::parse(&recipient.address.canonical()).unwrap_or_else(|_| recipient.address.clone());
+            let suppression =
+                Suppression { site_id: message.site_id, address: canonical, reason: "hard_bounce".into(), detail: Some(reply.clone()), created_at: now() };
+            return Ok(Some(LocalPlan::Bounce { reply, suppression: Some(suppression) }));
+        };
+        // The recipient mailbox's receive lists hold for mail between mailboxes here too.
+        if let Some(from) = &message.from
+            && !self.sender_allowed(&target, from.address.as_str()).await?
+        {
+            let reply = format!("550 5.7.1 <{}>: the sender is blocked by the recipient's list", recipient.address);
+            return Ok(Some(LocalPlan::Bounce { reply, suppression: None }));
         }
-        Ok(new.message)
+        Ok(Some(LocalPlan::Deliver { target, tag }))
+    }
+
+    /// Makes the copy of the outbound `message` that `target` (a mailbox here) receives, as
+    /// [`Engine::store_inbound_copy`] would from the same bytes (threaded by `In-Reply-To`
+    /// and `References`, labelled with the address's `+tag`), sharing the sender's blobs.
+    async fn local_copy(&self, message: &Message, parsed_bcc: &[NamedAddress], target: &Mailbox, tag: Option<String>) -> EngineResult<SendWrite> {
+        let mut ids: Vec<String> = message.references.clone();
+        ids.extend(message.in_reply_to.clone());
+        let found = if ids.is_empty() { None } else { self.store.find_thread_by_message_ids(target.id, &ids).await? };
+        let (thread_id, new_thread) = match found {
+            Some(t) => (t, false),
+            None => (ThreadId::new(), true),
+        };
+        let copy = Message {
+            id: MessageId::new(),
+            mailbox_id: target.id,
+            site_id: target.site_id,
+            thread_id,
+            direction: Direction::Inbound,
+            bcc: parsed_bcc.to_vec(),
+            attachments: message.attachments.iter().map(|a| Attachment { id: AttachmentId::new(), ..a.clone() }).collect(),
+            labels: tag.map(|t| vec![t]).unwrap_or_default(),
+            read: false,
+            recipients: Vec::new(),
+            created_at: now(),
+            auth_results: None,
+            ..message.clone()
+        }
+        .derived();
+        let event = NewEvent::new(copy.site_id, Some(copy.mailbox_id), MESSAGE_RECEIVED, message_event_data(&copy));
+        Ok(SendWrite::Message { new: NewMessage { message: copy, new_thread }, events: vec![event], blobs: Vec::new() })
     }
 
     /// Delivers every still-queued recipient of `message` that is on a domain this server
@@ -875,6 +1059,24 @@ impl Engine {
     pub async fn attachment_content(&self, attachment: &Attachment) -> EngineResult<Bytes> {
         Ok(self.blobs.get(&attachment.blob_key).await?)
     }
+}
+
+/// A message ready for its store transaction: its blobs too large for the store are written
+/// (`written`), the others go into the transaction (`inline`).
+struct Staged {
+    message: Message,
+    event: NewEvent,
+    new_thread: bool,
+    inline: Vec<(String, Bytes)>,
+    written: Vec<String>,
+}
+
+/// What a send does for one recipient on a domain hosted here.
+enum LocalPlan {
+    /// A copy for this mailbox; `tag` is the address's `+tag`.
+    Deliver { target: Mailbox, tag: Option<String> },
+    /// A bounce, suppressing the address when no mailbox has it.
+    Bounce { reply: String, suppression: Option<Suppression> },
 }
 
 struct StoreParsed {

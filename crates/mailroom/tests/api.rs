@@ -548,13 +548,21 @@ async fn large_attachments_go_to_files_and_small_ones_stay_in_the_database() {
     let small_att = got.attachments.iter().find(|x| x.filename.as_deref() == Some("small.txt")).unwrap();
     assert_eq!(c.get_attachment(big_att.id).await.unwrap().2.to_vec(), big);
     assert_eq!(&c.get_attachment(small_att.id).await.unwrap().2[..], b"hello");
+    // The delivered copy shares the sender's blobs, which are named after the sender's attachments.
+    let sent = &c.list_messages(a.id, &MessageQuery::default()).await.unwrap().items[0];
+    let sent_big = sent.attachments.iter().find(|x| x.filename.as_deref() == Some("big.bin")).unwrap();
+    let sent_small = sent.attachments.iter().find(|x| x.filename.as_deref() == Some("small.txt")).unwrap();
     let files: Vec<_> = std::fs::read_dir(app.config.data_dir.join("blobs/attachments")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
-    assert!(files.iter().any(|f| f.to_string_lossy() == big_att.id.to_string()), "the large attachment is a file: {files:?}");
-    assert!(!files.iter().any(|f| f.to_string_lossy() == small_att.id.to_string()), "the small one lives in the database");
-    // Deleting the message removes both.
+    assert!(files.iter().any(|f| f.to_string_lossy() == sent_big.id.to_string()), "the large attachment is a file: {files:?}");
+    assert!(!files.iter().any(|f| f.to_string_lossy() == sent_small.id.to_string()), "the small one lives in the database");
+    assert_eq!(files.len(), 1, "one file for both copies: {files:?}");
+    // Deleting one copy keeps the blobs the other refers to; deleting both removes them.
     c.delete_message(got.id).await.unwrap();
     assert_api_error(c.get_attachment(big_att.id).await, 404, "not_found");
-    assert!(!app.config.data_dir.join("blobs/attachments").join(big_att.id.to_string()).exists());
+    assert_eq!(c.get_attachment(sent_big.id).await.unwrap().2.to_vec(), big);
+    c.delete_message(sent.id).await.unwrap();
+    assert_api_error(c.get_attachment(sent_big.id).await, 404, "not_found");
+    assert!(!app.config.data_dir.join("blobs/attachments").join(sent_big.id.to_string()).exists());
 }
 
 #[tokio::test]

@@ -198,7 +198,7 @@ pub enum IdempotencyClaim {
 /// hold an `Arc<dyn Store>` and call any area's methods on it.
 #[async_trait]
 pub trait Store:
-    MailboxStore + MessageStore + QueueStore + DomainStore + WebhookStore + EventStore + AgentStore + SettingsStore + PolicyStore + DraftStore + ControlStore + ReadingStore
+    MailboxStore + MessageStore + QueueStore + DomainStore + WebhookStore + EventStore + AgentStore + SettingsStore + PolicyStore + DraftStore + ControlStore + ReadingStore + SendStore
 {
     /// Returns the backend's name (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;

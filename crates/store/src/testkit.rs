@@ -122,6 +122,11 @@ macro_rules! conformance_tests {
             search_never_errors_on_tricky_input,
             search_stays_in_its_mailbox,
             search_follows_inserts_and_deletes,
+            commit_send_writes_everything_in_order,
+            commit_send_with_a_used_key_writes_nothing,
+            commit_send_is_all_or_nothing,
+            concurrent_sends_under_one_key_commit_once,
+            commit_send_keeps_inline_blobs,
             search_combines_with_filters_and_paginates,
             find_message_by_message_id_and_direction,
             find_thread_by_message_ids_picks_newest,
@@ -382,6 +387,8 @@ mod controls;
 pub use controls::*;
 mod reading;
 pub use reading::*;
+mod send;
+pub use send::*;
 
 // --- cases: basics ---------------------------------------------------------------------------
 

@@ -33,8 +33,16 @@ pub async fn send(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
     let req: SendMessageRequest = decode_json(&body)?;
     let path = format!("POST /v1/mailboxes/{id}/messages");
     let ctx = super::drafts::send_context(&auth, &headers);
+    // Issue 17: with a future `send_at` or an approval policy the message is held (same 202);
+    // otherwise it is sent in one transaction with its Idempotency-Key (issue 13).
+    if !state.engine.would_hold(&mailbox, &req, &ctx).await? {
+        let now = SendMessageRequest { send_at: None, ..req };
+        return idempotency::send(&headers, &[path.as_bytes(), &body], |key| async move {
+            state.engine.send_message_once(&mailbox, &now, key.as_ref()).await
+        })
+        .await;
+    }
     idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
-        // Issue 17: with `send_at` or an approval policy the message is held (same 202).
         let sent = state.engine.send_or_hold(&mailbox, &req, &ctx).await?;
         Ok((StatusCode::ACCEPTED, sent.to_json()))
     })
@@ -131,6 +139,12 @@ pub async fn reply(State(state): State<AppState>, auth: Auth, PathId(id): PathId
     let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
     let path = format!("POST /v1/messages/{id}/reply");
     let ctx = super::drafts::send_context(&auth, &headers);
+    if !state.engine.reply_would_hold(&mailbox, &original, &req, &ctx).await? {
+        return idempotency::send(&headers, &[path.as_bytes(), &body], |key| async move {
+            state.engine.reply_once(&mailbox, &original, &req, key.as_ref()).await
+        })
+        .await;
+    }
     idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
         let sent = state.engine.reply_or_hold(&mailbox, &original, &req, &ctx).await?;
         Ok((StatusCode::ACCEPTED, sent.to_json()))
@@ -148,12 +162,8 @@ pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): Path
     let req: ForwardRequest = decode_json(&body)?;
     let mailbox = visible_mailbox(&state, &auth, original.mailbox_id).await?;
     let path = format!("POST /v1/messages/{id}/forward");
-    idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), &body], || async {
-        state.engine.refuse_if_approval_needed(&mailbox, &req.to, &req.cc, &req.bcc).await?; // issue 17
-        let sent = state.engine.forward(&mailbox, &original, &req).await?;
-        Ok((StatusCode::ACCEPTED, serde_json::to_value(sent).map_err(ApiError::internal)?))
-    })
-    .await
+    state.engine.refuse_if_approval_needed(&mailbox, &req.to, &req.cc, &req.bcc).await?; // issue 17
+    idempotency::send(&headers, &[path.as_bytes(), &body], |key| async move { state.engine.forward_once(&mailbox, &original, &req, key.as_ref()).await }).await
 }
 
 /// Downloads an attachment.

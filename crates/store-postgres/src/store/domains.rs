@@ -74,19 +74,7 @@ impl DomainStore for PgStore {
 
     async fn put_suppression(&self, suppression: &Suppression, event: Option<&NewEvent>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO suppressions (site_id, address, reason, detail, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (site_id, address) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, \
-             created_at = excluded.created_at",
-        )
-        .bind(suppression.site_id.as_uuid())
-        .bind(suppression.address.canonical())
-        .bind(&suppression.reason)
-        .bind(&suppression.detail)
-        .bind(trunc(suppression.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        put_suppression_on(&mut tx, suppression).await?;
         let appended = append(&mut tx, event.map(std::slice::from_ref).unwrap_or_default()).await?;
         tx.commit().await.map_err(db_err)?;
         self.notify_if(appended).await;
@@ -125,4 +113,22 @@ impl DomainStore for PgStore {
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// Creates (or replaces) a suppression inside the caller's transaction.
+pub(super) async fn put_suppression_on(conn: &mut PgConnection, suppression: &Suppression) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO suppressions (site_id, address, reason, detail, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (site_id, address) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, \
+         created_at = excluded.created_at",
+    )
+    .bind(suppression.site_id.as_uuid())
+    .bind(suppression.address.canonical())
+    .bind(&suppression.reason)
+    .bind(&suppression.detail)
+    .bind(trunc(suppression.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }

@@ -6,137 +6,8 @@ use super::*;
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
-        let m = &new.message;
-        let created_at = trunc(m.created_at);
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR KEY SHARE")
-            .bind(m.mailbox_id.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if mailbox.is_none() {
-            return Err(StoreError::NotFound(format!("mailbox {}", m.mailbox_id)));
-        }
-        if new.new_thread {
-            sqlx::query(
-                "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
-            )
-            .bind(m.thread_id.as_uuid())
-            .bind(m.site_id.as_uuid())
-            .bind(m.mailbox_id.as_uuid())
-            .bind(m.subject.as_deref().map(base_subject))
-            .bind(to_json(&participants_of(m))?)
-            .bind(&m.snippet)
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        } else {
-            let row = sqlx::query("SELECT participants, last_message_at FROM threads WHERE id = $1 AND mailbox_id = $2 FOR UPDATE")
-                .bind(m.thread_id.as_uuid())
-                .bind(m.mailbox_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .ok_or_else(|| StoreError::NotFound(format!("thread {} in mailbox {}", m.thread_id, m.mailbox_id)))?;
-            let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
-            merge_participants(&mut participants, participants_of(m));
-            let last = time(&row, "last_message_at")?;
-            let newest = created_at >= last;
-            sqlx::query(
-                "UPDATE threads SET message_count = message_count + 1, participants = $1, last_message_at = $2, \
-                 snippet = CASE WHEN $3 THEN $4 ELSE snippet END WHERE id = $5",
-            )
-            .bind(to_json(&participants)?)
-            .bind(created_at.max(last))
-            .bind(newest)
-            .bind(&m.snippet)
-            .bind(m.thread_id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
-        sqlx::query(
-            "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
-             from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
-             labels, read, size, raw_blob_key, auth_results, reading, created_at, search) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             $25, to_tsvector('simple', $26))",
-        )
-        .bind(m.id.as_uuid())
-        .bind(m.site_id.as_uuid())
-        .bind(m.mailbox_id.as_uuid())
-        .bind(m.thread_id.as_uuid())
-        .bind(m.direction.as_str())
-        .bind(&m.message_id)
-        .bind(&m.in_reply_to)
-        .bind(to_json(&m.references)?)
-        .bind(m.from.as_ref().map(to_json).transpose()?)
-        .bind(to_json(&m.to)?)
-        .bind(to_json(&m.cc)?)
-        .bind(to_json(&m.bcc)?)
-        .bind(to_json(&m.reply_to)?)
-        .bind(&m.subject)
-        .bind(&m.text)
-        .bind(&m.html)
-        .bind(&m.snippet)
-        .bind(to_json(&m.headers)?)
-        .bind(to_json(&m.labels)?)
-        .bind(m.read)
-        .bind(signed::<i64, _>(m.size, "message size")?)
-        .bind(&m.raw_blob_key)
-        .bind(m.auth_results.as_ref().map(to_json).transpose()?)
-        .bind(to_json(&mailroom_core::reading::stored(m))?)
-        .bind(created_at)
-        .bind(search_document(m))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if !m.attachments.is_empty() {
-            let mut rows = Vec::with_capacity(m.attachments.len());
-            for (position, a) in m.attachments.iter().enumerate() {
-                rows.push((a, signed::<i32, _>(position, "attachment position")?, signed::<i64, _>(a.size, "attachment size")?));
-            }
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) ",
-            );
-            q.push_values(rows, |mut b, (a, position, size)| {
-                b.push_bind(a.id.as_uuid())
-                    .push_bind(m.id.as_uuid())
-                    .push_bind(m.site_id.as_uuid())
-                    .push_bind(position)
-                    .push_bind(&a.filename)
-                    .push_bind(&a.content_type)
-                    .push_bind(size)
-                    .push_bind(&a.content_id)
-                    .push_bind(a.inline)
-                    .push_bind(&a.blob_key);
-            });
-            q.build().execute(&mut *tx).await.map_err(db_err)?;
-        }
-        if !m.recipients.is_empty() {
-            let mut rows = Vec::with_capacity(m.recipients.len());
-            for (position, r) in m.recipients.iter().enumerate() {
-                rows.push((r, signed::<i32, _>(position, "recipient position")?));
-            }
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, next_attempt_at, updated_at) ",
-            );
-            q.push_values(rows, |mut b, (r, position)| {
-                b.push_bind(m.id.as_uuid())
-                    .push_bind(r.address.as_str())
-                    .push_bind(position)
-                    .push_bind(r.kind.as_str())
-                    .push_bind(r.status.as_str())
-                    .push_bind(&r.last_reply)
-                    .push_bind(i64::from(r.attempts))
-                    .push_bind(r.next_attempt_at.map(trunc))
-                    .push_bind(trunc(r.updated_at));
-            });
-            q.build().execute(&mut *tx).await.map_err(db_err)?;
-        }
-        let appended = append(&mut tx, events).await?;
+        let appended = insert_message_on(&mut tx, new, events).await?;
         tx.commit().await.map_err(db_err)?;
         self.notify_if(appended).await;
         Ok(())
@@ -341,4 +212,139 @@ fn search_document(m: &Message) -> String {
     ]
     .join(" ");
     joined.chars().map(|c| if c.is_ascii_punctuation() { ' ' } else { c }).collect()
+}
+
+/// Inserts a message with its thread, attachments, recipients and events inside the caller's
+/// transaction; returns whether events were appended.
+pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage, events: &[NewEvent]) -> StoreResult<bool> {
+    let m = &new.message;
+    let created_at = trunc(m.created_at);
+    let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR KEY SHARE")
+        .bind(m.mailbox_id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if mailbox.is_none() {
+        return Err(StoreError::NotFound(format!("mailbox {}", m.mailbox_id)));
+    }
+    if new.new_thread {
+        sqlx::query(
+            "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
+        )
+        .bind(m.thread_id.as_uuid())
+        .bind(m.site_id.as_uuid())
+        .bind(m.mailbox_id.as_uuid())
+        .bind(m.subject.as_deref().map(base_subject))
+        .bind(to_json(&participants_of(m))?)
+        .bind(&m.snippet)
+        .bind(created_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    } else {
+        let row = sqlx::query("SELECT participants, last_message_at FROM threads WHERE id = $1 AND mailbox_id = $2 FOR UPDATE")
+            .bind(m.thread_id.as_uuid())
+            .bind(m.mailbox_id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("thread {} in mailbox {}", m.thread_id, m.mailbox_id)))?;
+        let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
+        merge_participants(&mut participants, participants_of(m));
+        let last = time(&row, "last_message_at")?;
+        let newest = created_at >= last;
+        sqlx::query(
+            "UPDATE threads SET message_count = message_count + 1, participants = $1, last_message_at = $2, \
+             snippet = CASE WHEN $3 THEN $4 ELSE snippet END WHERE id = $5",
+        )
+        .bind(to_json(&participants)?)
+        .bind(created_at.max(last))
+        .bind(newest)
+        .bind(&m.snippet)
+        .bind(m.thread_id.as_uuid())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    sqlx::query(
+        "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
+         from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
+         labels, read, size, raw_blob_key, auth_results, reading, created_at, search) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+         $25, to_tsvector('simple', $26))",
+    )
+    .bind(m.id.as_uuid())
+    .bind(m.site_id.as_uuid())
+    .bind(m.mailbox_id.as_uuid())
+    .bind(m.thread_id.as_uuid())
+    .bind(m.direction.as_str())
+    .bind(&m.message_id)
+    .bind(&m.in_reply_to)
+    .bind(to_json(&m.references)?)
+    .bind(m.from.as_ref().map(to_json).transpose()?)
+    .bind(to_json(&m.to)?)
+    .bind(to_json(&m.cc)?)
+    .bind(to_json(&m.bcc)?)
+    .bind(to_json(&m.reply_to)?)
+    .bind(&m.subject)
+    .bind(&m.text)
+    .bind(&m.html)
+    .bind(&m.snippet)
+    .bind(to_json(&m.headers)?)
+    .bind(to_json(&m.labels)?)
+    .bind(m.read)
+    .bind(signed::<i64, _>(m.size, "message size")?)
+    .bind(&m.raw_blob_key)
+    .bind(m.auth_results.as_ref().map(to_json).transpose()?)
+    .bind(to_json(&mailroom_core::reading::stored(m))?)
+    .bind(created_at)
+    .bind(search_document(m))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if !m.attachments.is_empty() {
+        let mut rows = Vec::with_capacity(m.attachments.len());
+        for (position, a) in m.attachments.iter().enumerate() {
+            rows.push((a, signed::<i32, _>(position, "attachment position")?, signed::<i64, _>(a.size, "attachment size")?));
+        }
+        let mut q = QueryBuilder::<Postgres>::new(
+            "INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) ",
+        );
+        q.push_values(rows, |mut b, (a, position, size)| {
+            b.push_bind(a.id.as_uuid())
+                .push_bind(m.id.as_uuid())
+                .push_bind(m.site_id.as_uuid())
+                .push_bind(position)
+                .push_bind(&a.filename)
+                .push_bind(&a.content_type)
+                .push_bind(size)
+                .push_bind(&a.content_id)
+                .push_bind(a.inline)
+                .push_bind(&a.blob_key);
+        });
+        q.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    if !m.recipients.is_empty() {
+        let mut rows = Vec::with_capacity(m.recipients.len());
+        for (position, r) in m.recipients.iter().enumerate() {
+            rows.push((r, signed::<i32, _>(position, "recipient position")?));
+        }
+        let mut q = QueryBuilder::<Postgres>::new(
+            "INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, next_attempt_at, updated_at) ",
+        );
+        q.push_values(rows, |mut b, (r, position)| {
+            b.push_bind(m.id.as_uuid())
+                .push_bind(r.address.as_str())
+                .push_bind(position)
+                .push_bind(r.kind.as_str())
+                .push_bind(r.status.as_str())
+                .push_bind(&r.last_reply)
+                .push_bind(i64::from(r.attempts))
+                .push_bind(r.next_attempt_at.map(trunc))
+                .push_bind(trunc(r.updated_at));
+        });
+        q.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    append(conn, events).await
 }

@@ -25,6 +25,7 @@ mod policy;
 mod drafts;
 mod controls;
 mod reading;
+mod send;
 
 #[async_trait]
 impl Store for PgStore {

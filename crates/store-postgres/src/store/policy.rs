@@ -165,14 +165,8 @@ impl PolicyStore for PgStore {
         site: SiteId,
         route: &str,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO message_routes (message_id, site_id, route) VALUES ($1, $2, $3) ON CONFLICT (message_id) DO UPDATE SET route = excluded.route")
-            .bind(message.as_uuid())
-            .bind(site.as_uuid())
-            .bind(route)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        put_message_route_on(&mut conn, message, site, route).await
     }
 
     async fn get_message_route(&self, message: MessageId) -> StoreResult<Option<String>> {
@@ -183,4 +177,16 @@ impl PolicyStore for PgStore {
             .map_err(db_err)?;
         row.map(|r| col(&r, "route")).transpose()
     }
+}
+
+/// Records (or replaces) a message's route on `conn` (inside the caller's transaction, if any).
+pub(super) async fn put_message_route_on(conn: &mut sqlx::PgConnection, message: MessageId, site: SiteId, route: &str) -> StoreResult<()> {
+    sqlx::query("INSERT INTO message_routes (message_id, site_id, route) VALUES ($1, $2, $3) ON CONFLICT (message_id) DO UPDATE SET route = excluded.route")
+        .bind(message.as_uuid())
+        .bind(site.as_uuid())
+        .bind(route)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

@@ -99,7 +99,7 @@ impl ReadingStore for PgStore {
         }
         let appended = append(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
-        self.notify_if(appended);
+        self.notify_if(appended).await;
         Ok(())
     }
 

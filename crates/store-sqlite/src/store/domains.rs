@@ -85,25 +85,7 @@ impl DomainStore for SqliteStore {
     async fn put_suppression(&self, suppression: &Suppression, event: Option<&NewEvent>) -> StoreResult<()> {
         let suppression = suppression.to_owned();
         let event = event.map(|v| v.to_owned());
-        self.write(move |tx| {
-            let suppression = &suppression;
-            let event = event.as_ref();
-            query(
-                "INSERT INTO suppressions (site_id, address, reason, detail, created_at) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (site_id, address) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, \
-                 created_at = excluded.created_at",
-            )
-            .bind(suppression.site_id.as_uuid())
-            .bind(suppression.address.canonical())
-            .bind(&suppression.reason)
-            .bind(&suppression.detail)
-            .bind(ts(suppression.created_at))
-            .execute(tx)
-            .map_err(db_err)?;
-            append(tx, event.map(std::slice::from_ref).unwrap_or_default())?;
-            Ok(())
-        })
-        .await
+        self.write(move |tx| put_suppression_on(tx, &suppression, event.as_ref())).await
     }
 
     async fn get_suppression(&self, site: SiteId, address: &str) -> StoreResult<Option<Suppression>> {
@@ -151,4 +133,23 @@ impl DomainStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Creates (or replaces) a suppression and appends its event inside the caller's write
+/// transaction.
+pub(super) fn put_suppression_on(tx: &Tx<'_>, suppression: &Suppression, event: Option<&NewEvent>) -> StoreResult<()> {
+    query(
+        "INSERT INTO suppressions (site_id, address, reason, detail, created_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (site_id, address) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, \
+         created_at = excluded.created_at",
+    )
+    .bind(suppression.site_id.as_uuid())
+    .bind(suppression.address.canonical())
+    .bind(&suppression.reason)
+    .bind(&suppression.detail)
+    .bind(ts(suppression.created_at))
+    .execute(tx)
+    .map_err(db_err)?;
+    append(tx, event.map(std::slice::from_ref).unwrap_or_default())?;
+    Ok(())
 }

@@ -25,9 +25,7 @@ impl MessageStore for SqliteStore {
         }
         let (new, events) = (new.clone(), events.to_vec());
         self.write(move |tx| {
-            for (key, data) in &blobs {
-                query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(tx).map_err(db_err)?;
-            }
+            insert_blobs(tx, &blobs)?;
             insert_message_on(tx, &new, &events).map(drop)
         })
         .await
@@ -123,9 +121,11 @@ impl MessageStore for SqliteStore {
                 if search.is_empty() {
                     return Ok(Vec::new());
                 }
+                // The matches' rowids (integers, no join) become one set; the mailbox's messages
+                // are then read newest first, each looked up by its docid, until the page is full.
                 q.push(
-                    " AND m.id IN (SELECT s.message_id FROM message_search \
-                     JOIN message_search_ids s ON s.docid = message_search.rowid WHERE message_search MATCH ",
+                    " AND (SELECT s.docid FROM message_search_ids s WHERE s.message_id = m.id) IN \
+                     (SELECT rowid FROM message_search WHERE message_search MATCH ",
                 )
                 .push_bind(codec::fts5_query(&search))
                 .push(")");
@@ -232,4 +232,12 @@ impl MessageStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Stores blobs `(key, bytes)` inside the caller's write transaction.
+pub(super) fn insert_blobs(tx: &Tx<'_>, blobs: &[(String, bytes::Bytes)]) -> StoreResult<()> {
+    for (key, data) in blobs {
+        query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(tx).map_err(db_err)?;
+    }
+    Ok(())
 }

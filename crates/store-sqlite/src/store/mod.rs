@@ -28,6 +28,7 @@ mod policy;
 mod drafts;
 mod controls;
 mod reading;
+mod send;
 
 #[async_trait]
 impl Store for SqliteStore {

@@ -163,19 +163,7 @@ impl PolicyStore for SqliteStore {
         route: &str,
     ) -> StoreResult<()> {
         let route = route.to_owned();
-        self.write(move |tx| {
-            query(
-                "INSERT INTO message_routes (message_id, site_id, route) VALUES (?, ?, ?) \
-                 ON CONFLICT (message_id) DO UPDATE SET route = excluded.route",
-            )
-            .bind(message.as_uuid())
-            .bind(site.as_uuid())
-            .bind(&route)
-            .execute(tx)
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
+        self.write(move |tx| put_message_route_on(tx, message, site, &route)).await
     }
 
     async fn get_message_route(&self, message: MessageId) -> StoreResult<Option<String>> {
@@ -188,4 +176,18 @@ impl PolicyStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Records (or replaces) a message's route inside the caller's write transaction.
+pub(super) fn put_message_route_on(tx: &Tx<'_>, message: MessageId, site: SiteId, route: &str) -> StoreResult<()> {
+    query(
+        "INSERT INTO message_routes (message_id, site_id, route) VALUES (?, ?, ?) \
+         ON CONFLICT (message_id) DO UPDATE SET route = excluded.route",
+    )
+    .bind(message.as_uuid())
+    .bind(site.as_uuid())
+    .bind(route)
+    .execute(tx)
+    .map_err(db_err)?;
+    Ok(())
 }

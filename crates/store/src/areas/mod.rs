@@ -13,6 +13,7 @@ mod policy;
 mod drafts;
 mod controls;
 mod reading;
+mod send;
 
 pub use mailboxes::MailboxStore;
 pub use messages::MessageStore;
@@ -26,3 +27,4 @@ pub use policy::PolicyStore;
 pub use drafts::{DraftFilter, DraftStore};
 pub use controls::{BucketState, ControlStore, RateBucket, RateDecision, gcra};
 pub use reading::{AttachmentTextJob, AttachmentTextUpdate, ReadingStore};
+pub use send::{IdempotentAnswer, NewSend, SendStore, SendWrite};
