@@ -563,6 +563,14 @@ impl Engine {
         mac
     }
 
+    /// Returns the site that owns an attachment (of a message, or uploaded), if it exists.
+    pub async fn attachment_site(&self, id: AttachmentId) -> EngineResult<Option<SiteId>> {
+        if let Some((_, _, site)) = self.store.get_attachment(id).await? {
+            return Ok(Some(site));
+        }
+        Ok(self.store.get_upload(id).await?.map(|u| u.site_id))
+    }
+
     /// Returns a signed URL for an attachment (of a message or uploaded) that `site` owns.
     /// `expires_in` defaults to `controls.signed_url_default_secs` and may not pass
     /// `controls.signed_url_max_secs`.

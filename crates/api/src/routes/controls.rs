@@ -141,10 +141,7 @@ pub async fn signed_url(State(state): State<AppState>, auth: Auth, PathId(id): P
     // The attachment's site decides; a key of another site gets the same 404 as a missing id.
     let site = match auth.scope {
         mailroom_core::KeyScope::Site(own) => own,
-        mailroom_core::KeyScope::Admin => match state.engine.store().get_attachment(id).await? {
-            Some((_, _, site)) => site,
-            None => state.engine.store().get_upload(id).await?.map(|u| u.site_id).ok_or_else(|| ApiError::not_found("attachment", id))?,
-        },
+        mailroom_core::KeyScope::Admin => state.engine.attachment_site(id).await?.ok_or_else(|| ApiError::not_found("attachment", id))?,
     };
     match state.engine.signed_attachment_url(site, id, req.expires_in_seconds).await {
         Err(mailroom_engine::EngineError::NotFound(_)) => Err(ApiError::not_found("attachment", id)),
