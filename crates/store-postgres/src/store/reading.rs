@@ -18,7 +18,7 @@ fn text(row: &PgRow) -> StoreResult<AttachmentText> {
     Ok(AttachmentText {
         attachment_id: id(row, "attachment_id")?,
         message_id: id(row, "message_id")?,
-        text_status: parsed::<TextStatus, _>(row, "status")?,
+        text_status: parsed::<TextStatus>(row, "status")?,
         text: col(row, "text")?,
         truncated: col(row, "truncated")?,
         error: col(row, "error")?,
