@@ -135,7 +135,7 @@ impl TextWorker {
         loop {
             let events = self.store.list_events(None, Some(cursor), PAGE).await?;
             let Some(last) = events.last() else { break };
-            let last_cursor: i64 = last.cursor.parse().unwrap_or(cursor);
+            let last_cursor: i64 = mailroom_core::cursor::position(&last.cursor);
             let jobs: Vec<AttachmentTextJob> = events
                 .iter()
                 .filter_map(|e| attachments_of(e).map(|(m, mb, ids)| (e.site_id, m, mb, ids)))

@@ -126,16 +126,6 @@ pub(crate) fn json<T: DeserializeOwned>(row: &PgRow, name: &str) -> StoreResult<
     shared::json(&Pg(row), name)
 }
 
-/// Reads a nullable timestamp column.
-pub(crate) fn opt_time(row: &PgRow, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    shared::opt_time(&Pg(row), name)
-}
-
-/// Reads a nullable JSONB column.
-pub(crate) fn opt_json<T: DeserializeOwned>(row: &PgRow, name: &str) -> StoreResult<Option<T>> {
-    shared::opt_json(&Pg(row), name)
-}
-
 /// Reads an enum stored as its wire name.
 pub(crate) fn parsed<T: std::str::FromStr<Err = String>>(row: &PgRow, name: &str) -> StoreResult<T> {
     shared::parsed(&Pg(row), name)
@@ -144,11 +134,6 @@ pub(crate) fn parsed<T: std::str::FromStr<Err = String>>(row: &PgRow, name: &str
 /// Reads a non-negative integer column.
 pub(crate) fn unsigned<T: TryFrom<i64>>(row: &PgRow, name: &str) -> StoreResult<T> {
     shared::unsigned(&Pg(row), name)
-}
-
-/// Reads a stored address.
-pub(crate) fn address(row: &PgRow, name: &str) -> StoreResult<mailroom_core::EmailAddress> {
-    shared::address(&Pg(row), name)
 }
 
 /// Declares the record decoders of this backend: each one the shared decoder over [`Pg`].

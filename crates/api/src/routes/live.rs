@@ -15,6 +15,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use mailroom_core::api::{ErrorBody, WaitResponse};
+use mailroom_core::cursor::CursorScope;
 use mailroom_core::event_types::MESSAGE_RECEIVED;
 use mailroom_core::{Event, KeyScope, MailboxId, SiteId};
 use serde::Deserialize;
@@ -187,8 +188,19 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
     };
     let engine = state.engine.clone();
     let mut signal = engine.event_signal();
-    let scope = mailroom_core::cursor::CursorScope::Site;
-    let mut cursor = match q.after.as_deref().filter(|s| !s.trim().is_empty()) {
+    // A cursor of the mailbox's site; or, for an admin key, one of the whole log (what its
+    // `events.cursor()` / stream without `site_id` hands out), read in that log's order and
+    // answered in its kind, so an admin's wait → reply → wait chain keeps working.
+    let after = q.after.as_deref().filter(|s| !s.trim().is_empty());
+    let scope = match after {
+        Some(c) if matches!(auth.scope, KeyScope::Admin) && mailroom_core::cursor::parse_scoped(c, CursorScope::All).is_ok() => CursorScope::All,
+        _ => CursorScope::Site,
+    };
+    let read_site = match scope {
+        CursorScope::Site => Some(mailbox.site_id),
+        CursorScope::All => None,
+    };
+    let mut cursor = match after {
         Some(c) => parse_cursor(c, scope)?,
         None => engine.last_event_cursor(Some(mailbox.site_id)).await?,
     };
@@ -197,7 +209,7 @@ pub async fn wait(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
     let mut shutdown = state.shutdown.clone();
     loop {
         signal.borrow_and_update();
-        let batch = engine.list_events(Some(mailbox.site_id), Some(cursor), 500).await?;
+        let batch = engine.list_events(read_site, Some(cursor), 500).await?;
         for e in &batch {
             cursor = mailroom_core::cursor::parse_scoped(&e.cursor, scope).unwrap_or(cursor);
             if e.event_type == MESSAGE_RECEIVED && e.mailbox_id == Some(mailbox.id) {

@@ -674,7 +674,7 @@ mod tests {
         assert_eq!(fails(&["suppressions", "list", "--limit", "101"]), ValueValidation);
         assert_eq!(fails(&["messages", "wait", id, "--timeout", "61"]), ValueValidation);
         assert_eq!(fails(&["messages", "wait"]), MissingRequiredArgument);
-        assert_eq!(fails(&["events", "tail", "--mailbox", "bot@example.test"]), ValueValidation);
+        assert_eq!(fails(&["events", "tail", "--mailbox", "not a mailbox"]), ValueValidation);
         assert_eq!(fails(&["events", "tail", "--type", "message.received,message.sent"]), ValueValidation);
         assert_eq!(fails(&["webhooks", "create", "--event", "message.sent"]), MissingRequiredArgument);
         assert_eq!(fails(&["webhooks", "update", id, "--enable", "--disable"]), ArgumentConflict);

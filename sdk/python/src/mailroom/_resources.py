@@ -198,6 +198,11 @@ class Attachments(Resource):
         """Downloads through a signed URL (no API key is sent); returns the bytes."""
         return self._c.fetch_unauthenticated(url)
 
+    def text(self, attachment_id: Any) -> Any:
+        """Returns the attachment's extracted text (``AttachmentText``: ``text_status`` is
+        ``pending``, ``done``, ``unsupported`` or ``failed``)."""
+        return self._call("GET", f"/v1/attachments/{_id(attachment_id)}/text", cast=m.AttachmentText)
+
 
 class Usage(Resource):
     """``GET /v1/usage``: storage use, limits and retention of the site and each mailbox."""
@@ -563,6 +568,7 @@ OPERATIONS: Dict[str, str] = {
     "threads_list": "threads.list", "threads_get": "threads.get",
     "attachments_download": "attachments.download", "attachments_upload": "attachments.upload",
     "attachments_url": "attachments.url", "attachments_download_signed": "attachments.download_signed", "usage_get": "usage.get",
+    "attachments_text": "attachments.text",
     "events_list": "events.list", "events_stream": "events.stream",
     "webhooks_create": "webhooks.create", "webhooks_list": "webhooks.list", "webhooks_get": "webhooks.get",
     "webhooks_update": "webhooks.update", "webhooks_delete": "webhooks.delete", "webhooks_rotate_secret": "webhooks.rotate_secret",

@@ -17,13 +17,19 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 ApiKeyId = str  # Identifies an API key.
+ApprovalId = str  # Identifies an approval request for an outbound message.
+ApprovalPolicy = str  # one of: 'none', 'first_contact', 'all'
+ApprovalStatus = str  # one of: 'pending', 'approved', 'rejected', 'cancelled'
 AttachmentId = str  # Identifies an attachment of a stored message.
 ContactId = str  # Identifies a contact (a person a site emails: the seeds' user, lead or persona).
 DeliveryStatus = str  # one of: 'queued', 'sending', 'delivered', 'deferred', 'bounced', 'failed'
 Direction = str  # one of: 'inbound', 'outbound'
 DomainId = str  # Identifies a hosted domain.
+DraftId = str  # Identifies a draft (a message not sent yet: kept, scheduled or waiting for approval).
+DraftStatus = str  # one of: 'draft', 'scheduled', 'pending_approval', 'sending', 'sent', 'cancelled', 'rejected', 'failed'
 EmailAddress = str  # An email address (`local@domain`) that passed validation. The domain is lower-cased; the local part keeps its case, as RFC 5321 says it may be significant.
 EventId = str  # Identifies an event in the event log.
+FlagKind = str  # one of: 'hidden_text', 'invisible_unicode', 'ai_instructions', 'link_mismatch', 'dmarc_fail_hosted_domain'
 ListDirection = str  # one of: 'send', 'receive'
 ListEntryId = str  # Identifies an allow/block list entry.
 ListKind = str  # one of: 'allow', 'block'
@@ -32,14 +38,33 @@ MessageId = str  # Identifies a stored message (one copy in one mailbox).
 RecipientKind = str  # one of: 'to', 'cc', 'bcc'
 SecureTokenId = str  # Identifies a stored secure token.
 SentEmailId = str  # Identifies a record of an email sent through the tools' send path.
+Severity = str  # one of: 'none', 'low', 'medium', 'high'
 SiteId = str  # Identifies a site: the tenant that owns keys, mailboxes and everything under them.
 TeamMemberId = str  # Identifies a team member (a human sender identity).
+TextStatus = str  # one of: 'pending', 'done', 'unsupported', 'failed'
 ThreadId = str  # Identifies a thread (a conversation inside one mailbox).
 ToolConfigId = str  # Identifies a tool config (a builder-configured instance of an agent tool).
 ToolRunId = str  # Identifies one invocation of an agent tool.
 WebhookDeliveryId = str  # Identifies one webhook delivery (one event to one endpoint): the `webhook-id` header, the same on every retry.
 WebhookDeliveryStatus = str  # one of: 'pending', 'sending', 'succeeded', 'failed'
 WebhookId = str  # Identifies a webhook endpoint.
+
+class AgentAttachment(_Response):
+    """An attachment as the agent view lists it."""
+
+    content_type: str
+    """The MIME type."""
+    excerpt: Optional[str] = None
+    """The start of the extracted text."""
+    filename: Optional[str] = None
+    """The file name, if any."""
+    id: AttachmentId
+    """The attachment's id (`GET /v1/attachments/{id}/text` has the whole text)."""
+    size: int
+    """Size in bytes."""
+    text_status: str
+    """`pending`, `done`, `unsupported` or `failed`."""
+
 
 class AgentEmailChannel(_Request):
     """The `agent_email` channel: a mailbox of this server, by id or `username@domain`."""
@@ -56,6 +81,69 @@ class AgentEmailChannel(_Request):
     """`active` or `inactive`."""
     username: Optional[str] = None
     """The mailbox's local part."""
+
+
+class AgentMessage(_Response):
+    """One message in the agent view."""
+
+    at: _dt.datetime
+    """When the message was stored."""
+    attachments: Optional[List[AgentAttachment]] = None
+    """Attachments with excerpts of their text."""
+    direction: Direction
+    """`inbound` (external content) or `outbound` (sent by this mailbox)."""
+    from_: Optional[str] = Field(None, alias="from")
+    """The sender, `Name <address>`."""
+    id: MessageId
+    """The message's id."""
+    security: Optional[Security] = None
+    subject: Optional[str] = None
+    """The subject, when it differs from the thread's."""
+    text: str
+    """The new text of the message (no quoted history, no signature), as a person sees it."""
+    to: Optional[List[str]] = None
+    """The `To` recipients."""
+    truncated: Optional[bool] = None
+    """`true` when `text` was cut to fit the budget."""
+
+
+class AgentSummary(_Response):
+    """An older message reduced to one line."""
+
+    at: _dt.datetime
+    """When it was stored."""
+    from_: Optional[str] = Field(None, alias="from")
+    """The sender."""
+    id: MessageId
+    """The message's id."""
+    summary: str
+    """Its first words."""
+
+
+class AgentThreadView(_Response):
+    """A thread as an agent reads it."""
+
+    elided: Optional[Elision] = None
+    estimated_tokens: int
+    """The view's own estimate of its size, in tokens (four characters a token)."""
+    mailbox_id: MailboxId
+    """Its mailbox."""
+    message_count: int
+    """How many messages the thread holds."""
+    messages: List[AgentMessage]
+    """The messages shown, oldest first (newest last)."""
+    note: str
+    """How to treat the content."""
+    participants: List[EmailAddress]
+    """Every address in the thread."""
+    subject: Optional[str] = None
+    """The subject of its first message."""
+    summaries: Optional[List[AgentSummary]] = None
+    """One-line summaries of older messages, oldest first."""
+    thread_id: ThreadId
+    """The thread's id."""
+    token_budget: int
+    """The budget the view was built for, in tokens."""
 
 
 class Analysis(_Request):
@@ -99,6 +187,57 @@ class ApiKey(_Response):
     site_id: Optional[SiteId] = None
 
 
+class Approval(_Response):
+    """An approval request for a held message."""
+
+    decided_at: Optional[_dt.datetime] = None
+    """When it was decided."""
+    decided_by: Optional[str] = None
+    """Who decided (`api_key:<id>`, `console:<key prefix>`)."""
+    draft_id: DraftId
+    """The draft holding the message."""
+    first_contacts: Optional[List[str]] = None
+    """The recipients that triggered `first_contact` (empty for `all`)."""
+    id: ApprovalId
+    """The approval's id."""
+    mailbox_id: MailboxId
+    """The mailbox it is sent from."""
+    message_id: MessageId
+    """The id the message has once sent."""
+    note: Optional[str] = None
+    """The approver's note."""
+    policy: ApprovalPolicy
+    """Which policy asked for it (`all` or `first_contact`) and from where (`mailbox`, `site`, `tool_config`)."""
+    policy_source: str
+    """The scope whose policy applied."""
+    proposed_by: Proposer
+    """Who or what proposed the message."""
+    requested_at: _dt.datetime
+    """When approval was requested."""
+    revision: int
+    """The draft revision the decision was about."""
+    status: ApprovalStatus
+    """Where it stands."""
+
+
+class ApprovalDecision(_Request):
+    """`POST /v1/approvals/{id}/approve` and `/reject`."""
+
+    note: Optional[str] = None
+    """A note kept with the decision."""
+
+
+class ApprovalPolicySetting(_Response):
+    """The approval policy of a site, mailbox or tool config."""
+
+    approval_policy: ApprovalPolicy
+    """The policy."""
+    id: str
+    """The site, mailbox or tool config id."""
+    scope: str
+    """`site`, `mailbox` or `tool_config`."""
+
+
 class Attachment(_Response):
     """Metadata of one attachment; the content is downloaded from `/v1/attachments/{id}`."""
 
@@ -106,6 +245,8 @@ class Attachment(_Response):
     """The `Content-ID`, for inline parts referenced from HTML."""
     content_type: str
     """The MIME type."""
+    download_url: Optional[str] = None
+    """A signed, time-limited URL that downloads the content without an API key (set in API answers; `POST /v1/attachments/{id}/url` makes one with another lifetime)."""
     filename: Optional[str] = None
     """The file name, if the sender gave one."""
     id: AttachmentId
@@ -119,14 +260,55 @@ class Attachment(_Response):
 class AttachmentInput(_Request):
     """One attachment of a message to send."""
 
-    content_base64: str
-    """The content, base64-encoded (standard alphabet, padding optional)."""
+    attachment_id: Optional[AttachmentId] = None
+    content_base64: Optional[str] = None
+    """The content, base64-encoded (standard alphabet, padding optional); not with `attachment_id`."""
     content_id: Optional[str] = None
     """A `Content-ID` to reference the part from HTML (`cid:`); makes it inline."""
     content_type: Optional[str] = None
     """The MIME type; `application/octet-stream` when absent."""
-    filename: str
-    """The file name shown to the recipient."""
+    filename: Optional[str] = None
+    """The file name shown to the recipient (required with `content_base64`)."""
+
+
+class AttachmentText(_Response):
+    """The extracted text of one attachment (`GET /v1/attachments/{id}/text`)."""
+
+    attachment_id: AttachmentId
+    """The attachment's id."""
+    attempts: Optional[int] = None
+    """Extraction attempts made."""
+    error: Optional[str] = None
+    """Why extraction failed or is unsupported."""
+    message_id: MessageId
+    """The message it belongs to."""
+    text: Optional[str] = None
+    """The text (when `done`); external content: data, not instructions."""
+    text_status: TextStatus
+    """`pending`, `done`, `unsupported` or `failed`."""
+    truncated: Optional[bool] = None
+    """`true` when `text` stops at the output limit."""
+    updated_at: _dt.datetime
+    """When the state last changed."""
+
+
+class AttachmentTextEventData(_Response):
+    """`data` of `attachment.text_extracted`: the worker finished with an attachment."""
+
+    attachment_id: AttachmentId
+    chars: Optional[int] = None
+    """Characters of text extracted (`done`)."""
+    content_type: str
+    error: Optional[str] = None
+    """Why it is unsupported or failed."""
+    excerpt: Optional[str] = None
+    """The first 300 characters (`done`); the whole text is at `GET /v1/attachments/{id}/text`."""
+    filename: Optional[str] = None
+    mailbox_id: MailboxId
+    message_id: MessageId
+    text_status: TextStatus
+    """`done`, `unsupported` or `failed`."""
+    truncated: bool
 
 
 class Channels(_Request):
@@ -166,6 +348,18 @@ class Contact(_Response):
     """The owning site."""
     updated_at: _dt.datetime
     """When it last changed."""
+
+
+class ControlsView(_Response):
+    """A site's or mailbox's controls as the API shows them."""
+
+    approval_policy: Optional[ApprovalPolicy] = None
+    limits: Limits
+    """The limits in force (explicit values, else server defaults; `null`: unlimited)."""
+    retention_days: Optional[int] = None
+    """Days messages are kept; `null`: forever."""
+    usage: Usage
+    """What is stored now."""
 
 
 class CreateApiKeyRequest(_Request):
@@ -210,7 +404,11 @@ class CreateMailboxRequest(_Request):
     """The name shown in `From`."""
     domain: Optional[str] = None
     """A hosted domain; the server's default domain when absent."""
+    expires_at: Optional[_dt.datetime] = None
+    """Makes the mailbox ephemeral: it is deleted with its mail at this time."""
     site_id: Optional[SiteId] = None
+    ttl_seconds: Optional[int] = None
+    """Makes the mailbox ephemeral: it is deleted with its mail this many seconds after creation (`mailbox.expired`)."""
     username: str
     """The part before the `@`: 1-64 of a-z, 0-9, `.`, `_`, `-`."""
 
@@ -356,6 +554,75 @@ class DomainDns(_Response):
     """MX, SPF, DKIM (one per key) and DMARC."""
 
 
+class Draft(_Response):
+    """A message not sent yet (or the record of one that was)."""
+
+    approval: Optional[Approval] = None
+    content: SendMessageRequest
+    """The content: the body of a send (`to`, `subject`, `text`, `in_reply_to`, …)."""
+    created_at: _dt.datetime
+    """When it was created."""
+    error: Optional[DraftError] = None
+    id: DraftId
+    """The draft's id."""
+    mailbox_id: MailboxId
+    """The mailbox it is sent from."""
+    message_id: MessageId
+    """The id its message has once sent (`GET /v1/messages/{id}`, `POST /v1/messages/{id}/cancel`)."""
+    proposed_by: Proposer
+    """Who or what proposed it."""
+    revision: int
+    """The content's revision: 1, then one more per edit."""
+    revisions: Optional[List[DraftRevision]] = None
+    """Earlier contents, oldest first."""
+    send_at: Optional[_dt.datetime] = None
+    """When it is (or was) due."""
+    sent_at: Optional[_dt.datetime] = None
+    """When it was sent."""
+    site_id: SiteId
+    """The site."""
+    status: DraftStatus
+    """Where it stands."""
+    thread_id: Optional[ThreadId] = None
+    updated_at: _dt.datetime
+    """When it last changed."""
+    version: Optional[int] = None
+    """Optimistic-concurrency counter, bumped by every store write."""
+
+
+class DraftError(_Response):
+    """Why a due draft was not sent."""
+
+    code: str
+    """A machine-readable code (`recipient_suppressed`, …)."""
+    message: str
+    """What happened."""
+
+
+class DraftRevision(_Response):
+    """An earlier content of a draft, kept when it is edited."""
+
+    content: SendMessageRequest
+    """The content it had."""
+    replaced_at: _dt.datetime
+    """When this content was replaced."""
+    replaced_by: Optional[str] = None
+    """Who replaced it."""
+    revision: int
+    """The revision number (1 is the first content)."""
+
+
+class Elision(_Response):
+    """What the view left out to fit the budget."""
+
+    note: str
+    """A sentence saying so."""
+    omitted: int
+    """Oldest messages left out entirely."""
+    summarised: int
+    """Older messages reduced to one line (in `summaries`)."""
+
+
 class EmailChannel(_Request):
     """The `email` channel: the site's own mailbox at another provider, reached over SMTP."""
 
@@ -420,7 +687,7 @@ class Event(_Response):
     cursor: str
     """The position in the log: pass it as `after` to read what follows."""
     data: Dict[str, Any]
-    """The event's payload; its shape depends on `type`: - `message.sent`, `message.received`: the message: `Message` - `mailbox.created`, `mailbox.updated`: the mailbox: `Mailbox` - `mailbox.deleted`: `MailboxDeletedEventData` - `message.delivered`, `message.deferred`, `message.bounced`, `message.failed`: `DeliveryEventData` - `message.deleted`: `MessageDeletedEventData` - `domain.created`: the domain: `Domain` - `suppression.created`: `SuppressionEventData` - `endpoint.disabled`: `EndpointDisabledEventData` - the agent tools' events (`information_email.sent`…) and types added later: an object"""
+    """The event's payload; its shape depends on `type`: - `message.sent`, `message.received`: the message: `Message` - `mailbox.created`, `mailbox.updated`: the mailbox: `Mailbox` - `mailbox.deleted`: `MailboxDeletedEventData` - `message.delivered`, `message.deferred`, `message.bounced`, `message.failed`: `DeliveryEventData` - `message.deleted`: `MessageDeletedEventData` - `domain.created`: the domain: `Domain` - `suppression.created`: `SuppressionEventData` - `endpoint.disabled`: `EndpointDisabledEventData` - `approval.requested`, `approval.approved`, `approval.rejected`: the approval (plus `subject`, `to`, `draft_status`): `Approval` - `attachment.text_extracted`: `AttachmentTextEventData` - the agent tools' events (`information_email.sent`…) and types added later: an object"""
     id: EventId
     """The event's id."""
     mailbox_id: Optional[MailboxId] = None
@@ -433,6 +700,8 @@ class Event(_Response):
 class ForwardRequest(_Request):
     """`POST /v1/messages/{id}/forward`: sends the message on from its mailbox as a new conversation, "Fwd: <subject>", with the original quoted below `text` and its attachments."""
 
+    attachments: Optional[List[AttachmentInput]] = None
+    """Further attachments (inline base64 or `attachment_id` of an upload), after the original's."""
     bcc: Optional[List[str]] = None
     """Blind-copy recipients."""
     cc: Optional[List[str]] = None
@@ -459,6 +728,23 @@ class HealthStatus(_Response):
     """Details per component."""
     status: str
     """`ok` or `unavailable`."""
+
+
+class HeldSendResponse(_Response):
+    """The `202` answer of a send that did not leave at once (scheduled or held for approval)."""
+
+    approval_id: Optional[ApprovalId] = None
+    draft_id: DraftId
+    """The draft holding it (`GET /v1/drafts/{id}`; `DELETE` cancels)."""
+    id: MessageId
+    """The id the message has once sent."""
+    recipients: List[str]
+    """The recipients (to, cc, bcc)."""
+    send_at: Optional[_dt.datetime] = None
+    """When it is due."""
+    status: DraftStatus
+    """`scheduled` or `pending_approval`."""
+    thread_id: Optional[ThreadId] = None
 
 
 class ImportBatchItem(_Request):
@@ -538,6 +824,36 @@ class InformationOutput(_Response):
     """The template used."""
 
 
+class Limits(_Response):
+    """The limits in force for a mailbox or a site; `null` means unlimited."""
+
+    max_messages: Optional[int] = None
+    """Stored messages."""
+    send_per_day: Optional[int] = None
+    """Messages sent per day."""
+    send_per_hour: Optional[int] = None
+    """Messages sent per hour."""
+    send_per_minute: Optional[int] = None
+    """Messages sent per minute."""
+    storage_bytes: Optional[int] = None
+    """Bytes of stored mail: raw messages plus their decoded attachments."""
+
+
+class LimitsPatch(_Request):
+    """A change to limits: a field left out keeps its value (or the server default); `null` makes it unlimited; a number sets it."""
+
+    max_messages: Optional[int] = None
+    """Stored messages."""
+    send_per_day: Optional[int] = None
+    """Messages sent per day."""
+    send_per_hour: Optional[int] = None
+    """Messages sent per hour."""
+    send_per_minute: Optional[int] = None
+    """Messages sent per minute."""
+    storage_bytes: Optional[int] = None
+    """Bytes of stored mail."""
+
+
 class ListEntry(_Response):
     """One entry of a site's (or one mailbox's) allow or block list."""
 
@@ -614,6 +930,10 @@ class Message(_Response):
     """Inbound or outbound."""
     dsn: Optional[str] = None
     """For a received delivery-status report: what was done with it, `applied` or `ignored: <reason>` (see the README's DSN rule)."""
+    extracted_html: Optional[str] = None
+    """The HTML body without quoted history and signature (the sender's HTML otherwise)."""
+    extracted_text: Optional[str] = None
+    """The new content of the text body: the reply without quoted history ("On … wrote:", `>` blocks, Outlook header blocks, forwarded messages) and without the signature."""
     from_: Optional[NamedAddress] = Field(None, alias="from")
     headers: Optional[List[Header]] = None
     """Every header, in order."""
@@ -637,6 +957,7 @@ class Message(_Response):
     """The `References` header, oldest first, without angle brackets."""
     reply_to: Optional[List[NamedAddress]] = None
     """`Reply-To` addresses."""
+    security: Optional[Security] = None
     site_id: SiteId
     """The owning site."""
     size: int
@@ -707,6 +1028,15 @@ class Page_ApiKey(_Response):
     """Pass as `cursor` (or `after` for events) to get the next page; absent on the last page."""
 
 
+class Page_ApprovalItem(_Response):
+    """A page of a list, newest or oldest first as the route says."""
+
+    items: List[Any]
+    """The items of this page."""
+    next_cursor: Optional[str] = None
+    """Pass as `cursor` (or `after` for events) to get the next page; absent on the last page."""
+
+
 class Page_Contact(_Response):
     """A page of a list, newest or oldest first as the route says."""
 
@@ -717,6 +1047,15 @@ class Page_Contact(_Response):
 
 
 class Page_Domain(_Response):
+    """A page of a list, newest or oldest first as the route says."""
+
+    items: List[Dict[str, Any]]
+    """The items of this page."""
+    next_cursor: Optional[str] = None
+    """Pass as `cursor` (or `after` for events) to get the next page; absent on the last page."""
+
+
+class Page_Draft(_Response):
     """A page of a list, newest or oldest first as the route says."""
 
     items: List[Dict[str, Any]]
@@ -851,6 +1190,19 @@ class Page_WebhookEndpoint(_Response):
     """Pass as `cursor` (or `after` for events) to get the next page; absent on the last page."""
 
 
+class Proposer(_Response):
+    """Who or what proposed a message."""
+
+    api_key_id: Optional[str] = None
+    """The API key's id, when known."""
+    kind: str
+    """`api` (a REST call), `mcp` (an agent over MCP), `tool` (an agent tool run) or `console`."""
+    label: Optional[str] = None
+    """A free-form label (an agent's name)."""
+    tool_config_id: Optional[ToolConfigId] = None
+    tool_run_id: Optional[ToolRunId] = None
+
+
 class QueueEntry(_Response):
     """One recipient in the outbound queue (`GET /v1/queue`)."""
 
@@ -948,6 +1300,8 @@ class ReplyRequest(_Request):
     """Labels to put on the sent copy."""
     reply_all: Optional[bool] = None
     """Also reply to every `To` and `Cc` recipient of the original (except this mailbox)."""
+    send_at: Optional[str] = None
+    """Sends later: an RFC 3339 time (`2026-01-31T09:00:00Z`). The message is stored at once and delivered at that time; the answer is `202` with `status: "scheduled"`. Cancel it with `POST /v1/messages/{id}/cancel` before it goes."""
     text: Optional[str] = None
     """The plain-text body."""
 
@@ -967,6 +1321,37 @@ class SecureToken(_Response):
     """The kind, such as `email` (SMTP credentials)."""
     updated_at: _dt.datetime
     """When it was last replaced."""
+
+
+class Security(_Response):
+    """The untrusted-content verdict of an inbound message: deterministic checks, no model."""
+
+    flags: Optional[List[SecurityFlag]] = None
+    """The findings, in the order the checks ran."""
+    level: Severity
+    """The most serious flag's severity (`none` without flags)."""
+
+
+class SecurityFlag(_Response):
+    """One finding of the untrusted-content checks."""
+
+    excerpt: Optional[str] = None
+    """The offending text, shortened, invisible characters removed."""
+    kind: FlagKind
+    """What was found."""
+    location: str
+    """Where: `subject`, `body`, `text`, `html`, `hidden_html`, `links` or `auth`."""
+    reason: str
+    """Why the flag was raised, in a sentence."""
+    severity: Severity
+    """How serious it is."""
+
+
+class SendDraftRequest(_Request):
+    """`POST /v1/drafts/{id}/send`."""
+
+    send_at: Optional[str] = None
+    """Sends later instead of now (RFC 3339); overrides the draft's own `send_at`."""
 
 
 class SendEmailInput(_Request):
@@ -1062,6 +1447,8 @@ class SendMessageRequest(_Request):
     """Labels to put on the sent copy."""
     reply_to: Optional[List[str]] = None
     """`Reply-To` addresses."""
+    send_at: Optional[str] = None
+    """Sends later: an RFC 3339 time (`2026-01-31T09:00:00Z`). The message is stored at once and delivered at that time; the answer is `202` with `status: "scheduled"`. Cancel it with `POST /v1/messages/{id}/cancel` before it goes."""
     subject: Optional[str] = None
     """The subject."""
     text: Optional[str] = None
@@ -1135,6 +1522,22 @@ class SentEmail(_Response):
     """The tool that sent it."""
 
 
+class SignedUrl(_Response):
+    """A time-limited download URL."""
+
+    expires_at: _dt.datetime
+    """When the URL stops working."""
+    url: str
+    """Downloads the attachment without an API key until `expires_at`."""
+
+
+class SignedUrlRequest(_Request):
+    """`POST /v1/attachments/{id}/url`."""
+
+    expires_in_seconds: Optional[int] = None
+    """Seconds the URL stays valid (default 3600, at most 604800)."""
+
+
 class Site(_Response):
     """A tenant. Owns API keys, mailboxes and everything under them."""
 
@@ -1166,7 +1569,7 @@ class StatusResponse(_Response):
     oldest_queued_secs: float
     """Seconds since the oldest message with a waiting recipient was created (0 when none)."""
     queue_depth: int
-    """Outbound recipients queued, sending or deferred (every site; counted up to 10,000)."""
+    """Outbound recipients queued, sending or deferred (every site)."""
     store: str
     """The store: `sqlite` or `postgres`, with where it is (no credentials)."""
     version: str
@@ -1363,11 +1766,38 @@ class UpdateContactRequest(_Request):
     """The owning team member; `null` removes it."""
 
 
+class UpdateDraftRequest(_Request):
+    """`PATCH /v1/drafts/{id}`: the fields to change; absent ones are kept."""
+
+    bcc: Optional[List[str]] = None
+    """New blind-copy recipients."""
+    cc: Optional[List[str]] = None
+    """New `Cc` recipients."""
+    html: Optional[str] = None
+    """New HTML body."""
+    send_at: Optional[str] = None
+    """New send time (RFC 3339); an empty string removes it."""
+    subject: Optional[str] = None
+    """New subject."""
+    text: Optional[str] = None
+    """New plain-text body."""
+    to: Optional[List[str]] = None
+    """New `To` recipients."""
+
+
 class UpdateMailboxRequest(_Request):
     """`PATCH /v1/mailboxes/{id}`."""
 
+    approval_policy: Optional[ApprovalPolicy] = None
     display_name: Optional[str] = None
     """The new display name; an empty string removes it."""
+    expires_at: Optional[_dt.datetime] = None
+    """Sets the expiry (`null`: the mailbox no longer expires)."""
+    limits: Optional[LimitsPatch] = None
+    retention_days: Optional[int] = None
+    """Days messages are kept (`null`: the site's rule, else forever)."""
+    ttl_seconds: Optional[int] = None
+    """Sets the expiry this many seconds from now."""
 
 
 class UpdateMessageRequest(_Request):
@@ -1381,6 +1811,15 @@ class UpdateMessageRequest(_Request):
     """Marks the message read or unread."""
     remove_labels: Optional[List[str]] = None
     """Removes these labels."""
+
+
+class UpdateSiteRequest(_Request):
+    """`PATCH /v1/sites/{id}`."""
+
+    approval_policy: Optional[ApprovalPolicy] = None
+    limits: Optional[LimitsPatch] = None
+    retention_days: Optional[int] = None
+    """Days messages are kept (`null`: forever); a mailbox's own value wins."""
 
 
 class UpdateTeamMemberRequest(_Request):
@@ -1397,6 +1836,7 @@ class UpdateTeamMemberRequest(_Request):
 class UpdateToolConfigRequest(_Request):
     """`PATCH /v1/tool-configs/{id}` (the underlying tool cannot change)."""
 
+    approval_policy: Optional[ApprovalPolicy] = None
     name: Optional[str] = None
     """The new name."""
     prompt: Optional[str] = None
@@ -1420,6 +1860,27 @@ class UpdateWebhookRequest(_Request):
     """The new URL."""
 
 
+class UploadedAttachment(_Response):
+    """An attachment uploaded before the message that carries it (`POST /v1/attachments`)."""
+
+    content_type: str
+    """The MIME type."""
+    created_at: _dt.datetime
+    """When it was uploaded."""
+    expires_at: _dt.datetime
+    """When the upload is deleted (messages that used it keep their own copy)."""
+    filename: Optional[str] = None
+    """The file name given at upload."""
+    id: AttachmentId
+    """The id to reference as `{"attachment_id": "…"}` in sends, replies and forwards."""
+    sha256: str
+    """SHA-256 of the content, hex."""
+    site_id: SiteId
+    """The owning site."""
+    size: int
+    """Size in bytes."""
+
+
 class UpsertContactRequest(_Request):
     """`POST /v1/contacts`: creates a contact, or updates the site's contact with the same email (compared case-insensitively) or, failing that, the same external id."""
 
@@ -1438,6 +1899,26 @@ class UpsertContactRequest(_Request):
     owner_team_member_id: Optional[str] = None
     """The team member (of the same site) who owns the relationship; `null` removes it."""
     site_id: Optional[SiteId] = None
+
+
+class Usage(_Response):
+    """What a site or mailbox has stored."""
+
+    messages: int
+    """Stored messages."""
+    storage_bytes: int
+    """Bytes of raw messages plus their decoded attachments."""
+
+
+class UsageReport(_Response):
+    """`GET /v1/usage`: the site's use and limits, and each mailbox's."""
+
+    mailboxes: List[MailboxUsage]
+    """Each mailbox's limits, retention, totals and expiry."""
+    site: ControlsView
+    """The site's limits, retention and totals."""
+    site_id: SiteId
+    """The site."""
 
 
 class WaitResponse(_Response):
@@ -1521,6 +2002,13 @@ class WebhookEndpoint(_Response):
     """Where events are POSTed."""
 
 
+class ApprovalItem(Approval):
+    """A draft as the approvals page and `GET /v1/approvals` show it: the approval with its draft."""
+
+    draft: Draft
+    """The draft (content, revision, status)."""
+
+
 class ContactWithHistory(Contact):
     """A contact with the emails the tools sent it, newest first."""
 
@@ -1533,6 +2021,30 @@ class CreatedApiKey(ApiKey):
 
     key: str
     """The secret to send as `Authorization: Bearer <key>`. It is not stored and cannot be shown again."""
+
+
+class MailboxUsage(ControlsView):
+    """One mailbox's line of [`UsageReport`]."""
+
+    address: str
+    """Its address."""
+    expires_at: Optional[_dt.datetime] = None
+    """When it expires, if it is ephemeral."""
+    mailbox_id: MailboxId
+    """The mailbox."""
+
+
+class MailboxView(Mailbox):
+    """A mailbox as `GET`, `POST` and `PATCH /v1/mailboxes…` show it: its fields plus its expiry, limits, retention and storage use."""
+
+    expires_at: Optional[_dt.datetime] = None
+    """When the mailbox expires and is deleted with its mail; `null`: never."""
+    limits: Limits
+    """The mailbox's limits in force (its site's apply too)."""
+    retention_days: Optional[int] = None
+    """Days messages are kept; `null`: the site's rule, else forever."""
+    usage: Usage
+    """What the mailbox stores now."""
 
 
 class MessageResponse(Message):
@@ -1560,11 +2072,12 @@ class WebhookResponse(WebhookEndpoint):
 
 ImportResponse = Union[ImportedMessage, ImportBatchResponse]  # The answer to an import: one message's result, or a batch's results in order.
 PortValue = Union[int, str]  # A port as a number or a string of digits (seed 002 stores `"587"`).
+ThreadAnswer = Union[ThreadWithMessages, AgentThreadView]  # A thread: with its stored messages, or (`view=agent`) as an agent reads it.
 ToolInput = Union[SendEmailInput, SendOneToOneEmailInput, SendInformationEmailInput]  # The input of a tool: the shape of the tool invoked (a tool config takes its tool's input); `GET /v1/tools` gives each one's exact JSON Schema.
 ToolResult = Union[SendEmailOutput, OneToOneOutput, InformationOutput]  # What a tool answers when it ran (sent, skipped, consent required, failed or dry run).
 
-for _model in (AgentEmailChannel, Analysis, ApiKey, Attachment, AttachmentInput, Channels, ConsentRequest, Contact, ContactWithHistory, CreateApiKeyRequest, CreateDomainRequest, CreateListEntryRequest, CreateMailboxRequest, CreateSecureTokenRequest, CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest, CreatedApiKey, DeliveryEventData, DkimKey, DnsRecord, Domain, DomainDns, EmailChannel, EndpointDisabledEventData, ErrorBody, ErrorDetail, Event, ForwardRequest, Header, HealthStatus, ImportBatchItem, ImportBatchRequest, ImportBatchResponse, ImportedMessage, InformationEmailSettings, InformationOutput, ListEntry, Listener, Mailbox, MailboxDeletedEventData, Message, MessageDeletedEventData, MessageResponse, NamedAddress, OneToOneOutput, Page_ApiKey, Page_Contact, Page_Domain, Page_Event, Page_ListEntry, Page_Mailbox, Page_Message, Page_QueueEntry, Page_SecureToken, Page_Site, Page_Suppression, Page_TeamMember, Page_Thread, Page_ToolConfig, Page_ToolRun, Page_WebhookDelivery, Page_WebhookEndpoint, QueueEntry, RateLimitSettings, Recipient, RecipientStatus, ReplayRequest, ReplayResponse, ReplyRequest, SecureToken, SendEmailInput, SendEmailOutput, SendInformationEmailInput, SendMessageRequest, SendMessageResponse, SendOneToOneEmailInput, SentEmail, Site, SiteSettings, StatusResponse, Suppression, SuppressionEventData, TeamMember, Thread, ThreadWithMessages, ToolCatalog, ToolConfig, ToolEntry, ToolErrorBody, ToolRun, ToolSettings, UpdateContactRequest, UpdateMailboxRequest, UpdateMessageRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest, UpdateWebhookRequest, UpsertContactRequest, WaitResponse, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookResponse,):
+for _model in (AgentAttachment, AgentEmailChannel, AgentMessage, AgentSummary, AgentThreadView, Analysis, ApiKey, Approval, ApprovalDecision, ApprovalItem, ApprovalPolicySetting, Attachment, AttachmentInput, AttachmentText, AttachmentTextEventData, Channels, ConsentRequest, Contact, ContactWithHistory, ControlsView, CreateApiKeyRequest, CreateDomainRequest, CreateListEntryRequest, CreateMailboxRequest, CreateSecureTokenRequest, CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest, CreatedApiKey, DeliveryEventData, DkimKey, DnsRecord, Domain, DomainDns, Draft, DraftError, DraftRevision, Elision, EmailChannel, EndpointDisabledEventData, ErrorBody, ErrorDetail, Event, ForwardRequest, Header, HealthStatus, HeldSendResponse, ImportBatchItem, ImportBatchRequest, ImportBatchResponse, ImportedMessage, InformationEmailSettings, InformationOutput, Limits, LimitsPatch, ListEntry, Listener, Mailbox, MailboxDeletedEventData, MailboxUsage, MailboxView, Message, MessageDeletedEventData, MessageResponse, NamedAddress, OneToOneOutput, Page_ApiKey, Page_ApprovalItem, Page_Contact, Page_Domain, Page_Draft, Page_Event, Page_ListEntry, Page_Mailbox, Page_Message, Page_QueueEntry, Page_SecureToken, Page_Site, Page_Suppression, Page_TeamMember, Page_Thread, Page_ToolConfig, Page_ToolRun, Page_WebhookDelivery, Page_WebhookEndpoint, Proposer, QueueEntry, RateLimitSettings, Recipient, RecipientStatus, ReplayRequest, ReplayResponse, ReplyRequest, SecureToken, Security, SecurityFlag, SendDraftRequest, SendEmailInput, SendEmailOutput, SendInformationEmailInput, SendMessageRequest, SendMessageResponse, SendOneToOneEmailInput, SentEmail, SignedUrl, SignedUrlRequest, Site, SiteSettings, StatusResponse, Suppression, SuppressionEventData, TeamMember, Thread, ThreadWithMessages, ToolCatalog, ToolConfig, ToolEntry, ToolErrorBody, ToolRun, ToolSettings, UpdateContactRequest, UpdateDraftRequest, UpdateMailboxRequest, UpdateMessageRequest, UpdateSiteRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest, UpdateWebhookRequest, UploadedAttachment, UpsertContactRequest, Usage, UsageReport, WaitResponse, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookResponse,):
     _model.model_rebuild()
 
-SCHEMAS = ['AgentEmailChannel', 'Analysis', 'ApiKey', 'ApiKeyId', 'Attachment', 'AttachmentId', 'AttachmentInput', 'Channels', 'ConsentRequest', 'Contact', 'ContactId', 'ContactWithHistory', 'CreateApiKeyRequest', 'CreateDomainRequest', 'CreateListEntryRequest', 'CreateMailboxRequest', 'CreateSecureTokenRequest', 'CreateSiteRequest', 'CreateSuppressionRequest', 'CreateTeamMemberRequest', 'CreateToolConfigRequest', 'CreateWebhookRequest', 'CreatedApiKey', 'DeliveryEventData', 'DeliveryStatus', 'Direction', 'DkimKey', 'DnsRecord', 'Domain', 'DomainDns', 'DomainId', 'EmailAddress', 'EmailChannel', 'EndpointDisabledEventData', 'ErrorBody', 'ErrorDetail', 'Event', 'EventId', 'ForwardRequest', 'Header', 'HealthStatus', 'ImportBatchItem', 'ImportBatchRequest', 'ImportBatchResponse', 'ImportResponse', 'ImportedMessage', 'InformationEmailSettings', 'InformationOutput', 'ListDirection', 'ListEntry', 'ListEntryId', 'ListKind', 'Listener', 'Mailbox', 'MailboxDeletedEventData', 'MailboxId', 'Message', 'MessageDeletedEventData', 'MessageId', 'MessageResponse', 'NamedAddress', 'OneToOneOutput', 'Page_ApiKey', 'Page_Contact', 'Page_Domain', 'Page_Event', 'Page_ListEntry', 'Page_Mailbox', 'Page_Message', 'Page_QueueEntry', 'Page_SecureToken', 'Page_Site', 'Page_Suppression', 'Page_TeamMember', 'Page_Thread', 'Page_ToolConfig', 'Page_ToolRun', 'Page_WebhookDelivery', 'Page_WebhookEndpoint', 'PortValue', 'QueueEntry', 'RateLimitSettings', 'Recipient', 'RecipientKind', 'RecipientStatus', 'ReplayRequest', 'ReplayResponse', 'ReplyRequest', 'SecureToken', 'SecureTokenId', 'SendEmailInput', 'SendEmailOutput', 'SendInformationEmailInput', 'SendMessageRequest', 'SendMessageResponse', 'SendOneToOneEmailInput', 'SentEmail', 'SentEmailId', 'Site', 'SiteId', 'SiteSettings', 'StatusResponse', 'Suppression', 'SuppressionEventData', 'TeamMember', 'TeamMemberId', 'Thread', 'ThreadId', 'ThreadWithMessages', 'ToolCatalog', 'ToolConfig', 'ToolConfigId', 'ToolEntry', 'ToolErrorBody', 'ToolInput', 'ToolResult', 'ToolRun', 'ToolRunId', 'ToolSettings', 'UpdateContactRequest', 'UpdateMailboxRequest', 'UpdateMessageRequest', 'UpdateTeamMemberRequest', 'UpdateToolConfigRequest', 'UpdateWebhookRequest', 'UpsertContactRequest', 'WaitResponse', 'WebhookAttempt', 'WebhookDelivery', 'WebhookDeliveryId', 'WebhookDeliveryStatus', 'WebhookEndpoint', 'WebhookId', 'WebhookResponse']
+SCHEMAS = ['AgentAttachment', 'AgentEmailChannel', 'AgentMessage', 'AgentSummary', 'AgentThreadView', 'Analysis', 'ApiKey', 'ApiKeyId', 'Approval', 'ApprovalDecision', 'ApprovalId', 'ApprovalItem', 'ApprovalPolicy', 'ApprovalPolicySetting', 'ApprovalStatus', 'Attachment', 'AttachmentId', 'AttachmentInput', 'AttachmentText', 'AttachmentTextEventData', 'Channels', 'ConsentRequest', 'Contact', 'ContactId', 'ContactWithHistory', 'ControlsView', 'CreateApiKeyRequest', 'CreateDomainRequest', 'CreateListEntryRequest', 'CreateMailboxRequest', 'CreateSecureTokenRequest', 'CreateSiteRequest', 'CreateSuppressionRequest', 'CreateTeamMemberRequest', 'CreateToolConfigRequest', 'CreateWebhookRequest', 'CreatedApiKey', 'DeliveryEventData', 'DeliveryStatus', 'Direction', 'DkimKey', 'DnsRecord', 'Domain', 'DomainDns', 'DomainId', 'Draft', 'DraftError', 'DraftId', 'DraftRevision', 'DraftStatus', 'Elision', 'EmailAddress', 'EmailChannel', 'EndpointDisabledEventData', 'ErrorBody', 'ErrorDetail', 'Event', 'EventId', 'FlagKind', 'ForwardRequest', 'Header', 'HealthStatus', 'HeldSendResponse', 'ImportBatchItem', 'ImportBatchRequest', 'ImportBatchResponse', 'ImportResponse', 'ImportedMessage', 'InformationEmailSettings', 'InformationOutput', 'Limits', 'LimitsPatch', 'ListDirection', 'ListEntry', 'ListEntryId', 'ListKind', 'Listener', 'Mailbox', 'MailboxDeletedEventData', 'MailboxId', 'MailboxUsage', 'MailboxView', 'Message', 'MessageDeletedEventData', 'MessageId', 'MessageResponse', 'NamedAddress', 'OneToOneOutput', 'Page_ApiKey', 'Page_ApprovalItem', 'Page_Contact', 'Page_Domain', 'Page_Draft', 'Page_Event', 'Page_ListEntry', 'Page_Mailbox', 'Page_Message', 'Page_QueueEntry', 'Page_SecureToken', 'Page_Site', 'Page_Suppression', 'Page_TeamMember', 'Page_Thread', 'Page_ToolConfig', 'Page_ToolRun', 'Page_WebhookDelivery', 'Page_WebhookEndpoint', 'PortValue', 'Proposer', 'QueueEntry', 'RateLimitSettings', 'Recipient', 'RecipientKind', 'RecipientStatus', 'ReplayRequest', 'ReplayResponse', 'ReplyRequest', 'SecureToken', 'SecureTokenId', 'Security', 'SecurityFlag', 'SendDraftRequest', 'SendEmailInput', 'SendEmailOutput', 'SendInformationEmailInput', 'SendMessageRequest', 'SendMessageResponse', 'SendOneToOneEmailInput', 'SentEmail', 'SentEmailId', 'Severity', 'SignedUrl', 'SignedUrlRequest', 'Site', 'SiteId', 'SiteSettings', 'StatusResponse', 'Suppression', 'SuppressionEventData', 'TeamMember', 'TeamMemberId', 'TextStatus', 'Thread', 'ThreadAnswer', 'ThreadId', 'ThreadWithMessages', 'ToolCatalog', 'ToolConfig', 'ToolConfigId', 'ToolEntry', 'ToolErrorBody', 'ToolInput', 'ToolResult', 'ToolRun', 'ToolRunId', 'ToolSettings', 'UpdateContactRequest', 'UpdateDraftRequest', 'UpdateMailboxRequest', 'UpdateMessageRequest', 'UpdateSiteRequest', 'UpdateTeamMemberRequest', 'UpdateToolConfigRequest', 'UpdateWebhookRequest', 'UploadedAttachment', 'UpsertContactRequest', 'Usage', 'UsageReport', 'WaitResponse', 'WebhookAttempt', 'WebhookDelivery', 'WebhookDeliveryId', 'WebhookDeliveryStatus', 'WebhookEndpoint', 'WebhookId', 'WebhookResponse']
 """Every schema of the OpenAPI document this module was generated from."""
