@@ -72,7 +72,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "tool-runs", description = "The audit record of tool invocations"),
         (name = "tools", description = "The agent email tools: catalogue and invocation"),
         (name = "status", description = "The server's version, listeners, store and backlogs"),
-        (name = "controls", description = "Storage use, limits and quotas"),
+        (name = "usage", description = "Storage use, limits and quotas"),
     )
 )]
 pub struct ApiDoc;
@@ -385,7 +385,9 @@ mod tests {
         for (path, method, op) in operations() {
             let responses = op["responses"].as_object().unwrap();
             let keyed = op["security"].as_array().is_some_and(|s| !s.is_empty());
-            assert_eq!(keyed, path.starts_with("/v1/"), "{method} {path}: only /v1 routes need a key");
+            // A signed download URL carries its own proof instead of a key.
+            let signed = path == "/v1/attachments/{id}/download";
+            assert_eq!(keyed, path.starts_with("/v1/") && !signed, "{method} {path}: only /v1 routes need a key");
             if keyed {
                 assert!(responses.contains_key("401"), "{method} {path} does not document 401");
             }

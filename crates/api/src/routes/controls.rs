@@ -75,7 +75,7 @@ pub struct UsageQuery {
 }
 
 /// Returns the site's storage use, limits and retention, and each mailbox's.
-#[utoipa::path(get, operation_id = "usage_get", path = "/v1/usage", tag = "controls", params(UsageQuery),
+#[utoipa::path(get, operation_id = "usage_get", path = "/v1/usage", tag = "usage", params(UsageQuery),
     responses((status = 200, body = UsageReport), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn usage(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<UsageQuery>) -> ApiResult<Json<UsageReport>> {
     let site = target_site(&state, &auth, q.site_id).await?;

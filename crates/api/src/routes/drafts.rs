@@ -43,6 +43,7 @@ fn draft_site(auth: &Auth) -> Option<SiteId> {
 
 /// Paging and filters of `GET /v1/mailboxes/{id}/drafts`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DraftQuery {
     /// Only these statuses, comma-separated (`draft`, `scheduled`, `pending_approval`, `sending`,
@@ -186,6 +187,7 @@ pub async fn cancel_message(State(state): State<AppState>, auth: Auth, PathId(id
 
 /// Filters of `GET /v1/approvals`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalQuery {
     /// Only this status: `pending`, `approved`, `rejected`, `cancelled`.
@@ -214,6 +216,7 @@ pub async fn get_approval(State(state): State<AppState>, auth: Auth, PathId(id):
 
 /// Long-poll of `GET /v1/approvals/{id}/wait`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Seconds to wait for a decision, 0 to 60 (default 30).
