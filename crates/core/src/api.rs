@@ -122,7 +122,7 @@ pub struct UpdateMailboxRequest {
     pub limits: Option<crate::controls::LimitsPatch>,
     /// Days messages are kept (`null`: the site's rule, else forever).
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 36500)]
     pub retention_days: Option<Option<u32>>,
     /// Sets the expiry this many seconds from now.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -146,6 +146,7 @@ pub struct UploadedAttachment {
 pub struct SignedUrlRequest {
     /// Seconds the URL stays valid (default 3600, at most 604800).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 604800)]
     pub expires_in_seconds: Option<u64>,
 }
 
@@ -167,7 +168,7 @@ pub struct UpdateSiteRequest {
     pub limits: Option<LimitsPatch>,
     /// Days messages are kept (`null`: forever); a mailbox's own value wins.
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 36500)]
     pub retention_days: Option<Option<u32>>,
     /// The site's approval policy for outbound mail (`none`, `all`, `first_contact`); the
     /// strictest of the site's, the mailbox's and the tool config's applies.

@@ -52,6 +52,7 @@ pub struct DraftQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -193,6 +194,7 @@ pub struct ApprovalQuery {
     /// Only this status: `pending`, `approved`, `rejected`, `cancelled`.
     pub status: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Admin keys: the site (default: the default site).
     pub site_id: Option<SiteId>,
