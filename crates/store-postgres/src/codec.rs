@@ -167,6 +167,10 @@ decoders! {
     tool_config -> ToolConfig,
     tool_run -> ToolRun,
     sent_email -> SentEmail,
+    controls -> mailroom_core::controls::Controls,
+    upload -> mailroom_core::controls::UploadedAttachment,
+    attachment_text_job -> mailroom_store::AttachmentTextJob,
+    attachment_text -> mailroom_core::reading::AttachmentText,
 }
 
 /// Decodes an `events` row with its cursor in `scope` (the whole log's position is `pos`).

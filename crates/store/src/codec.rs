@@ -516,3 +516,53 @@ pub fn merge_participants(into: &mut Vec<EmailAddress>, new: impl IntoIterator<I
         }
     }
 }
+
+/// Decodes a `controls` row (a site's or mailbox's limits, retention and expiry).
+pub fn controls<R: RowAccess + ?Sized>(row: &R) -> StoreResult<mailroom_core::controls::Controls> {
+    let retention: Option<i64> = col(row, "retention_days")?;
+    Ok(mailroom_core::controls::Controls {
+        limits: json(row, "limits")?,
+        retention_days: retention.map(|d| d.clamp(0, i64::from(u32::MAX)) as u32),
+        expires_at: opt_time(row, "expires_at")?,
+    })
+}
+
+/// Decodes an `uploads` row.
+pub fn upload<R: RowAccess + ?Sized>(row: &R) -> StoreResult<mailroom_core::controls::UploadedAttachment> {
+    Ok(mailroom_core::controls::UploadedAttachment {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        filename: col(row, "filename")?,
+        content_type: col(row, "content_type")?,
+        size: unsigned(row, "size")?,
+        sha256: col(row, "sha256")?,
+        created_at: time(row, "created_at")?,
+        expires_at: time(row, "expires_at")?,
+        blob_key: col(row, "blob_key")?,
+    })
+}
+
+/// Decodes an `attachment_texts` row as a queued job.
+pub fn attachment_text_job<R: RowAccess + ?Sized>(row: &R) -> StoreResult<crate::AttachmentTextJob> {
+    Ok(crate::AttachmentTextJob {
+        attachment_id: id(row, "attachment_id")?,
+        message_id: id(row, "message_id")?,
+        site_id: id(row, "site_id")?,
+        mailbox_id: id(row, "mailbox_id")?,
+        attempts: unsigned(row, "attempts")?,
+    })
+}
+
+/// Decodes an `attachment_texts` row as the extracted text.
+pub fn attachment_text<R: RowAccess + ?Sized>(row: &R) -> StoreResult<mailroom_core::reading::AttachmentText> {
+    Ok(mailroom_core::reading::AttachmentText {
+        attachment_id: id(row, "attachment_id")?,
+        message_id: id(row, "message_id")?,
+        text_status: parsed(row, "status")?,
+        text: col(row, "text")?,
+        truncated: col(row, "truncated")?,
+        error: col(row, "error")?,
+        attempts: unsigned(row, "attempts")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}

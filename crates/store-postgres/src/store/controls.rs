@@ -7,29 +7,6 @@
 use super::*;
 use mailroom_core::controls::*;
 
-fn controls_row(row: &PgRow) -> StoreResult<Controls> {
-    let retention: Option<i32> = col(row, "retention_days")?;
-    Ok(Controls {
-        limits: json(row, "limits")?,
-        retention_days: retention.map(|d| d.max(0) as u32),
-        expires_at: col(row, "expires_at")?,
-    })
-}
-
-fn upload_row(row: &PgRow) -> StoreResult<UploadedAttachment> {
-    Ok(UploadedAttachment {
-        id: id(row, "id")?,
-        site_id: id(row, "site_id")?,
-        filename: col(row, "filename")?,
-        content_type: col(row, "content_type")?,
-        size: unsigned(row, "size")?,
-        sha256: col(row, "sha256")?,
-        created_at: time(row, "created_at")?,
-        expires_at: time(row, "expires_at")?,
-        blob_key: col(row, "blob_key")?,
-    })
-}
-
 fn scope_of(key: &str) -> StoreResult<ControlScope> {
     let bad = || StoreError::Corrupt(format!("control scope `{key}` is not site:<id> or mailbox:<id>"));
     let (kind, id) = key.split_once(':').ok_or_else(bad)?;
@@ -45,7 +22,7 @@ fn scope_of(key: &str) -> StoreResult<ControlScope> {
 impl ControlStore for PgStore {
     async fn get_controls(&self, scope: ControlScope) -> StoreResult<Option<Controls>> {
         let row = sqlx::query("SELECT * FROM controls WHERE scope = $1").bind(scope.key()).fetch_optional(&self.pool).await.map_err(db_err)?;
-        row.as_ref().map(controls_row).transpose()
+        row.as_ref().map(codec::controls).transpose()
     }
 
     async fn put_controls(&self, scope: ControlScope, site: SiteId, controls: &Controls) -> StoreResult<()> {
@@ -189,7 +166,7 @@ impl ControlStore for PgStore {
 
     async fn get_upload(&self, upload: AttachmentId) -> StoreResult<Option<UploadedAttachment>> {
         let row = sqlx::query("SELECT * FROM uploads WHERE id = $1").bind(upload.as_uuid()).fetch_optional(&self.pool).await.map_err(db_err)?;
-        row.as_ref().map(upload_row).transpose()
+        row.as_ref().map(codec::upload).transpose()
     }
 
     async fn delete_expired_uploads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<UploadedAttachment>> {
@@ -201,7 +178,7 @@ impl ControlStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter().map(upload_row).collect()
+        rows.iter().map(codec::upload).collect()
     }
 
     async fn acquire_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {

@@ -2,30 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-use mailroom_core::reading::{AttachmentText, TextStatus};
-
-fn job(row: &PgRow) -> StoreResult<AttachmentTextJob> {
-    Ok(AttachmentTextJob {
-        attachment_id: id(row, "attachment_id")?,
-        message_id: id(row, "message_id")?,
-        site_id: id(row, "site_id")?,
-        mailbox_id: id(row, "mailbox_id")?,
-        attempts: unsigned(row, "attempts")?,
-    })
-}
-
-fn text(row: &PgRow) -> StoreResult<AttachmentText> {
-    Ok(AttachmentText {
-        attachment_id: id(row, "attachment_id")?,
-        message_id: id(row, "message_id")?,
-        text_status: parsed::<TextStatus>(row, "status")?,
-        text: col(row, "text")?,
-        truncated: col(row, "truncated")?,
-        error: col(row, "error")?,
-        attempts: unsigned(row, "attempts")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
+use mailroom_core::reading::AttachmentText;
 
 #[async_trait]
 impl ReadingStore for PgStore {
@@ -72,7 +49,7 @@ impl ReadingStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        let mut jobs = rows.iter().map(job).collect::<StoreResult<Vec<_>>>()?;
+        let mut jobs = rows.iter().map(codec::attachment_text_job).collect::<StoreResult<Vec<_>>>()?;
         jobs.sort_by_key(|j| j.attachment_id);
         Ok(jobs)
     }
@@ -110,6 +87,6 @@ impl ReadingStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        rows.iter().map(text).collect()
+        rows.iter().map(codec::attachment_text).collect()
     }
 }

@@ -5,29 +5,6 @@
 use super::*;
 use mailroom_core::controls::*;
 
-fn controls_row(row: &SqliteRow) -> StoreResult<Controls> {
-    let retention: Option<i64> = col(row, "retention_days")?;
-    Ok(Controls {
-        limits: json(row, "limits")?,
-        retention_days: retention.map(|d| d.clamp(0, u32::MAX as i64) as u32),
-        expires_at: opt_time(row, "expires_at")?,
-    })
-}
-
-fn upload_row(row: &SqliteRow) -> StoreResult<UploadedAttachment> {
-    Ok(UploadedAttachment {
-        id: id(row, "id")?,
-        site_id: id(row, "site_id")?,
-        filename: col(row, "filename")?,
-        content_type: col(row, "content_type")?,
-        size: unsigned(row, "size")?,
-        sha256: col(row, "sha256")?,
-        created_at: time(row, "created_at")?,
-        expires_at: time(row, "expires_at")?,
-        blob_key: col(row, "blob_key")?,
-    })
-}
-
 fn scope_of(key: &str) -> StoreResult<ControlScope> {
     let bad = || StoreError::Corrupt(format!("control scope `{key}` is not site:<id> or mailbox:<id>"));
     let (kind, id) = key.split_once(':').ok_or_else(bad)?;
@@ -45,7 +22,7 @@ impl ControlStore for SqliteStore {
         let key = scope.key();
         self.read(move |conn| {
             let row = query("SELECT * FROM controls WHERE scope = ?").bind(&key).fetch_optional(conn).map_err(db_err)?;
-            row.as_ref().map(controls_row).transpose()
+            row.as_ref().map(codec::controls).transpose()
         })
         .await
     }
@@ -202,7 +179,7 @@ impl ControlStore for SqliteStore {
     async fn get_upload(&self, upload: AttachmentId) -> StoreResult<Option<UploadedAttachment>> {
         self.read(move |conn| {
             let row = query("SELECT * FROM uploads WHERE id = ?").bind(upload.as_uuid()).fetch_optional(conn).map_err(db_err)?;
-            row.as_ref().map(upload_row).transpose()
+            row.as_ref().map(codec::upload).transpose()
         })
         .await
     }
@@ -214,7 +191,7 @@ impl ControlStore for SqliteStore {
                 .bind(i64::from(limit))
                 .fetch_all(tx)
                 .map_err(db_err)?;
-            let uploads: Vec<UploadedAttachment> = rows.iter().map(upload_row).collect::<StoreResult<_>>()?;
+            let uploads: Vec<UploadedAttachment> = rows.iter().map(codec::upload).collect::<StoreResult<_>>()?;
             for u in &uploads {
                 query("DELETE FROM uploads WHERE id = ?").bind(u.id.as_uuid()).execute(tx).map_err(db_err)?;
             }

@@ -2,30 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-use mailroom_core::reading::{AttachmentText, TextStatus};
-
-fn job(row: &SqliteRow) -> StoreResult<AttachmentTextJob> {
-    Ok(AttachmentTextJob {
-        attachment_id: id(row, "attachment_id")?,
-        message_id: id(row, "message_id")?,
-        site_id: id(row, "site_id")?,
-        mailbox_id: id(row, "mailbox_id")?,
-        attempts: unsigned(row, "attempts")?,
-    })
-}
-
-fn text(row: &SqliteRow) -> StoreResult<AttachmentText> {
-    Ok(AttachmentText {
-        attachment_id: id(row, "attachment_id")?,
-        message_id: id(row, "message_id")?,
-        text_status: parsed::<TextStatus, _>(row, "status")?,
-        text: col(row, "text")?,
-        truncated: col(row, "truncated")?,
-        error: col(row, "error")?,
-        attempts: unsigned(row, "attempts")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
+use mailroom_core::reading::AttachmentText;
 
 #[async_trait]
 impl ReadingStore for SqliteStore {
@@ -71,7 +48,7 @@ impl ReadingStore for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(tx)
             .map_err(db_err)?;
-            let claimed = rows.iter().map(job).collect::<StoreResult<Vec<_>>>()?;
+            let claimed = rows.iter().map(codec::attachment_text_job).collect::<StoreResult<Vec<_>>>()?;
             for j in &claimed {
                 query("UPDATE attachment_texts SET lease_until = ? WHERE attachment_id = ?")
                     .bind(ts(trunc(lease_until)))
@@ -122,7 +99,7 @@ impl ReadingStore for SqliteStore {
                 }
                 q.push(")");
                 for row in q.build().fetch_all(conn).map_err(db_err)? {
-                    out.push(text(&row)?);
+                    out.push(codec::attachment_text(&row)?);
                 }
             }
             Ok(out)
