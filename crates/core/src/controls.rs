@@ -28,23 +28,23 @@ pub struct Limits {
 pub struct LimitsPatch {
     /// Messages sent per minute.
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>, maximum = 1000000000)]
     pub send_per_minute: Option<Option<u64>>,
     /// Messages sent per hour.
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>, maximum = 1000000000)]
     pub send_per_hour: Option<Option<u64>>,
     /// Messages sent per day.
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>, maximum = 1000000000)]
     pub send_per_day: Option<Option<u64>>,
     /// Bytes of stored mail.
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>, maximum = 9223372036854775807)]
     pub storage_bytes: Option<Option<u64>>,
     /// Stored messages.
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>, maximum = 9223372036854775807)]
     pub max_messages: Option<Option<u64>>,
 }
 

@@ -721,6 +721,13 @@ fn check_limits(l: &LimitsPatch) -> EngineResult<()> {
             return Err(EngineError::invalid("validation_error", format!("`limits.{name}` must be at most 1000000000 (or null for unlimited)")));
         }
     }
+    for (name, v) in [("storage_bytes", l.storage_bytes), ("max_messages", l.max_messages)] {
+        if let Some(Some(n)) = v
+            && n > i64::MAX as u64
+        {
+            return Err(EngineError::invalid("validation_error", format!("`limits.{name}` must be at most {} (or null for unlimited)", i64::MAX)));
+        }
+    }
     Ok(())
 }
 
