@@ -38,13 +38,13 @@ pub struct LimitsPatch {
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u64>, maximum = 1000000000)]
     pub send_per_day: Option<Option<u64>>,
-    /// Bytes of stored mail.
+    /// Bytes of stored mail (at most 10^15, a petabyte).
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u64>, maximum = 9223372036854775807)]
+    #[schema(value_type = Option<u64>, maximum = 1e15)]
     pub storage_bytes: Option<Option<u64>>,
-    /// Stored messages.
+    /// Stored messages (at most 10^12).
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<u64>, maximum = 9223372036854775807)]
+    #[schema(value_type = Option<u64>, maximum = 1e12)]
     pub max_messages: Option<Option<u64>>,
 }
 

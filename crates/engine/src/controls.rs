@@ -721,11 +721,11 @@ fn check_limits(l: &LimitsPatch) -> EngineResult<()> {
             return Err(EngineError::invalid("validation_error", format!("`limits.{name}` must be at most 1000000000 (or null for unlimited)")));
         }
     }
-    for (name, v) in [("storage_bytes", l.storage_bytes), ("max_messages", l.max_messages)] {
+    for (name, v, max) in [("storage_bytes", l.storage_bytes, 1_000_000_000_000_000_u64), ("max_messages", l.max_messages, 1_000_000_000_000)] {
         if let Some(Some(n)) = v
-            && n > i64::MAX as u64
+            && n > max
         {
-            return Err(EngineError::invalid("validation_error", format!("`limits.{name}` must be at most {} (or null for unlimited)", i64::MAX)));
+            return Err(EngineError::invalid("validation_error", format!("`limits.{name}` must be at most {max} (or null for unlimited)")));
         }
     }
     Ok(())
