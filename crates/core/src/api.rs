@@ -118,7 +118,7 @@ pub struct UpdateMailboxRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_policy: Option<crate::drafts::ApprovalPolicy>,
     /// Limits of this mailbox (they apply together with its site's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::controls::limits_object", skip_serializing_if = "Option::is_none")]
     pub limits: Option<crate::controls::LimitsPatch>,
     /// Days messages are kept (`null`: the site's rule, else forever).
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]

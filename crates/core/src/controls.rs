@@ -159,12 +159,23 @@ pub struct SignedUrl {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Reads a `limits` field: a JSON object (or `null`), never the array form serde would also
+/// take for a struct.
+pub fn limits_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LimitsPatch>, D::Error> {
+    use serde::de::Error;
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None => Ok(None),
+        Some(v @ serde_json::Value::Object(_)) => serde_json::from_value(v).map(Some).map_err(D::Error::custom),
+        Some(_) => Err(D::Error::custom("`limits` must be an object such as {\"send_per_minute\": 5}")),
+    }
+}
+
 /// `PATCH /v1/sites/{id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSiteRequest {
     /// Limits shared by all the site's mailboxes together.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "limits_object", skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsPatch>,
     /// Days messages are kept (`null`: forever); a mailbox's own value wins.
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]

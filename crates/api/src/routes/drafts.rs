@@ -192,7 +192,7 @@ pub async fn cancel_message(State(state): State<AppState>, auth: Auth, PathId(id
 #[serde(deny_unknown_fields)]
 pub struct ApprovalQuery {
     /// Only this status: `pending`, `approved`, `rejected` or `cancelled`.
-    #[param(pattern = "^(pending|approved|rejected|cancelled)$")]
+    #[param(pattern = "^(pending|approved|rejected|cancelled)?$")]
     pub status: Option<String>,
     /// 1 to 100, default 50.
     #[param(minimum = 1, maximum = 100)]

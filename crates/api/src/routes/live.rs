@@ -165,8 +165,9 @@ pub async fn stream(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
-    /// Wait for a message received after this event cursor (opaque, of the mailbox's site);
-    /// without it, after now.
+    /// Wait for a message received after this event cursor (opaque: of the mailbox's site, or
+    /// for admin keys of the whole log; `0` is the start); without it, after now.
+    #[param(pattern = "^([eg][0-9a-z]{1,12}|0)?$")]
     pub after: Option<String>,
     /// Seconds to wait, 0-60 (default 30).
     #[param(minimum = 0, maximum = 60)]
