@@ -99,7 +99,7 @@ pub async fn update_site(State(state): State<AppState>, auth: Auth, PathId(id): 
 pub struct UploadQuery {
     /// The file name (else the `X-Filename` header or `Content-Disposition`'s filename): 1 to
     /// 255 characters, no control characters.
-    #[param(pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]{1,255}$")]
+    #[param(pattern = "^([^\\x00-\\x1F\\x7F-\\x9F]{1,255})?$")]
     pub filename: Option<String>,
     /// Admin keys: the site that owns the upload (default site when absent).
     pub site_id: Option<SiteId>,
