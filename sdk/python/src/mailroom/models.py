@@ -843,7 +843,7 @@ class LimitsPatch(_Request):
     """A change to limits: a field left out keeps its value (or the server default); `null` makes it unlimited; a number sets it."""
 
     max_messages: Optional[int] = None
-    """Stored messages."""
+    """Stored messages (at most 10^12)."""
     send_per_day: Optional[int] = None
     """Messages sent per day."""
     send_per_hour: Optional[int] = None
@@ -851,7 +851,7 @@ class LimitsPatch(_Request):
     send_per_minute: Optional[int] = None
     """Messages sent per minute."""
     storage_bytes: Optional[int] = None
-    """Bytes of stored mail."""
+    """Bytes of stored mail (at most 10^15, a petabyte)."""
 
 
 class ListEntry(_Response):
