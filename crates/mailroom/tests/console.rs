@@ -962,16 +962,16 @@ async fn inbox_first_paint_with_ten_thousand_messages() {
         paints.sort_by(|a, b| a.partial_cmp(b).unwrap());
         println!("inbox first-contentful-paint over 10,000 messages, 5 loads (ms): {paints:?}");
         served.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        assert!(served[2] < 100.0, "the server took {} ms (median) to serve the inbox", served[2]);
-        // First paint also counts the browser's own work: the best of five loads must make it,
-        // unless the machine is overloaded by other work (then the figure is only printed).
-        let load: f64 = std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
-        if load <= 2.0 * cpus {
-            assert!(paints[0] < 100.0, "first paint took {} ms at best", paints[0]);
-        } else {
-            println!("first-paint bound not applied: load average {load} on {cpus} CPUs");
-        }
+        // Timings are figures to read, not assertions: on a shared 2-core machine they swing
+        // with other work (the brief: performance is checked by benchmarks, never by timed
+        // tests). The goal is a first paint under 100 ms.
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        println!(
+            "inbox served in {:.1} ms (median of 5), first paint {:.1} ms at best (goal < 100 ms); load average {}",
+            served[2],
+            paints[0],
+            load.split_whitespace().next().unwrap_or("?")
+        );
         b.close().await.unwrap();
     })
     .await
