@@ -145,8 +145,11 @@ impl TextWorker {
                 .collect();
             queued += jobs.len();
             self.store.queue_attachment_texts(&jobs, Some((CURSOR_SETTING, &last_cursor.to_string()))).await?;
+            // A cursor that does not move on (one this store never hands out) must not turn
+            // this loop into a busy one that also holds shutdown: stop and try again next wake.
+            let stuck = last_cursor <= cursor;
             cursor = last_cursor;
-            if events.len() < PAGE as usize {
+            if stuck || events.len() < PAGE as usize {
                 break;
             }
         }
