@@ -430,6 +430,54 @@ async fn deleting_a_key_ends_its_event_streams_and_long_polls() {
     assert!(revoked_at.elapsed() < Duration::from_secs(5));
 }
 
+/// With nothing new to hand over, the periodic check alone ends a revoked key's stream and
+/// long-polls, the approvals wait included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_quiet_key_deletion_still_ends_streams_and_every_long_poll() {
+    let app = spawn_app_with(|_| {}).await;
+    let site = app.admin.create_site(&CreateSiteRequest { name: "quiet".into() }).await.unwrap();
+    let created = app
+        .admin
+        .create_api_key(&CreateApiKeyRequest { name: "quiet".into(), scope: Some("site".into()), site_id: Some(site.id) })
+        .await
+        .unwrap();
+    let key = created.key.clone();
+    let c = app.client(&key);
+    let mb = mailbox(&c, "held").await;
+    c.update_mailbox(mb.id, &UpdateMailboxRequest { approval_policy: Some(mailroom_core::drafts::ApprovalPolicy::All), ..Default::default() })
+        .await
+        .unwrap();
+    let held = c.send_or_hold(mb.id, &common::text_message(&["x@ext.test"], "Held", "body"), None).await.unwrap();
+    let mailroom_client::SendResult::Held(held) = held else { panic!("the send is held for approval") };
+    let approval = held.approval_id.expect("a held send names its approval");
+
+    let http = reqwest::Client::new();
+    let mut stream = http.get(format!("{}/v1/events/stream", app.url)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let poll = |path: String| {
+        let (http, key) = (http.clone(), key.clone());
+        tokio::spawn(async move {
+            let response = http.get(path).bearer_auth(key).send().await.unwrap();
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap_or_default())
+        })
+    };
+    let message_wait = poll(format!("{}/v1/mailboxes/{}/messages/wait?timeout=30", app.url, mb.id));
+    let approval_wait = poll(format!("{}/v1/approvals/{approval}/wait?timeout=30", app.url));
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.chunk()).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!message_wait.is_finished() && !approval_wait.is_finished(), "both long-polls are waiting");
+
+    app.admin.delete_api_key(created.api_key.id).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), async { while let Ok(Some(_)) = stream.chunk().await {} })
+        .await
+        .expect("the stream ended within 5 s though nothing happened after the deletion");
+    for (what, wait) in [("message wait", message_wait), ("approval wait", approval_wait)] {
+        let (status, body) = tokio::time::timeout(Duration::from_secs(5), wait).await.unwrap_or_else(|_| panic!("the {what} answered within 5 s")).unwrap();
+        assert_eq!(status, 401, "{what}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_api_key", "{what}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_key_deleted_on_one_node_ends_its_streams_on_another() {
     common::pg::with_database("the two-node revocation test", |url| async move {

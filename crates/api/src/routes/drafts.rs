@@ -3,7 +3,7 @@
 use super::mailboxes::{target_site, visible_mailbox};
 use super::page_by_last;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, KEY_RECHECK, revoked};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
 use crate::idempotency;
 use axum::Json;
@@ -229,13 +229,29 @@ pub struct WaitQuery {
 /// Waits until an approval is decided, at most `timeout` seconds; answers it as it stands
 /// then (`status` still `pending` on timeout).
 #[utoipa::path(get, operation_id = "approvals_wait", path = "/v1/approvals/{id}/wait", tag = "approvals", params(("id" = String, Path), WaitQuery),
-    responses((status = 200, body = ApprovalItem), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = ApprovalItem), (status = 401, body = ErrorBody, description = "The key is unknown, or was deleted while the request waited"),
+        (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn wait_approval(State(state): State<AppState>, auth: Auth, PathId(id): PathId<ApprovalId>, ApiQuery(q): ApiQuery<WaitQuery>) -> ApiResult<Json<ApprovalItem>> {
     let timeout = q.timeout.unwrap_or(30);
     if timeout > 60 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "`timeout` must be between 0 and 60 seconds"));
     }
-    Ok(Json(state.engine.wait_for_approval(draft_site(&auth), id, Duration::from_secs(timeout)).await?))
+    // A key deleted while the request waits ends it with 401, as the other long-polls do.
+    let waiting = state.engine.wait_for_approval(draft_site(&auth), id, Duration::from_secs(timeout));
+    tokio::pin!(waiting);
+    loop {
+        tokio::select! {
+            answer = &mut waiting => {
+                let item = answer?;
+                return if auth.still_valid(&state.engine).await { Ok(Json(item)) } else { Err(revoked()) };
+            }
+            () = tokio::time::sleep(KEY_RECHECK) => {
+                if !auth.still_valid(&state.engine).await {
+                    return Err(revoked());
+                }
+            }
+        }
+    }
 }
 
 fn decision(body: &[u8]) -> ApiResult<ApprovalDecision> {
