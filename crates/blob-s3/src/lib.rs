@@ -17,7 +17,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use mailroom_store::BlobStore;
+use mailroom_store::{BlobStore, BlobStream};
 use mailroom_store::blob::check_key;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
@@ -268,6 +268,14 @@ impl BlobStore for S3BlobStore {
         let path = self.path(key)?;
         let found = self.s3.get(&path).await.map_err(|e| self.error(Action::Read, key, e))?;
         found.bytes().await.map_err(|e| self.error(Action::Read, key, e))
+    }
+
+    async fn get_stream(&self, key: &str) -> io::Result<BlobStream> {
+        use futures::StreamExt;
+        let path = self.path(key)?;
+        let found = self.s3.get(&path).await.map_err(|e| self.error(Action::Read, key, e))?;
+        let (this, key) = (self.clone(), key.to_string());
+        Ok(found.into_stream().map(move |chunk| chunk.map_err(|e| this.error(Action::Read, &key, e))).boxed())
     }
 
     async fn delete(&self, key: &str) -> io::Result<()> {

@@ -87,6 +87,9 @@ impl BlobStore for InTempDir {
     async fn get(&self, key: &str) -> io::Result<Bytes> {
         self.store.get(key).await
     }
+    async fn get_stream(&self, key: &str) -> io::Result<mailroom_store::BlobStream> {
+        self.store.get_stream(key).await
+    }
     async fn delete(&self, key: &str) -> io::Result<()> {
         self.store.delete(key).await
     }

@@ -440,16 +440,17 @@ impl Engine {
     /// every recipient mailbox (and their sites). Returns the SMTP reply when it does not:
     /// `552 5.2.2` when the message can never fit, `452 4.2.2` when the mailbox is too full
     /// for it now.
-    pub async fn check_inbound_quota(&self, mailboxes: &[Mailbox], size: u64) -> EngineResult<Option<String>> {
+    /// `via` names the path in the `mailbox.quota_exceeded` event (`smtp`, `local`).
+    pub async fn check_inbound_quota(&self, mailboxes: &[Mailbox], size: u64, via: &str) -> EngineResult<Option<String>> {
         for mailbox in mailboxes {
             for scope in [ControlScope::Mailbox(mailbox.id), ControlScope::Site(mailbox.site_id)] {
                 let (_, limits) = self.controls_of(scope).await?;
                 if limits.storage_bytes.is_some_and(|max| size > max) || limits.max_messages == Some(0) {
-                    self.quota_event(mailbox, "smtp", "storage_bytes").await;
+                    self.quota_event(mailbox, via, "storage_bytes").await;
                     return Ok(Some("552 5.2.2 Message exceeds the mailbox's storage quota".into()));
                 }
                 if let Some(which) = self.over_quota(scope, &limits, size.max(1)).await? {
-                    self.quota_event(mailbox, "smtp", which).await;
+                    self.quota_event(mailbox, via, which).await;
                     return Ok(Some("452 4.2.2 Mailbox full, try again later".into()));
                 }
             }
@@ -615,7 +616,7 @@ impl Engine {
     /// Opens a signed download: checks the signature (constant time) and the expiry before
     /// looking anything up, then the attachment. `None` for every failure alike, so the
     /// answer never tells whether an attachment exists.
-    pub async fn open_signed_download(&self, id: &str, site: &str, expires: &str, signature: &str) -> EngineResult<Option<(DownloadInfo, Bytes)>> {
+    pub async fn open_signed_download(&self, id: &str, site: &str, expires: &str, signature: &str) -> EngineResult<Option<(DownloadInfo, mailroom_store::BlobStream)>> {
         let (Ok(id), Ok(site), Ok(expires)) = (id.parse::<AttachmentId>(), site.parse::<SiteId>(), expires.parse::<i64>()) else {
             return Ok(None);
         };
@@ -630,7 +631,7 @@ impl Engine {
         if owner != site {
             return Ok(None);
         }
-        let content = self.blobs.get(&info.blob_key).await?;
+        let content = self.blobs.get_stream(&info.blob_key).await?;
         Ok(Some((info, content)))
     }
 
@@ -775,6 +776,18 @@ mod tests {
 }
 
 impl Engine {
+    /// Adds a signed `download_url` (default lifetime, counted from now) to each attachment
+    /// object of an event's payload, as webhook bodies, SSE and `GET /v1/events` carry it.
+    pub fn sign_event_downloads(&self, event: &mut mailroom_core::Event) {
+        let site = event.site_id;
+        let Some(list) = event.data.get_mut("attachments").and_then(serde_json::Value::as_array_mut) else { return };
+        for a in list.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+            if let Some(id) = a.get("id").and_then(serde_json::Value::as_str).and_then(|s| s.parse::<AttachmentId>().ok()) {
+                a.insert("download_url".into(), serde_json::Value::String(self.download_url(site, id)));
+            }
+        }
+    }
+
     /// Fills each attachment's `download_url` with a signed URL of the default lifetime.
     pub fn sign_downloads(&self, message: &mut Message) {
         for a in &mut message.attachments {

@@ -7,7 +7,11 @@ use mailroom_core::{DeliveryStatus, Event, SiteId};
 impl Engine {
     /// Reads the event log of `site` (every site: `None`) after `after`, in order.
     pub async fn list_events(&self, site: Option<SiteId>, after: Option<i64>, limit: u32) -> EngineResult<Vec<Event>> {
-        Ok(self.store.list_events(site, after, limit).await?)
+        let mut events = self.store.list_events(site, after, limit).await?;
+        for e in &mut events {
+            self.sign_event_downloads(e);
+        }
+        Ok(events)
     }
 
     /// Returns the position of the latest event of `site` (of the whole log: `None`).

@@ -141,7 +141,7 @@ impl Engine {
                 targets.push(m);
             }
         }
-        if let Some(reply) = self.check_inbound_quota(&targets, raw.len() as u64).await? {
+        if let Some(reply) = self.check_inbound_quota(&targets, raw.len() as u64, "smtp").await? {
             return Err(EngineError::invalid(crate::controls::SMTP_REPLY, reply));
         }
         let report = mailroom_core::dsn::parse(&raw);

@@ -674,6 +674,12 @@ impl Engine {
             let reply = format!("550 5.7.1 <{}>: the sender is blocked by the recipient's list", recipient.address);
             return Ok(Some(LocalPlan::Bounce { reply, suppression: None }));
         }
+        // The recipient mailbox's storage quota holds as it does for mail received over SMTP.
+        // A local delivery is not queued for a later try, so a full mailbox bounces the copy.
+        if self.check_inbound_quota(std::slice::from_ref(&target), message.size, "local").await?.is_some() {
+            let reply = format!("552 5.2.2 <{}>: the mailbox's storage quota is full", recipient.address);
+            return Ok(Some(LocalPlan::Bounce { reply, suppression: None }));
+        }
         Ok(Some(LocalPlan::Deliver { target, tag }))
     }
 
@@ -1058,6 +1064,11 @@ impl Engine {
     /// Returns an attachment's content.
     pub async fn attachment_content(&self, attachment: &Attachment) -> EngineResult<Bytes> {
         Ok(self.blobs.get(&attachment.blob_key).await?)
+    }
+
+    /// An attachment's bytes in chunks, for a download that never holds the whole file.
+    pub async fn attachment_stream(&self, attachment: &Attachment) -> EngineResult<mailroom_store::BlobStream> {
+        Ok(self.blobs.get_stream(&attachment.blob_key).await?)
     }
 }
 

@@ -149,7 +149,11 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 
     let webhook_config = Arc::new(webhook_config(&config, http_addr));
     let webhook_waker = if config.webhooks.enabled {
-        let worker = Arc::new(mailroom_webhooks::WebhookWorker::new(engine.store().clone(), engine.secrets().clone(), (*webhook_config).clone()));
+        let signer = engine.clone();
+        let worker = Arc::new(
+            mailroom_webhooks::WebhookWorker::new(engine.store().clone(), engine.secrets().clone(), (*webhook_config).clone())
+                .with_event_hook(Arc::new(move |event| signer.sign_event_downloads(event))),
+        );
         let waker = worker.waker();
         tasks.push(tokio::spawn(worker.run(rx.clone())));
         Some(waker)

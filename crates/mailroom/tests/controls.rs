@@ -202,6 +202,57 @@ async fn smtp_over_quota_gets_452_and_nothing_is_stored_postgres() {
     with_database("the SMTP quota test", |url| smtp_quota(Some(url))).await;
 }
 
+/// A send between two mailboxes here respects the recipient's quota as SMTP does: the copy
+/// for a full mailbox bounces (`552 5.2.2`), nothing is stored for it, and the event says so.
+async fn local_quota(pg: Option<String>) {
+    let app = app_on(pg.as_deref(), |_| {}).await;
+    let sender = mailbox(&app.admin, "sender").await;
+    let full = mailbox(&app.admin, "full").await;
+    let roomy = mailbox(&app.admin, "roomy").await;
+    let (s, v) = call(&app.admin, Method::PATCH, &format!("/v1/mailboxes/{}", full.id), Some(json!({"limits": {"max_messages": 1}}))).await;
+    assert_eq!(s, 200, "{v}");
+    let body = |subject: &str| json!({"to": [full.address.to_string()], "cc": [roomy.address.to_string()], "subject": subject, "text": "hello"});
+    let (s, v) = call(&app.admin, Method::POST, &format!("/v1/mailboxes/{}/messages", sender.id), Some(body("first"))).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = call(&app.admin, Method::POST, &format!("/v1/mailboxes/{}/messages", sender.id), Some(body("second"))).await;
+    assert_eq!(s, 202, "the sender's own quota is not the recipient's: {v}");
+    let (_, sent) = call(&app.admin, Method::GET, &format!("/v1/messages/{}", v["id"].as_str().unwrap()), None).await;
+    let statuses: Vec<(String, String, String)> = sent["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["address"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string(), r["last_reply"].as_str().unwrap_or("").to_string()))
+        .collect();
+    let to_full = statuses.iter().find(|(a, _, _)| *a == full.address.to_string()).expect("the full mailbox's recipient");
+    assert_eq!(to_full.1, "bounced", "{statuses:?}");
+    assert!(to_full.2.starts_with("552 5.2.2"), "{statuses:?}");
+    let to_roomy = statuses.iter().find(|(a, _, _)| *a == roomy.address.to_string()).unwrap();
+    assert_eq!(to_roomy.1, "delivered", "the other recipient still gets its copy: {statuses:?}");
+    let subjects = |id| {
+        let admin = app.admin.clone();
+        async move {
+            let page = admin.list_messages(id, &MessageQuery::default()).await.unwrap();
+            page.items.into_iter().filter_map(|m| m.subject).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(subjects(full.id).await, vec!["first".to_string()], "nothing of the refused copy is stored");
+    assert_eq!(subjects(roomy.id).await.len(), 2);
+    let (_, page) = call(&app.admin, Method::GET, "/v1/events?limit=200", None).await;
+    let quota = page["items"].as_array().unwrap().iter().find(|e| e["type"] == "mailbox.quota_exceeded").expect("mailbox.quota_exceeded");
+    assert_eq!(quota["data"]["via"], "local");
+    assert_eq!(quota["data"]["mailbox_id"], full.id.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_delivery_to_a_full_mailbox_bounces_sqlite() {
+    local_quota(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_delivery_to_a_full_mailbox_bounces_postgres() {
+    with_database("the local quota test", |url| local_quota(Some(url))).await;
+}
+
 // --- attachments -----------------------------------------------------------------------------
 
 fn pseudo_random(n: usize) -> Vec<u8> {
@@ -313,6 +364,24 @@ async fn signed_urls(pg: Option<String>) {
     let r = http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().to_vec(), content);
+    // A large file (stored as a blob file, not in the database) streams out whole, with its
+    // length, through the API and through a signed URL.
+    let big = pseudo_random(6 * 1024 * 1024 + 17);
+    let upload = app.admin.upload_attachment("big.bin", "application/octet-stream", big.clone().into()).await.unwrap();
+    let signed_big = app.admin.attachment_url(upload.id, None).await.unwrap();
+    let r = http.get(&signed_big.url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-length"], big.len().to_string());
+    let mut got = Vec::new();
+    let mut chunks = 0;
+    let mut stream = r.bytes_stream();
+    use futures::StreamExt;
+    while let Some(chunk) = stream.next().await {
+        got.extend_from_slice(&chunk.unwrap());
+        chunks += 1;
+    }
+    assert!(chunks > 1, "the body arrives in pieces");
+    assert_eq!(sha2::Sha256::digest(&got).as_slice(), sha2::Sha256::digest(&big).as_slice());
     // After expiry: 403.
     tokio::time::sleep(Duration::from_millis(2200)).await;
     assert_eq!(http.get(&signed.url).send().await.unwrap().status(), 403, "expired");

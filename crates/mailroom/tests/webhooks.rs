@@ -99,7 +99,15 @@ async fn smtp_mail_reaches_a_verified_webhook_and_the_sse_stream() {
     let mut s = tokio::net::TcpStream::connect(smtp).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     s.write_all(b"EHLO peer.test\r\nMAIL FROM:<carol@peer.test>\r\nRCPT TO:<bob@mailroom.localhost>\r\nDATA\r\n").await.unwrap();
-    s.write_all(b"From: carol@peer.test\r\nTo: bob@mailroom.localhost\r\nSubject: webhook me\r\nMessage-ID: <w1@peer.test>\r\n\r\nHi Bob\r\n.\r\nQUIT\r\n").await.unwrap();
+    s.write_all(
+        b"From: carol@peer.test\r\nTo: bob@mailroom.localhost\r\nSubject: webhook me\r\nMessage-ID: <w1@peer.test>\r\n\
+          MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+          --b1\r\nContent-Type: text/plain\r\n\r\nHi Bob\r\n\
+          --b1\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"q3.csv\"\r\n\r\nregion,total\r\nnorth,42\r\n\
+          --b1--\r\n.\r\nQUIT\r\n",
+    )
+    .await
+    .unwrap();
     let mut replies = String::new();
     s.read_to_string(&mut replies).await.unwrap();
     assert!(replies.contains("250 2.0.0"), "{replies}");
@@ -115,6 +123,12 @@ async fn smtp_mail_reaches_a_verified_webhook_and_the_sse_stream() {
     assert_eq!(payload["data"]["from"]["address"], "carol@peer.test");
     assert!(payload["data"]["auth_results"].is_object());
     assert!(payload["id"].is_string() && payload["created_at"].is_string());
+    // Each attachment carries a signed download URL that works without an API key (issue 15).
+    let url = payload["data"]["attachments"][0]["download_url"].as_str().expect("download_url in the webhook payload");
+    assert!(url.starts_with(&app.url) && url.contains("signature="), "{url}");
+    let r = reqwest::get(url).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap().trim_end(), "region,total\r\nnorth,42");
 
     use futures::StreamExt;
     let mut text = String::new();
@@ -123,6 +137,7 @@ async fn smtp_mail_reaches_a_verified_webhook_and_the_sse_stream() {
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(text.contains("event: message.received"));
+    assert!(text.contains("\"download_url\""), "SSE events carry the signed URL too: {text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use std::io;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,11 +15,24 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn put(&self, key: &str, data: Bytes) -> io::Result<()>;
     /// Returns the bytes under `key` (`ErrorKind::NotFound` if absent).
     async fn get(&self, key: &str) -> io::Result<Bytes>;
+    /// Returns the bytes under `key` as a stream of chunks, for downloads that must not hold
+    /// a whole blob in memory (`ErrorKind::NotFound` if absent, before the first chunk). The
+    /// default reads the whole blob: right for stores that only keep small blobs.
+    async fn get_stream(&self, key: &str) -> io::Result<BlobStream> {
+        let bytes = self.get(key).await?;
+        Ok(futures::stream::once(async move { Ok(bytes) }).boxed())
+    }
     /// Deletes `key`; deleting a missing key is not an error.
     async fn delete(&self, key: &str) -> io::Result<()>;
     /// Checks that the store is usable.
     async fn check(&self) -> io::Result<()>;
 }
+
+/// A blob read in chunks (see [`BlobStore::get_stream`]).
+pub type BlobStream = BoxStream<'static, io::Result<Bytes>>;
+
+/// The size of the chunks a blob file is read in.
+const STREAM_CHUNK: usize = 64 * 1024;
 
 /// Blob files under a directory. Keys are never reused (they carry fresh ids), so a blob is
 /// written straight to its final name (`create_new`), fsynced, and its directory fsynced before
@@ -133,6 +147,19 @@ impl BlobStore for LocalBlobStore {
         Ok(Bytes::from(tokio::fs::read(self.path(key)?).await?))
     }
 
+    async fn get_stream(&self, key: &str) -> io::Result<BlobStream> {
+        use tokio::io::AsyncReadExt;
+        let file = tokio::fs::File::open(self.path(key)?).await?;
+        let chunks = futures::stream::try_unfold(file, |mut file| async move {
+            let mut buf = bytes::BytesMut::with_capacity(STREAM_CHUNK);
+            match file.read_buf(&mut buf).await? {
+                0 => Ok(None),
+                _ => Ok(Some((buf.freeze(), file))),
+            }
+        });
+        Ok(chunks.into_stream().boxed())
+    }
+
     async fn delete(&self, key: &str) -> io::Result<()> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -178,6 +205,13 @@ impl BlobStore for TieredBlobStore {
         }
     }
 
+    async fn get_stream(&self, key: &str) -> io::Result<BlobStream> {
+        match self.small.get_stream(key).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => self.large.get_stream(key).await,
+            other => other,
+        }
+    }
+
     async fn delete(&self, key: &str) -> io::Result<()> {
         self.small.delete(key).await?;
         self.large.delete(key).await
@@ -203,6 +237,25 @@ mod tests {
         s.delete("messages/a.eml").await.unwrap();
         assert_eq!(s.get("messages/a.eml").await.unwrap_err().kind(), io::ErrorKind::NotFound);
         s.check().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_blob_file_streams_in_bounded_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalBlobStore::open(dir.path()).unwrap();
+        let data: Vec<u8> = (0..(3 * STREAM_CHUNK + 5)).map(|i| (i % 251) as u8).collect();
+        s.put("attachments/big.bin", Bytes::from(data.clone())).await.unwrap();
+        let chunks: Vec<Bytes> = s.get_stream("attachments/big.bin").await.unwrap().try_collect().await.unwrap();
+        assert!(chunks.len() >= 4, "{} chunks", chunks.len());
+        assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= STREAM_CHUNK));
+        assert_eq!(chunks.concat(), data);
+        let missing = s.get_stream("attachments/none.bin").await.err().expect("a missing blob is an error before any chunk");
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+        // The tiered store streams from whichever store holds the key.
+        let small: std::sync::Arc<dyn BlobStore> = std::sync::Arc::new(LocalBlobStore::open(tempfile::tempdir().unwrap().keep()).unwrap());
+        let tiered = TieredBlobStore::new(small, std::sync::Arc::new(s), 16);
+        let again: Vec<Bytes> = tiered.get_stream("attachments/big.bin").await.unwrap().try_collect().await.unwrap();
+        assert_eq!(again.concat(), data);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -21,7 +21,7 @@ pub mod search;
 pub mod testkit;
 
 pub use areas::*;
-pub use blob::{BlobStore, LocalBlobStore, TieredBlobStore};
+pub use blob::{BlobStore, BlobStream, LocalBlobStore, TieredBlobStore};
 pub use search::SearchQuery;
 
 use async_trait::async_trait;

@@ -37,4 +37,4 @@ pub use service::{
 };
 pub use signing::{SigningError, generate_secret, sign, signature_header};
 pub use ssrf::{check_target, validate_url};
-pub use worker::{FANOUT_CURSOR_SETTING, WebhookWorker};
+pub use worker::{EventHook, FANOUT_CURSOR_SETTING, WebhookWorker};

@@ -62,6 +62,9 @@ impl Sent {
     }
 }
 
+/// A change made to an event just before it is sent (see [`WebhookWorker::with_event_hook`]).
+pub type EventHook = Arc<dyn Fn(&mut Event) + Send + Sync>;
+
 /// The fan-out and delivery worker. Share it in an `Arc` and call [`WebhookWorker::run`];
 /// tests drive it one step at a time with [`WebhookWorker::fan_out_once`] and
 /// [`WebhookWorker::deliver_once`].
@@ -78,6 +81,9 @@ pub struct WebhookWorker {
     endpoint_lock: tokio::sync::Mutex<()>,
     /// The earliest retry this worker scheduled, so a long poll interval does not delay it.
     retries: RetryClock,
+    /// Adds to an event what is computed when it is sent (such as the signed `download_url`
+    /// of each attachment, whose expiry runs from the send, not from the event).
+    decorate: Option<EventHook>,
     /// This worker's name as a holder of the fan-out lease.
     holder: String,
     /// Whether this worker holds the fan-out lease, and until when (as last seen).
@@ -133,7 +139,14 @@ impl WebhookWorker {
             retries: RetryClock::default(),
             holder: format!("webhook-fan-out-{}", mailroom_core::EventId::new()),
             lease: std::sync::Mutex::new(None),
+            decorate: None,
         }
+    }
+
+    /// Runs `hook` on a copy of each event before its body is built.
+    pub fn with_event_hook(mut self, hook: EventHook) -> Self {
+        self.decorate = Some(hook);
+        self
     }
 
     /// Returns the configuration.
@@ -359,7 +372,14 @@ impl WebhookWorker {
     /// POSTs the event to the endpoint, signed, and returns how it went.
     async fn send(&self, endpoint: &WebhookEndpoint, event: &Event, d: &WebhookDelivery) -> Sent {
         let at = now();
-        let body = build_payload(event, self.config.max_payload_bytes, &self.config.public_url);
+        let body = match &self.decorate {
+            Some(hook) => {
+                let mut event = event.clone();
+                hook(&mut event);
+                build_payload(&event, self.config.max_payload_bytes, &self.config.public_url)
+            }
+            None => build_payload(event, self.config.max_payload_bytes, &self.config.public_url),
+        };
         let secrets = match signing_secrets(&self.secrets, endpoint, at) {
             Ok(s) => s,
             Err(e) => return Sent::refused(at, format!("not attempted: {e}")),

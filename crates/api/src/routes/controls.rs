@@ -172,18 +172,6 @@ pub struct DownloadQuery {
 pub async fn download(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<DownloadQuery>) -> ApiResult<Response> {
     let forbidden = || ApiError::new(StatusCode::FORBIDDEN, "invalid_signature", "this download link is invalid or has expired; ask for a new one");
     let (Some(site), Some(expires), Some(sig)) = (q.site, q.expires, q.signature) else { return Err(forbidden()) };
-    let Some((info, bytes)) = state.engine.open_signed_download(&id, &site, &expires, &sig).await? else { return Err(forbidden()) };
-    let name = info.filename.clone().unwrap_or_else(|| format!("attachment-{id}"));
-    let safe: String = name.chars().map(|c| if c == '"' || c == '\\' || c.is_control() { '_' } else { c }).collect();
-    let ascii: String = safe.chars().map(|c| if c.is_ascii() { c } else { '_' }).collect();
-    let encoded: String =
-        safe.bytes().map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, info.content_type.parse().unwrap_or(HeaderValue::from_static("application/octet-stream")));
-    h.insert(header::CONTENT_DISPOSITION, disposition.parse().map_err(ApiError::internal)?);
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(resp)
+    let Some((info, chunks)) = state.engine.open_signed_download(&id, &site, &expires, &sig).await? else { return Err(forbidden()) };
+    super::download_response(info.filename.as_deref(), &format!("attachment-{id}"), &info.content_type, info.size, chunks)
 }

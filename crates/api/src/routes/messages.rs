@@ -4,7 +4,7 @@ use super::mailboxes::visible_mailbox;
 use super::page_by_last;
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
+use crate::error::{ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
 use crate::idempotency;
 use axum::Json;
 use axum::extract::State;
@@ -171,16 +171,6 @@ pub async fn forward(State(state): State<AppState>, auth: Auth, PathId(id): Path
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn attachment(State(state): State<AppState>, auth: Auth, PathId(id): PathId<AttachmentId>) -> ApiResult<Response> {
     let att = state.engine.visible_attachment(auth.scope, id).await?;
-    let bytes = state.engine.attachment_content(&att).await?;
-    let name = att.filename.clone().unwrap_or_else(|| format!("attachment-{id}"));
-    let safe: String = name.chars().map(|c| if c == '"' || c == '\\' || c.is_control() { '_' } else { c }).collect();
-    let ascii: String = safe.chars().map(|c| if c.is_ascii() { c } else { '_' }).collect();
-    let encoded: String = safe.bytes().map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, att.content_type.parse().unwrap_or(header::HeaderValue::from_static("application/octet-stream")));
-    h.insert(header::CONTENT_DISPOSITION, disposition.parse().map_err(ApiError::internal)?);
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
-    Ok(resp)
+    let chunks = state.engine.attachment_stream(&att).await?;
+    super::download_response(att.filename.as_deref(), &format!("attachment-{id}"), &att.content_type, att.size, chunks)
 }

@@ -62,3 +62,31 @@ mod tests {
         assert!(offenders.is_empty(), "route handlers must call the engine, not the store:\n{}", offenders.join("\n"));
     }
 }
+
+/// A file download: the bytes streamed as they are read (never the whole file in memory), as
+/// `Content-Disposition: attachment` under the file's name (ASCII fallback plus the RFC 5987
+/// UTF-8 form), `nosniff`, and not cached by shared caches.
+pub fn download_response(
+    filename: Option<&str>,
+    fallback: &str,
+    content_type: &str,
+    size: u64,
+    chunks: mailroom_store::BlobStream,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let name = filename.map_or_else(|| fallback.to_string(), str::to_string);
+    let safe: String = name.chars().map(|c| if c == '"' || c == '\\' || c.is_control() { '_' } else { c }).collect();
+    let ascii: String = safe.chars().map(|c| if c.is_ascii() { c } else { '_' }).collect();
+    let encoded: String =
+        safe.bytes().map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    let mut resp = axum::body::Body::from_stream(chunks).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, content_type.parse().unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    h.insert(header::CONTENT_DISPOSITION, disposition.parse().map_err(ApiError::internal)?);
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(resp)
+}

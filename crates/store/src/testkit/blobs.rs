@@ -27,6 +27,7 @@ macro_rules! blob_conformance_tests {
             deleting_is_idempotent,
             empty_blobs_round_trip,
             large_blobs_round_trip,
+            blobs_stream_byte_exact,
             keys_are_distinct_paths,
             concurrent_puts_all_land,
             invalid_keys_are_refused,
@@ -98,6 +99,20 @@ pub async fn deleting_is_idempotent(blobs: Arc<dyn BlobStore>) {
 pub async fn empty_blobs_round_trip(blobs: Arc<dyn BlobStore>) {
     blobs.put("attachments/empty", Bytes::new()).await.unwrap();
     assert_eq!(blobs.get("attachments/empty").await.unwrap(), Bytes::new());
+}
+
+/// `get_stream` yields what `put` wrote, byte for byte, in pieces that add up to it; a missing
+/// key is `NotFound` before any piece.
+pub async fn blobs_stream_byte_exact(blobs: Arc<dyn BlobStore>) {
+    use futures::TryStreamExt;
+    for (key, data) in [("attachments/stream-small", bytes_of(1000, 3)), ("attachments/stream-large", bytes_of(3 * 1024 * 1024 + 11, 4))] {
+        blobs.put(key, data.clone()).await.unwrap();
+        let pieces: Vec<Bytes> = blobs.get_stream(key).await.unwrap().try_collect().await.unwrap();
+        assert_eq!(pieces.iter().map(Bytes::len).sum::<usize>(), data.len(), "{key}");
+        assert!(pieces.concat() == data, "{key} streamed back changed");
+    }
+    let missing = blobs.get_stream("attachments/never-written").await.err().expect("a missing key is an error");
+    assert_eq!(missing.kind(), io::ErrorKind::NotFound);
 }
 
 /// A blob as large as the biggest message SMTP accepts by default (25 MiB) reads back intact.
