@@ -128,6 +128,7 @@ macro_rules! conformance_tests {
             concurrent_sends_under_one_key_commit_once,
             commit_send_keeps_inline_blobs,
             search_combines_with_filters_and_paginates,
+            search_finds_rare_and_common_words_in_a_large_mailbox,
             find_message_by_message_id_and_direction,
             find_thread_by_message_ids_picks_newest,
             duplicate_message_id_conflicts_and_rolls_back,

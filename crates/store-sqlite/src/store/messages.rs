@@ -99,39 +99,27 @@ impl MessageStore for SqliteStore {
         let filter = filter.to_owned();
         self.read(move |conn| {
             let filter = &filter;
-            let mut q = QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
-            q.push_bind(mailbox.as_uuid());
-            if let Some(direction) = filter.direction {
-                q.push(" AND m.direction = ").push_bind(direction.as_str());
-            }
-            if let Some(thread) = filter.thread_id {
-                q.push(" AND m.thread_id = ").push_bind(thread.as_uuid());
-            }
-            if let Some(unread) = filter.unread {
-                q.push(" AND m.read = ").push_bind(!unread);
-            }
-            if let Some(since) = filter.since {
-                q.push(" AND m.created_at >= ").push_bind(ts(trunc(since)));
-            }
-            if let Some(label) = &filter.label {
-                q.push(" AND EXISTS (SELECT 1 FROM json_each(m.labels) l WHERE l.value = ").push_bind(label).push(")");
-            }
-            if let Some(text) = &filter.q {
-                let search = SearchQuery::parse(text);
+            let search = filter.q.as_deref().map(SearchQuery::parse);
+            if let Some(search) = &search {
                 if search.is_empty() {
                     return Ok(Vec::new());
                 }
+                if let Some(page) = search_recent(conn, mailbox, filter, search)? {
+                    return Ok(page);
+                }
+            }
+            let mut q = QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+            q.push_bind(mailbox.as_uuid());
+            push_message_filters(&mut q, filter);
+            if let Some(search) = &search {
                 // The matches' rowids (integers, no join) become one set; the mailbox's messages
                 // are then read newest first, each looked up by its docid, until the page is full.
                 q.push(
                     " AND (SELECT s.docid FROM message_search_ids s WHERE s.message_id = m.id) IN \
                      (SELECT rowid FROM message_search WHERE message_search MATCH ",
                 )
-                .push_bind(codec::fts5_query(&search))
+                .push_bind(codec::fts5_query(search))
                 .push(")");
-            }
-            if let Some(before) = filter.before {
-                q.push(" AND m.id < ").push_bind(before.as_uuid());
             }
             q.push(" ORDER BY m.id DESC LIMIT ").push_bind(i64::from(filter.limit));
             let rows = q.build().fetch_all(conn).map_err(db_err)?;
@@ -240,4 +228,77 @@ pub(super) fn insert_blobs(tx: &Tx<'_>, blobs: &[(String, bytes::Bytes)]) -> Sto
         query("INSERT INTO blobs (key, data) VALUES (?, ?)").bind(key).bind(data.as_ref()).execute(tx).map_err(db_err)?;
     }
     Ok(())
+}
+
+/// Adds the conditions of `filter` other than the search (direction, thread, unread, since,
+/// label, cursor) on messages `m`.
+fn push_message_filters(q: &mut QueryBuilder, filter: &MessageFilter) {
+    if let Some(direction) = filter.direction {
+        q.push(" AND m.direction = ").push_bind(direction.as_str());
+    }
+    if let Some(thread) = filter.thread_id {
+        q.push(" AND m.thread_id = ").push_bind(thread.as_uuid());
+    }
+    if let Some(unread) = filter.unread {
+        q.push(" AND m.read = ").push_bind(!unread);
+    }
+    if let Some(since) = filter.since {
+        q.push(" AND m.created_at >= ").push_bind(ts(trunc(since)));
+    }
+    if let Some(label) = &filter.label {
+        q.push(" AND EXISTS (SELECT 1 FROM json_each(m.labels) l WHERE l.value = ").push_bind(label).push(")");
+    }
+    if let Some(before) = filter.before {
+        q.push(" AND m.id < ").push_bind(before.as_uuid());
+    }
+}
+
+/// How many of a mailbox's newest messages a search checks before it reads every match.
+const SEARCH_WALK: i64 = 256;
+
+/// A search that most of a mailbox's messages match, answered from its newest messages: the
+/// newest [`SEARCH_WALK`] that pass the other filters, checked against the index within their
+/// docids' range (one index query, bounded by that range, not by every match). Returns the page
+/// when that settles it — the page is full, or the mailbox has no older message to check — and
+/// `None` when only reading every match can (a word few messages hold).
+fn search_recent(conn: &Connection, mailbox: MailboxId, filter: &MessageFilter, search: &SearchQuery) -> StoreResult<Option<Vec<Message>>> {
+    let mut q = QueryBuilder::new("SELECT m.id, i.docid FROM messages m JOIN message_search_ids i ON i.message_id = m.id WHERE m.mailbox_id = ");
+    q.push_bind(mailbox.as_uuid());
+    push_message_filters(&mut q, filter);
+    q.push(" ORDER BY m.id DESC LIMIT ").push_bind(SEARCH_WALK);
+    let recent: Vec<(Vec<u8>, i64)> = q
+        .build()
+        .fetch_all(conn)
+        .map_err(db_err)?
+        .iter()
+        .map(|row| Ok((row.try_get::<Vec<u8>>("id").map_err(StoreError::Corrupt)?, row.try_get::<i64>("docid").map_err(StoreError::Corrupt)?)))
+        .collect::<StoreResult<_>>()?;
+    let (Some(low), Some(high)) = (recent.iter().map(|r| r.1).min(), recent.iter().map(|r| r.1).max()) else { return Ok(Some(Vec::new())) };
+    let matched: std::collections::HashSet<i64> = query("SELECT rowid FROM message_search WHERE message_search MATCH ? AND rowid >= ? AND rowid <= ?")
+        .bind(codec::fts5_query(search))
+        .bind(low)
+        .bind(high)
+        .fetch_all(conn)
+        .map_err(db_err)?
+        .iter()
+        .map(|row| row.try_get::<i64>("rowid").map_err(StoreError::Corrupt))
+        .collect::<StoreResult<_>>()?;
+    let limit = filter.limit as usize;
+    let page: Vec<&Vec<u8>> = recent.iter().filter(|(_, docid)| matched.contains(docid)).map(|(id, _)| id).take(limit).collect();
+    if page.len() < limit && recent.len() as i64 == SEARCH_WALK {
+        return Ok(None);
+    }
+    if page.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let mut q = QueryBuilder::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id IN ("));
+    let mut ids = q.separated(", ");
+    for id in &page {
+        ids.push_bind(id.as_slice());
+    }
+    q.push(") ORDER BY m.id DESC");
+    let rows = q.build().fetch_all(conn).map_err(db_err)?;
+    let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+    complete(conn, &mut messages)?;
+    Ok(Some(messages))
 }

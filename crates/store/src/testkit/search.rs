@@ -326,3 +326,44 @@ pub async fn search_combines_with_filters_and_paginates(store: Arc<dyn Store>) {
     assert_eq!(found(&store, mb.id, MessageFilter { before: Some(matching[5]), ..search("digest") }).await, vec![matching[6]]);
     assert_eq!(found(&store, mb.id, search("news")).await.len(), 14);
 }
+
+/// In a mailbox of several hundred messages, a word every message holds and a word only a few
+/// old ones hold are both found exactly, newest first, page after page (a store may answer the
+/// common word from the newest messages alone, but never a different page).
+pub async fn search_finds_rare_and_common_words_in_a_large_mailbox(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let other = new_mailbox(&store, site.id, "other@x.test").await;
+    let t = now();
+    let mut all = Vec::new();
+    let mut rare = Vec::new();
+    for i in 0..320 {
+        let word = if i == 3 || i == 40 || i == 41 { " zephyrine" } else { "" };
+        let m = mail(&mb, t + Duration::seconds(i), "alice@example.com", &["agent@x.test"], &format!("Status {i}"), &format!("common{word}"));
+        insert(&store, &m, true).await;
+        all.push(m.id);
+        if !word.is_empty() {
+            rare.push(m.id);
+        }
+        if i % 10 == 0 {
+            insert(&store, &mail(&other, t + Duration::seconds(i), "bob@example.com", &["other@x.test"], "Noise", "common zephyrine"), true).await;
+        }
+    }
+    all.reverse();
+    rare.reverse();
+    assert_eq!(found(&store, mb.id, search("zephyrine")).await, rare, "the rare word, in old messages only");
+    assert_eq!(found(&store, mb.id, MessageFilter { limit: 20, ..search("common") }).await, all[..20].to_vec());
+    let mut got = Vec::new();
+    let mut before = None;
+    loop {
+        let batch = store.list_messages(mb.id, &MessageFilter { before, ..MessageFilter { limit: 100, ..search("common") } }).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        before = Some(batch.last().unwrap().id);
+        got.extend(ids(&batch));
+    }
+    assert_eq!(got, all, "every page of the common word, in order, without gaps or repeats");
+    assert_eq!(found(&store, mb.id, MessageFilter { before: Some(rare[0]), ..search("zephyrine") }).await, rare[1..].to_vec());
+    assert_eq!(found(&store, mb.id, MessageFilter { unread: Some(true), limit: 5, ..search("status") }).await, all[..5].to_vec());
+}
