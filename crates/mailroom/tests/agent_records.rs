@@ -381,6 +381,7 @@ async fn tool_configs_and_tool_runs() {
             outputs: json!({}),
             message_id: None,
             created_at: chrono::Utc::now(),
+            delivery: None,
         };
         engine.store().insert_tool_run(&run, &[]).await.unwrap();
         run_ids.push(run.id.to_string());

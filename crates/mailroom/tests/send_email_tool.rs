@@ -180,6 +180,13 @@ async fn smtp_fallback_is_a_queue_route_with_auth_and_never_shows_the_password()
     let (_, runs) = call(&a, Method::GET, "/v1/tool-runs?tool=send_email", None).await;
     assert!(runs["items"].as_array().unwrap().iter().any(|r| r["status"] == "sent" && r["decision"]["provider"] == "smtp"), "{runs}");
     assert!(!runs.to_string().contains(PASSWORD));
+    // The tool answered once queued; the final outcome is in the tool run, listed and read.
+    let run = runs["items"].as_array().unwrap().iter().find(|r| r["message_id"] == json!(id)).expect("the run names the queued message").clone();
+    assert_eq!(run["delivery"]["status"], "delivered", "{run}");
+    assert_eq!(run["delivery"]["recipients"][0]["address"], "lead@customer.test", "{run}");
+    assert_eq!(run["delivery"]["recipients"][0]["status"], "delivered", "{run}");
+    let (_, got) = call(&a, Method::GET, &format!("/v1/tool-runs/{}", run["id"].as_str().unwrap()), None).await;
+    assert_eq!((got["delivery"]["status"].as_str(), got["outputs"]["status"].as_str()), (Some("delivered"), Some("sent")), "{got}");
     let (_, tokens) = call(&a, Method::GET, "/v1/secure-tokens", None).await;
     assert!(!tokens.to_string().contains(PASSWORD) && !tok.to_string().contains(PASSWORD));
 
@@ -195,6 +202,14 @@ async fn smtp_fallback_is_a_queue_route_with_auth_and_never_shows_the_password()
     let r = wait_recipient(engine, id, "lead2@customer.test", |r| r.status == mailroom_core::DeliveryStatus::Deferred).await;
     let reply = r.last_reply.unwrap_or_default();
     assert!(reply.contains("authentication") && !reply.contains(PASSWORD), "{reply}");
+    // The tool run shows the deferral and the server's reply, not `delivered`.
+    let (_, runs) = call(&a, Method::GET, "/v1/tool-runs?tool=send_email", None).await;
+    let run = runs["items"].as_array().unwrap().iter().find(|r| r["message_id"] == json!(id)).expect("the run names the queued message").clone();
+    assert_eq!(run["delivery"]["status"], "deferred", "{run}");
+    let run_reply = run["delivery"]["recipients"][0]["last_reply"].as_str().unwrap_or_default();
+    assert!(run_reply.contains("authentication") && !run_reply.contains(PASSWORD), "{run}");
+    // A run that sent nothing has no delivery.
+    assert!(runs["items"].as_array().unwrap().iter().filter(|r| r["message_id"].is_null()).all(|r| r.get("delivery").is_none()), "{runs}");
 
     // Agent channel active but its mailbox is gone, SMTP still there: falls back (201).
     call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",

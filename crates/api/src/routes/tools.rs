@@ -140,6 +140,7 @@ impl RunRecord {
             outputs,
             message_id: self.message,
             created_at: chrono::Utc::now(),
+            delivery: None,
         };
         let mut events = self.events;
         for e in &mut events {
