@@ -45,8 +45,11 @@ impl Engine {
         Ok(self.store.get_site_settings(site).await?)
     }
 
-    /// Replaces the site's sending settings document (checked by the caller's interface).
+    /// Replaces the site's sending settings document (its shape checked by the caller's
+    /// interface). The SMTP host it names (`channels.email.outgoingServer`) gets the same
+    /// guard as a secure token's `smtpHost`.
     pub async fn put_site_settings(&self, site: SiteId, doc: &Value) -> EngineResult<()> {
+        self.check_settings_smtp_host(doc).await?;
         Ok(self.store.put_site_settings(site, doc).await?)
     }
 }

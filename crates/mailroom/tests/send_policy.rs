@@ -766,6 +766,28 @@ async fn private_smtp_hosts_and_mx_answers_are_refused_unless_allowed() {
         messages[0], messages[1],
         "an open and a closed port answer alike"
     );
+    // The settings' `channels.email.outgoingServer` (the SMTP host of a token without
+    // `smtpHost`) gets the same guard when the settings are saved.
+    let settings = |host: &str| {
+        json!({"channels": {"email": {"email": "a@alpha.test", "enabled": true,
+            "outgoingServer": host, "outgoingPort": 587}}})
+    };
+    for host in ["127.0.0.1", "::1", "[::1]", "10.0.0.5", "169.254.169.254", "localhost"] {
+        let (s, v) = call(&a, Method::PUT, "/v1/settings", Some(settings(host))).await;
+        assert_eq!(
+            (s, error_code(&v)),
+            (422, "forbidden_smtp_host"),
+            "{host}: {v}"
+        );
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("outgoingServer"),
+            "names the field: {v}"
+        );
+    }
+    let (_, kept) = call(&a, Method::GET, "/v1/settings", None).await;
+    assert!(kept["channels"]["email"]["outgoingServer"].is_null(), "nothing saved: {kept}");
+    let (s, v) = call(&a, Method::PUT, "/v1/settings", Some(settings("9.9.9.9"))).await;
+    assert_eq!(s, 200, "a public address is kept: {v}");
     // A webhook to loopback is refused too (the same guard).
     let (s, _) = call(
         &a,
@@ -797,6 +819,23 @@ async fn private_smtp_hosts_and_mx_answers_are_refused_unless_allowed() {
             && r.last_reply.as_deref().unwrap().contains("non-public"),
         "{r:?}"
     );
+    // `user@localhost` (no MX: the name itself, which is loopback) is refused the same way:
+    // it never goes to 127.0.0.1:25.
+    let sent = a
+        .send_message(
+            mb.id,
+            &text_message(&["user@localhost"], "Hi", "Hello"),
+            None,
+        )
+        .await
+        .unwrap();
+    let r = wait_recipient(engine, sent.id, "user@localhost", |r| r.status.is_final()).await;
+    assert_eq!(r.status, DeliveryStatus::Failed, "{r:?}");
+    assert!(
+        r.last_reply.as_deref().unwrap().starts_with("5.7.1")
+            && r.last_reply.as_deref().unwrap().contains("non-public"),
+        "{r:?}"
+    );
 
     // With security.allow_private_targets (development), all of it is allowed.
     let open_app = spawn_app_with(|c| {
@@ -810,6 +849,9 @@ async fn private_smtp_hosts_and_mx_answers_are_refused_unless_allowed() {
     let (s, v) = call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "a@alpha.test", "token_value": {"password": "pw", "smtpHost": "127.0.0.1", "smtpPort": 2525}}))).await;
     assert_eq!(s, 201, "{v}");
+    let settings = json!({"channels": {"email": {"email": "a@alpha.test", "outgoingServer": "127.0.0.1"}}});
+    let (s, v) = call(&a, Method::PUT, "/v1/settings", Some(settings)).await;
+    assert_eq!(s, 200, "{v}");
     let (s, v) = call(
         &a,
         Method::POST,
