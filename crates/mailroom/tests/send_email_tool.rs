@@ -280,3 +280,70 @@ async fn smtp_channel_submits_over_tls_never_sends_a_password_in_clear_and_retri
     assert_eq!((s, error_code(&v)), (422, "validation_error"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("smtpSecurity"), "{v}");
 }
+
+/// Every invocation is a tool run, including the ones refused before the tool ran: a body
+/// that is not a JSON object, invalid input, a `site_id` the caller cannot see or that is not
+/// the config's site. Inputs are redacted as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_invocations_are_tool_runs_too() {
+    let app = spawn_app().await;
+    let (site, a) = app.site_client("alpha").await;
+    let (other, _) = app.site_client("beta").await;
+    let runs = |query: &'static str| {
+        let a = a.clone();
+        async move {
+            let (s, page) = call(&a, Method::GET, &format!("/v1/tool-runs?{query}"), None).await;
+            assert_eq!(s, 200, "{page}");
+            page["items"].as_array().unwrap().clone()
+        }
+    };
+
+    // send_email: invalid input (INVALID_REQUEST), with a secret in it.
+    let mut bad = body(site.id, "not-an-address");
+    bad["smtp_password"] = json!("hunter2-secret");
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(bad)).await;
+    assert_eq!((s, error_code(&v)), (400, "INVALID_REQUEST"), "{v}");
+    let got = runs("tool=send_email").await;
+    let run = got.iter().find(|r| r["code"] == "INVALID_REQUEST").unwrap_or_else(|| panic!("no INVALID_REQUEST run: {got:?}"));
+    assert_eq!((run["status"].as_str(), run["inputs"]["email"].as_str()), (Some("failure"), Some("not-an-address")), "{run}");
+    assert_eq!(run["inputs"]["smtp_password"], "[redacted]", "{run}");
+    assert!(!json!(got).to_string().contains("hunter2-secret"));
+    // A body that is not an object: INVALID_REQUEST, recorded with `{}` as inputs.
+    let r = a.raw_request(Method::POST, "/v1/tools/send_email/invoke", Some(json!([1, 2])), &[]).await.unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(runs("tool=send_email").await.iter().filter(|r| r["code"] == "INVALID_REQUEST").count(), 2);
+    // Another site's id (invisible to this key): recorded in the caller's site.
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(other.id, "lead@customer.test"))).await;
+    assert_eq!((s, error_code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
+    let got = runs("tool=send_email").await;
+    assert!(
+        got.iter().any(|r| r["code"] == "SITE_CONFIG_NOT_FOUND" && r["inputs"]["site_id"] == json!(other.id.to_string())),
+        "{got:?}"
+    );
+
+    // A send_email tool config given another (visible) site's id: recorded in the config's site.
+    let (s, cfg) = call(&app.admin, Method::POST, "/v1/tool-configs", Some(json!({"name": "sales_mail", "tool": "send_email",
+        "prompt": "Email a lead.", "site_id": site.id.to_string()}))).await;
+    assert_eq!(s, 201, "{cfg}");
+    let (s, v) = call(&app.admin, Method::POST, &format!("/v1/tools/sales_mail/invoke?site_id={}", site.id),
+        Some(body(other.id, "lead@customer.test"))).await;
+    assert_eq!((s, error_code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
+    let got = runs("tool=send_email").await;
+    assert!(got.iter().any(|r| r["tool_config_id"] == cfg["id"] && r["code"] == "SITE_CONFIG_NOT_FOUND"), "{got:?}");
+
+    // The other tools: a body that is not JSON (or not an object), and a validation error.
+    for raw in ["not json", "[\"x\"]"] {
+        let r = a
+            .raw_request_bytes(Method::POST, "/v1/tools/send_one_to_one_email/invoke", Some(raw.as_bytes().to_vec().into()), &[("content-type", "application/json")])
+            .await
+            .unwrap();
+        assert_eq!(r.status, 400, "{}", r.text());
+    }
+    let got = runs("tool=send_one_to_one_email").await;
+    assert_eq!(got.iter().filter(|r| r["code"] == "invalid_json" && r["status"] == "failure").count(), 2, "{got:?}");
+    let (s, v) = call(&a, Method::POST, "/v1/tools/send_information_email/invoke", Some(json!({"send_to": 5, "api_key": "k-secret"}))).await;
+    assert_eq!((s, error_code(&v)), (400, "validation_error"), "{v}");
+    let got = runs("tool=send_information_email").await;
+    let run = got.iter().find(|r| r["code"] == "validation_error").unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(run["inputs"]["api_key"], "[redacted]", "{run}");
+}
