@@ -77,6 +77,16 @@ async fn contacts_upsert_consent_history_and_validation() {
     let (s, e) = call(&a, Method::PATCH, &format!("/v1/contacts/{other_id}"), Some(json!({"email": "ADA@example.test"}))).await;
     assert_eq!((s, error_code(&e)), (409, "contact_email_taken"), "{e}");
 
+    // Seed 001 writes the consent flag as a string: "true" / "false" work like booleans.
+    for (given, want) in [(json!("true"), json!(true)), (json!("false"), json!(false)), (json!(true), json!(true))] {
+        let (s, p) = call(&a, Method::PATCH, &format!("/v1/contacts/{other_id}"), Some(json!({"email_subscribed": given}))).await;
+        assert_eq!((s, &p["email_subscribed"]), (200, &want), "{given}: {p}");
+    }
+    for (given, want) in [(json!("false"), json!(false)), (json!("TRUE"), json!(true))] {
+        let (s, c) = call(&a, Method::POST, "/v1/contacts", Some(json!({"external_id": "crm-2", "email_subscribed": given}))).await;
+        assert_eq!((s, c["id"].as_str(), &c["email_subscribed"]), (200, Some(other_id.as_str()), &want), "{given}: {c}");
+    }
+
     // Validation.
     for (body, status, want) in [
         (json!({"name": "nobody"}), 422, "missing_contact_identifier"),
