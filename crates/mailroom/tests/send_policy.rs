@@ -297,6 +297,129 @@ async fn suppressed_and_blocked_copies_get_no_mail_on_any_channel() {
     assert_eq!(outbound_count(a, f.mailbox.id).await, 2);
 }
 
+/// Runs the real binary as a client of `app` with `key`; returns (success, stdout, stderr).
+fn cli(app: &TestApp, key: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(common::process::BIN)
+        .args(args)
+        .env("MAILROOM_URL", &app.url)
+        .env("MAILROOM_API_KEY", key)
+        .output()
+        .expect("the CLI runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Sends a text email from `mailbox` to `to` (and `cc`); returns the status and the answer.
+async fn send_to(c: &Client, mailbox: mailroom_core::MailboxId, to: &str, cc: &[&str]) -> (u16, Value) {
+    call(
+        c,
+        Method::POST,
+        &format!("/v1/mailboxes/{mailbox}/messages"),
+        Some(json!({"to": [to], "cc": cc, "subject": "Hi", "text": "Hello"})),
+    )
+    .await
+}
+
+/// Send allow lists (once a scope has one, only listed recipients pass), per-mailbox send
+/// entries, and `mailroom lists add|list|remove` through the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_allow_lists_mailbox_entries_and_the_cli() {
+    let app = spawn_app().await;
+    let (_, key) = app.site_key("alpha").await;
+    let a = app.client(&key);
+    let (_, b) = app.site_client("beta").await;
+    let m1 = mailbox(&a, "one").await;
+    let m2 = mailbox(&a, "two").await;
+    let other = mailbox(&b, "three").await;
+
+    // A per-mailbox send block, added with the CLI: only that mailbox is held to it.
+    let mid = m1.id.to_string();
+    let (ok, out, err) = cli(&app, &key, &["--json", "lists", "add", "send", "block", "Rival.test", "--mailbox-id", &mid, "--reason", "competitor"]);
+    assert!(ok, "{out}{err}");
+    let block: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((block["entry"].as_str(), block["mailbox_id"].as_str(), block["kind"].as_str()), (Some("rival.test"), Some(mid.as_str()), Some("block")), "{block}");
+    let (s, v) = send_to(&a, m1.id, "ceo+x@rival.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("ceo+x@rival.test"), "names the recipient: {v}");
+    let (s, v) = send_to(&a, m2.id, "ceo@rival.test", &[]).await;
+    assert_eq!(s, 202, "another mailbox of the site is not blocked: {v}");
+
+    // A site-wide send allow list: from then on only listed recipients may be mailed, to, cc
+    // and bcc alike, and the refusal names who.
+    let (ok, out, err) = cli(&app, &key, &["--json", "lists", "add", "send", "allow", "customer.test"]);
+    assert!(ok, "{out}{err}");
+    let allow: Value = serde_json::from_str(&out).unwrap();
+    assert!(allow["mailbox_id"].is_null(), "{allow}");
+    let (s, v) = send_to(&a, m2.id, "Bob+news@Customer.TEST", &[]).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = send_to(&a, m2.id, "zoe@elsewhere.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("zoe@elsewhere.test"), "{v}");
+    let (s, v) = send_to(&a, m2.id, "bob@customer.test", &["zoe@elsewhere.test"]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "a cc off the list: {v}");
+    assert!(!v["error"]["message"].as_str().unwrap().contains("bob@customer.test"), "only the refused recipient: {v}");
+    // A block wins over the allow list's domain.
+    let (s, e) = call(&a, Method::POST, "/v1/lists", Some(json!({"direction": "send", "kind": "block", "entry": "ex@customer.test"}))).await;
+    assert_eq!(s, 201, "{e}");
+    let (s, v) = send_to(&a, m2.id, "ex@customer.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+    // A mailbox allow entry widens the list for that mailbox only.
+    let (s, e) = call(&a, Method::POST, "/v1/lists", Some(json!({"direction": "send", "kind": "allow", "entry": "vip@partner.test", "mailbox_id": m1.id}))).await;
+    assert_eq!(s, 201, "{e}");
+    let (s, v) = send_to(&a, m1.id, "vip@partner.test", &[]).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = send_to(&a, m2.id, "vip@partner.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+    let (s, v) = send_to(&a, m1.id, "other@partner.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "an address entry allows only that address: {v}");
+    // The tools hold the allow list too: skipped / recipient_blocked.
+    let (s, c) = call(&a, Method::POST, "/v1/team-members", Some(json!({"name": "Ana", "mailbox_id": m2.id}))).await;
+    assert_eq!(s, 201, "{c}");
+    let (s, contact) = call(&a, Method::POST, "/v1/contacts", Some(json!({"email": "zoe@elsewhere.test", "owner_team_member_id": c["id"]}))).await;
+    assert_eq!(s, 201, "{contact}");
+    let (s, v) = invoke(&a, "send_one_to_one_email", json!({"send_to": contact["id"], "subject": "Plan", "body": "Hi Zoe, the plan."})).await;
+    assert_eq!((s, v["status"].as_str(), v["code"].as_str()), (200, Some("skipped"), Some("recipient_blocked")), "{v}");
+    // Another site is not concerned.
+    let (s, v) = send_to(&b, other.id, "zoe@elsewhere.test", &[]).await;
+    assert_eq!(s, 202, "{v}");
+
+    // `lists list`: a table, and JSON with a filter.
+    let (ok, table, err) = cli(&app, &key, &["lists", "list"]);
+    assert!(ok, "{err}");
+    assert!(table.contains(" customer.test") && table.contains("rival.test") && table.contains("vip@partner.test"), "{table}");
+    assert!(table.contains("(site)") && table.contains(&mid) && table.contains("competitor"), "{table}");
+    let (ok, out, err) = cli(&app, &key, &["--json", "lists", "list", "--direction", "send", "--mailbox-id", &mid]);
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let entries: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|e| e["entry"].as_str().unwrap()).collect();
+    assert!(entries.contains(&"rival.test") && entries.contains(&"vip@partner.test"), "{listed}");
+    let (ok, out, _) = cli(&app, &key, &["--json", "lists", "list", "--direction", "receive"]);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["items"], json!([]), "{out}");
+    // A bad entry fails with the server's reason.
+    let (ok, out, err) = cli(&app, &key, &["lists", "add", "send", "block", "not an entry"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("not an entry"), "names what was refused: {err}");
+
+    // `lists remove`: the allow list is gone, and so is its effect.
+    let id = allow["id"].as_str().unwrap();
+    let (ok, out, err) = cli(&app, &key, &["lists", "remove", id]);
+    assert!(ok, "{out}{err}");
+    let (_, table, _) = cli(&app, &key, &["lists", "list"]);
+    assert!(!table.contains(" customer.test") && table.contains("ex@customer.test"), "{table}");
+    let (ok, _, err) = cli(&app, &key, &["lists", "remove", id]);
+    assert!(!ok, "removing twice fails: {err}");
+    assert!(err.contains(id) || err.contains("not_found") || err.contains("not found"), "{err}");
+    // The mailbox allow entry still limits m1; m2 has no allow entry left.
+    let (s, v) = send_to(&a, m2.id, "zoe@elsewhere.test", &[]).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = send_to(&a, m1.id, "zoe@elsewhere.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_api_and_receive_blocks_at_rcpt() {
     let app = spawn_app().await;
