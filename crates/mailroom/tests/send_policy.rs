@@ -1013,6 +1013,18 @@ async fn loop_protection_flags_auto_replies_and_limits_sends_into_a_thread() {
     let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
     let (_, a) = app.site_client("alpha").await;
     let mb = mailbox(&a, "ana").await;
+    // The live event stream, open before the mail arrives: its payloads carry the flag.
+    let sse = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/events/stream?types=message.received&mailbox_id={}",
+            app.url, mb.id
+        ))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), 200);
+    let mut sse = sse.bytes_stream();
     let auto = format!(
         "From: robot@remote.test\r\nTo: {}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-1@remote.test>\r\n\r\nAway.\r\n",
         mb.address
@@ -1047,6 +1059,34 @@ async fn loop_protection_flags_auto_replies_and_limits_sends_into_a_thread() {
             .unwrap()
             .starts_with("250")
     );
+
+    // Both message.received payloads arrive on the stream, flagged as they are.
+    let mut flags = std::collections::HashMap::new();
+    let mut buf = String::new();
+    while flags.len() < 2 {
+        use futures::StreamExt;
+        let chunk = tokio::time::timeout(Duration::from_secs(10), sse.next())
+            .await
+            .expect("events within 10 s")
+            .unwrap()
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let data: String = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(str::trim)
+                .collect();
+            if let Ok(event) = serde_json::from_str::<Value>(&data)
+                && let Some(subject) = event["data"]["subject"].as_str()
+            {
+                flags.insert(subject.to_string(), event["data"]["auto_submitted"].clone());
+            }
+        }
+    }
+    assert_eq!(flags["Out of office"], json!(true), "{flags:?}");
+    assert_eq!(flags["Question"], json!(false), "{flags:?}");
 
     let (_, list) = call(
         &a,
