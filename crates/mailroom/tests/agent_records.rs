@@ -430,4 +430,13 @@ async fn the_new_routes_are_documented() {
     for path in ["/v1/contacts", "/v1/contacts/{id}/consent", "/v1/team-members/{id}", "/v1/secure-tokens", "/v1/settings", "/v1/tool-configs/{id}", "/v1/tool-runs", "/v1/tools", "/v1/tools/{name}/invoke", "/v1/send-email"] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
+    // A tool run's delivery outcome is documented with its recipients.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["ToolRun"]["properties"].get("delivery").is_some(), "{}", schemas["ToolRun"]);
+    for field in ["status", "recipients"] {
+        assert!(schemas["ToolRunDelivery"]["properties"].get(field).is_some(), "{}", schemas["ToolRunDelivery"]);
+    }
+    for field in ["address", "kind", "status", "last_reply"] {
+        assert!(schemas["ToolRunRecipient"]["properties"].get(field).is_some(), "{}", schemas["ToolRunRecipient"]);
+    }
 }
