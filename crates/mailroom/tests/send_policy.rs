@@ -101,7 +101,16 @@ async fn outbound_count(c: &Client, mailbox: mailroom_core::MailboxId) -> usize 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suppressed_and_blocked_copies_get_no_mail_on_any_channel() {
-    let app = spawn_app_with(delivering).await;
+    // customer.test goes to a closed port: its recipients stay deferred (never bounced, so
+    // never suppressed by a bounce while the rate limit is checked).
+    let app = spawn_app_with(|c| {
+        delivering(c);
+        c.delivery
+            .routes
+            .insert("customer.test".into(), "127.0.0.1:1".into());
+        c.delivery.retry_schedule_secs = vec![3600];
+    })
+    .await;
     let f = site(&app, "alpha").await;
     let a = &f.a;
     assert_eq!(
