@@ -146,6 +146,56 @@ pub struct ToolRun {
     pub message_id: Option<MessageId>,
     /// When the run happened.
     pub created_at: DateTime<Utc>,
+    /// Where the delivery of `message_id` stands, read from the message's recipients when the
+    /// run is read (not stored): the final outcome of a send the tool answered once queued.
+    /// Absent when the run sent nothing (or the message is gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<ToolRunDelivery>,
+}
+
+/// The delivery outcome of the message a tool run sent (`ToolRun.delivery`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ToolRunDelivery {
+    /// All recipients alike: their status (`queued`, `sending`, `deferred`, `delivered`,
+    /// `bounced` or `failed`); otherwise `pending` while any is not final, else `partial`.
+    pub status: String,
+    /// Each recipient (to, cc and bcc) with its status and the last SMTP reply.
+    pub recipients: Vec<ToolRunRecipient>,
+}
+
+/// One recipient of a tool run's message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ToolRunRecipient {
+    /// The address.
+    pub address: EmailAddress,
+    /// `to`, `cc` or `bcc`.
+    pub kind: crate::model::RecipientKind,
+    /// Where its delivery stands.
+    pub status: crate::model::DeliveryStatus,
+    /// The last SMTP reply or delivery note.
+    #[serde(default)]
+    pub last_reply: Option<String>,
+}
+
+impl ToolRunDelivery {
+    /// The outcome of a message with `recipients`; `None` when it has none (inbound, or gone).
+    pub fn of(recipients: &[crate::model::Recipient]) -> Option<ToolRunDelivery> {
+        let first = recipients.first()?;
+        let status = if recipients.iter().all(|r| r.status == first.status) {
+            first.status.as_str()
+        } else if recipients.iter().any(|r| !r.status.is_final()) {
+            "pending"
+        } else {
+            "partial"
+        };
+        Some(ToolRunDelivery {
+            status: status.to_string(),
+            recipients: recipients
+                .iter()
+                .map(|r| ToolRunRecipient { address: r.address.clone(), kind: r.kind, status: r.status, last_reply: r.last_reply.clone() })
+                .collect(),
+        })
+    }
 }
 
 /// An email the tools sent: the duplicate check reads these, and a provider sync uses

@@ -777,6 +777,30 @@ mod tests {
     }
 
     #[test]
+    fn email_subscribed_takes_booleans_and_the_seed_strings() {
+        let upsert = |v: serde_json::Value| serde_json::from_value::<UpsertContactRequest>(serde_json::json!({"email": "a@x.test", "email_subscribed": v}));
+        let update = |v: serde_json::Value| serde_json::from_value::<UpdateContactRequest>(serde_json::json!({"email_subscribed": v}));
+        for (given, want) in [
+            (serde_json::json!(true), Some(true)),
+            (serde_json::json!(false), Some(false)),
+            (serde_json::json!("true"), Some(true)),
+            (serde_json::json!("false"), Some(false)),
+            (serde_json::json!(" TRUE "), Some(true)),
+            (serde_json::json!("False"), Some(false)),
+            (serde_json::Value::Null, None),
+        ] {
+            assert_eq!(upsert(given.clone()).unwrap().email_subscribed, Some(want), "{given}");
+            assert_eq!(update(given.clone()).unwrap().email_subscribed, Some(want), "{given}");
+        }
+        let absent: UpsertContactRequest = serde_json::from_value(serde_json::json!({"email": "a@x.test"})).unwrap();
+        assert_eq!(absent.email_subscribed, None);
+        for bad in [serde_json::json!("yes"), serde_json::json!(1), serde_json::json!("1")] {
+            assert!(upsert(bad.clone()).is_err(), "{bad}");
+            assert!(update(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn the_secret_sits_beside_the_flattened_endpoint() {
         let json = serde_json::json!({
             "id": "0190f5a0-0000-7000-8000-0000000000a1",

@@ -683,6 +683,38 @@ mod tests {
         assert_eq!(base_subject("Re:"), "");
     }
 
+    fn flagged(headers: &[(&str, &str)]) -> bool {
+        let headers: Vec<Header> = headers.iter().map(|(n, v)| Header { name: n.to_string(), value: v.to_string() }).collect();
+        is_auto_submitted(&headers)
+    }
+
+    #[test]
+    fn auto_submitted_markers_are_recognised() {
+        // RFC 3834: anything but `no` (case and parameters aside).
+        assert!(flagged(&[("Auto-Submitted", "auto-replied")]));
+        assert!(flagged(&[("auto-submitted", "Auto-Generated; owner-email=x@y.test")]));
+        assert!(!flagged(&[("Auto-Submitted", "no")]));
+        assert!(!flagged(&[("Auto-Submitted", " No ")]));
+        assert!(!flagged(&[("Auto-Submitted", "")]));
+        // Precedence: bulk, junk and list only.
+        for p in ["bulk", "junk", "list", "Bulk"] {
+            assert!(flagged(&[("Precedence", p)]), "{p}");
+        }
+        assert!(!flagged(&[("Precedence", "first-class")]));
+        assert!(!flagged(&[("Precedence", "")]));
+        // A List-Id, whatever its value.
+        assert!(flagged(&[("List-Id", "<team.lists.example.test>")]));
+        // The usual auto-reply markers.
+        assert!(flagged(&[("X-Autoreply", "yes")]));
+        assert!(flagged(&[("X-Autorespond", "Out of office")]));
+        assert!(!flagged(&[("X-Autoreply", "no")]));
+        // An ordinary message.
+        assert!(!flagged(&[("From", "pat@remote.test"), ("Subject", "Auto-Submitted: yes"), ("Precedence", "normal")]));
+        assert!(!flagged(&[]));
+        // One marker among ordinary headers is enough.
+        assert!(flagged(&[("From", "robot@remote.test"), ("Auto-Submitted", "no"), ("Precedence", "junk")]));
+    }
+
     #[test]
     fn snippets_fold_whitespace_and_cut_on_char_boundaries() {
         assert_eq!(make_snippet("a\n\n b  c", 10), "a b c");

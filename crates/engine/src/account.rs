@@ -236,9 +236,26 @@ impl Engine {
                 format!("`smtpSecurity` `{s}` is not one of `tls`, `starttls` or `none`"),
             ));
         }
-        let Some(host) = str_at(value, "/smtpHost") else {
-            return Ok(());
-        };
+        match str_at(value, "/smtpHost") {
+            Some(host) => self.check_smtp_host("smtpHost", host).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Checks the site settings' `channels.email.outgoingServer` when they are saved: the SMTP
+    /// host of a token without `smtpHost`, so it gets the token's guard.
+    pub async fn check_settings_smtp_host(&self, settings: &Value) -> EngineResult<()> {
+        match str_at(settings, "/channels/email/outgoingServer") {
+            Some(host) => self.check_smtp_host("channels.email.outgoingServer", host).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a tenant's SMTP host (`field` names where it was given) that is, or resolves
+    /// to, a loopback, private, link-local or other non-public address, unless
+    /// `allow_private_targets`. A name that does not resolve yet is accepted (checked again at
+    /// connect time). The error never says whether anything listens there.
+    async fn check_smtp_host(&self, field: &str, host: &str) -> EngineResult<()> {
         if self.config.allow_private_targets {
             return Ok(());
         }
@@ -256,7 +273,7 @@ impl Engine {
             if let Err(why) = netguard::check(ip, false) {
                 return Err(EngineError::invalid(
                     "forbidden_smtp_host",
-                    format!("`smtpHost` {host} is refused: {why}"),
+                    format!("`{field}` {host} is refused: {why}"),
                 ));
             }
         }

@@ -77,6 +77,16 @@ async fn contacts_upsert_consent_history_and_validation() {
     let (s, e) = call(&a, Method::PATCH, &format!("/v1/contacts/{other_id}"), Some(json!({"email": "ADA@example.test"}))).await;
     assert_eq!((s, error_code(&e)), (409, "contact_email_taken"), "{e}");
 
+    // Seed 001 writes the consent flag as a string: "true" / "false" work like booleans.
+    for (given, want) in [(json!("true"), json!(true)), (json!("false"), json!(false)), (json!(true), json!(true))] {
+        let (s, p) = call(&a, Method::PATCH, &format!("/v1/contacts/{other_id}"), Some(json!({"email_subscribed": given}))).await;
+        assert_eq!((s, &p["email_subscribed"]), (200, &want), "{given}: {p}");
+    }
+    for (given, want) in [(json!("false"), json!(false)), (json!("TRUE"), json!(true))] {
+        let (s, c) = call(&a, Method::POST, "/v1/contacts", Some(json!({"external_id": "crm-2", "email_subscribed": given}))).await;
+        assert_eq!((s, c["id"].as_str(), &c["email_subscribed"]), (200, Some(other_id.as_str()), &want), "{given}: {c}");
+    }
+
     // Validation.
     for (body, status, want) in [
         (json!({"name": "nobody"}), 422, "missing_contact_identifier"),
@@ -381,6 +391,7 @@ async fn tool_configs_and_tool_runs() {
             outputs: json!({}),
             message_id: None,
             created_at: chrono::Utc::now(),
+            delivery: None,
         };
         engine.store().insert_tool_run(&run, &[]).await.unwrap();
         run_ids.push(run.id.to_string());
@@ -418,5 +429,14 @@ async fn the_new_routes_are_documented() {
     let doc: Value = r.json().unwrap();
     for path in ["/v1/contacts", "/v1/contacts/{id}/consent", "/v1/team-members/{id}", "/v1/secure-tokens", "/v1/settings", "/v1/tool-configs/{id}", "/v1/tool-runs", "/v1/tools", "/v1/tools/{name}/invoke", "/v1/send-email"] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+    // A tool run's delivery outcome is documented with its recipients.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["ToolRun"]["properties"].get("delivery").is_some(), "{}", schemas["ToolRun"]);
+    for field in ["status", "recipients"] {
+        assert!(schemas["ToolRunDelivery"]["properties"].get(field).is_some(), "{}", schemas["ToolRunDelivery"]);
+    }
+    for field in ["address", "kind", "status", "last_reply"] {
+        assert!(schemas["ToolRunRecipient"]["properties"].get(field).is_some(), "{}", schemas["ToolRunRecipient"]);
     }
 }

@@ -472,3 +472,97 @@ async fn raw(c: &mailroom_client::Client, method: Method, path: &str, body: Valu
     let r = c.raw_request(method, path, Some(body), &[]).await.unwrap();
     (r.status, r.json().unwrap_or(Value::Null))
 }
+
+/// Injects `raw` over SMTP from `from` to `to` at the test server; the dialogue must end 250.
+async fn receive(app: &TestApp, from: &str, to: &str, raw: &str) {
+    let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
+    let cmds = vec!["EHLO r.test".to_string(), format!("MAIL FROM:<{from}>"), format!("RCPT TO:<{to}>"), "DATA".into()];
+    let replies = common::smtp::smtp_dialogue(smtp, &cmds, Some(raw)).await;
+    assert!(replies.last().unwrap().starts_with("250"), "{replies:?}");
+}
+
+/// `list_lists` through the real client; `reply_to_message` to an auto-reply is an error
+/// result `auto_reply_loop` unless `allow_auto_reply`; `stop_run` is set only when a send
+/// failed under `complete_on_send_failure: false`, never for a validation failure or when the
+/// run completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_the_auto_reply_guard_and_stop_run_over_mcp() {
+    let app = spawn_app().await;
+    let key = site_key(&app, "guarded").await;
+    let rest = app.client(&key);
+    let mcp = http(&app.url, &key).await.unwrap();
+
+    // list_lists: all, by direction, by mailbox; a bad direction is an error result.
+    let sales = mailbox(&rest, "sales").await;
+    let (s, block) = raw(&rest, Method::POST, "/v1/lists", json!({"direction": "send", "kind": "block", "entry": "rival.test", "reason": "competitor"})).await;
+    assert_eq!(s, 201, "{block}");
+    let (s, allow) = raw(&rest, Method::POST, "/v1/lists",
+        json!({"direction": "receive", "kind": "allow", "entry": "boss@corp.test", "mailbox_id": sales.id})).await;
+    assert_eq!(s, 201, "{allow}");
+    let all = ok(&mcp, "list_lists", json!({})).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
+    let send = ok(&mcp, "list_lists", json!({"direction": "send"})).await;
+    assert_eq!(send["items"].as_array().unwrap().iter().map(|e| e["id"].clone()).collect::<Vec<_>>(), vec![block["id"].clone()], "{send}");
+    assert_eq!(send["items"][0]["reason"], "competitor");
+    let mine = ok(&mcp, "list_lists", json!({"mailbox_id": sales.id})).await;
+    assert_eq!(mine["items"].as_array().unwrap().iter().map(|e| e["entry"].clone()).collect::<Vec<_>>(), vec![json!("boss@corp.test")], "{mine}");
+    fails(&mcp, "list_lists", json!({"direction": "sideways"}), "invalid_argument").await;
+    fails(&mcp, "list_lists", json!({"mailbox_id": "nope"}), "not_found").await;
+
+    // An out-of-office reply arrives; answering it is refused unless the call allows it.
+    let support = mailbox(&rest, "support").await;
+    let ooo = format!(
+        "From: robot@remote.test\r\nTo: {}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-mcp@remote.test>\r\n\r\nAway.\r\n",
+        support.address
+    );
+    receive(&app, "robot@remote.test", support.address.as_str(), &ooo).await;
+    let (s, list) = common::call(&rest, Method::GET, &format!("/v1/mailboxes/{}/messages?direction=inbound", support.id), None).await;
+    assert_eq!(s, 200, "{list}");
+    let id = list["items"][0]["id"].clone();
+    assert!(id.is_string(), "{list}");
+    let message = ok(&mcp, "get_message", json!({"message_id": id})).await;
+    assert_eq!(message["auto_submitted"], true, "{message}");
+    let why = fails(&mcp, "reply_to_message", json!({"message_id": id, "text": "Thanks"}), "auto_reply_loop").await;
+    assert!(why.contains("allow_auto_reply"), "{why}");
+    let sent = ok(&mcp, "reply_to_message", json!({"message_id": id, "text": "Thanks, a person read this.", "allow_auto_reply": true})).await;
+    assert!(sent["id"].is_string() || sent["message_id"].is_string(), "{sent}");
+
+    // A send that fails: no SMTP credentials for the account's address, the mailbox channel
+    // off. A config that must not complete on failure stops the run; the default does not.
+    let member = rest
+        .create_team_member(&CreateTeamMemberRequest { name: "Grace".into(), mailbox_id: sales.id, signature_html: None })
+        .await
+        .unwrap();
+    let contact = ok(&mcp, "upsert_contact", json!({"email": "lee@customer.test", "name": "Lee", "owner_team_member_id": member.id})).await;
+    let (s, _) = raw(&rest, Method::PUT, "/v1/settings",
+        json!({"channels": {"agent_email": {"status": "inactive"}, "email": {"email": "nobody@guarded.test", "enabled": true}}})).await;
+    assert_eq!(s, 200);
+    for (name, complete) in [("critical_note", false), ("relaxed_note", true)] {
+        let (s, v) = raw(&rest, Method::POST, "/v1/tool-configs", json!({"name": name, "tool": "send_one_to_one_email",
+            "prompt": "Write a short note.", "settings": {"complete_on_send_failure": complete}})).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    mcp.list_all_tools().await.unwrap();
+    let email = json!({"send_to": contact["id"], "subject": "Checking in", "body": "Hi Lee, how is the rollout going this week?"});
+    let r = call(&mcp, "critical_note", email.clone()).await;
+    assert_eq!(r.is_error, Some(true), "{r:?}");
+    let s = r.structured_content.unwrap();
+    assert_eq!((s["error"]["code"].as_str(), s["stop_run"].as_bool()), (Some("resend_error"), Some(true)), "{s}");
+    assert!(s["error"]["message"].as_str().unwrap().contains("stop"), "{s}");
+    // The same failure with the default: the tool ran, its status says failure, no stop_run.
+    let out = ok(&mcp, "relaxed_note", email.clone()).await;
+    assert_eq!((out["status"].as_str(), out["code"].as_str()), (Some("failure"), Some("resend_error")), "{out}");
+    assert!(out.get("stop_run").is_none(), "{out}");
+    // A validation failure of the strict config is an error result without stop_run.
+    let r = call(&mcp, "critical_note", json!({"send_to": contact["id"], "subject": "No body"})).await;
+    assert_eq!(r.is_error, Some(true), "{r:?}");
+    let s = r.structured_content.unwrap();
+    assert_eq!(s["error"]["code"], "validation_error", "{s}");
+    assert!(s.get("stop_run").is_none(), "{s}");
+    // A refusal (a blocked cc) is a skip, not a failure: no stop_run either.
+    let mut blocked = email.clone();
+    blocked["cc"] = json!(["ceo@rival.test"]);
+    let out = ok(&mcp, "critical_note", blocked).await;
+    assert_eq!((out["status"].as_str(), out["code"].as_str()), (Some("skipped"), Some("recipient_blocked")), "{out}");
+    mcp.cancel().await.unwrap();
+}

@@ -180,6 +180,13 @@ async fn smtp_fallback_is_a_queue_route_with_auth_and_never_shows_the_password()
     let (_, runs) = call(&a, Method::GET, "/v1/tool-runs?tool=send_email", None).await;
     assert!(runs["items"].as_array().unwrap().iter().any(|r| r["status"] == "sent" && r["decision"]["provider"] == "smtp"), "{runs}");
     assert!(!runs.to_string().contains(PASSWORD));
+    // The tool answered once queued; the final outcome is in the tool run, listed and read.
+    let run = runs["items"].as_array().unwrap().iter().find(|r| r["message_id"] == json!(id)).expect("the run names the queued message").clone();
+    assert_eq!(run["delivery"]["status"], "delivered", "{run}");
+    assert_eq!(run["delivery"]["recipients"][0]["address"], "lead@customer.test", "{run}");
+    assert_eq!(run["delivery"]["recipients"][0]["status"], "delivered", "{run}");
+    let (_, got) = call(&a, Method::GET, &format!("/v1/tool-runs/{}", run["id"].as_str().unwrap()), None).await;
+    assert_eq!((got["delivery"]["status"].as_str(), got["outputs"]["status"].as_str()), (Some("delivered"), Some("sent")), "{got}");
     let (_, tokens) = call(&a, Method::GET, "/v1/secure-tokens", None).await;
     assert!(!tokens.to_string().contains(PASSWORD) && !tok.to_string().contains(PASSWORD));
 
@@ -195,6 +202,14 @@ async fn smtp_fallback_is_a_queue_route_with_auth_and_never_shows_the_password()
     let r = wait_recipient(engine, id, "lead2@customer.test", |r| r.status == mailroom_core::DeliveryStatus::Deferred).await;
     let reply = r.last_reply.unwrap_or_default();
     assert!(reply.contains("authentication") && !reply.contains(PASSWORD), "{reply}");
+    // The tool run shows the deferral and the server's reply, not `delivered`.
+    let (_, runs) = call(&a, Method::GET, "/v1/tool-runs?tool=send_email", None).await;
+    let run = runs["items"].as_array().unwrap().iter().find(|r| r["message_id"] == json!(id)).expect("the run names the queued message").clone();
+    assert_eq!(run["delivery"]["status"], "deferred", "{run}");
+    let run_reply = run["delivery"]["recipients"][0]["last_reply"].as_str().unwrap_or_default();
+    assert!(run_reply.contains("authentication") && !run_reply.contains(PASSWORD), "{run}");
+    // A run that sent nothing has no delivery.
+    assert!(runs["items"].as_array().unwrap().iter().filter(|r| r["message_id"].is_null()).all(|r| r.get("delivery").is_none()), "{runs}");
 
     // Agent channel active but its mailbox is gone, SMTP still there: falls back (201).
     call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
@@ -264,4 +279,71 @@ async fn smtp_channel_submits_over_tls_never_sends_a_password_in_clear_and_retri
         "smtpHost": "127.0.0.1", "smtpPort": port, "smtpSecurity": "sometimes"}}))).await;
     assert_eq!((s, error_code(&v)), (422, "validation_error"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("smtpSecurity"), "{v}");
+}
+
+/// Every invocation is a tool run, including the ones refused before the tool ran: a body
+/// that is not a JSON object, invalid input, a `site_id` the caller cannot see or that is not
+/// the config's site. Inputs are redacted as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_invocations_are_tool_runs_too() {
+    let app = spawn_app().await;
+    let (site, a) = app.site_client("alpha").await;
+    let (other, _) = app.site_client("beta").await;
+    let runs = |query: &'static str| {
+        let a = a.clone();
+        async move {
+            let (s, page) = call(&a, Method::GET, &format!("/v1/tool-runs?{query}"), None).await;
+            assert_eq!(s, 200, "{page}");
+            page["items"].as_array().unwrap().clone()
+        }
+    };
+
+    // send_email: invalid input (INVALID_REQUEST), with a secret in it.
+    let mut bad = body(site.id, "not-an-address");
+    bad["smtp_password"] = json!("hunter2-secret");
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(bad)).await;
+    assert_eq!((s, error_code(&v)), (400, "INVALID_REQUEST"), "{v}");
+    let got = runs("tool=send_email").await;
+    let run = got.iter().find(|r| r["code"] == "INVALID_REQUEST").unwrap_or_else(|| panic!("no INVALID_REQUEST run: {got:?}"));
+    assert_eq!((run["status"].as_str(), run["inputs"]["email"].as_str()), (Some("failure"), Some("not-an-address")), "{run}");
+    assert_eq!(run["inputs"]["smtp_password"], "[redacted]", "{run}");
+    assert!(!json!(got).to_string().contains("hunter2-secret"));
+    // A body that is not an object: INVALID_REQUEST, recorded with `{}` as inputs.
+    let r = a.raw_request(Method::POST, "/v1/tools/send_email/invoke", Some(json!([1, 2])), &[]).await.unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(runs("tool=send_email").await.iter().filter(|r| r["code"] == "INVALID_REQUEST").count(), 2);
+    // Another site's id (invisible to this key): recorded in the caller's site.
+    let (s, v) = call(&a, Method::POST, "/v1/send-email", Some(body(other.id, "lead@customer.test"))).await;
+    assert_eq!((s, error_code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
+    let got = runs("tool=send_email").await;
+    assert!(
+        got.iter().any(|r| r["code"] == "SITE_CONFIG_NOT_FOUND" && r["inputs"]["site_id"] == json!(other.id.to_string())),
+        "{got:?}"
+    );
+
+    // A send_email tool config given another (visible) site's id: recorded in the config's site.
+    let (s, cfg) = call(&app.admin, Method::POST, "/v1/tool-configs", Some(json!({"name": "sales_mail", "tool": "send_email",
+        "prompt": "Email a lead.", "site_id": site.id.to_string()}))).await;
+    assert_eq!(s, 201, "{cfg}");
+    let (s, v) = call(&app.admin, Method::POST, &format!("/v1/tools/sales_mail/invoke?site_id={}", site.id),
+        Some(body(other.id, "lead@customer.test"))).await;
+    assert_eq!((s, error_code(&v)), (404, "SITE_CONFIG_NOT_FOUND"), "{v}");
+    let got = runs("tool=send_email").await;
+    assert!(got.iter().any(|r| r["tool_config_id"] == cfg["id"] && r["code"] == "SITE_CONFIG_NOT_FOUND"), "{got:?}");
+
+    // The other tools: a body that is not JSON (or not an object), and a validation error.
+    for raw in ["not json", "[\"x\"]"] {
+        let r = a
+            .raw_request_bytes(Method::POST, "/v1/tools/send_one_to_one_email/invoke", Some(raw.as_bytes().to_vec().into()), &[("content-type", "application/json")])
+            .await
+            .unwrap();
+        assert_eq!(r.status, 400, "{}", r.text());
+    }
+    let got = runs("tool=send_one_to_one_email").await;
+    assert_eq!(got.iter().filter(|r| r["code"] == "invalid_json" && r["status"] == "failure").count(), 2, "{got:?}");
+    let (s, v) = call(&a, Method::POST, "/v1/tools/send_information_email/invoke", Some(json!({"send_to": 5, "api_key": "k-secret"}))).await;
+    assert_eq!((s, error_code(&v)), (400, "validation_error"), "{v}");
+    let got = runs("tool=send_information_email").await;
+    let run = got.iter().find(|r| r["code"] == "validation_error").unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(run["inputs"]["api_key"], "[redacted]", "{run}");
 }

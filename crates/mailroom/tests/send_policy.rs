@@ -40,6 +40,8 @@ struct Site {
     site: mailroom_core::Site,
     a: Client,
     mailbox: mailroom_core::Mailbox,
+    /// The team member (Ana) owning `contact`.
+    member: String,
     contact: String,
     seen: std::sync::Arc<std::sync::Mutex<common::submission::Seen>>,
 }
@@ -80,6 +82,7 @@ async fn site(app: &TestApp, name: &str) -> Site {
         site,
         a,
         mailbox: mb,
+        member: m["id"].as_str().unwrap().to_string(),
         contact: c["id"].as_str().unwrap().to_string(),
         seen,
     }
@@ -98,7 +101,16 @@ async fn outbound_count(c: &Client, mailbox: mailroom_core::MailboxId) -> usize 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suppressed_and_blocked_copies_get_no_mail_on_any_channel() {
-    let app = spawn_app_with(delivering).await;
+    // customer.test goes to a closed port: its recipients stay deferred (never bounced, so
+    // never suppressed by a bounce while the rate limit is checked).
+    let app = spawn_app_with(|c| {
+        delivering(c);
+        c.delivery
+            .routes
+            .insert("customer.test".into(), "127.0.0.1:1".into());
+        c.delivery.retry_schedule_secs = vec![3600];
+    })
+    .await;
     let f = site(&app, "alpha").await;
     let a = &f.a;
     assert_eq!(
@@ -252,25 +264,169 @@ async fn suppressed_and_blocked_copies_get_no_mail_on_any_channel() {
     )
     .await;
     assert_eq!((s, v["status"].as_str()), (201, Some("success")), "{v}");
+    // Another of Ana's contacts, never emailed: only the cc'd Dave (as `Dave+x`) is over the
+    // limit, so the refusal can only come from counting the copy.
     let (s, c2) = call(
         a,
         Method::POST,
         "/v1/contacts",
-        Some(json!({"email": "erin@customer.test", "name": "Erin"})),
+        Some(json!({"email": "erin@customer.test", "name": "Erin", "owner_team_member_id": f.member})),
     )
     .await;
     assert!(s == 200 || s == 201, "{c2}");
-    let (s, v) = invoke(a, "send_one_to_one_email", json!({"send_to": c2["id"], "send_from": f.mailbox.id.to_string(),
+    let (s, v) = invoke(a, "send_one_to_one_email", json!({"send_to": c2["id"],
         "subject": "Other", "body": "Hi Erin, something else entirely.", "cc": ["Dave+x@customer.test"]})).await;
-    // The sender rule may refuse `send_from`; either way nothing reaches Dave twice.
-    if s == 200 && v["status"] == "skipped" {
-        assert_eq!(v["code"].as_str(), Some("rate_limited"), "{v}");
-    }
     assert_eq!(
-        outbound_count(a, f.mailbox.id).await,
-        1,
-        "Dave got one email"
+        (s, v["status"].as_str(), v["code"].as_str()),
+        (200, Some("skipped"), Some("rate_limited")),
+        "{v}"
     );
+    assert!(
+        v["error_message"].as_str().unwrap().to_lowercase().contains("dave+x@customer.test"),
+        "names the refused recipient: {v}"
+    );
+    // The same without the copy goes out: the limit was Dave's, not Erin's.
+    let (s, v) = invoke(a, "send_one_to_one_email", json!({"send_to": c2["id"],
+        "subject": "Other", "body": "Hi Erin, something else entirely."})).await;
+    assert_eq!((s, v["status"].as_str()), (201, Some("success")), "{v}");
+    let (_, list) = call(
+        a,
+        Method::GET,
+        &format!("/v1/mailboxes/{}/messages?direction=outbound", f.mailbox.id),
+        None,
+    )
+    .await;
+    let to_dave = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m.to_string().to_lowercase().contains("dave"))
+        .count();
+    assert_eq!(to_dave, 1, "Dave got one email: {list}");
+    assert_eq!(outbound_count(a, f.mailbox.id).await, 2);
+}
+
+/// Runs the real binary as a client of `app` with `key`; returns (success, stdout, stderr).
+fn cli(app: &TestApp, key: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(common::process::BIN)
+        .args(args)
+        .env("MAILROOM_URL", &app.url)
+        .env("MAILROOM_API_KEY", key)
+        .output()
+        .expect("the CLI runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Sends a text email from `mailbox` to `to` (and `cc`); returns the status and the answer.
+async fn send_to(c: &Client, mailbox: mailroom_core::MailboxId, to: &str, cc: &[&str]) -> (u16, Value) {
+    call(
+        c,
+        Method::POST,
+        &format!("/v1/mailboxes/{mailbox}/messages"),
+        Some(json!({"to": [to], "cc": cc, "subject": "Hi", "text": "Hello"})),
+    )
+    .await
+}
+
+/// Send allow lists (once a scope has one, only listed recipients pass), per-mailbox send
+/// entries, and `mailroom lists add|list|remove` through the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_allow_lists_mailbox_entries_and_the_cli() {
+    let app = spawn_app().await;
+    let (_, key) = app.site_key("alpha").await;
+    let a = app.client(&key);
+    let (_, b) = app.site_client("beta").await;
+    let m1 = mailbox(&a, "one").await;
+    let m2 = mailbox(&a, "two").await;
+    let other = mailbox(&b, "three").await;
+
+    // A per-mailbox send block, added with the CLI: only that mailbox is held to it.
+    let mid = m1.id.to_string();
+    let (ok, out, err) = cli(&app, &key, &["--json", "lists", "add", "send", "block", "Rival.test", "--mailbox-id", &mid, "--reason", "competitor"]);
+    assert!(ok, "{out}{err}");
+    let block: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((block["entry"].as_str(), block["mailbox_id"].as_str(), block["kind"].as_str()), (Some("rival.test"), Some(mid.as_str()), Some("block")), "{block}");
+    let (s, v) = send_to(&a, m1.id, "ceo+x@rival.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("ceo+x@rival.test"), "names the recipient: {v}");
+    let (s, v) = send_to(&a, m2.id, "ceo@rival.test", &[]).await;
+    assert_eq!(s, 202, "another mailbox of the site is not blocked: {v}");
+
+    // A site-wide send allow list: from then on only listed recipients may be mailed, to, cc
+    // and bcc alike, and the refusal names who.
+    let (ok, out, err) = cli(&app, &key, &["--json", "lists", "add", "send", "allow", "customer.test"]);
+    assert!(ok, "{out}{err}");
+    let allow: Value = serde_json::from_str(&out).unwrap();
+    assert!(allow["mailbox_id"].is_null(), "{allow}");
+    let (s, v) = send_to(&a, m2.id, "Bob+news@Customer.TEST", &[]).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = send_to(&a, m2.id, "zoe@elsewhere.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("zoe@elsewhere.test"), "{v}");
+    let (s, v) = send_to(&a, m2.id, "bob@customer.test", &["zoe@elsewhere.test"]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "a cc off the list: {v}");
+    assert!(!v["error"]["message"].as_str().unwrap().contains("bob@customer.test"), "only the refused recipient: {v}");
+    // A block wins over the allow list's domain.
+    let (s, e) = call(&a, Method::POST, "/v1/lists", Some(json!({"direction": "send", "kind": "block", "entry": "ex@customer.test"}))).await;
+    assert_eq!(s, 201, "{e}");
+    let (s, v) = send_to(&a, m2.id, "ex@customer.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+    // A mailbox allow entry widens the list for that mailbox only.
+    let (s, e) = call(&a, Method::POST, "/v1/lists", Some(json!({"direction": "send", "kind": "allow", "entry": "vip@partner.test", "mailbox_id": m1.id}))).await;
+    assert_eq!(s, 201, "{e}");
+    let (s, v) = send_to(&a, m1.id, "vip@partner.test", &[]).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = send_to(&a, m2.id, "vip@partner.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
+    let (s, v) = send_to(&a, m1.id, "other@partner.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "an address entry allows only that address: {v}");
+    // The tools hold the allow list too: skipped / recipient_blocked.
+    let (s, c) = call(&a, Method::POST, "/v1/team-members", Some(json!({"name": "Ana", "mailbox_id": m2.id}))).await;
+    assert_eq!(s, 201, "{c}");
+    let (s, contact) = call(&a, Method::POST, "/v1/contacts", Some(json!({"email": "zoe@elsewhere.test", "owner_team_member_id": c["id"]}))).await;
+    assert_eq!(s, 201, "{contact}");
+    let (s, v) = invoke(&a, "send_one_to_one_email", json!({"send_to": contact["id"], "subject": "Plan", "body": "Hi Zoe, the plan."})).await;
+    assert_eq!((s, v["status"].as_str(), v["code"].as_str()), (200, Some("skipped"), Some("recipient_blocked")), "{v}");
+    // Another site is not concerned.
+    let (s, v) = send_to(&b, other.id, "zoe@elsewhere.test", &[]).await;
+    assert_eq!(s, 202, "{v}");
+
+    // `lists list`: a table, and JSON with a filter.
+    let (ok, table, err) = cli(&app, &key, &["lists", "list"]);
+    assert!(ok, "{err}");
+    assert!(table.contains(" customer.test") && table.contains("rival.test") && table.contains("vip@partner.test"), "{table}");
+    assert!(table.contains("(site)") && table.contains(&mid) && table.contains("competitor"), "{table}");
+    let (ok, out, err) = cli(&app, &key, &["--json", "lists", "list", "--direction", "send", "--mailbox-id", &mid]);
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let entries: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|e| e["entry"].as_str().unwrap()).collect();
+    assert!(entries.contains(&"rival.test") && entries.contains(&"vip@partner.test"), "{listed}");
+    let (ok, out, _) = cli(&app, &key, &["--json", "lists", "list", "--direction", "receive"]);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["items"], json!([]), "{out}");
+    // A bad entry fails with the server's reason.
+    let (ok, out, err) = cli(&app, &key, &["lists", "add", "send", "block", "not an entry"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("not an entry"), "names what was refused: {err}");
+
+    // `lists remove`: the allow list is gone, and so is its effect.
+    let id = allow["id"].as_str().unwrap();
+    let (ok, out, err) = cli(&app, &key, &["lists", "remove", id]);
+    assert!(ok, "{out}{err}");
+    let (_, table, _) = cli(&app, &key, &["lists", "list"]);
+    assert!(!table.contains(" customer.test") && table.contains("ex@customer.test"), "{table}");
+    let (ok, _, err) = cli(&app, &key, &["lists", "remove", id]);
+    assert!(!ok, "removing twice fails: {err}");
+    assert!(err.contains(id) || err.contains("not_found") || err.contains("not found"), "{err}");
+    // The mailbox allow entry still limits m1; m2 has no allow entry left.
+    let (s, v) = send_to(&a, m2.id, "zoe@elsewhere.test", &[]).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = send_to(&a, m1.id, "zoe@elsewhere.test", &[]).await;
+    assert_eq!((s, error_code(&v)), (422, "recipient_blocked"), "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -742,6 +898,28 @@ async fn private_smtp_hosts_and_mx_answers_are_refused_unless_allowed() {
         messages[0], messages[1],
         "an open and a closed port answer alike"
     );
+    // The settings' `channels.email.outgoingServer` (the SMTP host of a token without
+    // `smtpHost`) gets the same guard when the settings are saved.
+    let settings = |host: &str| {
+        json!({"channels": {"email": {"email": "a@alpha.test", "enabled": true,
+            "outgoingServer": host, "outgoingPort": 587}}})
+    };
+    for host in ["127.0.0.1", "::1", "[::1]", "10.0.0.5", "169.254.169.254", "localhost"] {
+        let (s, v) = call(&a, Method::PUT, "/v1/settings", Some(settings(host))).await;
+        assert_eq!(
+            (s, error_code(&v)),
+            (422, "forbidden_smtp_host"),
+            "{host}: {v}"
+        );
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("outgoingServer"),
+            "names the field: {v}"
+        );
+    }
+    let (_, kept) = call(&a, Method::GET, "/v1/settings", None).await;
+    assert!(kept["channels"]["email"]["outgoingServer"].is_null(), "nothing saved: {kept}");
+    let (s, v) = call(&a, Method::PUT, "/v1/settings", Some(settings("9.9.9.9"))).await;
+    assert_eq!(s, 200, "a public address is kept: {v}");
     // A webhook to loopback is refused too (the same guard).
     let (s, _) = call(
         &a,
@@ -773,6 +951,23 @@ async fn private_smtp_hosts_and_mx_answers_are_refused_unless_allowed() {
             && r.last_reply.as_deref().unwrap().contains("non-public"),
         "{r:?}"
     );
+    // `user@localhost` (no MX: the name itself, which is loopback) is refused the same way:
+    // it never goes to 127.0.0.1:25.
+    let sent = a
+        .send_message(
+            mb.id,
+            &text_message(&["user@localhost"], "Hi", "Hello"),
+            None,
+        )
+        .await
+        .unwrap();
+    let r = wait_recipient(engine, sent.id, "user@localhost", |r| r.status.is_final()).await;
+    assert_eq!(r.status, DeliveryStatus::Failed, "{r:?}");
+    assert!(
+        r.last_reply.as_deref().unwrap().starts_with("5.7.1")
+            && r.last_reply.as_deref().unwrap().contains("non-public"),
+        "{r:?}"
+    );
 
     // With security.allow_private_targets (development), all of it is allowed.
     let open_app = spawn_app_with(|c| {
@@ -786,6 +981,9 @@ async fn private_smtp_hosts_and_mx_answers_are_refused_unless_allowed() {
     let (s, v) = call(&a, Method::POST, "/v1/secure-tokens", Some(json!({"site_id": site.id.to_string(), "token_type": "email",
         "identifier": "a@alpha.test", "token_value": {"password": "pw", "smtpHost": "127.0.0.1", "smtpPort": 2525}}))).await;
     assert_eq!(s, 201, "{v}");
+    let settings = json!({"channels": {"email": {"email": "a@alpha.test", "outgoingServer": "127.0.0.1"}}});
+    let (s, v) = call(&a, Method::PUT, "/v1/settings", Some(settings)).await;
+    assert_eq!(s, 200, "{v}");
     let (s, v) = call(
         &a,
         Method::POST,
@@ -824,6 +1022,18 @@ async fn loop_protection_flags_auto_replies_and_limits_sends_into_a_thread() {
     let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
     let (_, a) = app.site_client("alpha").await;
     let mb = mailbox(&a, "ana").await;
+    // The live event stream, open before the mail arrives: its payloads carry the flag.
+    let sse = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/events/stream?types=message.received&mailbox_id={}",
+            app.url, mb.id
+        ))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), 200);
+    let mut sse = sse.bytes_stream();
     let auto = format!(
         "From: robot@remote.test\r\nTo: {}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-1@remote.test>\r\n\r\nAway.\r\n",
         mb.address
@@ -858,6 +1068,34 @@ async fn loop_protection_flags_auto_replies_and_limits_sends_into_a_thread() {
             .unwrap()
             .starts_with("250")
     );
+
+    // Both message.received payloads arrive on the stream, flagged as they are.
+    let mut flags = std::collections::HashMap::new();
+    let mut buf = String::new();
+    while flags.len() < 2 {
+        use futures::StreamExt;
+        let chunk = tokio::time::timeout(Duration::from_secs(10), sse.next())
+            .await
+            .expect("events within 10 s")
+            .unwrap()
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let data: String = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(str::trim)
+                .collect();
+            if let Ok(event) = serde_json::from_str::<Value>(&data)
+                && let Some(subject) = event["data"]["subject"].as_str()
+            {
+                flags.insert(subject.to_string(), event["data"]["auto_submitted"].clone());
+            }
+        }
+    }
+    assert_eq!(flags["Out of office"], json!(true), "{flags:?}");
+    assert_eq!(flags["Question"], json!(false), "{flags:?}");
 
     let (_, list) = call(
         &a,

@@ -41,6 +41,10 @@ pub(crate) struct MessageView {
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) read: bool,
     pub(crate) labels: Vec<String>,
+    /// Sent by a machine (an auto-reply, list or bulk mail): shown only when true; a reply
+    /// is refused with `auto_reply_loop` unless it says `allow_auto_reply`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) auto_submitted: bool,
     pub(crate) attachments: Vec<AttachmentView>,
     /// Delivery state per recipient (outbound messages).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -168,6 +172,7 @@ impl MessageView {
             created_at: m.created_at,
             read: m.read,
             labels: m.labels,
+            auto_submitted: m.auto_submitted,
             attachments: m.attachments.iter().map(AttachmentView::of).collect(),
             recipients: m
                 .recipients

@@ -476,6 +476,7 @@ pub fn tool_run<R: RowAccess + ?Sized>(row: &R) -> StoreResult<ToolRun> {
         outputs: json(row, "outputs")?,
         message_id: opt_id(row, "message_id")?,
         created_at: time(row, "created_at")?,
+        delivery: None,
     })
 }
 

@@ -316,8 +316,9 @@ async fn check_recipients(
             if sent >= limit as usize {
                 let b = Blocked::RateLimited { sent, limit };
                 let message = format!("{}: {}", copy.as_str(), b.message());
-                check(checks, "rate_limit", false, message);
-                return Err(ChannelError::Blocked(b));
+                check(checks, "rate_limit", false, message.clone());
+                // A refusal naming the copy (the main recipient's is `Blocked`).
+                return Err(ChannelError::Refused { code: b.code(), message: format!("not sent: {message}") });
             }
         }
     }
@@ -380,8 +381,9 @@ async fn reserve(engine: &Engine, site: SiteId, email: &Email, origin: &Origin, 
                     let _ = engine.store().delete_sent_email(*id).await;
                 }
                 let b = Blocked::RateLimited { sent: sent_today, limit };
-                check(checks, "reservation", false, format!("{}: {}", copy.as_str(), b.message()));
-                return Err(ChannelError::Blocked(b));
+                let message = format!("{}: {}", copy.as_str(), b.message());
+                check(checks, "reservation", false, message.clone());
+                return Err(ChannelError::Refused { code: b.code(), message: format!("not sent: {message}") });
             }
         }
     }

@@ -3,10 +3,11 @@
 //! Channel choice: the `agent_email` channel (a Mailroom mailbox, `channels.agent_email`,
 //! found by `mailbox_id` or by `username@domain` in the site) when its `status` is
 //! `active`; otherwise, or when that send fails, the site's own SMTP account
-//! (`channels.email.email`, credentials in the secure token `email` / that address),
-//! submitted with mail-send — the shared send path in [`crate::channel`], after the shared
-//! checks in [`crate::policy`] (suppression list, rate limit, duplicates: each a `skipped`
-//! answer with its `code`). Every send is recorded as a `SentEmail`; a dry run returns the
+//! (`channels.email.email`, credentials in the secure token `email` / that address), queued
+//! as a route of the delivery worker (durable, retried, reported as `message.delivered` /
+//! `message.bounced` / `message.failed`) — the shared send path in [`crate::channel`], after
+//! the engine's one policy step and the shared checks in [`crate::policy`] (suppression and
+//! allow/block lists, rate limit, duplicates: each a `skipped` answer with its `code`). Every send is recorded as a `SentEmail`; a dry run returns the
 //! decision and the rendered email without sending or recording anything.
 //!
 //! Errors carry the seed's codes and HTTP statuses ([`ToolError`]). Secrets (the SMTP

@@ -104,7 +104,9 @@ pub struct EmailChannel {
     /// Free text kept as given (seed 002: `Gmail`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    /// The SMTP host (the secure token's `smtpHost` wins).
+    /// The SMTP host (the secure token's `smtpHost` wins). Refused with 422
+    /// `forbidden_smtp_host` when it is, or resolves to, a loopback, private, link-local or
+    /// other non-public address (unless `security.allow_private_targets`).
     #[serde(default, rename = "outgoingServer", skip_serializing_if = "Option::is_none")]
     pub outgoing_server: Option<String>,
     /// The SMTP port (the secure token's `smtpPort` wins).

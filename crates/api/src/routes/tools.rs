@@ -140,6 +140,7 @@ impl RunRecord {
             outputs,
             message_id: self.message,
             created_at: chrono::Utc::now(),
+            delivery: None,
         };
         let mut events = self.events;
         for e in &mut events {
@@ -187,33 +188,15 @@ async fn run_send_email(state: &AppState, auth: &Auth, config: Option<&ToolConfi
     };
     let input = match parsed.and_then(|i| send_email::validate(&i).map(|_| i)) {
         Ok(i) => i,
-        Err(e) => {
-            // Every invocation is a tool run: in the config's site, the `site_id` given (when
-            // the caller may see it), or the caller's own site.
-            let given = body.get("site_id").and_then(Value::as_str).map(str::to_string);
-            let site = match (config, given) {
-                (Some(c), _) => Some(c.site_id),
-                (None, Some(id)) => match visible_site(state, auth, &id).await {
-                    Ok(s) => Some(s),
-                    Err(_) => target_site(state, auth, None).await.ok(),
-                },
-                (None, None) => target_site(state, auth, None).await.ok(),
-            };
-            if let Some(site) = site {
-                let mut rec = RunRecord::new(site, "send_email", config, &body).refused(e.code, &e.message);
-                rec.outputs = e.body();
-                rec.store(state).await;
-            }
-            return answer(e.status, e.body());
-        }
+        Err(e) => return refuse_send_email(state, auth, config, &body, e).await,
     };
     let site = match visible_site(state, auth, &input.site_id).await {
         Ok(s) if config.is_none_or(|c| c.site_id == s) => s,
         Ok(_) => {
             let e = ToolError { status: 404, code: "SITE_CONFIG_NOT_FOUND", message: "`site_id` is not the tool config's site".into(), checks: Vec::new() };
-            return answer(e.status, e.body());
+            return refuse_send_email(state, auth, config, &body, e).await;
         }
-        Err(e) => return answer(e.status, e.body()),
+        Err(e) => return refuse_send_email(state, auth, config, &body, e).await,
     };
     let dry_run = input.dry_run.unwrap_or(false);
     let mut rec = RunRecord::new(site, "send_email", config, &body);
@@ -238,6 +221,27 @@ async fn run_send_email(state: &AppState, auth: &Auth, config: Option<&ToolConfi
     rec.outputs = out.clone();
     rec.store(state).await;
     answer(status, out)
+}
+
+/// Answers a `send_email` refused before it ran, recorded as a tool run like every
+/// invocation: in the config's site, the `site_id` given (when the caller may see it), or the
+/// caller's own site.
+async fn refuse_send_email(state: &AppState, auth: &Auth, config: Option<&ToolConfig>, body: &Value, e: ToolError) -> Response {
+    let given = body.get("site_id").and_then(Value::as_str).map(str::to_string);
+    let site = match (config, given) {
+        (Some(c), _) => Some(c.site_id),
+        (None, Some(id)) => match visible_site(state, auth, &id).await {
+            Ok(s) => Some(s),
+            Err(_) => target_site(state, auth, None).await.ok(),
+        },
+        (None, None) => target_site(state, auth, None).await.ok(),
+    };
+    if let Some(site) = site {
+        let mut rec = RunRecord::new(site, "send_email", config, body).refused(e.code, &e.message);
+        rec.outputs = e.body();
+        rec.store(state).await;
+    }
+    answer(e.status, e.body())
 }
 
 /// The site a non-`send_email` invocation runs in, and the config it names (if any).
@@ -321,28 +325,37 @@ pub struct ToolErrorBody {
         (status = 400, description = "Invalid input (send_email: INVALID_REQUEST in the seed's shape)", body = ToolErrorBody),
         (status = 404, description = "No such tool, contact or site", body = ToolErrorBody),
         (status = 422, description = "No model configured for a transcript, invalid settings", body = ToolErrorBody),
-        (status = 500, description = "AGENT_EMAIL_SEND_FAILED, INTERNAL_SERVER_ERROR (send_email)", body = ToolErrorBody),
+        (status = 500, description = "AGENTMAIL_SEND_FAILED, INTERNAL_SERVER_ERROR (send_email)", body = ToolErrorBody),
         (status = 502, description = "send_one_to_one_email: the send failed and complete_on_send_failure is false; the model failed", body = ToolErrorBody)),
     security(("bearer" = [])))]
 pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<String>, ApiQuery(q): ApiQuery<ToolsQuery>, body: Bytes) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v @ Value::Object(_)) => v,
-        // Refused as INVALID_REQUEST, and recorded as a tool run like every invocation.
-        Ok(v) if name == "send_email" => return run_send_email(&state, &auth, None, v).await,
-        Err(_) if name == "send_email" => return run_send_email(&state, &auth, None, Value::Null).await,
-        Ok(_) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the body must be a JSON object").into_response(),
-        Err(e) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}")).into_response(),
+    let parsed: Result<Value, String> = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err("the body must be a JSON object".into()),
+        Err(e) => Err(format!("the body is not JSON: {e}")),
     };
     if name == "send_email" {
-        return run_send_email(&state, &auth, None, value).await;
+        // A body that is not an object is refused as INVALID_REQUEST there, and recorded.
+        return run_send_email(&state, &auth, None, parsed.unwrap_or(Value::Null)).await;
     }
     let (site, kind, config) = match resolve(&state, &auth, &name, q.site_id).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
     if kind == ToolKind::SendEmail {
-        return run_send_email(&state, &auth, config.as_ref(), value).await;
+        return run_send_email(&state, &auth, config.as_ref(), parsed.unwrap_or(Value::Null)).await;
     }
+    let value = match parsed {
+        Ok(v) => v,
+        Err(message) => {
+            // Refused before the tool ran, and recorded as a tool run like every invocation.
+            let err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message);
+            let mut rec = RunRecord::new(site, kind.name(), config.as_ref(), &Value::Null).refused(err.code, &err.message);
+            rec.outputs = json!({"error": {"code": err.code, "message": err.message}});
+            rec.store(&state).await;
+            return err.into_response();
+        }
+    };
     let mut rec = RunRecord::new(site, kind.name(), config.as_ref(), &value);
 
     // The schema, then the typed input.
@@ -426,7 +439,7 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
 #[utoipa::path(post, operation_id = "tools_send_email", path = "/v1/send-email", tag = "tools", request_body = SendEmailInput,
     responses((status = 201, description = "Sent", body = send_email::SendEmailOutput), (status = 200, description = "Skipped or dry run", body = send_email::SendEmailOutput),
         (status = 400, description = "INVALID_REQUEST (seed 002's shape)", body = ToolErrorBody), (status = 404, description = "SITE_CONFIG_NOT_FOUND and the like", body = ToolErrorBody),
-        (status = 500, description = "AGENT_EMAIL_SEND_FAILED", body = ToolErrorBody)),
+        (status = 500, description = "AGENTMAIL_SEND_FAILED, INTERNAL_SERVER_ERROR", body = ToolErrorBody)),
     security(("bearer" = [])))]
 pub async fn send_email_alias(State(state): State<AppState>, auth: Auth, body: Bytes) -> Response {
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);

@@ -104,6 +104,7 @@ pub fn tool_run_value(site: SiteId, tool: &str, status: &str, at: DateTime<Utc>)
         outputs: serde_json::json!({ "status": status, "email_id": null }),
         message_id: None,
         created_at: at,
+        delivery: None,
     }
 }
 
