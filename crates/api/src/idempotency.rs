@@ -43,6 +43,59 @@ where
                 Err(e)
             }
         },
+        existing => answer_existing(existing, &hash),
+    }
+}
+
+/// Like [`run`], for a handler that answers a whole response (the agent tools, whose answers
+/// have several shapes): a success (2xx) is kept as the key's answer; any other answer
+/// releases the key, so that the request may be retried.
+pub async fn run_response<F, Fut>(state: &AppState, site: SiteId, headers: &HeaderMap, fingerprint: &[&[u8]], f: F) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let Some((key, hash)) = key_and_hash(headers, fingerprint)? else { return Ok(f().await) };
+    let key = key.as_str();
+    let engine = &state.engine;
+    match engine.claim_idempotency_key(site, key, &hash).await? {
+        IdempotencyClaim::Claimed => {
+            let response = f().await;
+            if !response.status().is_success() {
+                engine.release_idempotency_key(site, key).await?;
+                return Ok(response);
+            }
+            let (parts, body) = response.into_parts();
+            let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+                Ok(b) => b,
+                Err(e) => {
+                    engine.release_idempotency_key(site, key).await?;
+                    return Err(ApiError::internal(e));
+                }
+            };
+            engine.complete_idempotency_key(site, key, parts.status.as_u16(), &String::from_utf8_lossy(&bytes)).await?;
+            Ok(Response::from_parts(parts, axum::body::Body::from(bytes)))
+        }
+        existing => answer_existing(existing, &hash),
+    }
+}
+
+/// Turns a JSON-serialisable answer into what [`run`] keeps.
+pub fn json<T: serde::Serialize>(status: StatusCode, body: T) -> ApiResult<(StatusCode, serde_json::Value)> {
+    Ok((status, serde_json::to_value(body).map_err(ApiError::internal)?))
+}
+
+/// The site whose key space holds a request's `Idempotency-Key` when the request does not name
+/// one: the key's own site, or the default site for admin keys (the fingerprint holds the
+/// body, so the same key for another site's request is refused as reused).
+pub async fn key_site(state: &AppState, auth: &crate::auth::Auth) -> ApiResult<SiteId> {
+    Ok(state.engine.target_site(auth.scope, None).await?)
+}
+
+/// The answer to a key claimed before: refused when the request differs, 409 while the first
+/// request runs, else the first answer again.
+fn answer_existing(claim: IdempotencyClaim, hash: &str) -> ApiResult<Response> {
+    match claim {
         IdempotencyClaim::Existing { request_hash, .. } if request_hash != hash => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
@@ -54,6 +107,7 @@ where
             "a request with this Idempotency-Key is still running; retry in a moment",
         )),
         IdempotencyClaim::Existing { response: Some((status, body)), .. } => replayed(status, body),
+        IdempotencyClaim::Claimed => Err(ApiError::internal("answer_existing called with a fresh claim")),
     }
 }
 

@@ -315,7 +315,8 @@ pub struct ToolErrorBody {
 
 /// Runs a tool by name: a built-in tool or a tool config of the site.
 #[utoipa::path(post, operation_id = "tools_invoke", path = "/v1/tools/{name}/invoke", tag = "tools", request_body = ToolInput,
-    params(("name" = String, Path, description = "send_email, send_one_to_one_email, send_information_email or a tool config's name"), ToolsQuery),
+    params(("name" = String, Path, description = "send_email, send_one_to_one_email, send_information_email or a tool config's name"), ToolsQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer (a refused or failed run is not kept: it may be retried)")),
     responses((status = 201, description = "An email was sent", body = ToolResult),
         (status = 200, description = "Skipped, consent_required, failure (the run completes) or dry run", body = ToolResult),
         (status = 400, description = "Invalid input (send_email: INVALID_REQUEST in the seed's shape)", body = ToolErrorBody),
@@ -324,7 +325,23 @@ pub struct ToolErrorBody {
         (status = 500, description = "AGENT_EMAIL_SEND_FAILED, INTERNAL_SERVER_ERROR (send_email)", body = ToolErrorBody),
         (status = 502, description = "send_one_to_one_email: the send failed and complete_on_send_failure is false; the model failed", body = ToolErrorBody)),
     security(("bearer" = [])))]
-pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<String>, ApiQuery(q): ApiQuery<ToolsQuery>, body: Bytes) -> Response {
+pub async fn invoke(
+    State(state): State<AppState>,
+    auth: Auth,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<ToolsQuery>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let site = crate::idempotency::key_site(&state, &auth).await?;
+    let request = format!("POST {}", uri.path_and_query().map(|p| p.as_str()).unwrap_or_default());
+    crate::idempotency::run_response(&state, site, &headers, &[request.as_bytes(), &body], || invoke_once(&state, &auth, &name, q, &body)).await
+}
+
+async fn invoke_once(state: &AppState, auth: &Auth, name: &str, q: ToolsQuery, body: &Bytes) -> Response {
+    let (state, auth) = (state.clone(), auth.clone());
+    let name = name.to_string();
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         // Refused as INVALID_REQUEST, and recorded as a tool run like every invocation.
@@ -424,13 +441,18 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
 
 /// The seed's own path for `send_email`: the same as `POST /v1/tools/send_email/invoke`.
 #[utoipa::path(post, operation_id = "tools_send_email", path = "/v1/send-email", tag = "tools", request_body = SendEmailInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer (a refused or failed send is not kept: it may be retried)")),
     responses((status = 201, description = "Sent", body = send_email::SendEmailOutput), (status = 200, description = "Skipped or dry run", body = send_email::SendEmailOutput),
         (status = 400, description = "INVALID_REQUEST (seed 002's shape)", body = ToolErrorBody), (status = 404, description = "SITE_CONFIG_NOT_FOUND and the like", body = ToolErrorBody),
         (status = 500, description = "AGENT_EMAIL_SEND_FAILED", body = ToolErrorBody)),
     security(("bearer" = [])))]
-pub async fn send_email_alias(State(state): State<AppState>, auth: Auth, body: Bytes) -> Response {
-    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    run_send_email(&state, &auth, None, value).await
+pub async fn send_email_alias(State(state): State<AppState>, auth: Auth, headers: axum::http::HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let site = crate::idempotency::key_site(&state, &auth).await?;
+    crate::idempotency::run_response(&state, site, &headers, &[b"POST /v1/send-email", &body], || async {
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        run_send_email(&state, &auth, None, value).await
+    })
+    .await
 }
 
 /// One tool in the catalogue.
