@@ -339,26 +339,25 @@ pub async fn invoke(
     crate::idempotency::run_response(&state, site, &headers, &[request.as_bytes(), &body], || invoke_once(&state, &auth, &name, q, &body)).await
 }
 
-async fn invoke_once(state: &AppState, auth: &Auth, name: &str, q: ToolsQuery, body: &Bytes) -> Response {
-    let (state, auth) = (state.clone(), auth.clone());
-    let name = name.to_string();
-    let value: Value = match serde_json::from_slice(&body) {
+/// Runs one invocation (under its `Idempotency-Key`, if any).
+async fn invoke_once(state: &AppState, auth: &Auth, name: &str, q: ToolsQuery, body: &[u8]) -> Response {
+    let value: Value = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => v,
         // Refused as INVALID_REQUEST, and recorded as a tool run like every invocation.
-        Ok(v) if name == "send_email" => return run_send_email(&state, &auth, None, v).await,
-        Err(_) if name == "send_email" => return run_send_email(&state, &auth, None, Value::Null).await,
+        Ok(v) if name == "send_email" => return run_send_email(state, auth, None, v).await,
+        Err(_) if name == "send_email" => return run_send_email(state, auth, None, Value::Null).await,
         Ok(_) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the body must be a JSON object").into_response(),
         Err(e) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}")).into_response(),
     };
     if name == "send_email" {
-        return run_send_email(&state, &auth, None, value).await;
+        return run_send_email(state, auth, None, value).await;
     }
-    let (site, kind, config) = match resolve(&state, &auth, &name, q.site_id).await {
+    let (site, kind, config) = match resolve(state, auth, name, q.site_id).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
     if kind == ToolKind::SendEmail {
-        return run_send_email(&state, &auth, config.as_ref(), value).await;
+        return run_send_email(state, auth, config.as_ref(), value).await;
     }
     let mut rec = RunRecord::new(site, kind.name(), config.as_ref(), &value);
 
@@ -373,7 +372,7 @@ async fn invoke_once(state: &AppState, auth: &Auth, name: &str, q: ToolsQuery, b
         rec = rec.refused("validation_error", &message);
         let err = ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message);
         rec.outputs = json!({"error": {"code": err.code, "message": err.message}});
-        rec.store(&state).await;
+        rec.store(state).await;
         return err.into_response();
     }
     match kind {
@@ -381,20 +380,20 @@ async fn invoke_once(state: &AppState, auth: &Auth, name: &str, q: ToolsQuery, b
             let input: SendOneToOneEmailInput = match serde_json::from_value(value) {
                 Ok(i) => i,
                 Err(e) => {
-                    rec.refused("validation_error", &e.to_string()).store(&state).await;
+                    rec.refused("validation_error", &e.to_string()).store(state).await;
                     return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response();
                 }
             };
             match one_to_one::run(&state.engine, site, config.as_ref(), input).await {
                 Err(e) => {
                     let rec = rec.refused("validation_error", &e.0);
-                    rec.store(&state).await;
+                    rec.store(state).await;
                     ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.0).into_response()
                 }
                 Ok(run) => {
                     let out = serde_json::to_value(&run.output).unwrap_or(Value::Null);
                     rec.finish(&out, &run.output.status, run.output.code.clone(), run.contact_id, run.checks, run.decision, run.message_id);
-                    let run_id = rec.store(&state).await;
+                    let run_id = rec.store(state).await;
                     if !run.completes {
                         let message = run.output.error_message.clone().unwrap_or_else(|| "the send failed".into());
                         let body = json!({
@@ -414,7 +413,7 @@ async fn invoke_once(state: &AppState, auth: &Auth, name: &str, q: ToolsQuery, b
             let input: SendInformationEmailInput = match serde_json::from_value(value) {
                 Ok(i) => i,
                 Err(e) => {
-                    rec.refused("validation_error", &e.to_string()).store(&state).await;
+                    rec.refused("validation_error", &e.to_string()).store(state).await;
                     return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response();
                 }
             };
@@ -423,14 +422,14 @@ async fn invoke_once(state: &AppState, auth: &Auth, name: &str, q: ToolsQuery, b
                     let err = ApiError::new(StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e.code, e.message);
                     let mut rec = rec.refused(e.code, &err.message);
                     rec.outputs = json!({"error": {"code": err.code, "message": err.message}});
-                    rec.store(&state).await;
+                    rec.store(state).await;
                     err.into_response()
                 }
                 Ok(run) => {
                     let out = serde_json::to_value(&run.output).unwrap_or(Value::Null);
                     rec.finish(&out, &run.output.status, run.output.code.clone(), run.contact_id, run.checks, run.decision, run.message_id);
                     rec.events = run.events;
-                    rec.store(&state).await;
+                    rec.store(state).await;
                     answer(run.http_status, out)
                 }
             }
