@@ -1,5 +1,9 @@
 //! `Idempotency-Key` handling: the same key with the same request returns the first answer
 //! again; the same key with another request is refused (422); a key is kept 24 hours.
+//!
+//! The answers kept for [`run`] and [`run_response`] are sealed with the server's encryption
+//! key: some carry a secret shown once (a new API key, a webhook's signing secret) that must
+//! not lie in the database in clear, and the others carry a tenant's data.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -35,7 +39,7 @@ where
     match engine.claim_idempotency_key(site, key, &hash).await? {
         IdempotencyClaim::Claimed => match f().await {
             Ok((status, body)) => {
-                engine.complete_idempotency_key(site, key, status.as_u16(), &body.to_string()).await?;
+                engine.complete_idempotency_key(site, key, status.as_u16(), &seal(state, body.to_string().as_bytes())).await?;
                 Ok((status, axum::Json(body)).into_response())
             }
             Err(e) => {
@@ -43,6 +47,80 @@ where
                 Err(e)
             }
         },
+        existing => answer_existing(state, existing, &hash),
+    }
+}
+
+/// What marks a kept answer as sealed (answers kept before sealing, and the sends' answers,
+/// which hold no secret, are plain JSON).
+const SEALED: &str = "sealed:";
+
+/// Seals an answer to keep: `sealed:` and the base64 of [`mailroom_engine::SecretBox::seal`].
+fn seal(state: &AppState, body: &[u8]) -> String {
+    use base64::Engine as _;
+    format!("{SEALED}{}", base64::engine::general_purpose::STANDARD.encode(state.engine.secrets().seal(body)))
+}
+
+/// Opens a kept answer (a plain one is returned as it is).
+fn unseal(state: &AppState, kept: String) -> ApiResult<String> {
+    use base64::Engine as _;
+    let Some(sealed) = kept.strip_prefix(SEALED) else { return Ok(kept) };
+    let bytes = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(ApiError::internal)?;
+    let plain = state.engine.secrets().open(&bytes).map_err(|_| {
+        ApiError::internal("a kept Idempotency-Key answer could not be opened: was the server's encryption key changed?")
+    })?;
+    String::from_utf8(plain).map_err(ApiError::internal)
+}
+
+/// Like [`run`], for a handler that answers a whole response (the agent tools, whose answers
+/// have several shapes): a success (2xx) is kept as the key's answer; any other answer
+/// releases the key, so that the request may be retried.
+pub async fn run_response<F, Fut>(state: &AppState, site: SiteId, headers: &HeaderMap, fingerprint: &[&[u8]], f: F) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let Some((key, hash)) = key_and_hash(headers, fingerprint)? else { return Ok(f().await) };
+    let key = key.as_str();
+    let engine = &state.engine;
+    match engine.claim_idempotency_key(site, key, &hash).await? {
+        IdempotencyClaim::Claimed => {
+            let response = f().await;
+            if !response.status().is_success() {
+                engine.release_idempotency_key(site, key).await?;
+                return Ok(response);
+            }
+            let (parts, body) = response.into_parts();
+            let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+                Ok(b) => b,
+                Err(e) => {
+                    engine.release_idempotency_key(site, key).await?;
+                    return Err(ApiError::internal(e));
+                }
+            };
+            engine.complete_idempotency_key(site, key, parts.status.as_u16(), &seal(state, &bytes)).await?;
+            Ok(Response::from_parts(parts, axum::body::Body::from(bytes)))
+        }
+        existing => answer_existing(state, existing, &hash),
+    }
+}
+
+/// Turns a JSON-serialisable answer into what [`run`] keeps.
+pub fn json<T: serde::Serialize>(status: StatusCode, body: T) -> ApiResult<(StatusCode, serde_json::Value)> {
+    Ok((status, serde_json::to_value(body).map_err(ApiError::internal)?))
+}
+
+/// The site whose key space holds a request's `Idempotency-Key` when the request does not name
+/// one: the key's own site, or the default site for admin keys (the fingerprint holds the
+/// body, so the same key for another site's request is refused as reused).
+pub async fn key_site(state: &AppState, auth: &crate::auth::Auth) -> ApiResult<SiteId> {
+    Ok(state.engine.target_site(auth.scope, None).await?)
+}
+
+/// The answer to a key claimed before: refused when the request differs, 409 while the first
+/// request runs, else the first answer again.
+fn answer_existing(state: &AppState, claim: IdempotencyClaim, hash: &str) -> ApiResult<Response> {
+    match claim {
         IdempotencyClaim::Existing { request_hash, .. } if request_hash != hash => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
@@ -53,7 +131,8 @@ where
             "idempotency_key_in_progress",
             "a request with this Idempotency-Key is still running; retry in a moment",
         )),
-        IdempotencyClaim::Existing { response: Some((status, body)), .. } => replayed(status, body),
+        IdempotencyClaim::Existing { response: Some((status, body)), .. } => replayed(status, unseal(state, body)?),
+        IdempotencyClaim::Claimed => Err(ApiError::internal("answer_existing called with a fresh claim")),
     }
 }
 

@@ -47,7 +47,7 @@ use utoipa_swagger_ui::SwaggerUi;
     ),
     components(schemas(AttachmentTextEventData, DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
         mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression, mailroom_core::drafts::HeldSendResponse, mailroom_core::drafts::Approval)),
-    modifiers(&BearerAuth, &StandardErrors, &EventData),
+    modifiers(&BearerAuth, &StandardErrors, &EventData, &SendAnswers, &Examples),
     tags(
         (name = "health", description = "Liveness and readiness probes (no key needed)"),
         (name = "sites", description = "Tenants (admin keys)"),
@@ -207,6 +207,94 @@ impl Modify for EventData {
     }
 }
 
+/// A send (and a reply) answers `202` with one of two bodies: `SendMessageResponse` when the
+/// message left (`status: "sent"`), `HeldSendResponse` when it was scheduled or held for
+/// approval. A forward is never held.
+struct SendAnswers;
+
+impl Modify for SendAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{OneOfBuilder, Schema};
+        for op in operations_mut(openapi) {
+            if !matches!(op.operation_id.as_deref(), Some("messages_send" | "messages_reply")) {
+                continue;
+            }
+            let Some(RefOr::T(accepted)) = op.responses.responses.get_mut("202") else { continue };
+            let Some(content) = accepted.content.get_mut("application/json") else { continue };
+            let one_of = OneOfBuilder::new()
+                .item(RefOr::Ref(Ref::from_schema_name("SendMessageResponse")))
+                .item(RefOr::Ref(Ref::from_schema_name("HeldSendResponse")))
+                .description(Some("`SendMessageResponse` (`status: \"sent\"`) or `HeldSendResponse` (`scheduled`, `pending_approval`)"));
+            content.schema = Some(RefOr::T(Schema::OneOf(one_of.build())));
+        }
+    }
+}
+
+/// Every operation of the document, mutable.
+fn operations_mut(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]).flatten()
+}
+
+/// Request and response examples of the main routes (what the docs page shows first).
+struct Examples;
+
+impl Modify for Examples {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use serde_json::json;
+        let mailbox = json!({
+            "id": "0193c3f4-8a1e-7b2c-9d4e-5f6a7b8c9d0e", "site_id": "0193c3f4-0000-7000-8000-000000000001",
+            "address": "support@agents.example.com", "display_name": "Support agent", "client_id": "support-agent",
+            "created_at": "2026-12-06T09:00:00Z", "updated_at": "2026-12-06T09:00:00Z",
+            "expires_at": null, "limits": {}, "retention_days": null, "usage": {"messages": 0, "storage_bytes": 0}
+        });
+        let message = json!({
+            "id": "0193c3f5-1111-7222-8333-444455556666", "site_id": "0193c3f4-0000-7000-8000-000000000001",
+            "mailbox_id": "0193c3f4-8a1e-7b2c-9d4e-5f6a7b8c9d0e", "thread_id": "0193c3f5-2222-7333-8444-555566667777",
+            "direction": "inbound", "message_id": "CAF1x2y3@mail.example.org",
+            "from": {"address": "alice@example.org", "name": "Alice"}, "to": [{"address": "support@agents.example.com"}],
+            "subject": "Order 1234 has not arrived", "text": "Hi, my order 1234 has not arrived yet.\n",
+            "extracted_text": "Hi, my order 1234 has not arrived yet.", "snippet": "Hi, my order 1234 has not arrived yet.",
+            "labels": [], "read": false, "size": 1843, "created_at": "2026-12-06T09:05:00Z"
+        });
+        let examples: [(&str, Option<serde_json::Value>, &str, serde_json::Value); 3] = [
+            (
+                "mailboxes_create",
+                Some(json!({"username": "support", "display_name": "Support agent", "client_id": "support-agent"})),
+                "201",
+                mailbox,
+            ),
+            (
+                "messages_send",
+                Some(json!({"to": ["alice@example.org"], "subject": "Your order 1234", "text": "It left our warehouse this morning."})),
+                "202",
+                json!({
+                    "id": "0193c3f6-3333-7444-8555-666677778888", "thread_id": "0193c3f6-4444-7555-8666-777788889999",
+                    "message_id": "0193c3f6-3333-7444-8555-666677778888@agents.example.com", "status": "sent",
+                    "recipients": [{"address": "alice@example.org", "status": "queued"}]
+                }),
+            ),
+            ("messages_list", None, "200", json!({"items": [message], "next_cursor": null})),
+        ];
+        for op in operations_mut(openapi) {
+            for (id, request, status, response) in &examples {
+                if op.operation_id.as_deref() != Some(*id) {
+                    continue;
+                }
+                if let (Some(example), Some(body)) = (request, op.request_body.as_mut())
+                    && let Some(content) = body.content.get_mut("application/json")
+                {
+                    content.example = Some(example.clone());
+                }
+                if let Some(RefOr::T(r)) = op.responses.responses.get_mut(*status)
+                    && let Some(content) = r.content.get_mut("application/json")
+                {
+                    content.example = Some(response.clone());
+                }
+            }
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -317,6 +405,50 @@ fn add_standard_errors(path: &str, op: &mut Operation, with_site: &[String]) {
     if idempotent {
         add("409", "Another request with the same `Idempotency-Key` is still running (`idempotency_key_in_progress`)");
     }
+    if secured {
+        add_too_many_requests(op);
+    }
+}
+
+/// Documents 429 on a keyed route: every key is held to `controls.api_requests_per_second`
+/// (per node) before the route runs, and sends to their site's and mailbox's send limits; the
+/// answer says when to retry.
+fn add_too_many_requests(op: &mut Operation) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let int = |description: &str| {
+        HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))).description(Some(description)).build()
+    };
+    let headers = [
+        ("Retry-After", int("Seconds to wait before retrying")),
+        ("RateLimit-Limit", int("The limit that was reached (requests or sends in its window)")),
+        ("RateLimit-Remaining", int("What is left of it in the current window (0)")),
+        ("RateLimit-Reset", int("Seconds until the window resets")),
+        (
+            "RateLimit-Policy-Name",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some("Which limit: the key's request rate, or a site's or mailbox's send rate"))
+                .build(),
+        ),
+    ];
+    let response = op.responses.responses.entry("429".to_string()).or_insert_with(|| {
+        let content = ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody")))).build();
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(
+                    "Too many requests (`rate_limited`): the API key's request rate (`controls.api_requests_per_second`), or on sends \
+                     the site's or mailbox's send limits. Retry after `Retry-After` seconds.",
+                )
+                .content("application/json", content)
+                .build(),
+        )
+    });
+    if let RefOr::T(r) = response {
+        for (name, header) in headers {
+            r.headers.entry(name.to_string()).or_insert(header);
+        }
+    }
 }
 
 /// Returns the routes `/v1/openapi.json` and `/docs`.
@@ -390,6 +522,15 @@ mod tests {
             assert_eq!(keyed, path.starts_with("/v1/") && !signed, "{method} {path}: only /v1 routes need a key");
             if keyed {
                 assert!(responses.contains_key("401"), "{method} {path} does not document 401");
+                // The per-key request limit applies to every keyed route.
+                let limited = responses.get("429").unwrap_or_else(|| panic!("{method} {path} does not document 429"));
+                assert_eq!(
+                    limited["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                    "{method} {path}: 429 does not answer the error schema"
+                );
+                for header in ["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
+                    assert!(limited["headers"][header]["schema"].is_object(), "{method} {path}: 429 does not document the {header} header");
+                }
             }
             if op.get("requestBody").is_some() {
                 for status in ["400", "413", "415", "422"] {
@@ -401,6 +542,43 @@ mod tests {
                     assert!(r["content"]["application/json"]["schema"].is_object(), "{method} {path} {status} has no body schema");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn creating_operations_take_an_idempotency_key() {
+        let creating = [
+            "sites_create", "api_keys_create", "mailboxes_create", "messages_send", "messages_reply", "messages_forward", "messages_import",
+            "drafts_create", "drafts_send", "webhooks_create", "domains_create", "suppressions_create", "contacts_upsert",
+            "team_members_create", "secure_tokens_create", "tool_configs_create", "lists_create", "attachments_upload", "tools_invoke",
+            "tools_send_email",
+        ];
+        let ops = operations();
+        for id in creating {
+            let (path, method, op) = ops.iter().find(|(_, _, op)| op["operationId"] == id).unwrap_or_else(|| panic!("no operation {id}"));
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            assert!(
+                params.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+                "{method} {path} ({id}) does not document the Idempotency-Key header"
+            );
+            assert!(op["responses"]["409"].is_object(), "{id} does not document 409 idempotency_key_in_progress");
+        }
+    }
+
+    #[test]
+    fn sends_answer_a_sent_or_a_held_message_and_the_main_routes_have_examples() {
+        let ops = operations();
+        let op = |id: &str| ops.iter().find(|(_, _, op)| op["operationId"] == id).map(|(_, _, op)| op.clone()).unwrap();
+        for id in ["messages_send", "messages_reply"] {
+            let schema = &op(id)["responses"]["202"]["content"]["application/json"]["schema"];
+            let refs: Vec<&str> = schema["oneOf"].as_array().unwrap_or_else(|| panic!("{id}: 202 is not oneOf")).iter().filter_map(|s| s["$ref"].as_str()).collect();
+            assert_eq!(refs, ["#/components/schemas/SendMessageResponse", "#/components/schemas/HeldSendResponse"], "{id}");
+        }
+        for (id, status) in [("mailboxes_create", "201"), ("messages_send", "202"), ("messages_list", "200")] {
+            assert!(op(id)["responses"][status]["content"]["application/json"]["example"].is_object(), "{id} has no {status} example");
+        }
+        for id in ["mailboxes_create", "messages_send"] {
+            assert!(op(id)["requestBody"]["content"]["application/json"]["example"].is_object(), "{id} has no request example");
         }
     }
 

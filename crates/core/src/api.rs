@@ -98,7 +98,7 @@ pub struct CreateMailboxRequest {
     pub site_id: Option<SiteId>,
     /// Makes the mailbox ephemeral: it is deleted with its mail this many seconds after
     /// creation (`mailbox.expired`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::controls::whole_number", skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u64>,
     /// Makes the mailbox ephemeral: it is deleted with its mail at this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,11 +121,11 @@ pub struct UpdateMailboxRequest {
     #[serde(default, deserialize_with = "crate::controls::limits_object", skip_serializing_if = "Option::is_none")]
     pub limits: Option<crate::controls::LimitsPatch>,
     /// Days messages are kept (`null`: the site's rule, else forever).
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::controls::whole_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 36500)]
     pub retention_days: Option<Option<u32>>,
     /// Sets the expiry this many seconds from now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::controls::whole_number", skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u64>,
     /// Sets the expiry (`null`: the mailbox no longer expires).
     #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]

@@ -27,23 +27,23 @@ pub struct Limits {
 #[serde(deny_unknown_fields)]
 pub struct LimitsPatch {
     /// Messages sent per minute.
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u64>, maximum = 1000000000)]
     pub send_per_minute: Option<Option<u64>>,
     /// Messages sent per hour.
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u64>, maximum = 1000000000)]
     pub send_per_hour: Option<Option<u64>>,
     /// Messages sent per day.
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u64>, maximum = 1000000000)]
     pub send_per_day: Option<Option<u64>>,
     /// Bytes of stored mail (at most 10^15, a petabyte).
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u64>, maximum = 1e15)]
     pub storage_bytes: Option<Option<u64>>,
     /// Stored messages (at most 10^12).
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u64>, maximum = 1e12)]
     pub max_messages: Option<Option<u64>>,
 }
@@ -70,10 +70,6 @@ impl LimitsPatch {
             max_messages: self.max_messages.unwrap_or(defaults.max_messages),
         }
     }
-}
-
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
 }
 
 /// What a site or mailbox has stored.
@@ -145,9 +141,64 @@ pub struct UploadedAttachment {
 #[serde(deny_unknown_fields)]
 pub struct SignedUrlRequest {
     /// Seconds the URL stays valid (default 3600, at most 604800).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
     #[schema(minimum = 1, maximum = 604800)]
     pub expires_in_seconds: Option<u64>,
+}
+
+/// Reads a whole number written `603` or `603.0`: JSON Schema's `integer` (what the document
+/// declares) admits both, and a client that computes the value in floating point sends the
+/// second. A fraction, a negative number or another type is refused.
+pub fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
+    if let Some(u) = n.as_u64() {
+        return Ok(Some(u));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=9.0e15).contains(&f) => Ok(Some(f as u64)),
+        _ => Err(D::Error::custom(format!("invalid value: {n}, expected a whole number"))),
+    }
+}
+
+/// A field that may be `null` (`Some(None)`: unlimited, forever) or a whole number written
+/// either way (see [`whole_number`]); absent fields are `None` through `#[serde(default)]`.
+pub fn whole_or_null<'de, D: Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    use serde::de::Error;
+    match whole_number(d)? {
+        None => Ok(Some(None)),
+        Some(n) => T::try_from(n).map(|v| Some(Some(v))).map_err(|_| D::Error::custom(format!("invalid value: {n}, out of range"))),
+    }
+}
+
+#[cfg(test)]
+mod whole_number_tests {
+    use super::SignedUrlRequest;
+
+    #[test]
+    fn expiry_is_a_whole_number_written_either_way() {
+        let read = |s: &str| serde_json::from_str::<SignedUrlRequest>(s).map(|r| r.expires_in_seconds);
+        assert_eq!(read(r#"{"expires_in_seconds": 603}"#).unwrap(), Some(603));
+        assert_eq!(read(r#"{"expires_in_seconds": 603.0}"#).unwrap(), Some(603));
+        assert_eq!(read(r#"{"expires_in_seconds": null}"#).unwrap(), None);
+        assert_eq!(read("{}").unwrap(), None);
+        for bad in ["603.5", "-1", "\"603\"", "true"] {
+            assert!(read(&format!(r#"{{"expires_in_seconds": {bad}}}"#)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_and_retention_take_whole_numbers_written_either_way() {
+        let site = |s: &str| serde_json::from_str::<super::UpdateSiteRequest>(s);
+        let r = site(r#"{"limits": {"send_per_day": 1000.0, "send_per_hour": null}, "retention_days": 30.0}"#).unwrap();
+        let limits = r.limits.unwrap();
+        assert_eq!((limits.send_per_day, limits.send_per_hour, limits.send_per_minute), (Some(Some(1000)), Some(None), None));
+        assert_eq!(r.retention_days, Some(Some(30)));
+        assert_eq!(site(r#"{"retention_days": null}"#).unwrap().retention_days, Some(None));
+        assert_eq!(site("{}").unwrap().retention_days, None);
+        assert!(site(r#"{"retention_days": 4294967296}"#).is_err(), "out of u32");
+        assert!(site(r#"{"limits": {"send_per_day": 1.5}}"#).is_err());
+    }
 }
 
 /// A time-limited download URL.
@@ -178,7 +229,7 @@ pub struct UpdateSiteRequest {
     #[serde(default, deserialize_with = "limits_object", skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsPatch>,
     /// Days messages are kept (`null`: forever); a mailbox's own value wins.
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 36500)]
     pub retention_days: Option<Option<u32>>,
     /// The site's approval policy for outbound mail (`none`, `all`, `first_contact`); the

@@ -640,3 +640,108 @@ async fn forwarding_quotes_the_original_and_keeps_its_attachments() {
     let (_, other) = app.site_client("other").await;
     assert_api_error(other.forward(original.id, &ForwardRequest { to: vec!["a@x.test".into()], ..Default::default() }, None).await, 404, "not_found");
 }
+
+/// Every creating route honours `Idempotency-Key`: the same key and body answer the first
+/// answer again (marked `idempotent-replayed`) without creating a second record, and the same
+/// key with another body is refused.
+#[tokio::test]
+async fn creating_routes_replay_the_first_answer_for_the_same_idempotency_key() {
+    let app = spawn_app_with(|c| c.security.allow_private_targets = true).await;
+    let (site, c) = app.site_client("idem").await;
+    let twice = |path: &'static str, body: serde_json::Value, key: &'static str| {
+        let c = c.clone();
+        async move {
+            let first = c.raw_request(Method::POST, path, Some(body.clone()), &[("Idempotency-Key", key)]).await.unwrap();
+            let second = c.raw_request(Method::POST, path, Some(body), &[("Idempotency-Key", key)]).await.unwrap();
+            assert!((200..300).contains(&first.status), "{path}: {}", first.text());
+            assert_eq!((first.status, &first.body), (second.status, &second.body), "{path}: the replay is the first answer");
+            assert_eq!(first.header("idempotent-replayed"), None);
+            assert_eq!(second.header("idempotent-replayed"), Some("true"), "{path}");
+            first.json::<serde_json::Value>().unwrap()
+        }
+    };
+    let count = |path: &'static str| {
+        let c = c.clone();
+        async move {
+            let r = c.raw_request(Method::GET, path, None, &[]).await.unwrap();
+            r.json::<serde_json::Value>().unwrap()["items"].as_array().unwrap().len()
+        }
+    };
+
+    // Webhook endpoints: one endpoint, and the replay carries the same secret.
+    let hook = twice("/v1/webhooks", json!({"url": "http://127.0.0.1:9/hook"}), "wh-1").await;
+    assert!(hook["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")));
+    assert_eq!(count("/v1/webhooks").await, 1);
+    let other = c.raw_request(Method::POST, "/v1/webhooks", Some(json!({"url": "http://127.0.0.1:9/other"})), &[("Idempotency-Key", "wh-1")]).await.unwrap();
+    assert_eq!(other.status, 422, "{}", other.text());
+    assert_eq!(other.json::<serde_json::Value>().unwrap()["error"]["code"], "idempotency_key_reused");
+    assert_eq!(count("/v1/webhooks").await, 1);
+
+    // API keys: one key more, not two.
+    let before = count("/v1/api-keys").await;
+    let key = twice("/v1/api-keys", json!({"name": "ci"}), "key-1").await;
+    assert_eq!(count("/v1/api-keys").await, before + 1, "{key}");
+
+    // A tool config name is unique: without the key the second create is a 409.
+    twice("/v1/tool-configs", json!({"name": "followup", "tool": "send_one_to_one_email", "prompt": "Follow up."}), "tc-1").await;
+    assert_eq!(count("/v1/tool-configs").await, 1);
+
+    // Contacts: the replay answers 201 again (a second upsert without the key would be 200).
+    let contact = twice("/v1/contacts", json!({"email": "pat@example.org", "name": "Pat"}), "ct-1").await;
+    assert_eq!(count("/v1/contacts").await, 1, "{contact}");
+
+    // Lists, suppressions, domains, team members, secure tokens.
+    twice("/v1/lists", json!({"direction": "send", "kind": "block", "entry": "spam.example"}), "ls-1").await;
+    assert_eq!(count("/v1/lists").await, 1);
+    twice("/v1/suppressions", json!({"address": "gone@example.org"}), "sp-1").await;
+    twice("/v1/domains", json!({"name": "idem.example"}), "dm-1").await;
+    assert_eq!(count("/v1/domains").await, 1);
+
+    // Uploads (raw bytes): the same key answers the same upload; without a key, a new one.
+    let upload = |key: Option<&'static str>| {
+        let c = c.clone();
+        async move {
+            let mut headers = vec![("content-type", "text/plain")];
+            if let Some(k) = key {
+                headers.push(("Idempotency-Key", k));
+            }
+            let r = c.raw_request_bytes(Method::POST, "/v1/attachments?filename=a.txt", Some("hello".into()), &headers).await.unwrap();
+            assert_eq!(r.status, 201, "{}", r.text());
+            r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(upload(Some("up-1")).await, upload(Some("up-1")).await);
+    assert_ne!(upload(None).await, upload(None).await);
+
+    // Imports: the replay is the first answer (201), not "already there" (200).
+    let mb: serde_json::Value = c.raw_request(Method::POST, "/v1/mailboxes", Some(json!({"username": "imports"})), &[]).await.unwrap().json().unwrap();
+    let path = format!("/v1/mailboxes/{}/import", mb["id"].as_str().unwrap());
+    let raw = "From: a@example.org\r\nTo: imports@mailroom.localhost\r\nSubject: old\r\nMessage-ID: <old-1@example.org>\r\n\r\nold mail\r\n";
+    let import = |key: &'static str| {
+        let (c, path) = (c.clone(), path.clone());
+        async move { c.raw_request_bytes(Method::POST, &path, Some(raw.into()), &[("content-type", "message/rfc822"), ("Idempotency-Key", key)]).await.unwrap() }
+    };
+    let (first, second) = (import("im-1").await, import("im-1").await);
+    assert_eq!((first.status, second.status), (201, 201), "{}", second.text());
+    assert_eq!(first.body, second.body);
+    assert_eq!(import("im-2").await.status, 200, "a new key: the message is there already");
+
+    // The agent tools: a run replayed is the first run (one tool run recorded); a refused run
+    // is not kept, so its retry runs (and is recorded) again.
+    let settings = c.raw_request(Method::PUT, "/v1/settings", Some(json!({})), &[]).await.unwrap();
+    assert_eq!(settings.status, 200, "{}", settings.text());
+    let skipped = json!({"email": "gone@example.org", "subject": "Hello", "message": "Hi", "site_id": site.id.to_string()});
+    let runs_before = count("/v1/tool-runs").await;
+    let a = c.raw_request(Method::POST, "/v1/tools/send_email/invoke", Some(skipped.clone()), &[("Idempotency-Key", "tool-1")]).await.unwrap();
+    let b = c.raw_request(Method::POST, "/v1/tools/send_email/invoke", Some(skipped), &[("Idempotency-Key", "tool-1")]).await.unwrap();
+    assert_eq!(a.status, 200, "suppressed: skipped; {}", a.text());
+    assert_eq!((a.status, &a.body), (b.status, &b.body));
+    assert_eq!(b.header("idempotent-replayed"), Some("true"));
+    assert_eq!(count("/v1/tool-runs").await, runs_before + 1, "the replay ran nothing");
+    let refused = json!({"email": "not-an-address", "subject": "s", "message": "m", "site_id": site.id.to_string()});
+    for _ in 0..2 {
+        let r = c.raw_request(Method::POST, "/v1/send-email", Some(refused.clone()), &[("Idempotency-Key", "tool-2")]).await.unwrap();
+        assert_eq!((r.status, r.header("idempotent-replayed")), (400, None), "{}", r.text());
+    }
+    assert_eq!(count("/v1/tool-runs").await, runs_before + 3);
+}

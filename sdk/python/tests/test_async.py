@@ -78,3 +78,30 @@ async def test_async_lists_status_import_and_find(aclient: AsyncMailroom, name: 
     assert imported.imported and imported.message.subject == "async import"
     found = await aclient.messages.find(f"<{name}@example.com>")
     assert [m.id for m in found.items] == [imported.message.id]
+
+
+async def test_async_event_stream_resumes_after_a_disconnect(server, aclient: AsyncMailroom, name: str) -> None:
+    a = await aclient.mailboxes.create(username=f"{name}a")
+    b = await aclient.mailboxes.create(username=f"{name}b")
+    start = await aclient.events.cursor()
+    got: list = []
+
+    async def listen() -> None:
+        async with AsyncMailroom(api_key=server.api_key, base_url=server.url) as c:
+            async for ev in c.events.stream(after=start, mailbox_id=b.id, types=["message.received"]):
+                got.append(ev.data["subject"])
+                if len(got) == 3:
+                    return
+
+    task = asyncio.create_task(listen())
+    await aclient.messages.send(a.id, to=b.address, subject="one", text="1")
+    for _ in range(200):
+        if got:
+            break
+        await asyncio.sleep(0.1)
+    assert got == ["one"]
+    await asyncio.to_thread(server.restart)  # the stream breaks; the iterator reconnects with Last-Event-ID
+    await aclient.messages.send(a.id, to=b.address, subject="two", text="2")
+    await aclient.messages.send(a.id, to=b.address, subject="three", text="3")
+    await asyncio.wait_for(task, 30)
+    assert got == ["one", "two", "three"]

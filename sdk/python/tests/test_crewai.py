@@ -30,3 +30,13 @@ def test_crewai_tools_run_against_the_server(client: Mailroom, name: str) -> Non
     with pytest.raises(MailroomToolError) as e:
         tools["get_thread"]._run(thread_id="00000000-0000-0000-0000-000000000000")
     assert "not_found" in str(e.value)
+
+
+def test_a_tool_config_is_a_crewai_tool(client: Mailroom, name: str) -> None:
+    config = client.tool_configs.create(name=f"crew_{name}", tool="send_information_email", prompt=f"Send the brochure ({name}).")
+    tools = {t.name: t for t in MailroomCrewTools(client).get_tools()}
+    assert config.name in tools, sorted(tools)
+    assert isinstance(tools[config.name], BaseTool) and name in tools[config.name].description
+    assert tools[config.name].args_schema.model_fields, "the wrapped tool's input schema"
+    client.tool_configs.delete(config.id)
+    assert config.name not in {t.name for t in MailroomCrewTools(client).get_tools()}

@@ -104,3 +104,24 @@ def test_agent_sends_waits_and_replies_in_thread(client: Mailroom, name: str) ->
     assert transcript[-1].content.startswith("Done")
     assert any(r.tool == "send_email" for r in client.tool_runs.list(tool="send_email"))
     client.settings.update({})
+
+
+def test_a_tool_config_is_a_tool_of_the_toolkit(client: Mailroom, name: str) -> None:
+    config = client.tool_configs.create(name=f"followup_{name}", tool="send_one_to_one_email",
+                                        prompt=f"Follow up with a lead a day after signup ({name}).")
+    tools = {t.name: t for t in MailroomToolkit(client).get_tools()}
+    assert config.name in tools, sorted(tools)
+    tool = tools[config.name]
+    assert name in tool.description  # the builder's prompt is what the model reads
+    assert "send_to" in tool.args  # the wrapped tool's input schema, from the server
+    # Invoking it runs the config on the server: an unknown contact is the run's outcome, which
+    # goes back to the model as the tool's answer.
+    answer = tool.invoke({"type": "tool_call", "id": "t1", "name": tool.name,
+                          "args": {"send_to": "00000000-0000-0000-0000-000000000000", "subject": "Hi", "body": "Hello"}})
+    assert isinstance(answer, ToolMessage)
+    outcome = json.loads(answer.content)
+    assert (outcome["status"], outcome["code"]) == ("failure", "contact_not_found"), outcome
+    runs = [r for r in client.tool_runs.list(tool="send_one_to_one_email") if r.tool_config_id == config.id]
+    assert len(runs) == 1 and runs[0].code == "contact_not_found"
+    client.tool_configs.delete(config.id)
+    assert config.name not in {t.name for t in MailroomToolkit(client).get_tools()}

@@ -4,6 +4,7 @@ typed models checked against the OpenAPI document, the event stream and its resu
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import threading
 import time
@@ -11,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import httpx
+import pydantic
 import pytest
 
 import mailroom
@@ -152,10 +154,10 @@ def test_retries_with_backoff_and_rate_limit_error() -> None:
         with pytest.raises(mailroom.RateLimitError) as e:
             Mailroom(api_key="k", base_url=url, max_retries=0).health()
         assert e.value.retry_after == 0 and e.value.code == "rate_limited"
-        # A POST without an idempotency key is not retried: the 503 surfaces.
+        # A POST the server does not deduplicate is not retried: the 503 surfaces.
         _Flaky.calls = []
         with pytest.raises(mailroom.InternalServerError):
-            Mailroom(api_key="k", base_url=url).webhooks.create(url="https://example.com/hook")
+            Mailroom(api_key="k", base_url=url).webhooks.rotate_secret("w1")
         assert len(_Flaky.calls) == 1
         # A creating call that the server deduplicates carries a key and is retried with it.
         _Flaky.calls = []
@@ -165,17 +167,83 @@ def test_retries_with_backoff_and_rate_limit_error() -> None:
         httpd.shutdown()
 
 
+def _operations(doc: dict) -> dict:
+    """operationId -> the operation, over the whole document."""
+    return {op["operationId"]: op for item in doc["paths"].values() for op in item.values() if isinstance(op, dict) and "operationId" in op}
+
+
 def test_every_operation_of_the_document_has_an_sdk_method(client: Mailroom) -> None:
     doc = httpx.get(f"{client.base_url}/v1/openapi.json").json()
-    ops = {op["operationId"] for item in doc["paths"].values() for op in item.values() if isinstance(op, dict) and "operationId" in op}
-    missing = sorted(ops - set(OPERATIONS))
+    ops = _operations(doc)
+    missing = sorted(set(ops) - set(OPERATIONS))
     assert not missing, f"the SDK lacks methods for {missing}: add them to mailroom/_resources.py (OPERATIONS)"
-    for target in OPERATIONS.values():
+    extra = sorted(set(OPERATIONS) - set(ops))
+    assert not extra, f"OPERATIONS names operations the document does not have: {extra}"
+    # The signed download takes the whole URL the server signed, which carries these.
+    carried = {("attachments_download_signed", "site"), ("attachments_download_signed", "expires"),
+               ("attachments_download_signed", "signature")}
+    lacking = []
+    for op_id, target in OPERATIONS.items():
         obj = client
         for part in target.split("."):
             obj = getattr(obj, part)
         assert callable(obj), target
+        # Each query parameter is a named argument of the method (not swallowed by **fields),
+        # and a documented Idempotency-Key is its `idempotency_key=`.
+        named = {n for n, p in inspect.signature(obj).parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        for p in ops[op_id].get("parameters", []):
+            if p["in"] == "query":
+                wanted = p["name"]
+            elif p["in"] == "header" and p["name"].lower() == "idempotency-key":
+                wanted = "idempotency_key"
+            else:
+                continue
+            if wanted not in named and (op_id, p["name"]) not in carried:
+                lacking.append(f"{op_id} ({target}): {p['in']} parameter `{p['name']}`")
+    assert not lacking, "SDK methods lack parameters of the document:\n" + "\n".join(lacking)
     assert len(ops) > 60
+
+
+def test_the_operation_check_sees_a_missing_query_parameter(client: Mailroom, monkeypatch) -> None:
+    # The check above is not vacuous: a method without one of its query parameters fails it.
+    from mailroom import _resources
+
+    def get(self, thread_id, *, view=None):  # no max_tokens
+        return None
+
+    monkeypatch.setattr(_resources.Threads, "get", get)
+    with pytest.raises(AssertionError, match="threads_get .*max_tokens"):
+        test_every_operation_of_the_document_has_an_sdk_method(client)
+
+
+def test_thread_agent_view(client: Mailroom, name: str) -> None:
+    a = client.mailboxes.create(username=f"{name}a")
+    b = client.mailboxes.create(username=f"{name}b")
+    sent = client.messages.send(a.id, to=b.address, subject="Agent view", text="Read me as an agent.")
+    full = client.threads.get(sent.thread_id)
+    assert isinstance(full, models.ThreadWithMessages) and [m.subject for m in full.messages] == ["Agent view"]
+    view = client.threads.get(sent.thread_id, view="agent", max_tokens=500)
+    assert isinstance(view, models.AgentThreadView)
+    assert "Read me as an agent." in view.model_dump_json()
+    with pytest.raises(mailroom.BadRequestError):
+        client.threads.get(sent.thread_id, view="agent", max_tokens=10)
+
+
+def test_creating_calls_replay_with_their_idempotency_key(client: Mailroom, name: str) -> None:
+    # Without a key a second webhook would be a second endpoint (and a second tool config a 409).
+    hooks = [client.webhooks.create(url=f"http://127.0.0.1:9/{name}", idempotency_key=f"{name}-wh") for _ in range(2)]
+    assert hooks[0].id == hooks[1].id and hooks[0].secret == hooks[1].secret
+    assert len([h for h in client.webhooks.list() if h.url.endswith(name)]) == 1
+    configs = [client.tool_configs.create(name=f"cfg_{name}", tool="send_one_to_one_email", prompt="p", idempotency_key=f"{name}-tc")
+               for _ in range(2)]
+    assert configs[0].id == configs[1].id
+    with pytest.raises(mailroom.ConflictError):
+        client.tool_configs.create(name=f"cfg_{name}", tool="send_one_to_one_email", prompt="p")
+    keys = [client.api_keys.create(name=name, idempotency_key=f"{name}-key") for _ in range(2)]
+    assert keys[0].id == keys[1].id and len([k for k in client.api_keys.list() if k.name == name]) == 1
+    with pytest.raises(mailroom.ValidationError) as reused:
+        client.api_keys.create(name=f"{name}-other", idempotency_key=f"{name}-key")
+    assert reused.value.code == "idempotency_key_reused"
 
 
 def test_models_match_the_openapi_document(client: Mailroom, tmp_path: Path) -> None:
@@ -343,17 +411,25 @@ def test_attachments_upload_first_and_signed_urls(client: Mailroom, name: str) -
     b = client.mailboxes.create(username=f"{name}b")
     payload = b"col1,col2\n1,2\n"
     upload = client.attachments.upload(payload, filename="data.csv", content_type="text/csv")
-    assert upload["size"] == len(payload) and upload["content_type"] == "text/csv"
+    assert isinstance(upload, models.UploadedAttachment)
+    assert upload.size == len(payload) and upload.content_type == "text/csv" and upload.filename == "data.csv"
     client.messages.send(a.id, to=b.address, subject="by id", text="see attached",
-                         attachments=[{"attachment_id": upload["id"]}])
+                         attachments=[{"attachment_id": upload.id}])
     msg = next(iter(client.messages.list(b.id)))
     assert client.attachments.download(msg.attachments[0].id) == payload
-    signed = client.attachments.url(upload["id"], expires_in_seconds=60)
-    assert client.attachments.download_signed(signed["url"]) == payload
-    assert httpx.get(signed["url"] + "x").status_code == 403
+    signed = client.attachments.url(upload.id, expires_in_seconds=60)
+    assert isinstance(signed, models.SignedUrl)
+    assert client.attachments.download_signed(signed.url) == payload
+    assert httpx.get(signed.url + "x").status_code == 403
     usage = client.usage.get()
-    assert any(m["mailbox_id"] == str(b.id) and m["usage"]["messages"] == 1 for m in usage["mailboxes"])
-    site = usage["site_id"]
-    view = client.sites.update(site, limits={"send_per_day": 1000})
-    assert view["limits"]["send_per_day"] == 1000
-    client.sites.update(site, limits={"send_per_day": None})
+    assert isinstance(usage, models.UsageReport)
+    assert any(m.mailbox_id == str(b.id) and m.usage.messages == 1 for m in usage.mailboxes)
+    view = client.sites.update(usage.site_id, limits={"send_per_day": 1000})
+    assert isinstance(view, models.ControlsView) and view.limits.send_per_day == 1000
+    assert client.sites.update(usage.site_id, limits={"send_per_day": None}).limits.send_per_day is None
+    with pytest.raises(pydantic.ValidationError):  # the request model refuses it before sending
+        client.sites.update(usage.site_id, limits={"send_per_dya": 5})
+    # The same upload retried with its key is the first upload, not a second one.
+    again = [client.attachments.upload(b"x", filename="k.txt", idempotency_key=f"{name}-up") for _ in range(2)]
+    assert again[0].id == again[1].id
+    assert client.attachments.upload(b"x", filename="k.txt").id != again[0].id

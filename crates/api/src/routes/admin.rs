@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiResult, PathId, RawBody, decode_json};
+use crate::error::{ApiError, ApiResult, PathId, RawBody, decode_json};
 use crate::idempotency;
 use axum::Json;
 use axum::extract::State;
@@ -35,9 +35,15 @@ pub async fn list_sites(State(state): State<AppState>, auth: Auth) -> ApiResult<
 
 /// Creates an API key; the secret is in the answer and nowhere else.
 #[utoipa::path(post, operation_id = "api_keys_create", path = "/v1/api-keys", tag = "api-keys", request_body = CreateApiKeyRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = CreatedApiKey), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create_api_key(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateApiKeyRequest>) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
-    Ok((StatusCode::CREATED, Json(state.engine.create_api_key(auth.scope, &req).await?)))
+pub async fn create_api_key(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let req: CreateApiKeyRequest = decode_json(&body)?;
+    let site = idempotency::key_site(&state, &auth).await?;
+    idempotency::run(&state, site, &headers, &[b"POST /v1/api-keys", &body], || async {
+        idempotency::json(StatusCode::CREATED, state.engine.create_api_key(auth.scope, &req).await?)
+    })
+    .await
 }
 
 /// Lists API keys: all of them for admin keys, the site's for site keys.

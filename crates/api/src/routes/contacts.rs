@@ -4,7 +4,9 @@ use super::mailboxes::ListQuery;
 use super::{limit, page_by_last};
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::response::Response;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,11 +18,17 @@ use mailroom_engine::listing_site;
 /// Creates a contact, or updates the site's contact with the same email (case-insensitive)
 /// or, failing that, the same external id. Attributes are merged into the existing ones.
 #[utoipa::path(post, operation_id = "contacts_upsert", path = "/v1/contacts", tag = "contacts", request_body = UpsertContactRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = Contact), (status = 200, description = "An existing contact, updated", body = Contact),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn upsert(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<UpsertContactRequest>) -> ApiResult<(StatusCode, Json<Contact>)> {
-    let (contact, created) = state.engine.upsert_contact(auth.scope, req).await?;
-    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(contact)))
+pub async fn upsert(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let req: UpsertContactRequest = decode_json(&body)?;
+    let site = idempotency::key_site(&state, &auth).await?;
+    idempotency::run(&state, site, &headers, &[b"POST /v1/contacts", &body], || async {
+        let (contact, created) = state.engine.upsert_contact(auth.scope, req).await?;
+        idempotency::json(if created { StatusCode::CREATED } else { StatusCode::OK }, contact)
+    })
+    .await
 }
 
 /// Lists contacts, newest first.

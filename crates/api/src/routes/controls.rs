@@ -116,10 +116,18 @@ fn filename_from_headers(headers: &HeaderMap) -> Option<String> {
 /// Uploads an attachment (the raw request body; `Content-Type` is its MIME type) to send
 /// later by id: `attachments: [{"attachment_id": "…"}]`. Uploads expire after
 /// `controls.upload_ttl_secs` (messages keep their own copy).
-#[utoipa::path(post, operation_id = "attachments_upload", path = "/v1/attachments", tag = "attachments", params(UploadQuery),
+#[utoipa::path(post, operation_id = "attachments_upload", path = "/v1/attachments", tag = "attachments",
+    params(UploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = UploadedAttachment), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn upload(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<UploadQuery>, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<UploadedAttachment>)> {
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    uri: axum::http::Uri,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     let site = target_site(&state, &auth, q.site_id).await?;
     let filename = q.filename.or_else(|| filename_from_headers(&headers));
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -130,8 +138,13 @@ pub async fn upload(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQ
             "send the file's bytes as the request body with its own Content-Type (and ?filename=), not multipart/form-data",
         ));
     }
-    let upload = state.engine.upload_attachment(site, filename, content_type, body).await?;
-    Ok((StatusCode::CREATED, Json(upload)))
+    // The query (file name, site), the name and type headers and the bytes make the request.
+    let request = format!("POST {}", uri.path_and_query().map(|p| p.as_str()).unwrap_or("/v1/attachments"));
+    let (name, kind) = (filename.clone().unwrap_or_default(), content_type.clone().unwrap_or_default());
+    crate::idempotency::run(&state, site, &headers, &[request.as_bytes(), name.as_bytes(), kind.as_bytes(), &body], || async {
+        crate::idempotency::json(StatusCode::CREATED, state.engine.upload_attachment(site, filename, content_type, body.clone()).await?)
+    })
+    .await
 }
 
 /// Returns a signed URL that downloads an attachment (of a message, or uploaded) without an

@@ -3,7 +3,9 @@
 use super::mailboxes::target_site;
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiJson, ApiResult, PathId};
+use crate::error::{ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::response::Response;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,10 +18,15 @@ async fn visible_domain(state: &AppState, auth: &Auth, id: DomainId) -> ApiResul
 
 /// Adds a hosted domain and generates its DKIM keys (Ed25519 and RSA-2048).
 #[utoipa::path(post, operation_id = "domains_create", path = "/v1/domains", tag = "domains", request_body = CreateDomainRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = Domain), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateDomainRequest>) -> ApiResult<(StatusCode, Json<Domain>)> {
+pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let req: CreateDomainRequest = decode_json(&body)?;
     let site = target_site(&state, &auth, req.site_id).await?;
-    Ok((StatusCode::CREATED, Json(state.engine.create_domain(site, &req.name).await?)))
+    idempotency::run(&state, site, &headers, &[b"POST /v1/domains", &body], || async {
+        idempotency::json(StatusCode::CREATED, state.engine.create_domain(site, &req.name).await?)
+    })
+    .await
 }
 
 /// Lists the site's domains (all domains for admin keys).

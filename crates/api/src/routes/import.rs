@@ -47,7 +47,7 @@ pub struct ImportedMessage {
 /// imported, 200 when every message was there already: a message whose `Message-ID` the
 /// mailbox holds is never stored twice, so re-running an import is safe.
 #[utoipa::path(post, path = "/v1/mailboxes/{id}/import", tag = "messages", operation_id = "messages_import",
-    params(("id" = String, Path, description = "The mailbox's id")),
+    params(("id" = String, Path, description = "The mailbox's id"), ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     request_body(description = "One message's raw bytes (message/rfc822), kept exactly, or a batch (application/json)", content(
         (String = "message/rfc822"),
         (ImportBatchRequest = "application/json"),
@@ -60,7 +60,7 @@ pub async fn import(
     auth: Auth,
     PathId(id): PathId<MailboxId>,
     headers: axum::http::HeaderMap,
-    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
+    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<axum::response::Response> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -69,13 +69,22 @@ pub async fn import(
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", rejection.body_text())
         }
     })?;
-    let json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
-    if json {
-        return import_batch(&state, &mailbox, &body).await;
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+    let path = format!("POST /v1/mailboxes/{id}/import");
+    let kind = if content_type.starts_with("application/json") { "batch" } else { "one" };
+    crate::idempotency::run(&state, mailbox.site_id, &headers, &[path.as_bytes(), kind.as_bytes(), &body], || async {
+        let (status, Json(answer)) = import_body(&state, &mailbox, kind == "batch", &body).await?;
+        crate::idempotency::json(status, answer)
+    })
+    .await
+}
+
+/// Imports one message (`batch` false) or a JSON batch.
+async fn import_body(state: &AppState, mailbox: &mailroom_core::Mailbox, batch: bool, body: &bytes::Bytes) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
+    if batch {
+        return import_batch(state, mailbox, body).await;
     }
+    let body = body.clone();
     if body.is_empty() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_message", "the body must be a message's raw RFC 5322 bytes; it is empty"));
     }
@@ -86,7 +95,7 @@ pub async fn import(
             "the body is not an RFC 5322 message: it must start with header fields (`Name: value`)",
         ));
     }
-    let (message, imported) = state.engine.import_message(&mailbox, body).await?;
+    let (message, imported) = state.engine.import_message(mailbox, body).await?;
     let status = if imported { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(ImportResponse::One(Box::new(ImportedMessage { imported, message })))))
 }

@@ -4,7 +4,9 @@
 use super::mailboxes::target_site;
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiJson, ApiQuery, ApiResult, PathId};
+use crate::error::{ApiQuery, ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::response::Response;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,18 +30,20 @@ pub struct ListQuery {
 
 /// Adds an allow or block entry.
 #[utoipa::path(post, path = "/v1/lists", tag = "lists", operation_id = "lists_create", request_body = CreateListEntryRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = ListEntry), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
-    ApiJson(req): ApiJson<CreateListEntryRequest>,
-) -> ApiResult<(StatusCode, Json<ListEntry>)> {
+    RawBody(headers, body): RawBody,
+) -> ApiResult<Response> {
+    let req: CreateListEntryRequest = decode_json(&body)?;
     let site = target_site(&state, &auth, req.site_id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(state.engine.create_list_entry(site, &req).await?),
-    ))
+    idempotency::run(&state, site, &headers, &[b"POST /v1/lists", &body], || async {
+        idempotency::json(StatusCode::CREATED, state.engine.create_list_entry(site, &req).await?)
+    })
+    .await
 }
 
 /// Lists the entries, oldest first.

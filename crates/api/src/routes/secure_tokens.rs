@@ -3,7 +3,9 @@
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiJson, ApiQuery, ApiResult, PathId};
+use crate::error::{ApiQuery, ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::response::Response;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -24,9 +26,15 @@ pub struct TokenQuery {
 /// Stores a secret for the site, sealed with the server key; a token with the same type and
 /// identifier is replaced. The answer holds the metadata only, never the value.
 #[utoipa::path(post, operation_id = "secure_tokens_create", path = "/v1/secure-tokens", tag = "secure-tokens", request_body = CreateSecureTokenRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = SecureToken), (status = 404, body = ErrorBody), (status = 422, description = "Invalid, or an `email` token whose smtpHost is not a public address (forbidden_smtp_host)", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateSecureTokenRequest>) -> ApiResult<(StatusCode, Json<SecureToken>)> {
-    Ok((StatusCode::CREATED, Json(state.engine.put_secure_token(auth.scope, req).await?)))
+pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let req: CreateSecureTokenRequest = decode_json(&body)?;
+    let site = idempotency::key_site(&state, &auth).await?;
+    idempotency::run(&state, site, &headers, &[b"POST /v1/secure-tokens", &body], || async {
+        idempotency::json(StatusCode::CREATED, state.engine.put_secure_token(auth.scope, req).await?)
+    })
+    .await
 }
 
 /// Lists the site's tokens (type, identifier, times), oldest first; values are never shown.

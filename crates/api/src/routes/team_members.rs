@@ -2,7 +2,9 @@
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiJson, ApiResult, PathId};
+use crate::error::{ApiJson, ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::response::Response;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,9 +14,15 @@ use mailroom_core::TeamMemberId;
 
 /// Creates a team member sending from a mailbox; the member belongs to the mailbox's site.
 #[utoipa::path(post, operation_id = "team_members_create", path = "/v1/team-members", tag = "team-members", request_body = CreateTeamMemberRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = TeamMember), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateTeamMemberRequest>) -> ApiResult<(StatusCode, Json<TeamMember>)> {
-    Ok((StatusCode::CREATED, Json(state.engine.create_team_member(auth.scope, req).await?)))
+pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let req: CreateTeamMemberRequest = decode_json(&body)?;
+    let site = idempotency::key_site(&state, &auth).await?;
+    idempotency::run(&state, site, &headers, &[b"POST /v1/team-members", &body], || async {
+        idempotency::json(StatusCode::CREATED, state.engine.create_team_member(auth.scope, req).await?)
+    })
+    .await
 }
 
 /// Lists team members, oldest first.

@@ -2,7 +2,9 @@
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiJson, ApiResult, PathId};
+use crate::error::{ApiJson, ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::response::Response;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,9 +15,15 @@ use mailroom_tools::configs;
 
 /// Creates a tool config; its name is unique in the site (409 `tool_config_name_taken`).
 #[utoipa::path(post, operation_id = "tool_configs_create", path = "/v1/tool-configs", tag = "tool-configs", request_body = CreateToolConfigRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = ToolConfig), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateToolConfigRequest>) -> ApiResult<(StatusCode, Json<ToolConfig>)> {
-    Ok((StatusCode::CREATED, Json(configs::create(&state.engine, auth.scope, req).await?)))
+pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let req: CreateToolConfigRequest = decode_json(&body)?;
+    let site = idempotency::key_site(&state, &auth).await?;
+    idempotency::run(&state, site, &headers, &[b"POST /v1/tool-configs", &body], || async {
+        idempotency::json(StatusCode::CREATED, configs::create(&state.engine, auth.scope, req).await?)
+    })
+    .await
 }
 
 /// Lists tool configs by name.

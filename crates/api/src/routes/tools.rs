@@ -319,7 +319,8 @@ pub struct ToolErrorBody {
 
 /// Runs a tool by name: a built-in tool or a tool config of the site.
 #[utoipa::path(post, operation_id = "tools_invoke", path = "/v1/tools/{name}/invoke", tag = "tools", request_body = ToolInput,
-    params(("name" = String, Path, description = "send_email, send_one_to_one_email, send_information_email or a tool config's name"), ToolsQuery),
+    params(("name" = String, Path, description = "send_email, send_one_to_one_email, send_information_email or a tool config's name"), ToolsQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer (a refused or failed run is not kept: it may be retried)")),
     responses((status = 201, description = "An email was sent", body = ToolResult),
         (status = 200, description = "Skipped, consent_required, failure (the run completes) or dry run", body = ToolResult),
         (status = 400, description = "Invalid input (send_email: INVALID_REQUEST in the seed's shape)", body = ToolErrorBody),
@@ -328,22 +329,37 @@ pub struct ToolErrorBody {
         (status = 500, description = "AGENTMAIL_SEND_FAILED, INTERNAL_SERVER_ERROR (send_email)", body = ToolErrorBody),
         (status = 502, description = "send_one_to_one_email: the send failed and complete_on_send_failure is false; the model failed", body = ToolErrorBody)),
     security(("bearer" = [])))]
-pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<String>, ApiQuery(q): ApiQuery<ToolsQuery>, body: Bytes) -> Response {
-    let parsed: Result<Value, String> = match serde_json::from_slice(&body) {
+pub async fn invoke(
+    State(state): State<AppState>,
+    auth: Auth,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<ToolsQuery>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let site = crate::idempotency::key_site(&state, &auth).await?;
+    let request = format!("POST {}", uri.path_and_query().map(|p| p.as_str()).unwrap_or_default());
+    crate::idempotency::run_response(&state, site, &headers, &[request.as_bytes(), &body], || invoke_once(&state, &auth, &name, q, &body)).await
+}
+
+/// Runs one invocation (under its `Idempotency-Key`, if any).
+async fn invoke_once(state: &AppState, auth: &Auth, name: &str, q: ToolsQuery, body: &[u8]) -> Response {
+    let parsed: Result<Value, String> = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err("the body must be a JSON object".into()),
         Err(e) => Err(format!("the body is not JSON: {e}")),
     };
     if name == "send_email" {
         // A body that is not an object is refused as INVALID_REQUEST there, and recorded.
-        return run_send_email(&state, &auth, None, parsed.unwrap_or(Value::Null)).await;
+        return run_send_email(state, auth, None, parsed.unwrap_or(Value::Null)).await;
     }
-    let (site, kind, config) = match resolve(&state, &auth, &name, q.site_id).await {
+    let (site, kind, config) = match resolve(state, auth, name, q.site_id).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
     if kind == ToolKind::SendEmail {
-        return run_send_email(&state, &auth, config.as_ref(), parsed.unwrap_or(Value::Null)).await;
+        return run_send_email(state, auth, config.as_ref(), parsed.unwrap_or(Value::Null)).await;
     }
     let value = match parsed {
         Ok(v) => v,
@@ -352,7 +368,7 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
             let err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message);
             let mut rec = RunRecord::new(site, kind.name(), config.as_ref(), &Value::Null).refused(err.code, &err.message);
             rec.outputs = json!({"error": {"code": err.code, "message": err.message}});
-            rec.store(&state).await;
+            rec.store(state).await;
             return err.into_response();
         }
     };
@@ -369,7 +385,7 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
         rec = rec.refused("validation_error", &message);
         let err = ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message);
         rec.outputs = json!({"error": {"code": err.code, "message": err.message}});
-        rec.store(&state).await;
+        rec.store(state).await;
         return err.into_response();
     }
     match kind {
@@ -377,20 +393,20 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
             let input: SendOneToOneEmailInput = match serde_json::from_value(value) {
                 Ok(i) => i,
                 Err(e) => {
-                    rec.refused("validation_error", &e.to_string()).store(&state).await;
+                    rec.refused("validation_error", &e.to_string()).store(state).await;
                     return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response();
                 }
             };
             match one_to_one::run(&state.engine, site, config.as_ref(), input).await {
                 Err(e) => {
                     let rec = rec.refused("validation_error", &e.0);
-                    rec.store(&state).await;
+                    rec.store(state).await;
                     ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.0).into_response()
                 }
                 Ok(run) => {
                     let out = serde_json::to_value(&run.output).unwrap_or(Value::Null);
                     rec.finish(&out, &run.output.status, run.output.code.clone(), run.contact_id, run.checks, run.decision, run.message_id);
-                    let run_id = rec.store(&state).await;
+                    let run_id = rec.store(state).await;
                     if !run.completes {
                         let message = run.output.error_message.clone().unwrap_or_else(|| "the send failed".into());
                         let body = json!({
@@ -410,7 +426,7 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
             let input: SendInformationEmailInput = match serde_json::from_value(value) {
                 Ok(i) => i,
                 Err(e) => {
-                    rec.refused("validation_error", &e.to_string()).store(&state).await;
+                    rec.refused("validation_error", &e.to_string()).store(state).await;
                     return ApiError::new(StatusCode::BAD_REQUEST, "validation_error", e.to_string()).into_response();
                 }
             };
@@ -419,14 +435,14 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
                     let err = ApiError::new(StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e.code, e.message);
                     let mut rec = rec.refused(e.code, &err.message);
                     rec.outputs = json!({"error": {"code": err.code, "message": err.message}});
-                    rec.store(&state).await;
+                    rec.store(state).await;
                     err.into_response()
                 }
                 Ok(run) => {
                     let out = serde_json::to_value(&run.output).unwrap_or(Value::Null);
                     rec.finish(&out, &run.output.status, run.output.code.clone(), run.contact_id, run.checks, run.decision, run.message_id);
                     rec.events = run.events;
-                    rec.store(&state).await;
+                    rec.store(state).await;
                     answer(run.http_status, out)
                 }
             }
@@ -437,13 +453,18 @@ pub async fn invoke(State(state): State<AppState>, auth: Auth, Path(name): Path<
 
 /// The seed's own path for `send_email`: the same as `POST /v1/tools/send_email/invoke`.
 #[utoipa::path(post, operation_id = "tools_send_email", path = "/v1/send-email", tag = "tools", request_body = SendEmailInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer (a refused or failed send is not kept: it may be retried)")),
     responses((status = 201, description = "Sent", body = send_email::SendEmailOutput), (status = 200, description = "Skipped or dry run", body = send_email::SendEmailOutput),
         (status = 400, description = "INVALID_REQUEST (seed 002's shape)", body = ToolErrorBody), (status = 404, description = "SITE_CONFIG_NOT_FOUND and the like", body = ToolErrorBody),
         (status = 500, description = "AGENTMAIL_SEND_FAILED, INTERNAL_SERVER_ERROR", body = ToolErrorBody)),
     security(("bearer" = [])))]
-pub async fn send_email_alias(State(state): State<AppState>, auth: Auth, body: Bytes) -> Response {
-    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    run_send_email(&state, &auth, None, value).await
+pub async fn send_email_alias(State(state): State<AppState>, auth: Auth, headers: axum::http::HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let site = crate::idempotency::key_site(&state, &auth).await?;
+    crate::idempotency::run_response(&state, site, &headers, &[b"POST /v1/send-email", &body], || async {
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        run_send_email(&state, &auth, None, value).await
+    })
+    .await
 }
 
 /// One tool in the catalogue.

@@ -3,7 +3,9 @@
 use super::mailboxes::target_site;
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
+use crate::idempotency;
+use axum::response::Response;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -32,11 +34,16 @@ async fn visible(state: &AppState, auth: &Auth, id: WebhookId) -> ApiResult<Webh
 /// Creates an endpoint. The answer holds its signing secret (`whsec_…`), shown only here.
 /// Admin keys may add `site_id` to choose the site whose events are sent.
 #[utoipa::path(post, operation_id = "webhooks_create", path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body returns the first answer")),
     responses((status = 201, body = WebhookResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, auth: Auth, ApiJson(req): ApiJson<CreateWebhookRequest>) -> ApiResult<(StatusCode, Json<WebhookResponse>)> {
+pub async fn create(State(state): State<AppState>, auth: Auth, RawBody(headers, body): RawBody) -> ApiResult<Response> {
+    let req: CreateWebhookRequest = decode_json(&body)?;
     let site = target_site(&state, &auth, req.site_id).await?;
-    let (endpoint, secret) = endpoints::create(&state.engine, &state.webhooks, site, req).await?;
-    Ok((StatusCode::CREATED, Json(WebhookResponse { endpoint, secret: Some(secret) })))
+    idempotency::run(&state, site, &headers, &[b"POST /v1/webhooks", &body], || async {
+        let (endpoint, secret) = endpoints::create(&state.engine, &state.webhooks, site, req).await?;
+        idempotency::json(StatusCode::CREATED, WebhookResponse { endpoint, secret: Some(secret) })
+    })
+    .await
 }
 
 /// Lists the site's endpoints (all for admin keys).

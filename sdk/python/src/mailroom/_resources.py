@@ -146,7 +146,7 @@ class Messages(Resource):
         mailboxes is in both). Returns a page of ``Message``."""
         return self._list("/v1/messages", m.Message, dict(message_id=message_id))
 
-    def import_(self, mailbox_id: Any, raw: Union[bytes, str, Sequence[Union[bytes, str]]]) -> Any:
+    def import_(self, mailbox_id: Any, raw: Union[bytes, str, Sequence[Union[bytes, str]]], *, idempotency_key: Optional[str] = None) -> Any:
         """Imports existing mail into a mailbox as received mail (threaded, searchable, never
         sent). ``raw`` is one message's RFC 5322 bytes, or a list of them (a batch of up to 1,000,
         stored in order). Returns an ``ImportedMessage`` for one message and an
@@ -155,9 +155,11 @@ class Messages(Resource):
         path = f"/v1/mailboxes/{_id(mailbox_id)}/import"
         if isinstance(raw, (bytes, bytearray, str)):
             data = raw.encode() if isinstance(raw, str) else bytes(raw)
-            return self._call("POST", path, content=data, headers={"Content-Type": "message/rfc822"}, cast=m.ImportedMessage)
+            return self._call("POST", path, content=data, headers={"Content-Type": "message/rfc822"}, cast=m.ImportedMessage,
+                              idempotency_key=idempotency_key, replayable=True)
         items = [{"raw_base64": base64.b64encode(r.encode() if isinstance(r, str) else bytes(r)).decode()} for r in raw]
-        return self._call("POST", path, body=_body(m.ImportBatchRequest, {"messages": items}), cast=m.ImportBatchResponse)
+        return self._call("POST", path, body=_body(m.ImportBatchRequest, {"messages": items}), cast=m.ImportBatchResponse,
+                          idempotency_key=idempotency_key, replayable=True)
 
     def wait(self, mailbox_id: Any, *, after: Optional[str] = None, timeout: int = 30) -> Any:
         """Waits up to ``timeout`` seconds (0-60) for the next inbound message; returns a
@@ -171,9 +173,13 @@ class Threads(Resource):
     def list(self, mailbox_id: Any, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
         return self._list(f"/v1/mailboxes/{_id(mailbox_id)}/threads", m.Thread, dict(limit=limit, cursor=cursor))
 
-    def get(self, thread_id: Any) -> Any:
-        """Returns the thread and its messages, oldest first."""
-        return self._call("GET", f"/v1/threads/{_id(thread_id)}", cast=m.ThreadWithMessages)
+    def get(self, thread_id: Any, *, view: Optional[str] = None, max_tokens: Optional[int] = None) -> Any:
+        """Returns the thread and its messages, oldest first (a ``ThreadWithMessages``). With
+        ``view="agent"`` it returns the thread as an agent should read it (an ``AgentThreadView``:
+        each message's new text only, hidden text removed, security flags), within
+        ``max_tokens`` (200-100000, default 4000)."""
+        cast = m.AgentThreadView if view == "agent" else m.ThreadWithMessages
+        return self._call("GET", f"/v1/threads/{_id(thread_id)}", params=dict(view=view, max_tokens=max_tokens), cast=cast)
 
 
 class Attachments(Resource):
@@ -181,18 +187,20 @@ class Attachments(Resource):
         """Returns the attachment's bytes."""
         return self._call("GET", f"/v1/attachments/{_id(attachment_id)}", cast=bytes, headers={"Accept": "*/*"})
 
-    def upload(self, content: bytes, *, filename: str, content_type: str = "application/octet-stream",
-               site_id: Optional[str] = None) -> Any:
-        """Uploads a file to send later by id: ``attachments=[{"attachment_id": upload["id"]}]``.
-        Returns ``{id, site_id, filename, content_type, size, sha256, created_at, expires_at}``."""
+    def upload(self, content: bytes, *, filename: Optional[str] = None, content_type: str = "application/octet-stream",
+               site_id: Optional[str] = None, idempotency_key: Optional[str] = None) -> Any:
+        """Uploads a file to send later by id: ``attachments=[{"attachment_id": upload.id}]``.
+        Returns an ``UploadedAttachment`` (``id``, ``filename``, ``content_type``, ``size``,
+        ``sha256``, ``expires_at``…)."""
         return self._call("POST", "/v1/attachments", params=dict(filename=filename, site_id=site_id), content=bytes(content),
-                          headers={"Content-Type": content_type})
+                          headers={"Content-Type": content_type}, cast=m.UploadedAttachment, idempotency_key=idempotency_key,
+                          replayable=True)
 
     def url(self, attachment_id: Any, *, expires_in_seconds: Optional[int] = None) -> Any:
-        """Returns ``{url, expires_at}``: a signed URL that downloads the attachment without an API
-        key until it expires (default 1 hour, at most 7 days)."""
-        body = {} if expires_in_seconds is None else {"expires_in_seconds": expires_in_seconds}
-        return self._call("POST", f"/v1/attachments/{_id(attachment_id)}/url", body=body)
+        """Returns a ``SignedUrl`` (``url``, ``expires_at``): a URL that downloads the attachment
+        without an API key until it expires (default 1 hour, at most 7 days)."""
+        body = _body(m.SignedUrlRequest, {} if expires_in_seconds is None else {"expires_in_seconds": expires_in_seconds})
+        return self._call("POST", f"/v1/attachments/{_id(attachment_id)}/url", body=body, cast=m.SignedUrl)
 
     def download_signed(self, url: str) -> Any:
         """Downloads through a signed URL (no API key is sent); returns the bytes."""
@@ -208,7 +216,8 @@ class Usage(Resource):
     """``GET /v1/usage``: storage use, limits and retention of the site and each mailbox."""
 
     def get(self, *, site_id: Optional[str] = None) -> Any:
-        return self._call("GET", "/v1/usage", params=dict(site_id=site_id))
+        """Returns a ``UsageReport``: the site's use, limits and retention, and each mailbox's."""
+        return self._call("GET", "/v1/usage", params=dict(site_id=site_id), cast=m.UsageReport)
 
 
 class Events(Resource):
@@ -223,7 +232,7 @@ class Webhooks(Resource):
     def create(self, *, url: str, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Registers an endpoint; the answer holds its signing ``secret`` (shown once)."""
         return self._call("POST", "/v1/webhooks", body=_body(m.CreateWebhookRequest, dict(url=url, **fields)), cast=m.WebhookResponse,
-                          idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key, replayable=True)
 
     def list(self) -> Any:
         return self._list("/v1/webhooks", m.WebhookEndpoint)
@@ -251,7 +260,7 @@ class Webhooks(Resource):
 class Domains(Resource):
     def create(self, *, name: str, site_id: Optional[str] = None, idempotency_key: Optional[str] = None) -> Any:
         body = _body(m.CreateDomainRequest, {k: v for k, v in dict(name=name, site_id=site_id).items() if v is not None})
-        return self._call("POST", "/v1/domains", body=body, cast=m.Domain, idempotency_key=idempotency_key)
+        return self._call("POST", "/v1/domains", body=body, cast=m.Domain, idempotency_key=idempotency_key, replayable=True)
 
     def list(self) -> Any:
         return self._list("/v1/domains", m.Domain)
@@ -270,7 +279,7 @@ class Domains(Resource):
 class Suppressions(Resource):
     def create(self, *, address: str, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         return self._call("POST", "/v1/suppressions", body=_body(m.CreateSuppressionRequest, dict(address=address, **fields)), cast=m.Suppression,
-                          idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key, replayable=True)
 
     def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None, site_id: Optional[str] = None) -> Any:
         return self._list("/v1/suppressions", m.Suppression, dict(limit=limit, cursor=cursor, site_id=site_id))
@@ -282,7 +291,7 @@ class Suppressions(Resource):
 class Contacts(Resource):
     def upsert(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Creates a contact, or updates the one with the same ``email`` or ``external_id``."""
-        return self._call("POST", "/v1/contacts", body=_body(m.UpsertContactRequest, fields), cast=m.Contact, idempotency_key=idempotency_key)
+        return self._call("POST", "/v1/contacts", body=_body(m.UpsertContactRequest, fields), cast=m.Contact, idempotency_key=idempotency_key, replayable=True)
 
     create = upsert
 
@@ -306,7 +315,7 @@ class Contacts(Resource):
 class TeamMembers(Resource):
     def create(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         return self._call("POST", "/v1/team-members", body=_body(m.CreateTeamMemberRequest, fields), cast=m.TeamMember,
-                          idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key, replayable=True)
 
     def list(self) -> Any:
         return self._list("/v1/team-members", m.TeamMember)
@@ -340,7 +349,7 @@ class SecureTokens(Resource):
     def create(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Stores a sealed secret (``token_type``, ``identifier``, ``token_value``); the value is never shown again."""
         return self._call("POST", "/v1/secure-tokens", body=_body(m.CreateSecureTokenRequest, fields), cast=m.SecureToken,
-                          idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key, replayable=True)
 
     def list(self, *, site_id: Optional[str] = None) -> Any:
         return self._list("/v1/secure-tokens", m.SecureToken, dict(site_id=site_id))
@@ -364,11 +373,12 @@ class Tools(Resource):
         by policy is an answer (``status``), a refused request raises."""
         payload = {**dict(input or {}), **fields}
         return self._call("POST", f"/v1/tools/{_id(name)}/invoke", params=dict(site_id=site_id), body=payload, cast=m.ToolResult,
-                          idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key, replayable=True)
 
-    def send_email(self, **fields: Any) -> Any:
+    def send_email(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Seed 002's ``POST /v1/send-email``."""
-        return self._call("POST", "/v1/send-email", body=_body(m.SendEmailInput, fields), cast=m.SendEmailOutput)
+        return self._call("POST", "/v1/send-email", body=_body(m.SendEmailInput, fields), cast=m.SendEmailOutput,
+                          idempotency_key=idempotency_key, replayable=True)
 
 
 class ToolRuns(Resource):
@@ -385,7 +395,7 @@ class ToolRuns(Resource):
 class ToolConfigs(Resource):
     def create(self, *, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         return self._call("POST", "/v1/tool-configs", body=_body(m.CreateToolConfigRequest, fields), cast=m.ToolConfig,
-                          idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key, replayable=True)
 
     def list(self) -> Any:
         return self._list("/v1/tool-configs", m.ToolConfig)
@@ -416,14 +426,14 @@ class Sites(Resource):
         body: Dict[str, Any] = dict(fields)
         if limits is not None:
             body["limits"] = dict(limits)
-        return self._call("PATCH", f"/v1/sites/{_id(site_id)}", body=body)
+        return self._call("PATCH", f"/v1/sites/{_id(site_id)}", body=_body(m.UpdateSiteRequest, body), cast=m.ControlsView)
 
 
 class ApiKeys(Resource):
     def create(self, *, name: str, idempotency_key: Optional[str] = None, **fields: Any) -> Any:
         """Creates a key; the secret is in the answer's ``key`` and nowhere else."""
         return self._call("POST", "/v1/api-keys", body=_body(m.CreateApiKeyRequest, dict(name=name, **fields)), cast=m.CreatedApiKey,
-                          idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key, replayable=True)
 
     def list(self) -> Any:
         return self._list("/v1/api-keys", m.ApiKey)
@@ -456,7 +466,7 @@ class Lists(Resource):
         fields = dict(direction=direction, kind=kind, entry=entry, mailbox_id=getattr(mailbox_id, "id", mailbox_id), reason=reason,
                       site_id=site_id)
         body = _body(m.CreateListEntryRequest, {k: v for k, v in fields.items() if v is not None})
-        return self._call("POST", "/v1/lists", body=body, cast=m.ListEntry, idempotency_key=idempotency_key)
+        return self._call("POST", "/v1/lists", body=body, cast=m.ListEntry, idempotency_key=idempotency_key, replayable=True)
 
     def list(self, *, direction: Optional[str] = None, mailbox_id: Any = None, site_id: Optional[str] = None) -> Any:
         """Lists the entries, oldest first (filters: ``direction``, a mailbox's own entries, an admin key's ``site_id``)."""
@@ -475,11 +485,6 @@ class Status(Resource):
         return self._call("GET", "/v1/status", cast=m.StatusResponse)
 
 
-def _model(name: str) -> Any:
-    """The generated model ``name`` when the models know it (``None``: plain JSON)."""
-    return getattr(m, name, None)
-
-
 class Drafts(Resource):
     """Drafts and scheduled sends (issue 17): ``/v1/mailboxes/{id}/drafts`` and ``/v1/drafts``."""
 
@@ -492,34 +497,35 @@ class Drafts(Resource):
         for k, v in dict(text=text, html=html, send_at=send_at, in_reply_to=getattr(in_reply_to, "id", in_reply_to)).items():
             if v is not None:
                 payload[k] = str(v) if k == "in_reply_to" else v
-        return self._call("POST", f"/v1/mailboxes/{_id(mailbox_id)}/drafts", body=payload, cast=_model("Draft"),
+        return self._call("POST", f"/v1/mailboxes/{_id(mailbox_id)}/drafts", body=_body(m.SendMessageRequest, payload), cast=m.Draft,
                           idempotency_key=idempotency_key, replayable=True)
 
     def list(self, mailbox_id: Any, *, status: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
         """Lists a mailbox's drafts, newest first (``status``: comma-separated draft statuses)."""
-        return self._list(f"/v1/mailboxes/{_id(mailbox_id)}/drafts", _model("Draft") or Any, dict(status=status, limit=limit, cursor=cursor))
+        return self._list(f"/v1/mailboxes/{_id(mailbox_id)}/drafts", m.Draft, dict(status=status, limit=limit, cursor=cursor))
 
     def get(self, draft_id: Any) -> Any:
-        return self._call("GET", f"/v1/drafts/{_id(draft_id)}", cast=_model("Draft"))
+        return self._call("GET", f"/v1/drafts/{_id(draft_id)}", cast=m.Draft)
 
     def update(self, draft_id: Any, **fields: Any) -> Any:
         """Edits an open draft (``to``, ``cc``, ``bcc``, ``subject``, ``text``, ``html``, ``send_at``); the
         earlier content is kept as a revision."""
-        return self._call("PATCH", f"/v1/drafts/{_id(draft_id)}", body=dict(fields), cast=_model("Draft"))
+        return self._call("PATCH", f"/v1/drafts/{_id(draft_id)}", body=_body(m.UpdateDraftRequest, fields), cast=m.Draft)
 
     def delete(self, draft_id: Any) -> Any:
         """Deletes a draft; a scheduled or held one is cancelled (never sent)."""
         return self._call("DELETE", f"/v1/drafts/{_id(draft_id)}")
 
     def send(self, draft_id: Any, *, send_at: Optional[str] = None, idempotency_key: Optional[str] = None) -> Any:
-        """Sends a draft now, at ``send_at``, or once approved; answers ``status`` ``sent``,
-        ``scheduled`` or ``pending_approval``."""
-        body = {"send_at": send_at} if send_at is not None else {}
-        return self._call("POST", f"/v1/drafts/{_id(draft_id)}/send", body=body, idempotency_key=idempotency_key, replayable=True)
+        """Sends a draft now, at ``send_at``, or once approved: a ``SendMessageResponse``
+        (``status`` ``sent``) or a ``HeldSendResponse`` (``scheduled``, ``pending_approval``)."""
+        body = _body(m.SendDraftRequest, {"send_at": send_at} if send_at is not None else {})
+        return self._call("POST", f"/v1/drafts/{_id(draft_id)}/send", body=body, cast=_send_answer(), idempotency_key=idempotency_key,
+                          replayable=True)
 
     def cancel_message(self, message_id: Any) -> Any:
         """Cancels a scheduled (or held) message by its id: ``POST /v1/messages/{id}/cancel``."""
-        return self._call("POST", f"/v1/messages/{_id(message_id)}/cancel", cast=_model("Draft"))
+        return self._call("POST", f"/v1/messages/{_id(message_id)}/cancel", cast=m.Draft)
 
 
 class Approvals(Resource):
@@ -527,34 +533,34 @@ class Approvals(Resource):
 
     def list(self, *, status: Optional[str] = None, limit: Optional[int] = None, site_id: Optional[str] = None) -> Any:
         """Lists approvals, pending first."""
-        return self._list("/v1/approvals", _model("ApprovalItem") or Any, dict(status=status, limit=limit, site_id=site_id))
+        return self._list("/v1/approvals", m.ApprovalItem, dict(status=status, limit=limit, site_id=site_id))
 
     def get(self, approval_id: Any) -> Any:
-        return self._call("GET", f"/v1/approvals/{_id(approval_id)}", cast=_model("ApprovalItem"))
+        return self._call("GET", f"/v1/approvals/{_id(approval_id)}", cast=m.ApprovalItem)
 
     def wait(self, approval_id: Any, *, timeout: int = 30) -> Any:
         """Waits up to ``timeout`` seconds (0-60) for a decision; ``status`` is still ``pending`` on timeout."""
-        return self._call("GET", f"/v1/approvals/{_id(approval_id)}/wait", params=dict(timeout=timeout), cast=_model("ApprovalItem"),
+        return self._call("GET", f"/v1/approvals/{_id(approval_id)}/wait", params=dict(timeout=timeout), cast=m.ApprovalItem,
                           timeout=float(timeout) + 30.0)
 
     def approve(self, approval_id: Any, *, note: Optional[str] = None) -> Any:
         return self._call("POST", f"/v1/approvals/{_id(approval_id)}/approve", body={"note": note} if note else {},
-                          cast=_model("ApprovalItem"))
+                          cast=m.ApprovalItem)
 
     def reject(self, approval_id: Any, *, note: Optional[str] = None) -> Any:
         return self._call("POST", f"/v1/approvals/{_id(approval_id)}/reject", body={"note": note} if note else {},
-                          cast=_model("ApprovalItem"))
+                          cast=m.ApprovalItem)
 
     def set_site_policy(self, site_id: Any, policy: str) -> Any:
         """Sets a site's ``approval_policy`` (``none``, ``all``, ``first_contact``): ``PATCH /v1/sites/{id}``."""
-        return self._call("PATCH", f"/v1/sites/{_id(site_id)}", body={"approval_policy": policy})
+        return self._call("PATCH", f"/v1/sites/{_id(site_id)}", body=_body(m.UpdateSiteRequest, {"approval_policy": policy}), cast=m.ControlsView)
 
     def site_policy(self, site_id: Any) -> Any:
-        return self._call("GET", f"/v1/sites/{_id(site_id)}/approval-policy")
+        return self._call("GET", f"/v1/sites/{_id(site_id)}/approval-policy", cast=m.ApprovalPolicySetting)
 
     def mailbox_policy(self, mailbox_id: Any) -> Any:
         """A mailbox's policy (set it with ``mailboxes.update(id, approval_policy=...)``)."""
-        return self._call("GET", f"/v1/mailboxes/{_id(mailbox_id)}/approval-policy")
+        return self._call("GET", f"/v1/mailboxes/{_id(mailbox_id)}/approval-policy", cast=m.ApprovalPolicySetting)
 
 
 #: Every operation of the OpenAPI document and the SDK method that calls it; a test checks
@@ -598,6 +604,6 @@ OPERATIONS: Dict[str, str] = {
     "messages_cancel": "drafts.cancel_message",
     "approvals_list": "approvals.list", "approvals_get": "approvals.get", "approvals_wait": "approvals.wait",
     "approvals_approve": "approvals.approve", "approvals_reject": "approvals.reject",
-    "sites_update": "approvals.set_site_policy", "sites_approval_policy": "approvals.site_policy",
+    "sites_approval_policy": "approvals.site_policy",
     "mailboxes_approval_policy": "approvals.mailbox_policy",
 }
