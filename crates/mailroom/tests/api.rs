@@ -681,6 +681,17 @@ async fn creating_routes_replay_the_first_answer_for_the_same_idempotency_key() 
     let before = count("/v1/api-keys").await;
     let key = twice("/v1/api-keys", json!({"name": "ci"}), "key-1").await;
     assert_eq!(count("/v1/api-keys").await, before + 1, "{key}");
+    // The kept answers hold those secrets sealed: neither is anywhere in the database's files.
+    let secrets = [hook["secret"].as_str().unwrap().to_string(), key["key"].as_str().expect("the new key's secret").to_string()];
+    for entry in std::fs::read_dir(&app.config.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("mailroom.db")) {
+            let bytes = std::fs::read(&path).unwrap();
+            for secret in &secrets {
+                assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} is in clear in {}", path.display());
+            }
+        }
+    }
 
     // A tool config name is unique: without the key the second create is a 409.
     twice("/v1/tool-configs", json!({"name": "followup", "tool": "send_one_to_one_email", "prompt": "Follow up."}), "tc-1").await;
