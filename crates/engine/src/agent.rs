@@ -3,14 +3,36 @@
 use crate::access::not_found;
 use crate::{Engine, EngineResult};
 use mailroom_core::agent::ToolRun;
+use mailroom_core::event_types;
 use mailroom_core::{KeyScope, SiteId, ToolRunId};
 use mailroom_store::{NewEvent, ToolRunFilter};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// The `data` of a `tool_run.created` event: what a live view lists about a run. The inputs,
+/// checks and outputs stay out (they may hold personal data; the run itself, read with a key,
+/// has them redacted).
+pub fn tool_run_event(run: &ToolRun) -> Value {
+    json!({
+        "id": run.id,
+        "tool": run.tool,
+        "status": run.status,
+        "code": run.code,
+        "dry_run": run.dry_run,
+        "decision": run.decision,
+        "contact_id": run.contact_id,
+        "message_id": run.message_id,
+        "created_at": run.created_at,
+    })
+}
 
 impl Engine {
-    /// Records a tool run with the events it logs, in one transaction.
+    /// Records a tool run with the events it logs, in one transaction, followed by a
+    /// `tool_run.created` event (see [`tool_run_event`]) so that live views see every run.
     pub async fn record_tool_run(&self, run: &ToolRun, events: &[NewEvent]) -> EngineResult<()> {
-        Ok(self.store.insert_tool_run(run, events).await?)
+        let mailbox = events.iter().find_map(|e| e.mailbox_id);
+        let mut all = events.to_vec();
+        all.push(NewEvent::new(run.site_id, mailbox, event_types::TOOL_RUN_CREATED, tool_run_event(run)));
+        Ok(self.store.insert_tool_run(run, &all).await?)
     }
 
     /// Lists tool runs, newest first.
