@@ -55,3 +55,33 @@ impl Engine {
         Ok(self.store.put_site_settings(site, doc).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tool_run_event_leaves_inputs_checks_and_outputs_out() {
+        let run = ToolRun {
+            id: ToolRunId::new(),
+            site_id: SiteId::new(),
+            tool: "send_email".into(),
+            tool_config_id: None,
+            contact_id: None,
+            status: "skipped".into(),
+            code: Some("duplicate_email".into()),
+            dry_run: false,
+            inputs: json!({"email": "lead@customer.test", "api_key": "[redacted]"}),
+            checks: json!([{"name": "not_duplicate", "passed": false}]),
+            decision: json!({"action": "skip", "code": "duplicate_email"}),
+            outputs: json!({"secret": "x"}),
+            message_id: None,
+            created_at: mailroom_core::now(),
+        };
+        let data = tool_run_event(&run);
+        let mut keys: Vec<&str> = data.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["code", "contact_id", "created_at", "decision", "dry_run", "id", "message_id", "status", "tool"]);
+        assert_eq!((data["id"].as_str(), &data["code"], &data["decision"]), (Some(run.id.to_string().as_str()), &json!("duplicate_email"), &run.decision));
+    }
+}
