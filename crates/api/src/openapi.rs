@@ -45,7 +45,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::controls::usage, routes::controls::update_site, routes::controls::upload, routes::controls::signed_url,
         routes::controls::download,
     ),
-    components(schemas(AttachmentTextEventData, DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
+    components(schemas(AttachmentTextEventData, ToolRunEventData, DeliveryEventData, MessageDeletedEventData, MailboxDeletedEventData, SuppressionEventData, EndpointDisabledEventData,
         mailroom_core::Mailbox, mailroom_core::Domain, mailroom_core::Suppression, mailroom_core::drafts::HeldSendResponse, mailroom_core::drafts::Approval)),
     modifiers(&BearerAuth, &StandardErrors, &EventData, &SendAnswers, &Examples),
     tags(
@@ -175,6 +175,32 @@ struct AttachmentTextEventData {
     error: Option<String>,
 }
 
+/// `data` of `tool_run.created`: an agent tool's run was recorded. Its inputs, checks and
+/// outputs are left out: read them at `GET /v1/tool-runs/{id}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ToolRunEventData {
+    /// The run.
+    id: mailroom_core::ToolRunId,
+    /// The tool invoked.
+    tool: String,
+    /// `success`, `failure`, `skipped`, `consent_required`, `sent`, …
+    status: String,
+    /// The reason code, if any.
+    code: Option<String>,
+    /// Whether it was a dry run (nothing sent).
+    dry_run: bool,
+    /// The decision taken and why.
+    #[schema(value_type = Object)]
+    decision: serde_json::Value,
+    /// The contact concerned, if any.
+    contact_id: Option<mailroom_core::ContactId>,
+    /// The message sent, if any.
+    message_id: Option<mailroom_core::MessageId>,
+    /// When the run happened.
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Describes `Event.data` type by type: the payload's schema depends on the event's `type`.
 struct EventData;
 
@@ -194,6 +220,7 @@ impl Modify for EventData {
             ("EndpointDisabledEventData", "`endpoint.disabled`"),
             ("Approval", "`approval.requested`, `approval.approved`, `approval.rejected`: the approval (plus `subject`, `to`, `draft_status`)"),
             ("AttachmentTextEventData", "`attachment.text_extracted`"),
+            ("ToolRunEventData", "`tool_run.created`"),
         ];
         let mut description = String::from("The event's payload; its shape depends on `type`:");
         let mut any_of = AnyOfBuilder::new();

@@ -139,7 +139,7 @@ pub(crate) async fn tool_runs(
             button type="submit" { "Filter" }
         }
         div hx-ext="sse" sse-connect="/live" {
-            div hx-get=(format!("/tool-runs?{own_query}")) hx-trigger="sse:message.sent, sse:message.failed, every 10s" hx-swap="innerHTML" aria-live="polite" { (table) }
+            div hx-get=(format!("/tool-runs?{own_query}")) hx-trigger="sse:tool_run.created, every 30s" hx-swap="innerHTML" aria-live="polite" { (table) }
         }
     };
     page(&c, &s, Nav::ToolRuns, "/tool-runs", "Tool runs", body).await

@@ -639,6 +639,9 @@ pub mod event_types {
     pub const MAILBOX_EXPIRED: &str = "mailbox.expired";
     /// A message to or from a mailbox was refused because a storage quota is full.
     pub const MAILBOX_QUOTA_EXCEEDED: &str = "mailbox.quota_exceeded";
+    /// An agent tool was invoked and its run recorded (whatever it decided): the run's id,
+    /// tool, status, code, decision, contact and message sent; never its inputs or outputs.
+    pub const TOOL_RUN_CREATED: &str = "tool_run.created";
     /// The text of an attachment was extracted (or found unsupported, or failed for good).
     pub const ATTACHMENT_TEXT_EXTRACTED: &str = "attachment.text_extracted";
 }

@@ -173,6 +173,51 @@ async fn until(b: &Browser, script: &str, within: Duration, what: &str) -> Durat
     }
 }
 
+/// Clicks the element `css` (a form's button or a link) and waits for the next page to load.
+async fn click_and_load(b: &Browser, css: Locator<'_>) {
+    js(b, "window.__old_page = true; return true;").await;
+    b.find(css).await.unwrap().click().await.unwrap();
+    let start = Instant::now();
+    loop {
+        // While the page changes, a script may fail: that is not yet loaded.
+        let loaded = b
+            .execute("return window.__old_page !== true && document.readyState === 'complete';", vec![])
+            .await
+            .is_ok_and(|v| v == json!(true));
+        if loaded {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "the click on {css:?} loaded no page");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The texts of the elements `css` of the page.
+async fn texts(b: &Browser, css: &str) -> Vec<String> {
+    let v = js(b, &format!("return [...document.querySelectorAll({})].map(e => e.textContent.trim());", json!(css))).await;
+    serde_json::from_value(v).unwrap()
+}
+
+/// Sends keys to the focused element (the way a user types: the element keeps its focus).
+async fn press(b: &Browser, keys: &str) {
+    b.active_element().await.unwrap().send_keys(keys).await.unwrap();
+}
+
+/// Index of the focused thread row, or -1.
+async fn focused_row(b: &Browser) -> i64 {
+    js(b, "return [...document.querySelectorAll('#thread-list a.row')].indexOf(document.activeElement);")
+        .await
+        .as_i64()
+        .unwrap()
+}
+
+/// No element of the page reaches past the viewport's width (no sideways scrolling).
+async fn assert_no_horizontal_overflow(b: &Browser, what: &str) {
+    let v = js(b, "return [document.documentElement.scrollWidth, window.innerWidth];").await;
+    let (scroll, inner) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+    assert!(scroll <= inner, "{what}: the page is {scroll} px wide in a {inner} px viewport");
+}
+
 async fn sign_in(b: &Browser, url: &str, key: &str) {
     b.goto(&format!("{url}/login")).await.unwrap();
     b.find(Locator::Css("#api_key"))
@@ -521,6 +566,25 @@ async fn tenant_isolation_csrf_and_sign_out_over_http() {
     );
 }
 
+/// The session cookie is `Secure` when the console's public URL is HTTPS, and not otherwise
+/// (a browser would not send it back over plain HTTP).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cookie_is_secure_behind_https() {
+    for (public_url, secure) in [("https://mail.example.test", true), ("http://127.0.0.1:8025", false)] {
+        let app = spawn_app_with(|c| c.http.public_url = public_url.into()).await;
+        let r = cookie_client()
+            .post(format!("{}/login", app.url))
+            .form(&[("api_key", app.admin_key.as_str()), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("mailroom_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        assert_eq!(cookie.split(';').any(|a| a.trim() == "Secure"), secure, "public_url {public_url}: {cookie}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_in_chromium() {
     let _one = ONE_BROWSER.lock().await;
@@ -533,7 +597,12 @@ async fn the_console_in_chromium() {
 }
 
 async fn story(driver: &Driver) {
-    let app = spawn_app().await;
+    // A local DNS server: customer.test publishes SPF and DMARC, so mail from it over SMTP
+    // (from 127.0.0.1) gets known verdicts; other names do not exist.
+    let dns = common::dns::TestDns::start().await;
+    dns.txt("customer.test", "v=spf1 ip4:127.0.0.1 -all");
+    dns.txt("_dmarc.customer.test", "v=DMARC1; p=reject");
+    let app = spawn_app_with(|c| c.dns.nameservers = vec![dns.addr.to_string()]).await;
     let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
     let (site, alpha_key) = app.site_key("alpha").await;
     let alpha = app.client(&alpha_key);
@@ -560,6 +629,7 @@ async fn story(driver: &Driver) {
         "the live stream connects",
     )
     .await;
+    js(&b, "window.__focus_before = document.activeElement; return true;").await;
     let to = mb.address.as_str().to_string();
     let sent_at = Instant::now();
     let message = format!(
@@ -580,12 +650,9 @@ async fn story(driver: &Driver) {
         "the page was reloaded"
     );
     assert_eq!(
-        js(
-            &b,
-            "return document.activeElement === document.body || true;"
-        )
-        .await,
-        json!(true)
+        js(&b, "return document.activeElement === window.__focus_before;").await,
+        json!(true),
+        "the live update moved the focus"
     );
 
     // Keyboard: j focuses the first thread, Enter opens it.
@@ -604,10 +671,6 @@ async fn story(driver: &Driver) {
         json!(true),
         "j focuses a thread"
     );
-    shot(&b, "inbox").await;
-    b.set_window_size(390, 844).await.unwrap();
-    shot(&b, "inbox-phone").await;
-    b.set_window_size(1280, 900).await.unwrap();
     b.find(Locator::Css("#thread-list a.row"))
         .await
         .unwrap()
@@ -669,6 +732,38 @@ async fn story(driver: &Driver) {
     );
     js(&b, "window.scrollTo(0, 0); return true;").await;
     shot(&b, "thread").await;
+
+    // The received message's SPF/DKIM/DMARC verdicts are badges (customer.test publishes SPF
+    // and DMARC; the message is not signed).
+    let ann_id = js(&b, "return document.querySelector('article.message').id.slice(2);").await;
+    let ann_id = ann_id.as_str().unwrap().to_string();
+    let ann = format!("#m-{ann_id}");
+    assert_eq!(
+        texts(&b, &format!("{ann} .auth .badge")).await,
+        ["SPF pass", "DKIM none", "DMARC pass"]
+    );
+    // Mark read / unread, both ways, as the API then tells.
+    let read_of = |id: String| {
+        let alpha = alpha.clone();
+        async move {
+            let (s, m) = call(&alpha, Method::GET, &format!("/v1/messages/{id}"), None).await;
+            assert_eq!(s, 200);
+            m["read"].as_bool().unwrap()
+        }
+    };
+    for _ in 0..2 {
+        let before = read_of(ann_id.clone()).await;
+        let action = if before { "unread" } else { "read" };
+        click_and_load(&b, Locator::Css(&format!("{ann} button[name=action][value={action}]"))).await;
+        assert_eq!(read_of(ann_id.clone()).await, !before, "Mark {action}");
+    }
+    let ann_read = read_of(ann_id.clone()).await;
+    // A label added in the thread is shown, and stored.
+    b.find(Locator::Css(&format!("#label-{ann_id}"))).await.unwrap().send_keys("vip").await.unwrap();
+    click_and_load(&b, Locator::Css(&format!("{ann} button[name=action][value=add_label]"))).await;
+    assert_eq!(texts(&b, &format!("{ann} .badge.label")).await, ["vip"]);
+    let (_, m) = call(&alpha, Method::GET, &format!("/v1/messages/{ann_id}"), None).await;
+    assert_eq!(m["labels"], json!(["vip"]));
 
     // A hostile HTML message: no script runs, nothing is submitted, nothing loads from outside.
     let replies = smtp_send(
@@ -774,6 +869,94 @@ async fn story(driver: &Driver) {
         js(&b, "return typeof window.__pwned;").await,
         json!("undefined")
     );
+    // The frame's document has its own policy: nothing runs, nothing is submitted.
+    let csp = js(&b, "return fetch(document.querySelector('iframe.body').src).then(r => r.headers.get('content-security-policy'));").await;
+    let csp = csp.as_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("form-action 'none'") && csp.contains("sandbox") && !csp.contains("script-src"),
+        "{csp}"
+    );
+
+    // An attachment downloads, and the raw source shows, both under a policy that runs nothing.
+    let invoice = format!(
+        "From: Accounts Receivable Department <accounts.receivable.department@customer.test>\r\nTo: {to}\r\nSubject: Invoice attached\r\n\
+         Message-ID: <invoice@customer.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n\
+         --m\r\nContent-Type: text/plain\r\n\r\nPlease find the invoice attached.\r\n--m\r\n\
+         Content-Type: text/plain; name=\"invoice.txt\"\r\nContent-Disposition: attachment; filename=\"invoice.txt\"\r\n\r\n\
+         Invoice 7: 120 EUR\r\n--m--\r\n"
+    );
+    let replies = smtp_send(smtp, "accounts.receivable.department@customer.test", &[&to], &invoice).await;
+    assert!(replies.iter().any(|r| r.starts_with("250")), "{replies:?}");
+    let (_, list) = call(&alpha, Method::GET, &format!("/v1/mailboxes/{}/messages?q=Invoice", mb.id), None).await;
+    let invoice_thread = list["items"][0]["thread_id"].as_str().unwrap().to_string();
+    b.goto(&format!("{url}/threads/{invoice_thread}")).await.unwrap();
+    assert_eq!(texts(&b, "ul.attachments a[download]").await, ["invoice.txt"]);
+    let got = js(&b, "return fetch(document.querySelector('ul.attachments a[download]').href).then(async r => [r.status, r.headers.get('content-security-policy'), await r.text()]);").await;
+    assert_eq!(got, json!([200, "default-src 'none'; sandbox", "Invoice 7: 120 EUR"]), "the attachment");
+    let got = js(&b, "return fetch(document.querySelector('footer.actions a[href$=\"/raw\"]').href).then(r => [r.status, r.headers.get('content-security-policy'), r.headers.get('content-type')]);").await;
+    assert_eq!(got, json!([200, "default-src 'none'; sandbox", "text/plain; charset=utf-8"]), "the raw source");
+    click_and_load(&b, Locator::LinkText("Raw source")).await;
+    let raw = b.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    assert!(raw.contains("Subject: Invoice attached") && raw.contains("Content-Disposition: attachment"), "{raw}");
+
+    // The inbox at 1280 px: each row's participants stay clear of its subject.
+    b.goto(&format!("{url}/mailboxes/{}", mb.id)).await.unwrap();
+    let rows = js(&b, "return document.querySelectorAll('#thread-list a.row').length;").await;
+    assert!(rows.as_i64().unwrap() >= 3, "{rows}");
+    let overlaps = js(&b, "return [...document.querySelectorAll('#thread-list a.row')].filter(r => { \
+        const w = r.querySelector('.who').getBoundingClientRect(), s = r.querySelector('.subj').getBoundingClientRect(); \
+        return w.width > 0 && s.width > 0 && !(w.right <= s.left || s.right <= w.left || w.bottom <= s.top || s.bottom <= w.top); \
+    }).map(r => r.querySelector('.who').textContent);").await;
+    assert_eq!(overlaps, json!([]), "participants run over the subject");
+    // Keyboard: j and k move through the threads, Enter opens the focused one, / searches.
+    b.find(Locator::Css("body")).await.unwrap().send_keys("j").await.unwrap();
+    assert_eq!(focused_row(&b).await, 0, "j focuses the first thread");
+    press(&b, "j").await;
+    assert_eq!(focused_row(&b).await, 1, "j moves down");
+    shot(&b, "inbox").await;
+    press(&b, "k").await;
+    assert_eq!(focused_row(&b).await, 0, "k moves up");
+    press(&b, "j").await;
+    let second = js(&b, "return document.activeElement.getAttribute('href');").await;
+    js(&b, "window.__old_page = true; return true;").await;
+    press(&b, "\u{E007}").await;
+    until(&b, "return window.__old_page !== true && document.readyState === 'complete';", Duration::from_secs(5), "Enter opens the thread").await;
+    assert_eq!(b.current_url().await.unwrap().path(), second.as_str().unwrap(), "Enter opened another thread");
+    b.goto(&format!("{url}/mailboxes/{}", mb.id)).await.unwrap();
+    b.find(Locator::Css("body")).await.unwrap().send_keys("/").await.unwrap();
+    assert_eq!(js(&b, "return document.activeElement.id;").await, json!("q"), "/ focuses the search box");
+    js(&b, "window.__old_page = true; return true;").await;
+    press(&b, "Invoice\u{E007}").await;
+    until(&b, "return window.__old_page !== true && document.readyState === 'complete';", Duration::from_secs(5), "the search runs").await;
+    assert_eq!(b.current_url().await.unwrap().query(), Some("q=Invoice&unread=&direction=&label="));
+    assert_eq!(texts(&b, "#thread-list .subj").await, ["Invoice attached"], "search q=Invoice");
+    // Search and filters, by URL as the form sends them.
+    let inbox = |query: &str| format!("{url}/mailboxes/{}?{query}", mb.id);
+    b.goto(&inbox("q=zzzz-no-such-words")).await.unwrap();
+    assert_eq!(texts(&b, "#thread-list .subj").await, Vec::<String>::new(), "a search without match");
+    b.goto(&inbox("direction=outbound")).await.unwrap();
+    let sent = texts(&b, "#thread-list .subj").await;
+    assert!(sent.iter().any(|s| s == "Re: Where is my order?") && !sent.iter().any(|s| s == "Invoice attached"), "sent: {sent:?}");
+    assert!(texts(&b, "#thread-list .count").await.iter().all(|d| d == "outbound"));
+    b.goto(&inbox("direction=inbound")).await.unwrap();
+    let received = texts(&b, "#thread-list .subj").await;
+    assert!(received.iter().any(|s| s == "Invoice attached") && !received.iter().any(|s| s.starts_with("Re:")), "received: {received:?}");
+    b.goto(&inbox("label=vip")).await.unwrap();
+    assert_eq!(texts(&b, "#thread-list .subj").await, ["Where is my order?"], "label=vip");
+    for (state, listed) in [("unread", !ann_read), ("read", ann_read)] {
+        b.goto(&inbox(&format!("unread={state}"))).await.unwrap();
+        let hrefs = js(&b, "return [...document.querySelectorAll('#thread-list a.row')].map(a => a.getAttribute('href'));").await;
+        let has = hrefs.as_array().unwrap().iter().any(|h| h.as_str().unwrap().ends_with(&format!("#m-{ann_id}")));
+        assert_eq!(has, listed, "unread={state}: {hrefs}");
+    }
+    // A phone-sized viewport: nothing wider than the screen.
+    b.goto(&format!("{url}/mailboxes/{}", mb.id)).await.unwrap();
+    b.set_window_size(390, 844).await.unwrap();
+    assert_no_horizontal_overflow(&b, "the inbox on a phone").await;
+    shot(&b, "inbox-phone").await;
+    b.goto(&format!("{url}/threads/{invoice_thread}")).await.unwrap();
+    assert_no_horizontal_overflow(&b, "a thread on a phone").await;
+    b.set_window_size(1280, 900).await.unwrap();
 
     // A tool run: the agent-mailbox channel sends; the run's decision is shown.
     let (s, _) = call(
@@ -785,16 +968,43 @@ async fn story(driver: &Driver) {
     )
     .await;
     assert_eq!(s, 200);
-    let (s, v) = call(&alpha, Method::POST, "/v1/tools/send_email/invoke", Some(json!({"email": "lead@customer.test",
-        "subject": "Your quote", "message": "Here is the quote you asked for.", "site_id": site.id.to_string(), "from": "Sales"}))).await;
+    // The tool-runs page is open while the agent calls the tool: each run appears without a
+    // reload, brought by the stream's `tool_run.created`.
+    b.goto(&format!("{url}/tool-runs")).await.unwrap();
+    until(&b, "return document.documentElement.dataset.live === 'open';", Duration::from_secs(5), "the live stream connects").await;
+    js(&b, "window.__still_here = true; window.__sse = []; document.addEventListener('htmx:sseMessage', e => window.__sse.push(e.detail.type)); return true;").await;
+    assert_eq!(js(&b, "return document.querySelectorAll('#runs tbody tr').length;").await, json!(0));
+    let invoke = || call(&alpha, Method::POST, "/v1/tools/send_email/invoke", Some(json!({"email": "lead@customer.test",
+        "subject": "Your quote", "message": "Here is the quote you asked for.", "site_id": site.id.to_string(), "from": "Sales"})));
+    let (s, v) = invoke().await;
     assert_eq!(s, 201, "{v}");
-    let (s, v) = call(&alpha, Method::POST, "/v1/tools/send_email/invoke", Some(json!({"email": "lead@customer.test",
-        "subject": "Your quote", "message": "Here is the quote you asked for.", "site_id": site.id.to_string(), "from": "Sales"}))).await;
+    until(&b, "return document.querySelectorAll('#runs tbody tr').length === 1;", Duration::from_secs(5), "the run appears live").await;
+    let (s, v) = invoke().await;
     let refused_code = v["code"].as_str().unwrap_or("").to_string();
     println!("second identical send: {s} {refused_code}");
+    until(&b, "return document.querySelectorAll('#runs tbody tr').length === 2;", Duration::from_secs(5), "the second run appears live").await;
+    assert_eq!(js(&b, "return window.__still_here === true;").await, json!(true), "the page was reloaded");
+    let heard = js(&b, "return window.__sse;").await;
+    assert!(heard.as_array().unwrap().iter().any(|t| t == "tool_run.created"), "no tool_run.created event reached the page: {heard}");
+    // Filters by tool and by status.
+    let (_, runs) = call(&alpha, Method::GET, "/v1/tool-runs", None).await;
+    let statuses: Vec<String> = runs["items"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap().to_string()).collect();
+    assert_eq!(statuses.len(), 2);
+    for (query, expected) in [
+        ("tool=send_email".to_string(), 2),
+        ("tool=no_such_tool".to_string(), 0),
+        (format!("status={}", statuses[0]), statuses.iter().filter(|s| **s == statuses[0]).count()),
+        (format!("status={}", statuses[1]), statuses.iter().filter(|s| **s == statuses[1]).count()),
+        ("tool=send_email&status=no_such_status".to_string(), 0),
+    ] {
+        b.goto(&format!("{url}/tool-runs?{query}")).await.unwrap();
+        let shown = js(&b, "return document.querySelectorAll('#runs tbody tr').length;").await;
+        assert_eq!(shown, json!(expected), "tool runs ?{query}");
+        if expected == 0 {
+            assert_eq!(texts(&b, "p.empty").await, ["No tool run matches."]);
+        }
+    }
     b.goto(&format!("{url}/tool-runs")).await.unwrap();
-    let rows = b.find_all(Locator::Css("#runs tbody tr")).await.unwrap();
-    assert_eq!(rows.len(), 2, "both runs are listed");
     b.find(Locator::Css("#runs tbody tr:last-child td a"))
         .await
         .unwrap()
@@ -847,6 +1057,26 @@ async fn story(driver: &Driver) {
         .unwrap();
     assert!(queue.contains("ann@customer.test"), "{queue}");
     shot(&b, "queue").await;
+    // A delivery outcome shows in the open thread without a reload: the reply to ann is
+    // cancelled over REST, and its recipient's status changes on the page.
+    let (_, msgs) = call(&alpha, Method::GET, &format!("/v1/mailboxes/{}/messages?direction=outbound&q=ships", mb.id), None).await;
+    let reply = &msgs["items"][0];
+    let reply_id = reply["id"].as_str().unwrap().to_string();
+    b.goto(&format!("{url}/threads/{}", reply["thread_id"].as_str().unwrap())).await.unwrap();
+    until(&b, "return document.documentElement.dataset.live === 'open';", Duration::from_secs(5), "the live stream connects").await;
+    js(&b, "window.__still_here = true; return true;").await;
+    assert!(!b.source().await.unwrap().contains("cancelled by an operator"));
+    let (s, v) = call(&alpha, Method::POST, &format!("/v1/messages/{reply_id}/recipients/ann@customer.test/cancel"), Some(json!({}))).await;
+    assert_eq!(s, 200, "{v}");
+    until(&b, "return document.getElementById('messages').textContent.includes('cancelled by an operator');", Duration::from_secs(5), "the delivery outcome appears live").await;
+    assert_eq!(js(&b, "return window.__still_here === true;").await, json!(true), "the page was reloaded");
+    // Retry from the queue's failed view: the recipient waits again.
+    b.goto(&format!("{url}/queue?status=failed%2Cbounced")).await.unwrap();
+    click_and_load(&b, Locator::XPath("//tr[contains(., 'ann@customer.test')]//button[text()='Retry now']")).await;
+    assert_eq!(texts(&b, "p.notice").await, ["Retry scheduled."]);
+    let (_, m) = call(&alpha, Method::GET, &format!("/v1/messages/{reply_id}"), None).await;
+    assert_eq!(m["recipients"][0]["status"], "queued", "{m}");
+    b.goto(&format!("{url}/queue")).await.unwrap();
     b.find(Locator::XPath(
         "//tr[contains(., 'ann@customer.test')]//button[text()='Cancel']",
     ))
@@ -876,6 +1106,35 @@ async fn story(driver: &Driver) {
         (Some("failed"), Some("cancelled by an operator")),
         "{msgs}"
     );
+
+    // Rename a mailbox, then delete it through its confirmation page.
+    let scratch = mailbox(&alpha, "scratch").await;
+    b.goto(&format!("{url}/mailboxes")).await.unwrap();
+    let name = b.find(Locator::Css(&format!("#name-{}", scratch.id))).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("Scratch Box").await.unwrap();
+    click_and_load(&b, Locator::Css(&format!("form[action='/mailboxes/{}/rename'] button", scratch.id))).await;
+    assert_eq!(texts(&b, "p.notice").await, ["Mailbox renamed."]);
+    let (_, m) = call(&alpha, Method::GET, &format!("/v1/mailboxes/{}", scratch.id), None).await;
+    assert_eq!(m["display_name"], "Scratch Box");
+    click_and_load(&b, Locator::Css(&format!("a[href='/mailboxes/{}/delete']", scratch.id))).await;
+    let (s, _) = call(&alpha, Method::GET, &format!("/v1/mailboxes/{}", scratch.id), None).await;
+    assert_eq!(s, 200, "the confirmation page deletes nothing");
+    click_and_load(&b, Locator::Css("main button.danger")).await;
+    assert_eq!(texts(&b, "p.notice").await, ["Mailbox deleted."]);
+    let (s, _) = call(&alpha, Method::GET, &format!("/v1/mailboxes/{}", scratch.id), None).await;
+    assert_eq!(s, 404, "the mailbox is deleted");
+
+    // Delete an API key: it stops working.
+    let (s, created) = call(&alpha, Method::POST, "/v1/api-keys", Some(json!({"name": "temp key"}))).await;
+    assert_eq!(s, 201, "{created}");
+    let temp = app.client(created["key"].as_str().unwrap());
+    assert_eq!(call(&temp, Method::GET, "/v1/mailboxes", None).await.0, 200);
+    b.goto(&format!("{url}/api-keys")).await.unwrap();
+    click_and_load(&b, Locator::XPath("//tr[contains(., 'temp key')]//button[text()='Delete']")).await;
+    assert_eq!(texts(&b, "p.notice").await, ["Key deleted."]);
+    assert_eq!(call(&temp, Method::GET, "/v1/mailboxes", None).await.0, 401, "the deleted key still works");
+    assert_eq!(call(&alpha, Method::GET, "/v1/mailboxes", None).await.0, 200, "the wrong key was deleted");
 
     // Another site's key: alpha's mailbox by URL is a 404 page.
     b.find(Locator::Css("form[action='/logout'] button"))

@@ -38,6 +38,7 @@ pub const EVENT_TYPES: &[&str] = &[
     mailroom_core::drafts::draft_events::APPROVAL_APPROVED,
     mailroom_core::drafts::draft_events::APPROVAL_REJECTED,
     event_types::ATTACHMENT_TEXT_EXTRACTED,
+    event_types::TOOL_RUN_CREATED,
 ];
 
 /// How many deliveries one replay creates at most; `next_cursor` continues from there.
