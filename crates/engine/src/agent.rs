@@ -96,6 +96,7 @@ mod tests {
             decision: json!({"action": "skip", "code": "duplicate_email"}),
             outputs: json!({"secret": "x"}),
             message_id: None,
+            delivery: None,
             created_at: mailroom_core::now(),
         };
         let data = tool_run_event(&run);
