@@ -637,7 +637,7 @@ class EmailChannel(_Request):
     outgoingSecurity: Optional[str] = None
     """`tls`, `starttls` or `none` (the secure token's `smtpSecurity` wins)."""
     outgoingServer: Optional[str] = None
-    """The SMTP host (the secure token's `smtpHost` wins)."""
+    """The SMTP host (the secure token's `smtpHost` wins). Refused with 422 `forbidden_smtp_host` when it is, or resolves to, a loopback, private, link-local or other non-public address (unless `security.allow_private_targets`)."""
     provider: Optional[str] = None
     """Free text kept as given (seed 002: `Gmail`)."""
     signature_html: Optional[str] = None
@@ -687,7 +687,7 @@ class Event(_Response):
     cursor: str
     """The position in the log: pass it as `after` to read what follows."""
     data: Dict[str, Any]
-    """The event's payload; its shape depends on `type`: - `message.sent`, `message.received`: the message: `Message` - `mailbox.created`, `mailbox.updated`: the mailbox: `Mailbox` - `mailbox.deleted`: `MailboxDeletedEventData` - `message.delivered`, `message.deferred`, `message.bounced`, `message.failed`: `DeliveryEventData` - `message.deleted`: `MessageDeletedEventData` - `domain.created`: the domain: `Domain` - `suppression.created`: `SuppressionEventData` - `endpoint.disabled`: `EndpointDisabledEventData` - `approval.requested`, `approval.approved`, `approval.rejected`: the approval (plus `subject`, `to`, `draft_status`): `Approval` - `attachment.text_extracted`: `AttachmentTextEventData` - the agent tools' events (`information_email.sent`…) and types added later: an object"""
+    """The event's payload; its shape depends on `type`: - `message.sent`, `message.received`: the message: `Message` - `mailbox.created`, `mailbox.updated`: the mailbox: `Mailbox` - `mailbox.deleted`: `MailboxDeletedEventData` - `message.delivered`, `message.deferred`, `message.bounced`, `message.failed`: `DeliveryEventData` - `message.deleted`: `MessageDeletedEventData` - `domain.created`: the domain: `Domain` - `suppression.created`: `SuppressionEventData` - `endpoint.disabled`: `EndpointDisabledEventData` - `approval.requested`, `approval.approved`, `approval.rejected`: the approval (plus `subject`, `to`, `draft_status`): `Approval` - `attachment.text_extracted`: `AttachmentTextEventData` - `tool_run.created`: `ToolRunEventData` - the agent tools' events (`information_email.sent`…) and types added later: an object"""
     id: EventId
     """The event's id."""
     mailbox_id: Optional[MailboxId] = None
@@ -1719,6 +1719,7 @@ class ToolRun(_Response):
     """When the run happened."""
     decision: Dict[str, Any]
     """The decision taken and why."""
+    delivery: Optional[ToolRunDelivery] = None
     dry_run: bool
     """Whether it was a dry run (nothing sent)."""
     id: ToolRunId
@@ -1735,6 +1736,49 @@ class ToolRun(_Response):
     tool: str
     """The tool invoked."""
     tool_config_id: Optional[ToolConfigId] = None
+
+
+class ToolRunDelivery(_Response):
+    """The delivery outcome of the message a tool run sent (`ToolRun.delivery`)."""
+
+    recipients: List[ToolRunRecipient]
+    """Each recipient (to, cc and bcc) with its status and the last SMTP reply."""
+    status: str
+    """All recipients alike: their status (`queued`, `sending`, `deferred`, `delivered`, `bounced` or `failed`); otherwise `pending` while any is not final, else `partial`."""
+
+
+class ToolRunEventData(_Response):
+    """`data` of `tool_run.created`: an agent tool's run was recorded. Its inputs, checks and outputs are left out: read them at `GET /v1/tool-runs/{id}`."""
+
+    code: Optional[str] = None
+    """The reason code, if any."""
+    contact_id: Optional[ContactId] = None
+    created_at: _dt.datetime
+    """When the run happened."""
+    decision: Dict[str, Any]
+    """The decision taken and why."""
+    dry_run: bool
+    """Whether it was a dry run (nothing sent)."""
+    id: ToolRunId
+    """The run."""
+    message_id: Optional[MessageId] = None
+    status: str
+    """`success`, `failure`, `skipped`, `consent_required`, `sent`, …"""
+    tool: str
+    """The tool invoked."""
+
+
+class ToolRunRecipient(_Response):
+    """One recipient of a tool run's message."""
+
+    address: EmailAddress
+    """The address."""
+    kind: RecipientKind
+    """`to`, `cc` or `bcc`."""
+    last_reply: Optional[str] = None
+    """The last SMTP reply or delivery note."""
+    status: DeliveryStatus
+    """Where its delivery stands."""
 
 
 class ToolSettings(_Request):
@@ -2076,8 +2120,8 @@ ThreadAnswer = Union[ThreadWithMessages, AgentThreadView]  # A thread: with its 
 ToolInput = Union[SendEmailInput, SendOneToOneEmailInput, SendInformationEmailInput]  # The input of a tool: the shape of the tool invoked (a tool config takes its tool's input); `GET /v1/tools` gives each one's exact JSON Schema.
 ToolResult = Union[SendEmailOutput, OneToOneOutput, InformationOutput]  # What a tool answers when it ran (sent, skipped, consent required, failed or dry run).
 
-for _model in (AgentAttachment, AgentEmailChannel, AgentMessage, AgentSummary, AgentThreadView, Analysis, ApiKey, Approval, ApprovalDecision, ApprovalItem, ApprovalPolicySetting, Attachment, AttachmentInput, AttachmentText, AttachmentTextEventData, Channels, ConsentRequest, Contact, ContactWithHistory, ControlsView, CreateApiKeyRequest, CreateDomainRequest, CreateListEntryRequest, CreateMailboxRequest, CreateSecureTokenRequest, CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest, CreatedApiKey, DeliveryEventData, DkimKey, DnsRecord, Domain, DomainDns, Draft, DraftError, DraftRevision, Elision, EmailChannel, EndpointDisabledEventData, ErrorBody, ErrorDetail, Event, ForwardRequest, Header, HealthStatus, HeldSendResponse, ImportBatchItem, ImportBatchRequest, ImportBatchResponse, ImportedMessage, InformationEmailSettings, InformationOutput, Limits, LimitsPatch, ListEntry, Listener, Mailbox, MailboxDeletedEventData, MailboxUsage, MailboxView, Message, MessageDeletedEventData, MessageResponse, NamedAddress, OneToOneOutput, Page_ApiKey, Page_ApprovalItem, Page_Contact, Page_Domain, Page_Draft, Page_Event, Page_ListEntry, Page_Mailbox, Page_Message, Page_QueueEntry, Page_SecureToken, Page_Site, Page_Suppression, Page_TeamMember, Page_Thread, Page_ToolConfig, Page_ToolRun, Page_WebhookDelivery, Page_WebhookEndpoint, Proposer, QueueEntry, RateLimitSettings, Recipient, RecipientStatus, ReplayRequest, ReplayResponse, ReplyRequest, SecureToken, Security, SecurityFlag, SendDraftRequest, SendEmailInput, SendEmailOutput, SendInformationEmailInput, SendMessageRequest, SendMessageResponse, SendOneToOneEmailInput, SentEmail, SignedUrl, SignedUrlRequest, Site, SiteSettings, StatusResponse, Suppression, SuppressionEventData, TeamMember, Thread, ThreadWithMessages, ToolCatalog, ToolConfig, ToolEntry, ToolErrorBody, ToolRun, ToolSettings, UpdateContactRequest, UpdateDraftRequest, UpdateMailboxRequest, UpdateMessageRequest, UpdateSiteRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest, UpdateWebhookRequest, UploadedAttachment, UpsertContactRequest, Usage, UsageReport, WaitResponse, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookResponse,):
+for _model in (AgentAttachment, AgentEmailChannel, AgentMessage, AgentSummary, AgentThreadView, Analysis, ApiKey, Approval, ApprovalDecision, ApprovalItem, ApprovalPolicySetting, Attachment, AttachmentInput, AttachmentText, AttachmentTextEventData, Channels, ConsentRequest, Contact, ContactWithHistory, ControlsView, CreateApiKeyRequest, CreateDomainRequest, CreateListEntryRequest, CreateMailboxRequest, CreateSecureTokenRequest, CreateSiteRequest, CreateSuppressionRequest, CreateTeamMemberRequest, CreateToolConfigRequest, CreateWebhookRequest, CreatedApiKey, DeliveryEventData, DkimKey, DnsRecord, Domain, DomainDns, Draft, DraftError, DraftRevision, Elision, EmailChannel, EndpointDisabledEventData, ErrorBody, ErrorDetail, Event, ForwardRequest, Header, HealthStatus, HeldSendResponse, ImportBatchItem, ImportBatchRequest, ImportBatchResponse, ImportedMessage, InformationEmailSettings, InformationOutput, Limits, LimitsPatch, ListEntry, Listener, Mailbox, MailboxDeletedEventData, MailboxUsage, MailboxView, Message, MessageDeletedEventData, MessageResponse, NamedAddress, OneToOneOutput, Page_ApiKey, Page_ApprovalItem, Page_Contact, Page_Domain, Page_Draft, Page_Event, Page_ListEntry, Page_Mailbox, Page_Message, Page_QueueEntry, Page_SecureToken, Page_Site, Page_Suppression, Page_TeamMember, Page_Thread, Page_ToolConfig, Page_ToolRun, Page_WebhookDelivery, Page_WebhookEndpoint, Proposer, QueueEntry, RateLimitSettings, Recipient, RecipientStatus, ReplayRequest, ReplayResponse, ReplyRequest, SecureToken, Security, SecurityFlag, SendDraftRequest, SendEmailInput, SendEmailOutput, SendInformationEmailInput, SendMessageRequest, SendMessageResponse, SendOneToOneEmailInput, SentEmail, SignedUrl, SignedUrlRequest, Site, SiteSettings, StatusResponse, Suppression, SuppressionEventData, TeamMember, Thread, ThreadWithMessages, ToolCatalog, ToolConfig, ToolEntry, ToolErrorBody, ToolRun, ToolRunDelivery, ToolRunEventData, ToolRunRecipient, ToolSettings, UpdateContactRequest, UpdateDraftRequest, UpdateMailboxRequest, UpdateMessageRequest, UpdateSiteRequest, UpdateTeamMemberRequest, UpdateToolConfigRequest, UpdateWebhookRequest, UploadedAttachment, UpsertContactRequest, Usage, UsageReport, WaitResponse, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookResponse,):
     _model.model_rebuild()
 
-SCHEMAS = ['AgentAttachment', 'AgentEmailChannel', 'AgentMessage', 'AgentSummary', 'AgentThreadView', 'Analysis', 'ApiKey', 'ApiKeyId', 'Approval', 'ApprovalDecision', 'ApprovalId', 'ApprovalItem', 'ApprovalPolicy', 'ApprovalPolicySetting', 'ApprovalStatus', 'Attachment', 'AttachmentId', 'AttachmentInput', 'AttachmentText', 'AttachmentTextEventData', 'Channels', 'ConsentRequest', 'Contact', 'ContactId', 'ContactWithHistory', 'ControlsView', 'CreateApiKeyRequest', 'CreateDomainRequest', 'CreateListEntryRequest', 'CreateMailboxRequest', 'CreateSecureTokenRequest', 'CreateSiteRequest', 'CreateSuppressionRequest', 'CreateTeamMemberRequest', 'CreateToolConfigRequest', 'CreateWebhookRequest', 'CreatedApiKey', 'DeliveryEventData', 'DeliveryStatus', 'Direction', 'DkimKey', 'DnsRecord', 'Domain', 'DomainDns', 'DomainId', 'Draft', 'DraftError', 'DraftId', 'DraftRevision', 'DraftStatus', 'Elision', 'EmailAddress', 'EmailChannel', 'EndpointDisabledEventData', 'ErrorBody', 'ErrorDetail', 'Event', 'EventId', 'FlagKind', 'ForwardRequest', 'Header', 'HealthStatus', 'HeldSendResponse', 'ImportBatchItem', 'ImportBatchRequest', 'ImportBatchResponse', 'ImportResponse', 'ImportedMessage', 'InformationEmailSettings', 'InformationOutput', 'Limits', 'LimitsPatch', 'ListDirection', 'ListEntry', 'ListEntryId', 'ListKind', 'Listener', 'Mailbox', 'MailboxDeletedEventData', 'MailboxId', 'MailboxUsage', 'MailboxView', 'Message', 'MessageDeletedEventData', 'MessageId', 'MessageResponse', 'NamedAddress', 'OneToOneOutput', 'Page_ApiKey', 'Page_ApprovalItem', 'Page_Contact', 'Page_Domain', 'Page_Draft', 'Page_Event', 'Page_ListEntry', 'Page_Mailbox', 'Page_Message', 'Page_QueueEntry', 'Page_SecureToken', 'Page_Site', 'Page_Suppression', 'Page_TeamMember', 'Page_Thread', 'Page_ToolConfig', 'Page_ToolRun', 'Page_WebhookDelivery', 'Page_WebhookEndpoint', 'PortValue', 'Proposer', 'QueueEntry', 'RateLimitSettings', 'Recipient', 'RecipientKind', 'RecipientStatus', 'ReplayRequest', 'ReplayResponse', 'ReplyRequest', 'SecureToken', 'SecureTokenId', 'Security', 'SecurityFlag', 'SendDraftRequest', 'SendEmailInput', 'SendEmailOutput', 'SendInformationEmailInput', 'SendMessageRequest', 'SendMessageResponse', 'SendOneToOneEmailInput', 'SentEmail', 'SentEmailId', 'Severity', 'SignedUrl', 'SignedUrlRequest', 'Site', 'SiteId', 'SiteSettings', 'StatusResponse', 'Suppression', 'SuppressionEventData', 'TeamMember', 'TeamMemberId', 'TextStatus', 'Thread', 'ThreadAnswer', 'ThreadId', 'ThreadWithMessages', 'ToolCatalog', 'ToolConfig', 'ToolConfigId', 'ToolEntry', 'ToolErrorBody', 'ToolInput', 'ToolResult', 'ToolRun', 'ToolRunId', 'ToolSettings', 'UpdateContactRequest', 'UpdateDraftRequest', 'UpdateMailboxRequest', 'UpdateMessageRequest', 'UpdateSiteRequest', 'UpdateTeamMemberRequest', 'UpdateToolConfigRequest', 'UpdateWebhookRequest', 'UploadedAttachment', 'UpsertContactRequest', 'Usage', 'UsageReport', 'WaitResponse', 'WebhookAttempt', 'WebhookDelivery', 'WebhookDeliveryId', 'WebhookDeliveryStatus', 'WebhookEndpoint', 'WebhookId', 'WebhookResponse']
+SCHEMAS = ['AgentAttachment', 'AgentEmailChannel', 'AgentMessage', 'AgentSummary', 'AgentThreadView', 'Analysis', 'ApiKey', 'ApiKeyId', 'Approval', 'ApprovalDecision', 'ApprovalId', 'ApprovalItem', 'ApprovalPolicy', 'ApprovalPolicySetting', 'ApprovalStatus', 'Attachment', 'AttachmentId', 'AttachmentInput', 'AttachmentText', 'AttachmentTextEventData', 'Channels', 'ConsentRequest', 'Contact', 'ContactId', 'ContactWithHistory', 'ControlsView', 'CreateApiKeyRequest', 'CreateDomainRequest', 'CreateListEntryRequest', 'CreateMailboxRequest', 'CreateSecureTokenRequest', 'CreateSiteRequest', 'CreateSuppressionRequest', 'CreateTeamMemberRequest', 'CreateToolConfigRequest', 'CreateWebhookRequest', 'CreatedApiKey', 'DeliveryEventData', 'DeliveryStatus', 'Direction', 'DkimKey', 'DnsRecord', 'Domain', 'DomainDns', 'DomainId', 'Draft', 'DraftError', 'DraftId', 'DraftRevision', 'DraftStatus', 'Elision', 'EmailAddress', 'EmailChannel', 'EndpointDisabledEventData', 'ErrorBody', 'ErrorDetail', 'Event', 'EventId', 'FlagKind', 'ForwardRequest', 'Header', 'HealthStatus', 'HeldSendResponse', 'ImportBatchItem', 'ImportBatchRequest', 'ImportBatchResponse', 'ImportResponse', 'ImportedMessage', 'InformationEmailSettings', 'InformationOutput', 'Limits', 'LimitsPatch', 'ListDirection', 'ListEntry', 'ListEntryId', 'ListKind', 'Listener', 'Mailbox', 'MailboxDeletedEventData', 'MailboxId', 'MailboxUsage', 'MailboxView', 'Message', 'MessageDeletedEventData', 'MessageId', 'MessageResponse', 'NamedAddress', 'OneToOneOutput', 'Page_ApiKey', 'Page_ApprovalItem', 'Page_Contact', 'Page_Domain', 'Page_Draft', 'Page_Event', 'Page_ListEntry', 'Page_Mailbox', 'Page_Message', 'Page_QueueEntry', 'Page_SecureToken', 'Page_Site', 'Page_Suppression', 'Page_TeamMember', 'Page_Thread', 'Page_ToolConfig', 'Page_ToolRun', 'Page_WebhookDelivery', 'Page_WebhookEndpoint', 'PortValue', 'Proposer', 'QueueEntry', 'RateLimitSettings', 'Recipient', 'RecipientKind', 'RecipientStatus', 'ReplayRequest', 'ReplayResponse', 'ReplyRequest', 'SecureToken', 'SecureTokenId', 'Security', 'SecurityFlag', 'SendDraftRequest', 'SendEmailInput', 'SendEmailOutput', 'SendInformationEmailInput', 'SendMessageRequest', 'SendMessageResponse', 'SendOneToOneEmailInput', 'SentEmail', 'SentEmailId', 'Severity', 'SignedUrl', 'SignedUrlRequest', 'Site', 'SiteId', 'SiteSettings', 'StatusResponse', 'Suppression', 'SuppressionEventData', 'TeamMember', 'TeamMemberId', 'TextStatus', 'Thread', 'ThreadAnswer', 'ThreadId', 'ThreadWithMessages', 'ToolCatalog', 'ToolConfig', 'ToolConfigId', 'ToolEntry', 'ToolErrorBody', 'ToolInput', 'ToolResult', 'ToolRun', 'ToolRunDelivery', 'ToolRunEventData', 'ToolRunId', 'ToolRunRecipient', 'ToolSettings', 'UpdateContactRequest', 'UpdateDraftRequest', 'UpdateMailboxRequest', 'UpdateMessageRequest', 'UpdateSiteRequest', 'UpdateTeamMemberRequest', 'UpdateToolConfigRequest', 'UpdateWebhookRequest', 'UploadedAttachment', 'UpsertContactRequest', 'Usage', 'UsageReport', 'WaitResponse', 'WebhookAttempt', 'WebhookDelivery', 'WebhookDeliveryId', 'WebhookDeliveryStatus', 'WebhookEndpoint', 'WebhookId', 'WebhookResponse']
 """Every schema of the OpenAPI document this module was generated from."""
