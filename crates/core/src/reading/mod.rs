@@ -143,6 +143,11 @@ pub struct Reading {
     /// `extracted_text` equals the text body.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub text_is_body: bool,
+    /// `extracted_text` is the first this many bytes of the text body with its line ends made
+    /// `\n` (the common case: the new part of a reply above the quoted history), kept as a
+    /// length instead of a second copy of the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_prefix: Option<usize>,
     /// `extracted_html` when it differs from the HTML body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
@@ -174,13 +179,23 @@ pub fn annotate(message: &mut Message) {
 pub fn stored(message: &Message) -> Reading {
     let text_is_body = message.extracted_text.is_some() && message.extracted_text == message.text;
     let html_is_body = message.extracted_html.is_some() && message.extracted_html == message.html;
+    let text_prefix = match (&message.extracted_text, &message.text) {
+        (Some(extracted), Some(body)) if !text_is_body && unix_lines(body).starts_with(extracted.as_str()) => Some(extracted.len()),
+        _ => None,
+    };
     Reading {
-        text: message.extracted_text.clone().filter(|_| !text_is_body),
+        text: message.extracted_text.clone().filter(|_| !text_is_body && text_prefix.is_none()),
         text_is_body,
+        text_prefix,
         html: message.extracted_html.clone().filter(|_| !html_is_body),
         html_is_body,
         security: message.security.clone(),
     }
+}
+
+/// `text` with `\r\n` and lone `\r` line ends made `\n`, as reply extraction reads it.
+fn unix_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') { std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n")) } else { std::borrow::Cow::Borrowed(text) }
 }
 
 /// Puts stored reading fields back on a message read from a store; `None` (a message stored
@@ -188,7 +203,11 @@ pub fn stored(message: &Message) -> Reading {
 pub fn restore(message: &mut Message, stored: Option<Reading>) {
     match stored {
         Some(r) => {
-            message.extracted_text = if r.text_is_body { message.text.clone() } else { r.text };
+            message.extracted_text = match (r.text_is_body, r.text_prefix, &message.text) {
+                (true, _, _) => message.text.clone(),
+                (false, Some(n), Some(body)) => unix_lines(body).get(..n).map(str::to_string).or(r.text),
+                _ => r.text,
+            };
             message.extracted_html = if r.html_is_body { message.html.clone() } else { r.html };
             message.security = r.security;
         }
@@ -308,6 +327,41 @@ fn defuse(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_text(text: &str) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": crate::MessageId::new(), "site_id": crate::SiteId::new(), "mailbox_id": crate::MailboxId::new(),
+            "thread_id": crate::ThreadId::new(), "direction": "inbound", "read": false, "size": 100,
+            "created_at": crate::now(), "text": text,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_new_part_of_a_reply_is_stored_as_a_length_and_restored_exactly() {
+        for body in [
+            "Sounds good, see you then.\r\n\r\nOn Mon, 4 Mar 2024 at 09:12, Ana <ana@x.test> wrote:\r\n> Lunch at noon?\r\n",
+            "Sounds good.\nSecond line.\n\nOn Mon, 4 Mar 2024 at 09:12, Ana <ana@x.test> wrote:\n> Lunch?\n",
+            "Just a note.\r\nNo quote at all.\r\n",
+            "Top\r\n\r\n-- \r\nAna, Sales\r\n",
+        ] {
+            let mut m = with_text(body);
+            annotate(&mut m);
+            let kept = stored(&m);
+            assert!(kept.text.is_none(), "{body:?}: no second copy of the text is kept ({kept:?})");
+            assert!(kept.text_is_body || kept.text_prefix.is_some(), "{body:?}");
+            let mut back = with_text(body);
+            restore(&mut back, Some(serde_json::from_value(serde_json::to_value(&kept).unwrap()).unwrap()));
+            assert_eq!(back.extracted_text, m.extracted_text, "{body:?}");
+        }
+        // Extracted text that is not a prefix of the body is kept whole.
+        let mut m = with_text("> quoted first\n\nthe answer below\n");
+        annotate(&mut m);
+        let kept = stored(&m);
+        let mut back = with_text("> quoted first\n\nthe answer below\n");
+        restore(&mut back, Some(kept));
+        assert_eq!(back.extracted_text, m.extracted_text);
+    }
 
     #[test]
     fn blocks_cannot_be_closed_from_inside() {
