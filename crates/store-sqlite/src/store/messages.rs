@@ -253,19 +253,30 @@ fn push_message_filters(q: &mut QueryBuilder, filter: &MessageFilter) {
     }
 }
 
-/// How many of a mailbox's newest messages a search checks before it reads every match.
-const SEARCH_WALK: i64 = 256;
+/// How many of a mailbox's newest messages a search checks, in turn, before it reads every
+/// match: a few pages' worth first (a word most messages hold), then more.
+const SEARCH_WALKS: [i64; 2] = [64, 512];
 
 /// A search that most of a mailbox's messages match, answered from its newest messages: the
-/// newest [`SEARCH_WALK`] that pass the other filters, checked against the index within their
+/// newest [`SEARCH_WALKS`] that pass the other filters, checked against the index within their
 /// docids' range (one index query, bounded by that range, not by every match). Returns the page
 /// when that settles it — the page is full, or the mailbox has no older message to check — and
 /// `None` when only reading every match can (a word few messages hold).
 fn search_recent(conn: &Connection, mailbox: MailboxId, filter: &MessageFilter, search: &SearchQuery) -> StoreResult<Option<Vec<Message>>> {
+    for walk in SEARCH_WALKS {
+        if let Some(page) = search_walk(conn, mailbox, filter, search, walk.max(2 * i64::from(filter.limit)))? {
+            return Ok(Some(page));
+        }
+    }
+    Ok(None)
+}
+
+/// One step of [`search_recent`]: checks the `walk` newest messages.
+fn search_walk(conn: &Connection, mailbox: MailboxId, filter: &MessageFilter, search: &SearchQuery, walk: i64) -> StoreResult<Option<Vec<Message>>> {
     let mut q = QueryBuilder::new("SELECT m.id, i.docid FROM messages m JOIN message_search_ids i ON i.message_id = m.id WHERE m.mailbox_id = ");
     q.push_bind(mailbox.as_uuid());
     push_message_filters(&mut q, filter);
-    q.push(" ORDER BY m.id DESC LIMIT ").push_bind(SEARCH_WALK);
+    q.push(" ORDER BY m.id DESC LIMIT ").push_bind(walk);
     let recent: Vec<(Vec<u8>, i64)> = q
         .build()
         .fetch_all(conn)
@@ -285,7 +296,7 @@ fn search_recent(conn: &Connection, mailbox: MailboxId, filter: &MessageFilter, 
         .collect::<StoreResult<_>>()?;
     let limit = filter.limit as usize;
     let page: Vec<&Vec<u8>> = recent.iter().filter(|(_, docid)| matched.contains(docid)).map(|(id, _)| id).take(limit).collect();
-    if page.len() < limit && recent.len() as i64 == SEARCH_WALK {
+    if page.len() < limit && recent.len() as i64 == walk {
         return Ok(None);
     }
     if page.is_empty() {
