@@ -776,9 +776,11 @@ mod tests {
 }
 
 impl Engine {
-    /// Adds a signed `download_url` (default lifetime, counted from now) to each attachment
-    /// object of an event's payload, as webhook bodies, SSE and `GET /v1/events` carry it.
-    pub fn sign_event_downloads(&self, event: &mut mailroom_core::Event) {
+    /// Completes an event's payload as every reader gets it (webhook bodies, SSE, long-poll,
+    /// `GET /v1/events`): the `extracted_text` its stored form keeps as a length, and a signed
+    /// `download_url` (default lifetime, counted from now) on each attachment object.
+    pub fn complete_event(&self, event: &mut mailroom_core::Event) {
+        mailroom_core::reading::expand_extracted_text(&mut event.data);
         let site = event.site_id;
         let Some(list) = event.data.get_mut("attachments").and_then(serde_json::Value::as_array_mut) else { return };
         for a in list.iter_mut().filter_map(serde_json::Value::as_object_mut) {

@@ -9,7 +9,7 @@ impl Engine {
     pub async fn list_events(&self, site: Option<SiteId>, after: Option<i64>, limit: u32) -> EngineResult<Vec<Event>> {
         let mut events = self.store.list_events(site, after, limit).await?;
         for e in &mut events {
-            self.sign_event_downloads(e);
+            self.complete_event(e);
         }
         Ok(events)
     }

@@ -1167,8 +1167,13 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Returns the payload of `message.sent` / `message.received` events: the message object.
+/// `extracted_text` is kept as a length when it is the start of `text` (see
+/// [`mailroom_core::reading::compact_extracted_text`]); readers get it back through
+/// [`Engine::complete_event`].
 pub fn message_event_data(message: &Message) -> serde_json::Value {
-    serde_json::to_value(message).unwrap_or_default()
+    let mut data = serde_json::to_value(message).unwrap_or_default();
+    mailroom_core::reading::compact_extracted_text(&mut data);
+    data
 }
 
 fn clean_labels(labels: &[String]) -> EngineResult<Vec<String>> {

@@ -152,7 +152,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         let signer = engine.clone();
         let worker = Arc::new(
             mailroom_webhooks::WebhookWorker::new(engine.store().clone(), engine.secrets().clone(), (*webhook_config).clone())
-                .with_event_hook(Arc::new(move |event| signer.sign_event_downloads(event))),
+                .with_event_hook(Arc::new(move |event| signer.complete_event(event))),
         );
         let waker = worker.waker();
         tasks.push(tokio::spawn(worker.run(rx.clone())));

@@ -123,6 +123,9 @@ async fn smtp_mail_reaches_a_verified_webhook_and_the_sse_stream() {
     assert_eq!(payload["data"]["from"]["address"], "carol@peer.test");
     assert!(payload["data"]["auth_results"].is_object());
     assert!(payload["id"].is_string() && payload["created_at"].is_string());
+    // The new part of the message is there in full (the log keeps it as a length of `text`).
+    assert_eq!(payload["data"]["extracted_text"].as_str().map(str::trim_end), Some("Hi Bob"), "{payload}");
+    assert!(payload["data"].get("extracted_text_len").is_none(), "{payload}");
     // Each attachment carries a signed download URL that works without an API key (issue 15).
     let url = payload["data"]["attachments"][0]["download_url"].as_str().expect("download_url in the webhook payload");
     assert!(url.starts_with(&app.url) && url.contains("signature="), "{url}");
@@ -138,6 +141,7 @@ async fn smtp_mail_reaches_a_verified_webhook_and_the_sse_stream() {
     }
     assert!(text.contains("event: message.received"));
     assert!(text.contains("\"download_url\""), "SSE events carry the signed URL too: {text}");
+    assert!(text.contains("\"extracted_text\":\"Hi Bob") && !text.contains("extracted_text_len"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,14 +3,14 @@
 //! `{"id": <event id>, "type": "message.received", "created_at": "…", "data": {…}}`: the
 //! event as the log holds it. A receiver must be able to take a body in one read, so an
 //! event larger than the limit is trimmed rather than refused: the bulky fields of a message
-//! (`text`, `html`, `headers`, `attachments`, …) are dropped, `"truncated": true` is added,
+//! (`text`, `html`, `extracted_text`, `headers`, `attachments`, …) are dropped, `"truncated": true` is added,
 //! and `"url"` says where the whole object can be fetched with an API key.
 
 use mailroom_core::Event;
 use serde_json::{Map, Value, json};
 
 /// Fields of a message object that can be large and are dropped first.
-const BULKY_MESSAGE_FIELDS: &[&str] = &["text", "html", "headers", "attachments", "references", "auth_results", "recipients"];
+const BULKY_MESSAGE_FIELDS: &[&str] = &["text", "html", "extracted_text", "extracted_html", "headers", "attachments", "references", "auth_results", "recipients"];
 
 /// A field of `data` longer than this (as JSON) is dropped in the second trimming step.
 const MAX_KEPT_FIELD_BYTES: usize = 1024;

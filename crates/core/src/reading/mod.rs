@@ -175,6 +175,31 @@ pub fn annotate(message: &mut Message) {
     };
 }
 
+/// The field that stands for `extracted_text` in a stored event payload when that text is the
+/// start of the payload's `text` (see [`compact_extracted_text`]).
+pub const EXTRACTED_TEXT_LEN: &str = "extracted_text_len";
+
+/// In a message object as JSON (an event's payload), replaces `extracted_text` by its length
+/// when it is the start of `text` with line ends made `\n`, so the log does not keep a second
+/// copy of the body; [`expand_extracted_text`] puts it back when the event is read.
+pub fn compact_extracted_text(data: &mut serde_json::Value) {
+    let Some(object) = data.as_object_mut() else { return };
+    let len = match (object.get("extracted_text").and_then(|v| v.as_str()), object.get("text").and_then(|v| v.as_str())) {
+        (Some(extracted), Some(text)) if unix_lines(text).starts_with(extracted) => extracted.len(),
+        _ => return,
+    };
+    object.remove("extracted_text");
+    object.insert(EXTRACTED_TEXT_LEN.into(), len.into());
+}
+
+/// Undoes [`compact_extracted_text`] (a payload without the length is left as it is).
+pub fn expand_extracted_text(data: &mut serde_json::Value) {
+    let Some(object) = data.as_object_mut() else { return };
+    let Some(len) = object.remove(EXTRACTED_TEXT_LEN).and_then(|v| v.as_u64()) else { return };
+    let extracted = object.get("text").and_then(|v| v.as_str()).and_then(|text| unix_lines(text).get(..len as usize).map(str::to_string));
+    object.insert("extracted_text".into(), extracted.map_or(serde_json::Value::Null, serde_json::Value::String));
+}
+
 /// Returns what is stored of a message's reading fields (bodies kept only where they differ).
 pub fn stored(message: &Message) -> Reading {
     let text_is_body = message.extracted_text.is_some() && message.extracted_text == message.text;
@@ -335,6 +360,28 @@ mod tests {
             "created_at": crate::now(), "text": text,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn event_payloads_keep_the_extracted_text_as_a_length_and_give_it_back() {
+        for body in ["Yes.\r\n\r\nOn Mon, 4 Mar 2024 at 09:12, Ana <ana@x.test> wrote:\r\n> Lunch?\r\n", "Plain.\n", "> only a quote\n\nthen text\n"] {
+            let mut m = with_text(body);
+            annotate(&mut m);
+            let full = serde_json::to_value(&m).unwrap();
+            let mut stored = full.clone();
+            compact_extracted_text(&mut stored);
+            let mut read = stored.clone();
+            expand_extracted_text(&mut read);
+            assert_eq!(read, full, "{body:?}");
+            if stored.get(EXTRACTED_TEXT_LEN).is_some() {
+                assert!(stored.get("extracted_text").is_none());
+            }
+        }
+        let mut m = with_text("Yes.\r\n\r\nOn Mon, 4 Mar 2024 at 09:12, Ana <ana@x.test> wrote:\r\n> Lunch?\r\n");
+        annotate(&mut m);
+        let mut stored = serde_json::to_value(&m).unwrap();
+        compact_extracted_text(&mut stored);
+        assert_eq!(stored[EXTRACTED_TEXT_LEN], 4, "a reply above its quote is kept as a length");
     }
 
     #[test]
