@@ -31,28 +31,16 @@ impl MessageStore for PgStore {
         direction: Option<Direction>,
         message_id: &str,
     ) -> StoreResult<Option<Message>> {
-        // Equality on every column of the unique (mailbox_id, direction, message_id_header)
-        // index, so at most one row per direction and no ORDER BY … LIMIT: with one, the
-        // generic plan walked the mailbox's (mailbox_id, id) index newest first instead, a cost
-        // that grew with the mailbox (1 ms per received message at 6,000, pg_stat_statements).
-        let directions: Vec<&str> = match direction {
-            Some(d) => vec![d.as_str()],
-            None => vec![Direction::Inbound.as_str(), Direction::Outbound.as_str()],
-        };
-        let rows = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = $1 AND m.direction = ANY($2) AND m.message_id_header = $3"
-        ))
-        .bind(mailbox.as_uuid())
-        .bind(&directions)
-        .bind(message_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = "));
+        q.push_bind(mailbox.as_uuid()).push(" AND m.message_id_header = ").push_bind(message_id);
+        if let Some(direction) = direction {
+            q.push(" AND m.direction = ").push_bind(direction.as_str());
+        }
+        q.push(" ORDER BY m.id DESC LIMIT 1");
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
         let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
-        messages.sort_by_key(|m| m.id);
-        let mut found: Vec<Message> = messages.pop().into_iter().collect();
-        self.complete(&mut found).await?;
-        Ok(found.pop())
+        self.complete(&mut messages).await?;
+        Ok(messages.pop())
     }
 
     async fn find_thread_by_message_ids(&self, mailbox: MailboxId, message_ids: &[String]) -> StoreResult<Option<ThreadId>> {
