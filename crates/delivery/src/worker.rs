@@ -496,21 +496,8 @@ impl Deliverer {
             Outcome::Failed(_) => (DeliveryStatus::Failed, None, MESSAGE_FAILED, false),
         };
         let update = RecipientUpdate { status, last_reply: Some(reply.clone()), attempts, next_attempt_at };
-        let event = NewEvent::new(
-            message.site_id,
-            Some(message.mailbox_id),
-            event_type,
-            serde_json::json!({
-                "message_id": message.id,
-                "mailbox_id": message.mailbox_id,
-                "thread_id": message.thread_id,
-                "recipient": recipient.address,
-                "status": status,
-                "last_reply": reply,
-                "attempts": attempts,
-                "next_attempt_at": next_attempt_at,
-            }),
-        );
+        let mut event = NewEvent::recipient_outcome(message, event_type, &recipient.address, status, &reply, attempts);
+        event.data["next_attempt_at"] = serde_json::json!(next_attempt_at);
         tracing::info!(message_id = %message.id, recipient = %recipient.address, %status, attempts, reply = reply.as_str(), "delivery attempt recorded");
         match status {
             DeliveryStatus::Delivered => metrics::counter!("mailroom_messages_delivered_total").increment(1),

@@ -501,20 +501,7 @@ impl Engine {
             };
             let event_type = if status == DeliveryStatus::Delivered { MESSAGE_DELIVERED } else { MESSAGE_BOUNCED };
             let attempts = r.attempts + 1;
-            let event = NewEvent::new(
-                message.site_id,
-                Some(message.mailbox_id),
-                event_type,
-                serde_json::json!({
-                    "message_id": message.id,
-                    "mailbox_id": message.mailbox_id,
-                    "thread_id": message.thread_id,
-                    "recipient": r.address,
-                    "status": status,
-                    "last_reply": reply,
-                    "attempts": attempts,
-                }),
-            );
+            let event = NewEvent::recipient_outcome(&message, event_type, &r.address, status, &reply, attempts);
             let rec = &mut message.recipients[i];
             rec.status = status;
             rec.last_reply = Some(reply);
@@ -727,20 +714,7 @@ impl Engine {
             let Some((status, reply)) = self.deliver_one_local(message, &r, &mut raw).await? else { continue };
             let event_type = if status == DeliveryStatus::Delivered { MESSAGE_DELIVERED } else { MESSAGE_BOUNCED };
             let update = RecipientUpdate { status, last_reply: Some(reply.clone()), attempts: r.attempts + 1, next_attempt_at: None };
-            let event = NewEvent::new(
-                message.site_id,
-                Some(message.mailbox_id),
-                event_type,
-                serde_json::json!({
-                    "message_id": message.id,
-                    "mailbox_id": message.mailbox_id,
-                    "thread_id": message.thread_id,
-                    "recipient": r.address,
-                    "status": status,
-                    "last_reply": reply,
-                    "attempts": update.attempts,
-                }),
-            );
+            let event = NewEvent::recipient_outcome(message, event_type, &r.address, status, &reply, update.attempts);
             self.store.update_recipient(message.id, &r.address, &update, std::slice::from_ref(&event)).await?;
             if status == DeliveryStatus::Delivered {
                 metrics::counter!("mailroom_messages_delivered_total").increment(1);
@@ -1004,13 +978,7 @@ impl Engine {
         }
         let reply = "cancelled by an operator".to_string();
         let update = RecipientUpdate { status: DeliveryStatus::Failed, last_reply: Some(reply.clone()), attempts: r.attempts, next_attempt_at: None };
-        let event = NewEvent::new(
-            message.site_id,
-            Some(message.mailbox_id),
-            MESSAGE_FAILED,
-            serde_json::json!({"message_id": message.id, "mailbox_id": message.mailbox_id, "thread_id": message.thread_id,
-                "recipient": r.address, "status": DeliveryStatus::Failed, "last_reply": reply, "attempts": r.attempts}),
-        );
+        let event = NewEvent::recipient_outcome(message, MESSAGE_FAILED, &r.address, DeliveryStatus::Failed, &reply, r.attempts);
         self.store.update_recipient(message.id, &r.address, &update, std::slice::from_ref(&event)).await?;
         self.store.get_message(message.id).await?.ok_or_else(|| EngineError::NotFound(format!("no message with id {}", message.id)))
     }

@@ -79,6 +79,33 @@ impl NewEvent {
     pub fn new(site_id: SiteId, mailbox_id: Option<MailboxId>, event_type: &str, data: serde_json::Value) -> Self {
         Self { id: EventId::new(), site_id, mailbox_id, event_type: event_type.to_string(), data, created_at: mailroom_core::now() }
     }
+
+    /// Returns the event of one recipient's delivery outcome (`message.delivered`,
+    /// `message.deferred`, `message.bounced`, `message.failed`), in the sender's mailbox, with
+    /// the payload every such event carries.
+    pub fn recipient_outcome(
+        message: &mailroom_core::Message,
+        event_type: &str,
+        recipient: &mailroom_core::EmailAddress,
+        status: mailroom_core::DeliveryStatus,
+        last_reply: &str,
+        attempts: u32,
+    ) -> Self {
+        Self::new(
+            message.site_id,
+            Some(message.mailbox_id),
+            event_type,
+            serde_json::json!({
+                "message_id": message.id,
+                "mailbox_id": message.mailbox_id,
+                "thread_id": message.thread_id,
+                "recipient": recipient,
+                "status": status,
+                "last_reply": last_reply,
+                "attempts": attempts,
+            }),
+        )
+    }
 }
 
 /// A message to insert, complete with its attachments' metadata and (outbound) recipients.
