@@ -332,7 +332,11 @@ EOF
 )
     if [ -n "$PRIVATE_DIR" ]; then
       echo "$name: top statements by total time (pg_stat_statements):" >&2
-      psql "$DB_URL" -Atqc "SELECT round(total_exec_time)::text || ' ms, ' || calls || ' calls, ' || round((total_exec_time / greatest(calls, 1))::numeric, 3) || ' ms/call: ' || left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 8" >&2 || true
+      psql "$DB_URL" -Atqc "SELECT round(total_exec_time)::text || ' ms, ' || calls || ' calls, ' || round((total_exec_time / greatest(calls, 1))::numeric, 3) || ' ms/call, ' || round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1) || ' blocks/call, ' || round(rows::numeric / greatest(calls, 1), 1) || ' rows/call: ' || (SELECT CASE WHEN length(q) <= 200 THEN q ELSE left(q, 70) || ' … ' || right(q, 130) END FROM regexp_replace(query, '\s+', ' ', 'g') AS q) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 8" >&2 || true
+      # A cached generic plan made while a table was nearly empty keeps scanning it whole
+      # as it grows: sequential scans of the large tables show it.
+      echo "$name: sequential and index scans by table (pg_stat_user_tables):" >&2
+      psql "$DB_URL" -Atqc "SELECT relname || ': ' || seq_scan || ' seq scans reading ' || seq_tup_read || ' rows, ' || coalesce(idx_scan, 0) || ' index scans' FROM pg_stat_user_tables WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 6" >&2 || true
     fi
   fi
   node_ms=$(python3 - "$WORK/$name/nodes.cpu0" "$WORK/$name/nodes.cpu1" "$count" "$n" <<'EOF'

@@ -42,11 +42,22 @@ fn main() {
     let quote = "<div>".to_string() + &"Earlier text of the conversation, quoted in full. ".repeat(300) + "</div>";
     let html = format!("<div dir=\"ltr\">Thanks, see below.</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon, Mar 4, 2024 at 9:12 AM Ana &lt;ana@x.test&gt; wrote:</div><blockquote>{quote}</blockquote></div>");
     let rich = message(Some("Thanks, see below.\n\nOn Mon, Mar 4, 2024 at 9:12 AM Ana <ana@x.test> wrote:\n> old\n".repeat(40)), Some(html));
+    let business = message(
+        Some("Hi Sam,\n\nThanks for the update on the Q3 numbers. I had a look at the spreadsheet you sent over and I think we are \
+              mostly aligned, but a few items need attention before Friday's meeting with the board. Can you check whether the new \
+              contracts signed in August were included, and send me the corrected version when you can? Let me know if the \
+              assistant in finance needs anything from me.\n\n"
+            .repeat(12)
+            + "Best regards,\nAlex\n"),
+        None,
+    );
     let rounds: u32 = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
     per_message(&plain, 200);
     let a = per_message(&plain, rounds);
     let b = per_message(&rich, (rounds / 5).max(1));
+    let c = per_message(&business, rounds);
     println!("reading cost per message (reply extraction and security checks, one thread):");
     println!("  {a:8.1} µs  the 5 KB plain-text body bench/smtp-ingest.sh sends (smtp-source)");
     println!("  {b:8.1} µs  a 20 KB HTML reply with a text part and quoted history");
+    println!("  {c:8.1} µs  a 5 KB plain-text business email (no flags)");
 }

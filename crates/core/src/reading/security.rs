@@ -16,6 +16,10 @@ fn flag(kind: FlagKind, severity: Severity, location: &str, reason: String, exce
 
 /// Counts the invisible characters of `text` that matter, by kind, with the first position.
 fn invisible_findings(text: &str) -> Vec<(&'static str, usize, usize)> {
+    // Every character `invisible_kind` names is outside ASCII.
+    if text.is_ascii() {
+        return Vec::new();
+    }
     let mut found: Vec<(&'static str, usize, usize)> = Vec::new();
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     for (n, &(pos, c)) in chars.iter().enumerate() {
