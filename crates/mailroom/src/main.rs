@@ -3,6 +3,12 @@
 
 mod cli;
 
+/// mimalloc rather than the system allocator: the server allocates and frees many small
+/// buffers per request (parsing, JSON, rows), and glibc's malloc and free were about a tenth
+/// of the samples under API load (bench/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use mailroom::config::{Config, DEFAULT_FILE, FlagOverrides};
 use std::io::Write;
