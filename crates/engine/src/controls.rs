@@ -176,12 +176,29 @@ impl Engine {
     /// Returns the controls stored for `scope` and the limits in force there.
     pub async fn controls_of(&self, scope: ControlScope) -> EngineResult<(Controls, Limits)> {
         let stored = self.store.get_controls(scope).await?.unwrap_or_default();
+        Ok(self.in_force(scope, stored))
+    }
+
+    /// Like [`Engine::controls_of`] for several scopes, in one store read.
+    pub async fn controls_of_each(&self, scopes: &[ControlScope]) -> EngineResult<Vec<(Controls, Limits)>> {
+        let stored = self.store.get_controls_of(scopes).await?;
+        Ok(scopes.iter().zip(stored).map(|(scope, c)| self.in_force(*scope, c.unwrap_or_default())).collect())
+    }
+
+    /// The stored controls of `scope` with the limits in force there (the configured defaults
+    /// where the scope sets none).
+    fn in_force(&self, scope: ControlScope, stored: Controls) -> (Controls, Limits) {
         let defaults = match scope {
             ControlScope::Site(_) => &self.controls.site_defaults,
             ControlScope::Mailbox(_) => &self.controls.mailbox_defaults,
         };
         let limits = stored.limits.resolve(defaults);
-        Ok((stored, limits))
+        (stored, limits)
+    }
+
+    /// The scopes whose controls apply to mail for `mailbox`: its own, then its site's.
+    pub(crate) fn mailbox_scopes(mailbox: &Mailbox) -> [ControlScope; 2] {
+        [ControlScope::Mailbox(mailbox.id), ControlScope::Site(mailbox.site_id)]
     }
 
     /// Returns the view of `scope`'s controls (limits, retention, usage).
@@ -410,9 +427,21 @@ impl Engine {
     /// 4.7.1` past a receive rate (per client address on the transaction's first recipient,
     /// per mailbox on each).
     pub async fn check_receive_controls(&self, mailbox: &Mailbox, client: std::net::IpAddr, first_recipient: bool) -> EngineResult<Option<String>> {
-        for scope in [ControlScope::Mailbox(mailbox.id), ControlScope::Site(mailbox.site_id)] {
-            let (_, limits) = self.controls_of(scope).await?;
-            if self.over_quota(scope, &limits, 0).await?.is_some() {
+        let controls = self.controls_of_each(&Self::mailbox_scopes(mailbox)).await?;
+        self.receive_controls_reply(mailbox, client, first_recipient, &controls).await
+    }
+
+    /// [`Engine::check_receive_controls`] with the controls of the mailbox and its site
+    /// already read (`controls`, in [`Engine::mailbox_scopes`] order).
+    pub(crate) async fn receive_controls_reply(
+        &self,
+        mailbox: &Mailbox,
+        client: std::net::IpAddr,
+        first_recipient: bool,
+        controls: &[(Controls, Limits)],
+    ) -> EngineResult<Option<String>> {
+        for (scope, (_, limits)) in Self::mailbox_scopes(mailbox).into_iter().zip(controls) {
+            if self.over_quota(scope, limits, 0).await?.is_some() {
                 self.quota_event(mailbox, "smtp", "storage").await;
                 return Ok(Some("452 4.2.2 Mailbox full, try again later".into()));
             }
@@ -443,13 +472,14 @@ impl Engine {
     /// `via` names the path in the `mailbox.quota_exceeded` event (`smtp`, `local`).
     pub async fn check_inbound_quota(&self, mailboxes: &[Mailbox], size: u64, via: &str) -> EngineResult<Option<String>> {
         for mailbox in mailboxes {
-            for scope in [ControlScope::Mailbox(mailbox.id), ControlScope::Site(mailbox.site_id)] {
-                let (_, limits) = self.controls_of(scope).await?;
+            let scopes = Self::mailbox_scopes(mailbox);
+            let controls = self.controls_of_each(&scopes).await?;
+            for (scope, (_, limits)) in scopes.into_iter().zip(&controls) {
                 if limits.storage_bytes.is_some_and(|max| size > max) || limits.max_messages == Some(0) {
                     self.quota_event(mailbox, via, "storage_bytes").await;
                     return Ok(Some("552 5.2.2 Message exceeds the mailbox's storage quota".into()));
                 }
-                if let Some(which) = self.over_quota(scope, &limits, size.max(1)).await? {
+                if let Some(which) = self.over_quota(scope, limits, size.max(1)).await? {
                     self.quota_event(mailbox, via, which).await;
                     return Ok(Some("452 4.2.2 Mailbox full, try again later".into()));
                 }

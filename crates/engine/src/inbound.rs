@@ -76,11 +76,14 @@ impl Engine {
         let Some(mailbox) = self.store.get_mailbox_by_address(&base.canonical()).await? else {
             return Ok(InboundRecipient::UnknownMailbox);
         };
-        if self.mailbox_expired(mailbox.id).await? {
+        // The mailbox's and its site's controls, read once for the expiry and the receive
+        // controls.
+        let controls = self.controls_of_each(&Self::mailbox_scopes(&mailbox)).await?;
+        if controls[0].0.expires_at.is_some_and(|t| t <= now()) {
             return Ok(InboundRecipient::UnknownMailbox);
         }
         if let Some((ip, first)) = client
-            && let Some(reply) = self.check_receive_controls(&mailbox, ip, first).await?
+            && let Some(reply) = self.receive_controls_reply(&mailbox, ip, first, &controls).await?
         {
             return Ok(InboundRecipient::Reply(reply));
         }
@@ -131,14 +134,20 @@ impl Engine {
             }
             None => None,
         };
-        // Controls: quotas of every recipient mailbox, before anything is stored.
-        let mut targets: Vec<Mailbox> = Vec::new();
+        // Each recipient's mailbox (looked up once) with its `+tag`.
+        let mut recipients: Vec<(Mailbox, Option<String>)> = Vec::new();
         for rcpt in rcpts {
             let Ok(address) = EmailAddress::parse(rcpt) else { continue };
-            if let Some(m) = self.store.get_mailbox_by_address(&address.without_tag().0.canonical()).await?
-                && !targets.iter().any(|t| t.id == m.id)
-            {
-                targets.push(m);
+            let (base, tag) = address.without_tag();
+            if let Some(m) = self.store.get_mailbox_by_address(&base.canonical()).await? {
+                recipients.push((m, tag));
+            }
+        }
+        // Controls: quotas of every recipient mailbox, before anything is stored.
+        let mut targets: Vec<Mailbox> = Vec::new();
+        for (m, _) in &recipients {
+            if !targets.iter().any(|t| t.id == m.id) {
+                targets.push(m.clone());
             }
         }
         if let Some(reply) = self.check_inbound_quota(&targets, raw.len() as u64, "smtp").await? {
@@ -146,10 +155,7 @@ impl Engine {
         }
         let report = mailroom_core::dsn::parse(&raw);
         let mut stored: Vec<Message> = Vec::new();
-        for rcpt in rcpts {
-            let Ok(address) = EmailAddress::parse(rcpt) else { continue };
-            let (base, tag) = address.without_tag();
-            let Some(mailbox) = self.store.get_mailbox_by_address(&base.canonical()).await? else { continue };
+        for (mailbox, tag) in recipients {
             if stored.iter().any(|m| m.mailbox_id == mailbox.id) {
                 continue;
             }

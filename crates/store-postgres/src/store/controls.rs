@@ -25,6 +25,16 @@ impl ControlStore for PgStore {
         row.as_ref().map(codec::controls).transpose()
     }
 
+    async fn get_controls_of(&self, scopes: &[ControlScope]) -> StoreResult<Vec<Option<Controls>>> {
+        let keys: Vec<String> = scopes.iter().map(|s| s.key()).collect();
+        let rows = sqlx::query("SELECT * FROM controls WHERE scope = ANY($1)").bind(&keys).fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut found: HashMap<String, Controls> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            found.insert(col::<String>(row, "scope")?, codec::controls(row)?);
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
     async fn put_controls(&self, scope: ControlScope, site: SiteId, controls: &Controls) -> StoreResult<()> {
         let mailbox = match scope {
             ControlScope::Mailbox(m) => Some(m.as_uuid()),

@@ -88,6 +88,16 @@ pub trait ControlStore: Send + Sync + 'static {
     /// Returns the controls stored for `scope`.
     async fn get_controls(&self, scope: ControlScope) -> StoreResult<Option<Controls>>;
 
+    /// Returns the controls stored for each of `scopes`, in their order (one read where the
+    /// backend can: a received message checks its mailbox's and its site's together).
+    async fn get_controls_of(&self, scopes: &[ControlScope]) -> StoreResult<Vec<Option<Controls>>> {
+        let mut out = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            out.push(self.get_controls(*scope).await?);
+        }
+        Ok(out)
+    }
+
     /// Stores the controls of `scope` (of site `site`), replacing earlier ones.
     async fn put_controls(&self, scope: ControlScope, site: SiteId, controls: &Controls) -> StoreResult<()>;
 

@@ -22,10 +22,14 @@ pub async fn controls_round_trip_and_expiry(store: Arc<dyn Store>) {
     let mut rules = store.retention_rules().await.unwrap();
     rules.sort_by_key(|r| r.2);
     assert_eq!(rules, vec![(ControlScope::Site(site.id), site.id, 7), (ControlScope::Mailbox(mb.id), site.id, 30)]);
+    // Several scopes in one read: in the order asked, `None` where nothing is stored.
+    let scopes = [ControlScope::Mailbox(keep.id), ControlScope::Site(site.id), ControlScope::Mailbox(mb.id), ControlScope::Mailbox(keep.id)];
+    let each = store.get_controls_of(&scopes).await.unwrap();
+    assert_eq!(each, vec![None, Some(Controls { retention_days: Some(7), ..Default::default() }), Some(c.clone()), None]);
+    assert!(store.get_controls_of(&[]).await.unwrap().is_empty());
     // Clearing an expiry.
     store.put_controls(ControlScope::Mailbox(mb.id), site.id, &Controls { expires_at: None, ..c }).await.unwrap();
     assert!(store.expired_mailboxes(now() + Duration::days(1), 10).await.unwrap().is_empty());
-    let _ = keep;
 }
 
 /// Usage counts a mailbox's and a site's messages and bytes; retention candidates are the
