@@ -1,6 +1,7 @@
 //! The attachment-text worker. Like the webhook worker it has two durable steps: a fan-out
 //! that follows the event log (`message.received`, `message.imported`, `message.sent`) from
-//! the cursor in the setting [`CURSOR_SETTING`] and queues one `pending` job per attachment
+//! the cursor in the setting [`CURSOR_SETTING`] (on one node of a cluster at a time, under the
+//! lease [`FANOUT_LEASE_NAME`]) and queues one `pending` job per attachment
 //! with the new cursor in one transaction; and the extraction of claimed jobs under a lease
 //! (any number of nodes), retried on the schedule, ending `done`, `unsupported` or `failed`
 //! with an `attachment.text_extracted` event. Nothing of this runs in the SMTP or API request
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use mailroom_core::event_types::{ATTACHMENT_TEXT_EXTRACTED, MESSAGE_IMPORTED, MESSAGE_RECEIVED, MESSAGE_SENT};
 use mailroom_core::reading::TextStatus;
 use mailroom_core::{AttachmentId, Event, MailboxId, MessageId, now};
-use mailroom_store::runner::{self, LeasedQueue, RetryClock};
+use mailroom_store::runner::{self, ClusterLease, LeasedQueue, RetryClock};
 use mailroom_store::{AttachmentTextJob, AttachmentTextUpdate, BlobStore, NewEvent, Store, StoreResult};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,10 @@ use tokio::sync::{Notify, watch};
 
 /// The setting that holds the fan-out's position in the event log.
 pub const CURSOR_SETTING: &str = "attachment_text_cursor";
+/// The name of the cluster-wide lease under which one node queues jobs for all.
+pub const FANOUT_LEASE_NAME: &str = "attachment_text_fan_out";
+/// How long the fan-out lease lasts; its holder renews it when half has passed.
+const FANOUT_LEASE: Duration = Duration::from_secs(10);
 /// Events read per fan-out batch.
 const PAGE: u32 = 500;
 /// The longest excerpt put in the event.
@@ -59,6 +64,10 @@ pub struct TextWorker {
     config: TextWorkerConfig,
     waker: Arc<Notify>,
     fan_out_lock: tokio::sync::Mutex<()>,
+    /// One node reads the log and queues jobs for the cluster (each node extracts): without
+    /// it every node re-read every event and wrote the shared cursor row, and on three nodes
+    /// those writes queued on each other's row lock (`bench/nodes.sh`).
+    lease: ClusterLease,
     retries: RetryClock,
 }
 
@@ -116,7 +125,15 @@ fn attachments_of(event: &Event) -> Option<(MessageId, MailboxId, Vec<Attachment
 impl TextWorker {
     /// Returns a worker over `store` and `blobs`.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: TextWorkerConfig) -> Self {
-        TextWorker { store, blobs, config, waker: Arc::new(Notify::new()), fan_out_lock: tokio::sync::Mutex::new(()), retries: RetryClock::default() }
+        TextWorker {
+            store,
+            blobs,
+            config,
+            waker: Arc::new(Notify::new()),
+            fan_out_lock: tokio::sync::Mutex::new(()),
+            lease: ClusterLease::new(FANOUT_LEASE_NAME, FANOUT_LEASE),
+            retries: RetryClock::default(),
+        }
     }
 
     /// Runs until `shutdown` turns true, waking on the store's event signal.
@@ -129,6 +146,9 @@ impl TextWorker {
     /// start of the log on the first run); returns how many attachments it handed over.
     pub async fn fan_out_once(&self) -> StoreResult<usize> {
         let _one = self.fan_out_lock.lock().await;
+        if !self.lease.hold(self.store.as_ref()).await? {
+            return Ok(0);
+        }
         let stored = self.store.get_setting(CURSOR_SETTING).await?;
         let mut cursor: i64 = stored.as_deref().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
         let mut queued = 0;

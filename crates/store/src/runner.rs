@@ -39,6 +39,48 @@ pub trait LeasedQueue: Send + Sync + 'static {
     fn idle_wait(&self) -> Duration;
 }
 
+/// A cluster-wide lease (`EventStore::hold_lease`) under which one node does work for all
+/// (a fan-out of the event log): the holder renews it once half has passed; the others skip
+/// the work, without asking the store again until the holder's lease could have run out. A
+/// holder that dies is replaced when its lease ends.
+#[derive(Debug)]
+pub struct ClusterLease {
+    name: &'static str,
+    holder: String,
+    length: Duration,
+    /// Whether this node held the lease when it last asked, and until when.
+    known: Mutex<Option<(bool, DateTime<Utc>)>>,
+}
+
+impl ClusterLease {
+    /// A lease `name` held for `length` at a time, by a holder named after it and unique to
+    /// this process.
+    pub fn new(name: &'static str, length: Duration) -> Self {
+        ClusterLease { name, holder: format!("{name}-{}", uuid::Uuid::now_v7()), length, known: Mutex::new(None) }
+    }
+
+    /// Takes or renews the lease when needed; returns whether this node holds it now.
+    pub async fn hold(&self, store: &dyn crate::Store) -> crate::StoreResult<bool> {
+        let t = Utc::now();
+        let half = chrono::Duration::from_std(self.length / 2).unwrap_or_default();
+        {
+            let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+            match *known {
+                // Ours, with more than half of it left: no need to renew yet.
+                Some((true, until)) if t + half < until => return Ok(true),
+                // Another node's, still running.
+                Some((false, until)) if t < until => return Ok(false),
+                _ => {}
+            }
+        }
+        let until = t + chrono::Duration::from_std(self.length).unwrap_or_default();
+        let held = store.hold_lease(self.name, &self.holder, t, until).await?;
+        // Not ours: assume the holder renewed just now, so look again after a full lease.
+        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some((held, until));
+        Ok(held)
+    }
+}
+
 /// Remembers the earliest retry a worker scheduled, so its idle wait ends in time for it.
 #[derive(Debug, Default)]
 pub struct RetryClock {

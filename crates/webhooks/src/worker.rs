@@ -22,7 +22,7 @@ use mailroom_core::{
     Event, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookId, event_types, now,
 };
 use mailroom_engine::SecretBox;
-use mailroom_store::runner::{self, LeasedQueue, RetryClock};
+use mailroom_store::runner::{self, ClusterLease, LeasedQueue, RetryClock};
 use mailroom_store::{NewEvent, Store};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -84,10 +84,8 @@ pub struct WebhookWorker {
     /// Adds to an event what is computed when it is sent (such as the signed `download_url`
     /// of each attachment, whose expiry runs from the send, not from the event).
     decorate: Option<EventHook>,
-    /// This worker's name as a holder of the fan-out lease.
-    holder: String,
-    /// Whether this worker holds the fan-out lease, and until when (as last seen).
-    lease: std::sync::Mutex<Option<(bool, DateTime<Utc>)>>,
+    /// The cluster-wide lease under which one node fans out for all.
+    lease: ClusterLease,
 }
 
 #[async_trait::async_trait]
@@ -137,8 +135,7 @@ impl WebhookWorker {
             fan_out_lock: tokio::sync::Mutex::new(()),
             endpoint_lock: tokio::sync::Mutex::new(()),
             retries: RetryClock::default(),
-            holder: format!("webhook-fan-out-{}", mailroom_core::EventId::new()),
-            lease: std::sync::Mutex::new(None),
+            lease: ClusterLease::new(FANOUT_LEASE_NAME, FANOUT_LEASE),
             decorate: None,
         }
     }
@@ -170,7 +167,8 @@ impl WebhookWorker {
     /// no endpoint exists yet, else at its beginning.
     pub async fn fan_out_once(&self) -> Result<usize, WebhookError> {
         let _one = self.fan_out_lock.lock().await;
-        if !self.hold_fan_out_lease().await? {
+        // One node fans out for all; the others only deliver.
+        if !self.lease.hold(self.store.as_ref()).await? {
             return Ok(0);
         }
         let mut cursor = self.fan_out_cursor().await?;
@@ -202,28 +200,6 @@ impl WebhookWorker {
             }
         }
         Ok(queued)
-    }
-
-    /// Takes or renews the cluster-wide fan-out lease: one node fans out for all, the others
-    /// skip the fan-out (without asking the store until the holder's lease could have run out)
-    /// and only deliver. A holder that dies is replaced when its lease ends.
-    async fn hold_fan_out_lease(&self) -> Result<bool, WebhookError> {
-        let t = now();
-        {
-            let known = self.lease.lock().unwrap_or_else(|e| e.into_inner());
-            match *known {
-                // Ours, with more than half of it left: no need to renew yet.
-                Some((true, until)) if t + chrono_duration(FANOUT_LEASE / 2) < until => return Ok(true),
-                // Another node's, still running.
-                Some((false, until)) if t < until => return Ok(false),
-                _ => {}
-            }
-        }
-        let until = t + chrono_duration(FANOUT_LEASE);
-        let held = self.store.hold_lease(FANOUT_LEASE_NAME, &self.holder, t, until).await?;
-        // Not ours: assume the holder renewed just now, so look again after a full lease.
-        *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some((held, until));
-        Ok(held)
     }
 
     async fn fan_out_cursor(&self) -> Result<i64, WebhookError> {
