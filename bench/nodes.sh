@@ -67,7 +67,9 @@ if [ "$BLOBS" = s3 ]; then
 elif [ "$BLOBS" != files ]; then
   die "BLOBS must be files or s3"
 fi
-[ $((COUNT % 3)) = 0 ] && [ $((SESSIONS % 3)) = 0 ] || die "COUNT and SESSIONS must be multiples of 3 (split over three nodes)"
+case " $RUNS " in
+  *" pg3 "*) [ $((COUNT % 3)) = 0 ] && [ $((SESSIONS % 3)) = 0 ] || die "COUNT and SESSIONS must be multiples of 3 for pg3 (split over three nodes)" ;;
+esac
 [ "$SQLITE_COUNT" -gt 0 ] || die "SQLITE_COUNT must be positive"
 
 if [ -n "${MAILROOM_BIN:-}" ]; then
