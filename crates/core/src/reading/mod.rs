@@ -185,7 +185,7 @@ pub const EXTRACTED_TEXT_LEN: &str = "extracted_text_len";
 pub fn compact_extracted_text(data: &mut serde_json::Value) {
     let Some(object) = data.as_object_mut() else { return };
     let len = match (object.get("extracted_text").and_then(|v| v.as_str()), object.get("text").and_then(|v| v.as_str())) {
-        (Some(extracted), Some(text)) if unix_lines(text).starts_with(extracted) => extracted.len(),
+        (Some(extracted), Some(text)) if unix_prefix(text, extracted.len()).is_some_and(|p| p == extracted) => extracted.len(),
         _ => return,
     };
     object.remove("extracted_text");
@@ -196,7 +196,7 @@ pub fn compact_extracted_text(data: &mut serde_json::Value) {
 pub fn expand_extracted_text(data: &mut serde_json::Value) {
     let Some(object) = data.as_object_mut() else { return };
     let Some(len) = object.remove(EXTRACTED_TEXT_LEN).and_then(|v| v.as_u64()) else { return };
-    let extracted = object.get("text").and_then(|v| v.as_str()).and_then(|text| unix_lines(text).get(..len as usize).map(str::to_string));
+    let extracted = object.get("text").and_then(|v| v.as_str()).and_then(|text| unix_prefix(text, len as usize));
     object.insert("extracted_text".into(), extracted.map_or(serde_json::Value::Null, serde_json::Value::String));
 }
 
@@ -205,7 +205,7 @@ pub fn stored(message: &Message) -> Reading {
     let text_is_body = message.extracted_text.is_some() && message.extracted_text == message.text;
     let html_is_body = message.extracted_html.is_some() && message.extracted_html == message.html;
     let text_prefix = match (&message.extracted_text, &message.text) {
-        (Some(extracted), Some(body)) if !text_is_body && unix_lines(body).starts_with(extracted.as_str()) => Some(extracted.len()),
+        (Some(extracted), Some(body)) if !text_is_body && unix_prefix(body, extracted.len()).is_some_and(|p| &p == extracted) => Some(extracted.len()),
         _ => None,
     };
     Reading {
@@ -219,8 +219,33 @@ pub fn stored(message: &Message) -> Reading {
 }
 
 /// `text` with `\r\n` and lone `\r` line ends made `\n`, as reply extraction reads it.
-fn unix_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains('\r') { std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n")) } else { std::borrow::Cow::Borrowed(text) }
+/// The first `n` bytes of `text` with its line ends made `\n` (`\r\n` and a lone `\r`), as the
+/// extracted text has them; `None` when that form is shorter than `n` or `n` falls inside a
+/// character. One pass that stops at `n`: it runs for every listed message whose extracted text
+/// is stored as a length of its CRLF body (`search`/listing profiles showed the whole-body
+/// replace).
+fn unix_prefix(text: &str, n: usize) -> Option<String> {
+    let mut out = String::with_capacity(n.min(text.len()));
+    let mut rest = text;
+    while out.len() < n {
+        match rest.find('\r') {
+            Some(i) => {
+                out.push_str(&rest[..i]);
+                out.push('\n');
+                rest = &rest[i + 1..];
+                rest = rest.strip_prefix('\n').unwrap_or(rest);
+            }
+            None => {
+                out.push_str(rest);
+                break;
+            }
+        }
+    }
+    if out.len() < n || !out.is_char_boundary(n) {
+        return None;
+    }
+    out.truncate(n);
+    Some(out)
 }
 
 /// Puts stored reading fields back on a message read from a store; `None` (a message stored
@@ -230,7 +255,7 @@ pub fn restore(message: &mut Message, stored: Option<Reading>) {
         Some(r) => {
             message.extracted_text = match (r.text_is_body, r.text_prefix, &message.text) {
                 (true, _, _) => message.text.clone(),
-                (false, Some(n), Some(body)) => unix_lines(body).get(..n).map(str::to_string).or(r.text),
+                (false, Some(n), Some(body)) => unix_prefix(body, n).or(r.text),
                 _ => r.text,
             };
             message.extracted_html = if r.html_is_body { message.html.clone() } else { r.html };
@@ -352,6 +377,17 @@ fn defuse(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `unix_prefix` is the prefix of the whole text with `\r\n` then `\r` replaced.
+    #[test]
+    fn unix_prefix_is_a_prefix_of_the_replaced_text() {
+        for text in ["", "abc", "a\r\nb", "a\rb\r\n", "\r\r\n\n\r", "é\r\nü\rx", "line one\r\nline two\r\n\r\n> quoted\r\n"] {
+            let whole = text.replace("\r\n", "\n").replace('\r', "\n");
+            for n in 0..=whole.len() + 2 {
+                assert_eq!(unix_prefix(text, n), whole.get(..n).map(str::to_string), "{text:?} {n}");
+            }
+        }
+    }
 
     fn with_text(text: &str) -> Message {
         serde_json::from_value(serde_json::json!({
