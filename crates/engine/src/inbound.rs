@@ -79,7 +79,7 @@ impl Engine {
         // The mailbox's and its site's controls, read once for the expiry and the receive
         // controls.
         let controls = self.controls_of_each(&Self::mailbox_scopes(&mailbox)).await?;
-        if controls[0].0.expires_at.is_some_and(|t| t <= now()) {
+        if controls.first().is_some_and(|(c, _)| c.expires_at.is_some_and(|t| t <= now())) {
             return Ok(InboundRecipient::UnknownMailbox);
         }
         if let Some((ip, first)) = client

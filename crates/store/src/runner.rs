@@ -61,7 +61,7 @@ impl ClusterLease {
 
     /// Takes or renews the lease when needed; returns whether this node holds it now.
     pub async fn hold(&self, store: &dyn crate::Store) -> crate::StoreResult<bool> {
-        let t = Utc::now();
+        let t = mailroom_core::now();
         let half = chrono::Duration::from_std(self.length / 2).unwrap_or_default();
         {
             let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
