@@ -16,6 +16,8 @@
 #   MAILROOM_BIN=path   use this binary instead of `cargo build --release`
 #   BENCH_DIR=dir       where the data lives (default: a new directory under ${TMPDIR:-/tmp})
 #   KEEP=1              keep the data directory and logs
+#   PERF_PHASE=name     record a perf profile of Mailroom during one phase (list, search, local,
+#                       external); the report is left in the data directory (use with KEEP=1)
 # Needs wrk, smtp-source and smtp-sink (Debian: wrk, postfix), python3, curl.
 set -euo pipefail
 
@@ -136,8 +138,18 @@ run_wrk() {
   local name=$1 script=$2 url=$3
   local c0 c1
   c0=$(proc_cpu "$MAILROOM_PID")
+  local perf_pid=
+  if [ "${PERF_PHASE:-}" = "$name" ]; then
+    perf record -F 999 -g -o "$WORK/perf-$name.data" -p "$MAILROOM_PID" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$script" "$url" > "$WORK/wrk-$name.log" 2>&1 || { cat "$WORK/wrk-$name.log" >&2; die "wrk ($name) failed"; }
   c1=$(proc_cpu "$MAILROOM_PID")
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"; wait "$perf_pid" || true
+    perf report -i "$WORK/perf-$name.data" --no-children --percent-limit 0.7 --stdio -g none > "$WORK/perf-$name.txt" 2>/dev/null || true
+    echo "perf profile of $name: $WORK/perf-$name.txt" >&2
+  fi
   ops=$(awk '/requests in/{print $1}' "$WORK/wrk-$name.log")
   secs=$(awk '/requests in/{gsub("s,","",$4); print $4}' "$WORK/wrk-$name.log")
   bad=$(awk '/Non-2xx or 3xx responses/{n+=$5} /Socket errors/{gsub(",","");n+=$4+$6+$8+$10} END{print n+0}' "$WORK/wrk-$name.log")

@@ -45,7 +45,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
-        (self.status, axum::Json(body)).into_response()
+        (self.status, crate::json::Json(body)).into_response()
     }
 }
 

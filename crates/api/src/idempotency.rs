@@ -32,7 +32,7 @@ where
 {
     let Some((key, hash)) = key_and_hash(headers, fingerprint)? else {
         let (status, body) = f().await?;
-        return Ok((status, axum::Json(body)).into_response());
+        return Ok((status, crate::json::Json(body)).into_response());
     };
     let key = key.as_str();
     let engine = &state.engine;
@@ -40,7 +40,7 @@ where
         IdempotencyClaim::Claimed => match f().await {
             Ok((status, body)) => {
                 engine.complete_idempotency_key(site, key, status.as_u16(), &seal(state, body.to_string().as_bytes())).await?;
-                Ok((status, axum::Json(body)).into_response())
+                Ok((status, crate::json::Json(body)).into_response())
             }
             Err(e) => {
                 engine.release_idempotency_key(site, key).await?;
@@ -147,7 +147,7 @@ where
     let key = key_and_hash(headers, fingerprint)?
         .map(|(key, request_hash)| IdempotencyKey { key, request_hash, status: StatusCode::ACCEPTED.as_u16() });
     match f(key).await? {
-        Sent::New(sent) => Ok((StatusCode::ACCEPTED, axum::Json(mailroom_engine::sent_answer(&sent))).into_response()),
+        Sent::New(sent) => Ok((StatusCode::ACCEPTED, crate::json::Json(mailroom_engine::sent_answer(&sent))).into_response()),
         Sent::Replayed { status, body } => replayed(status, body),
     }
 }

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod idempotency;
+pub mod json;
 pub mod listener;
 pub mod openapi;
 pub mod routes;

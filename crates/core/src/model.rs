@@ -729,16 +729,21 @@ mod tests {
 /// (RFC 3834), `Precedence: bulk | junk | list`, a `List-Id`, or a common auto-reply marker
 /// (`X-Autoreply`, `X-Autorespond`, `X-Auto-Response-Suppress: All|OOF|AutoReply`).
 pub fn is_auto_submitted(headers: &[Header]) -> bool {
+    // Called for every message read, so the common case (no such header) allocates nothing:
+    // names are compared without case, and a value is lower-cased only for a header that counts.
+    const NAMES: [&str; 7] =
+        ["auto-submitted", "precedence", "list-id", "x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-response-suppress"];
     headers.iter().any(|h| {
+        let Some(name) = NAMES.iter().find(|n| h.name.eq_ignore_ascii_case(n)) else {
+            return false;
+        };
         let v = h.value.trim().to_ascii_lowercase();
-        let v = v.split(';').next().unwrap_or_default().trim().to_string();
-        match h.name.to_ascii_lowercase().as_str() {
-            "auto-submitted" => !v.is_empty() && v != "no",
-            "precedence" => matches!(v.as_str(), "bulk" | "junk" | "list"),
+        let v = v.split(';').next().unwrap_or_default().trim();
+        match *name {
+            "precedence" => matches!(v, "bulk" | "junk" | "list"),
             "list-id" => true,
-            "x-autoreply" | "x-autorespond" | "x-autoresponder" => !v.is_empty() && v != "no",
             "x-auto-response-suppress" => v.split(',').any(|p| matches!(p.trim(), "all" | "oof" | "autoreply")),
-            _ => false,
+            _ => !v.is_empty() && v != "no",
         }
     })
 }

@@ -91,6 +91,11 @@ pub(crate) fn col<T: FromSql>(row: &SqliteRow, name: &str) -> StoreResult<T> {
     row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
 }
 
+/// Reads a text column without copying it.
+fn text<'r>(row: &'r SqliteRow, name: &str) -> StoreResult<Option<&'r str>> {
+    row.text(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
+}
+
 /// Formats a timestamp in the one fixed shape stored, whose text order is time order.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
@@ -117,7 +122,7 @@ pub(crate) fn signed<T: TryInto<i64> + Copy + std::fmt::Display>(v: T, what: &st
 /// JSON as text.
 impl RowAccess for SqliteRow {
     fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        col(self, name)
+        Ok(text(self, name)?.map(str::to_string))
     }
 
     fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
@@ -137,12 +142,12 @@ impl RowAccess for SqliteRow {
     }
 
     fn opt_time(&self, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        col::<Option<String>>(self, name)?.map(|s| parse_ts(&s, name)).transpose()
+        text(self, name)?.map(|s| parse_ts(s, name)).transpose()
     }
 
     fn opt_json<T: DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>> {
-        match col::<Option<String>>(self, name)? {
-            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}"))),
+        match text(self, name)? {
+            Some(text) => serde_json::from_str(text).map(Some).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}"))),
             None => Ok(None),
         }
     }

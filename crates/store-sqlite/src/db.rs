@@ -187,7 +187,21 @@ pub(crate) struct Row {
 impl Row {
     /// Reads the column `name` as a `T`.
     pub(crate) fn try_get<T: FromSql>(&self, name: &str) -> Result<T, String> {
+        T::column_result(ValueRef::from(self.value(name)?)).map_err(|e| e.to_string())
+    }
+
+    /// Reads the text column `name` without copying it (`None` for NULL). The text was checked
+    /// to be UTF-8 when the row was read.
+    pub(crate) fn text(&self, name: &str) -> Result<Option<&str>, String> {
+        match self.value(name)? {
+            Value::Null => Ok(None),
+            Value::Text(s) => Ok(Some(s)),
+            other => Err(format!("expected text, found {:?}", other.data_type())),
+        }
+    }
+
+    fn value(&self, name: &str) -> Result<&Value, String> {
         let i = self.names.iter().position(|n| n == name).ok_or_else(|| format!("no column `{name}`"))?;
-        T::column_result(ValueRef::from(&self.values[i])).map_err(|e| e.to_string())
+        Ok(&self.values[i])
     }
 }

@@ -176,9 +176,19 @@ fn reader_loop(conn: Connection, rx: flume::Receiver<ReaderMsg>) {
     }
 }
 
+/// Runs a read job inside one read transaction: all its statements see one snapshot (a
+/// message and its recipients, a page and its attachments), and SQLite takes its WAL read
+/// lock once per job instead of once per statement. If `BEGIN` fails the job still runs, each
+/// statement in its own implicit transaction, and reports what it hits.
 fn run_read(conn: &Connection, job: ReadJob) {
+    let began = conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).is_ok();
     // A panic drops the reply: the caller gets an error, the thread lives on.
     let _ = catch_unwind(AssertUnwindSafe(|| job(conn)));
+    if began && !conn.is_autocommit() {
+        if conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 fn writer_loop(conn: Connection, rx: flume::Receiver<WriterMsg>, signal: Arc<watch::Sender<u64>>) {

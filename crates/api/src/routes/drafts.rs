@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::auth::{Auth, KEY_RECHECK, revoked};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
 use crate::idempotency;
-use axum::Json;
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;

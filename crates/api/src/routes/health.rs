@@ -1,7 +1,7 @@
 //! `/healthz` (the process answers) and `/readyz` (store, blob store and listeners usable).
 
 use crate::AppState;
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::HealthStatus;

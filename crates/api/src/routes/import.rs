@@ -6,7 +6,7 @@ use super::mailboxes::visible_mailbox;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, PathId};
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::ErrorBody;

@@ -7,7 +7,7 @@ use crate::auth::Auth;
 use crate::error::{ApiQuery, ApiResult, PathId, RawBody, decode_json};
 use crate::idempotency;
 use axum::response::Response;
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::{CreateListEntryRequest, ErrorBody, Page};

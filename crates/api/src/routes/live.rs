@@ -8,7 +8,7 @@ use super::mailboxes::visible_mailbox;
 use crate::AppState;
 use crate::auth::{Auth, KEY_RECHECK, revoked};
 use crate::error::{ApiError, ApiQuery, ApiResult, PathId};
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};

@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
 use crate::idempotency;
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -4,7 +4,7 @@ use super::messages::visible_message;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiQuery, ApiResult};
-use axum::Json;
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mailroom_core::api::{ErrorBody, Page, QueueEntry};

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, PathId};
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use mailroom_core::AttachmentId;
 use mailroom_core::api::ErrorBody;

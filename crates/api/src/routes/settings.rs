@@ -5,7 +5,7 @@ use super::mailboxes::target_site;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mailroom_core::api::ErrorBody;

@@ -5,7 +5,7 @@ use super::limit;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiQuery, ApiResult, PathId};
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;

@@ -4,7 +4,7 @@ use super::{limit, page_by_last};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiQuery, ApiResult, PathId};
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};

@@ -17,7 +17,7 @@ use super::mailboxes::target_site;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiQuery, ApiResult};
-use axum::Json;
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

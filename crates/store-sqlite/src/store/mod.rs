@@ -204,8 +204,10 @@ fn complete(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
     if messages.is_empty() {
         return Ok(());
     }
-    let mut attachments: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
-    let mut recipients: HashMap<MessageId, Vec<Recipient>> = HashMap::new();
+    // Rows come back grouped by message but not ordered by position (the sort is done here:
+    // an `ORDER BY` would cost SQLite a sorter per query for a handful of rows).
+    let mut attachments: HashMap<MessageId, Vec<(i64, Attachment)>> = HashMap::new();
+    let mut recipients: HashMap<MessageId, Vec<(i64, Recipient)>> = HashMap::new();
     let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
     for chunk in ids.chunks(CHUNK) {
         let mut q = QueryBuilder::new("SELECT * FROM attachments WHERE message_id IN (");
@@ -213,23 +215,27 @@ fn complete(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
         for id in chunk {
             list.push_bind(id.as_uuid());
         }
-        q.push(") ORDER BY message_id, position");
+        q.push(")");
         for row in q.build().fetch_all(conn).map_err(db_err)? {
-            attachments.entry(codec::id(&row, "message_id")?).or_default().push(codec::attachment(&row)?);
+            attachments.entry(codec::id(&row, "message_id")?).or_default().push((codec::col(&row, "position")?, codec::attachment(&row)?));
         }
         let mut q = QueryBuilder::new("SELECT * FROM message_recipients WHERE message_id IN (");
         let mut list = q.separated(", ");
         for id in chunk {
             list.push_bind(id.as_uuid());
         }
-        q.push(") ORDER BY message_id, position");
+        q.push(")");
         for row in q.build().fetch_all(conn).map_err(db_err)? {
-            recipients.entry(codec::id(&row, "message_id")?).or_default().push(codec::recipient(&row)?);
+            recipients.entry(codec::id(&row, "message_id")?).or_default().push((codec::col(&row, "position")?, codec::recipient(&row)?));
         }
     }
+    fn in_order<T>(mut rows: Vec<(i64, T)>) -> Vec<T> {
+        rows.sort_by_key(|(position, _)| *position);
+        rows.into_iter().map(|(_, row)| row).collect()
+    }
     for m in messages {
-        m.attachments = attachments.remove(&m.id).unwrap_or_default();
-        m.recipients = recipients.remove(&m.id).unwrap_or_default();
+        m.attachments = attachments.remove(&m.id).map(in_order).unwrap_or_default();
+        m.recipients = recipients.remove(&m.id).map(in_order).unwrap_or_default();
     }
     Ok(())
 }

@@ -1,0 +1,37 @@
+//! What the SQLite store spends reading one listing page (issue 13): `list_messages` with
+//! `limit=20` on a mailbox of a data directory `bench/api-send.sh` left (KEEP=1), one call at a
+//! time, with and without `q=`.
+//!
+//! ```sh
+//! KEEP=1 bench/api-send.sh    # prints "kept /tmp/api-send.XXXX"
+//! cargo run --release -p mailroom-bench --bin list-cost -- /tmp/api-send.XXXX/mailroom/mailroom.db <mailbox-uuid> [word]
+//! ```
+
+use mailroom_store::{MessageStore, MessageFilter};
+use std::time::Instant;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, db, mailbox, rest @ ..] = args.as_slice() else {
+        anyhow::bail!("usage: list-cost <mailroom.db> <mailbox-uuid> [search word]");
+    };
+    let store = mailroom_store_sqlite::SqliteStore::connect(&format!("sqlite://{db}")).await?;
+    let mailbox: mailroom_core::MailboxId = uuid::Uuid::parse_str(mailbox)?.into();
+    let rounds: u32 = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let mut filter = MessageFilter { limit: 20, ..Default::default() };
+    for q in [None, rest.first().cloned()] {
+        if q.is_none() && filter.q.is_some() {
+            continue;
+        }
+        filter.q = q;
+        let start = Instant::now();
+        let mut n = 0;
+        for _ in 0..rounds {
+            n = store.list_messages(mailbox, &filter).await?.len();
+        }
+        let us = start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+        println!("{us:8.1} µs per page of {n} ({})", filter.q.as_deref().map_or("listing".to_string(), |q| format!("q={q}")));
+    }
+    Ok(())
+}
