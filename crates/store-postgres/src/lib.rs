@@ -28,6 +28,7 @@ mod codec;
 mod listen;
 mod seal;
 mod store;
+pub mod tsvector;
 
 pub use listen::CHANNEL as EVENTS_CHANNEL;
 

@@ -108,3 +108,54 @@ async fn migrate_and_search(url: String) {
     store.close().await;
     raw.close().await;
 }
+
+/// The search vectors Mailroom writes for ASCII documents are exactly those
+/// `to_tsvector('simple', …)` makes, on documents built to reach every rule: case, digits and
+/// letters mixed, control characters, tokens at and past the length limit, lexemes repeated
+/// past the position limits, documents past the last position.
+#[tokio::test]
+async fn ascii_search_vectors_equal_to_tsvector() {
+    let Ok(admin_url) = std::env::var("MAILROOM_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED: MAILROOM_TEST_POSTGRES_URL is not set; the PostgreSQL search vector test did not run");
+        return;
+    };
+    let mut conn = PgConnection::connect(&admin_url).await.expect("connect to MAILROOM_TEST_POSTGRES_URL");
+    let mut docs: Vec<String> = vec![
+        String::new(),
+        "   \r\n\t ".into(),
+        "Hello hello HELLO hElLo".into(),
+        "1e10 0x1F abc123def 123abc v2 1st 00123 1E5 e5 3e 12 345 A1b2C3".into(),
+        "Ab\u{1}cd\u{7f}ef\u{b}gh\u{c}ij".into(),
+        format!("a {} b {} c", "y".repeat(2048), "z".repeat(2047)),
+        "w ".repeat(300),
+        "q ".repeat(16_390) + "z y Q",
+        (1..=64).map(|i| format!("{i}{}", "X".repeat(78))).collect::<Vec<_>>().join("\r\n"),
+    ];
+    // Pseudo-random documents from a small alphabet, so tokens repeat and vary in case.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let alphabet = b"aAbB09zZ \r\n\t\x01";
+    for len in [10usize, 100, 1000, 20_000] {
+        for _ in 0..5 {
+            let doc: String = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize] as char
+                })
+                .collect();
+            docs.push(doc);
+        }
+    }
+    for doc in &docs {
+        let literal = mailroom_store_postgres::tsvector::ascii_literal(doc).expect("an ASCII document without punctuation");
+        let (same, ours, theirs): (bool, String, String) =
+            sqlx::query_as("SELECT $1::tsvector = to_tsvector('simple', $2), $1::tsvector::text, to_tsvector('simple', $2)::text")
+                .bind(&literal)
+                .bind(doc)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert!(same, "document {:?}…: ours {:.300} vs {:.300}", doc.chars().take(80).collect::<String>(), ours, theirs);
+    }
+}

@@ -305,12 +305,16 @@ pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage,
         .await
         .map_err(db_err)?;
     }
+    // The search vector: written here for an ASCII document (the same vector, tested), left
+    // to the database's parser otherwise.
+    let search_document = search_document(m);
+    let search_literal = crate::tsvector::ascii_literal(&search_document);
     sqlx::query(
         "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
          from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
          labels, read, size, raw_blob_key, auth_results, reading, created_at, search) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-         $25, to_tsvector('simple', $26))",
+         $25, COALESCE($26::tsvector, to_tsvector('simple', $27)))",
     )
     .bind(m.id.as_uuid())
     .bind(m.site_id.as_uuid())
@@ -337,7 +341,8 @@ pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage,
     .bind(m.auth_results.as_ref().map(to_json).transpose()?)
     .bind(to_json(&mailroom_core::reading::stored(m))?)
     .bind(created_at)
-    .bind(search_document(m))
+    .bind(&search_literal)
+    .bind(if search_literal.is_none() { Some(search_document) } else { None })
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
