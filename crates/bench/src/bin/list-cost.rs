@@ -19,12 +19,9 @@ async fn main() -> anyhow::Result<()> {
     let store = mailroom_store_sqlite::SqliteStore::connect(&format!("sqlite://{db}")).await?;
     let mailbox: mailroom_core::MailboxId = uuid::Uuid::parse_str(mailbox)?.into();
     let rounds: u32 = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
-    let mut filter = MessageFilter { limit: 20, ..Default::default() };
-    for q in [None, rest.first().cloned()] {
-        if q.is_none() && filter.q.is_some() {
-            continue;
-        }
-        filter.q = q;
+    let queries = std::iter::once(None).chain(rest.first().cloned().map(Some));
+    for q in queries {
+        let filter = MessageFilter { limit: 20, q, ..Default::default() };
         let start = Instant::now();
         let mut n = 0;
         for _ in 0..rounds {
