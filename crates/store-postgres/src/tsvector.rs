@@ -15,6 +15,7 @@
 //! is skipped without taking a position, positions stop at 16,383, and each lexeme keeps its
 //! first 255 positions. A test compares the two on the database (`tests/search.rs`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -31,34 +32,23 @@ pub fn ascii_literal(doc: &str) -> Option<String> {
     if !doc.is_ascii() || doc.bytes().any(|b| b.is_ascii_punctuation()) {
         return None;
     }
-    let mut order: Vec<&str> = Vec::new();
-    let mut positions: HashMap<&str, Vec<u32>> = HashMap::new();
+    // Positions only grow through the document, so each lexeme's list is already in order:
+    // it keeps its first MAX_POSITIONS, and the capped last position once.
+    let mut lexemes: HashMap<Cow<'_, str>, Vec<u32>> = HashMap::new();
     let mut position = 0u32;
     for token in doc.split(|c: char| !c.is_ascii_alphanumeric()).filter(|t| !t.is_empty()) {
         if token.len() >= MAX_TOKEN_BYTES {
             continue;
         }
         position = (position + 1).min(MAX_POSITION);
-        let list = positions.entry(token).or_insert_with(|| {
-            order.push(token);
-            Vec::new()
-        });
+        let lexeme = if token.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(token.to_ascii_lowercase()) } else { Cow::Borrowed(token) };
+        let list = lexemes.entry(lexeme).or_default();
         if list.len() < MAX_POSITIONS && list.last() != Some(&position) {
             list.push(position);
         }
     }
-    // Tokens differing only in case are one lexeme: merge their positions in order.
-    let mut lexemes: HashMap<String, Vec<u32>> = HashMap::with_capacity(order.len());
-    for token in order {
-        let list = &positions[token];
-        let lexeme = lexemes.entry(token.to_ascii_lowercase()).or_default();
-        lexeme.extend_from_slice(list);
-    }
     let mut out = String::with_capacity(doc.len() / 2);
-    for (lexeme, mut list) in lexemes {
-        list.sort_unstable();
-        list.dedup();
-        list.truncate(MAX_POSITIONS);
+    for (lexeme, list) in lexemes {
         if !out.is_empty() {
             out.push(' ');
         }

@@ -2,9 +2,12 @@
 //! `limit=20` on a mailbox of a data directory `bench/api-send.sh` left (KEEP=1), one call at a
 //! time, with and without `q=`.
 //!
+//! Run `KEEP=1 bench/api-send.sh`; its last line names the data directory it kept (`kept <dir>`).
+//! The mailbox is the one named `sink` (`GET /v1/mailboxes` on a server started on that directory,
+//! or the `mailbox_id` with the most rows in `messages`):
+//!
 //! ```sh
-//! KEEP=1 bench/api-send.sh    # prints "kept /tmp/api-send.XXXX"
-//! cargo run --release -p mailroom-bench --bin list-cost -- /tmp/api-send.XXXX/mailroom/mailroom.db <mailbox-uuid> [word]
+//! cargo run --release -p mailroom-bench --bin list-cost -- <dir>/mailroom/mailroom.db <mailbox-uuid> [word]
 //! ```
 
 use mailroom_store::{MessageStore, MessageFilter};
