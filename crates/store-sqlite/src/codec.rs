@@ -4,7 +4,7 @@
 //!
 //! Reading never panics: a value that cannot be decoded becomes [`StoreError::Corrupt`].
 
-use crate::db::Row as SqliteRow;
+use crate::db::{Row as SqliteRow, RowRef};
 use chrono::{DateTime, Utc};
 use mailroom_store::codec::RowAccess;
 use mailroom_store::{StoreError, StoreResult};
@@ -89,6 +89,47 @@ fn constraint_name(message: &str) -> String {
 /// Reads a column, reporting an undecodable value as corrupt data.
 pub(crate) fn col<T: FromSql>(row: &SqliteRow, name: &str) -> StoreResult<T> {
     row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
+}
+
+impl RowAccess for RowRef<'_, '_> {
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(text_ref(self, name)?.map(std::borrow::Cow::into_owned))
+    }
+
+    fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
+        col_ref(self, name)
+    }
+
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        col_ref(self, name)
+    }
+
+    fn opt_bool(&self, name: &str) -> StoreResult<Option<bool>> {
+        col_ref(self, name)
+    }
+
+    fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        col_ref(self, name)
+    }
+
+    fn opt_time(&self, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        text_ref(self, name)?.map(|s| parse_ts(&s, name)).transpose()
+    }
+
+    fn opt_json<T: DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>> {
+        match text_ref(self, name)? {
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}"))),
+            None => Ok(None),
+        }
+    }
+}
+
+fn col_ref<T: FromSql>(row: &RowRef<'_, '_>, name: &str) -> StoreResult<T> {
+    row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
+}
+
+fn text_ref<'r>(row: &'r RowRef<'_, '_>, name: &str) -> StoreResult<Option<std::borrow::Cow<'r, str>>> {
+    row.text(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
 }
 
 /// Reads a text column without copying it.

@@ -99,6 +99,25 @@ impl Query {
         Ok(out)
     }
 
+    /// Runs a query and turns each row into a `T` as it is read, from values borrowed from the
+    /// statement: a text column is copied once, into what `f` makes of it, instead of into an
+    /// owned [`Row`] first (a listing page of whole messages is about 250 KB of text).
+    pub(crate) fn fetch_map<T, E>(
+        &self,
+        conn: &Connection,
+        db_err: impl Fn(rusqlite::Error) -> E,
+        mut f: impl FnMut(&RowRef<'_, '_>) -> Result<T, E>,
+    ) -> Result<Vec<T>, E> {
+        let mut stmt = self.prepare(conn).map_err(&db_err)?;
+        let names: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(&db_err)? {
+            out.push(f(&RowRef { names: &names, row })?);
+        }
+        Ok(out)
+    }
+
     /// Runs a query and returns its first row, if any.
     pub(crate) fn fetch_optional(&self, conn: &Connection) -> rusqlite::Result<Option<Row>> {
         let mut stmt = self.prepare(conn)?;
@@ -203,5 +222,33 @@ impl Row {
     fn value(&self, name: &str) -> Result<&Value, String> {
         let i = self.names.iter().position(|n| n == name).ok_or_else(|| format!("no column `{name}`"))?;
         Ok(&self.values[i])
+    }
+}
+
+/// A row of a running query, its values borrowed from the statement, read by column name.
+pub(crate) struct RowRef<'s, 'r> {
+    names: &'s [String],
+    row: &'s rusqlite::Row<'r>,
+}
+
+impl RowRef<'_, '_> {
+    /// Reads the column `name` as a `T`.
+    pub(crate) fn try_get<T: FromSql>(&self, name: &str) -> Result<T, String> {
+        T::column_result(self.value(name)?).map_err(|e| e.to_string())
+    }
+
+    /// Reads the text column `name` without copying it (`None` for NULL); invalid UTF-8 is
+    /// replaced, as an owned [`Row`] reads it.
+    pub(crate) fn text(&self, name: &str) -> Result<Option<std::borrow::Cow<'_, str>>, String> {
+        match self.value(name)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(bytes) => Ok(Some(String::from_utf8_lossy(bytes))),
+            other => Err(format!("expected text, found {:?}", other.data_type())),
+        }
+    }
+
+    fn value(&self, name: &str) -> Result<ValueRef<'_>, String> {
+        let i = self.names.iter().position(|n| n == name).ok_or_else(|| format!("no column `{name}`"))?;
+        self.row.get_ref(i).map_err(|e| e.to_string())
     }
 }

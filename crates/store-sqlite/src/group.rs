@@ -8,15 +8,21 @@
 //! caller. A failing closure rolls back to its savepoint and fails alone; a failed commit fails
 //! the whole batch. Nobody is answered before the commit that made their write durable.
 //!
-//! Reads run on a few reader threads, each with its own connection, so they never wait for
-//! the writer (WAL readers see the last commit). An in-memory database has no second
-//! connection to read from: its reads run on the writer thread, between batches.
+//! Reads never wait for the writer either (WAL readers see the last commit). A short read (a
+//! lookup by key, a page of at most a hundred rows) runs on the calling thread with a
+//! connection taken from a small pool, one per core: it costs tens of microseconds, less than
+//! the two thread wake-ups a hand-off would cost (profiles of the API send and SMTP ingest
+//! paths showed reader-thread hand-offs as their largest kernel cost). A read that may run long
+//! (full-text search, scans, whole threads) and any read that finds the pool empty go to a few
+//! reader threads with their own connections, so a runtime worker is never held by one. An
+//! in-memory database has no second connection to read from: its reads run on the writer
+//! thread, between batches.
 
 use mailroom_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, watch};
 
 /// The most transactions committed together.
@@ -67,11 +73,14 @@ pub(crate) struct Threads {
     writer: flume::Sender<WriterMsg>,
     /// `None` for an in-memory database (reads go to the writer).
     readers: Option<(flume::Sender<ReaderMsg>, usize)>,
+    /// Connections for short reads run on the caller's thread; `None` inside once closed.
+    inline: Arc<Mutex<Option<Vec<Connection>>>>,
 }
 
 impl std::fmt::Debug for Threads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Threads").field("readers", &self.readers.as_ref().map(|r| r.1)).finish_non_exhaustive()
+        let inline = self.inline.lock().ok().and_then(|p| p.as_ref().map(Vec::len));
+        f.debug_struct("Threads").field("readers", &self.readers.as_ref().map(|r| r.1)).field("inline", &inline).finish_non_exhaustive()
     }
 }
 
@@ -80,8 +89,9 @@ fn stopped() -> StoreError {
 }
 
 impl Threads {
-    /// Starts the writer thread on `write` and one reader thread per connection of `read`.
-    pub(crate) fn start(write: Connection, read: Vec<Connection>, signal: Arc<watch::Sender<u64>>) -> std::io::Result<Threads> {
+    /// Starts the writer thread on `write` and one reader thread per connection of `read`;
+    /// `inline` serves short reads on their callers' threads.
+    pub(crate) fn start(write: Connection, read: Vec<Connection>, inline: Vec<Connection>, signal: Arc<watch::Sender<u64>>) -> std::io::Result<Threads> {
         let (writer, rx) = flume::unbounded::<WriterMsg>();
         std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || writer_loop(write, rx, signal))?;
         let readers = if read.is_empty() {
@@ -95,7 +105,7 @@ impl Threads {
             }
             Some((tx, n))
         };
-        Ok(Threads { writer, readers })
+        Ok(Threads { writer, readers, inline: Arc::new(Mutex::new(Some(inline))) })
     }
 
     /// Runs `f` as (part of) a write transaction and returns its result once committed.
@@ -125,8 +135,38 @@ impl Threads {
         answer.await.map_err(|_| StoreError::Database("the SQLite writer stopped before committing".into()))?
     }
 
-    /// Runs `f` on a read connection.
+    /// Runs `f`, a short read, on a read connection: on this thread when one of the pool's
+    /// connections is free, else on a reader thread.
     pub(crate) async fn read<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    {
+        let Some(conn) = self.take_inline() else {
+            return self.read_long(f).await;
+        };
+        let mut out = None;
+        run_read(&conn, Box::new(|c: &Connection| out = Some(f(c))));
+        self.give_back(conn);
+        // `None`: the read panicked (caught by `run_read`).
+        out.unwrap_or_else(|| Err(StoreError::Database("a SQLite read failed unexpectedly".into())))
+    }
+
+    fn take_inline(&self) -> Option<Connection> {
+        self.inline.lock().ok()?.as_mut()?.pop()
+    }
+
+    /// Returns a pooled connection, or closes it when the store closed meanwhile.
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut pool) = self.inline.lock()
+            && let Some(pool) = pool.as_mut()
+        {
+            pool.push(conn);
+        }
+    }
+
+    /// Runs `f`, a read that may take long (a search, a scan), on a reader thread.
+    pub(crate) async fn read_long<R, F>(&self, f: F) -> StoreResult<R>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
@@ -144,6 +184,10 @@ impl Threads {
 
     /// Stops every thread once the work queued before is done; their connections close.
     pub(crate) async fn close(&self) {
+        // Pooled connections close now; one in use closes when its read returns it.
+        if let Ok(mut pool) = self.inline.lock() {
+            pool.take();
+        }
         if let Some((readers, n)) = &self.readers {
             let mut waits = Vec::new();
             for _ in 0..*n {
@@ -180,7 +224,7 @@ fn reader_loop(conn: Connection, rx: flume::Receiver<ReaderMsg>) {
 /// message and its recipients, a page and its attachments), and SQLite takes its WAL read
 /// lock once per job instead of once per statement. If `BEGIN` fails the job still runs, each
 /// statement in its own implicit transaction, and reports what it hits.
-fn run_read(conn: &Connection, job: ReadJob) {
+fn run_read<'a>(conn: &Connection, job: Box<dyn FnOnce(&Connection) + Send + 'a>) {
     let began = conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).is_ok();
     // A panic drops the reply: the caller gets an error, the thread lives on.
     let _ = catch_unwind(AssertUnwindSafe(|| job(conn)));

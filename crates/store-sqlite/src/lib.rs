@@ -45,8 +45,15 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// Blobs up to this size can be kept inside the database (see `blobs.rs`).
 pub const INLINE_BLOB_MAX: usize = 256 * 1024;
 
-/// How many connections (and threads) serve reads of a file database.
+/// How many connections (and threads) serve long reads of a file database, and short ones
+/// when the inline pool is busy.
 const READ_CONNECTIONS: usize = 4;
+
+/// How many connections serve short reads on their callers' threads: one per core (as many as
+/// the runtime has workers), at least two, at most eight.
+fn inline_connections() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+}
 
 /// How long a connection waits for a lock held by another connection or process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -73,23 +80,24 @@ impl SqliteStore {
     /// lives as long as this store.
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
         let target = parse_url(url)?;
-        let (write, read) = tokio::task::spawn_blocking(move || -> StoreResult<(Connection, Vec<Connection>)> {
+        type Connections = (Connection, Vec<Connection>, Vec<Connection>);
+        let (write, read, inline) = tokio::task::spawn_blocking(move || -> StoreResult<Connections> {
             let mut write = open(&target)?;
             migrate::run(&mut write)?;
-            let mut read = Vec::new();
+            let (mut read, mut inline) = (Vec::new(), Vec::new());
             if let Target::File(_) = &target {
-                for _ in 0..READ_CONNECTIONS {
+                for i in 0..READ_CONNECTIONS + inline_connections() {
                     let conn = open(&target)?;
                     conn.execute_batch("PRAGMA query_only = ON").map_err(codec::db_err)?;
-                    read.push(conn);
+                    if i < READ_CONNECTIONS { read.push(conn) } else { inline.push(conn) }
                 }
             }
-            Ok((write, read))
+            Ok((write, read, inline))
         })
         .await
         .map_err(|e| StoreError::Database(format!("opening the SQLite database failed: {e}").into()))??;
         let signal = Arc::new(tokio::sync::watch::Sender::new(0));
-        let threads = group::Threads::start(write, read, signal.clone())
+        let threads = group::Threads::start(write, read, inline, signal.clone())
             .map_err(|e| StoreError::Database(format!("could not start the SQLite threads: {e}").into()))?;
         Ok(SqliteStore { threads, signal })
     }
@@ -109,13 +117,23 @@ impl SqliteStore {
         self.threads.write(f).await
     }
 
-    /// Runs `f` on a read connection.
+    /// Runs `f`, a short read (a lookup by key, a bounded page), on a read connection,
+    /// usually on this thread.
     pub(crate) async fn read<R, F>(&self, f: F) -> StoreResult<R>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
     {
         self.threads.read(f).await
+    }
+
+    /// Runs `f`, a read that may take long (full-text search, a scan), on a reader thread.
+    pub(crate) async fn read_long<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    {
+        self.threads.read_long(f).await
     }
 }
 

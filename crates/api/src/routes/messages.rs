@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiQuery, ApiResult, PathId, RawBody, decode_json};
 use crate::idempotency;
-use crate::json::Json;
+use crate::json::{Json, SizedJson};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -61,12 +61,22 @@ pub async fn send(State(state): State<AppState>, auth: Auth, PathId(id): PathId<
             min_length = 1, max_length = 500),
         ("cursor" = Option<String>, Query, format = Uuid), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100)),
     responses((status = 200, body = Page<Message>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<MessageQuery>) -> ApiResult<Json<Page<Message>>> {
+pub async fn list(State(state): State<AppState>, auth: Auth, PathId(id): PathId<MailboxId>, ApiQuery(q): ApiQuery<MessageQuery>) -> ApiResult<SizedJson<Page<Message>>> {
     let mailbox = visible_mailbox(&state, &auth, id).await?;
     let list = ListMessages::from_query(&q)?;
     let limit = list.filter.limit;
     let items = state.engine.list_messages(mailbox.id, &list.filter).await?;
-    Ok(Json(page_by_last(items, limit, |m| m.id)))
+    let size = items.iter().map(json_size_estimate).sum();
+    Ok(SizedJson(page_by_last(items, limit, |m| m.id), size))
+}
+
+/// About how many bytes `message` takes as JSON: its text fields with a tenth more for escapes
+/// (line ends), its headers, and a kilobyte for the fixed fields.
+fn json_size_estimate(message: &Message) -> usize {
+    let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let texts = len(&message.text) + len(&message.html) + len(&message.extracted_text) + len(&message.extracted_html);
+    let headers: usize = message.headers.iter().map(|h| h.name.len() + h.value.len() + 24).sum();
+    texts + texts / 10 + headers + message.snippet.len() + 1024
 }
 
 /// A message as `GET /v1/messages/{id}` returns it: its fields, with at most

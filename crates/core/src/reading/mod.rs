@@ -218,28 +218,30 @@ pub fn stored(message: &Message) -> Reading {
     }
 }
 
-/// `text` with `\r\n` and lone `\r` line ends made `\n`, as reply extraction reads it.
 /// The first `n` bytes of `text` with its line ends made `\n` (`\r\n` and a lone `\r`), as the
 /// extracted text has them; `None` when that form is shorter than `n` or `n` falls inside a
 /// character. One pass that stops at `n`: it runs for every listed message whose extracted text
 /// is stored as a length of its CRLF body (`search`/listing profiles showed the whole-body
-/// replace).
+/// replace, then a search for each line's `\r`; one `memchr` iterator finds them all).
 fn unix_prefix(text: &str, n: usize) -> Option<String> {
     let mut out = String::with_capacity(n.min(text.len()));
-    let mut rest = text;
-    while out.len() < n {
-        match rest.find('\r') {
-            Some(i) => {
-                out.push_str(&rest[..i]);
-                out.push('\n');
-                rest = &rest[i + 1..];
-                rest = rest.strip_prefix('\n').unwrap_or(rest);
-            }
-            None => {
-                out.push_str(rest);
-                break;
-            }
+    let mut from = 0;
+    for cr in memchr::memchr_iter(b'\r', text.as_bytes()) {
+        if out.len() >= n {
+            break;
         }
+        // `\r` is ASCII, so both ends are character boundaries.
+        if cr >= from {
+            out.push_str(&text[from..cr]);
+            out.push('\n');
+        }
+        from = cr + 1;
+        if text.as_bytes().get(from) == Some(&b'\n') {
+            from += 1;
+        }
+    }
+    if out.len() < n && from <= text.len() {
+        out.push_str(&text[from..]);
     }
     if out.len() < n || !out.is_char_boundary(n) {
         return None;

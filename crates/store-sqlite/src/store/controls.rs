@@ -140,7 +140,7 @@ impl ControlStore for SqliteStore {
     }
 
     async fn messages_before(&self, scope: ControlScope, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<MessageId>> {
-        self.read(move |conn| {
+        self.read_long(move |conn| {
             let q = match scope {
                 ControlScope::Mailbox(m) => query("SELECT id FROM messages WHERE mailbox_id = ? AND created_at < ? ORDER BY created_at LIMIT ?")
                     .bind(m.as_uuid()),

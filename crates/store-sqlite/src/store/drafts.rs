@@ -211,7 +211,7 @@ impl DraftStore for SqliteStore {
 
     async fn site_has_mailed(&self, site: SiteId, address: &str) -> StoreResult<bool> {
         let address = address.to_lowercase();
-        self.read(move |conn| {
+        self.read_long(move |conn| {
             let row = query(
                 "SELECT 1 AS hit FROM message_recipients r JOIN messages m ON m.id = r.message_id \
                  WHERE m.site_id = ? AND m.direction = 'outbound' AND lower(r.address) = ? LIMIT 1",

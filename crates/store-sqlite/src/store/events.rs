@@ -44,7 +44,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn list_events(&self, site: Option<SiteId>, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
-        self.read(move |conn| {
+        self.read_long(move |conn| {
             let after = after.unwrap_or(0);
             let rows = match site {
                 Some(site) => query("SELECT * FROM events WHERE site_id = ? AND site_pos > ? ORDER BY site_pos LIMIT ?")

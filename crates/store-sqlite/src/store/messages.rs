@@ -60,8 +60,7 @@ impl MessageStore for SqliteStore {
                 q.push(" AND m.direction = ").push_bind(direction.as_str());
             }
             q.push(" ORDER BY m.id DESC LIMIT 1");
-            let rows = q.build().fetch_all(conn).map_err(db_err)?;
-            let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+            let mut messages = q.build().fetch_map(conn, db_err, |row| codec::message(row))?;
             complete(conn, &mut messages)?;
             Ok(messages.pop())
         })
@@ -97,7 +96,8 @@ impl MessageStore for SqliteStore {
 
     async fn list_messages(&self, mailbox: MailboxId, filter: &MessageFilter) -> StoreResult<Vec<Message>> {
         let filter = filter.to_owned();
-        self.read(move |conn| {
+        let searching = filter.q.is_some();
+        let page = move |conn: &Connection| {
             let filter = &filter;
             let search = filter.q.as_deref().map(SearchQuery::parse);
             if let Some(search) = &search {
@@ -122,12 +122,13 @@ impl MessageStore for SqliteStore {
                 .push(")");
             }
             q.push(" ORDER BY m.id DESC LIMIT ").push_bind(i64::from(filter.limit));
-            let rows = q.build().fetch_all(conn).map_err(db_err)?;
-            let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+            let mut messages = q.build().fetch_map(conn, db_err, |row| codec::message(row))?;
             complete(conn, &mut messages)?;
             Ok(messages)
-        })
-        .await
+        };
+        // A search may read many index entries (a rare word in a large mailbox); a plain page
+        // is at most a hundred rows by key.
+        if searching { self.read_long(page).await } else { self.read(page).await }
     }
 
     async fn update_message_flags(&self, id: MessageId, read: bool, labels: &[String]) -> StoreResult<()> {
@@ -209,12 +210,10 @@ impl MessageStore for SqliteStore {
     }
 
     async fn list_thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>> {
-        self.read(move |conn| {
-            let rows = query(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = ? ORDER BY m.id"))
+        self.read_long(move |conn| {
+            let mut messages = query(format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = ? ORDER BY m.id"))
                 .bind(thread.as_uuid())
-                .fetch_all(conn)
-                .map_err(db_err)?;
-            let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+                .fetch_map(conn, db_err, |row| codec::message(row))?;
             complete(conn, &mut messages)?;
             Ok(messages)
         })
@@ -308,8 +307,7 @@ fn search_walk(conn: &Connection, mailbox: MailboxId, filter: &MessageFilter, se
         ids.push_bind(id.as_slice());
     }
     q.push(") ORDER BY m.id DESC");
-    let rows = q.build().fetch_all(conn).map_err(db_err)?;
-    let mut messages = rows.iter().map(codec::message).collect::<StoreResult<Vec<_>>>()?;
+    let mut messages = q.build().fetch_map(conn, db_err, |row| codec::message(row))?;
     complete(conn, &mut messages)?;
     Ok(Some(messages))
 }

@@ -42,7 +42,7 @@ impl QueueStore for SqliteStore {
     }
 
     async fn due_recipients(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<PendingRecipient>> {
-        self.read(move |conn| {
+        self.read_long(move |conn| {
             let rows = query(
                 "SELECT r.*, m.site_id FROM message_recipients r JOIN messages m ON m.id = r.message_id \
                  WHERE r.status IN ('queued', 'deferred') AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?) \
@@ -116,7 +116,7 @@ impl QueueStore for SqliteStore {
     }
 
     async fn queue_backlog(&self) -> StoreResult<QueueBacklog> {
-        self.read(move |conn| {
+        self.read_long(move |conn| {
             let row = query(
                 "SELECT COUNT(*) AS n, MIN(m.created_at) AS oldest FROM message_recipients r \
                  JOIN messages m ON m.id = r.message_id WHERE r.status IN ('queued', 'sending', 'deferred')",

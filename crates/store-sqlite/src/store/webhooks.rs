@@ -277,7 +277,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn webhook_backlog(&self) -> StoreResult<u64> {
-        self.read(move |conn| {
+        self.read_long(move |conn| {
             let row = query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status IN ('pending', 'sending')")
                 .fetch_one(conn)
                 .map_err(db_err)?;
