@@ -91,52 +91,6 @@ pub(crate) fn col<T: FromSql>(row: &SqliteRow, name: &str) -> StoreResult<T> {
     row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
 }
 
-impl RowAccess for RowRef<'_, '_> {
-    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        Ok(text_ref(self, name)?.map(std::borrow::Cow::into_owned))
-    }
-
-    fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
-        col_ref(self, name)
-    }
-
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        col_ref(self, name)
-    }
-
-    fn opt_bool(&self, name: &str) -> StoreResult<Option<bool>> {
-        col_ref(self, name)
-    }
-
-    fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        col_ref(self, name)
-    }
-
-    fn opt_time(&self, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        text_ref(self, name)?.map(|s| parse_ts(&s, name)).transpose()
-    }
-
-    fn opt_json<T: DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>> {
-        match text_ref(self, name)? {
-            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}"))),
-            None => Ok(None),
-        }
-    }
-}
-
-fn col_ref<T: FromSql>(row: &RowRef<'_, '_>, name: &str) -> StoreResult<T> {
-    row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
-}
-
-fn text_ref<'r>(row: &'r RowRef<'_, '_>, name: &str) -> StoreResult<Option<std::borrow::Cow<'r, str>>> {
-    row.text(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
-}
-
-/// Reads a text column without copying it.
-fn text<'r>(row: &'r SqliteRow, name: &str) -> StoreResult<Option<&'r str>> {
-    row.text(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
-}
-
 /// Formats a timestamp in the one fixed shape stored, whose text order is time order.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
@@ -159,40 +113,53 @@ pub(crate) fn signed<T: TryInto<i64> + Copy + std::fmt::Display>(v: T, what: &st
     mailroom_store::codec::signed(v, what)
 }
 
-/// SQLite's columns: UUIDs as the driver binds them, timestamps as fixed-shape text ([`ts`]),
-/// JSON as text.
-impl RowAccess for SqliteRow {
-    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        Ok(text(self, name)?.map(str::to_string))
-    }
-
-    fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
-        col(self, name)
-    }
-
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        col(self, name)
-    }
-
-    fn opt_bool(&self, name: &str) -> StoreResult<Option<bool>> {
-        col(self, name)
-    }
-
-    fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        col(self, name)
-    }
-
-    fn opt_time(&self, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        text(self, name)?.map(|s| parse_ts(s, name)).transpose()
-    }
-
-    fn opt_json<T: DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>> {
-        match text(self, name)? {
-            Some(text) => serde_json::from_str(text).map(Some).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}"))),
-            None => Ok(None),
-        }
-    }
+/// Reports a column that could not be read as corrupt data.
+fn corrupt(name: &str, e: String) -> StoreError {
+    StoreError::Corrupt(format!("column `{name}`: {e}"))
 }
+
+/// SQLite's columns: UUIDs as the driver binds them, timestamps as fixed-shape text ([`ts`]),
+/// JSON as text; for an owned [`SqliteRow`] and for a [`RowRef`] borrowed from a running
+/// statement alike (both read columns by name with `try_get` and `text`).
+macro_rules! row_access {
+    ($row:ty) => {
+        impl RowAccess for $row {
+            fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+                Ok(self.text(name).map_err(|e| corrupt(name, e))?.map(|s| s.to_string()))
+            }
+
+            fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
+                self.try_get(name).map_err(|e| corrupt(name, e))
+            }
+
+            fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+                self.try_get(name).map_err(|e| corrupt(name, e))
+            }
+
+            fn opt_bool(&self, name: &str) -> StoreResult<Option<bool>> {
+                self.try_get(name).map_err(|e| corrupt(name, e))
+            }
+
+            fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+                self.try_get(name).map_err(|e| corrupt(name, e))
+            }
+
+            fn opt_time(&self, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
+                self.text(name).map_err(|e| corrupt(name, e))?.map(|s| parse_ts(&s, name)).transpose()
+            }
+
+            fn opt_json<T: DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>> {
+                match self.text(name).map_err(|e| corrupt(name, e))? {
+                    Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| corrupt(name, e.to_string())),
+                    None => Ok(None),
+                }
+            }
+        }
+    };
+}
+
+row_access!(SqliteRow);
+row_access!(RowRef<'_, '_>);
 
 /// Renders a search query as an FTS5 expression for `message_search MATCH ?`: each term a
 /// quoted phrase (FTS5 reads nothing inside quotes as syntax, so `OR`, `NEAR(`, `*` and `-`
