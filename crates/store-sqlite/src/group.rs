@@ -152,6 +152,12 @@ impl Threads {
         out.unwrap_or_else(|| Err(StoreError::Database("a SQLite read failed unexpectedly".into())))
     }
 
+    /// How many pooled connections are free; `None` once closed.
+    #[cfg(test)]
+    pub(crate) fn inline_free(&self) -> Option<usize> {
+        self.inline.lock().ok()?.as_ref().map(Vec::len)
+    }
+
     fn take_inline(&self) -> Option<Connection> {
         self.inline.lock().ok()?.as_mut()?.pop()
     }

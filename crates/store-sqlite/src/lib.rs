@@ -204,6 +204,35 @@ mod tests {
         store.close().await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_inline_and_on_reader_threads_see_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
+        store.write(|tx| tx.execute_batch("INSERT INTO settings (key, value) VALUES ('k', 'v')").map_err(codec::db_err)).await.unwrap();
+        let count = |c: &Connection| c.query_row("SELECT COUNT(*) FROM settings WHERE key = 'k'", [], |r| r.get::<_, i64>(0)).map_err(codec::db_err);
+        // Many more reads at once than the pool holds: the rest go to the reader threads, and
+        // every one sees the commit before it.
+        let reads: Vec<_> = (0..64)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move { if i % 2 == 0 { store.read(count).await } else { store.read_long(count).await } })
+            })
+            .collect();
+        for read in reads {
+            assert_eq!(read.await.unwrap().unwrap(), 1);
+        }
+        // A read that panics answers an error and gives its connection back.
+        for _ in 0..2 * inline_connections() {
+            let failed = store.read(|_| -> StoreResult<()> { panic!("a read that panics") }).await;
+            assert!(matches!(failed, Err(StoreError::Database(_))), "{failed:?}");
+        }
+        assert_eq!(store.read(count).await.unwrap(), 1);
+        assert_eq!(store.threads.inline_free(), Some(inline_connections()), "every pooled connection came back");
+        store.close().await;
+        assert!(store.read(count).await.is_err(), "reads fail once the store is closed");
+        assert_eq!(store.threads.inline_free(), None);
+    }
+
     #[tokio::test]
     async fn memory_databases_are_private_and_persist_while_open() {
         assert!(is_memory_url("sqlite::memory:"));
