@@ -126,8 +126,10 @@ impl MessageStore for SqliteStore {
             complete(conn, &mut messages)?;
             Ok(messages)
         };
-        // A search may read many index entries (a rare word in a large mailbox); a plain page
-        // is at most a hundred rows by key.
+        // A search may read many index entries (a rare word in a large mailbox): a reader
+        // thread. A plain page is at most a hundred rows by key, read inline: its cost grows
+        // with the size of its messages, as does writing it as JSON, which the handler does on
+        // the same runtime thread anyway.
         if searching { self.read_long(page).await } else { self.read(page).await }
     }
 
