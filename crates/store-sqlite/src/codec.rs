@@ -88,7 +88,7 @@ fn constraint_name(message: &str) -> String {
 
 /// Reads a column, reporting an undecodable value as corrupt data.
 pub(crate) fn col<T: FromSql>(row: &SqliteRow, name: &str) -> StoreResult<T> {
-    row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column `{name}`: {e}")))
+    row.try_get(name).map_err(|e| corrupt(name, e))
 }
 
 /// Formats a timestamp in the one fixed shape stored, whose text order is time order.

@@ -234,10 +234,8 @@ fn run_read<'a>(conn: &Connection, job: Box<dyn FnOnce(&Connection) + Send + 'a>
     let began = conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).is_ok();
     // A panic drops the reply: the caller gets an error, the thread lives on.
     let _ = catch_unwind(AssertUnwindSafe(|| job(conn)));
-    if began && !conn.is_autocommit() {
-        if conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
+    if began && !conn.is_autocommit() && conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
 }
 

@@ -230,17 +230,16 @@ fn unix_prefix(text: &str, n: usize) -> Option<String> {
         if out.len() >= n {
             break;
         }
-        // `\r` is ASCII, so both ends are character boundaries.
-        if cr >= from {
-            out.push_str(&text[from..cr]);
-            out.push('\n');
-        }
+        // `\r` is ASCII, so both ends are character boundaries; `from` never passes the next
+        // `\r` (it skips at most the `\n` after this one).
+        out.push_str(&text[from..cr]);
+        out.push('\n');
         from = cr + 1;
         if text.as_bytes().get(from) == Some(&b'\n') {
             from += 1;
         }
     }
-    if out.len() < n && from <= text.len() {
+    if out.len() < n {
         out.push_str(&text[from..]);
     }
     if out.len() < n || !out.is_char_boundary(n) {
