@@ -27,6 +27,7 @@
 #                               benchmark (initdb in the data directory, default settings, fsync
 #                               on, pg_stat_statements loaded): its CPU is only this benchmark's,
 #                               and the top statements of each run are printed
+#   TOP=n                       how many top statements to print per run (default 8)
 #   PIN=1                       pin processes with taskset: the private PostgreSQL (PRIVATE_PG=1)
 #                               to CPU 0, the Mailroom nodes and smtp-source to CPU 1, so the
 #                               two sides cannot take each other's core and their CPU per
@@ -334,7 +335,7 @@ EOF
 )
     if [ -n "$PRIVATE_DIR" ]; then
       echo "$name: top statements by total time (pg_stat_statements):" >&2
-      psql "$DB_URL" -Atqc "SELECT round(total_exec_time)::text || ' ms, ' || calls || ' calls, ' || round((total_exec_time / greatest(calls, 1))::numeric, 3) || ' ms/call, ' || round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1) || ' blocks/call, ' || round(rows::numeric / greatest(calls, 1), 1) || ' rows/call: ' || (SELECT CASE WHEN length(q) <= 200 THEN q ELSE left(q, 70) || ' … ' || right(q, 130) END FROM regexp_replace(query, '\s+', ' ', 'g') AS q) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 8" >&2 || true
+      psql "$DB_URL" -Atqc "SELECT round(total_exec_time)::text || ' ms, ' || calls || ' calls, ' || round((total_exec_time / greatest(calls, 1))::numeric, 3) || ' ms/call, ' || plans || ' plans at ' || round((total_plan_time / greatest(plans, 1))::numeric, 3) || ' ms, ' || round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1) || ' blocks/call, ' || round(rows::numeric / greatest(calls, 1), 1) || ' rows/call: ' || (SELECT CASE WHEN length(q) <= 200 THEN q ELSE left(q, 70) || ' … ' || right(q, 130) END FROM regexp_replace(query, '\s+', ' ', 'g') AS q) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT ${TOP:-8}" >&2 || true
       # A cached generic plan made while a table was nearly empty keeps scanning it whole
       # as it grows: sequential scans of the large tables show it.
       echo "$name: sequential and index scans by table (pg_stat_user_tables):" >&2
@@ -389,6 +390,7 @@ unix_socket_directories = '$PRIVATE_DIR'
 max_connections = 200
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
+pg_stat_statements.track_planning = on
 EOF
   runuser -u postgres -- ${PG_PIN[@]+"${PG_PIN[@]}"} "$PG_BIN/pg_ctl" -D "$PRIVATE_DIR/data" -l "$PRIVATE_DIR/log" -w start >/dev/null || { cat "$PRIVATE_DIR/log" >&2; die "the private PostgreSQL did not start"; }
   POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"

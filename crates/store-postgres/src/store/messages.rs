@@ -6,9 +6,17 @@ use super::*;
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let appended = insert_message_on(&mut tx, new, events).await?;
-        tx.commit().await.map_err(db_err)?;
+        let appended = if new.new_thread {
+            // One statement (see `insert_message_on`), atomic on its own: no BEGIN and COMMIT
+            // round trips.
+            let mut conn = self.pool.acquire().await.map_err(db_err)?;
+            insert_message_on(&mut conn, new, events).await?
+        } else {
+            let mut tx = self.pool.begin().await.map_err(db_err)?;
+            let appended = insert_message_on(&mut tx, new, events).await?;
+            tx.commit().await.map_err(db_err)?;
+            appended
+        };
         self.notify_if(appended).await;
         Ok(())
     }
@@ -32,12 +40,9 @@ impl MessageStore for PgStore {
         message_id: &str,
     ) -> StoreResult<Option<Message>> {
         // Equality on every column of the unique (mailbox_id, direction, message_id_header)
-        // index, one point lookup per direction, planned at each call (not a cached prepared
-        // statement). A generic plan cached while the table was nearly empty (a new database
-        // taking mail at once, before autovacuum's first ANALYZE) picked another index of
-        // `mailbox_id` at equal cost and kept walking the whole mailbox as it grew: 1.3 ms and
-        // 1,475 blocks per received message at 3,000 messages (`bench/nodes.sh`,
-        // pg_stat_statements). Planning this query costs about 0.05 ms.
+        // index, one point lookup per direction, planned at each call with its values: the
+        // function `mailroom_message_by_message_id` (migration
+        // `20261206000000_one_round_trip.sql`) says why.
         let directions: &[Direction] = match direction {
             Some(Direction::Inbound) => &[Direction::Inbound],
             Some(Direction::Outbound) => &[Direction::Outbound],
@@ -45,16 +50,13 @@ impl MessageStore for PgStore {
         };
         let mut messages = Vec::new();
         for d in directions {
-            let row = sqlx::query(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.mailbox_id = $1 AND m.direction = $2 AND m.message_id_header = $3"
-            ))
-            .bind(mailbox.as_uuid())
-            .bind(d.as_str())
-            .bind(message_id)
-            .persistent(false)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+            let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM mailroom_message_by_message_id($1, $2, $3) m"))
+                .bind(mailbox.as_uuid())
+                .bind(d.as_str())
+                .bind(message_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
             if let Some(row) = row {
                 messages.push(codec::message(&row)?);
             }
@@ -70,24 +72,16 @@ impl MessageStore for PgStore {
         if message_ids.is_empty() {
             return Ok(None);
         }
-        // The lookups are planned apart from the ORDER BY … LIMIT (a materialised CTE), each on
-        // every column of the unique (mailbox_id, direction, message_id_header) index, and at
-        // each call (see `find_message_by_message_id`): with the LIMIT in view, or a plan cached
-        // while the table was nearly empty, the whole mailbox can be walked instead.
-        let row = sqlx::query(
-            "WITH found AS MATERIALIZED ( \
-               SELECT id, thread_id FROM messages WHERE mailbox_id = $1 AND direction = 'inbound' AND message_id_header = ANY($2) \
-               UNION ALL \
-               SELECT id, thread_id FROM messages WHERE mailbox_id = $1 AND direction = 'outbound' AND message_id_header = ANY($2)) \
-             SELECT thread_id FROM found ORDER BY id DESC LIMIT 1",
-        )
-        .bind(mailbox.as_uuid())
-        .bind(message_ids)
-        .persistent(false)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| id(&r, "thread_id")).transpose()
+        // Planned at each call with its values, each lookup apart from the ORDER BY … LIMIT:
+        // see the function `mailroom_thread_by_message_ids`.
+        let row = sqlx::query("SELECT mailroom_thread_by_message_ids($1, $2) AS thread_id")
+            .bind(mailbox.as_uuid())
+            .bind(message_ids)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let thread: Option<Uuid> = col(&row, "thread_id")?;
+        Ok(thread.map(ThreadId::from))
     }
 
     async fn list_messages(&self, mailbox: MailboxId, filter: &MessageFilter) -> StoreResult<Vec<Message>> {
@@ -248,14 +242,48 @@ fn search_document(m: &Message) -> String {
 
 /// Inserts a message with its thread, attachments, recipients and events inside the caller's
 /// transaction; returns whether events were appended.
+///
+/// The rows are written by one statement (data-modifying `WITH` queries), one round trip: a
+/// message that starts a thread is that statement alone, atomic by itself, so the caller may
+/// run it outside a transaction. A reply first locks its mailbox and its thread (the lock
+/// order) and reads the thread to merge its participants, so it needs the caller's
+/// transaction. Foreign keys are checked at the end of the statement, when every row of it is
+/// written: a new thread's check locks the mailbox row (`FOR KEY SHARE`) and answers
+/// `NotFound` when the mailbox is gone.
 pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage, events: &[NewEvent]) -> StoreResult<bool> {
     let m = &new.message;
     let created_at = trunc(m.created_at);
-    // The mailbox row first (the lock order). A new thread's INSERT takes that lock itself:
-    // its foreign-key check locks the mailbox row (`FOR KEY SHARE`) before anything else of
-    // this message is written, and answers `NotFound` when the mailbox is gone; one round trip
-    // fewer per received message.
-    if !new.new_thread {
+    // The search vector: written here for an ASCII document (the same vector, tested), left
+    // to the database's parser otherwise.
+    let search_document = search_document(m);
+    let search_literal = crate::tsvector::ascii_literal(&search_document);
+    let search_document = if search_literal.is_none() { Some(search_document) } else { None };
+    let mut attachments = Vec::with_capacity(m.attachments.len());
+    for (position, a) in m.attachments.iter().enumerate() {
+        attachments.push((a, signed::<i32, _>(position, "attachment position")?, signed::<i64, _>(a.size, "attachment size")?));
+    }
+    let mut recipients = Vec::with_capacity(m.recipients.len());
+    for (position, r) in m.recipients.iter().enumerate() {
+        recipients.push((r, signed::<i32, _>(position, "recipient position")?));
+    }
+    let mut q = QueryBuilder::<Postgres>::new("WITH t AS (");
+    if new.new_thread {
+        q.push(
+            "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
+             VALUES (",
+        );
+        let mut b = q.separated(", ");
+        b.push_bind(m.thread_id.as_uuid())
+            .push_bind(m.site_id.as_uuid())
+            .push_bind(m.mailbox_id.as_uuid())
+            .push_bind(m.subject.as_deref().map(base_subject))
+            .push_bind(to_json(&participants_of(m))?)
+            .push("1")
+            .push_bind(&m.snippet)
+            .push_bind(created_at)
+            .push_bind(created_at);
+        b.push_unseparated(")");
+    } else {
         let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR KEY SHARE")
             .bind(m.mailbox_id.as_uuid())
             .fetch_optional(&mut *conn)
@@ -264,23 +292,6 @@ pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage,
         if mailbox.is_none() {
             return Err(StoreError::NotFound(format!("mailbox {}", m.mailbox_id)));
         }
-    }
-    if new.new_thread {
-        sqlx::query(
-            "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
-        )
-        .bind(m.thread_id.as_uuid())
-        .bind(m.site_id.as_uuid())
-        .bind(m.mailbox_id.as_uuid())
-        .bind(m.subject.as_deref().map(base_subject))
-        .bind(to_json(&participants_of(m))?)
-        .bind(&m.snippet)
-        .bind(created_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    } else {
         let row = sqlx::query("SELECT participants, last_message_at FROM threads WHERE id = $1 AND mailbox_id = $2 FOR UPDATE")
             .bind(m.thread_id.as_uuid())
             .bind(m.mailbox_id.as_uuid())
@@ -291,70 +302,57 @@ pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage,
         let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
         merge_participants(&mut participants, participants_of(m));
         let last = time(&row, "last_message_at")?;
-        let newest = created_at >= last;
-        sqlx::query(
-            "UPDATE threads SET message_count = message_count + 1, participants = $1, last_message_at = $2, \
-             snippet = CASE WHEN $3 THEN $4 ELSE snippet END WHERE id = $5",
-        )
-        .bind(to_json(&participants)?)
-        .bind(created_at.max(last))
-        .bind(newest)
-        .bind(&m.snippet)
-        .bind(m.thread_id.as_uuid())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        q.push("UPDATE threads SET message_count = message_count + 1, participants = ")
+            .push_bind(to_json(&participants)?)
+            .push(", last_message_at = ")
+            .push_bind(created_at.max(last))
+            .push(", snippet = CASE WHEN ")
+            .push_bind(created_at >= last)
+            .push(" THEN ")
+            .push_bind(&m.snippet)
+            .push(" ELSE snippet END WHERE id = ")
+            .push_bind(m.thread_id.as_uuid());
     }
-    // The search vector: written here for an ASCII document (the same vector, tested), left
-    // to the database's parser otherwise.
-    let search_document = search_document(m);
-    let search_literal = crate::tsvector::ascii_literal(&search_document);
-    sqlx::query(
-        "INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \"references\", \
-         from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, \
-         labels, read, size, raw_blob_key, auth_results, reading, created_at, search) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-         $25, COALESCE($26::tsvector, to_tsvector('simple', $27)))",
-    )
-    .bind(m.id.as_uuid())
-    .bind(m.site_id.as_uuid())
-    .bind(m.mailbox_id.as_uuid())
-    .bind(m.thread_id.as_uuid())
-    .bind(m.direction.as_str())
-    .bind(&m.message_id)
-    .bind(&m.in_reply_to)
-    .bind(to_json(&m.references)?)
-    .bind(m.from.as_ref().map(to_json).transpose()?)
-    .bind(to_json(&m.to)?)
-    .bind(to_json(&m.cc)?)
-    .bind(to_json(&m.bcc)?)
-    .bind(to_json(&m.reply_to)?)
-    .bind(&m.subject)
-    .bind(&m.text)
-    .bind(&m.html)
-    .bind(&m.snippet)
-    .bind(to_json(&m.headers)?)
-    .bind(to_json(&m.labels)?)
-    .bind(m.read)
-    .bind(signed::<i64, _>(m.size, "message size")?)
-    .bind(&m.raw_blob_key)
-    .bind(m.auth_results.as_ref().map(to_json).transpose()?)
-    .bind(to_json(&mailroom_core::reading::stored(m))?)
-    .bind(created_at)
-    .bind(&search_literal)
-    .bind(if search_literal.is_none() { Some(search_document) } else { None })
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    if !m.attachments.is_empty() {
-        let mut rows = Vec::with_capacity(m.attachments.len());
-        for (position, a) in m.attachments.iter().enumerate() {
-            rows.push((a, signed::<i32, _>(position, "attachment position")?, signed::<i64, _>(a.size, "attachment size")?));
-        }
-        let mut q = QueryBuilder::<Postgres>::new(
-            "INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) ",
-        );
-        q.push_values(rows, |mut b, (a, position, size)| {
+    q.push(
+        "), m AS (INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \
+         \"references\", from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, \
+         snippet, headers, labels, read, size, raw_blob_key, auth_results, reading, created_at, search) VALUES (",
+    );
+    let mut b = q.separated(", ");
+    b.push_bind(m.id.as_uuid())
+        .push_bind(m.site_id.as_uuid())
+        .push_bind(m.mailbox_id.as_uuid())
+        .push_bind(m.thread_id.as_uuid())
+        .push_bind(m.direction.as_str())
+        .push_bind(&m.message_id)
+        .push_bind(&m.in_reply_to)
+        .push_bind(to_json(&m.references)?)
+        .push_bind(m.from.as_ref().map(to_json).transpose()?)
+        .push_bind(to_json(&m.to)?)
+        .push_bind(to_json(&m.cc)?)
+        .push_bind(to_json(&m.bcc)?)
+        .push_bind(to_json(&m.reply_to)?)
+        .push_bind(&m.subject)
+        .push_bind(&m.text)
+        .push_bind(&m.html)
+        .push_bind(&m.snippet)
+        .push_bind(to_json(&m.headers)?)
+        .push_bind(to_json(&m.labels)?)
+        .push_bind(m.read)
+        .push_bind(signed::<i64, _>(m.size, "message size")?)
+        .push_bind(&m.raw_blob_key)
+        .push_bind(m.auth_results.as_ref().map(to_json).transpose()?)
+        .push_bind(to_json(&mailroom_core::reading::stored(m))?)
+        .push_bind(created_at)
+        .push("COALESCE(")
+        .push_bind_unseparated(&search_literal)
+        .push_unseparated("::tsvector, to_tsvector('simple', ")
+        .push_bind_unseparated(&search_document)
+        .push_unseparated("))");
+    q.push(")");
+    if !attachments.is_empty() {
+        q.push("), a AS (INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) ");
+        q.push_values(attachments, |mut b, (a, position, size)| {
             b.push_bind(a.id.as_uuid())
                 .push_bind(m.id.as_uuid())
                 .push_bind(m.site_id.as_uuid())
@@ -366,17 +364,13 @@ pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage,
                 .push_bind(a.inline)
                 .push_bind(&a.blob_key);
         });
-        q.build().execute(&mut *conn).await.map_err(db_err)?;
     }
-    if !m.recipients.is_empty() {
-        let mut rows = Vec::with_capacity(m.recipients.len());
-        for (position, r) in m.recipients.iter().enumerate() {
-            rows.push((r, signed::<i32, _>(position, "recipient position")?));
-        }
-        let mut q = QueryBuilder::<Postgres>::new(
-            "INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, next_attempt_at, updated_at) ",
+    if !recipients.is_empty() {
+        q.push(
+            "), r AS (INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, \
+             next_attempt_at, updated_at) ",
         );
-        q.push_values(rows, |mut b, (r, position)| {
+        q.push_values(recipients, |mut b, (r, position)| {
             b.push_bind(m.id.as_uuid())
                 .push_bind(r.address.as_str())
                 .push_bind(position)
@@ -387,7 +381,12 @@ pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage,
                 .push_bind(r.next_attempt_at.map(trunc))
                 .push_bind(trunc(r.updated_at));
         });
-        q.build().execute(&mut *conn).await.map_err(db_err)?;
     }
-    append(conn, events).await
+    if !events.is_empty() {
+        q.push("), e AS (");
+        push_events(&mut q, events)?;
+    }
+    q.push(") SELECT 1");
+    q.build().execute(&mut *conn).await.map_err(db_err)?;
+    Ok(!events.is_empty())
 }

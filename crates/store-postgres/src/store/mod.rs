@@ -145,18 +145,25 @@ async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<boo
     if events.is_empty() {
         return Ok(false);
     }
+    let mut q = QueryBuilder::<Postgres>::new("");
+    push_events(&mut q, events)?;
+    q.build().execute(&mut *conn).await.map_err(db_err)?;
+    Ok(true)
+}
+
+/// Pushes the statement inserting `events` (at least one), un-numbered, onto `q`.
+fn push_events<'a>(q: &mut QueryBuilder<'a, Postgres>, events: &'a [NewEvent]) -> StoreResult<()> {
     let data = events.iter().map(|e| to_json(&e.data)).collect::<StoreResult<Vec<_>>>()?;
-    let mut q = QueryBuilder::<Postgres>::new("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) ");
+    q.push("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) ");
     q.push_values(events.iter().zip(data), |mut b, (e, data)| {
         b.push_bind(e.id.as_uuid())
             .push_bind(e.site_id.as_uuid())
             .push_bind(e.mailbox_id.map(|m| m.as_uuid()))
-            .push_bind(e.event_type.clone())
+            .push_bind(&e.event_type)
             .push_bind(data)
             .push_bind(trunc(e.created_at));
     });
-    q.build().execute(&mut *conn).await.map_err(db_err)?;
-    Ok(true)
+    Ok(())
 }
 
 /// Overwrites (or creates) a setting, inside the caller's transaction if it has one.
