@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
 mod codec;
 mod listen;
 mod seal;
@@ -61,6 +62,19 @@ const MAX_CONNECTIONS: u32 = 11;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// What follows a commit that appended events.
+    committed: Committed,
+    /// Messages that start a thread, written in batches (see the `batch` module).
+    batches: batch::Queue,
+    /// Keeps the listener running while any clone lives.
+    _listener: Arc<listen::Listener>,
+}
+
+/// What follows a commit that appended events, shared by the store's clones and its batch
+/// workers.
+#[derive(Debug, Clone)]
+pub(crate) struct Committed {
+    pool: PgPool,
     /// Bumped after every commit that appended events, on this node or (through
     /// `LISTEN/NOTIFY`) on another.
     signal: Arc<tokio::sync::watch::Sender<u64>>,
@@ -68,8 +82,20 @@ pub struct PgStore {
     node: Arc<str>,
     /// Numbers this node's events after their commits.
     sealer: Arc<seal::Sealer>,
-    /// Keeps the listener running while any clone lives.
-    _listener: Arc<listen::Listener>,
+}
+
+impl Committed {
+    /// After a commit that `appended` events: numbers them (so they are readable when the
+    /// write returns; other nodes are notified) and wakes the event signal's receivers.
+    async fn after(&self, appended: bool) {
+        if appended {
+            if let Err(e) = self.sealer.after_commit(&self.pool, &self.node).await {
+                // The commit stands; the poll task numbers the events within seconds.
+                tracing::warn!(error = %e, "numbering committed events failed; the poll task retries");
+            }
+            self.signal.send_modify(|v| *v = v.wrapping_add(1));
+        }
+    }
 }
 
 impl PgStore {
@@ -89,19 +115,14 @@ impl PgStore {
             .map_err(codec::db_err)?;
         let signal = Arc::new(tokio::sync::watch::Sender::new(0));
         let listener = listen::start(pool.clone(), node.clone(), Arc::downgrade(&signal)).await.map_err(codec::db_err)?;
-        Ok(PgStore { pool, signal, node: node.into(), sealer: Arc::default(), _listener: Arc::new(listener) })
+        let committed = Committed { pool: pool.clone(), signal, node: node.into(), sealer: Arc::default() };
+        let batches = batch::start(committed.clone());
+        Ok(PgStore { pool, committed, batches, _listener: Arc::new(listener) })
     }
 
-    /// After a commit that `appended` events: numbers them (so they are readable when the
-    /// write returns; other nodes are notified) and wakes the event signal's receivers.
+    /// After a commit that `appended` events: see [`Committed::after`].
     async fn notify_if(&self, appended: bool) {
-        if appended {
-            if let Err(e) = self.sealer.after_commit(&self.pool, &self.node).await {
-                // The commit stands; the poll task numbers the events within seconds.
-                tracing::warn!(error = %e, "numbering committed events failed; the poll task retries");
-            }
-            self.signal.send_modify(|v| *v = v.wrapping_add(1));
-        }
+        self.committed.after(appended).await;
     }
 
     /// Closes every connection, waiting for those in use to be returned.

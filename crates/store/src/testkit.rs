@@ -132,6 +132,7 @@ macro_rules! conformance_tests {
             find_message_by_message_id_and_direction,
             find_thread_by_message_ids_picks_newest,
             duplicate_message_id_conflicts_and_rolls_back,
+            concurrent_messages_each_get_their_own_answer,
             update_message_flags_saves_read_and_labels,
             delete_message_recounts_and_removes_threads,
             deleted_blob_keys_skip_shared_blobs,

@@ -25,7 +25,7 @@ impl EventStore for PgStore {
     }
 
     fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.signal.subscribe()
+        self.committed.signal.subscribe()
     }
 
     async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()> {

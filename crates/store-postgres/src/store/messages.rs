@@ -6,17 +6,14 @@ use super::*;
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
-        let appended = if new.new_thread {
-            // One statement (see `insert_message_on`), atomic on its own: no BEGIN and COMMIT
-            // round trips.
-            let mut conn = self.pool.acquire().await.map_err(db_err)?;
-            insert_message_on(&mut conn, new, events).await?
-        } else {
-            let mut tx = self.pool.begin().await.map_err(db_err)?;
-            let appended = insert_message_on(&mut tx, new, events).await?;
-            tx.commit().await.map_err(db_err)?;
-            appended
-        };
+        if new.new_thread {
+            // Written in a batch with other writers' (see the `batch` module), which also
+            // numbers the events.
+            return crate::batch::write(&self.batches, new, events).await;
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let appended = insert_message_on(&mut tx, new, events).await?;
+        tx.commit().await.map_err(db_err)?;
         self.notify_if(appended).await;
         Ok(())
     }
@@ -241,49 +238,12 @@ fn search_document(m: &Message) -> String {
 }
 
 /// Inserts a message with its thread, attachments, recipients and events inside the caller's
-/// transaction; returns whether events were appended.
-///
-/// The rows are written by one statement (data-modifying `WITH` queries), one round trip: a
-/// message that starts a thread is that statement alone, atomic by itself, so the caller may
-/// run it outside a transaction. A reply first locks its mailbox and its thread (the lock
-/// order) and reads the thread to merge its participants, so it needs the caller's
-/// transaction. Foreign keys are checked at the end of the statement, when every row of it is
-/// written: a new thread's check locks the mailbox row (`FOR KEY SHARE`) and answers
-/// `NotFound` when the mailbox is gone.
+/// transaction; returns whether events were appended. A reply first locks its mailbox and its
+/// thread (the lock order), merges the thread's participants and updates it; the rows are then
+/// written by [`insert_rows`], one statement.
 pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage, events: &[NewEvent]) -> StoreResult<bool> {
-    let m = &new.message;
-    let created_at = trunc(m.created_at);
-    // The search vector: written here for an ASCII document (the same vector, tested), left
-    // to the database's parser otherwise.
-    let search_document = search_document(m);
-    let search_literal = crate::tsvector::ascii_literal(&search_document);
-    let search_document = if search_literal.is_none() { Some(search_document) } else { None };
-    let mut attachments = Vec::with_capacity(m.attachments.len());
-    for (position, a) in m.attachments.iter().enumerate() {
-        attachments.push((a, signed::<i32, _>(position, "attachment position")?, signed::<i64, _>(a.size, "attachment size")?));
-    }
-    let mut recipients = Vec::with_capacity(m.recipients.len());
-    for (position, r) in m.recipients.iter().enumerate() {
-        recipients.push((r, signed::<i32, _>(position, "recipient position")?));
-    }
-    let mut q = QueryBuilder::<Postgres>::new("WITH t AS (");
-    if new.new_thread {
-        q.push(
-            "INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, created_at) \
-             VALUES (",
-        );
-        let mut b = q.separated(", ");
-        b.push_bind(m.thread_id.as_uuid())
-            .push_bind(m.site_id.as_uuid())
-            .push_bind(m.mailbox_id.as_uuid())
-            .push_bind(m.subject.as_deref().map(base_subject))
-            .push_bind(to_json(&participants_of(m))?)
-            .push("1")
-            .push_bind(&m.snippet)
-            .push_bind(created_at)
-            .push_bind(created_at);
-        b.push_unseparated(")");
-    } else {
+    if !new.new_thread {
+        let m = &new.message;
         let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR KEY SHARE")
             .bind(m.mailbox_id.as_uuid())
             .fetch_optional(&mut *conn)
@@ -302,91 +262,241 @@ pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage,
         let mut participants: Vec<EmailAddress> = json(&row, "participants")?;
         merge_participants(&mut participants, participants_of(m));
         let last = time(&row, "last_message_at")?;
-        q.push("UPDATE threads SET message_count = message_count + 1, participants = ")
-            .push_bind(to_json(&participants)?)
-            .push(", last_message_at = ")
-            .push_bind(created_at.max(last))
-            .push(", snippet = CASE WHEN ")
-            .push_bind(created_at >= last)
-            .push(" THEN ")
-            .push_bind(&m.snippet)
-            .push(" ELSE snippet END WHERE id = ")
-            .push_bind(m.thread_id.as_uuid());
+        let created_at = trunc(m.created_at);
+        sqlx::query(
+            "UPDATE threads SET message_count = message_count + 1, participants = $1, last_message_at = $2, \
+             snippet = CASE WHEN $3 THEN $4 ELSE snippet END WHERE id = $5",
+        )
+        .bind(to_json(&participants)?)
+        .bind(created_at.max(last))
+        .bind(created_at >= last)
+        .bind(&m.snippet)
+        .bind(m.thread_id.as_uuid())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     }
-    q.push(
-        "), m AS (INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \
-         \"references\", from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, \
-         snippet, headers, labels, read, size, raw_blob_key, auth_results, reading, created_at, search) VALUES (",
+    insert_rows(conn, &[(new, events)]).await?;
+    Ok(!events.is_empty())
+}
+
+/// Writes the rows of `messages` in one statement, one round trip whatever their number: the
+/// threads of those that start one, the messages, their attachments, recipients and events
+/// (data-modifying `WITH` queries over `unnest` of one array per column, so the statement's
+/// text, and its prepared plan, is the same for any batch). A reply's thread must have been
+/// updated already, in the caller's transaction. The statement is atomic by itself, so rows of
+/// messages that all start a thread may be written outside a transaction. Foreign keys are
+/// checked at its end, when all its rows are written: a new thread's check locks its mailbox
+/// row (`FOR KEY SHARE`, the lock order's first) and a mailbox that is gone is `NotFound`.
+pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[(&NewMessage, &[NewEvent])]) -> StoreResult<()> {
+    let mut threads = ThreadRows::default();
+    let mut rows = MessageRows::default();
+    let mut attachments = AttachmentRows::default();
+    let mut recipients = RecipientRows::default();
+    let mut events = Vec::new();
+    for (new, own) in messages {
+        let m = &new.message;
+        let created_at = trunc(m.created_at);
+        if new.new_thread {
+            threads.id.push(m.thread_id.as_uuid());
+            threads.site.push(m.site_id.as_uuid());
+            threads.mailbox.push(m.mailbox_id.as_uuid());
+            threads.subject.push(m.subject.as_deref().map(base_subject));
+            threads.participants.push(to_json(&participants_of(m))?);
+            threads.snippet.push(m.snippet.clone());
+            threads.at.push(created_at);
+        }
+        rows.push(m, created_at)?;
+        for (position, a) in m.attachments.iter().enumerate() {
+            attachments.id.push(a.id.as_uuid());
+            attachments.message.push(m.id.as_uuid());
+            attachments.site.push(m.site_id.as_uuid());
+            attachments.position.push(signed::<i32, _>(position, "attachment position")?);
+            attachments.filename.push(a.filename.clone());
+            attachments.content_type.push(a.content_type.clone());
+            attachments.size.push(signed::<i64, _>(a.size, "attachment size")?);
+            attachments.content_id.push(a.content_id.clone());
+            attachments.inline.push(a.inline);
+            attachments.blob_key.push(a.blob_key.clone());
+        }
+        for (position, r) in m.recipients.iter().enumerate() {
+            recipients.message.push(m.id.as_uuid());
+            recipients.address.push(r.address.as_str().to_owned());
+            recipients.position.push(signed::<i32, _>(position, "recipient position")?);
+            recipients.kind.push(r.kind.as_str());
+            recipients.status.push(r.status.as_str());
+            recipients.last_reply.push(r.last_reply.clone());
+            recipients.attempts.push(i64::from(r.attempts));
+            recipients.next_attempt_at.push(r.next_attempt_at.map(trunc));
+            recipients.updated_at.push(trunc(r.updated_at));
+        }
+        events.extend(own.iter());
+    }
+    let mut q = QueryBuilder::<Postgres>::new(
+        "WITH t AS (INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, \
+         created_at) SELECT id, site_id, mailbox_id, subject, participants, 1, snippet, at, at FROM unnest(",
     );
-    let mut b = q.separated(", ");
-    b.push_bind(m.id.as_uuid())
-        .push_bind(m.site_id.as_uuid())
-        .push_bind(m.mailbox_id.as_uuid())
-        .push_bind(m.thread_id.as_uuid())
-        .push_bind(m.direction.as_str())
-        .push_bind(&m.message_id)
-        .push_bind(&m.in_reply_to)
-        .push_bind(to_json(&m.references)?)
-        .push_bind(m.from.as_ref().map(to_json).transpose()?)
-        .push_bind(to_json(&m.to)?)
-        .push_bind(to_json(&m.cc)?)
-        .push_bind(to_json(&m.bcc)?)
-        .push_bind(to_json(&m.reply_to)?)
-        .push_bind(&m.subject)
-        .push_bind(&m.text)
-        .push_bind(&m.html)
-        .push_bind(&m.snippet)
-        .push_bind(to_json(&m.headers)?)
-        .push_bind(to_json(&m.labels)?)
-        .push_bind(m.read)
-        .push_bind(signed::<i64, _>(m.size, "message size")?)
-        .push_bind(&m.raw_blob_key)
-        .push_bind(m.auth_results.as_ref().map(to_json).transpose()?)
-        .push_bind(to_json(&mailroom_core::reading::stored(m))?)
-        .push_bind(created_at)
-        .push("COALESCE(")
-        .push_bind_unseparated(&search_literal)
-        .push_unseparated("::tsvector, to_tsvector('simple', ")
-        .push_bind_unseparated(&search_document)
-        .push_unseparated("))");
-    q.push(")");
-    if !attachments.is_empty() {
-        q.push("), a AS (INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, blob_key) ");
-        q.push_values(attachments, |mut b, (a, position, size)| {
-            b.push_bind(a.id.as_uuid())
-                .push_bind(m.id.as_uuid())
-                .push_bind(m.site_id.as_uuid())
-                .push_bind(position)
-                .push_bind(&a.filename)
-                .push_bind(&a.content_type)
-                .push_bind(size)
-                .push_bind(&a.content_id)
-                .push_bind(a.inline)
-                .push_bind(&a.blob_key);
-        });
-    }
-    if !recipients.is_empty() {
-        q.push(
-            "), r AS (INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, \
-             next_attempt_at, updated_at) ",
-        );
-        q.push_values(recipients, |mut b, (r, position)| {
-            b.push_bind(m.id.as_uuid())
-                .push_bind(r.address.as_str())
-                .push_bind(position)
-                .push_bind(r.kind.as_str())
-                .push_bind(r.status.as_str())
-                .push_bind(&r.last_reply)
-                .push_bind(i64::from(r.attempts))
-                .push_bind(r.next_attempt_at.map(trunc))
-                .push_bind(trunc(r.updated_at));
-        });
-    }
-    if !events.is_empty() {
-        q.push("), e AS (");
-        push_events(&mut q, events)?;
-    }
+    q.push_bind(threads.id).push("::uuid[], ").push_bind(threads.site).push("::uuid[], ");
+    q.push_bind(threads.mailbox).push("::uuid[], ").push_bind(threads.subject).push("::text[], ");
+    q.push_bind(threads.participants).push("::jsonb[], ").push_bind(threads.snippet).push("::text[], ");
+    q.push_bind(threads.at).push("::timestamptz[]) AS u(id, site_id, mailbox_id, subject, participants, snippet, at)), ");
+    q.push(
+        "m AS (INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \
+         \"references\", from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, \
+         snippet, headers, labels, read, size, raw_blob_key, auth_results, reading, created_at, search) \
+         SELECT id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, refs, from_address, \
+         to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, labels, read, \
+         size, raw_blob_key, auth_results, reading, created_at, COALESCE(search_literal::tsvector, to_tsvector('simple', \
+         search_document)) FROM unnest(",
+    );
+    q.push_bind(rows.id).push("::uuid[], ").push_bind(rows.site).push("::uuid[], ");
+    q.push_bind(rows.mailbox).push("::uuid[], ").push_bind(rows.thread).push("::uuid[], ");
+    q.push_bind(rows.direction).push("::text[], ").push_bind(rows.message_id).push("::text[], ");
+    q.push_bind(rows.in_reply_to).push("::text[], ").push_bind(rows.references).push("::jsonb[], ");
+    q.push_bind(rows.from).push("::jsonb[], ").push_bind(rows.to).push("::jsonb[], ");
+    q.push_bind(rows.cc).push("::jsonb[], ").push_bind(rows.bcc).push("::jsonb[], ");
+    q.push_bind(rows.reply_to).push("::jsonb[], ").push_bind(rows.subject).push("::text[], ");
+    q.push_bind(rows.text).push("::text[], ").push_bind(rows.html).push("::text[], ");
+    q.push_bind(rows.snippet).push("::text[], ").push_bind(rows.headers).push("::jsonb[], ");
+    q.push_bind(rows.labels).push("::jsonb[], ").push_bind(rows.read).push("::boolean[], ");
+    q.push_bind(rows.size).push("::bigint[], ").push_bind(rows.raw_blob_key).push("::text[], ");
+    q.push_bind(rows.auth_results).push("::jsonb[], ").push_bind(rows.reading).push("::jsonb[], ");
+    q.push_bind(rows.created_at).push("::timestamptz[], ").push_bind(rows.search_literal).push("::text[], ");
+    q.push_bind(rows.search_document).push(
+        "::text[]) AS u(id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, refs, from_address, \
+         to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, labels, read, \
+         size, raw_blob_key, auth_results, reading, created_at, search_literal, search_document)), ",
+    );
+    q.push(
+        "a AS (INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, \
+         blob_key) SELECT * FROM unnest(",
+    );
+    q.push_bind(attachments.id).push("::uuid[], ").push_bind(attachments.message).push("::uuid[], ");
+    q.push_bind(attachments.site).push("::uuid[], ").push_bind(attachments.position).push("::integer[], ");
+    q.push_bind(attachments.filename).push("::text[], ").push_bind(attachments.content_type).push("::text[], ");
+    q.push_bind(attachments.size).push("::bigint[], ").push_bind(attachments.content_id).push("::text[], ");
+    q.push_bind(attachments.inline).push("::boolean[], ").push_bind(attachments.blob_key).push("::text[])), ");
+    q.push(
+        "r AS (INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, \
+         next_attempt_at, updated_at) SELECT * FROM unnest(",
+    );
+    q.push_bind(recipients.message).push("::uuid[], ").push_bind(recipients.address).push("::text[], ");
+    q.push_bind(recipients.position).push("::integer[], ").push_bind(recipients.kind).push("::text[], ");
+    q.push_bind(recipients.status).push("::text[], ").push_bind(recipients.last_reply).push("::text[], ");
+    q.push_bind(recipients.attempts).push("::bigint[], ").push_bind(recipients.next_attempt_at).push("::timestamptz[], ");
+    q.push_bind(recipients.updated_at).push("::timestamptz[])), e AS (");
+    push_events(&mut q, events.into_iter())?;
     q.push(") SELECT 1");
     q.build().execute(&mut *conn).await.map_err(db_err)?;
-    Ok(!events.is_empty())
+    Ok(())
+}
+
+/// The columns of new threads, one array each.
+#[derive(Default)]
+struct ThreadRows {
+    id: Vec<Uuid>,
+    site: Vec<Uuid>,
+    mailbox: Vec<Uuid>,
+    subject: Vec<Option<String>>,
+    participants: Vec<sqlx::types::Json<serde_json::Value>>,
+    snippet: Vec<String>,
+    at: Vec<DateTime<Utc>>,
+}
+
+/// The columns of messages, one array each.
+#[derive(Default)]
+struct MessageRows {
+    id: Vec<Uuid>,
+    site: Vec<Uuid>,
+    mailbox: Vec<Uuid>,
+    thread: Vec<Uuid>,
+    direction: Vec<&'static str>,
+    message_id: Vec<Option<String>>,
+    in_reply_to: Vec<Option<String>>,
+    references: Vec<sqlx::types::Json<serde_json::Value>>,
+    from: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
+    to: Vec<sqlx::types::Json<serde_json::Value>>,
+    cc: Vec<sqlx::types::Json<serde_json::Value>>,
+    bcc: Vec<sqlx::types::Json<serde_json::Value>>,
+    reply_to: Vec<sqlx::types::Json<serde_json::Value>>,
+    subject: Vec<Option<String>>,
+    text: Vec<Option<String>>,
+    html: Vec<Option<String>>,
+    snippet: Vec<String>,
+    headers: Vec<sqlx::types::Json<serde_json::Value>>,
+    labels: Vec<sqlx::types::Json<serde_json::Value>>,
+    read: Vec<bool>,
+    size: Vec<i64>,
+    raw_blob_key: Vec<String>,
+    auth_results: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
+    reading: Vec<sqlx::types::Json<serde_json::Value>>,
+    created_at: Vec<DateTime<Utc>>,
+    search_literal: Vec<Option<String>>,
+    search_document: Vec<Option<String>>,
+}
+
+impl MessageRows {
+    fn push(&mut self, m: &Message, created_at: DateTime<Utc>) -> StoreResult<()> {
+        // The search vector: written here for an ASCII document (the same vector, tested),
+        // left to the database's parser otherwise.
+        let document = search_document(m);
+        let literal = crate::tsvector::ascii_literal(&document);
+        self.search_document.push(if literal.is_none() { Some(document) } else { None });
+        self.search_literal.push(literal);
+        self.id.push(m.id.as_uuid());
+        self.site.push(m.site_id.as_uuid());
+        self.mailbox.push(m.mailbox_id.as_uuid());
+        self.thread.push(m.thread_id.as_uuid());
+        self.direction.push(m.direction.as_str());
+        self.message_id.push(m.message_id.clone());
+        self.in_reply_to.push(m.in_reply_to.clone());
+        self.references.push(to_json(&m.references)?);
+        self.from.push(m.from.as_ref().map(to_json).transpose()?);
+        self.to.push(to_json(&m.to)?);
+        self.cc.push(to_json(&m.cc)?);
+        self.bcc.push(to_json(&m.bcc)?);
+        self.reply_to.push(to_json(&m.reply_to)?);
+        self.subject.push(m.subject.clone());
+        self.text.push(m.text.clone());
+        self.html.push(m.html.clone());
+        self.snippet.push(m.snippet.clone());
+        self.headers.push(to_json(&m.headers)?);
+        self.labels.push(to_json(&m.labels)?);
+        self.read.push(m.read);
+        self.size.push(signed::<i64, _>(m.size, "message size")?);
+        self.raw_blob_key.push(m.raw_blob_key.clone());
+        self.auth_results.push(m.auth_results.as_ref().map(to_json).transpose()?);
+        self.reading.push(to_json(&mailroom_core::reading::stored(m))?);
+        self.created_at.push(created_at);
+        Ok(())
+    }
+}
+
+/// The columns of attachments, one array each.
+#[derive(Default)]
+struct AttachmentRows {
+    id: Vec<Uuid>,
+    message: Vec<Uuid>,
+    site: Vec<Uuid>,
+    position: Vec<i32>,
+    filename: Vec<Option<String>>,
+    content_type: Vec<String>,
+    size: Vec<i64>,
+    content_id: Vec<Option<String>>,
+    inline: Vec<bool>,
+    blob_key: Vec<String>,
+}
+
+/// The columns of message recipients, one array each.
+#[derive(Default)]
+struct RecipientRows {
+    message: Vec<Uuid>,
+    address: Vec<String>,
+    position: Vec<i32>,
+    kind: Vec<&'static str>,
+    status: Vec<&'static str>,
+    last_reply: Vec<Option<String>>,
+    attempts: Vec<i64>,
+    next_attempt_at: Vec<Option<DateTime<Utc>>>,
+    updated_at: Vec<DateTime<Utc>>,
 }

@@ -27,6 +27,8 @@ mod controls;
 mod reading;
 mod send;
 
+pub(crate) use messages::insert_rows;
+
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
@@ -146,23 +148,26 @@ async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<boo
         return Ok(false);
     }
     let mut q = QueryBuilder::<Postgres>::new("");
-    push_events(&mut q, events)?;
+    push_events(&mut q, events.iter())?;
     q.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(true)
 }
 
-/// Pushes the statement inserting `events` (at least one), un-numbered, onto `q`.
-fn push_events<'a>(q: &mut QueryBuilder<'a, Postgres>, events: &'a [NewEvent]) -> StoreResult<()> {
-    let data = events.iter().map(|e| to_json(&e.data)).collect::<StoreResult<Vec<_>>>()?;
-    q.push("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) ");
-    q.push_values(events.iter().zip(data), |mut b, (e, data)| {
-        b.push_bind(e.id.as_uuid())
-            .push_bind(e.site_id.as_uuid())
-            .push_bind(e.mailbox_id.map(|m| m.as_uuid()))
-            .push_bind(&e.event_type)
-            .push_bind(data)
-            .push_bind(trunc(e.created_at));
-    });
+/// Pushes the statement inserting `events`, un-numbered, onto `q`: `unnest` of one array per
+/// column, so its text is the same for any number of events (none included).
+fn push_events<'e>(q: &mut QueryBuilder<'_, Postgres>, events: impl Iterator<Item = &'e NewEvent>) -> StoreResult<()> {
+    let (mut id, mut site, mut mailbox, mut kind, mut data, mut at) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for e in events {
+        id.push(e.id.as_uuid());
+        site.push(e.site_id.as_uuid());
+        mailbox.push(e.mailbox_id.map(|m| m.as_uuid()));
+        kind.push(e.event_type.clone());
+        data.push(to_json(&e.data)?);
+        at.push(trunc(e.created_at));
+    }
+    q.push("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) SELECT * FROM unnest(");
+    q.push_bind(id).push("::uuid[], ").push_bind(site).push("::uuid[], ").push_bind(mailbox).push("::uuid[], ");
+    q.push_bind(kind).push("::text[], ").push_bind(data).push("::jsonb[], ").push_bind(at).push("::timestamptz[])");
     Ok(())
 }
 

@@ -381,6 +381,66 @@ pub async fn duplicate_message_id_conflicts_and_rolls_back(store: Arc<dyn Store>
     assert_eq!(store.list_messages(mb.id, &page(10)).await.unwrap().len(), 4);
 }
 
+/// Many messages stored at once (a backend may write concurrent ones together) each get
+/// their own answer: a duplicate `Message-ID` is its own `message_id` conflict and a missing
+/// mailbox its own `NotFound`, storing nothing of theirs, while every other message is stored
+/// with its thread, attachment and event, each event listed once.
+pub async fn concurrent_messages_each_get_their_own_answer(store: Arc<dyn Store>) {
+    let site = new_site(&store, "a").await;
+    let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+    let mut first = message_value(&mb, ThreadId::new(), now());
+    first.message_id = Some("taken@x.test".into());
+    insert(&store, &first, true).await;
+    let before: HashSet<EventId> = all_events(&store).await.iter().map(|e| e.id).collect();
+    let ghost = Mailbox { id: MailboxId::new(), ..mb.clone() };
+    const EACH: usize = 12;
+    let mut writes = Vec::new();
+    for i in 0..3 * EACH {
+        let mut m = match i % 3 {
+            1 => message_value(&ghost, ThreadId::new(), now()),
+            _ => message_value(&mb, ThreadId::new(), now()),
+        };
+        m.message_id = Some(if i % 3 == 2 { "taken@x.test".to_string() } else { format!("m{i}@x.test") });
+        m.attachments = vec![attachment_value(&format!("a{i}.pdf"))];
+        let e = event(site.id, Some(m.mailbox_id), event_types::MESSAGE_RECEIVED);
+        let store = store.clone();
+        writes.push(tokio::spawn(async move {
+            let result = store.insert_message(&NewMessage { message: m.clone(), new_thread: true }, std::slice::from_ref(&e)).await;
+            (i, m, e, result)
+        }));
+    }
+    let mut stored = HashSet::new();
+    for w in writes {
+        let (i, m, e, result) = w.await.unwrap();
+        match i % 3 {
+            0 => {
+                result.expect("a message with its own Message-ID is stored");
+                assert_eq!(store.get_message(m.id).await.unwrap().map(|g| g.attachments.len()), Some(1));
+                assert_eq!(store.get_thread(m.thread_id).await.unwrap().map(|t| t.message_count), Some(1));
+                stored.insert(e.id);
+            }
+            1 => {
+                assert_not_found(result);
+                assert_eq!(store.get_thread(m.thread_id).await.unwrap(), None);
+            }
+            _ => {
+                assert_conflict(result, "message_id");
+                assert_eq!(store.get_thread(m.thread_id).await.unwrap(), None);
+            }
+        }
+        if i % 3 != 0 {
+            assert_eq!(store.get_message(m.id).await.unwrap(), None);
+            assert_eq!(store.get_attachment(m.attachments[0].id).await.unwrap(), None);
+        }
+    }
+    let mut listed: Vec<EventId> = all_events(&store).await.iter().map(|e| e.id).filter(|id| !before.contains(id)).collect();
+    listed.sort();
+    let mut expected: Vec<EventId> = stored.into_iter().collect();
+    expected.sort();
+    assert_eq!(listed, expected, "each stored message's event is listed once; the others' are not");
+    assert_eq!(store.list_messages(mb.id, &page(100)).await.unwrap().len(), EACH + 1);
+}
+
 /// Flags replace the read state and labels; a missing message is `NotFound`.
 pub async fn update_message_flags_saves_read_and_labels(store: Arc<dyn Store>) {
     let site = new_site(&store, "a").await;

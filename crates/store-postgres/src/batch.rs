@@ -1,0 +1,108 @@
+//! Group commit of messages that start a thread (most received mail, and imports).
+//!
+//! Writers hand such a message to a queue and wait; a few workers each take what is queued
+//! (up to [`MAX_BATCH`]) and write it with one statement in a transaction of its own
+//! ([`insert_rows`]): one round trip, one commit and one WAL flush for the batch, where each
+//! message would have had its own. Under light load a batch is one message, written at once;
+//! under load the queue fills while the workers' statements run, so batches grow with the
+//! load. The batch's events are numbered (see the `seal` module) before its writers are
+//! answered, as for any other write.
+//!
+//! A batch is all or nothing: if its statement fails (a mailbox deleted meanwhile, a
+//! Message-ID stored by a concurrent delivery), each of its messages is written again alone,
+//! so each writer gets its own answer, exactly as without batching.
+
+use crate::Committed;
+use crate::codec::db_err;
+use crate::store::insert_rows;
+use mailroom_store::{NewEvent, NewMessage, StoreError, StoreResult};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// Workers writing batches at the same time (connections they use at most).
+const WORKERS: usize = 3;
+
+/// Messages written by one statement at most.
+const MAX_BATCH: usize = 16;
+
+/// One writer's message, and where its answer goes.
+pub(crate) struct Job {
+    pub(crate) new: NewMessage,
+    pub(crate) events: Vec<NewEvent>,
+    pub(crate) done: oneshot::Sender<StoreResult<()>>,
+}
+
+/// The queue's sending side; the workers stop when every clone of it is dropped (with the
+/// last clone of the store).
+pub(crate) type Queue = mpsc::UnboundedSender<Job>;
+
+/// Starts the workers.
+pub(crate) fn start(committed: Committed) -> Queue {
+    let (queue, jobs) = mpsc::unbounded_channel();
+    let jobs = Arc::new(Mutex::new(jobs));
+    for _ in 0..WORKERS {
+        tokio::spawn(work(jobs.clone(), committed.clone()));
+    }
+    queue
+}
+
+/// Writes `new` with its `events` through the queue and waits for its answer.
+pub(crate) async fn write(queue: &Queue, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
+    let (done, answer) = oneshot::channel();
+    queue
+        .send(Job { new: new.clone(), events: events.to_vec(), done })
+        .map_err(|_| StoreError::Database("the store is shutting down: its message writers have stopped".into()))?;
+    answer.await.map_err(|_| StoreError::Database("a message writer stopped before answering".into()))?
+}
+
+async fn work(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, committed: Committed) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else { return };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        run(&committed, batch).await;
+    }
+}
+
+/// Writes a batch, or each of its messages alone when the batch fails.
+async fn run(committed: &Committed, batch: Vec<Job>) {
+    let items: Vec<(&NewMessage, &[NewEvent])> = batch.iter().map(|j| (&j.new, j.events.as_slice())).collect();
+    let written = write_rows(committed, &items).await;
+    drop(items);
+    match written {
+        Ok(()) => {
+            committed.after(batch.iter().any(|j| !j.events.is_empty())).await;
+            for job in batch {
+                let _ = job.done.send(Ok(()));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            if let Some(job) = batch.into_iter().next() {
+                let _ = job.done.send(Err(e));
+            }
+        }
+        Err(_) => {
+            for job in batch {
+                let written = write_rows(committed, &[(&job.new, job.events.as_slice())]).await;
+                if written.is_ok() {
+                    committed.after(!job.events.is_empty()).await;
+                }
+                let _ = job.done.send(written);
+            }
+        }
+    }
+}
+
+async fn write_rows(committed: &Committed, items: &[(&NewMessage, &[NewEvent])]) -> StoreResult<()> {
+    let mut conn = committed.pool.acquire().await.map_err(db_err)?;
+    insert_rows(&mut conn, items).await
+}
