@@ -89,7 +89,7 @@ impl Committed {
     /// write returns; other nodes are notified) and wakes the event signal's receivers.
     async fn after(&self, appended: bool) {
         if appended {
-            if let Err(e) = self.sealer.after_commit(&self.pool, &self.node).await {
+            if let Err(e) = self.sealer.after_commit(&self.pool, &self.node, &self.signal).await {
                 // The commit stands; the poll task numbers the events within seconds.
                 tracing::warn!(error = %e, "numbering committed events failed; the poll task retries");
             }

@@ -6,8 +6,10 @@
 //! (`xid < pg_snapshot_xmin(pg_current_snapshot())`): every row that could ever sort before it
 //! in (xid, seq) order is then committed and visible, or never will be. The sealer numbers
 //! such rows in (xid, seq) order, continuing each site's head and the log's head in
-//! `event_heads`, in one short transaction under [`SEAL_LOCK`] (taken with a *try*, so a
-//! sealer never queues behind another: it retries a moment later). Only sealers take that
+//! `event_heads`, in one short transaction under [`SEAL_LOCK`], taken with a *try*: a sealer
+//! never queues behind another in the database. One that finds the lock taken (by another
+//! node's sealer) waits in Mailroom for that seal's notification, which comes when it
+//! commits, and looks again; often its rows are numbered by then. Only sealers take that
 //! lock; writers commit in parallel.
 //!
 //! A node seals right after each of its commits that appended events, before the write
@@ -20,6 +22,7 @@ use mailroom_store::StoreResult;
 use sqlx::{PgPool, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// The key of the transaction-level advisory lock a sealer holds (`mailseal` in ASCII).
 pub const SEAL_LOCK: i64 = 0x6d61_696c_7365_616c;
@@ -30,6 +33,10 @@ const BATCH: i32 = 5000;
 /// How long a write waits for its events to be numbered before it leaves them to the next
 /// seal (a transaction running for longer holds the horizon back).
 const MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a sealer that found the lock taken waits for that seal's notification before it
+/// looks again anyway.
+const BUSY_WAIT: Duration = Duration::from_millis(5);
 
 /// A node's sealing state, shared by clones of its store.
 #[derive(Debug, Default)]
@@ -46,7 +53,7 @@ pub(crate) struct Sealer {
 impl Sealer {
     /// Seals after a commit that appended events: returns once that commit's events are
     /// numbered (or after [`MAX_WAIT`], leaving them to a later seal).
-    pub(crate) async fn after_commit(&self, pool: &PgPool, node: &str) -> StoreResult<()> {
+    pub(crate) async fn after_commit(&self, pool: &PgPool, node: &str, signal: &watch::Sender<u64>) -> StoreResult<()> {
         let mine = self.commits.fetch_add(1, Ordering::SeqCst) + 1;
         let _one = self.running.lock().await;
         if self.sealed.load(Ordering::SeqCst) >= mine {
@@ -54,21 +61,25 @@ impl Sealer {
         }
         // Every commit counted now happened before the seal below reads the log.
         let covers = self.commits.load(Ordering::SeqCst);
-        seal_all(pool, node, Some(MAX_WAIT)).await?;
+        seal_all(pool, node, Some(MAX_WAIT), Some(signal)).await?;
         self.sealed.fetch_max(covers, Ordering::SeqCst);
         Ok(())
     }
 }
 
 /// Numbers every committed row that exists now: seals, and while some of them wait behind a
-/// running transaction, seals again (a moment later) until none is left or `max_wait` passes.
-/// Returns how many rows it numbered.
-pub(crate) async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>) -> StoreResult<u64> {
+/// running transaction or another node's seal, seals again until none is left or `max_wait`
+/// passes. Between attempts it waits a moment, or less when `signal` (this node's event
+/// signal, which other nodes' seals bump when they commit) moves first. Returns how many rows
+/// it numbered.
+pub(crate) async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>, signal: Option<&watch::Sender<u64>>) -> StoreResult<u64> {
     let started = Instant::now();
     let mut pause = Duration::from_micros(200);
     let mut total = 0;
     let mut covers = None;
     loop {
+        // Before the attempt, so a seal that commits during it wakes the wait below.
+        let mut changes = signal.map(|s| s.subscribe());
         let seal = seal_once(pool, node, covers).await?;
         covers = Some(seal.covers);
         total += seal.sealed;
@@ -78,7 +89,18 @@ pub(crate) async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duratio
         if max_wait.is_some_and(|m| started.elapsed() >= m) {
             return Ok(total);
         }
-        if !seal.more {
+        if seal.more {
+            continue;
+        }
+        if seal.busy {
+            // Another node is sealing: its notification says when it is done.
+            match changes.as_mut() {
+                Some(changes) => {
+                    let _ = tokio::time::timeout(BUSY_WAIT, changes.changed()).await;
+                }
+                None => tokio::time::sleep(pause).await,
+            }
+        } else {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(2));
         }
@@ -95,13 +117,15 @@ pub(crate) async fn seal_orphans(pool: &PgPool, node: &str) -> StoreResult<u64> 
     if !stale {
         return Ok(0);
     }
-    seal_all(pool, node, Some(MAX_WAIT)).await
+    seal_all(pool, node, Some(MAX_WAIT), None).await
 }
 
 /// What one sealing transaction did.
 struct Seal {
     /// Rows numbered.
     sealed: u64,
+    /// Another sealer held the lock: nothing was numbered.
+    busy: bool,
     /// A full batch was numbered: more may be ready at once.
     more: bool,
     /// The newest seq the caller waits for (the log's newest when it first sealed).
@@ -129,10 +153,10 @@ async fn seal_once(pool: &PgPool, node: &str, covers: Option<i64>) -> StoreResul
         .await
         .map_err(db_err)?;
     let sealed: i64 = row.try_get("sealed").map_err(db_err)?;
-    let sealed = u64::try_from(sealed).unwrap_or(0);
     Ok(Seal {
-        sealed,
-        more: sealed >= BATCH as u64,
+        sealed: u64::try_from(sealed).unwrap_or(0),
+        busy: sealed < 0,
+        more: sealed >= i64::from(BATCH),
         covers: row.try_get("covers").map_err(db_err)?,
         pending: row.try_get("pending").map_err(db_err)?,
     })
