@@ -113,10 +113,18 @@ impl RetryClock {
     }
 }
 
+/// How soon after a round that claimed nothing the store's event signal may start another.
+/// Under load every commit (on every node of a cluster) moves the signal, and each round is
+/// a claim, a round trip to the database, on every node, for every queue: a queue that had
+/// nothing to do looks again at most this often, while one that found work keeps up with
+/// every event, and the waker always starts a round at once.
+pub const IDLE_SIGNAL_INTERVAL: Duration = Duration::from_millis(25);
+
 /// Runs `queue` until `shutdown` turns `true` (or its sender is dropped), with at most
 /// `concurrency` units of work at once. Wakes on `waker`, on `signal` (the store's event
-/// signal, for queues fed by the event log) and when a unit of work ends. On shutdown it
-/// stops claiming and waits for the work under way.
+/// signal, for queues fed by the event log; after a round that claimed nothing, at most
+/// every [`IDLE_SIGNAL_INTERVAL`]) and when a unit of work ends. On shutdown it stops
+/// claiming and waits for the work under way.
 pub async fn run<Q: LeasedQueue>(
     queue: Arc<Q>,
     concurrency: usize,
@@ -134,13 +142,16 @@ pub async fn run<Q: LeasedQueue>(
         if *shutdown.borrow() {
             break;
         }
+        let round_started = tokio::time::Instant::now();
         queue.prepare().await;
         let free = slots.available_permits();
         let mut full = false;
+        let mut claimed_any = false;
         if free > 0 {
             match queue.claim_work(free).await {
                 Ok((claimed, work)) => {
                     full = claimed == free;
+                    claimed_any = claimed > 0;
                     for w in work {
                         let Ok(permit) = slots.clone().acquire_owned().await else {
                             break;
@@ -163,7 +174,19 @@ pub async fn run<Q: LeasedQueue>(
         let idle = queue.idle_wait();
         tokio::select! {
             changed = shutdown.changed() => if changed.is_err() { break },
-            open = changed(&mut signal) => if !open { signal = None },
+            open = changed(&mut signal) => {
+                if !open {
+                    signal = None;
+                } else if !claimed_any {
+                    // An idle queue: later commits join this wake-up (the round reads all).
+                    let until = round_started + IDLE_SIGNAL_INTERVAL;
+                    tokio::select! {
+                        changed = shutdown.changed() => if changed.is_err() { break },
+                        _ = tokio::time::sleep_until(until) => {}
+                        _ = waker.notified() => {}
+                    }
+                }
+            }
             _ = waker.notified() => {}
             _ = tokio::time::sleep(idle), if !full => {}
             Some(_) = running.join_next(), if !running.is_empty() => {}
