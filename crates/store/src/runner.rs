@@ -113,17 +113,21 @@ impl RetryClock {
     }
 }
 
-/// How soon after a round that claimed nothing the store's event signal may start another.
-/// Under load every commit (on every node of a cluster) moves the signal, and each round is
-/// a claim, a round trip to the database, on every node, for every queue: a queue that had
-/// nothing to do looks again at most this often, while one that found work keeps up with
-/// every event, and the waker always starts a round at once.
+/// How often the store's event signal may start a round of an idle queue (one that claimed
+/// nothing for [`IDLE_AFTER`]). Under load every commit, on every node of a cluster, moves the
+/// signal, and each round is a claim, a round trip to the database, on every node, for every
+/// queue: an idle queue looks at most this often, later commits joining the wake-up (a round
+/// reads all there is), while a queue with work follows every event, and the waker always
+/// starts a round at once.
 pub const IDLE_SIGNAL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// How long a queue must have claimed nothing to count as idle.
+pub const IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Runs `queue` until `shutdown` turns `true` (or its sender is dropped), with at most
 /// `concurrency` units of work at once. Wakes on `waker`, on `signal` (the store's event
-/// signal, for queues fed by the event log; after a round that claimed nothing, at most
-/// every [`IDLE_SIGNAL_INTERVAL`]) and when a unit of work ends. On shutdown it stops
+/// signal, for queues fed by the event log; at most every [`IDLE_SIGNAL_INTERVAL`] while the
+/// queue is idle) and when a unit of work ends. On shutdown it stops
 /// claiming and waits for the work under way.
 pub async fn run<Q: LeasedQueue>(
     queue: Arc<Q>,
@@ -138,20 +142,23 @@ pub async fn run<Q: LeasedQueue>(
         s.borrow_and_update();
     }
     tracing::info!(concurrency, "{} started", queue.name());
+    // When the queue last claimed work, and when the signal last started a round.
+    let mut last_claim: Option<tokio::time::Instant> = None;
+    let mut last_signal_round: Option<tokio::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let round_started = tokio::time::Instant::now();
         queue.prepare().await;
         let free = slots.available_permits();
         let mut full = false;
-        let mut claimed_any = false;
         if free > 0 {
             match queue.claim_work(free).await {
                 Ok((claimed, work)) => {
                     full = claimed == free;
-                    claimed_any = claimed > 0;
+                    if claimed > 0 {
+                        last_claim = Some(tokio::time::Instant::now());
+                    }
                     for w in work {
                         let Ok(permit) = slots.clone().acquire_owned().await else {
                             break;
@@ -177,14 +184,17 @@ pub async fn run<Q: LeasedQueue>(
             open = changed(&mut signal) => {
                 if !open {
                     signal = None;
-                } else if !claimed_any {
-                    // An idle queue: later commits join this wake-up (the round reads all).
-                    let until = round_started + IDLE_SIGNAL_INTERVAL;
-                    tokio::select! {
-                        changed = shutdown.changed() => if changed.is_err() { break },
-                        _ = tokio::time::sleep_until(until) => {}
-                        _ = waker.notified() => {}
+                } else {
+                    let quiet = last_claim.is_none_or(|t| t.elapsed() >= IDLE_AFTER);
+                    if quiet && let Some(last) = last_signal_round {
+                        // Later commits join this wake-up (the round reads all there is).
+                        tokio::select! {
+                            changed = shutdown.changed() => if changed.is_err() { break },
+                            _ = tokio::time::sleep_until(last + IDLE_SIGNAL_INTERVAL) => {}
+                            _ = waker.notified() => {}
+                        }
                     }
+                    last_signal_round = Some(tokio::time::Instant::now());
                 }
             }
             _ = waker.notified() => {}
