@@ -214,3 +214,94 @@ async fn changed(signal: &mut Option<watch::Receiver<u64>>) -> bool {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A queue that records each round (when, and the signal value it saw) and hands out the
+    /// jobs put in `work`.
+    struct Fake {
+        signal: watch::Receiver<u64>,
+        work: AtomicUsize,
+        rounds: Mutex<Vec<(tokio::time::Instant, u64)>>,
+    }
+
+    #[async_trait]
+    impl LeasedQueue for Fake {
+        type Work = ();
+
+        fn name(&self) -> &'static str {
+            "test queue"
+        }
+
+        async fn prepare(&self) {
+            let seen = *self.signal.borrow();
+            self.rounds.lock().unwrap().push((tokio::time::Instant::now(), seen));
+        }
+
+        async fn claim_work(&self, limit: usize) -> Result<(usize, Vec<()>), String> {
+            let n = self.work.swap(0, Ordering::SeqCst).min(limit);
+            Ok((n, vec![(); n]))
+        }
+
+        async fn run_work(self: Arc<Self>, _work: ()) {}
+
+        fn idle_wait(&self) -> Duration {
+            Duration::from_secs(60)
+        }
+    }
+
+    fn start(work: usize) -> (Arc<Fake>, watch::Sender<u64>, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+        let (signal, rx) = watch::channel(0);
+        let (stop, stopped) = watch::channel(false);
+        let queue = Arc::new(Fake { signal: rx.clone(), work: AtomicUsize::new(work), rounds: Mutex::new(Vec::new()) });
+        let task = tokio::spawn(run(queue.clone(), 4, Arc::new(Notify::new()), Some(rx), stopped));
+        (queue, signal, stop, task)
+    }
+
+    /// An idle queue's rounds started by the signal are at least `IDLE_SIGNAL_INTERVAL` apart,
+    /// however often the signal moves, and the last move is still seen.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_queue_joins_signal_wake_ups() {
+        let (queue, signal, stop, task) = start(0);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let started = tokio::time::Instant::now();
+        for i in 1..=200u64 {
+            signal.send_replace(i);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let moving = started.elapsed();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let rounds = queue.rounds.lock().unwrap().clone();
+        // One round at start, then one per 25 ms at most while the signal moves, then the last.
+        let most = 3 + (moving.as_millis() / IDLE_SIGNAL_INTERVAL.as_millis()) as usize;
+        assert!(rounds.len() <= most, "an idle queue ran {} rounds for 200 moves in {moving:?}", rounds.len());
+        assert!(rounds.len() >= most - 3, "an idle queue still follows the signal: {} rounds", rounds.len());
+        assert_eq!(rounds.last().map(|r| r.1), Some(200), "the last move is seen");
+        for pair in rounds[1..].windows(2) {
+            assert!(pair[1].0 - pair[0].0 >= IDLE_SIGNAL_INTERVAL, "signal rounds of an idle queue {:?} apart", pair[1].0 - pair[0].0);
+        }
+        stop.send_replace(true);
+        task.await.unwrap();
+    }
+
+    /// A queue that finds work follows every move of the signal at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_queue_with_work_follows_every_signal() {
+        let (queue, signal, stop, task) = start(0);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        for i in 1..=20u64 {
+            queue.work.store(1, Ordering::SeqCst);
+            let sent = tokio::time::Instant::now();
+            signal.send_replace(i);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let rounds = queue.rounds.lock().unwrap().clone();
+            let seen = rounds.iter().find(|(_, v)| *v >= i).map(|(t, _)| *t - sent);
+            assert_eq!(seen, Some(Duration::ZERO), "move {i} started a round at once");
+        }
+        stop.send_replace(true);
+        task.await.unwrap();
+    }
+}
