@@ -336,10 +336,9 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[(&NewMessag
         "WITH t AS (INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, \
          created_at) SELECT id, site_id, mailbox_id, subject, participants, 1, snippet, at, at FROM unnest(",
     );
-    q.push_bind(threads.id).push("::uuid[], ").push_bind(threads.site).push("::uuid[], ");
-    q.push_bind(threads.mailbox).push("::uuid[], ").push_bind(threads.subject).push("::text[], ");
-    q.push_bind(threads.participants).push("::jsonb[], ").push_bind(threads.snippet).push("::text[], ");
-    q.push_bind(threads.at).push("::timestamptz[]) AS u(id, site_id, mailbox_id, subject, participants, snippet, at)), ");
+    push_arrays!(q, threads.id => "uuid", threads.site => "uuid", threads.mailbox => "uuid", threads.subject => "text",
+        threads.participants => "jsonb", threads.snippet => "text", threads.at => "timestamptz");
+    q.push(") AS u(id, site_id, mailbox_id, subject, participants, snippet, at)), ");
     q.push(
         "m AS (INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \
          \"references\", from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, \
@@ -349,21 +348,15 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[(&NewMessag
          size, raw_blob_key, auth_results, reading, created_at, COALESCE(search_literal::tsvector, to_tsvector('simple', \
          search_document)) FROM unnest(",
     );
-    q.push_bind(rows.id).push("::uuid[], ").push_bind(rows.site).push("::uuid[], ");
-    q.push_bind(rows.mailbox).push("::uuid[], ").push_bind(rows.thread).push("::uuid[], ");
-    q.push_bind(rows.direction).push("::text[], ").push_bind(rows.message_id).push("::text[], ");
-    q.push_bind(rows.in_reply_to).push("::text[], ").push_bind(rows.references).push("::jsonb[], ");
-    q.push_bind(rows.from).push("::jsonb[], ").push_bind(rows.to).push("::jsonb[], ");
-    q.push_bind(rows.cc).push("::jsonb[], ").push_bind(rows.bcc).push("::jsonb[], ");
-    q.push_bind(rows.reply_to).push("::jsonb[], ").push_bind(rows.subject).push("::text[], ");
-    q.push_bind(rows.text).push("::text[], ").push_bind(rows.html).push("::text[], ");
-    q.push_bind(rows.snippet).push("::text[], ").push_bind(rows.headers).push("::jsonb[], ");
-    q.push_bind(rows.labels).push("::jsonb[], ").push_bind(rows.read).push("::boolean[], ");
-    q.push_bind(rows.size).push("::bigint[], ").push_bind(rows.raw_blob_key).push("::text[], ");
-    q.push_bind(rows.auth_results).push("::jsonb[], ").push_bind(rows.reading).push("::jsonb[], ");
-    q.push_bind(rows.created_at).push("::timestamptz[], ").push_bind(rows.search_literal).push("::text[], ");
-    q.push_bind(rows.search_document).push(
-        "::text[]) AS u(id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, refs, from_address, \
+    push_arrays!(q, rows.id => "uuid", rows.site => "uuid", rows.mailbox => "uuid", rows.thread => "uuid",
+        rows.direction => "text", rows.message_id => "text", rows.in_reply_to => "text", rows.references => "jsonb",
+        rows.from => "jsonb", rows.to => "jsonb", rows.cc => "jsonb", rows.bcc => "jsonb", rows.reply_to => "jsonb",
+        rows.subject => "text", rows.text => "text", rows.html => "text", rows.snippet => "text", rows.headers => "jsonb",
+        rows.labels => "jsonb", rows.read => "boolean", rows.size => "bigint", rows.raw_blob_key => "text",
+        rows.auth_results => "jsonb", rows.reading => "jsonb", rows.created_at => "timestamptz",
+        rows.search_literal => "text", rows.search_document => "text");
+    q.push(
+        ") AS u(id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, refs, from_address, \
          to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, labels, read, \
          size, raw_blob_key, auth_results, reading, created_at, search_literal, search_document)), ",
     );
@@ -371,20 +364,18 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[(&NewMessag
         "a AS (INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, \
          blob_key) SELECT * FROM unnest(",
     );
-    q.push_bind(attachments.id).push("::uuid[], ").push_bind(attachments.message).push("::uuid[], ");
-    q.push_bind(attachments.site).push("::uuid[], ").push_bind(attachments.position).push("::integer[], ");
-    q.push_bind(attachments.filename).push("::text[], ").push_bind(attachments.content_type).push("::text[], ");
-    q.push_bind(attachments.size).push("::bigint[], ").push_bind(attachments.content_id).push("::text[], ");
-    q.push_bind(attachments.inline).push("::boolean[], ").push_bind(attachments.blob_key).push("::text[])), ");
+    push_arrays!(q, attachments.id => "uuid", attachments.message => "uuid", attachments.site => "uuid",
+        attachments.position => "integer", attachments.filename => "text", attachments.content_type => "text",
+        attachments.size => "bigint", attachments.content_id => "text", attachments.inline => "boolean",
+        attachments.blob_key => "text");
     q.push(
-        "r AS (INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, \
+        ")), r AS (INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, \
          next_attempt_at, updated_at) SELECT * FROM unnest(",
     );
-    q.push_bind(recipients.message).push("::uuid[], ").push_bind(recipients.address).push("::text[], ");
-    q.push_bind(recipients.position).push("::integer[], ").push_bind(recipients.kind).push("::text[], ");
-    q.push_bind(recipients.status).push("::text[], ").push_bind(recipients.last_reply).push("::text[], ");
-    q.push_bind(recipients.attempts).push("::bigint[], ").push_bind(recipients.next_attempt_at).push("::timestamptz[], ");
-    q.push_bind(recipients.updated_at).push("::timestamptz[])), e AS (");
+    push_arrays!(q, recipients.message => "uuid", recipients.address => "text", recipients.position => "integer",
+        recipients.kind => "text", recipients.status => "text", recipients.last_reply => "text",
+        recipients.attempts => "bigint", recipients.next_attempt_at => "timestamptz", recipients.updated_at => "timestamptz");
+    q.push(")), e AS (");
     push_events(&mut q, events.into_iter())?;
     q.push(") SELECT 1");
     q.build().execute(&mut *conn).await.map_err(db_err)?;

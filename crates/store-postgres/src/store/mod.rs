@@ -13,6 +13,15 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
+/// Pushes the arguments of `unnest(…)`: each array bound as a parameter with its cast
+/// (`$1::uuid[], $2::text[], …`), so the statement's text is the same for any length.
+macro_rules! push_arrays {
+    ($q:expr, $($values:expr => $element:literal),+ $(,)?) => {{
+        let mut arguments = $q.separated(", ");
+        $( arguments.push_bind($values).push_unseparated(concat!("::", $element, "[]")); )+
+    }};
+}
+
 mod mailboxes;
 mod messages;
 mod queue;
@@ -166,8 +175,8 @@ fn push_events<'e>(q: &mut QueryBuilder<'_, Postgres>, events: impl Iterator<Ite
         at.push(trunc(e.created_at));
     }
     q.push("INSERT INTO events (id, site_id, mailbox_id, type, data, created_at) SELECT * FROM unnest(");
-    q.push_bind(id).push("::uuid[], ").push_bind(site).push("::uuid[], ").push_bind(mailbox).push("::uuid[], ");
-    q.push_bind(kind).push("::text[], ").push_bind(data).push("::jsonb[], ").push_bind(at).push("::timestamptz[])");
+    push_arrays!(q, id => "uuid", site => "uuid", mailbox => "uuid", kind => "text", data => "jsonb", at => "timestamptz");
+    q.push(")");
     Ok(())
 }
 
