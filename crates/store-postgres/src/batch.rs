@@ -1,9 +1,9 @@
 //! Group commit of messages that start a thread (most received mail, and imports).
 //!
 //! Writers hand such a message to a queue and wait; a few workers each take what is queued
-//! (up to [`MAX_BATCH`]) and write it with one statement in a transaction of its own
-//! ([`insert_rows`]): one round trip, one commit and one WAL flush for the batch, where each
-//! message would have had its own. Under light load a batch is one message, written at once;
+//! (up to [`MAX_BATCH`] messages or [`MAX_BATCH_BYTES`]) and write it with one statement in a
+//! transaction of its own ([`insert_rows`]): one round trip, one commit and one WAL flush for
+//! the batch, where each message would have had its own. Under light load a batch is one message, written at once;
 //! under load the queue fills while the workers' statements run, so batches grow with the
 //! load. The batch's events are numbered (see the `seal` module) before its writers are
 //! answered, as for any other write.
@@ -24,6 +24,11 @@ const WORKERS: usize = 3;
 
 /// Messages written by one statement at most.
 const MAX_BATCH: usize = 16;
+
+/// A batch takes no more messages once their raw sizes add up to this: one statement's
+/// parameters stay far below PostgreSQL's 1 GiB message limit and memory stays that of the
+/// writers waiting anyway. A larger message is written alone.
+const MAX_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
 /// One writer's message, and where its answer goes.
 pub(crate) struct Job {
@@ -61,10 +66,14 @@ async fn work(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, committed: Committ
         {
             let mut jobs = jobs.lock().await;
             let Some(first) = jobs.recv().await else { return };
+            let mut bytes = first.new.message.size;
             batch.push(first);
-            while batch.len() < MAX_BATCH {
+            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
                 match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
+                    Ok(job) => {
+                        bytes = bytes.saturating_add(job.new.message.size);
+                        batch.push(job);
+                    }
                     Err(_) => break,
                 }
             }

@@ -394,31 +394,31 @@ struct ThreadRows {
     at: Vec<DateTime<Utc>>,
 }
 
-/// The columns of messages, one array each.
+/// The columns of messages, one array each; text is borrowed from the messages, not copied.
 #[derive(Default)]
-struct MessageRows {
+struct MessageRows<'a> {
     id: Vec<Uuid>,
     site: Vec<Uuid>,
     mailbox: Vec<Uuid>,
     thread: Vec<Uuid>,
     direction: Vec<&'static str>,
-    message_id: Vec<Option<String>>,
-    in_reply_to: Vec<Option<String>>,
+    message_id: Vec<Option<&'a str>>,
+    in_reply_to: Vec<Option<&'a str>>,
     references: Vec<sqlx::types::Json<serde_json::Value>>,
     from: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
     to: Vec<sqlx::types::Json<serde_json::Value>>,
     cc: Vec<sqlx::types::Json<serde_json::Value>>,
     bcc: Vec<sqlx::types::Json<serde_json::Value>>,
     reply_to: Vec<sqlx::types::Json<serde_json::Value>>,
-    subject: Vec<Option<String>>,
-    text: Vec<Option<String>>,
-    html: Vec<Option<String>>,
-    snippet: Vec<String>,
+    subject: Vec<Option<&'a str>>,
+    text: Vec<Option<&'a str>>,
+    html: Vec<Option<&'a str>>,
+    snippet: Vec<&'a str>,
     headers: Vec<sqlx::types::Json<serde_json::Value>>,
     labels: Vec<sqlx::types::Json<serde_json::Value>>,
     read: Vec<bool>,
     size: Vec<i64>,
-    raw_blob_key: Vec<String>,
+    raw_blob_key: Vec<&'a str>,
     auth_results: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
     reading: Vec<sqlx::types::Json<serde_json::Value>>,
     created_at: Vec<DateTime<Utc>>,
@@ -426,8 +426,8 @@ struct MessageRows {
     search_document: Vec<Option<String>>,
 }
 
-impl MessageRows {
-    fn push(&mut self, m: &Message, created_at: DateTime<Utc>) -> StoreResult<()> {
+impl<'a> MessageRows<'a> {
+    fn push(&mut self, m: &'a Message, created_at: DateTime<Utc>) -> StoreResult<()> {
         // The search vector: written here for an ASCII document (the same vector, tested),
         // left to the database's parser otherwise.
         let document = search_document(m);
@@ -439,23 +439,23 @@ impl MessageRows {
         self.mailbox.push(m.mailbox_id.as_uuid());
         self.thread.push(m.thread_id.as_uuid());
         self.direction.push(m.direction.as_str());
-        self.message_id.push(m.message_id.clone());
-        self.in_reply_to.push(m.in_reply_to.clone());
+        self.message_id.push(m.message_id.as_deref());
+        self.in_reply_to.push(m.in_reply_to.as_deref());
         self.references.push(to_json(&m.references)?);
         self.from.push(m.from.as_ref().map(to_json).transpose()?);
         self.to.push(to_json(&m.to)?);
         self.cc.push(to_json(&m.cc)?);
         self.bcc.push(to_json(&m.bcc)?);
         self.reply_to.push(to_json(&m.reply_to)?);
-        self.subject.push(m.subject.clone());
-        self.text.push(m.text.clone());
-        self.html.push(m.html.clone());
-        self.snippet.push(m.snippet.clone());
+        self.subject.push(m.subject.as_deref());
+        self.text.push(m.text.as_deref());
+        self.html.push(m.html.as_deref());
+        self.snippet.push(&m.snippet);
         self.headers.push(to_json(&m.headers)?);
         self.labels.push(to_json(&m.labels)?);
         self.read.push(m.read);
         self.size.push(signed::<i64, _>(m.size, "message size")?);
-        self.raw_blob_key.push(m.raw_blob_key.clone());
+        self.raw_blob_key.push(&m.raw_blob_key);
         self.auth_results.push(m.auth_results.as_ref().map(to_json).transpose()?);
         self.reading.push(to_json(&mailroom_core::reading::stored(m))?);
         self.created_at.push(created_at);
