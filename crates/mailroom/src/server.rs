@@ -65,7 +65,7 @@ pub async fn open_store(url: &str) -> anyhow::Result<(Arc<dyn Store>, Option<Arc
         let store = mailroom_store_postgres::PgStore::connect(url)
             .await
             .context("could not connect to PostgreSQL; check database_url and that the server is running")?;
-        Ok((Arc::new(store), None))
+        Ok((Arc::new(store.clone()), Some(Arc::new(store))))
     } else {
         anyhow::bail!("database_url must start with sqlite:// or postgres://")
     }
@@ -102,13 +102,16 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .context("could not load the encryption key for secrets at rest")?;
     let (store, small_blobs) = open_store(&config.effective_database_url()).await?;
     let large_blobs = open_blob_store(&config).await?;
-    if small_blobs.is_none() && config.blobs.s3().is_none() {
-        tracing::info!("blobs are files on this node: other nodes on this database cannot read them (set blobs.url to an s3:// bucket to run several)");
+    if store.backend() == "postgres" && config.blobs.s3().is_none() && config.blobs.url.trim().is_empty() {
+        tracing::info!(
+            "blobs larger than {} KiB are files on this node: other nodes on this database cannot read them (set blobs.url to an s3:// bucket or a shared directory to run several)",
+            store.inline_blob_max() / 1024
+        );
     }
-    // On SQLite, small blobs live in the database (group-committed with their message);
-    // larger ones go to the blob store.
+    // Small blobs live in the database (written with their message, in its commit); larger
+    // ones go to the blob store.
     let blobs: Arc<dyn BlobStore> = match small_blobs {
-        Some(small) => Arc::new(TieredBlobStore::new(small, large_blobs, mailroom_store_sqlite::INLINE_BLOB_MAX)),
+        Some(small) => Arc::new(TieredBlobStore::new(small, large_blobs, store.inline_blob_max())),
         None => large_blobs,
     };
     let engine = Engine::new(

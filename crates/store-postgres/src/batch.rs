@@ -1,6 +1,7 @@
 //! Group commit of messages that start a thread (most received mail, and imports).
 //!
-//! Writers hand such a message to a queue and wait; a few workers each take what is queued
+//! Writers hand such a message (with the blobs kept in the database: its raw bytes, its
+//! attachments) to a queue and wait; a few workers each take what is queued
 //! (up to [`MAX_BATCH`] messages or [`MAX_BATCH_BYTES`]) and write it with one statement in a
 //! transaction of its own ([`insert_rows`]): one round trip, one commit and one WAL flush for
 //! the batch, where each message would have had its own. Under light load a batch is one message, written at once;
@@ -14,8 +15,9 @@
 
 use crate::Committed;
 use crate::codec::db_err;
-use crate::store::insert_rows;
+use crate::store::{Rows, insert_rows};
 use mailroom_store::{NewEvent, NewMessage, StoreError, StoreResult};
+use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -30,10 +32,11 @@ const MAX_BATCH: usize = 16;
 /// writers waiting anyway. A larger message is written alone.
 const MAX_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
-/// One writer's message, and where its answer goes.
+/// One writer's message with its events and blobs, and where its answer goes.
 pub(crate) struct Job {
     pub(crate) new: NewMessage,
     pub(crate) events: Vec<NewEvent>,
+    pub(crate) blobs: Vec<(String, Bytes)>,
     pub(crate) done: oneshot::Sender<StoreResult<()>>,
 }
 
@@ -51,11 +54,11 @@ pub(crate) fn start(committed: Committed) -> Queue {
     queue
 }
 
-/// Writes `new` with its `events` through the queue and waits for its answer.
-pub(crate) async fn write(queue: &Queue, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
+/// Writes `new` with its `events` and `blobs` through the queue and waits for its answer.
+pub(crate) async fn write(queue: &Queue, new: &NewMessage, events: &[NewEvent], blobs: Vec<(String, Bytes)>) -> StoreResult<()> {
     let (done, answer) = oneshot::channel();
     queue
-        .send(Job { new: new.clone(), events: events.to_vec(), done })
+        .send(Job { new: new.clone(), events: events.to_vec(), blobs, done })
         .map_err(|_| StoreError::Database("the store is shutting down: its message writers have stopped".into()))?;
     answer.await.map_err(|_| StoreError::Database("a message writer stopped before answering".into()))?
 }
@@ -66,12 +69,12 @@ async fn work(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, committed: Committ
         {
             let mut jobs = jobs.lock().await;
             let Some(first) = jobs.recv().await else { return };
-            let mut bytes = first.new.message.size;
+            let mut bytes = first.bytes();
             batch.push(first);
             while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
                 match jobs.try_recv() {
                     Ok(job) => {
-                        bytes = bytes.saturating_add(job.new.message.size);
+                        bytes = bytes.saturating_add(job.bytes());
                         batch.push(job);
                     }
                     Err(_) => break,
@@ -84,7 +87,7 @@ async fn work(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, committed: Committ
 
 /// Writes a batch, or each of its messages alone when the batch fails.
 async fn run(committed: &Committed, batch: Vec<Job>) {
-    let items: Vec<(&NewMessage, &[NewEvent])> = batch.iter().map(|j| (&j.new, j.events.as_slice())).collect();
+    let items: Vec<Rows<'_>> = batch.iter().map(Job::rows).collect();
     let written = write_rows(committed, &items).await;
     drop(items);
     match written {
@@ -101,7 +104,7 @@ async fn run(committed: &Committed, batch: Vec<Job>) {
         }
         Err(_) => {
             for job in batch {
-                let written = write_rows(committed, &[(&job.new, job.events.as_slice())]).await;
+                let written = write_rows(committed, &[job.rows()]).await;
                 if written.is_ok() {
                     committed.after(!job.events.is_empty()).await;
                 }
@@ -111,7 +114,20 @@ async fn run(committed: &Committed, batch: Vec<Job>) {
     }
 }
 
-async fn write_rows(committed: &Committed, items: &[(&NewMessage, &[NewEvent])]) -> StoreResult<()> {
+impl Job {
+    fn rows(&self) -> Rows<'_> {
+        Rows { new: &self.new, events: &self.events, blobs: &self.blobs }
+    }
+
+    /// The bytes this job adds to a batch's statement: its raw message, or its blobs when
+    /// they are kept with it (the raw message among them).
+    fn bytes(&self) -> u64 {
+        let blobs: usize = self.blobs.iter().map(|(_, d)| d.len()).sum();
+        self.new.message.size.max(blobs as u64)
+    }
+}
+
+async fn write_rows(committed: &Committed, items: &[Rows<'_>]) -> StoreResult<()> {
     let mut conn = committed.pool.acquire().await.map_err(db_err)?;
     insert_rows(&mut conn, items).await
 }

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod blobs;
 mod codec;
 mod listen;
 mod seal;
@@ -48,6 +49,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 pub const EVENT_LOG_LOCK: i64 = 0x6d61_696c_726f_6f6d;
 
 pub use seal::SEAL_LOCK;
+
+/// Blobs up to this size are kept in the database (table `blobs`), written by the statement
+/// that writes their message; see the `blobs` module.
+pub const INLINE_BLOB_MAX: usize = 256 * 1024;
 
 /// The key of the session-level advisory lock held while migrating (`mailmigr` in ASCII).
 pub const MIGRATION_LOCK: i64 = 0x6d61_696c_6d69_6772;

@@ -113,6 +113,32 @@ async fn pg_store() -> Option<TestStore> {
 
 mailroom_store::conformance_tests!(pg_store);
 
+/// Small blobs round-trip through the database; a key is written once; a blob larger than the
+/// database keeps is refused with the reason, before anything is sent.
+#[tokio::test]
+async fn blobs_round_trip_and_refuse_what_they_cannot_keep() {
+    use bytes::Bytes;
+    use mailroom_store::BlobStore;
+    use std::io::ErrorKind;
+    with_db(|url| async move {
+        let store = PgStore::connect(&url).await.unwrap();
+        store.check().await.unwrap();
+        store.put("messages/a.eml", Bytes::from_static(b"raw\r\n")).await.unwrap();
+        assert_eq!(&store.get("messages/a.eml").await.unwrap()[..], b"raw\r\n");
+        assert_eq!(store.put("messages/a.eml", Bytes::from_static(b"other")).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
+        assert_eq!(&store.get("messages/a.eml").await.unwrap()[..], b"raw\r\n", "the first write stands");
+        let large = Bytes::from(vec![7u8; mailroom_store_postgres::INLINE_BLOB_MAX + 1]);
+        let refused = store.put("messages/large.eml", large).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::InvalidInput);
+        assert!(refused.to_string().contains("more than"), "{refused}");
+        store.delete("messages/a.eml").await.unwrap();
+        store.delete("messages/a.eml").await.unwrap();
+        assert_eq!(store.get("messages/a.eml").await.unwrap_err().kind(), ErrorKind::NotFound);
+        store.close().await;
+    })
+    .await;
+}
+
 #[test]
 fn database_names_replace_the_path() {
     assert_eq!(with_database("postgres://root@127.0.0.1:5432/postgres", "x"), "postgres://root@127.0.0.1:5432/x");

@@ -6,13 +6,22 @@ use super::*;
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, new: &NewMessage, events: &[NewEvent]) -> StoreResult<()> {
+        self.insert_message_with_blobs(new, events, Vec::new()).await
+    }
+
+    fn inline_blob_max(&self) -> usize {
+        crate::INLINE_BLOB_MAX
+    }
+
+    async fn insert_message_with_blobs(&self, new: &NewMessage, events: &[NewEvent], blobs: Vec<(String, bytes::Bytes)>) -> StoreResult<()> {
+        check_inline(&blobs)?;
         if new.new_thread {
             // Written in a batch with other writers' (see the `batch` module), which also
             // numbers the events.
-            return crate::batch::write(&self.batches, new, events).await;
+            return crate::batch::write(&self.batches, new, events, blobs).await;
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let appended = insert_message_on(&mut tx, new, events).await?;
+        let appended = insert_message_on(&mut tx, new, events, &blobs).await?;
         tx.commit().await.map_err(db_err)?;
         self.notify_if(appended).await;
         Ok(())
@@ -241,7 +250,7 @@ fn search_document(m: &Message) -> String {
 /// transaction; returns whether events were appended. A reply first locks its mailbox and its
 /// thread (the lock order), merges the thread's participants and updates it; the rows are then
 /// written by [`insert_rows`], one statement.
-pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage, events: &[NewEvent]) -> StoreResult<bool> {
+pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage, events: &[NewEvent], blobs: &[(String, bytes::Bytes)]) -> StoreResult<bool> {
     if !new.new_thread {
         let m = &new.message;
         let mailbox = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR KEY SHARE")
@@ -276,25 +285,46 @@ pub(super) async fn insert_message_on(conn: &mut PgConnection, new: &NewMessage,
         .await
         .map_err(db_err)?;
     }
-    insert_rows(conn, &[(new, events)]).await?;
+    insert_rows(conn, &[Rows { new, events, blobs }]).await?;
     Ok(!events.is_empty())
 }
 
+/// Refuses blobs larger than the database keeps ([`crate::INLINE_BLOB_MAX`]), before anything
+/// is written.
+pub(super) fn check_inline(blobs: &[(String, bytes::Bytes)]) -> StoreResult<()> {
+    match blobs.iter().find(|(_, d)| d.len() > crate::INLINE_BLOB_MAX) {
+        Some((key, data)) => {
+            Err(StoreError::Database(format!("blob {key} is {} bytes, more than the {} kept in the database", data.len(), crate::INLINE_BLOB_MAX).into()))
+        }
+        None => Ok(()),
+    }
+}
+
+/// One message's rows for [`insert_rows`]: the message, its events, and the blobs kept with it
+/// (at most [`crate::INLINE_BLOB_MAX`] bytes each).
+#[derive(Clone, Copy)]
+pub(crate) struct Rows<'a> {
+    pub(crate) new: &'a NewMessage,
+    pub(crate) events: &'a [NewEvent],
+    pub(crate) blobs: &'a [(String, bytes::Bytes)],
+}
+
 /// Writes the rows of `messages` in one statement, one round trip whatever their number: the
-/// threads of those that start one, the messages, their attachments, recipients and events
-/// (data-modifying `WITH` queries over `unnest` of one array per column, so the statement's
+/// threads of those that start one, the messages, their attachments, recipients, events and
+/// blobs (data-modifying `WITH` queries over `unnest` of one array per column, so the statement's
 /// text, and its prepared plan, is the same for any batch). A reply's thread must have been
 /// updated already, in the caller's transaction. The statement is atomic by itself, so rows of
 /// messages that all start a thread may be written outside a transaction. Foreign keys are
 /// checked at its end, when all its rows are written: a new thread's check locks its mailbox
 /// row (`FOR KEY SHARE`, the lock order's first) and a mailbox that is gone is `NotFound`.
-pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[(&NewMessage, &[NewEvent])]) -> StoreResult<()> {
+pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) -> StoreResult<()> {
     let mut threads = ThreadRows::default();
     let mut rows = MessageRows::default();
     let mut attachments = AttachmentRows::default();
     let mut recipients = RecipientRows::default();
     let mut events = Vec::new();
-    for (new, own) in messages {
+    let (mut blob_keys, mut blob_data): (Vec<&str>, Vec<&[u8]>) = (Vec::new(), Vec::new());
+    for Rows { new, events: own, blobs } in messages {
         let m = &new.message;
         let created_at = trunc(m.created_at);
         if new.new_thread {
@@ -331,6 +361,10 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[(&NewMessag
             recipients.updated_at.push(trunc(r.updated_at));
         }
         events.extend(own.iter());
+        for (key, data) in blobs.iter() {
+            blob_keys.push(key);
+            blob_data.push(data);
+        }
     }
     let mut q = QueryBuilder::<Postgres>::new(
         "WITH t AS (INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, \
@@ -375,6 +409,8 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[(&NewMessag
     push_arrays!(q, recipients.message => "uuid", recipients.address => "text", recipients.position => "integer",
         recipients.kind => "text", recipients.status => "text", recipients.last_reply => "text",
         recipients.attempts => "bigint", recipients.next_attempt_at => "timestamptz", recipients.updated_at => "timestamptz");
+    q.push(")), b AS (INSERT INTO blobs (key, data) SELECT * FROM unnest(");
+    push_arrays!(q, blob_keys => "text", blob_data => "bytea");
     q.push(")), e AS (");
     push_events(&mut q, events.into_iter())?;
     q.push(") SELECT 1");

@@ -36,7 +36,7 @@ mod controls;
 mod reading;
 mod send;
 
-pub(crate) use messages::insert_rows;
+pub(crate) use messages::{Rows, insert_rows};
 
 #[async_trait]
 impl Store for PgStore {

@@ -4,19 +4,16 @@
 #[allow(unused_imports)]
 use super::*;
 use super::domains::put_suppression_on;
-use super::messages::insert_message_on;
+use super::messages::{check_inline, insert_message_on};
 use super::policy::put_message_route_on;
 
 #[async_trait]
 impl SendStore for PgStore {
     async fn commit_send(&self, send: NewSend) -> StoreResult<IdempotencyClaim> {
-        if let Some((key, _)) = send.writes.iter().flat_map(|w| match w {
-            SendWrite::Message { blobs, .. } => blobs.as_slice(),
-            _ => &[],
-        })
-        .next()
-        {
-            return Err(StoreError::Database(format!("this store does not keep blobs (blob {key})").into()));
+        for write in &send.writes {
+            if let SendWrite::Message { blobs, .. } = write {
+                check_inline(blobs)?;
+            }
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         if let Some(answer) = &send.idempotency {
@@ -59,8 +56,8 @@ impl SendStore for PgStore {
         let mut events: Vec<&NewEvent> = Vec::new();
         for write in &send.writes {
             match write {
-                SendWrite::Message { new, events: own, .. } => {
-                    insert_message_on(&mut tx, new, &[]).await?;
+                SendWrite::Message { new, events: own, blobs } => {
+                    insert_message_on(&mut tx, new, &[], blobs).await?;
                     events.extend(own);
                 }
                 SendWrite::Suppression { suppression, event } => {
