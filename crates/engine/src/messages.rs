@@ -767,6 +767,12 @@ impl Engine {
     /// Stores `raw` as an inbound message of `mailbox`, threaded by its `In-Reply-To` and
     /// `References`. A message whose `Message-ID` the mailbox already holds inbound is not
     /// stored twice: the existing copy is returned.
+    ///
+    /// The store decides that: the write is refused with `Conflict` by the unique
+    /// (mailbox, direction, Message-ID) index, and only then is the stored copy read. A
+    /// redelivery is rare, so a read before every write (a round trip for every received
+    /// message) would cost far more than the refused write costs the rare duplicate (its
+    /// blobs over the store's inline size are written, then deleted).
     pub async fn store_inbound_copy(
         &self,
         mailbox: &Mailbox,
@@ -775,10 +781,6 @@ impl Engine {
         auth_results: Option<serde_json::Value>,
     ) -> EngineResult<Message> {
         let parsed = mime::parse(&raw).unwrap_or_default();
-        if let Some(mid) = &parsed.message_id
-            && let Some(existing) = self.store.find_message_by_message_id(mailbox.id, Some(Direction::Inbound), mid).await? {
-                return Ok(existing);
-            }
         let mut ids: Vec<String> = parsed.references.clone();
         ids.extend(parsed.in_reply_to.clone());
         let found = if ids.is_empty() { None } else { self.store.find_thread_by_message_ids(mailbox.id, &ids).await? };
@@ -807,7 +809,8 @@ impl Engine {
             })
             .await;
         match (stored, message_id) {
-            // Another delivery of the same message won a race: keep the stored copy.
+            // A redelivery, or another delivery of the same message that won a race: keep the
+            // stored copy.
             (Err(EngineError::Store(StoreError::Conflict { .. })), Some(mid)) => self
                 .store
                 .find_message_by_message_id(mailbox.id, Some(Direction::Inbound), &mid)

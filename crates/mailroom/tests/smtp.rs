@@ -164,6 +164,53 @@ async fn the_listener_accepts_only_hosted_mailboxes_and_labels_plus_tags() {
     assert!(events.items.iter().any(|e| e.event_type == "message.received" && e.mailbox_id == Some(agent.id)));
 }
 
+/// A client that lost our `250` sends the same message again: the mailbox keeps one copy and
+/// the log one `message.received`, and the second delivery is answered `250` with the first
+/// copy's id; a different message to the same mailbox is stored beside it. The store's unique
+/// Message-ID index decides (nothing is read before the write), on both databases.
+async fn a_redelivered_message_is_stored_once(edit: impl FnOnce(&mut mailroom::config::Config)) {
+    let dns = TestDns::start().await;
+    let app = spawn_app_with(|c| {
+        c.dns.nameservers = vec![dns.addr.to_string()];
+        edit(c);
+    })
+    .await;
+    let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
+    let agent = mailbox(&app.admin, "again").await;
+    let first = "Subject: twice\r\nMessage-ID: <same@sender.test>\r\n\r\nhello\r\n";
+    let mut accepted = Vec::new();
+    for _ in 0..3 {
+        let r = smtp_send(smtp, "x@sender.test", &["again@mailroom.localhost"], first).await;
+        let last = r.last().unwrap().clone();
+        assert!(last.starts_with("250"), "{r:?}");
+        accepted.push(last);
+    }
+    assert!(accepted.iter().all(|a| a == &accepted[0]), "every delivery is answered with the first copy's id: {accepted:?}");
+    let other = "Subject: other\r\nMessage-ID: <other@sender.test>\r\n\r\nhello\r\n";
+    assert!(smtp_send(smtp, "x@sender.test", &["again@mailroom.localhost"], other).await.last().unwrap().starts_with("250"));
+    let got = inbound(&app, agent.id, 2).await;
+    let mut ids: Vec<&str> = got.iter().filter_map(|m| m.message_id.as_deref()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["other@sender.test", "same@sender.test"]);
+    let events = app.admin.list_events(None, Some(1000)).await.unwrap();
+    let received: Vec<_> = events.items.iter().filter(|e| e.event_type == "message.received" && e.mailbox_id == Some(agent.id)).collect();
+    assert_eq!(received.len(), 2, "one event per stored copy: {received:?}");
+    app.server.unwrap().shutdown().await;
+}
+
+#[tokio::test]
+async fn a_redelivered_message_is_stored_once_on_sqlite() {
+    a_redelivered_message_is_stored_once(|_| {}).await;
+}
+
+#[tokio::test]
+async fn a_redelivered_message_is_stored_once_on_postgres() {
+    common::pg::with_database("the PostgreSQL redelivery test", |url| async move {
+        a_redelivered_message_is_stored_once(move |c| c.database_url = url).await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_peer_bounces_and_suppresses_then_sends_are_refused() {
     let dns = TestDns::start().await;
