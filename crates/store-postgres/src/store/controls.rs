@@ -27,7 +27,19 @@ impl ControlStore for PgStore {
 
     async fn get_controls_of(&self, scopes: &[ControlScope]) -> StoreResult<Vec<Option<Controls>>> {
         let keys: Vec<String> = scopes.iter().map(|s| s.key()).collect();
-        let rows = sqlx::query("SELECT * FROM controls WHERE scope = ANY($1)").bind(&keys).fetch_all(&self.pool).await.map_err(db_err)?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One placeholder per scope (`scope IN ($1, $2)`, usually a mailbox and its site), not
+        // `= ANY($1)`: a generic plan cannot see an array parameter's length, so PostgreSQL
+        // planned that statement again at every call.
+        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT * FROM controls WHERE scope IN ({})", placeholders.join(", "));
+        let mut q = sqlx::query(&sql);
+        for k in &keys {
+            q = q.bind(k);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(db_err)?;
         let mut found: HashMap<String, Controls> = HashMap::with_capacity(rows.len());
         for row in &rows {
             found.insert(col::<String>(row, "scope")?, codec::controls(row)?);
