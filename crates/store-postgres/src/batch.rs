@@ -1,13 +1,19 @@
 //! Group commit of messages that start a thread (most received mail, and imports).
 //!
 //! Writers hand such a message (with the blobs kept in the database: its raw bytes, its
-//! attachments) to a queue and wait; a few workers each take what is queued
-//! (up to [`MAX_BATCH`] messages or [`MAX_BATCH_BYTES`]) and write it with one statement in a
+//! attachments) to a queue and wait; one writer per node takes what is queued (up to
+//! [`MAX_BATCH`] messages or [`MAX_BATCH_BYTES`]) and writes it with one statement in a
 //! transaction of its own ([`insert_rows`]): one round trip, one commit and one WAL flush for
-//! the batch, where each message would have had its own. Under light load a batch is one message, written at once;
-//! under load the queue fills while the workers' statements run, so batches grow with the
-//! load. The batch's events are numbered (see the `seal` module) before its writers are
-//! answered, as for any other write.
+//! the batch, where each message would have had its own. Under light load a batch is one
+//! message, written at once; under load the queue fills while the statement and its commit
+//! run, so batches grow with the load. The batch's events are numbered (see the `seal` module)
+//! before its writers are answered, as for any other write, and before the next batch starts.
+//!
+//! One writer, not several: on one node (`bench/nodes.sh`, pg1) and on three, a single writer
+//! took more messages a second than two or three, with less PostgreSQL CPU per message. More
+//! writers make smaller batches: more statements, more commits and seals, and more backends
+//! contending for the WAL. A message larger than [`ALONE_ABOVE`] does not wait in the queue (nor
+//! hold it up): it is written alone, in a transaction of its own.
 //!
 //! A batch is all or nothing: if its statement fails (a mailbox deleted meanwhile, a
 //! Message-ID stored by a concurrent delivery), each of its messages is written again alone,
@@ -18,11 +24,10 @@ use crate::codec::db_err;
 use crate::store::{Rows, insert_rows};
 use mailroom_store::{NewEvent, NewMessage, StoreError, StoreResult};
 use bytes::Bytes;
-use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
-/// Workers writing batches at the same time (connections they use at most).
-const WORKERS: usize = 3;
+/// Messages larger than this (raw bytes) are written alone, outside the queue.
+pub(crate) const ALONE_ABOVE: u64 = 1024 * 1024;
 
 /// Messages written by one statement at most.
 const MAX_BATCH: usize = 16;
@@ -40,17 +45,14 @@ pub(crate) struct Job {
     pub(crate) done: oneshot::Sender<StoreResult<()>>,
 }
 
-/// The queue's sending side; the workers stop when every clone of it is dropped (with the
+/// The queue's sending side; the writer stops when every clone of it is dropped (with the
 /// last clone of the store).
 pub(crate) type Queue = mpsc::UnboundedSender<Job>;
 
-/// Starts the workers.
+/// Starts the writer.
 pub(crate) fn start(committed: Committed) -> Queue {
     let (queue, jobs) = mpsc::unbounded_channel();
-    let jobs = Arc::new(Mutex::new(jobs));
-    for _ in 0..WORKERS {
-        tokio::spawn(work(jobs.clone(), committed.clone()));
-    }
+    tokio::spawn(work(jobs, committed));
     queue
 }
 
@@ -63,22 +65,17 @@ pub(crate) async fn write(queue: &Queue, new: &NewMessage, events: &[NewEvent], 
     answer.await.map_err(|_| StoreError::Database("a message writer stopped before answering".into()))?
 }
 
-async fn work(jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, committed: Committed) {
-    loop {
-        let mut batch = Vec::new();
-        {
-            let mut jobs = jobs.lock().await;
-            let Some(first) = jobs.recv().await else { return };
-            let mut bytes = first.bytes();
-            batch.push(first);
-            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
-                match jobs.try_recv() {
-                    Ok(job) => {
-                        bytes = bytes.saturating_add(job.bytes());
-                        batch.push(job);
-                    }
-                    Err(_) => break,
+async fn work(mut jobs: mpsc::UnboundedReceiver<Job>, committed: Committed) {
+    while let Some(first) = jobs.recv().await {
+        let mut bytes = first.bytes();
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    bytes = bytes.saturating_add(job.bytes());
+                    batch.push(job);
                 }
+                Err(_) => break,
             }
         }
         run(&committed, batch).await;

@@ -76,7 +76,7 @@ pub struct PgStore {
 }
 
 /// What follows a commit that appended events, shared by the store's clones and its batch
-/// workers.
+/// writer.
 #[derive(Debug, Clone)]
 pub(crate) struct Committed {
     pool: PgPool,

@@ -15,7 +15,7 @@ impl MessageStore for PgStore {
 
     async fn insert_message_with_blobs(&self, new: &NewMessage, events: &[NewEvent], blobs: Vec<(String, bytes::Bytes)>) -> StoreResult<()> {
         check_inline(&blobs)?;
-        if new.new_thread {
+        if new.new_thread && new.message.size <= crate::batch::ALONE_ABOVE {
             // Written in a batch with other writers' (see the `batch` module), which also
             // numbers the events.
             return crate::batch::write(&self.batches, new, events, blobs).await;

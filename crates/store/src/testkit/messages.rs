@@ -384,7 +384,8 @@ pub async fn duplicate_message_id_conflicts_and_rolls_back(store: Arc<dyn Store>
 /// Many messages stored at once (a backend may write concurrent ones together) each get
 /// their own answer: a duplicate `Message-ID` is its own `message_id` conflict and a missing
 /// mailbox its own `NotFound`, storing nothing of theirs, while every other message is stored
-/// with its thread, attachment and event, each event listed once.
+/// with its thread, attachment and event, each event listed once; large messages among them
+/// too.
 pub async fn concurrent_messages_each_get_their_own_answer(store: Arc<dyn Store>) {
     let site = new_site(&store, "a").await;
     let mb = new_mailbox(&store, site.id, "agent@x.test").await;
@@ -402,6 +403,10 @@ pub async fn concurrent_messages_each_get_their_own_answer(store: Arc<dyn Store>
         };
         m.message_id = Some(if i % 3 == 2 { "taken@x.test".to_string() } else { format!("m{i}@x.test") });
         m.attachments = vec![attachment_value(&format!("a{i}.pdf"))];
+        if i % 5 == 4 {
+            // Large messages among the small (a store may write them apart from the others).
+            m.size = 2 * 1024 * 1024;
+        }
         let e = event(site.id, Some(m.mailbox_id), event_types::MESSAGE_RECEIVED);
         let store = store.clone();
         writes.push(tokio::spawn(async move {
