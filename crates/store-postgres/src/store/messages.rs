@@ -312,7 +312,8 @@ pub(crate) struct Rows<'a> {
 /// Writes the rows of `messages` in one statement, one round trip whatever their number: the
 /// threads of those that start one, the messages, their attachments, recipients, events and
 /// blobs (data-modifying `WITH` queries over `unnest` of one array per column, so the statement's
-/// text, and its prepared plan, is the same for any batch). A reply's thread must have been
+/// text, and its prepared plan, is the same for any number of messages; it names only the
+/// tables the batch has rows for). A reply's thread must have been
 /// updated already, in the caller's transaction. The statement is atomic by itself, so rows of
 /// messages that all start a thread may be written outside a transaction. Foreign keys are
 /// checked at its end, when all its rows are written: a new thread's check locks its mailbox
@@ -366,13 +367,20 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) 
             blob_data.push(data);
         }
     }
-    let mut q = QueryBuilder::<Postgres>::new(
-        "WITH t AS (INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, \
-         created_at) SELECT id, site_id, mailbox_id, subject, participants, 1, snippet, at, at FROM unnest(",
-    );
-    push_arrays!(q, threads.id => "uuid", threads.site => "uuid", threads.mailbox => "uuid", threads.subject => "text",
-        threads.participants => "jsonb", threads.snippet => "text", threads.at => "timestamptz");
-    q.push(") AS u(id, site_id, mailbox_id, subject, participants, snippet, at)), ");
+    // Tables without rows in this batch are left out of the statement (most received mail
+    // has no attachments and no recipient rows): each table written costs the statement its
+    // locks and its indexes opened, whether or not a row comes. At most a few SQL texts
+    // result, each prepared once per connection.
+    let mut q = QueryBuilder::<Postgres>::new("WITH ");
+    if !threads.id.is_empty() {
+        q.push(
+            "t AS (INSERT INTO threads (id, site_id, mailbox_id, subject, participants, message_count, snippet, last_message_at, \
+             created_at) SELECT id, site_id, mailbox_id, subject, participants, 1, snippet, at, at FROM unnest(",
+        );
+        push_arrays!(q, threads.id => "uuid", threads.site => "uuid", threads.mailbox => "uuid", threads.subject => "text",
+            threads.participants => "jsonb", threads.snippet => "text", threads.at => "timestamptz");
+        q.push(") AS u(id, site_id, mailbox_id, subject, participants, snippet, at)), ");
+    }
     q.push(
         "m AS (INSERT INTO messages (id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, \
          \"references\", from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, \
@@ -392,28 +400,40 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) 
     q.push(
         ") AS u(id, site_id, mailbox_id, thread_id, direction, message_id_header, in_reply_to, refs, from_address, \
          to_addresses, cc_addresses, bcc_addresses, reply_to, subject, text_body, html_body, snippet, headers, labels, read, \
-         size, raw_blob_key, auth_results, reading, created_at, search_literal, search_document)), ",
+         size, raw_blob_key, auth_results, reading, created_at, search_literal, search_document))",
     );
-    q.push(
-        "a AS (INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, inline, \
-         blob_key) SELECT * FROM unnest(",
-    );
-    push_arrays!(q, attachments.id => "uuid", attachments.message => "uuid", attachments.site => "uuid",
-        attachments.position => "integer", attachments.filename => "text", attachments.content_type => "text",
-        attachments.size => "bigint", attachments.content_id => "text", attachments.inline => "boolean",
-        attachments.blob_key => "text");
-    q.push(
-        ")), r AS (INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, \
-         next_attempt_at, updated_at) SELECT * FROM unnest(",
-    );
-    push_arrays!(q, recipients.message => "uuid", recipients.address => "text", recipients.position => "integer",
-        recipients.kind => "text", recipients.status => "text", recipients.last_reply => "text",
-        recipients.attempts => "bigint", recipients.next_attempt_at => "timestamptz", recipients.updated_at => "timestamptz");
-    q.push(")), b AS (INSERT INTO blobs (key, data) SELECT * FROM unnest(");
-    push_arrays!(q, blob_keys => "text", blob_data => "bytea");
-    q.push(")), e AS (");
-    push_events(&mut q, events.into_iter())?;
-    q.push(") SELECT 1");
+    if !attachments.id.is_empty() {
+        q.push(
+            ", a AS (INSERT INTO attachments (id, message_id, site_id, position, filename, content_type, size, content_id, \
+             inline, blob_key) SELECT * FROM unnest(",
+        );
+        push_arrays!(q, attachments.id => "uuid", attachments.message => "uuid", attachments.site => "uuid",
+            attachments.position => "integer", attachments.filename => "text", attachments.content_type => "text",
+            attachments.size => "bigint", attachments.content_id => "text", attachments.inline => "boolean",
+            attachments.blob_key => "text");
+        q.push("))");
+    }
+    if !recipients.message.is_empty() {
+        q.push(
+            ", r AS (INSERT INTO message_recipients (message_id, address, position, kind, status, last_reply, attempts, \
+             next_attempt_at, updated_at) SELECT * FROM unnest(",
+        );
+        push_arrays!(q, recipients.message => "uuid", recipients.address => "text", recipients.position => "integer",
+            recipients.kind => "text", recipients.status => "text", recipients.last_reply => "text",
+            recipients.attempts => "bigint", recipients.next_attempt_at => "timestamptz", recipients.updated_at => "timestamptz");
+        q.push("))");
+    }
+    if !blob_keys.is_empty() {
+        q.push(", b AS (INSERT INTO blobs (key, data) SELECT * FROM unnest(");
+        push_arrays!(q, blob_keys => "text", blob_data => "bytea");
+        q.push("))");
+    }
+    if !events.is_empty() {
+        q.push(", e AS (");
+        push_events(&mut q, events.into_iter())?;
+        q.push(")");
+    }
+    q.push(" SELECT 1");
     q.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
 }
