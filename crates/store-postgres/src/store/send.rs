@@ -1,5 +1,5 @@
-//! PostgreSQL: one send in one transaction. Its events are appended together at the end, so
-//! the event-log lock is held only from then to the commit.
+//! PostgreSQL: one send in one transaction, its events appended together at the end (they are
+//! numbered after the commit, see the `seal` module).
 
 #[allow(unused_imports)]
 use super::*;
