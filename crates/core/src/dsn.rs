@@ -35,13 +35,16 @@ pub struct Dsn {
 }
 
 /// Returns the report if `raw` is a `multipart/report; report-type=delivery-status` message.
+///
+/// Every received message is asked, so the top-level header is read first and only a report
+/// is parsed whole: a whole parse decodes every part, which for a large attachment means a
+/// second buffer of its size.
 pub fn parse(raw: &[u8]) -> Option<Dsn> {
+    if !is_report(&MessageParser::default().parse_headers(raw)?) {
+        return None;
+    }
     let msg = MessageParser::default().parse(raw)?;
-    let ct = msg.content_type()?;
-    let is_report = ct.ctype().eq_ignore_ascii_case("multipart")
-        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
-        && ct.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"));
-    if !is_report {
+    if !is_report(&msg) {
         return None;
     }
     let mut recipients = Vec::new();
@@ -63,6 +66,15 @@ pub fn parse(raw: &[u8]) -> Option<Dsn> {
         }
     }
     (!recipients.is_empty()).then_some(Dsn { original_message_id, recipients })
+}
+
+/// Whether the message's own `Content-Type` is `multipart/report; report-type=delivery-status`.
+fn is_report(msg: &mail_parser::Message<'_>) -> bool {
+    msg.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+    })
 }
 
 fn part_bytes<'a>(part: &'a mail_parser::MessagePart<'a>, raw: &'a [u8]) -> &'a [u8] {

@@ -12,7 +12,7 @@ use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address as BAddress;
 use mail_builder::headers::message_id::MessageId as BMessageId;
 use mail_builder::headers::text::Text;
-use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 
 /// Explains why a message could not be built or parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -226,9 +226,21 @@ fn unfold(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).split(['\r', '\n']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
+/// Moves a part's contents out of the parsed message (what `MessagePart::contents` would
+/// borrow), leaving the part empty; a copy is made only when the contents still borrow from
+/// the raw message.
+fn take_contents(part: &mut mail_parser::MessagePart<'_>) -> Vec<u8> {
+    match std::mem::replace(&mut part.body, PartType::Multipart(Vec::new())) {
+        PartType::Text(text) | PartType::Html(text) => text.into_owned().into_bytes(),
+        PartType::Binary(bin) | PartType::InlineBinary(bin) => bin.into_owned(),
+        PartType::Message(message) => message.raw_message().to_vec(),
+        PartType::Multipart(_) => Vec::new(),
+    }
+}
+
 /// Parses raw RFC 5322 bytes into the stored fields.
 pub fn parse(raw: &[u8]) -> Result<ParsedMessage, MimeError> {
-    let msg = MessageParser::default().parse(raw).ok_or(MimeError::Unparseable)?;
+    let mut msg = MessageParser::default().parse(raw).ok_or(MimeError::Unparseable)?;
     let headers = msg
         .headers()
         .iter()
@@ -243,26 +255,29 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMessage, MimeError> {
     let html_part = msg.html_body.first().and_then(|i| msg.parts.get(*i as usize)).is_some_and(|p| p.is_text_html());
     let text = msg.body_text(0).map(|t| t.into_owned());
     let html = if html_part { msg.body_html(0).map(|h| h.into_owned()) } else { None };
-    let attachments = msg
-        .attachments()
-        .map(|p| {
-            let content_type = p
-                .content_type()
-                .map(|ct| match ct.subtype() {
-                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                    None => ct.ctype().to_string(),
-                })
-                .unwrap_or_else(|| "application/octet-stream".to_string())
-                .to_ascii_lowercase();
-            ParsedAttachment {
-                filename: p.attachment_name().map(str::to_string),
-                content_type,
-                content_id: p.content_id().map(|c| c.trim_matches(['<', '>']).to_string()),
-                inline: p.content_disposition().is_some_and(|d| d.is_inline()),
-                content: p.contents().to_vec(),
-            }
-        })
-        .collect();
+    // The attachments' bodies are moved out of the parsed message, not copied: a decoded
+    // attachment is already an owned buffer, and a second copy of a large one would double the
+    // peak memory of receiving it.
+    let attachment_parts: Vec<usize> = msg.attachments.iter().map(|id| *id as usize).collect();
+    let mut attachments = Vec::with_capacity(attachment_parts.len());
+    for index in attachment_parts {
+        let Some(p) = msg.parts.get_mut(index) else { continue };
+        let content_type = p
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                None => ct.ctype().to_string(),
+            })
+            .unwrap_or_else(|| "application/octet-stream".to_string())
+            .to_ascii_lowercase();
+        attachments.push(ParsedAttachment {
+            filename: p.attachment_name().map(str::to_string),
+            content_type,
+            content_id: p.content_id().map(|c| c.trim_matches(['<', '>']).to_string()),
+            inline: p.content_disposition().is_some_and(|d| d.is_inline()),
+            content: take_contents(p),
+        });
+    }
     let snippet = make_snippet(text.as_deref().unwrap_or_default(), 200);
     Ok(ParsedMessage {
         message_id: msg.message_id().map(str::to_string),

@@ -12,6 +12,7 @@
 //! buffering as soon as the message is known to be refused (too large or a bare line ending),
 //! but keeps consuming to the end marker so the session stays in step with the client.
 
+use crate::buffer::MessageBuf;
 use crate::line::find_cr_or_lf;
 
 /// Where the decoder is relative to the line structure of the data.
@@ -67,7 +68,7 @@ impl DotDecoder {
     /// Returns `Some(n)` once the end marker has been consumed, `n` being the number of bytes of
     /// `input` used (the rest belongs to the command stream); `None` when all of `input` was
     /// consumed and more is needed.
-    pub(crate) fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    pub(crate) fn feed(&mut self, input: &[u8], out: &mut MessageBuf) -> Option<usize> {
         let mut i = 0;
         // Bytes input[span..i] are message bytes not yet copied to `out`.
         let mut span = 0;
@@ -132,9 +133,9 @@ impl DotDecoder {
 
     /// Stops keeping the message (its bytes are still read to the end marker and counted):
     /// used when the server has no room for it.
-    pub(crate) fn stop_buffering(&mut self, out: &mut Vec<u8>) {
+    pub(crate) fn stop_buffering(&mut self, out: &mut MessageBuf) {
         self.discarding = true;
-        *out = Vec::new();
+        *out = MessageBuf::new();
     }
 
     /// Returns what to make of the message; meaningful once [`DotDecoder::feed`] has returned
@@ -154,7 +155,7 @@ impl DotDecoder {
         self.size
     }
 
-    fn emit(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
+    fn emit(&mut self, out: &mut MessageBuf, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
@@ -165,7 +166,7 @@ impl DotDecoder {
         if self.bare || self.size > self.max_size {
             // The message will be refused: stop holding on to it.
             self.discarding = true;
-            *out = Vec::new();
+            *out = MessageBuf::new();
             return;
         }
         out.extend_from_slice(bytes);
@@ -199,32 +200,32 @@ mod tests {
     /// Feeds `input` in one piece and returns (consumed, message, verdict).
     fn decode_whole(input: &[u8], max: usize) -> (Option<usize>, Vec<u8>, Verdict) {
         let mut d = DotDecoder::new(max);
-        let mut out = Vec::new();
+        let mut out = MessageBuf::with_segments_of(3);
         let n = d.feed(input, &mut out);
-        (n, out, d.verdict())
+        (n, out.into_vec(), d.verdict())
     }
 
     /// Feeds `input` split at `cut`, returning the total consumed as if it were one piece.
     fn decode_split(input: &[u8], cut: usize, max: usize) -> (Option<usize>, Vec<u8>, Verdict) {
         let mut d = DotDecoder::new(max);
-        let mut out = Vec::new();
+        let mut out = MessageBuf::with_segments_of(3);
         let (a, b) = input.split_at(cut);
         let n = match d.feed(a, &mut out) {
             Some(n) => Some(n),
             None => d.feed(b, &mut out).map(|n| n + a.len()),
         };
-        (n, out, d.verdict())
+        (n, out.into_vec(), d.verdict())
     }
 
     fn decode_bytewise(input: &[u8], max: usize) -> (Option<usize>, Vec<u8>, Verdict) {
         let mut d = DotDecoder::new(max);
-        let mut out = Vec::new();
+        let mut out = MessageBuf::with_segments_of(3);
         for (k, b) in input.iter().enumerate() {
             if d.feed(std::slice::from_ref(b), &mut out).is_some() {
-                return (Some(k + 1), out, d.verdict());
+                return (Some(k + 1), out.into_vec(), d.verdict());
             }
         }
-        (None, out, d.verdict())
+        (None, out.into_vec(), d.verdict())
     }
 
     /// Checks one case whole, split at every position and byte by byte.
@@ -339,15 +340,15 @@ mod tests {
     #[test]
     fn size_limit_is_exact() {
         let mut d = DotDecoder::new(5);
-        let mut out = Vec::new();
+        let mut out = MessageBuf::with_segments_of(3);
         assert_eq!(d.feed(b"abc\r\n.\r\n", &mut out), Some(8));
         assert_eq!(
-            (d.verdict(), out.as_slice()),
+            (d.verdict(), out.to_vec().as_slice()),
             (Verdict::Ok, &b"abc\r\n"[..])
         );
 
         let mut d = DotDecoder::new(5);
-        let mut out = Vec::new();
+        let mut out = MessageBuf::with_segments_of(3);
         assert_eq!(d.feed(b"abcd\r\n.\r\n", &mut out), Some(9));
         assert_eq!(d.verdict(), Verdict::TooLarge);
         assert!(out.is_empty());
@@ -355,10 +356,10 @@ mod tests {
 
         // Stuffed dots do not count.
         let mut d = DotDecoder::new(5);
-        let mut out = Vec::new();
+        let mut out = MessageBuf::with_segments_of(3);
         assert_eq!(d.feed(b"..bc\r\n.\r\n", &mut out), Some(9));
         assert_eq!(
-            (d.verdict(), out.as_slice()),
+            (d.verdict(), out.to_vec().as_slice()),
             (Verdict::Ok, &b".bc\r\n"[..])
         );
     }
@@ -366,7 +367,7 @@ mod tests {
     #[test]
     fn oversized_message_is_consumed_to_its_end_without_buffering() {
         let mut d = DotDecoder::new(10);
-        let mut out = Vec::new();
+        let mut out = MessageBuf::with_segments_of(3);
         for _ in 0..100 {
             assert_eq!(d.feed(b"0123456789012345678\r\n", &mut out), None);
             assert!(out.is_empty());
@@ -392,7 +393,7 @@ mod tests {
             let end = wire.len();
             wire.extend_from_slice(b"QUIT\r\n");
             let mut d = DotDecoder::new(usize::MAX);
-            let mut out = Vec::new();
+            let mut out = MessageBuf::with_segments_of(3);
             let (mut at, mut consumed, mut k) = (0, None, 0);
             while at < wire.len() {
                 let piece = &wire[at..(at + cuts[k % cuts.len()]).min(wire.len())];
@@ -405,7 +406,7 @@ mod tests {
             }
             proptest::prop_assert_eq!(consumed, Some(end));
             proptest::prop_assert_eq!(d.verdict(), Verdict::Ok);
-            proptest::prop_assert_eq!(out, message);
+            proptest::prop_assert_eq!(out.into_vec(), message);
         }
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::buffer::MessageBuf;
 use crate::dot::{DotDecoder, Verdict, stuff};
 use crate::session::{Shared, run_stream};
 use crate::{DeliveryOutcome, Envelope, InboundHandler, RcptDecision, SmtpConfig};
@@ -113,7 +114,8 @@ pub fn dot_round_trip(data: &[u8], chunk: usize) {
     let mut wire = stuff(&message);
     wire.extend_from_slice(b"MAIL FROM:<x>\r\n");
     let mut decoder = DotDecoder::new(usize::MAX);
-    let mut out = Vec::new();
+    // Segments of a few bytes, so message bytes cross segment boundaries at every size.
+    let mut out = MessageBuf::with_segments_of(1 + chunk % 5);
     let mut consumed = 0;
     let mut ended = None;
     for piece in wire.chunks(chunk.max(1)) {
@@ -130,7 +132,8 @@ pub fn dot_round_trip(data: &[u8], chunk: usize) {
         "end marker not found where it was put"
     );
     assert_eq!(decoder.verdict(), Verdict::Ok);
-    assert_eq!(out, message, "unstuffing did not give the message back");
+    assert_eq!(out.len(), message.len());
+    assert_eq!(out.into_vec(), message, "unstuffing did not give the message back");
 }
 
 /// Turns arbitrary bytes into CRLF-terminated lines.

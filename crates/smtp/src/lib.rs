@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod buffer;
 mod config;
 mod dot;
 #[cfg(feature = "fuzzing")]

@@ -8,6 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Flow, MAX_PREALLOCATION, Session, reply_text};
 use crate::DeliveryOutcome;
+use crate::buffer::MessageBuf;
 use crate::dot::{DotDecoder, Verdict};
 use crate::limits::Reservation;
 
@@ -28,7 +29,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
         let mut decoder = DotDecoder::new(max);
         let initial = expected.max(16 * 1024);
         if reservation.grow_to(initial) {
-            self.message = Vec::with_capacity(initial);
+            self.message = MessageBuf::with_capacity(initial);
         } else {
             tracing::debug!(remote_addr = %self.envelope.remote_addr, "in-flight message budget exhausted");
             self.over_budget = true;
@@ -44,7 +45,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
     /// transaction.
     /// `size` is the message's whole size, bytes no longer buffered included.
     pub(super) async fn end_of_data(&mut self, verdict: Verdict, size: usize) -> Flow {
-        let message = std::mem::take(&mut self.message);
+        let message = std::mem::take(&mut self.message).into_vec();
         self.clock.data_ended();
         let flow = match verdict {
             Verdict::BareLineEnding => {

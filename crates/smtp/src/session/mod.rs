@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
+use crate::buffer::MessageBuf;
 use crate::dot::DotDecoder;
 use crate::limits::{Budget, Clock, ClockLimits, Deadline, Reservation};
 use crate::line::{Framed, LineFramer};
@@ -144,7 +145,7 @@ pub(crate) struct Session<T> {
     framer: LineFramer,
     /// Set while reading message data.
     data: Option<DotDecoder>,
-    message: Vec<u8>,
+    message: MessageBuf,
     /// The share of the in-flight budget the message being read holds.
     reservation: Option<Reservation>,
     /// The budget had no room for the message being read: it is read to its end and refused.
@@ -239,7 +240,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             out: Vec::with_capacity(512),
             framer: LineFramer::default(),
             data: None,
-            message: Vec::new(),
+            message: MessageBuf::new(),
             reservation: None,
             over_budget: false,
             clock: carry.clock,
@@ -433,7 +434,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Session<T> {
             self.over_budget = true;
             match self.data.as_mut() {
                 Some(decoder) => decoder.stop_buffering(&mut self.message),
-                None => self.message = Vec::new(),
+                None => self.message = MessageBuf::new(),
             }
         }
     }
