@@ -72,9 +72,7 @@ async fn sigkill_under_load_loses_no_acknowledged_message_and_stores_none_twice(
     let stop_flag = Arc::new(AtomicBool::new(false));
     let tasks: Vec<_> = (0..SESSIONS).map(|s| tokio::spawn(client(smtp, s, stop_flag.clone()))).collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut child = served.child;
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
+    served.kill();
     stop_flag.store(true, Ordering::Relaxed);
     let mut acked = Vec::new();
     for t in tasks {
@@ -156,9 +154,7 @@ async fn sigkill_under_api_sends_loses_no_acknowledged_send_and_delivers_none_tw
         .map(|c| tokio::spawn(api_client(Client::new(&served.url, key.clone()).unwrap(), agent.id, to.clone(), c, stop_flag.clone())))
         .collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut child = served.child;
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
+    served.kill();
     stop_flag.store(true, Ordering::Relaxed);
     let mut acked = Vec::new();
     let mut in_flight = Vec::new();

@@ -291,9 +291,7 @@ async fn a_scheduled_message_survives_sigkill_and_restart() {
     let a = mailbox(&c, "durable").await;
     let due = in_secs(3.0);
     let h = held(c.send_or_hold(a.id, &SendMessageRequest { send_at: Some(due.to_rfc3339()), ..text_message(&["zed@ext.test"], "Survivor", "still here") }, None).await.unwrap());
-    let mut child = served.child;
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
+    served.kill();
     let served = serve_env(dir.path(), &[], &env);
     let c = Client::new(&served.url, key).unwrap();
     assert_eq!(c.get_draft(h.draft_id).await.unwrap().status, DraftStatus::Scheduled);

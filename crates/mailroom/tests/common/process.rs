@@ -14,6 +14,25 @@ pub struct Served {
     pub key_line: Option<String>,
 }
 
+impl Served {
+    /// SIGKILL: the server stops at once, as in a crash.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().unwrap();
+    }
+}
+
+/// A test that fails before [`stop`] must not leave its server running: the server would keep
+/// the test's output pipe open and hang whatever reads it.
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[allow(clippy::zombie_processes)] // `stop` waits for it.
 pub fn serve(data_dir: &std::path::Path, extra: &[&str]) -> Served {
     serve_env(data_dir, extra, &[])
