@@ -472,17 +472,25 @@ impl Engine {
     /// `via` names the path in the `mailbox.quota_exceeded` event (`smtp`, `local`).
     pub async fn check_inbound_quota(&self, mailboxes: &[Mailbox], size: u64, via: &str) -> EngineResult<Option<String>> {
         for mailbox in mailboxes {
-            let scopes = Self::mailbox_scopes(mailbox);
-            let controls = self.controls_of_each(&scopes).await?;
-            for (scope, (_, limits)) in scopes.into_iter().zip(&controls) {
-                if limits.storage_bytes.is_some_and(|max| size > max) || limits.max_messages == Some(0) {
-                    self.quota_event(mailbox, via, "storage_bytes").await;
-                    return Ok(Some("552 5.2.2 Message exceeds the mailbox's storage quota".into()));
-                }
-                if let Some(which) = self.over_quota(scope, limits, size.max(1)).await? {
-                    self.quota_event(mailbox, via, which).await;
-                    return Ok(Some("452 4.2.2 Mailbox full, try again later".into()));
-                }
+            let controls = self.controls_of_each(&Self::mailbox_scopes(mailbox)).await?;
+            if let Some(reply) = self.quota_reply(mailbox, &controls, size, via).await? {
+                return Ok(Some(reply));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The quota check of [`Engine::check_inbound_quota`] for one mailbox whose controls
+    /// (those of [`Engine::mailbox_scopes`]) are read already.
+    pub(crate) async fn quota_reply(&self, mailbox: &Mailbox, controls: &[(Controls, Limits)], size: u64, via: &str) -> EngineResult<Option<String>> {
+        for (scope, (_, limits)) in Self::mailbox_scopes(mailbox).into_iter().zip(controls) {
+            if limits.storage_bytes.is_some_and(|max| size > max) || limits.max_messages == Some(0) {
+                self.quota_event(mailbox, via, "storage_bytes").await;
+                return Ok(Some("552 5.2.2 Message exceeds the mailbox's storage quota".into()));
+            }
+            if let Some(which) = self.over_quota(scope, limits, size.max(1)).await? {
+                self.quota_event(mailbox, via, which).await;
+                return Ok(Some("452 4.2.2 Mailbox full, try again later".into()));
             }
         }
         Ok(None)

@@ -49,6 +49,19 @@ pub enum InboundRecipient {
     Reply(String),
 }
 
+/// What an accepted `RCPT TO` found: the mailbox and the controls in force for it (its own,
+/// then its site's). The SMTP server hands it back at DATA ([`Engine::accept_inbound_with`]),
+/// so the same transaction does not look them up again: the recipient checks made at `RCPT`
+/// hold for the transaction, as in any MTA. The message's quota is still checked at DATA,
+/// against these controls and the mailbox's usage then.
+#[derive(Debug, Clone)]
+pub struct ResolvedRecipient {
+    /// The mailbox the address (without its `+tag`) names.
+    pub mailbox: Mailbox,
+    /// The controls of [`Engine::mailbox_scopes`], with the limits in force.
+    pub(crate) controls: Vec<(mailroom_core::controls::Controls, mailroom_core::controls::Limits)>,
+}
+
 impl Engine {
     /// Decides one `RCPT TO`: only existing mailboxes on hosted domains are accepted
     /// (plus-addressing resolves to the base mailbox).
@@ -68,33 +81,41 @@ impl Engine {
     /// receive rates) for a client at `client` (`Some((address, first recipient of the
     /// transaction))`).
     pub async fn check_inbound_from(&self, rcpt: &str, mail_from: &str, client: Option<(std::net::IpAddr, bool)>) -> EngineResult<InboundRecipient> {
-        let Ok(address) = EmailAddress::parse(rcpt) else { return Ok(InboundRecipient::UnknownMailbox) };
+        Ok(self.resolve_inbound(rcpt, mail_from, client).await?.0)
+    }
+
+    /// Like [`Engine::check_inbound_from`], also returning, for an accepted recipient, what
+    /// the check found, for [`Engine::accept_inbound_with`].
+    pub async fn resolve_inbound(
+        &self,
+        rcpt: &str,
+        mail_from: &str,
+        client: Option<(std::net::IpAddr, bool)>,
+    ) -> EngineResult<(InboundRecipient, Option<ResolvedRecipient>)> {
+        let Ok(address) = EmailAddress::parse(rcpt) else { return Ok((InboundRecipient::UnknownMailbox, None)) };
         if !self.is_hosted(address.domain()).await? {
-            return Ok(InboundRecipient::NotHosted);
+            return Ok((InboundRecipient::NotHosted, None));
         }
         let (base, _) = address.without_tag();
         let Some(mailbox) = self.store.get_mailbox_by_address(&base.canonical()).await? else {
-            return Ok(InboundRecipient::UnknownMailbox);
+            return Ok((InboundRecipient::UnknownMailbox, None));
         };
         // The mailbox's and its site's controls, read once for the expiry and the receive
         // controls.
         let controls = self.controls_of_each(&Self::mailbox_scopes(&mailbox)).await?;
         if controls.first().is_some_and(|(c, _)| c.expires_at.is_some_and(|t| t <= now())) {
-            return Ok(InboundRecipient::UnknownMailbox);
+            return Ok((InboundRecipient::UnknownMailbox, None));
         }
         if let Some((ip, first)) = client
             && let Some(reply) = self.receive_controls_reply(&mailbox, ip, first, &controls).await?
         {
-            return Ok(InboundRecipient::Reply(reply));
+            return Ok((InboundRecipient::Reply(reply), None));
         }
         let sender = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
-        if sender.is_empty() {
-            return Ok(InboundRecipient::Accept);
+        if !sender.is_empty() && !self.sender_allowed(&mailbox, sender).await? {
+            return Ok((InboundRecipient::SenderRefused, None));
         }
-        if !self.sender_allowed(&mailbox, sender).await? {
-            return Ok(InboundRecipient::SenderRefused);
-        }
-        Ok(InboundRecipient::Accept)
+        Ok((InboundRecipient::Accept, Some(ResolvedRecipient { mailbox, controls })))
     }
 
     /// Tells whether the receive lists of `mailbox` (site-wide and its own) let `sender`
@@ -124,6 +145,19 @@ impl Engine {
     /// is refused with `Invalid { code: "message_limit_exceeded" }` naming the limit, before
     /// anything — DKIM verification included — parses it.
     pub async fn accept_inbound(&self, session: &InboundSession, rcpts: &[String], raw: Bytes) -> EngineResult<Vec<Message>> {
+        self.accept_inbound_with(session, rcpts, &[], raw).await
+    }
+
+    /// Like [`Engine::accept_inbound`], with what the `RCPT TO` checks of the transaction
+    /// found: `resolved[i]`, when present, is recipient `i`'s mailbox and controls, which are
+    /// then not read again.
+    pub async fn accept_inbound_with(
+        &self,
+        session: &InboundSession,
+        rcpts: &[String],
+        resolved: &[Option<ResolvedRecipient>],
+        raw: Bytes,
+    ) -> EngineResult<Vec<Message>> {
         if let Err(limit) = mailroom_core::mime::check_limits(&raw, &self.config().mime_limits) {
             return Err(EngineError::invalid(MESSAGE_LIMIT_EXCEEDED, format!("message refused: {limit}")));
         }
@@ -134,24 +168,33 @@ impl Engine {
             }
             None => None,
         };
-        // Each recipient's mailbox (looked up once) with its `+tag`.
+        // Each recipient's mailbox (looked up once, or found at RCPT) with its `+tag`.
         let mut recipients: Vec<(Mailbox, Option<String>)> = Vec::new();
-        for rcpt in rcpts {
+        let mut targets: Vec<(Mailbox, Option<&ResolvedRecipient>)> = Vec::new();
+        for (i, rcpt) in rcpts.iter().enumerate() {
             let Ok(address) = EmailAddress::parse(rcpt) else { continue };
             let (base, tag) = address.without_tag();
-            if let Some(m) = self.store.get_mailbox_by_address(&base.canonical()).await? {
+            let known = resolved.get(i).and_then(Option::as_ref);
+            let mailbox = match known {
+                Some(r) => Some(r.mailbox.clone()),
+                None => self.store.get_mailbox_by_address(&base.canonical()).await?,
+            };
+            if let Some(m) = mailbox {
+                if !targets.iter().any(|(t, _)| t.id == m.id) {
+                    targets.push((m.clone(), known));
+                }
                 recipients.push((m, tag));
             }
         }
         // Controls: quotas of every recipient mailbox, before anything is stored.
-        let mut targets: Vec<Mailbox> = Vec::new();
-        for (m, _) in &recipients {
-            if !targets.iter().any(|t| t.id == m.id) {
-                targets.push(m.clone());
+        for (mailbox, known) in &targets {
+            let controls = match known {
+                Some(r) => r.controls.clone(),
+                None => self.controls_of_each(&Self::mailbox_scopes(mailbox)).await?,
+            };
+            if let Some(reply) = self.quota_reply(mailbox, &controls, raw.len() as u64, "smtp").await? {
+                return Err(EngineError::invalid(crate::controls::SMTP_REPLY, reply));
             }
-        }
-        if let Some(reply) = self.check_inbound_quota(&targets, raw.len() as u64, "smtp").await? {
-            return Err(EngineError::invalid(crate::controls::SMTP_REPLY, reply));
         }
         let report = mailroom_core::dsn::parse(&raw);
         let mut stored: Vec<Message> = Vec::new();

@@ -38,7 +38,7 @@ pub use controls::{ControlSettings, RateNote};
 pub use domains::{DkimSigningKey, DnsRecord, ED25519_SELECTOR, RSA_SELECTOR};
 pub use error::{EngineError, EngineResult};
 pub use idempotency::{IdempotencyKey, Sent};
-pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED};
+pub use inbound::{InboundRecipient, InboundSession, MESSAGE_LIMIT_EXCEEDED, ResolvedRecipient};
 pub use secrets::SecretBox;
 pub use status::Backlog;
 pub use keys::{GeneratedKey, generate_api_key, hash_api_key, key_parts};

@@ -5,22 +5,75 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use mailroom_core::{Message, Recipient};
 use mailroom_delivery::{AccountRoute, DeliveryHooks, DkimKeyMaterial, LocalOutcome, RouteLookup, TlsMode};
-use mailroom_engine::{Engine, InboundRecipient, InboundSession};
+use mailroom_engine::{Engine, InboundRecipient, InboundSession, ResolvedRecipient};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 use mailroom_smtp::{DeliveryOutcome, Envelope, InboundHandler, RcptDecision};
 
 /// Receives SMTP mail into the engine.
-pub struct EngineInbound(pub Engine);
+pub struct EngineInbound {
+    engine: Engine,
+    /// What each accepted `RCPT TO` of a transaction in progress found, by the client's
+    /// address and port (one session) and the recipient, taken back at DATA.
+    resolved: std::sync::Mutex<HashMap<(SocketAddr, String), (Instant, ResolvedRecipient)>>,
+}
+
+/// How long what a `RCPT TO` found is used for its DATA: a client slower than this between
+/// the two gets a fresh look-up. Older entries (mostly of transactions that ended without
+/// DATA) are dropped.
+const RESOLVED_FOR: Duration = Duration::from_secs(60);
+
+/// Entries kept at most: past this, expired ones are dropped, and if none had expired, all
+/// (their transactions then read the mailbox again at DATA).
+const RESOLVED_MAX: usize = 10_000;
+
+impl EngineInbound {
+    /// A handler storing into `engine`.
+    pub fn new(engine: Engine) -> Self {
+        EngineInbound { engine, resolved: std::sync::Mutex::new(HashMap::new()) }
+    }
+
+    fn remember(&self, envelope: &Envelope, rcpt: &str, found: ResolvedRecipient) {
+        let mut map = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= RESOLVED_MAX {
+            map.retain(|_, (at, _)| at.elapsed() < RESOLVED_FOR);
+            if map.len() >= RESOLVED_MAX {
+                map.clear();
+            }
+        }
+        map.insert((envelope.remote_addr, rcpt.to_string()), (Instant::now(), found));
+    }
+
+    /// Takes back what the transaction's `RCPT TO`s found, one entry per recipient.
+    fn take(&self, envelope: &Envelope) -> Vec<Option<ResolvedRecipient>> {
+        let mut map = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        envelope
+            .rcpt_to
+            .iter()
+            .map(|rcpt| match map.remove(&(envelope.remote_addr, rcpt.clone())) {
+                Some((at, found)) if at.elapsed() < RESOLVED_FOR => Some(found),
+                _ => None,
+            })
+            .collect()
+    }
+}
 
 #[async_trait]
 impl InboundHandler for EngineInbound {
     async fn check_recipient(&self, envelope: &Envelope, rcpt: &str) -> RcptDecision {
         let client = Some((envelope.remote_addr.ip(), envelope.rcpt_to.is_empty()));
-        match self.0.check_inbound_from(rcpt, &envelope.mail_from, client).await {
-            Ok(InboundRecipient::Reply(line)) => RcptDecision::Reply(line),
-            Ok(InboundRecipient::Accept) => RcptDecision::Accept,
-            Ok(InboundRecipient::SenderRefused) => RcptDecision::Refused("Sender blocked by the recipient's list".into()),
-            Ok(InboundRecipient::UnknownMailbox) => RcptDecision::UnknownMailbox,
-            Ok(InboundRecipient::NotHosted) => RcptDecision::RelayDenied,
+        match self.engine.resolve_inbound(rcpt, &envelope.mail_from, client).await {
+            Ok((InboundRecipient::Reply(line), _)) => RcptDecision::Reply(line),
+            Ok((InboundRecipient::Accept, found)) => {
+                if let Some(found) = found {
+                    self.remember(envelope, rcpt, found);
+                }
+                RcptDecision::Accept
+            }
+            Ok((InboundRecipient::SenderRefused, _)) => RcptDecision::Refused("Sender blocked by the recipient's list".into()),
+            Ok((InboundRecipient::UnknownMailbox, _)) => RcptDecision::UnknownMailbox,
+            Ok((InboundRecipient::NotHosted, _)) => RcptDecision::RelayDenied,
             Err(e) => {
                 tracing::error!(error = %e, "recipient check failed");
                 RcptDecision::TemporaryFailure("temporary failure, try again later".into())
@@ -32,7 +85,8 @@ impl InboundHandler for EngineInbound {
         let started = std::time::Instant::now();
         let size = message.len();
         let session = InboundSession { remote_ip: envelope.remote_addr.ip(), helo: envelope.helo.clone(), mail_from: envelope.mail_from.clone() };
-        let (outcome, code, message_id) = match self.0.accept_inbound(&session, &envelope.rcpt_to, Bytes::from(message)).await {
+        let resolved = self.take(envelope);
+        let (outcome, code, message_id) = match self.engine.accept_inbound_with(&session, &envelope.rcpt_to, &resolved, Bytes::from(message)).await {
             Ok(stored) if !stored.is_empty() => {
                 let message_id = stored[0].message_id.clone().unwrap_or_default();
                 (DeliveryOutcome::Accepted { queue_id: stored[0].id.to_string() }, 250, message_id)

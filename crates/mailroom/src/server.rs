@@ -227,7 +227,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             tls: Some(tls),
             ..mailroom_smtp::SmtpConfig::default()
         };
-        let handler = Arc::new(crate::glue::EngineInbound(engine.clone()));
+        let handler = Arc::new(crate::glue::EngineInbound::new(engine.clone()));
         tasks.push(tokio::spawn(mailroom_smtp::serve(listener, smtp_config, handler, rx.clone())));
         Some(addr)
     };
