@@ -101,8 +101,19 @@ impl Engine {
             return Ok((InboundRecipient::UnknownMailbox, None));
         };
         // The mailbox's and its site's controls, read once for the expiry and the receive
-        // controls.
-        let controls = self.controls_of_each(&Self::mailbox_scopes(&mailbox)).await?;
+        // controls, and its receive lists, read at the same time (on two connections: the
+        // recipient's answer waits for one round trip to the database after the mailbox's, not
+        // two).
+        let sender = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
+        let scopes = Self::mailbox_scopes(&mailbox);
+        let lists = async {
+            if sender.is_empty() {
+                // Bounces (`<>`) pass the lists: they answer our own mail.
+                return Ok(Vec::new());
+            }
+            self.store.applicable_list_entries(mailbox.site_id, ListDirection::Receive, Some(mailbox.id)).await.map_err(EngineError::from)
+        };
+        let (controls, lists) = futures::future::try_join(self.controls_of_each(&scopes), lists).await?;
         if controls.first().is_some_and(|(c, _)| c.expires_at.is_some_and(|t| t <= now())) {
             return Ok((InboundRecipient::UnknownMailbox, None));
         }
@@ -111,8 +122,7 @@ impl Engine {
         {
             return Ok((InboundRecipient::Reply(reply), None));
         }
-        let sender = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
-        if !sender.is_empty() && !self.sender_allowed(&mailbox, sender).await? {
+        if !sender.is_empty() && !Self::lists_allow(&lists, sender) {
             return Ok((InboundRecipient::SenderRefused, None));
         }
         Ok((InboundRecipient::Accept, Some(ResolvedRecipient { mailbox, controls })))
@@ -122,18 +132,23 @@ impl Engine {
     /// through.
     pub async fn sender_allowed(&self, mailbox: &Mailbox, sender: &str) -> EngineResult<bool> {
         let lists = self.store.applicable_list_entries(mailbox.site_id, ListDirection::Receive, Some(mailbox.id)).await?;
+        Ok(Self::lists_allow(&lists, sender))
+    }
+
+    /// Whether receive lists `lists` (a mailbox's and its site's) let `sender` through.
+    fn lists_allow(lists: &[ListEntry], sender: &str) -> bool {
         if lists.is_empty() {
-            return Ok(true);
+            return true;
         }
         let key = match EmailAddress::parse(sender) {
             Ok(a) => a.policy_key(),
             Err(_) => sender.to_ascii_lowercase(),
         };
         if lists.iter().any(|e| e.kind == ListKind::Block && e.matches(&key)) {
-            return Ok(false);
+            return false;
         }
         let allows: Vec<&ListEntry> = lists.iter().filter(|e| e.kind == ListKind::Allow).collect();
-        Ok(allows.is_empty() || allows.iter().any(|e| e.matches(&key)))
+        allows.is_empty() || allows.iter().any(|e| e.matches(&key))
     }
 
     /// Stores a received message once per recipient mailbox (durably: when this returns the
