@@ -8,7 +8,7 @@ pub const MESSAGE_LIMIT_EXCEEDED: &str = "message_limit_exceeded";
 use bytes::Bytes;
 use mailroom_core::event_types::{MESSAGE_BOUNCED, SUPPRESSION_CREATED};
 use mailroom_core::*;
-use mailroom_store::{NewEvent, RecipientUpdate};
+use mailroom_store::{NewEvent, RecipientUpdate, StoreError};
 
 /// Who handed a message over, for SPF and the record.
 #[derive(Debug, Clone)]
@@ -231,7 +231,13 @@ impl Engine {
                 auth = Some(a);
                 tracing::info!(mailbox = %mailbox.address, decision = j.decision.as_str(), "delivery-status report judged");
             }
-            let message = self.store_inbound_copy(&mailbox, raw.clone(), tag, auth).await?;
+            let message = match self.store_inbound_copy(&mailbox, raw.clone(), tag, auth).await {
+                Ok(m) => m,
+                // The mailbox was deleted after RCPT accepted it (what RCPT found is used at
+                // DATA): its copy is skipped, as for a mailbox gone before DATA began.
+                Err(EngineError::Store(StoreError::NotFound(_))) if self.store.get_mailbox(mailbox.id).await?.is_none() => continue,
+                Err(e) => return Err(e),
+            };
             if let Some(j) = judged
                 && let Err(e) = self.apply_bounce_report(&message, j).await
             {

@@ -211,6 +211,61 @@ async fn a_redelivered_message_is_stored_once_on_postgres() {
     .await;
 }
 
+/// What RCPT found is used at DATA, so a mailbox deleted in between is noticed when its copy
+/// is written: that copy is skipped, the message is stored for the other recipient and answered
+/// `250`, as when the mailbox was gone before DATA began.
+async fn a_mailbox_deleted_between_rcpt_and_data_is_skipped(edit: impl FnOnce(&mut mailroom::config::Config)) {
+    use tokio::io::{AsyncWriteExt, BufReader};
+    let dns = TestDns::start().await;
+    let app = spawn_app_with(|c| {
+        c.dns.nameservers = vec![dns.addr.to_string()];
+        edit(c);
+    })
+    .await;
+    let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
+    let stays = mailbox(&app.admin, "stays").await;
+    let goes = mailbox(&app.admin, "goes").await;
+    let stream = tokio::net::TcpStream::connect(smtp).await.unwrap();
+    let (r, mut w) = stream.into_split();
+    let mut r = BufReader::new(r);
+    assert!(common::smtp::read_reply(&mut r).await.unwrap_or_default().starts_with("220"));
+    let mut replies = Vec::new();
+    for command in ["EHLO client.test", "MAIL FROM:<x@sender.test>", "RCPT TO:<stays@mailroom.localhost>", "RCPT TO:<goes@mailroom.localhost>"] {
+        w.write_all(format!("{command}\r\n").as_bytes()).await.unwrap();
+        replies.push(common::smtp::read_reply(&mut r).await.unwrap_or_default());
+    }
+    assert!(replies.iter().all(|r| r.starts_with("250")), "{replies:?}");
+    app.admin.delete_mailbox(goes.id).await.unwrap();
+    w.write_all(b"DATA\r\n").await.unwrap();
+    let go = common::smtp::read_reply(&mut r).await.unwrap_or_default();
+    assert!(go.starts_with("354"), "{go}");
+    w.write_all(b"Subject: after the delete\r\nMessage-ID: <deleted@sender.test>\r\n\r\nhello\r\n.\r\n").await.unwrap();
+    let done = common::smtp::read_reply(&mut r).await.unwrap_or_default();
+    assert!(done.starts_with("250"), "stored for the mailbox that stays: {done}");
+    let got = inbound(&app, stays.id, 1).await;
+    assert_eq!(got[0].subject.as_deref(), Some("after the delete"));
+    let events = app.admin.list_events(None, Some(1000)).await.unwrap();
+    assert!(
+        !events.items.iter().any(|e| e.event_type == "message.received" && e.mailbox_id == Some(goes.id)),
+        "nothing is stored for the deleted mailbox"
+    );
+    w.write_all(b"QUIT\r\n").await.unwrap();
+    app.server.unwrap().shutdown().await;
+}
+
+#[tokio::test]
+async fn a_mailbox_deleted_between_rcpt_and_data_is_skipped_on_sqlite() {
+    a_mailbox_deleted_between_rcpt_and_data_is_skipped(|_| {}).await;
+}
+
+#[tokio::test]
+async fn a_mailbox_deleted_between_rcpt_and_data_is_skipped_on_postgres() {
+    common::pg::with_database("the PostgreSQL deleted-recipient test", |url| async move {
+        a_mailbox_deleted_between_rcpt_and_data_is_skipped(move |c| c.database_url = url).await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_peer_bounces_and_suppresses_then_sends_are_refused() {
     let dns = TestDns::start().await;
