@@ -164,17 +164,43 @@ async fn the_listener_accepts_only_hosted_mailboxes_and_labels_plus_tags() {
     assert!(events.items.iter().any(|e| e.event_type == "message.received" && e.mailbox_id == Some(agent.id)));
 }
 
+/// A server answering DNS from `dns`, set further by `edit` (its database, for the tests run on
+/// both).
+async fn app_on(dns: &TestDns, edit: impl FnOnce(&mut mailroom::config::Config)) -> TestApp {
+    let nameserver = dns.addr.to_string();
+    spawn_app_with(move |c| {
+        c.dns.nameservers = vec![nameserver];
+        edit(c);
+    })
+    .await
+}
+
+/// Runs `$body` (taking a config edit) as two tests: on SQLite, and on a fresh PostgreSQL
+/// database when `MAILROOM_TEST_POSTGRES_URL` is set.
+macro_rules! on_sqlite_and_postgres {
+    ($body:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            $body(|_| {}).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            common::pg::with_database(stringify!($postgres), |url| async move {
+                $body(move |c| c.database_url = url).await;
+            })
+            .await;
+        }
+    };
+}
+
 /// A client that lost our `250` sends the same message again: the mailbox keeps one copy and
 /// the log one `message.received`, and the second delivery is answered `250` with the first
 /// copy's id; a different message to the same mailbox is stored beside it. The store's unique
 /// Message-ID index decides (nothing is read before the write), on both databases.
 async fn a_redelivered_message_is_stored_once(edit: impl FnOnce(&mut mailroom::config::Config)) {
     let dns = TestDns::start().await;
-    let app = spawn_app_with(|c| {
-        c.dns.nameservers = vec![dns.addr.to_string()];
-        edit(c);
-    })
-    .await;
+    let app = app_on(&dns, edit).await;
     let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
     let agent = mailbox(&app.admin, "again").await;
     let first = "Subject: twice\r\nMessage-ID: <same@sender.test>\r\n\r\nhello\r\n";
@@ -198,18 +224,7 @@ async fn a_redelivered_message_is_stored_once(edit: impl FnOnce(&mut mailroom::c
     app.server.unwrap().shutdown().await;
 }
 
-#[tokio::test]
-async fn a_redelivered_message_is_stored_once_on_sqlite() {
-    a_redelivered_message_is_stored_once(|_| {}).await;
-}
-
-#[tokio::test]
-async fn a_redelivered_message_is_stored_once_on_postgres() {
-    common::pg::with_database("the PostgreSQL redelivery test", |url| async move {
-        a_redelivered_message_is_stored_once(move |c| c.database_url = url).await;
-    })
-    .await;
-}
+on_sqlite_and_postgres!(a_redelivered_message_is_stored_once, a_redelivered_message_is_stored_once_on_sqlite, a_redelivered_message_is_stored_once_on_postgres);
 
 /// What RCPT found is used at DATA, so a mailbox deleted in between is noticed when its copy
 /// is written: that copy is skipped, the message is stored for the other recipient and answered
@@ -217,11 +232,7 @@ async fn a_redelivered_message_is_stored_once_on_postgres() {
 async fn a_mailbox_deleted_between_rcpt_and_data_is_skipped(edit: impl FnOnce(&mut mailroom::config::Config)) {
     use tokio::io::{AsyncWriteExt, BufReader};
     let dns = TestDns::start().await;
-    let app = spawn_app_with(|c| {
-        c.dns.nameservers = vec![dns.addr.to_string()];
-        edit(c);
-    })
-    .await;
+    let app = app_on(&dns, edit).await;
     let smtp = app.server.as_ref().unwrap().smtp_addr.unwrap();
     let stays = mailbox(&app.admin, "stays").await;
     let goes = mailbox(&app.admin, "goes").await;
@@ -253,18 +264,11 @@ async fn a_mailbox_deleted_between_rcpt_and_data_is_skipped(edit: impl FnOnce(&m
     app.server.unwrap().shutdown().await;
 }
 
-#[tokio::test]
-async fn a_mailbox_deleted_between_rcpt_and_data_is_skipped_on_sqlite() {
-    a_mailbox_deleted_between_rcpt_and_data_is_skipped(|_| {}).await;
-}
-
-#[tokio::test]
-async fn a_mailbox_deleted_between_rcpt_and_data_is_skipped_on_postgres() {
-    common::pg::with_database("the PostgreSQL deleted-recipient test", |url| async move {
-        a_mailbox_deleted_between_rcpt_and_data_is_skipped(move |c| c.database_url = url).await;
-    })
-    .await;
-}
+on_sqlite_and_postgres!(
+    a_mailbox_deleted_between_rcpt_and_data_is_skipped,
+    a_mailbox_deleted_between_rcpt_and_data_is_skipped_on_sqlite,
+    a_mailbox_deleted_between_rcpt_and_data_is_skipped_on_postgres
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_peer_bounces_and_suppresses_then_sends_are_refused() {
