@@ -187,7 +187,7 @@ impl Engine {
 
     /// The stored controls of `scope` with the limits in force there (the configured defaults
     /// where the scope sets none).
-    fn in_force(&self, scope: ControlScope, stored: Controls) -> (Controls, Limits) {
+    pub(crate) fn in_force(&self, scope: ControlScope, stored: Controls) -> (Controls, Limits) {
         let defaults = match scope {
             ControlScope::Site(_) => &self.controls.site_defaults,
             ControlScope::Mailbox(_) => &self.controls.mailbox_defaults,

@@ -8,6 +8,7 @@ pub const MESSAGE_LIMIT_EXCEEDED: &str = "message_limit_exceeded";
 use bytes::Bytes;
 use mailroom_core::event_types::{MESSAGE_BOUNCED, SUPPRESSION_CREATED};
 use mailroom_core::*;
+use mailroom_core::controls::{Controls, Limits};
 use mailroom_store::{NewEvent, RecipientUpdate, StoreError};
 
 /// Who handed a message over, for SPF and the record.
@@ -59,7 +60,7 @@ pub struct ResolvedRecipient {
     /// The mailbox the address (without its `+tag`) names.
     pub mailbox: Mailbox,
     /// The controls of [`Engine::mailbox_scopes`], with the limits in force.
-    pub(crate) controls: Vec<(mailroom_core::controls::Controls, mailroom_core::controls::Limits)>,
+    pub(crate) controls: Vec<(Controls, Limits)>,
 }
 
 impl Engine {
@@ -97,23 +98,15 @@ impl Engine {
             return Ok((InboundRecipient::NotHosted, None));
         }
         let (base, _) = address.without_tag();
-        let Some(mailbox) = self.store.get_mailbox_by_address(&base.canonical()).await? else {
+        // The mailbox with its and its site's controls (for the expiry and the receive
+        // controls) and its receive lists, in one read.
+        let Some(found) = self.store.inbound_lookup(&base.canonical()).await? else {
             return Ok((InboundRecipient::UnknownMailbox, None));
         };
-        // The mailbox's and its site's controls, read once for the expiry and the receive
-        // controls, and its receive lists, read at the same time (on two connections: the
-        // recipient's answer waits for one round trip to the database after the mailbox's, not
-        // two).
+        let mailbox = found.mailbox;
+        let controls: Vec<(Controls, Limits)> =
+            Self::mailbox_scopes(&mailbox).into_iter().zip(found.controls).map(|(scope, c)| self.in_force(scope, c.unwrap_or_default())).collect();
         let sender = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
-        let scopes = Self::mailbox_scopes(&mailbox);
-        let lists = async {
-            if sender.is_empty() {
-                // Bounces (`<>`) pass the lists: they answer our own mail.
-                return Ok(Vec::new());
-            }
-            self.store.applicable_list_entries(mailbox.site_id, ListDirection::Receive, Some(mailbox.id)).await.map_err(EngineError::from)
-        };
-        let (controls, lists) = futures::future::try_join(self.controls_of_each(&scopes), lists).await?;
         if controls.first().is_some_and(|(c, _)| c.expires_at.is_some_and(|t| t <= now())) {
             return Ok((InboundRecipient::UnknownMailbox, None));
         }
@@ -122,7 +115,8 @@ impl Engine {
         {
             return Ok((InboundRecipient::Reply(reply), None));
         }
-        if !sender.is_empty() && !Self::lists_allow(&lists, sender) {
+        // Bounces (`<>`) pass the lists: they answer our own mail.
+        if !sender.is_empty() && !Self::lists_allow(&found.receive_lists, sender) {
             return Ok((InboundRecipient::SenderRefused, None));
         }
         Ok((InboundRecipient::Accept, Some(ResolvedRecipient { mailbox, controls })))

@@ -9,9 +9,9 @@
 
 use crate::extract::{self, Limits, Outcome};
 use chrono::{DateTime, Utc};
-use mailroom_core::event_types::{ATTACHMENT_TEXT_EXTRACTED, MESSAGE_IMPORTED, MESSAGE_RECEIVED, MESSAGE_SENT};
+use mailroom_core::event_types::ATTACHMENT_TEXT_EXTRACTED;
 use mailroom_core::reading::TextStatus;
-use mailroom_core::{AttachmentId, Event, MailboxId, MessageId, now};
+use mailroom_core::now;
 use mailroom_store::runner::{self, ClusterLease, LeasedQueue, RetryClock};
 use mailroom_store::{AttachmentTextJob, AttachmentTextUpdate, BlobStore, NewEvent, Store, StoreResult};
 use std::sync::Arc;
@@ -105,23 +105,6 @@ impl LeasedQueue for TextWorker {
     }
 }
 
-/// The attachments a message event names: (message, mailbox, attachment ids).
-fn attachments_of(event: &Event) -> Option<(MessageId, MailboxId, Vec<AttachmentId>)> {
-    if ![MESSAGE_RECEIVED, MESSAGE_IMPORTED, MESSAGE_SENT].contains(&event.event_type.as_str()) {
-        return None;
-    }
-    let message: MessageId = event.data.get("id")?.as_str()?.parse().ok()?;
-    let mailbox: MailboxId = event.data.get("mailbox_id")?.as_str()?.parse().ok()?;
-    let ids: Vec<AttachmentId> = event
-        .data
-        .get("attachments")?
-        .as_array()?
-        .iter()
-        .filter_map(|a| a.get("id")?.as_str()?.parse().ok())
-        .collect();
-    (!ids.is_empty()).then_some((message, mailbox, ids))
-}
-
 impl TextWorker {
     /// Returns a worker over `store` and `blobs`.
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, config: TextWorkerConfig) -> Self {
@@ -153,23 +136,17 @@ impl TextWorker {
         let mut cursor: i64 = stored.as_deref().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
         let mut queued = 0;
         loop {
-            let events = self.store.list_events(None, Some(cursor), PAGE).await?;
-            let Some(last) = events.last() else { break };
-            let last_cursor: i64 = mailroom_core::cursor::position(&last.cursor);
-            let jobs: Vec<AttachmentTextJob> = events
-                .iter()
-                .filter_map(|e| attachments_of(e).map(|(m, mb, ids)| (e.site_id, m, mb, ids)))
-                .flat_map(|(site_id, message_id, mailbox_id, ids)| {
-                    ids.into_iter().map(move |attachment_id| AttachmentTextJob { attachment_id, message_id, site_id, mailbox_id, attempts: 0 })
-                })
-                .collect();
+            let (jobs, last) = self.store.attachment_jobs_after(cursor, PAGE).await?;
+            let Some(last_cursor) = last else { break };
             queued += jobs.len();
             self.store.queue_attachment_texts(&jobs, Some((CURSOR_SETTING, &last_cursor.to_string()))).await?;
             // A cursor that does not move on (one this store never hands out) must not turn
             // this loop into a busy one that also holds shutdown: stop and try again next wake.
             let stuck = last_cursor <= cursor;
+            // Fewer than a page read: the log's end.
+            let end = last_cursor - cursor < i64::from(PAGE);
             cursor = last_cursor;
-            if stuck || events.len() < PAGE as usize {
+            if stuck || end {
                 break;
             }
         }

@@ -88,8 +88,8 @@ async fn run(committed: &Committed, batch: Vec<Job>) {
     let written = write_rows(committed, &items).await;
     drop(items);
     match written {
-        Ok(()) => {
-            committed.after(batch.iter().any(|j| !j.events.is_empty())).await;
+        Ok(xid) => {
+            committed.after(batch.iter().any(|j| !j.events.is_empty()), Some(xid)).await;
             for job in batch {
                 let _ = job.done.send(Ok(()));
             }
@@ -102,10 +102,10 @@ async fn run(committed: &Committed, batch: Vec<Job>) {
         Err(_) => {
             for job in batch {
                 let written = write_rows(committed, &[job.rows()]).await;
-                if written.is_ok() {
-                    committed.after(!job.events.is_empty()).await;
+                if let Ok(xid) = written {
+                    committed.after(!job.events.is_empty(), Some(xid)).await;
                 }
-                let _ = job.done.send(written);
+                let _ = job.done.send(written.map(drop));
             }
         }
     }
@@ -124,7 +124,8 @@ impl Job {
     }
 }
 
-async fn write_rows(committed: &Committed, items: &[Rows<'_>]) -> StoreResult<()> {
+/// Writes `items` in one transaction; returns its id.
+async fn write_rows(committed: &Committed, items: &[Rows<'_>]) -> StoreResult<u64> {
     let mut conn = committed.pool.acquire().await.map_err(db_err)?;
     insert_rows(&mut conn, items).await
 }

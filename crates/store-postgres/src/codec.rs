@@ -111,11 +111,6 @@ pub(crate) fn id<T: From<Uuid>>(row: &PgRow, name: &str) -> StoreResult<T> {
     shared::id(&Pg(row), name)
 }
 
-/// Reads a nullable UUID column as a typed id.
-pub(crate) fn opt_id<T: From<Uuid>>(row: &PgRow, name: &str) -> StoreResult<Option<T>> {
-    shared::opt_id(&Pg(row), name)
-}
-
 /// Reads a timestamp column.
 pub(crate) fn time(row: &PgRow, name: &str) -> StoreResult<DateTime<Utc>> {
     shared::time(&Pg(row), name)
@@ -168,6 +163,7 @@ decoders! {
     tool_run -> ToolRun,
     sent_email -> SentEmail,
     controls -> mailroom_core::controls::Controls,
+    list_entry -> ListEntry,
     upload -> mailroom_core::controls::UploadedAttachment,
     attachment_text_job -> mailroom_store::AttachmentTextJob,
     attachment_text -> mailroom_core::reading::AttachmentText,

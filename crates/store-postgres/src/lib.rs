@@ -91,10 +91,11 @@ pub(crate) struct Committed {
 
 impl Committed {
     /// After a commit that `appended` events: numbers them (so they are readable when the
-    /// write returns; other nodes are notified) and wakes the event signal's receivers.
-    async fn after(&self, appended: bool) {
+    /// write returns; other nodes are notified) and wakes the event signal's receivers. `xid`
+    /// is the commit's transaction id, when the writer has it (see [`seal::Sealer`]).
+    async fn after(&self, appended: bool, xid: Option<u64>) {
         if appended {
-            if let Err(e) = self.sealer.after_commit(&self.pool, &self.node, &self.signal).await {
+            if let Err(e) = self.sealer.after_commit(&self.pool, &self.node, &self.signal, xid).await {
                 // The commit stands; the poll task numbers the events within seconds.
                 tracing::warn!(error = %e, "numbering committed events failed; the poll task retries");
             }
@@ -119,15 +120,16 @@ impl PgStore {
             .await
             .map_err(codec::db_err)?;
         let signal = Arc::new(tokio::sync::watch::Sender::new(0));
-        let listener = listen::start(pool.clone(), node.clone(), Arc::downgrade(&signal)).await.map_err(codec::db_err)?;
-        let committed = Committed { pool: pool.clone(), signal, node: node.into(), sealer: Arc::default() };
+        let sealer = Arc::<seal::Sealer>::default();
+        let listener = listen::start(pool.clone(), node.clone(), Arc::downgrade(&signal), Arc::downgrade(&sealer)).await.map_err(codec::db_err)?;
+        let committed = Committed { pool: pool.clone(), signal, node: node.into(), sealer };
         let batches = batch::start(committed.clone());
         Ok(PgStore { pool, committed, batches, _listener: Arc::new(listener) })
     }
 
     /// After a commit that `appended` events: see [`Committed::after`].
     async fn notify_if(&self, appended: bool) {
-        self.committed.after(appended).await;
+        self.committed.after(appended, None).await;
     }
 
     /// Closes every connection, waiting for those in use to be returned.

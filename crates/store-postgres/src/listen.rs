@@ -1,9 +1,10 @@
 //! Cross-node wake-ups of the event signal: `LISTEN/NOTIFY` with a polling safety net.
 //!
-//! Every transaction that appends events also sends `NOTIFY mailroom_events` (delivered by
-//! PostgreSQL at commit, and only if it commits), with the sending node's name as payload. Each
-//! node listens on one connection and bumps its event signal for other nodes' notifications
-//! (its own commits bump the signal directly). A notification only says "read the log": the
+//! Every seal that numbers events also sends `NOTIFY mailroom_events` (delivered by
+//! PostgreSQL at commit, and only if it commits), with the sending node's name as payload,
+//! followed by the seal's horizon when it has one (see the `seal` module). Each node listens
+//! on one connection, notes the horizon for its sealer and bumps its event signal for other
+//! nodes' notifications (its own commits bump the signal directly). A notification only says "read the log": the
 //! log stays the truth, so a lost notification can delay a reader, never lose an event.
 //!
 //! Two things can lose notifications: the listening connection breaking (notifications sent
@@ -13,6 +14,7 @@
 //! the log's head every [`POLL_INTERVAL`] bumps the signal when the head moved — one cheap
 //! query per node, bounding the delay whatever happens to the notifications.
 
+use crate::seal::Sealer;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::sync::Weak;
@@ -38,11 +40,11 @@ pub(crate) struct Listener {
 /// Starts listening before returning (so commits on other nodes after this point wake
 /// `signal`), then keeps listening and polling in the background. `node` is this store's
 /// `application_name`: notifications carrying it are its own.
-pub(crate) async fn start(pool: PgPool, node: String, signal: Weak<watch::Sender<u64>>) -> Result<Listener, sqlx::Error> {
+pub(crate) async fn start(pool: PgPool, node: String, signal: Weak<watch::Sender<u64>>, sealer: Weak<Sealer>) -> Result<Listener, sqlx::Error> {
     let listener = subscribe(&pool).await?;
     let baseline = head(&pool).await?;
     let (stop, stopped) = watch::channel(());
-    tokio::spawn(listen(pool.clone(), node.clone(), signal.clone(), listener, stopped.clone()));
+    tokio::spawn(listen(pool.clone(), node.clone(), signal.clone(), sealer, listener, stopped.clone()));
     tokio::spawn(poll(pool, node, signal, baseline, stopped));
     Ok(Listener { _stop: stop })
 }
@@ -64,14 +66,28 @@ fn wake(signal: &Weak<watch::Sender<u64>>) -> bool {
     }
 }
 
-async fn listen(pool: PgPool, node: String, signal: Weak<watch::Sender<u64>>, mut listener: PgListener, mut stopped: watch::Receiver<()>) {
+/// Splits a notification's payload into the sending node's name and the seal's horizon (none
+/// from a seal that may have left rows of older transactions, or from an earlier version).
+fn parse(payload: &str) -> (&str, Option<u64>) {
+    match payload.rsplit_once(' ').and_then(|(name, horizon)| Some((name, horizon.parse().ok()?))) {
+        Some((name, horizon)) => (name, Some(horizon)),
+        None => (payload, None),
+    }
+}
+
+async fn listen(pool: PgPool, node: String, signal: Weak<watch::Sender<u64>>, sealer: Weak<Sealer>, mut listener: PgListener, mut stopped: watch::Receiver<()>) {
     loop {
         let failure = loop {
             tokio::select! {
                 _ = stopped.changed() => return,
                 got = listener.try_recv() => match got {
                     Ok(Some(n)) => {
-                        if n.payload() != node && !wake(&signal) {
+                        let (from, horizon) = parse(n.payload());
+                        // Before the wake-up: a sealer woken by it finds its commit covered.
+                        if let (Some(horizon), Some(sealer)) = (horizon, sealer.upgrade()) {
+                            sealer.covered_below(horizon);
+                        }
+                        if from != node && !wake(&signal) {
                             return;
                         }
                     }
@@ -148,4 +164,18 @@ async fn head(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COALESCE(MAX(last), 0) FROM event_heads WHERE site_id = '00000000-0000-0000-0000-000000000000'")
         .fetch_one(pool)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn a_payload_names_its_node_and_may_carry_a_horizon() {
+        assert_eq!(parse("mailroom-1a2b 4021"), ("mailroom-1a2b", Some(4021)));
+        assert_eq!(parse("mailroom-1a2b"), ("mailroom-1a2b", None));
+        // A name with a space and no horizon stays whole.
+        assert_eq!(parse("node a"), ("node a", None));
+        assert_eq!(parse(""), ("", None));
+    }
 }

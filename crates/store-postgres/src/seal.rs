@@ -16,6 +16,12 @@
 //! returns (so a write's events are readable when it returns), coalescing its concurrent
 //! writers into one seal; the poll task seals rows left behind by a node that died between
 //! its commit and its seal.
+//!
+//! A seal's notification carries its horizon (migration `20261208000000_seal_horizon.sql`):
+//! once it arrives, every row of a transaction older than that is numbered. A write that knows
+//! its transaction's id (the batch writer's statement returns it) and meets another node's seal
+//! returns when a notification covers it, without sealing again; so do writes that another
+//! node's seal covered before theirs began.
 
 use crate::codec::db_err;
 use mailroom_store::StoreResult;
@@ -48,46 +54,90 @@ pub(crate) struct Sealer {
     /// One seal at a time on this node: concurrent writers wait for it and often find their
     /// rows numbered already.
     running: tokio::sync::Mutex<()>,
+    /// The highest horizon of a seal notified so far (by any node): every row of a
+    /// transaction with a lower id is numbered. Raised by the listener before it wakes the
+    /// event signal.
+    covered: AtomicU64,
 }
 
 impl Sealer {
     /// Seals after a commit that appended events: returns once that commit's events are
-    /// numbered (or after [`MAX_WAIT`], leaving them to a later seal).
-    pub(crate) async fn after_commit(&self, pool: &PgPool, node: &str, signal: &watch::Sender<u64>) -> StoreResult<()> {
+    /// numbered (or after [`MAX_WAIT`], leaving them to a later seal). `xid` is the commit's
+    /// transaction id when the writer knows it: a seal notified with a higher horizon (by
+    /// any node) numbered its events, so none is needed.
+    pub(crate) async fn after_commit(&self, pool: &PgPool, node: &str, signal: &watch::Sender<u64>, xid: Option<u64>) -> StoreResult<()> {
         let mine = self.commits.fetch_add(1, Ordering::SeqCst) + 1;
+        let skip = xid.map(|xid| Skip { xid, covered: &self.covered });
+        if skip.as_ref().is_some_and(Skip::done) {
+            return Ok(());
+        }
         let _one = self.running.lock().await;
         if self.sealed.load(Ordering::SeqCst) >= mine {
             return Ok(());
         }
         // Every commit counted now happened before the seal below reads the log.
         let covers = self.commits.load(Ordering::SeqCst);
-        seal_all(pool, node, Some(MAX_WAIT), Some(signal)).await?;
-        self.sealed.fetch_max(covers, Ordering::SeqCst);
+        let seal = seal_all(pool, node, Some(MAX_WAIT), Some(signal), skip).await?;
+        // A seal left because this commit was covered may not have covered the others.
+        if !seal.skipped {
+            self.sealed.fetch_max(covers, Ordering::SeqCst);
+        }
         Ok(())
     }
+
+    /// Notes a seal's notification: every row of a transaction older than `horizon` is
+    /// numbered.
+    pub(crate) fn covered_below(&self, horizon: u64) {
+        self.covered.fetch_max(horizon, Ordering::SeqCst);
+    }
+}
+
+/// A commit whose events a seal notified by another node may have numbered.
+struct Skip<'a> {
+    /// The commit's transaction id.
+    xid: u64,
+    /// [`Sealer::covered`].
+    covered: &'a AtomicU64,
+}
+
+impl Skip<'_> {
+    fn done(&self) -> bool {
+        self.covered.load(Ordering::SeqCst) > self.xid
+    }
+}
+
+/// What [`seal_all`] did.
+struct SealAll {
+    /// Rows it numbered.
+    numbered: u64,
+    /// It stopped because another node's seal covered the commit it was sealing for.
+    skipped: bool,
 }
 
 /// Numbers every committed row that exists now: seals, and while some of them wait behind a
 /// running transaction or another node's seal, seals again until none is left or `max_wait`
 /// passes. Between attempts it waits a moment, or less when `signal` (this node's event
-/// signal, which other nodes' seals bump when they commit) moves first. Returns how many rows
-/// it numbered.
-pub(crate) async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>, signal: Option<&watch::Sender<u64>>) -> StoreResult<u64> {
+/// signal, which other nodes' seals bump when they commit) moves first. With `skip`, it stops
+/// as soon as a notified seal covers that commit.
+async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>, signal: Option<&watch::Sender<u64>>, skip: Option<Skip<'_>>) -> StoreResult<SealAll> {
     let started = Instant::now();
     let mut pause = Duration::from_micros(200);
-    let mut total = 0;
+    let mut numbered = 0;
     let mut covers = None;
     loop {
+        if skip.as_ref().is_some_and(Skip::done) {
+            return Ok(SealAll { numbered, skipped: true });
+        }
         // Before the attempt, so a seal that commits during it wakes the wait below.
         let mut changes = signal.map(|s| s.subscribe());
         let seal = seal_once(pool, node, covers).await?;
         covers = Some(seal.covers);
-        total += seal.sealed;
+        numbered += seal.sealed;
         if !seal.more && !seal.pending {
-            return Ok(total);
+            return Ok(SealAll { numbered, skipped: false });
         }
         if max_wait.is_some_and(|m| started.elapsed() >= m) {
-            return Ok(total);
+            return Ok(SealAll { numbered, skipped: false });
         }
         if seal.more {
             continue;
@@ -117,7 +167,7 @@ pub(crate) async fn seal_orphans(pool: &PgPool, node: &str) -> StoreResult<u64> 
     if !stale {
         return Ok(0);
     }
-    seal_all(pool, node, Some(MAX_WAIT), None).await
+    Ok(seal_all(pool, node, Some(MAX_WAIT), None, None).await?.numbered)
 }
 
 /// What one sealing transaction did.

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 /// The decoders and helpers both backends share (`mailroom_store::codec`).
 pub(crate) use mailroom_store::codec::{
-    MESSAGE_COLUMNS, api_key, attachment, attachment_text, attachment_text_job, contact, controls, dkim_key, domain, event_seq, id, json, mailbox, merge_participants, message, opt_id,
+    MESSAGE_COLUMNS, api_key, attachment, attachment_text, attachment_text_job, contact, controls, dkim_key, domain, event_seq, id, json, mailbox, merge_participants, message,
     opt_time, parsed, participants_of, pending, recipient, secure_token, sent_email, site, suppression, team_member, thread, time,
     tool_config, tool_run, trunc, unsigned, upload, webhook_attempt, webhook_delivery, webhook_endpoint,
 };

@@ -58,6 +58,45 @@ impl<A: RowAccess + ?Sized> RowAccess for &A {
     }
 }
 
+/// The columns of a row whose names start with a prefix, read by their names without it: a
+/// joined table's columns renamed apart (`mc.limits AS mc_limits`) decode with its decoder.
+pub struct Prefixed<'r, R: ?Sized> {
+    /// The row.
+    pub row: &'r R,
+    /// What each of the table's column names is prefixed with in the row.
+    pub prefix: &'static str,
+}
+
+impl<R: RowAccess + ?Sized> Prefixed<'_, R> {
+    fn name(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+impl<R: RowAccess + ?Sized> RowAccess for Prefixed<'_, R> {
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        self.row.opt_text(&self.name(name))
+    }
+    fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
+        self.row.opt_uuid(&self.name(name))
+    }
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        self.row.opt_int(&self.name(name))
+    }
+    fn opt_bool(&self, name: &str) -> StoreResult<Option<bool>> {
+        self.row.opt_bool(&self.name(name))
+    }
+    fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.row.opt_bytes(&self.name(name))
+    }
+    fn opt_time(&self, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        self.row.opt_time(&self.name(name))
+    }
+    fn opt_json<T: DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>> {
+        self.row.opt_json(&self.name(name))
+    }
+}
+
 /// A value a column can be read as through [`RowAccess`].
 pub trait Column: Sized {
     /// Reads column `name` of `row`.
@@ -516,6 +555,30 @@ pub fn merge_participants(into: &mut Vec<EmailAddress>, new: impl IntoIterator<I
             into.push(a);
         }
     }
+}
+
+/// Decodes a `list_entries` row (an allow or block entry of a site or mailbox).
+pub fn list_entry<R: RowAccess + ?Sized>(row: &R) -> StoreResult<ListEntry> {
+    let direction: String = col(row, "direction")?;
+    let kind: String = col(row, "kind")?;
+    Ok(ListEntry {
+        id: id(row, "id")?,
+        site_id: id(row, "site_id")?,
+        direction: match direction.as_str() {
+            "send" => ListDirection::Send,
+            "receive" => ListDirection::Receive,
+            other => return Err(StoreError::Corrupt(format!("list direction `{other}`"))),
+        },
+        kind: match kind.as_str() {
+            "allow" => ListKind::Allow,
+            "block" => ListKind::Block,
+            other => return Err(StoreError::Corrupt(format!("list kind `{other}`"))),
+        },
+        entry: col(row, "entry")?,
+        mailbox_id: opt_id(row, "mailbox_id")?,
+        reason: col(row, "reason")?,
+        created_at: time(row, "created_at")?,
+    })
 }
 
 /// Decodes a `controls` row (a site's or mailbox's limits, retention and expiry).

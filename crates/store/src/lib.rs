@@ -221,6 +221,17 @@ pub enum IdempotencyClaim {
     },
 }
 
+/// A mailbox found by its address, with what mail received for it is checked against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundLookup {
+    /// The mailbox.
+    pub mailbox: Mailbox,
+    /// The controls stored for the mailbox, then for its site.
+    pub controls: [Option<mailroom_core::controls::Controls>; 2],
+    /// The receive lists that apply to it: its site's and its own, oldest first.
+    pub receive_lists: Vec<ListEntry>,
+}
+
 /// Everything Mailroom keeps: every area trait, with one implementation per database. Callers
 /// hold an `Arc<dyn Store>` and call any area's methods on it.
 #[async_trait]
@@ -232,4 +243,30 @@ pub trait Store:
 
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Returns the mailbox whose address, lower-cased, is `canonical_address`, with its and
+    /// its site's controls and its receive lists: what a recipient of received mail is checked
+    /// against, in one read where the backend can (one round trip on PostgreSQL).
+    async fn inbound_lookup(&self, canonical_address: &str) -> StoreResult<Option<InboundLookup>> {
+        let Some(mailbox) = self.get_mailbox_by_address(canonical_address).await? else {
+            return Ok(None);
+        };
+        let scopes = [mailroom_core::controls::ControlScope::Mailbox(mailbox.id), mailroom_core::controls::ControlScope::Site(mailbox.site_id)];
+        let mut stored = self.get_controls_of(&scopes).await?.into_iter();
+        let controls = [stored.next().flatten(), stored.next().flatten()];
+        let receive_lists = self.applicable_list_entries(mailbox.site_id, ListDirection::Receive, Some(mailbox.id)).await?;
+        Ok(Some(InboundLookup { mailbox, controls, receive_lists }))
+    }
+
+    /// Reads at most `limit` events of the whole log after log position `after`: returns a
+    /// pending job for each attachment their message events name ([`attachment_jobs`]) and the
+    /// log position of the last event read (`None` when there was none). Only what the jobs
+    /// need is read where the backend can (PostgreSQL sends a few fields of the events with
+    /// attachments, not every event whole).
+    async fn attachment_jobs_after(&self, after: i64, limit: u32) -> StoreResult<(Vec<AttachmentTextJob>, Option<i64>)> {
+        let events = self.list_events(None, Some(after), limit).await?;
+        let last = events.last().map(|e| mailroom_core::cursor::position(&e.cursor));
+        let jobs = events.iter().flat_map(|e| attachment_jobs(e.site_id, &e.event_type, &e.data)).collect();
+        Ok((jobs, last))
+    }
 }

@@ -189,6 +189,7 @@ macro_rules! conformance_tests {
             sent_email_reservations_complete_or_vanish,
             contact_history_and_what_outlives_a_contact,
             list_entries_round_trip_and_scope,
+            inbound_lookup_finds_a_recipient_with_its_controls_and_lists,
             dsn_records_are_recorded_once,
             message_routes_round_trip,
             drafts_round_trip_and_compare_and_swap,
@@ -197,6 +198,7 @@ macro_rules! conformance_tests {
             site_has_mailed_counts_outbound_recipients,
             message_reading_fields_round_trip,
             attachment_texts_queue_claim_and_finish,
+            attachment_jobs_follow_the_log,
         );
     };
 }

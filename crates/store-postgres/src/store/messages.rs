@@ -318,7 +318,8 @@ pub(crate) struct Rows<'a> {
 /// messages that all start a thread may be written outside a transaction. Foreign keys are
 /// checked at its end, when all its rows are written: a new thread's check locks its mailbox
 /// row (`FOR KEY SHARE`, the lock order's first) and a mailbox that is gone is `NotFound`.
-pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) -> StoreResult<()> {
+/// Returns the id of the transaction that wrote them.
+pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) -> StoreResult<u64> {
     let mut threads = ThreadRows::default();
     let mut rows = MessageRows::default();
     let mut attachments = AttachmentRows::default();
@@ -433,9 +434,10 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) 
         push_events(&mut q, events.into_iter())?;
         q.push(")");
     }
-    q.push(" SELECT 1");
-    q.build().execute(&mut *conn).await.map_err(db_err)?;
-    Ok(())
+    // The transaction's id, which its events carry (see the `seal` module).
+    q.push(" SELECT pg_current_xact_id()::text");
+    let xid: String = q.build_query_scalar().fetch_one(&mut *conn).await.map_err(db_err)?;
+    xid.parse().map_err(|_| StoreError::Corrupt(format!("PostgreSQL gave the transaction id {xid:?}, not a number")))
 }
 
 /// The columns of new threads, one array each.

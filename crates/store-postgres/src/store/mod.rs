@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mailroom_core::agent::*;
 use mailroom_core::*;
+use mailroom_core::controls::Controls;
 use mailroom_store::*;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -47,6 +48,70 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
         Ok(())
+    }
+
+    /// One statement, one round trip (they were three reads, two of them in sequence): the
+    /// mailbox joined to its and its site's controls (`mc_…`, `sc_…`) and to its receive lists
+    /// (`l_…`), one row per list entry, or one row with the entry's columns null.
+    async fn inbound_lookup(&self, canonical_address: &str) -> StoreResult<Option<InboundLookup>> {
+        let rows = sqlx::query(
+            "SELECT m.*, \
+             mc.scope AS mc_scope, mc.limits AS mc_limits, mc.retention_days AS mc_retention_days, mc.expires_at AS mc_expires_at, \
+             sc.scope AS sc_scope, sc.limits AS sc_limits, sc.retention_days AS sc_retention_days, sc.expires_at AS sc_expires_at, \
+             l.id AS l_id, l.site_id AS l_site_id, l.direction AS l_direction, l.kind AS l_kind, l.entry AS l_entry, \
+             l.mailbox_id AS l_mailbox_id, l.reason AS l_reason, l.created_at AS l_created_at \
+             FROM mailboxes m \
+             LEFT JOIN controls mc ON mc.scope = 'mailbox:' || m.id::text \
+             LEFT JOIN controls sc ON sc.scope = 'site:' || m.site_id::text \
+             LEFT JOIN list_entries l ON l.site_id = m.site_id AND l.direction = 'receive' \
+             AND (l.mailbox_id IS NULL OR l.mailbox_id = m.id) \
+             WHERE m.address_canonical = $1 ORDER BY l.created_at, l.id",
+        )
+        .bind(canonical_address.to_lowercase())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let stored = |prefix: &'static str| -> StoreResult<Option<Controls>> {
+            let found: Option<String> = col(first, &format!("{prefix}scope"))?;
+            found.map(|_| mailroom_store::codec::controls(&mailroom_store::codec::Prefixed { row: &Pg(first), prefix })).transpose()
+        };
+        let mut receive_lists = Vec::new();
+        for row in &rows {
+            if col::<Option<Uuid>>(row, "l_id")?.is_some() {
+                receive_lists.push(mailroom_store::codec::list_entry(&mailroom_store::codec::Prefixed { row: &Pg(row), prefix: "l_" })?);
+            }
+        }
+        Ok(Some(InboundLookup { mailbox: codec::mailbox(first)?, controls: [stored("mc_")?, stored("sc_")?], receive_lists }))
+    }
+
+    /// Sends, of each event read, its position and, only for a message event that names
+    /// attachments, the three fields the jobs need: the events whole (a received message's is
+    /// some kilobytes of JSON) cost the database more to send than anything else the fan-out
+    /// does, and most name no attachment.
+    async fn attachment_jobs_after(&self, after: i64, limit: u32) -> StoreResult<(Vec<AttachmentTextJob>, Option<i64>)> {
+        let rows = sqlx::query(
+            "SELECT pos, site_id, type, CASE WHEN type IN ($3, $4, $5) AND jsonb_typeof(data->'attachments') = 'array' \
+             AND jsonb_array_length(data->'attachments') > 0 \
+             THEN jsonb_build_object('id', data->'id', 'mailbox_id', data->'mailbox_id', 'attachments', data->'attachments') END AS fields \
+             FROM events WHERE pos > $1 ORDER BY pos LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .bind(ATTACHMENT_EVENT_TYPES[0])
+        .bind(ATTACHMENT_EVENT_TYPES[1])
+        .bind(ATTACHMENT_EVENT_TYPES[2])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut jobs = Vec::new();
+        for row in &rows {
+            if let Some(fields) = col::<Option<sqlx::types::Json<serde_json::Value>>>(row, "fields")? {
+                jobs.extend(attachment_jobs(id(row, "site_id")?, &col::<String>(row, "type")?, &fields.0));
+            }
+        }
+        let last = rows.last().map(|r| col::<i64>(r, "pos")).transpose()?;
+        Ok((jobs, last))
     }
 }
 

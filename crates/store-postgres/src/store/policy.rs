@@ -8,29 +8,6 @@ use mailroom_store::{PolicyStore, StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder};
 
-fn list_entry(row: &PgRow) -> StoreResult<ListEntry> {
-    let direction: String = col(row, "direction")?;
-    let kind: String = col(row, "kind")?;
-    Ok(ListEntry {
-        id: id(row, "id")?,
-        site_id: id(row, "site_id")?,
-        direction: match direction.as_str() {
-            "send" => ListDirection::Send,
-            "receive" => ListDirection::Receive,
-            other => return Err(StoreError::Corrupt(format!("list direction `{other}`"))),
-        },
-        kind: match kind.as_str() {
-            "allow" => ListKind::Allow,
-            "block" => ListKind::Block,
-            other => return Err(StoreError::Corrupt(format!("list kind `{other}`"))),
-        },
-        entry: col(row, "entry")?,
-        mailbox_id: opt_id(row, "mailbox_id")?,
-        reason: col(row, "reason")?,
-        created_at: time(row, "created_at")?,
-    })
-}
-
 fn dsn_record(row: &PgRow) -> StoreResult<DsnRecord> {
     Ok(DsnRecord {
         site_id: id(row, "site_id")?,

@@ -2,29 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-
-fn list_entry(row: &SqliteRow) -> StoreResult<ListEntry> {
-    let direction: String = col(row, "direction")?;
-    let kind: String = col(row, "kind")?;
-    Ok(ListEntry {
-        id: id(row, "id")?,
-        site_id: id(row, "site_id")?,
-        direction: match direction.as_str() {
-            "send" => ListDirection::Send,
-            "receive" => ListDirection::Receive,
-            other => return Err(StoreError::Corrupt(format!("list direction `{other}`"))),
-        },
-        kind: match kind.as_str() {
-            "allow" => ListKind::Allow,
-            "block" => ListKind::Block,
-            other => return Err(StoreError::Corrupt(format!("list kind `{other}`"))),
-        },
-        entry: col(row, "entry")?,
-        mailbox_id: opt_id(row, "mailbox_id")?,
-        reason: col(row, "reason")?,
-        created_at: time(row, "created_at")?,
-    })
-}
+use mailroom_store::codec::list_entry;
 
 fn dsn_record(row: &SqliteRow) -> StoreResult<DsnRecord> {
     Ok(DsnRecord {

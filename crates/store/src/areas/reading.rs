@@ -24,6 +24,30 @@ pub struct AttachmentTextJob {
     pub attempts: u32,
 }
 
+/// The event types whose events name a message's attachments.
+pub const ATTACHMENT_EVENT_TYPES: [&str; 3] =
+    [mailroom_core::event_types::MESSAGE_RECEIVED, mailroom_core::event_types::MESSAGE_IMPORTED, mailroom_core::event_types::MESSAGE_SENT];
+
+/// A pending job for each attachment that an event of site `site_id` names: a message event
+/// (see [`ATTACHMENT_EVENT_TYPES`]) whose `data` has the message's `id`, `mailbox_id` and
+/// `attachments` (objects with an `id`). None for other events.
+pub fn attachment_jobs(site_id: SiteId, event_type: &str, data: &serde_json::Value) -> Vec<AttachmentTextJob> {
+    let found = || -> Option<(MessageId, MailboxId, &Vec<serde_json::Value>)> {
+        if !ATTACHMENT_EVENT_TYPES.contains(&event_type) {
+            return None;
+        }
+        let message: MessageId = data.get("id")?.as_str()?.parse().ok()?;
+        let mailbox: MailboxId = data.get("mailbox_id")?.as_str()?.parse().ok()?;
+        Some((message, mailbox, data.get("attachments")?.as_array()?))
+    };
+    let Some((message_id, mailbox_id, attachments)) = found() else { return Vec::new() };
+    attachments
+        .iter()
+        .filter_map(|a| a.get("id")?.as_str()?.parse().ok())
+        .map(|attachment_id| AttachmentTextJob { attachment_id, message_id, site_id, mailbox_id, attempts: 0 })
+        .collect()
+}
+
 /// The outcome of one extraction attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttachmentTextUpdate {

@@ -227,7 +227,8 @@ pub async fn concurrent_writers_on_many_sites_keep_site_order(store: Arc<dyn Sto
 
 /// As [`concurrent_writers_on_many_sites_keep_site_order`], with the writers and the tails
 /// spread over several stores sharing one database (nodes): writer `i` writes through
-/// `nodes[i % n]`, the tail of site `k` reads through `nodes[k % n]`.
+/// `nodes[i % n]`, the tail of site `k` reads through `nodes[k % n]`; a message's event is
+/// readable on its node and on the next when its write returns.
 pub async fn concurrent_writers_on_nodes_keep_site_order(nodes: &[Arc<dyn Store>]) {
     let store = nodes[0].clone();
     const SITES: usize = 3;
@@ -268,6 +269,7 @@ pub async fn concurrent_writers_on_nodes_keep_site_order(nodes: &[Arc<dyn Store>
     let mut tasks = Vec::new();
     for i in 0..WRITERS {
         let store = nodes[i % nodes.len()].clone();
+        let next = nodes[(i + 1) % nodes.len()].clone();
         let mailboxes = mailboxes.clone();
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
@@ -276,6 +278,10 @@ pub async fn concurrent_writers_on_nodes_keep_site_order(nodes: &[Arc<dyn Store>
                 let m = message_value(mb, ThreadId::new(), now());
                 let events = vec![event(mb.site_id, Some(mb.id), event_types::MESSAGE_RECEIVED)];
                 store.insert_message(&NewMessage { message: m, new_thread: true }, &events).await.expect("insert_message");
+                // Numbered when the write returns, whichever node's seal numbered it.
+                for node in [&store, &next] {
+                    assert!(node.get_event(events[0].id).await.unwrap().is_some(), "a write's events are readable on every node when it returns");
+                }
                 mine.extend(events.iter().map(|e| (e.site_id, e.id)));
                 let bare = vec![event(mb.site_id, None, "test.bare"), event(mailboxes[(i + j + 1) % SITES].site_id, None, "test.bare")];
                 store.append_events(&bare).await.expect("append_events");

@@ -230,3 +230,58 @@ pub async fn message_routes_round_trip(store: Arc<dyn Store>) {
         Some("{}")
     );
 }
+
+/// A recipient of received mail is found with what it is checked against, in one read: the
+/// mailbox (by its address in any case), its and its site's controls, and the receive lists
+/// that apply to it (its site's and its own, oldest first; not another mailbox's, another
+/// site's, or the send lists).
+pub async fn inbound_lookup_finds_a_recipient_with_its_controls_and_lists(store: Arc<dyn Store>) {
+    use mailroom_core::controls::{ControlScope, Controls, LimitsPatch};
+    let site = new_site(&store, "inbound").await;
+    let other = new_site(&store, "elsewhere").await;
+    let mb = new_mailbox(&store, site.id, "agent@inbound.test").await;
+    let mb2 = new_mailbox(&store, site.id, "agent2@inbound.test").await;
+    let far = new_mailbox(&store, other.id, "far@inbound.test").await;
+    assert_eq!(store.inbound_lookup("nobody@inbound.test").await.unwrap(), None);
+
+    // Nothing stored yet: no controls, no lists.
+    let bare = store.inbound_lookup("agent@inbound.test").await.unwrap().expect("found");
+    assert_eq!(bare, InboundLookup { mailbox: mb.clone(), controls: [None, None], receive_lists: Vec::new() });
+
+    let own = Controls { retention_days: Some(3), expires_at: Some(now() + chrono::Duration::days(1)), ..Default::default() };
+    let site_wide = Controls { limits: LimitsPatch { storage_bytes: Some(Some(1000)), ..Default::default() }, ..Default::default() };
+    store.put_controls(ControlScope::Mailbox(mb.id), site.id, &own).await.unwrap();
+    store.put_controls(ControlScope::Site(site.id), site.id, &site_wide).await.unwrap();
+    store.put_controls(ControlScope::Mailbox(mb2.id), site.id, &Controls { retention_days: Some(9), ..Default::default() }).await.unwrap();
+    let first = entry(site.id, ListDirection::Receive, ListKind::Block, "spam.test", None);
+    let second = entry(site.id, ListDirection::Receive, ListKind::Allow, "friend@ok.test", Some(mb.id));
+    let third = entry(site.id, ListDirection::Receive, ListKind::Allow, "pal@ok.test", None);
+    for (i, e) in [&first, &second, &third].into_iter().enumerate() {
+        let e = ListEntry { created_at: e.created_at + chrono::Duration::milliseconds(i as i64), ..e.clone() };
+        store.create_list_entry(&e).await.unwrap();
+    }
+    // Entries that do not apply to `mb`'s received mail.
+    for e in [
+        entry(site.id, ListDirection::Receive, ListKind::Block, "x.test", Some(mb2.id)),
+        entry(site.id, ListDirection::Send, ListKind::Block, "y.test", None),
+        entry(site.id, ListDirection::Send, ListKind::Block, "z.test", Some(mb.id)),
+        entry(other.id, ListDirection::Receive, ListKind::Block, "w.test", None),
+    ] {
+        store.create_list_entry(&e).await.unwrap();
+    }
+
+    let found = store.inbound_lookup("Agent@Inbound.TEST").await.unwrap().expect("found in any case");
+    assert_eq!(found.mailbox, mb);
+    assert_eq!(found.controls, [Some(own), Some(site_wide.clone())]);
+    let expected = store.applicable_list_entries(site.id, ListDirection::Receive, Some(mb.id)).await.unwrap();
+    assert_eq!(expected.iter().map(|e| e.id).collect::<Vec<_>>(), vec![first.id, second.id, third.id]);
+    assert_eq!(found.receive_lists, expected, "the lists as applicable_list_entries reads them");
+
+    let found = store.inbound_lookup("agent2@inbound.test").await.unwrap().expect("found");
+    assert_eq!(found.controls, [Some(Controls { retention_days: Some(9), ..Default::default() }), Some(site_wide)]);
+    assert_eq!(found.receive_lists.len(), 3, "the site's two and its own block");
+    let found = store.inbound_lookup("far@inbound.test").await.unwrap().expect("found");
+    assert_eq!(found.mailbox, far);
+    assert_eq!(found.controls, [None, None]);
+    assert_eq!(found.receive_lists.iter().map(|e| e.entry.as_str()).collect::<Vec<_>>(), vec!["w.test"]);
+}

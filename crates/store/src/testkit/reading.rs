@@ -72,3 +72,44 @@ pub async fn attachment_texts_queue_claim_and_finish(store: Arc<dyn Store>) {
     store.delete_message(m.id, &event(site.id, Some(mb.id), event_types::MESSAGE_DELETED)).await.unwrap();
     assert!(store.get_attachment_texts(&ids).await.unwrap().is_empty());
 }
+
+/// The attachment-text fan-out's read of the log: a job for each attachment that a received,
+/// imported or sent message's event names, nothing for other events (nor for a message event
+/// without attachments), and the position of the last event read, page by page.
+pub async fn attachment_jobs_follow_the_log(store: Arc<dyn Store>) {
+    let site = new_site(&store, "fanout").await;
+    let mb = new_mailbox(&store, site.id, "agent@fanout.test").await;
+    let (start, none) = store.attachment_jobs_after(i64::MAX - 1, 10).await.unwrap();
+    assert!(start.is_empty() && none.is_none(), "nothing after the log's end");
+    let after = store.last_event_cursor(None).await.unwrap();
+    let (message, a, b) = (MessageId::new(), AttachmentId::new(), AttachmentId::new());
+    let with = |kind: &str, attachments: serde_json::Value| {
+        let data = serde_json::json!({ "id": message.to_string(), "mailbox_id": mb.id.to_string(), "subject": "s", "attachments": attachments });
+        NewEvent::new(site.id, Some(mb.id), kind, data)
+    };
+    let two = serde_json::json!([{ "id": a.to_string(), "filename": "a.pdf" }, { "id": b.to_string(), "filename": "b.txt" }]);
+    let events = vec![
+        with(event_types::MESSAGE_RECEIVED, two.clone()),
+        with(event_types::MESSAGE_RECEIVED, serde_json::json!([])),
+        with(event_types::MAILBOX_UPDATED, two.clone()),
+        event(site.id, Some(mb.id), event_types::MESSAGE_SENT),
+        with(event_types::MESSAGE_SENT, serde_json::json!([{ "id": b.to_string() }])),
+        with(event_types::MESSAGE_IMPORTED, serde_json::json!("not a list")),
+    ];
+    store.append_events(&events).await.unwrap();
+    let job = |attachment_id| AttachmentTextJob { attachment_id, message_id: message, site_id: site.id, mailbox_id: mb.id, attempts: 0 };
+
+    let (jobs, last) = store.attachment_jobs_after(after, 100).await.unwrap();
+    assert_eq!(jobs, vec![job(a), job(b), job(b)]);
+    let end = store.last_event_cursor(None).await.unwrap();
+    assert_eq!(last, Some(end));
+    // Two pages of three.
+    let (first, last) = store.attachment_jobs_after(after, 3).await.unwrap();
+    assert_eq!(first, vec![job(a), job(b)]);
+    let middle = last.expect("three read");
+    assert!(middle > after && middle < end);
+    let (second, last) = store.attachment_jobs_after(middle, 3).await.unwrap();
+    assert_eq!((second, last), (vec![job(b)], Some(end)));
+    let (nothing, last) = store.attachment_jobs_after(end, 3).await.unwrap();
+    assert!(nothing.is_empty() && last.is_none());
+}
