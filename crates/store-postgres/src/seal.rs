@@ -17,11 +17,13 @@
 //! writers into one seal; the poll task seals rows left behind by a node that died between
 //! its commit and its seal.
 //!
-//! A seal's notification carries its horizon (migration `20261208000000_seal_horizon.sql`):
-//! once it arrives, every row of a transaction older than that is numbered. A write that knows
-//! its transaction's id (the batch writer's statement returns it) and meets another node's seal
-//! returns when a notification covers it, without sealing again; so do writes that another
-//! node's seal covered before theirs began.
+//! A seal returns its horizon and its notification carries it (migrations
+//! `20261208000000_seal_horizon.sql`, `20261208010000_seal_returns_horizon.sql`): every row
+//! of a transaction older than that is then numbered. A write that knows its transaction's id
+//! (the batch writer's statement returns it) is done once a horizon passes it, its own seal's
+//! or one notified by another node: it does not wait for later transactions' rows that a
+//! running one still holds back, and one that meets another node's seal, or finds its rows
+//! held back, waits for a notification that covers it rather than sealing again.
 
 use crate::codec::db_err;
 use mailroom_store::StoreResult;
@@ -136,6 +138,14 @@ async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>, signal:
         if !seal.more && !seal.pending {
             return Ok(SealAll { numbered, skipped: false });
         }
+        // Rows are still held back, but perhaps not this commit's: its own are numbered once
+        // the horizon has passed its transaction.
+        if let (Some(horizon), Some(skip)) = (seal.horizon, skip.as_ref()) {
+            skip.covered.fetch_max(horizon, Ordering::SeqCst);
+            if skip.done() {
+                return Ok(SealAll { numbered, skipped: true });
+            }
+        }
         if max_wait.is_some_and(|m| started.elapsed() >= m) {
             return Ok(SealAll { numbered, skipped: false });
         }
@@ -151,7 +161,16 @@ async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>, signal:
                 None => tokio::time::sleep(pause).await,
             }
         } else {
-            tokio::time::sleep(pause).await;
+            // Rows held back by a running transaction: often another node's write, whose seal,
+            // after its commit, numbers them. A writer that knows its transaction waits for
+            // that seal's notification, up to the pause, rather than sealing again in vain.
+            match (changes.as_mut(), skip.as_ref()) {
+                (Some(changes), Some(skip)) => {
+                    let until = tokio::time::Instant::now() + pause;
+                    while !skip.done() && tokio::time::timeout_at(until, changes.changed()).await.is_ok_and(|c| c.is_ok()) {}
+                }
+                _ => tokio::time::sleep(pause).await,
+            }
             pause = (pause * 2).min(Duration::from_millis(2));
         }
     }
@@ -183,17 +202,21 @@ struct Seal {
     /// A row at or below `covers` is still un-numbered (waiting behind a running transaction,
     /// or for another node's sealer, which held the lock).
     pending: bool,
+    /// Every row of a transaction older than this is numbered (none when another sealer held
+    /// the lock, or a full batch may have left some).
+    horizon: Option<u64>,
 }
 
 /// One sealing transaction, in one round trip: the `mailroom_seal` function (migration
-/// `20261206000000_one_round_trip.sql`) numbers the rows that may be numbered now, in order,
-/// under [`SEAL_LOCK`], and notifies the other nodes. The horizon is the oldest transaction
+/// `20261206000000_one_round_trip.sql`; its latest form is in
+/// `20261208010000_seal_returns_horizon.sql`) numbers the rows that may be numbered now, in
+/// order, under [`SEAL_LOCK`], and notifies the other nodes. The horizon is the oldest transaction
 /// still running in the statement's snapshot (`pg_snapshot_xmin`), except transactions seen
 /// running in *other* databases of the cluster, which cannot write this log: a long
 /// transaction of another database must not hold this log back. `covers` is the newest seq
 /// the caller waits for (`None`: the log's newest now).
 async fn seal_once(pool: &PgPool, node: &str, covers: Option<i64>) -> StoreResult<Seal> {
-    let row = sqlx::query("SELECT sealed, covers, pending FROM mailroom_seal($1, $2, $3, $4, $5)")
+    let row = sqlx::query("SELECT sealed, covers, pending, horizon::text AS horizon FROM mailroom_seal($1, $2, $3, $4, $5)")
         .bind(SEAL_LOCK)
         .bind(BATCH)
         .bind(crate::EVENTS_CHANNEL)
@@ -209,5 +232,6 @@ async fn seal_once(pool: &PgPool, node: &str, covers: Option<i64>) -> StoreResul
         more: sealed >= i64::from(BATCH),
         covers: row.try_get("covers").map_err(db_err)?,
         pending: row.try_get("pending").map_err(db_err)?,
+        horizon: row.try_get::<Option<String>, _>("horizon").map_err(db_err)?.and_then(|h| h.parse().ok()),
     })
 }
