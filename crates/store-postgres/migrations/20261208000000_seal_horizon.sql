@@ -1,16 +1,25 @@
--- A seal's notification says which rows it covered, so a node whose rows another node's seal
--- numbered need not seal again. The payload was the sealing node's name; it is now the name, a
--- space and the seal's horizon (an xid8, in decimal): every row written by a transaction older
--- than the horizon is numbered once the notification arrives (it is sent at the seal's commit).
--- A seal that numbered a full batch may have left such rows for its next round, and says only
--- its name. A node learns the xid of its own writes (the batch statement returns it) and
--- compares: a writer that meets another node's seal (the lock taken) waits for its
--- notification, and when that horizon is past its own transaction, its events are numbered
--- and it returns without a second seal. Listeners of an earlier version take the whole payload
--- for a node name, which is never theirs: they are woken, as before. Otherwise as in
--- `20261207010000_lighter_writes.sql`.
-CREATE OR REPLACE FUNCTION mailroom_seal(lock_key bigint, batch integer, channel text, node text, upto bigint,
-                                         OUT sealed bigint, OUT covers bigint, OUT pending boolean)
+-- A seal tells what it covered: its horizon, below which every transaction's rows are now
+-- numbered (unless it numbered a full batch, which may have left some: the horizon is then
+-- null, as for a seal that found the lock taken).
+-- * It returns the horizon, so the node that sealed knows at once whether its own rows are
+--   numbered. A writer that knows its transaction's id (the batch writer's statement returns
+--   it) stops there: rows of later transactions still held back by a running one are not its
+--   to wait for. Before, it sealed again until every row written before its seal was
+--   numbered, and on three nodes, where another node's write is nearly always running, a third
+--   of the seals numbered nothing.
+-- * Its notification carries it: the payload was the sealing node's name; it is now the name,
+--   a space and the horizon (an xid8, in decimal), and every row of a transaction older than
+--   that is numbered once the notification arrives (it is sent at the seal's commit). A writer
+--   that meets another node's seal, or finds its own rows held back, waits for a notification
+--   that covers it rather than sealing again. Listeners of an earlier version take the whole
+--   payload for a node name, which is never theirs: they are woken, as before.
+-- The horizon is read even when no row waits (the rows are joined to it, not it to them).
+-- Adding an output changes the function's type, so it is dropped and created again, in this
+-- migration's transaction; callers that read only the first three outputs are unchanged.
+-- Otherwise as in `20261207010000_lighter_writes.sql`.
+DROP FUNCTION mailroom_seal(bigint, integer, text, text, bigint);
+CREATE FUNCTION mailroom_seal(lock_key bigint, batch integer, channel text, node text, upto bigint,
+                              OUT sealed bigint, OUT covers bigint, OUT pending boolean, OUT horizon xid8)
 LANGUAGE plpgsql
 SET enable_seqscan = off
 SET enable_hashjoin = off
@@ -27,7 +36,6 @@ DECLARE
     head_sites uuid[];
     head_before bigint[];
     log_before bigint;
-    horizon xid8;
     n integer;
     j integer;
     done text;
@@ -49,8 +57,9 @@ BEGIN
     -- transactions seen running in other databases of the cluster (they cannot write this
     -- log). It errs only one way: a transaction of this database is never taken for another's.
     -- xids are compared on their low 32 bits, as pg_stat_activity shows them.
-    SELECT array_agg(p.seq ORDER BY p.xid, p.seq), array_agg(p.site_id ORDER BY p.xid, p.seq),
-           array_agg(p.xid < h.horizon ORDER BY p.xid, p.seq), (array_agg(h.horizon))[1]
+    SELECT array_agg(p.seq ORDER BY p.xid, p.seq) FILTER (WHERE p.seq IS NOT NULL),
+           array_agg(p.site_id ORDER BY p.xid, p.seq) FILTER (WHERE p.seq IS NOT NULL),
+           array_agg(p.xid < h.oldest ORDER BY p.xid, p.seq) FILTER (WHERE p.seq IS NOT NULL), (array_agg(h.oldest))[1]
     INTO seqs, sites, ready, horizon
     FROM (SELECT COALESCE(
             (SELECT MIN(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
@@ -58,8 +67,8 @@ BEGIN
                 SELECT a.backend_xid::text::bigint FROM pg_stat_activity a
                 WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database()
                   AND a.datname IS NOT NULL)),
-            pg_snapshot_xmax(pg_current_snapshot())) AS horizon) h,
-         LATERAL (SELECT e.seq, e.site_id, e.xid FROM events e WHERE e.pos IS NULL ORDER BY e.xid, e.seq LIMIT batch) p;
+            pg_snapshot_xmax(pg_current_snapshot())) AS oldest) h
+         LEFT JOIN LATERAL (SELECT e.seq, e.site_id, e.xid FROM events e WHERE e.pos IS NULL ORDER BY e.xid, e.seq LIMIT batch) p ON true;
     -- The rows that may be numbered are a prefix: the order is by xid.
     n := COALESCE(array_position(ready, false) - 1, cardinality(ready), 0);
     IF cardinality(seqs) = batch THEN
@@ -73,6 +82,10 @@ BEGIN
                 EXIT;
             END IF;
         END LOOP;
+    END IF;
+    IF n = batch THEN
+        -- Rows of transactions older than the horizon may be left for the next batch.
+        horizon := NULL;
     END IF;
     IF n = 0 THEN
         RETURN;
@@ -106,7 +119,7 @@ BEGIN
     -- payload names this node, which skips it, and the horizon below which every row is now
     -- numbered, unless a full batch may have left some).
     done := set_config('synchronous_commit', 'off', true);
-    IF n < batch THEN
+    IF horizon IS NOT NULL THEN
         done := pg_notify(channel, node || ' ' || horizon::text)::text;
     ELSE
         done := pg_notify(channel, node)::text;

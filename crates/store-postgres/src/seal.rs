@@ -17,8 +17,8 @@
 //! writers into one seal; the poll task seals rows left behind by a node that died between
 //! its commit and its seal.
 //!
-//! A seal returns its horizon and its notification carries it (migrations
-//! `20261208000000_seal_horizon.sql`, `20261208010000_seal_returns_horizon.sql`): every row
+//! A seal returns its horizon and its notification carries it (migration
+//! `20261208000000_seal_horizon.sql`): every row
 //! of a transaction older than that is then numbered. A write that knows its transaction's id
 //! (the batch writer's statement returns it) is done once a horizon passes it, its own seal's
 //! or one notified by another node: it does not wait for later transactions' rows that a
@@ -209,7 +209,7 @@ struct Seal {
 
 /// One sealing transaction, in one round trip: the `mailroom_seal` function (migration
 /// `20261206000000_one_round_trip.sql`; its latest form is in
-/// `20261208010000_seal_returns_horizon.sql`) numbers the rows that may be numbered now, in
+/// `20261208000000_seal_horizon.sql`) numbers the rows that may be numbered now, in
 /// order, under [`SEAL_LOCK`], and notifies the other nodes. The horizon is the oldest transaction
 /// still running in the statement's snapshot (`pg_snapshot_xmin`), except transactions seen
 /// running in *other* databases of the cluster, which cannot write this log: a long
