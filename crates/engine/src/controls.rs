@@ -182,12 +182,18 @@ impl Engine {
     /// Like [`Engine::controls_of`] for several scopes, in one store read.
     pub async fn controls_of_each(&self, scopes: &[ControlScope]) -> EngineResult<Vec<(Controls, Limits)>> {
         let stored = self.store.get_controls_of(scopes).await?;
-        Ok(scopes.iter().zip(stored).map(|(scope, c)| self.in_force(*scope, c.unwrap_or_default())).collect())
+        Ok(self.each_in_force(scopes, stored))
+    }
+
+    /// The controls stored for each of `scopes` (`stored`, in their order; `None` where none
+    /// are) with the limits in force there.
+    pub(crate) fn each_in_force(&self, scopes: &[ControlScope], stored: impl IntoIterator<Item = Option<Controls>>) -> Vec<(Controls, Limits)> {
+        scopes.iter().zip(stored).map(|(scope, c)| self.in_force(*scope, c.unwrap_or_default())).collect()
     }
 
     /// The stored controls of `scope` with the limits in force there (the configured defaults
     /// where the scope sets none).
-    pub(crate) fn in_force(&self, scope: ControlScope, stored: Controls) -> (Controls, Limits) {
+    fn in_force(&self, scope: ControlScope, stored: Controls) -> (Controls, Limits) {
         let defaults = match scope {
             ControlScope::Site(_) => &self.controls.site_defaults,
             ControlScope::Mailbox(_) => &self.controls.mailbox_defaults,

@@ -104,8 +104,7 @@ impl Engine {
             return Ok((InboundRecipient::UnknownMailbox, None));
         };
         let mailbox = found.mailbox;
-        let controls: Vec<(Controls, Limits)> =
-            Self::mailbox_scopes(&mailbox).into_iter().zip(found.controls).map(|(scope, c)| self.in_force(scope, c.unwrap_or_default())).collect();
+        let controls = self.each_in_force(&Self::mailbox_scopes(&mailbox), found.controls);
         let sender = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
         if controls.first().is_some_and(|(c, _)| c.expires_at.is_some_and(|t| t <= now())) {
             return Ok((InboundRecipient::UnknownMailbox, None));

@@ -4,8 +4,9 @@
 //! PostgreSQL at commit, and only if it commits), with the sending node's name as payload,
 //! followed by the seal's horizon when it has one (see the `seal` module). Each node listens
 //! on one connection, notes the horizon for its sealer and bumps its event signal for other
-//! nodes' notifications (its own commits bump the signal directly). A notification only says "read the log": the
-//! log stays the truth, so a lost notification can delay a reader, never lose an event.
+//! nodes' notifications (its own commits bump the signal directly). A notification only says
+//! "read the log": the log stays the truth, so a lost notification can delay a reader, never
+//! lose an event.
 //!
 //! Two things can lose notifications: the listening connection breaking (notifications sent
 //! while it is down are gone) and a connection that silently stops delivering (a network

@@ -18,12 +18,12 @@
 //! its commit and its seal.
 //!
 //! A seal returns its horizon and its notification carries it (migration
-//! `20261208000000_seal_horizon.sql`): every row
-//! of a transaction older than that is then numbered. A write that knows its transaction's id
-//! (the batch writer's statement returns it) is done once a horizon passes it, its own seal's
-//! or one notified by another node: it does not wait for later transactions' rows that a
-//! running one still holds back, and one that meets another node's seal, or finds its rows
-//! held back, waits for a notification that covers it rather than sealing again.
+//! `20261208000000_seal_horizon.sql`): every row of a transaction older than that is then
+//! numbered. A write that knows its transaction's id (the batch writer's statement returns it)
+//! is done once a horizon passes it, its own seal's or one notified by another node: it does
+//! not wait for later transactions' rows that a running one still holds back, and one that
+//! meets another node's seal, or finds its rows held back, waits for a notification that
+//! covers it rather than sealing again.
 
 use crate::codec::db_err;
 use mailroom_store::StoreResult;
@@ -209,8 +209,8 @@ struct Seal {
 
 /// One sealing transaction, in one round trip: the `mailroom_seal` function (migration
 /// `20261206000000_one_round_trip.sql`; its latest form is in
-/// `20261208000000_seal_horizon.sql`) numbers the rows that may be numbered now, in
-/// order, under [`SEAL_LOCK`], and notifies the other nodes. The horizon is the oldest transaction
+/// `20261208000000_seal_horizon.sql`) numbers the rows that may be numbered now, in order,
+/// under [`SEAL_LOCK`], and notifies the other nodes. The horizon is the oldest transaction
 /// still running in the statement's snapshot (`pg_snapshot_xmin`), except transactions seen
 /// running in *other* databases of the cluster, which cannot write this log: a long
 /// transaction of another database must not hold this log back. `covers` is the newest seq
