@@ -136,17 +136,15 @@ impl TextWorker {
         let mut cursor: i64 = stored.as_deref().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
         let mut queued = 0;
         loop {
-            let (jobs, last) = self.store.attachment_jobs_after(cursor, PAGE).await?;
-            let Some(last_cursor) = last else { break };
-            queued += jobs.len();
-            self.store.queue_attachment_texts(&jobs, Some((CURSOR_SETTING, &last_cursor.to_string()))).await?;
+            let scan = self.store.attachment_jobs_after(cursor, PAGE).await?;
+            let Some(last_cursor) = scan.last else { break };
+            queued += scan.jobs.len();
+            self.store.queue_attachment_texts(&scan.jobs, Some((CURSOR_SETTING, &last_cursor.to_string()))).await?;
             // A cursor that does not move on (one this store never hands out) must not turn
             // this loop into a busy one that also holds shutdown: stop and try again next wake.
             let stuck = last_cursor <= cursor;
-            // Fewer than a page read: the log's end.
-            let end = last_cursor - cursor < i64::from(PAGE);
             cursor = last_cursor;
-            if stuck || end {
+            if stuck || scan.read < PAGE as usize {
                 break;
             }
         }

@@ -89,7 +89,7 @@ async fn run(committed: &Committed, batch: Vec<Job>) {
     drop(items);
     match written {
         Ok(xid) => {
-            committed.after(batch.iter().any(|j| !j.events.is_empty()), Some(xid)).await;
+            committed.after(batch.iter().any(|j| !j.events.is_empty()), xid).await;
             for job in batch {
                 let _ = job.done.send(Ok(()));
             }
@@ -103,7 +103,7 @@ async fn run(committed: &Committed, batch: Vec<Job>) {
             for job in batch {
                 let written = write_rows(committed, &[job.rows()]).await;
                 if let Ok(xid) = written {
-                    committed.after(!job.events.is_empty(), Some(xid)).await;
+                    committed.after(!job.events.is_empty(), xid).await;
                 }
                 let _ = job.done.send(written.map(drop));
             }
@@ -124,8 +124,8 @@ impl Job {
     }
 }
 
-/// Writes `items` in one transaction; returns its id.
-async fn write_rows(committed: &Committed, items: &[Rows<'_>]) -> StoreResult<u64> {
+/// Writes `items` in one transaction; returns its id (see [`insert_rows`]).
+async fn write_rows(committed: &Committed, items: &[Rows<'_>]) -> StoreResult<Option<u64>> {
     let mut conn = committed.pool.acquire().await.map_err(db_err)?;
     insert_rows(&mut conn, items).await
 }

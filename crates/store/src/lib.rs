@@ -259,14 +259,16 @@ pub trait Store:
     }
 
     /// Reads at most `limit` events of the whole log after log position `after`: returns a
-    /// pending job for each attachment their message events name ([`attachment_jobs`]) and the
-    /// log position of the last event read (`None` when there was none). Only what the jobs
-    /// need is read where the backend can (PostgreSQL sends a few fields of the events with
+    /// pending job for each attachment their message events name ([`attachment_jobs`]), the
+    /// log position of the last event read and how many were read. Only what the jobs need is
+    /// read where the backend can (PostgreSQL sends a few fields of the events with
     /// attachments, not every event whole).
-    async fn attachment_jobs_after(&self, after: i64, limit: u32) -> StoreResult<(Vec<AttachmentTextJob>, Option<i64>)> {
+    async fn attachment_jobs_after(&self, after: i64, limit: u32) -> StoreResult<AttachmentScan> {
         let events = self.list_events(None, Some(after), limit).await?;
-        let last = events.last().map(|e| mailroom_core::cursor::position(&e.cursor));
-        let jobs = events.iter().flat_map(|e| attachment_jobs(e.site_id, &e.event_type, &e.data)).collect();
-        Ok((jobs, last))
+        Ok(AttachmentScan {
+            jobs: events.iter().flat_map(|e| attachment_jobs(e.site_id, &e.event_type, &e.data)).collect(),
+            last: events.last().map(|e| mailroom_core::cursor::position(&e.cursor)),
+            read: events.len(),
+        })
     }
 }

@@ -318,8 +318,10 @@ pub(crate) struct Rows<'a> {
 /// messages that all start a thread may be written outside a transaction. Foreign keys are
 /// checked at its end, when all its rows are written: a new thread's check locks its mailbox
 /// row (`FOR KEY SHARE`, the lock order's first) and a mailbox that is gone is `NotFound`.
-/// Returns the id of the transaction that wrote them.
-pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) -> StoreResult<u64> {
+/// Returns the id of the transaction that wrote them (`None` in the unexpected case that it
+/// does not read as a number: outside a transaction the rows are committed by then, and the
+/// id only spares a seal, so that is no error).
+pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) -> StoreResult<Option<u64>> {
     let mut threads = ThreadRows::default();
     let mut rows = MessageRows::default();
     let mut attachments = AttachmentRows::default();
@@ -437,7 +439,7 @@ pub(crate) async fn insert_rows(conn: &mut PgConnection, messages: &[Rows<'_>]) 
     // The transaction's id, which its events carry (see the `seal` module).
     q.push(" SELECT pg_current_xact_id()::text");
     let xid: String = q.build_query_scalar().fetch_one(&mut *conn).await.map_err(db_err)?;
-    xid.parse().map_err(|_| StoreError::Corrupt(format!("PostgreSQL gave the transaction id {xid:?}, not a number")))
+    Ok(xid.parse().ok())
 }
 
 /// The columns of new threads, one array each.

@@ -89,11 +89,15 @@ impl Store for PgStore {
     /// attachments, the three fields the jobs need: the events whole (a received message's is
     /// some kilobytes of JSON) cost the database more to send than anything else the fan-out
     /// does, and most name no attachment.
-    async fn attachment_jobs_after(&self, after: i64, limit: u32) -> StoreResult<(Vec<AttachmentTextJob>, Option<i64>)> {
+    ///
+    /// The array's length is taken in a nested `CASE`, only once the value is known to be an
+    /// array: the operands of `AND` may be evaluated in any order, and `jsonb_array_length` of
+    /// anything else is an error, which would stop the fan-out at that event for good.
+    async fn attachment_jobs_after(&self, after: i64, limit: u32) -> StoreResult<AttachmentScan> {
         let rows = sqlx::query(
             "SELECT pos, site_id, type, CASE WHEN type IN ($3, $4, $5) AND jsonb_typeof(data->'attachments') = 'array' \
-             AND jsonb_array_length(data->'attachments') > 0 \
-             THEN jsonb_build_object('id', data->'id', 'mailbox_id', data->'mailbox_id', 'attachments', data->'attachments') END AS fields \
+             THEN CASE WHEN jsonb_array_length(data->'attachments') > 0 \
+             THEN jsonb_build_object('id', data->'id', 'mailbox_id', data->'mailbox_id', 'attachments', data->'attachments') END END AS fields \
              FROM events WHERE pos > $1 ORDER BY pos LIMIT $2",
         )
         .bind(after)
@@ -111,7 +115,7 @@ impl Store for PgStore {
             }
         }
         let last = rows.last().map(|r| col::<i64>(r, "pos")).transpose()?;
-        Ok((jobs, last))
+        Ok(AttachmentScan { jobs, last, read: rows.len() })
     }
 }
 

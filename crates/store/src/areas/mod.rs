@@ -26,5 +26,5 @@ pub use settings::SettingsStore;
 pub use policy::PolicyStore;
 pub use drafts::{DraftFilter, DraftStore};
 pub use controls::{BucketState, ControlStore, RateBucket, RateDecision, gcra};
-pub use reading::{ATTACHMENT_EVENT_TYPES, AttachmentTextJob, AttachmentTextUpdate, ReadingStore, attachment_jobs};
+pub use reading::{ATTACHMENT_EVENT_TYPES, AttachmentScan, AttachmentTextJob, AttachmentTextUpdate, ReadingStore, attachment_jobs};
 pub use send::{IdempotentAnswer, NewSend, SendStore, SendWrite};

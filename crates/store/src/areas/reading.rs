@@ -48,6 +48,17 @@ pub fn attachment_jobs(site_id: SiteId, event_type: &str, data: &serde_json::Val
         .collect()
 }
 
+/// What [`Store::attachment_jobs_after`](crate::Store::attachment_jobs_after) read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AttachmentScan {
+    /// A pending job for each attachment the events read name.
+    pub jobs: Vec<AttachmentTextJob>,
+    /// The log position of the last event read; `None` when none was.
+    pub last: Option<i64>,
+    /// How many events were read (fewer than asked: the log's end).
+    pub read: usize,
+}
+
 /// The outcome of one extraction attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttachmentTextUpdate {

@@ -79,8 +79,9 @@ pub async fn attachment_texts_queue_claim_and_finish(store: Arc<dyn Store>) {
 pub async fn attachment_jobs_follow_the_log(store: Arc<dyn Store>) {
     let site = new_site(&store, "fanout").await;
     let mb = new_mailbox(&store, site.id, "agent@fanout.test").await;
-    let (start, none) = store.attachment_jobs_after(i64::MAX - 1, 10).await.unwrap();
-    assert!(start.is_empty() && none.is_none(), "nothing after the log's end");
+    let start = store.attachment_jobs_after(i64::MAX - 1, 10).await.unwrap();
+    assert!(start.jobs.is_empty() && start.last.is_none(), "nothing after the log's end");
+    assert_eq!(start.read, 0);
     let after = store.last_event_cursor(None).await.unwrap();
     let (message, a, b) = (MessageId::new(), AttachmentId::new(), AttachmentId::new());
     let with = |kind: &str, attachments: serde_json::Value| {
@@ -99,17 +100,17 @@ pub async fn attachment_jobs_follow_the_log(store: Arc<dyn Store>) {
     store.append_events(&events).await.unwrap();
     let job = |attachment_id| AttachmentTextJob { attachment_id, message_id: message, site_id: site.id, mailbox_id: mb.id, attempts: 0 };
 
-    let (jobs, last) = store.attachment_jobs_after(after, 100).await.unwrap();
-    assert_eq!(jobs, vec![job(a), job(b), job(b)]);
+    let all = store.attachment_jobs_after(after, 100).await.unwrap();
+    assert_eq!(all.jobs, vec![job(a), job(b), job(b)]);
     let end = store.last_event_cursor(None).await.unwrap();
-    assert_eq!(last, Some(end));
+    assert_eq!((all.last, all.read), (Some(end), 6));
     // Two pages of three.
-    let (first, last) = store.attachment_jobs_after(after, 3).await.unwrap();
-    assert_eq!(first, vec![job(a), job(b)]);
-    let middle = last.expect("three read");
+    let first = store.attachment_jobs_after(after, 3).await.unwrap();
+    assert_eq!((first.jobs, first.read), (vec![job(a), job(b)], 3));
+    let middle = first.last.expect("three read");
     assert!(middle > after && middle < end);
-    let (second, last) = store.attachment_jobs_after(middle, 3).await.unwrap();
-    assert_eq!((second, last), (vec![job(b)], Some(end)));
-    let (nothing, last) = store.attachment_jobs_after(end, 3).await.unwrap();
-    assert!(nothing.is_empty() && last.is_none());
+    let second = store.attachment_jobs_after(middle, 3).await.unwrap();
+    assert_eq!(second, AttachmentScan { jobs: vec![job(b)], last: Some(end), read: 3 });
+    let nothing = store.attachment_jobs_after(end, 3).await.unwrap();
+    assert_eq!(nothing, AttachmentScan::default());
 }
