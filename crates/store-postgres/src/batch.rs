@@ -12,15 +12,16 @@
 //! One writer, not several: on one node (`bench/nodes.sh`, pg1) and on three, a single writer
 //! took more messages a second than two or three, with less PostgreSQL CPU per message. More
 //! writers make smaller batches: more statements, more commits and seals, and more backends
-//! contending for the WAL. A message larger than [`ALONE_ABOVE`] does not wait in the queue (nor
-//! hold it up): it is written alone, in a transaction of its own.
+//! contending for the WAL. The writer keeps a connection of its own (see the `held` module). A
+//! message larger than [`ALONE_ABOVE`] does not wait in the queue (nor hold it up): it is
+//! written alone, in a transaction of its own.
 //!
 //! A batch is all or nothing: if its statement fails (a mailbox deleted meanwhile, a
 //! Message-ID stored by a concurrent delivery), each of its messages is written again alone,
 //! so each writer gets its own answer, exactly as without batching.
 
 use crate::Committed;
-use crate::codec::db_err;
+use crate::held::Held;
 use crate::store::{Rows, insert_rows};
 use mailroom_store::{NewEvent, NewMessage, StoreError, StoreResult};
 use bytes::Bytes;
@@ -66,7 +67,21 @@ pub(crate) async fn write(queue: &Queue, new: &NewMessage, events: &[NewEvent], 
 }
 
 async fn work(mut jobs: mpsc::UnboundedReceiver<Job>, committed: Committed) {
-    while let Some(first) = jobs.recv().await {
+    let mut held = Held::default();
+    let mut closed = std::pin::pin!(committed.pool.close_event());
+    let mut open = true;
+    loop {
+        let first = tokio::select! {
+            job = jobs.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+            () = &mut closed, if open => {
+                open = false;
+                held.release().await;
+                continue;
+            }
+        };
         let mut bytes = first.bytes();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
@@ -78,14 +93,14 @@ async fn work(mut jobs: mpsc::UnboundedReceiver<Job>, committed: Committed) {
                 Err(_) => break,
             }
         }
-        run(&committed, batch).await;
+        run(&committed, &mut held, batch).await;
     }
 }
 
 /// Writes a batch, or each of its messages alone when the batch fails.
-async fn run(committed: &Committed, batch: Vec<Job>) {
+async fn run(committed: &Committed, held: &mut Held, batch: Vec<Job>) {
     let items: Vec<Rows<'_>> = batch.iter().map(Job::rows).collect();
-    let written = write_rows(committed, &items).await;
+    let written = write_rows(committed, held, &items).await;
     drop(items);
     match written {
         Ok(xid) => {
@@ -101,7 +116,7 @@ async fn run(committed: &Committed, batch: Vec<Job>) {
         }
         Err(_) => {
             for job in batch {
-                let written = write_rows(committed, &[job.rows()]).await;
+                let written = write_rows(committed, held, &[job.rows()]).await;
                 if let Ok(xid) = written {
                     committed.after(!job.events.is_empty(), xid).await;
                 }
@@ -124,8 +139,8 @@ impl Job {
     }
 }
 
-/// Writes `items` in one transaction; returns its id (see [`insert_rows`]).
-async fn write_rows(committed: &Committed, items: &[Rows<'_>]) -> StoreResult<Option<u64>> {
-    let mut conn = committed.pool.acquire().await.map_err(db_err)?;
-    insert_rows(&mut conn, items).await
+/// Writes `items` in one transaction on the writer's connection; returns its id (see
+/// [`insert_rows`]).
+async fn write_rows(committed: &Committed, held: &mut Held, items: &[Rows<'_>]) -> StoreResult<Option<u64>> {
+    held.run(&committed.pool, async |conn| insert_rows(conn, items).await).await
 }

@@ -27,6 +27,7 @@
 mod batch;
 mod blobs;
 mod codec;
+mod held;
 mod listen;
 mod seal;
 mod store;
@@ -57,8 +58,9 @@ pub const INLINE_BLOB_MAX: usize = 256 * 1024;
 /// The key of the session-level advisory lock held while migrating (`mailmigr` in ASCII).
 pub const MIGRATION_LOCK: i64 = 0x6d61_696c_6d69_6772;
 
-/// How many connections one node keeps at most: ten for work, one listening for other nodes'
-/// events.
+/// How many connections one node's pool keeps at most. Besides them a node keeps one listening
+/// for other nodes' events and one each for its batch writer and its sealer (the `held`
+/// module): 14 at most in all.
 const MAX_CONNECTIONS: u32 = 11;
 
 /// A [`Store`](mailroom_store::Store) kept in a PostgreSQL database.
@@ -116,6 +118,8 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(async move { held::check_if_idle(conn, meta.idle_for).await.map(|()| true) }))
             .connect_with(options)
             .await
             .map_err(codec::db_err)?;
@@ -135,6 +139,7 @@ impl PgStore {
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.committed.sealer.release().await;
     }
 }
 

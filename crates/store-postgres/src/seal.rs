@@ -26,8 +26,9 @@
 //! covers it rather than sealing again.
 
 use crate::codec::db_err;
-use mailroom_store::StoreResult;
-use sqlx::{PgPool, Row};
+use crate::held::Held;
+use mailroom_store::{StoreError, StoreResult};
+use sqlx::{PgConnection, PgPool, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -53,9 +54,9 @@ pub(crate) struct Sealer {
     commits: AtomicU64,
     /// Every commit counted up to this many has been sealed.
     sealed: AtomicU64,
-    /// One seal at a time on this node: concurrent writers wait for it and often find their
-    /// rows numbered already.
-    running: tokio::sync::Mutex<()>,
+    /// One seal at a time on this node, on a connection of its own (see the `held` module):
+    /// concurrent writers wait for it and often find their rows numbered already.
+    running: tokio::sync::Mutex<Held>,
     /// The highest horizon of a seal notified so far (by any node): every row of a
     /// transaction with a lower id is numbered. Raised by the listener before it wakes the
     /// event signal.
@@ -73,18 +74,30 @@ impl Sealer {
         if skip.as_ref().is_some_and(Skip::done) {
             return Ok(());
         }
-        let _one = self.running.lock().await;
+        let mut held = self.running.lock().await;
         if self.sealed.load(Ordering::SeqCst) >= mine {
             return Ok(());
         }
         // Every commit counted now happened before the seal below reads the log.
         let covers = self.commits.load(Ordering::SeqCst);
-        let seal = seal_all(pool, node, Some(MAX_WAIT), Some(signal), skip).await?;
+        let mut seal = held.run(pool, async |conn| seal_all(conn, node, Some(MAX_WAIT), Some(signal), skip.clone()).await).await;
+        if let Err(StoreError::Database(e)) = &seal {
+            // The held connection broke (and was given up): a seal is safe to run again, on a
+            // new one.
+            tracing::debug!(error = %e, "sealing failed; sealing again on a new connection");
+            seal = held.run(pool, async |conn| seal_all(conn, node, Some(MAX_WAIT), Some(signal), skip.clone()).await).await;
+        }
+        let seal = seal?;
         // A seal left because this commit was covered may not have covered the others.
         if !seal.skipped {
             self.sealed.fetch_max(covers, Ordering::SeqCst);
         }
         Ok(())
+    }
+
+    /// Closes the seals' connection (when the store closes).
+    pub(crate) async fn release(&self) {
+        self.running.lock().await.release().await;
     }
 
     /// Notes a seal's notification: every row of a transaction older than `horizon` is
@@ -95,6 +108,7 @@ impl Sealer {
 }
 
 /// A commit whose events a seal notified by another node may have numbered.
+#[derive(Clone)]
 struct Skip<'a> {
     /// The commit's transaction id.
     xid: u64,
@@ -121,7 +135,7 @@ struct SealAll {
 /// passes. Between attempts it waits a moment, or less when `signal` (this node's event
 /// signal, which other nodes' seals bump when they commit) moves first. With `skip`, it stops
 /// as soon as a notified seal covers that commit.
-async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>, signal: Option<&watch::Sender<u64>>, skip: Option<Skip<'_>>) -> StoreResult<SealAll> {
+async fn seal_all(conn: &mut PgConnection, node: &str, max_wait: Option<Duration>, signal: Option<&watch::Sender<u64>>, skip: Option<Skip<'_>>) -> StoreResult<SealAll> {
     let started = Instant::now();
     let mut pause = Duration::from_micros(200);
     let mut numbered = 0;
@@ -132,7 +146,7 @@ async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>, signal:
         }
         // Before the attempt, so a seal that commits during it wakes the wait below.
         let mut changes = signal.map(|s| s.subscribe());
-        let seal = seal_once(pool, node, covers).await?;
+        let seal = seal_once(conn, node, covers).await?;
         covers = Some(seal.covers);
         numbered += seal.sealed;
         if !seal.more && !seal.pending {
@@ -179,14 +193,15 @@ async fn seal_all(pool: &PgPool, node: &str, max_wait: Option<Duration>, signal:
 /// Seals rows left behind by a node that died between its commit and its seal: those
 /// un-numbered for more than a second. Returns how many rows it numbered.
 pub(crate) async fn seal_orphans(pool: &PgPool, node: &str) -> StoreResult<u64> {
+    let mut conn = pool.acquire().await.map_err(db_err)?;
     let stale: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE pos IS NULL AND created_at < now() - interval '1 second')")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .map_err(db_err)?;
     if !stale {
         return Ok(0);
     }
-    Ok(seal_all(pool, node, Some(MAX_WAIT), None, None).await?.numbered)
+    Ok(seal_all(&mut conn, node, Some(MAX_WAIT), None, None).await?.numbered)
 }
 
 /// What one sealing transaction did.
@@ -215,14 +230,14 @@ struct Seal {
 /// running in *other* databases of the cluster, which cannot write this log: a long
 /// transaction of another database must not hold this log back. `covers` is the newest seq
 /// the caller waits for (`None`: the log's newest now).
-async fn seal_once(pool: &PgPool, node: &str, covers: Option<i64>) -> StoreResult<Seal> {
+async fn seal_once(conn: &mut PgConnection, node: &str, covers: Option<i64>) -> StoreResult<Seal> {
     let row = sqlx::query("SELECT sealed, covers, pending, horizon::text AS horizon FROM mailroom_seal($1, $2, $3, $4, $5)")
         .bind(SEAL_LOCK)
         .bind(BATCH)
         .bind(crate::EVENTS_CHANNEL)
         .bind(node)
         .bind(covers)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await
         .map_err(db_err)?;
     let sealed: i64 = row.try_get("sealed").map_err(db_err)?;

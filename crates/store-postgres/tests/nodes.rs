@@ -6,7 +6,7 @@
 
 use mailroom_core::*;
 use mailroom_store::areas::*;
-use mailroom_store::{NewEvent, Store};
+use mailroom_store::{NewEvent, NewMessage, Store};
 use mailroom_store_postgres::{MIGRATION_LOCK, MIGRATOR, PgStore};
 use sqlx::{Connection, PgConnection};
 use std::io::Write;
@@ -214,4 +214,68 @@ async fn writers_on_two_nodes_and_site_tails_see_every_event_once_in_order() {
         b.close().await;
     })
     .await;
+}
+
+/// The batch writer and the sealer keep a connection each, out of the pool: after every
+/// backend of the node is terminated (a PostgreSQL restart, a proxy that drops connections),
+/// they find theirs broken and take new ones, and writes go on: a message written after its
+/// connection was idle for a moment is stored at the first attempt, and its event is numbered
+/// when the write returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_writer_and_the_sealer_take_new_connections_after_theirs_are_cut() {
+    use mailroom_store::testkit::{message_value, new_mailbox, new_site, now};
+    with_db(|url| async move {
+        let a = PgStore::connect(&url).await.unwrap();
+        let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(a.clone());
+        let site = new_site(&store, "s").await;
+        let mb = new_mailbox(&store, site.id, "agent@x.test").await;
+        let write = |store: std::sync::Arc<dyn Store>| {
+            let mb = mb.clone();
+            async move {
+                let events = vec![NewEvent::new(mb.site_id, Some(mb.id), event_types::MESSAGE_RECEIVED, serde_json::json!({}))];
+                let written = store.insert_message(&NewMessage { message: message_value(&mb, ThreadId::new(), now()), new_thread: true }, &events).await;
+                (written, events[0].id)
+            }
+        };
+        let (written, id) = write(store.clone()).await;
+        written.expect("the first message");
+        assert!(store.get_event(id).await.unwrap().is_some(), "numbered when the write returns");
+        let mut raw = PgConnection::connect(&url).await.unwrap();
+        let killed = cut_every_connection(&mut raw).await;
+        assert!(killed.len() >= 3, "the listener, the writer's and the sealer's connections at least: {killed:?}");
+        // Idle for longer than the check's window: the writer and the sealer check their
+        // connections, find them gone and take new ones; nothing fails.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        for _ in 0..3 {
+            let (written, id) = write(store.clone()).await;
+            written.expect("written on a new connection");
+            assert!(store.get_event(id).await.unwrap().is_some(), "numbered on a new connection");
+        }
+        // Cut again while the connections were just used: a write may fail once (the
+        // connection is not checked within the window), then the next ones go through.
+        cut_every_connection(&mut raw).await;
+        let mut failed = 0;
+        for _ in 0..5 {
+            let (written, id) = write(store.clone()).await;
+            match written {
+                Ok(()) => assert!(store.get_event(id).await.unwrap().is_some(), "numbered"),
+                Err(_) => failed += 1,
+            }
+        }
+        assert!(failed <= 1, "after its connection broke, the writer failed {failed} writes of 5");
+        let (written, _) = write(store.clone()).await;
+        written.expect("writes go on");
+        a.close().await;
+        raw.close().await.ok();
+    })
+    .await;
+}
+
+/// Terminates every backend of the database but `raw`'s own; returns what
+/// `pg_terminate_backend` said for each.
+async fn cut_every_connection(raw: &mut PgConnection) -> Vec<bool> {
+    sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        .fetch_all(raw)
+        .await
+        .unwrap()
 }
