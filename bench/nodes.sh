@@ -17,6 +17,13 @@
 # (blobs.url = file://...), BLOBS=s3 a bucket at MAILROOM_TEST_S3_URL (such as moto_server).
 #
 # Usage: bench/nodes.sh        (COUNT=9000 SQLITE_COUNT=18000 SESSIONS=21 SIZE=5120 RUNS="sqlite pg1 pg3")
+#   SESSIONS="21 84"            several loads: each run once per number of sessions (a closed
+#                               loop: each session sends its next message once the last is
+#                               answered). At 21 sessions the nodes wait on each other's
+#                               answers more than on their CPU; more sessions load the system
+#                               until its throughput stops growing: its capacity. The summary
+#                               gives the ratios at each load and at capacity (the best rate
+#                               of each run over the loads)
 #   MAILROOM_BIN=path           use this binary instead of `cargo build --release`
 #   POSTGRES_URL=url            a PostgreSQL server to create the databases on (default:
 #                               MAILROOM_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres)
@@ -68,9 +75,13 @@ if [ "$BLOBS" = s3 ]; then
 elif [ "$BLOBS" != files ]; then
   die "BLOBS must be files or s3"
 fi
-case " $RUNS " in
-  *" pg3 "*) [ $((COUNT % 3)) = 0 ] && [ $((SESSIONS % 3)) = 0 ] || die "COUNT and SESSIONS must be multiples of 3 for pg3 (split over three nodes)" ;;
-esac
+for s in $SESSIONS; do
+  case $s in ''|*[!0-9]*) die "SESSIONS: \`$s' is not a number of sessions" ;; esac
+  [ "$s" -gt 0 ] || die "SESSIONS must be positive"
+  case " $RUNS " in
+    *" pg3 "*) [ $((COUNT % 3)) = 0 ] && [ $((s % 3)) = 0 ] || die "COUNT and SESSIONS must be multiples of 3 for pg3 (split over three nodes)" ;;
+  esac
+done
 [ "$SQLITE_COUNT" -gt 0 ] || die "SQLITE_COUNT must be positive"
 
 if [ -n "${MAILROOM_BIN:-}" ]; then
@@ -271,44 +282,47 @@ print(n)
 EOF
 }
 
-# run NAME NODES COUNT [env...]: one measurement; appends a row to $WORK/rows.
+# run NAME NODES COUNT SESSIONS [env...]: one measurement; appends a row to $WORK/rows and
+# "name sessions rate" to $WORK/rates.
 run() {
-  local name=$1 n=$2 count=$3; shift 3
-  start_nodes "$name" "$n" "$@"
-  local per=$((count / n)) sessions=$((SESSIONS / n))
+  local name=$1 n=$2 count=$3 all_sessions=$4; shift 4
+  # The run's files (its nodes' data, logs, samples) are under $WORK/$tag.
+  local tag=$name-$all_sessions
+  start_nodes "$tag" "$n" "$@"
+  local per=$((count / n)) sessions=$((all_sessions / n))
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
   local mr0 pg0 b0 t0 io0 mr1 pg1 b1 tt1 io1
   mr0=$(procs_cpu "${PIDS[@]}"); pg0=$(postgres_cpu); read -r b0 t0 io0 < <(machine_cpu)
   local pgpids0=""
   if [ -n "$DATABASE" ]; then pgpids0=$(run_pg_pids); fi
   # shellcheck disable=SC2086
-  pid_cpu $pgpids0 > "$WORK/$name/pg.cpu0"
-  pid_cpu "${PIDS[@]}" > "$WORK/$name/nodes.cpu0"
+  pid_cpu $pgpids0 > "$WORK/$tag/pg.cpu0"
+  pid_cpu "${PIDS[@]}" > "$WORK/$tag/nodes.cpu0"
   if [ -n "$DATABASE" ]; then
     if [ -n "$PRIVATE_DIR" ]; then psql "$DB_URL" -Atqc "SELECT pg_stat_statements_reset()" >/dev/null 2>&1 || true; fi
-    start_sampler "$WORK/$name/samples"
+    start_sampler "$WORK/$tag/samples"
   fi
   local start; start=$(now)
   local gens=()
   for i in $(seq 0 $((n - 1))); do
     echo "$name: smtp-source -s $sessions -m $per -l $SIZE -c -f bench@bench.test -t sink@mailroom.localhost ${SMTP[$i]}" >&2
     ( s0=$(now)
-      /usr/bin/time -f '%U %S' -o "$WORK/$name/gen$i.cpu" \
+      /usr/bin/time -f '%U %S' -o "$WORK/$tag/gen$i.cpu" \
         ${NODE_PIN[@]+"${NODE_PIN[@]}"} "$SMTP_SOURCE" -s "$sessions" -m "$per" -l "$SIZE" -c -f bench@bench.test -t sink@mailroom.localhost "${SMTP[$i]}" \
-        > "$WORK/$name/gen$i.log" 2>&1 || { echo failed > "$WORK/$name/gen$i.failed"; }
-      echo "$s0 $(now)" > "$WORK/$name/gen$i.time" ) &
+        > "$WORK/$tag/gen$i.log" 2>&1 || { echo failed > "$WORK/$tag/gen$i.failed"; }
+      echo "$s0 $(now)" > "$WORK/$tag/gen$i.time" ) &
     gens+=($!)
   done
   for g in "${gens[@]}"; do wait "$g"; done
   local end; end=$(now)
   mr1=$(procs_cpu "${PIDS[@]}"); pg1=$(postgres_cpu); read -r b1 tt1 io1 < <(machine_cpu)
   stop_sampler
-  pid_cpu "${PIDS[@]}" > "$WORK/$name/nodes.cpu1"
+  pid_cpu "${PIDS[@]}" > "$WORK/$tag/nodes.cpu1"
   local pg_ms="-" node_ms locks="-"
   if [ -n "$DATABASE" ]; then
     # shellcheck disable=SC2086,SC2046
-    pid_cpu $pgpids0 $(run_pg_pids) | sort -u > "$WORK/$name/pg.cpu1"
-    pg_ms=$(python3 - "$WORK/$name/pg.cpu0" "$WORK/$name/pg.cpu1" "$count" <<'EOF'
+    pid_cpu $pgpids0 $(run_pg_pids) | sort -u > "$WORK/$tag/pg.cpu1"
+    pg_ms=$(python3 - "$WORK/$tag/pg.cpu0" "$WORK/$tag/pg.cpu1" "$count" <<'EOF'
 import sys
 def load(p):
     return {l.split()[0]: float(l.split()[1]) for l in open(p) if l.strip()}
@@ -316,7 +330,7 @@ a, b, n = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
 print(f"{1000 * sum(v - a.get(k, 0.0) for k, v in b.items()) / n:.2f}")
 EOF
 )
-    locks=$(python3 - "$WORK/$name/samples" <<'EOF'
+    locks=$(python3 - "$WORK/$tag/samples" <<'EOF'
 import collections, sys
 active = lock = lw = 0
 events = collections.Counter()
@@ -342,7 +356,7 @@ EOF
       psql "$DB_URL" -Atqc "SELECT relname || ': ' || seq_scan || ' seq scans reading ' || seq_tup_read || ' rows, ' || coalesce(idx_scan, 0) || ' index scans' FROM pg_stat_user_tables WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 6" >&2 || true
     fi
   fi
-  node_ms=$(python3 - "$WORK/$name/nodes.cpu0" "$WORK/$name/nodes.cpu1" "$count" "$n" <<'EOF'
+  node_ms=$(python3 - "$WORK/$tag/nodes.cpu0" "$WORK/$tag/nodes.cpu1" "$count" "$n" <<'EOF'
 import sys
 def load(p):
     return [(l.split()[0], float(l.split()[1])) for l in open(p) if l.strip()]
@@ -351,12 +365,12 @@ per = n / nodes
 print(" / ".join(f"{1000 * (v - a.get(k, 0.0)) / per:.2f}" for k, v in b))
 EOF
 )
-  local rates=() gen_cpu=0
+  local rates=() gen_cpu=0 s e
   for i in $(seq 0 $((n - 1))); do
-    [ ! -e "$WORK/$name/gen$i.failed" ] || { tail -n 5 "$WORK/$name/gen$i.log" >&2; tail -n 20 "$WORK/$name/node$i/err" >&2; die "smtp-source against $name node $i failed"; }
-    read -r s e < "$WORK/$name/gen$i.time"
+    [ ! -e "$WORK/$tag/gen$i.failed" ] || { tail -n 5 "$WORK/$tag/gen$i.log" >&2; tail -n 20 "$WORK/$tag/node$i/err" >&2; die "smtp-source against $name node $i failed"; }
+    read -r s e < "$WORK/$tag/gen$i.time"
     rates+=("$(calc "$per / ($e - $s)")")
-    gen_cpu=$(calc "$gen_cpu + $(tr ' ' '+' < "$WORK/$name/gen$i.cpu")")
+    gen_cpu=$(calc "$gen_cpu + $(tr ' ' '+' < "$WORK/$tag/gen$i.cpu")")
   done
   local stored; stored=$(received "${HTTP[0]}")
   [ "$stored" -eq "$count" ] || die "$name: $count messages acknowledged but the event log has $stored message.received events"
@@ -366,8 +380,9 @@ EOF
   local per_node; per_node=$(python3 -c "print(' + '.join(f'{float(r):.0f}' for r in '${rates[*]}'.split()))")
   local busy; busy=$(calc "round(100 * ($b1 - $b0) / ($tt1 - $t0))")
   local iowait; iowait=$(calc "round(100 * ($io1 - $io0) / ($tt1 - $t0))")
-  printf '| %s | %d | %d | %.0f msg/s | %s | %.1f s | %.1f / %.1f / %.1f s | %s | %s | %s | %s%% (%s%% iowait) | %s |\n' \
-    "$name" "$n" "$count" "$wall_rate" "$([ "$n" = 1 ] && echo - || echo "$per_node = $(printf '%.0f' "$sum_rate")")" "$secs" \
+  echo "$name $all_sessions $wall_rate" >> "$WORK/rates"
+  printf '| %s | %d | %d | %d | %.0f msg/s | %s | %.1f s | %.1f / %.1f / %.1f s | %s | %s | %s | %s%% (%s%% iowait) | %s |\n' \
+    "$name" "$n" "$all_sessions" "$count" "$wall_rate" "$([ "$n" = 1 ] && echo - || echo "$per_node = $(printf '%.0f' "$sum_rate")")" "$secs" \
     "$(calc "$mr1 - $mr0")" "$(calc "$pg1 - $pg0")" "$gen_cpu" "$pg_ms" "$node_ms" "$locks" "$busy" "$iowait" "$load" >> "$WORK/rows"
   echo "$name: $count messages in $(printf '%.2f' "$secs") s = $(printf '%.1f' "$wall_rate") msg/s ($stored in the event log)" >&2
   stop_nodes
@@ -425,23 +440,54 @@ FS=$(df -PT "$WORK" | awk 'NR==2{print $2" on "$7}')
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "COUNT=$COUNT SQLITE_COUNT=$SQLITE_COUNT SESSIONS=$SESSIONS SIZE=$SIZE BLOBS=$BLOBS; data in $WORK ($FS); load average $LOAD0" >&2
 : > "$WORK/rows"
-for r in $RUNS; do
-  case $r in
-    sqlite) run sqlite 1 "$SQLITE_COUNT" ;;
-    pg1) new_database; new_blob_store; run pg1 1 "$COUNT" MAILROOM_DATABASE_URL="$DB_URL" "${BLOB_ENV[@]}" ;;
-    pg3) new_database; new_blob_store; run pg3 3 "$COUNT" MAILROOM_DATABASE_URL="$DB_URL" "${BLOB_ENV[@]}" ;;
-    *) die "RUNS: unknown run \`$r' (sqlite, pg1, pg3)" ;;
-  esac
+: > "$WORK/rates"
+for sessions in $SESSIONS; do
+  for r in $RUNS; do
+    case $r in
+      sqlite) run sqlite 1 "$SQLITE_COUNT" "$sessions" ;;
+      pg1) new_database; new_blob_store; run pg1 1 "$COUNT" "$sessions" MAILROOM_DATABASE_URL="$DB_URL" "${BLOB_ENV[@]}" ;;
+      pg3) new_database; new_blob_store; run pg3 3 "$COUNT" "$sessions" MAILROOM_DATABASE_URL="$DB_URL" "${BLOB_ENV[@]}" ;;
+      *) die "RUNS: unknown run \`$r' (sqlite, pg1, pg3)" ;;
+    esac
+  done
 done
+
+# The ratios the goals are stated in, at each load and at capacity (each run's best rate over
+# the loads): pg1 against sqlite, pg3 against pg1.
+ratios() { python3 - "$1" <<'EOF'
+import collections, sys
+rate = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    name, sessions, r = line.split()
+    rate[name][int(sessions)] = float(r)
+def ratio(a, b, at):
+    x, y = rate[a].get(at), rate[b].get(at)
+    return f"{x:.0f} / {y:.0f} = {100 * x / y:.0f}%" if x and y else "-"
+pairs = [(a, b) for a, b in (("pg1", "sqlite"), ("pg3", "pg1")) if rate[a] and rate[b]]
+if pairs:
+    loads = sorted({s for r in rate.values() for s in r})
+    print("| Sessions | " + " | ".join(f"{a} ÷ {b}" for a, b in pairs) + " |")
+    print("|---|" + "---|" * len(pairs))
+    for s in loads:
+        print(f"| {s} | " + " | ".join(ratio(a, b, s) for a, b in pairs) + " |")
+    if len(loads) > 1:
+        best = {n: max(r.values()) for n, r in rate.items() if r}
+        at = {n: max(r, key=r.get) for n, r in rate.items() if r}
+        cells = [f"{best[a]:.0f} (at {at[a]}) / {best[b]:.0f} (at {at[b]}) = {100 * best[a] / best[b]:.0f}%" for a, b in pairs]
+        print("| capacity (best over the loads) | " + " | ".join(cells) + " |")
+EOF
+}
 
 cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 cat <<EOF
 
-SMTP ingest: messages of $SIZE bytes, $SESSIONS sessions in all (smtp-source); PostgreSQL blobs: $BLOBS
+SMTP ingest: messages of $SIZE bytes, $SESSIONS sessions in all (smtp-source, split over a run's nodes); PostgreSQL blobs: $BLOBS
 machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, $(awk '/^MemTotal/{printf "%.1f GB", $2/1048576}' /proc/meminfo) RAM; data on $FS; load average before: $LOAD0
 PostgreSQL: $([ -n "${PRIVATE_PG:-}" ] && echo "a private server for this benchmark" || echo "the shared server at $POSTGRES_URL"); pinning: $([ -n "$PIN" ] && echo "PostgreSQL on CPU 0 (private server only), nodes and smtp-source on CPU 1" || echo none)
 
-| Run | Nodes | Messages | Throughput (all acked / wall time) | Per node (sum) | Wall time | CPU s: Mailroom / all postgres processes / smtp-source | PostgreSQL CPU ms/msg (run's backends + server processes) | Mailroom CPU ms/msg per node | Active-backend samples waiting | Machine busy | Load avg at start |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| Run | Nodes | Sessions | Messages | Throughput (all acked / wall time) | Per node (sum) | Wall time | CPU s: Mailroom / all postgres processes / smtp-source | PostgreSQL CPU ms/msg (run's backends + server processes) | Mailroom CPU ms/msg per node | Active-backend samples waiting | Machine busy | Load avg at start |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(cat "$WORK/rows")
+
+$(ratios "$WORK/rates")
 EOF
