@@ -53,10 +53,10 @@ impl Held {
             self.conn = None;
             return Err(db_err(sqlx::Error::PoolClosed));
         }
-        if let Some((conn, used)) = &mut self.conn {
-            if check_if_idle(conn, used.elapsed()).await.is_err() {
-                self.conn = None;
-            }
+        if let Some((conn, used)) = &mut self.conn
+            && check_if_idle(conn, used.elapsed()).await.is_err()
+        {
+            self.conn = None;
         }
         let (conn, used) = match &mut self.conn {
             Some(held) => held,
