@@ -60,7 +60,7 @@ impl Held {
         }
         let (conn, used) = match &mut self.conn {
             Some(held) => held,
-            empty => empty.insert((pool.acquire().await.map_err(db_err)?.detach(), Instant::now())),
+            empty => empty.insert((fresh(pool).await?, Instant::now())),
         };
         let done = work(conn).await;
         *used = Instant::now();
@@ -76,4 +76,22 @@ impl Held {
             let _ = conn.close().await;
         }
     }
+}
+
+/// A connection from `pool`, checked whatever its idle time (a held connection is taken after
+/// none was held, or after one broke, when the pool's may have broken with it), detached from
+/// the pool. Broken ones are closed, and the pool opens new ones in their place.
+async fn fresh(pool: &PgPool) -> StoreResult<PgConnection> {
+    let mut last = None;
+    for _ in 0..=crate::MAX_CONNECTIONS {
+        let mut conn = pool.acquire().await.map_err(db_err)?;
+        match conn.ping().await {
+            Ok(()) => return Ok(conn.detach()),
+            Err(e) => {
+                conn.close_on_drop();
+                last = Some(e);
+            }
+        }
+    }
+    Err(db_err(last.unwrap_or(sqlx::Error::PoolTimedOut)))
 }

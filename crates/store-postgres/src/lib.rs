@@ -61,7 +61,7 @@ pub const MIGRATION_LOCK: i64 = 0x6d61_696c_6d69_6772;
 /// How many connections one node's pool keeps at most. Besides them a node keeps one listening
 /// for other nodes' events and one each for its batch writer and its sealer (the `held`
 /// module): 14 at most in all.
-const MAX_CONNECTIONS: u32 = 11;
+pub(crate) const MAX_CONNECTIONS: u32 = 11;
 
 /// A [`Store`](mailroom_store::Store) kept in a PostgreSQL database.
 ///
